@@ -1,0 +1,508 @@
+//! The JWT claims layer: one pass over the payload that hands every member to the caller's
+//! type and, on the way, records and type-checks the registered claims (`exp`, `nbf`, `iat`,
+//! `iss`, `aud`).
+//!
+//! The caller's `Deserialize` impl sees a map whose entries are forwarded from `serde_json`;
+//! registered claims are captured first and then replayed to it, so the payload is parsed once
+//! and, for a borrowed claims type, without allocating.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::error::Rejection;
+use crate::json::{self, Name, NameFault, Scalar, SeenNames};
+use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
+
+/// The checks applied to a token's claims once its signature holds.
+///
+/// The default requires `exp`, allows [`LEEWAY_SECS_DEFAULT`] seconds of clock skew, and checks
+/// neither issuer nor audience. A token that carries `aud` is refused unless an audience is
+/// configured and listed in it (RFC 7519 §4.1.3).
+///
+/// ```
+/// use tokenring::Validation;
+/// let validation = Validation::new().issuer("https://auth.example").audience("api").leeway_secs(10);
+/// assert_eq!(validation.leeway(), 10);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    leeway_secs: u64,
+    require_exp: bool,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Validation {
+    /// `exp` required, default leeway, no issuer or audience check.
+    pub fn new() -> Self {
+        Self { leeway_secs: LEEWAY_SECS_DEFAULT, require_exp: true, issuer: None, audience: None }
+    }
+
+    /// Sets the allowance for clock skew, capped at [`LEEWAY_SECS_MAX`].
+    #[must_use]
+    pub fn leeway_secs(mut self, secs: u64) -> Self {
+        self.leeway_secs = secs.min(LEEWAY_SECS_MAX);
+        self
+    }
+
+    /// The allowance for clock skew, in seconds.
+    pub fn leeway(&self) -> u64 {
+        self.leeway_secs
+    }
+
+    /// Whether a token without `exp` is refused (the default) or accepted.
+    #[must_use]
+    pub fn require_exp(mut self, required: bool) -> Self {
+        self.require_exp = required;
+        self
+    }
+
+    /// Requires `iss` to equal `issuer` exactly.
+    #[must_use]
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Requires `aud` to be `audience`, or an array containing it.
+    #[must_use]
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+}
+
+/// Registered claims, as found in the payload.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Registered<'de> {
+    pub(crate) exp: Option<f64>,
+    pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
+    iss: Option<Cow<'de, str>>,
+    aud: Option<Scalar<'de>>,
+}
+
+impl Registered<'_> {
+    /// Applies `validation` at time `now_secs`.
+    pub(crate) fn check(&self, validation: &Validation, now_secs: u64) -> Result<(), Rejection> {
+        let now = now_secs as f64;
+        let leeway = validation.leeway_secs as f64;
+        match self.exp {
+            None if validation.require_exp => return Err(Rejection::MissingClaim("exp")),
+            Some(exp) if now >= exp + leeway => return Err(Rejection::Expired),
+            _ => {}
+        }
+        if let Some(nbf) = self.nbf {
+            if now + leeway < nbf {
+                return Err(Rejection::NotYetValid);
+            }
+        }
+        if let Some(expected) = &validation.issuer {
+            match &self.iss {
+                None => return Err(Rejection::MissingClaim("iss")),
+                Some(iss) if iss != expected => return Err(Rejection::WrongIssuer),
+                Some(_) => {}
+            }
+        }
+        match (&validation.audience, &self.aud) {
+            (None, None) => {}
+            (Some(_), None) => return Err(Rejection::MissingClaim("aud")),
+            (None, Some(_)) => return Err(Rejection::WrongAudience),
+            (Some(expected), Some(aud)) => {
+                let listed = match aud {
+                    Scalar::Str(one) => one == expected,
+                    Scalar::Strings(many) => many.as_slice().iter().any(|one| one == expected),
+                    _ => false,
+                };
+                if !listed {
+                    return Err(Rejection::WrongAudience);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `payload` into `C`, capturing the registered claims.
+pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
+    if !json::depth_within(payload, JSON_DEPTH_MAX) {
+        return Err(Rejection::TooLarge("the claims nest deeper than the limit"));
+    }
+    let mut fault = None;
+    let mut is_object = false;
+    let mut registered = Registered::default();
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    let seed = ClaimsSeed {
+        fault: &mut fault,
+        is_object: &mut is_object,
+        registered: &mut registered,
+        claims: PhantomData::<C>,
+    };
+    let parsed = seed.deserialize(&mut deserializer).and_then(|claims| deserializer.end().map(|()| claims));
+    match (parsed, fault) {
+        (_, Some(rejection)) => Err(rejection),
+        (Ok(claims), None) => Ok((claims, registered)),
+        // The JSON is a well-formed object that does not fit the caller's type.
+        (Err(error), None) if is_object && error.is_data() => Err(Rejection::InvalidClaim("claims")),
+        (Err(_), None) => Err(Rejection::Malformed("the claims are not a JSON object")),
+    }
+}
+
+struct ClaimsSeed<'f, 'de, C> {
+    fault: &'f mut Option<Rejection>,
+    is_object: &'f mut bool,
+    registered: &'f mut Registered<'de>,
+    claims: PhantomData<C>,
+}
+
+impl<'de, C: Deserialize<'de>> DeserializeSeed<'de> for ClaimsSeed<'_, 'de, C> {
+    type Value = C;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<C, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, C: Deserialize<'de>> Visitor<'de> for ClaimsSeed<'_, 'de, C> {
+    type Value = C;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a JWT claims object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<C, A::Error> {
+        *self.is_object = true;
+        let mut tee = TeeMap {
+            inner: map,
+            seen: SeenNames::new(),
+            pending: None,
+            fault: self.fault,
+            registered: self.registered,
+        };
+        let claims = C::deserialize(TeeDeserializer { map: &mut tee })?;
+        // The caller's type may stop early; the registered claims must still all be seen.
+        while tee.next_key::<IgnoredAny>()?.is_some() {
+            tee.next_value::<IgnoredAny>()?;
+        }
+        Ok(claims)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Slot {
+    Exp,
+    Nbf,
+    Iat,
+    Iss,
+    Aud,
+}
+
+impl Slot {
+    fn of(name: &str) -> Option<Self> {
+        match name {
+            "exp" => Some(Self::Exp),
+            "nbf" => Some(Self::Nbf),
+            "iat" => Some(Self::Iat),
+            "iss" => Some(Self::Iss),
+            "aud" => Some(Self::Aud),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Exp => "exp",
+            Self::Nbf => "nbf",
+            Self::Iat => "iat",
+            Self::Iss => "iss",
+            Self::Aud => "aud",
+        }
+    }
+}
+
+/// The map the caller's type sees: entries forwarded from the JSON parser, registered claims
+/// recorded on the way.
+struct TeeMap<'f, 'de, A> {
+    inner: A,
+    seen: SeenNames<'de, CLAIMS_MEMBERS_MAX>,
+    pending: Option<Slot>,
+    fault: &'f mut Option<Rejection>,
+    registered: &'f mut Registered<'de>,
+}
+
+impl<'de, A: MapAccess<'de>> TeeMap<'_, 'de, A> {
+    fn fail(&mut self, rejection: Rejection) -> A::Error {
+        *self.fault = Some(rejection);
+        de::Error::custom("rejected")
+    }
+
+    /// Records a registered claim, checking its type.
+    fn record(&mut self, slot: Slot, value: &Scalar<'de>) -> Result<(), A::Error> {
+        let invalid = Rejection::InvalidClaim(slot.name());
+        match slot {
+            Slot::Exp | Slot::Nbf | Slot::Iat => {
+                let Some(number) = value.as_f64() else { return Err(self.fail(invalid)) };
+                let target = match slot {
+                    Slot::Exp => &mut self.registered.exp,
+                    Slot::Nbf => &mut self.registered.nbf,
+                    _ => &mut self.registered.iat,
+                };
+                *target = Some(number);
+            }
+            Slot::Iss => match value {
+                Scalar::Str(text) => self.registered.iss = Some(text.clone()),
+                _ => return Err(self.fail(invalid)),
+            },
+            Slot::Aud => match value {
+                Scalar::Str(_) | Scalar::Strings(_) => self.registered.aud = Some(value.clone()),
+                Scalar::TooManyStrings => return Err(self.fail(Rejection::TooLarge("aud has too many entries"))),
+                _ => return Err(self.fail(invalid)),
+            },
+        }
+        Ok(())
+    }
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        let Some(Name(name)) = self.inner.next_key::<Name<'de>>()? else { return Ok(None) };
+        self.pending = Slot::of(&name);
+        let index = match self.seen.insert(name) {
+            Ok(index) => index,
+            Err(NameFault::Duplicate) => return Err(self.fail(Rejection::Malformed("the claims repeat a member"))),
+            Err(NameFault::TooMany) => return Err(self.fail(Rejection::TooLarge("the claims have too many members"))),
+        };
+        match self.seen.get(index) {
+            Cow::Borrowed(name) => seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
+            Cow::Owned(name) => seed.deserialize(StrDeserializer::new(name)).map(Some),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        let Some(slot) = self.pending.take() else { return self.inner.next_value_seed(seed) };
+        let value: Scalar<'de> = self.inner.next_value()?;
+        self.record(slot, &value)?;
+        seed.deserialize(Replay { value: &value, error: PhantomData })
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.inner.size_hint()
+    }
+}
+
+/// Presents the tee as a map to the caller's type.
+struct TeeDeserializer<'t, 'f, 'de, A> {
+    map: &'t mut TeeMap<'f, 'de, A>,
+}
+
+impl<'de, A: MapAccess<'de>> Deserializer<'de> for TeeDeserializer<'_, '_, 'de, A> {
+    type Error = A::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
+        visitor.visit_map(self.map)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, A::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// Replays a captured registered claim to the caller's type.
+struct Replay<'v, 'de, E> {
+    value: &'v Scalar<'de>,
+    error: PhantomData<E>,
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for Replay<'_, 'de, E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.value {
+            Scalar::Str(Cow::Borrowed(text)) => visitor.visit_borrowed_str(text),
+            Scalar::Str(Cow::Owned(text)) => visitor.visit_str(text),
+            Scalar::Unsigned(number) => visitor.visit_u64(*number),
+            Scalar::Signed(number) => visitor.visit_i64(*number),
+            Scalar::Float(number) => visitor.visit_f64(*number),
+            Scalar::Bool(value) => visitor.visit_bool(*value),
+            Scalar::Strings(list) => visitor.visit_seq(ReplaySeq { items: list.as_slice().iter(), error: PhantomData }),
+            // Registered claims of any other shape are refused before they are replayed.
+            Scalar::TooManyStrings | Scalar::Other => Err(de::Error::custom("unexpected claim shape")),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
+        unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+struct ReplaySeq<'v, 'de, E> {
+    items: core::slice::Iter<'v, Cow<'de, str>>,
+    error: PhantomData<E>,
+}
+
+impl<'de, E: de::Error> SeqAccess<'de> for ReplaySeq<'_, 'de, E> {
+    type Error = E;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, E> {
+        match self.items.next() {
+            None => Ok(None),
+            Some(Cow::Borrowed(text)) => seed.deserialize(BorrowedStrDeserializer::new(text)).map(Some),
+            Some(Cow::Owned(text)) => seed.deserialize(StrDeserializer::new(text)).map(Some),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Owned {
+        sub: String,
+        exp: u64,
+        #[serde(default)]
+        aud: Option<Vec<String>>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Borrowed<'a> {
+        sub: &'a str,
+        iss: Option<&'a str>,
+    }
+
+    #[test]
+    fn parses_and_captures() {
+        let (claims, registered) = parse::<Owned>(br#"{"sub":"3","exp":10,"aud":["a","b"],"nbf":1.5}"#).unwrap();
+        assert_eq!(claims, Owned { sub: "3".into(), exp: 10, aud: Some(vec!["a".into(), "b".into()]) });
+        assert_eq!(registered.exp, Some(10.0));
+        assert_eq!(registered.nbf, Some(1.5));
+        let (claims, registered) = parse::<Borrowed<'_>>(br#"{"iss":"me","sub":"3","exp":1}"#).unwrap();
+        assert_eq!(claims, Borrowed { sub: "3", iss: Some("me") });
+        assert_eq!(registered.iss.as_deref(), Some("me"));
+    }
+
+    /// A claims type that reads one entry and stops.
+    #[derive(Debug)]
+    struct FirstOnly;
+
+    impl<'de> Deserialize<'de> for FirstOnly {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct FirstVisitor;
+            impl<'de> Visitor<'de> for FirstVisitor {
+                type Value = FirstOnly;
+                fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                    f.write_str("a map")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FirstOnly, A::Error> {
+                    map.next_entry::<IgnoredAny, IgnoredAny>()?;
+                    Ok(FirstOnly)
+                }
+            }
+            deserializer.deserialize_map(FirstVisitor)
+        }
+    }
+
+    #[test]
+    fn registered_claims_after_an_early_stop_are_still_checked() {
+        assert_eq!(parse::<FirstOnly>(br#"{"a":1,"exp":"soon"}"#).unwrap_err(), Rejection::InvalidClaim("exp"));
+        let (_, registered) = parse::<FirstOnly>(br#"{"a":1,"exp":5}"#).unwrap();
+        assert_eq!(registered.exp, Some(5.0));
+    }
+
+    #[test]
+    fn wrong_types_are_invalid_not_absent() {
+        for (payload, claim) in [
+            (r#"{"exp":"1"}"#, "exp"),
+            (r#"{"exp":null}"#, "exp"),
+            (r#"{"nbf":true}"#, "nbf"),
+            (r#"{"iat":[1]}"#, "iat"),
+            (r#"{"iss":1}"#, "iss"),
+            (r#"{"aud":[1]}"#, "aud"),
+            (r#"{"aud":{}}"#, "aud"),
+        ] {
+            assert_eq!(
+                parse::<IgnoredAny>(payload.as_bytes()).unwrap_err(),
+                Rejection::InvalidClaim(claim),
+                "{payload}"
+            );
+        }
+    }
+
+    #[test]
+    fn structure_faults() {
+        assert!(matches!(parse::<IgnoredAny>(b"[1]"), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse::<IgnoredAny>(b"{\"a\":1,\"a\":2}"), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse::<IgnoredAny>(b"{} {}"), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse::<IgnoredAny>(b"foo"), Err(Rejection::Malformed(_))));
+        assert_eq!(parse::<Owned>(b"{\"exp\":1}").unwrap_err(), Rejection::InvalidClaim("claims"));
+        let many: Vec<String> = (0..=CLAIMS_MEMBERS_MAX).map(|i| format!("\"m{i}\":0")).collect();
+        let payload = format!("{{{}}}", many.join(","));
+        assert!(matches!(parse::<IgnoredAny>(payload.as_bytes()), Err(Rejection::TooLarge(_))));
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(JSON_DEPTH_MAX), "]".repeat(JSON_DEPTH_MAX));
+        assert!(matches!(parse::<IgnoredAny>(deep.as_bytes()), Err(Rejection::TooLarge(_))));
+    }
+
+    fn check(payload: &str, validation: &Validation, now: u64) -> Result<(), Rejection> {
+        parse::<IgnoredAny>(payload.as_bytes())?.1.check(validation, now)
+    }
+
+    #[test]
+    fn time_checks_with_leeway() {
+        let strict = Validation::new().leeway_secs(0);
+        assert_eq!(check(r#"{"exp":100}"#, &strict, 99), Ok(()));
+        assert_eq!(check(r#"{"exp":100}"#, &strict, 100), Err(Rejection::Expired));
+        let lenient = Validation::new().leeway_secs(30);
+        assert_eq!(check(r#"{"exp":100}"#, &lenient, 129), Ok(()));
+        assert_eq!(check(r#"{"exp":100}"#, &lenient, 130), Err(Rejection::Expired));
+        assert_eq!(check(r#"{"exp":100,"nbf":50}"#, &strict, 49), Err(Rejection::NotYetValid));
+        assert_eq!(check(r#"{"exp":100,"nbf":50}"#, &lenient, 20), Ok(()));
+        assert_eq!(check(r#"{}"#, &strict, 0), Err(Rejection::MissingClaim("exp")));
+        assert_eq!(check(r#"{}"#, &strict.clone().require_exp(false), 0), Ok(()));
+    }
+
+    #[test]
+    fn issuer_and_audience() {
+        let validation = Validation::new().issuer("me").audience("api");
+        assert_eq!(check(r#"{"exp":9,"iss":"me","aud":"api"}"#, &validation, 0), Ok(()));
+        assert_eq!(check(r#"{"exp":9,"iss":"me","aud":["x","api"]}"#, &validation, 0), Ok(()));
+        assert_eq!(check(r#"{"exp":9,"iss":"you","aud":"api"}"#, &validation, 0), Err(Rejection::WrongIssuer));
+        assert_eq!(check(r#"{"exp":9,"aud":"api"}"#, &validation, 0), Err(Rejection::MissingClaim("iss")));
+        assert_eq!(check(r#"{"exp":9,"iss":"me","aud":"web"}"#, &validation, 0), Err(Rejection::WrongAudience));
+        assert_eq!(check(r#"{"exp":9,"iss":"me"}"#, &validation, 0), Err(Rejection::MissingClaim("aud")));
+        assert_eq!(check(r#"{"exp":9,"aud":"api"}"#, &Validation::new(), 0), Err(Rejection::WrongAudience));
+    }
+}

@@ -1,0 +1,444 @@
+//! Errors and rejections.
+//!
+//! A [`Rejection`] is the outcome of verifying a token that does not pass: it is expected input
+//! from the network, carries a stable machine code, and says whether an operator should care.
+//! An [`Error`] is a failure of the caller's own operations: a bad key, an unreadable key file,
+//! claims that cannot be serialized.
+//!
+//! No `Display` or `Debug` here ever contains a token, a signature, key bytes or a string chosen
+//! by whoever sent the token: every detail is a `&'static str` or a number.
+
+use core::fmt;
+use std::io;
+
+/// Why a token was not accepted.
+///
+/// Each variant maps to one stable, kebab-case [`code`](Rejection::code) that the CLI prints
+/// and the documentation lists. The set may grow, hence `#[non_exhaustive]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The token is not a well-formed compact JWS: wrong number of segments, invalid base64url,
+    /// a header or payload that is not the JSON it must be.
+    Malformed(&'static str),
+    /// The token, or one of its parts, exceeds a limit in [`limits`](crate::limits).
+    TooLarge(&'static str),
+    /// The header names an algorithm other than `HS256`, or none.
+    UnsupportedAlgorithm,
+    /// The header uses a feature this library does not implement (`crit`, `b64`).
+    UnsupportedHeader(&'static str),
+    /// The token names a key this ring issued and has since retired: routine after a rotation.
+    RetiredKey,
+    /// The token names a key this ring has no record of issuing.
+    UnknownKey,
+    /// The signature does not match under the selected key.
+    BadSignature,
+    /// The signature holds but the token is past its `exp`.
+    Expired,
+    /// The signature holds but the token's `nbf` is still in the future.
+    NotYetValid,
+    /// The signature holds but `iss` is not the expected issuer.
+    WrongIssuer,
+    /// The signature holds but `aud` does not name the expected audience.
+    WrongAudience,
+    /// The signature holds but a required claim is absent; names the claim.
+    MissingClaim(&'static str),
+    /// The signature holds but a claim has the wrong type or shape; names the claim.
+    InvalidClaim(&'static str),
+}
+
+/// How an operator should treat a rejection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Expected in normal operation: an expired token, a token under a key this ring retired.
+    /// Log at INFO or not at all.
+    Routine,
+    /// Not expected from an honest client of this service: a forgery, a token from elsewhere,
+    /// garbage. Worth a WARN.
+    Suspicious,
+}
+
+impl Rejection {
+    /// Every code, in the order of the variants: for documentation and exhaustive tests.
+    pub const CODES: [&'static str; 13] = [
+        "malformed",
+        "too-large",
+        "unsupported-algorithm",
+        "unsupported-header",
+        "retired-key",
+        "unknown-key",
+        "bad-signature",
+        "expired",
+        "not-yet-valid",
+        "wrong-issuer",
+        "wrong-audience",
+        "missing-claim",
+        "invalid-claim",
+    ];
+
+    /// The stable machine code, kebab-case.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "malformed",
+            Self::TooLarge(_) => "too-large",
+            Self::UnsupportedAlgorithm => "unsupported-algorithm",
+            Self::UnsupportedHeader(_) => "unsupported-header",
+            Self::RetiredKey => "retired-key",
+            Self::UnknownKey => "unknown-key",
+            Self::BadSignature => "bad-signature",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not-yet-valid",
+            Self::WrongIssuer => "wrong-issuer",
+            Self::WrongAudience => "wrong-audience",
+            Self::MissingClaim(_) => "missing-claim",
+            Self::InvalidClaim(_) => "invalid-claim",
+        }
+    }
+
+    /// Whether this rejection is routine or suspicious.
+    ///
+    /// `retired-key` is routine because the ring only reports it for a `kid` it issued itself,
+    /// `expired` and `not-yet-valid` because the signature held (the second is usually clock
+    /// skew). Everything else is suspicious: `unknown-key` included, since a `kid` the ring never
+    /// issued is either a forgery or a token from a key that was lost (see `docs/key-policies.md`).
+    pub fn severity(&self) -> Severity {
+        match self {
+            Self::RetiredKey | Self::Expired | Self::NotYetValid => Severity::Routine,
+            _ => Severity::Suspicious,
+        }
+    }
+
+    /// Shorthand for `severity() == Severity::Routine`.
+    pub fn is_routine(&self) -> bool {
+        self.severity() == Severity::Routine
+    }
+
+    /// A one-line explanation, without the code. Never contains input.
+    pub fn explanation(&self) -> &'static str {
+        match self {
+            Self::Malformed(what) | Self::TooLarge(what) | Self::UnsupportedHeader(what) => what,
+            Self::UnsupportedAlgorithm => "the header's alg is not HS256",
+            Self::RetiredKey => "the token is signed by a key this ring retired",
+            Self::UnknownKey => "the token names a key this ring never issued",
+            Self::BadSignature => "the signature does not match",
+            Self::Expired => "the token has expired",
+            Self::NotYetValid => "the token is not valid yet (nbf)",
+            Self::WrongIssuer => "the issuer (iss) is not the expected one",
+            Self::WrongAudience => "the audience (aud) does not include this service",
+            Self::MissingClaim(claim) | Self::InvalidClaim(claim) => claim,
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingClaim(claim) => write!(f, "missing-claim: required claim `{claim}` is absent"),
+            Self::InvalidClaim(claim) => write!(f, "invalid-claim: claim `{claim}` has the wrong type"),
+            _ => write!(f, "{}: {}", self.code(), self.explanation()),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// A failure of the caller's own operations: keys, key sets, key files, signing.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A key or key identifier is unusable.
+    Key(KeyError),
+    /// A JWK Set document is not one this library can use.
+    KeySet(KeySetError),
+    /// Reading or writing a key file failed.
+    Store(StoreError),
+    /// Signing failed.
+    Sign(SignError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Key(error) => error.fmt(f),
+            Self::KeySet(error) => error.fmt(f),
+            Self::Store(error) => error.fmt(f),
+            Self::Sign(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Key(error) => Some(error),
+            Self::KeySet(error) => Some(error),
+            Self::Store(error) => Some(error),
+            Self::Sign(error) => Some(error),
+        }
+    }
+}
+
+impl From<KeyError> for Error {
+    fn from(error: KeyError) -> Self {
+        Self::Key(error)
+    }
+}
+
+impl From<KeySetError> for Error {
+    fn from(error: KeySetError) -> Self {
+        Self::KeySet(error)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+impl From<SignError> for Error {
+    fn from(error: SignError) -> Self {
+        Self::Sign(error)
+    }
+}
+
+/// A key, key identifier or ring operation that cannot be done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The key is shorter than [`KEY_LEN_MIN`](crate::limits::KEY_LEN_MIN) bytes (256 bits).
+    TooShort {
+        /// The key's length, in bits.
+        bits: usize,
+    },
+    /// The key is longer than [`KEY_LEN_MAX`](crate::limits::KEY_LEN_MAX) bytes.
+    TooLong {
+        /// The key's length, in bits.
+        bits: usize,
+    },
+    /// A key identifier is empty, too long, or has characters outside printable ASCII
+    /// (or `"` or `\`).
+    InvalidKid,
+    /// The ring already holds [`KEYS_PER_RING_MAX`](crate::limits::KEYS_PER_RING_MAX) keys that
+    /// are still verifying: prune or wait for keys to retire.
+    RingFull,
+    /// The ring has no active key to sign with.
+    NoActiveKey,
+    /// A duration exceeds [`DURATION_SECS_MAX`](crate::limits::DURATION_SECS_MAX).
+    DurationTooLong,
+    /// The operating system's random number generator failed.
+    Entropy,
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooShort { bits } => write!(
+                f,
+                "key is {bits} bits, HS256 needs at least {} (RFC 7518 section 3.2)",
+                crate::limits::KEY_LEN_MIN * 8
+            ),
+            Self::TooLong { bits } => {
+                write!(f, "key is {bits} bits, at most {} accepted", crate::limits::KEY_LEN_MAX * 8)
+            }
+            Self::InvalidKid => f.write_str("key identifier must be 1 to 64 printable ASCII characters"),
+            Self::RingFull => f.write_str("key ring is full: prune retired keys first"),
+            Self::NoActiveKey => f.write_str("key ring has no active signing key"),
+            Self::DurationTooLong => f.write_str("duration is longer than ten years"),
+            Self::Entropy => f.write_str("the operating system's random number generator failed"),
+        }
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// Why a JWK Set (or single JWK) document was refused. Positions count keys from 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeySetError {
+    /// The document exceeds [`KEY_SET_LEN_MAX`](crate::limits::KEY_SET_LEN_MAX).
+    TooLarge,
+    /// The document is not valid JSON (or is cut short); the position of the fault is given.
+    Json {
+        /// 1-based line of the fault.
+        line: usize,
+        /// 1-based column of the fault.
+        column: usize,
+    },
+    /// The document is neither a JWK Set (`{"keys":[...]}`) nor a single JWK object.
+    NotAKeySet,
+    /// The set has no keys.
+    Empty,
+    /// The set has more than [`KEYS_PER_RING_MAX`](crate::limits::KEYS_PER_RING_MAX) keys.
+    TooManyKeys,
+    /// A key is not `"kty":"oct"`.
+    UnsupportedKeyType {
+        /// Position of the key in the set.
+        index: usize,
+    },
+    /// A key's `alg` is present and is not `HS256`, or its `use` is not `sig`.
+    UnsupportedAlgorithm {
+        /// Position of the key in the set.
+        index: usize,
+    },
+    /// A key lacks a required member.
+    MissingMember {
+        /// Position of the key in the set.
+        index: usize,
+        /// The member's name.
+        member: &'static str,
+    },
+    /// A member has the wrong type or an invalid value (for `k`: not canonical base64url).
+    InvalidMember {
+        /// Position of the key in the set.
+        index: usize,
+        /// The member's name.
+        member: &'static str,
+    },
+    /// Two keys share a `kid`, or several keys have none: a token's key would be ambiguous.
+    DuplicateKid {
+        /// Position of the second key.
+        index: usize,
+    },
+    /// `issued_kids` is not an array of at most
+    /// [`ISSUED_KIDS_MAX`](crate::limits::ISSUED_KIDS_MAX) valid key identifiers.
+    InvalidIssuedKids,
+    /// A key is unusable (too short, too long, a bad `kid`).
+    Key {
+        /// Position of the key in the set.
+        index: usize,
+        /// What is wrong with it.
+        error: KeyError,
+    },
+}
+
+impl fmt::Display for KeySetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge => write!(f, "key set is larger than {} bytes", crate::limits::KEY_SET_LEN_MAX),
+            Self::Json { line, column } => {
+                write!(f, "key set is not valid JSON (line {line}, column {column})")
+            }
+            Self::NotAKeySet => f.write_str("document is neither a JWK Set nor a JWK"),
+            Self::Empty => f.write_str("key set has no keys"),
+            Self::TooManyKeys => {
+                write!(f, "key set has more than {} keys", crate::limits::KEYS_PER_RING_MAX)
+            }
+            Self::UnsupportedKeyType { index } => write!(f, "key {index}: kty is not \"oct\""),
+            Self::UnsupportedAlgorithm { index } => {
+                write!(f, "key {index}: not an HS256 signing key (alg or use)")
+            }
+            Self::MissingMember { index, member } => write!(f, "key {index}: missing member `{member}`"),
+            Self::InvalidMember { index, member } => write!(f, "key {index}: invalid member `{member}`"),
+            Self::DuplicateKid { index } => {
+                write!(f, "key {index}: kid is missing or not unique, key choice would be ambiguous")
+            }
+            Self::InvalidIssuedKids => f.write_str("issued_kids is not a list of key identifiers"),
+            Self::Key { index, error } => write!(f, "key {index}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for KeySetError {}
+
+/// What a key store was doing when it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreOp {
+    /// Reading the key file.
+    Read,
+    /// Writing the temporary file.
+    Write,
+    /// Flushing the temporary file or directory to disk.
+    Sync,
+    /// Renaming the temporary file over the key file.
+    Rename,
+    /// Setting the file's permissions.
+    Permissions,
+}
+
+impl StoreOp {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Sync => "sync",
+            Self::Rename => "rename",
+            Self::Permissions => "set permissions on",
+        }
+    }
+}
+
+/// A key file that cannot be read, written or trusted.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// An I/O operation failed.
+    Io {
+        /// What was being done.
+        op: StoreOp,
+        /// The operating system's error kind.
+        kind: io::ErrorKind,
+    },
+    /// The file exists but is not a usable key set. It was left untouched: the library never
+    /// replaces a damaged key file with a fresh key.
+    Corrupt(KeySetError),
+    /// The file exists and overwriting was not requested.
+    AlreadyExists,
+    /// The file does not exist.
+    NotFound,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io { op, kind } => write!(f, "cannot {} key file: {}", op.as_str(), io::Error::from(*kind)),
+            Self::Corrupt(error) => {
+                write!(f, "key file is damaged and was left untouched: {error}")
+            }
+            Self::AlreadyExists => f.write_str("key file already exists"),
+            Self::NotFound => f.write_str("key file does not exist"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Corrupt(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// Why a token could not be signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The ring has no active key.
+    NoActiveKey,
+    /// The claims could not be serialized to JSON, or are not a JSON object.
+    Claims,
+    /// The claims set contains a member twice (for example an `exp` of its own beside the one
+    /// the time-to-live helper adds).
+    DuplicateClaim,
+    /// The signed token would exceed [`TOKEN_LEN_MAX`](crate::limits::TOKEN_LEN_MAX) or another
+    /// limit a verifier enforces.
+    TooLarge,
+    /// The time-to-live exceeds [`DURATION_SECS_MAX`](crate::limits::DURATION_SECS_MAX).
+    TtlTooLong,
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NoActiveKey => "key ring has no active signing key",
+            Self::Claims => "claims do not serialize to a JSON object",
+            Self::DuplicateClaim => "claims contain a member twice",
+            Self::TooLarge => "token would exceed the verifier's limits",
+            Self::TtlTooLong => "time-to-live is longer than ten years",
+        })
+    }
+}
+
+impl std::error::Error for SignError {}

@@ -1,0 +1,189 @@
+//! The strict JOSE header parser.
+//!
+//! Accepts a JSON object with unique member names, `alg` exactly `"HS256"`, no `crit`, no
+//! `b64` other than `true`, and a bounded `kid`. Members that carry key material or point at it
+//! (`jwk`, `jku`, `x5u`, `x5c`, ...) are consumed and never used: the key always comes from
+//! the ring.
+
+use std::borrow::Cow;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+
+use crate::error::Rejection;
+use crate::json::{self, Name, NameFault, Scalar, SeenNames};
+use crate::limits::{HEADER_LEN_MAX, HEADER_MEMBERS_MAX, JSON_DEPTH_MAX, KID_LEN_MAX};
+
+/// What verification needs from a header.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Header<'h> {
+    pub(crate) kid: Option<Cow<'h, str>>,
+}
+
+/// Parses a decoded header.
+pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
+    if header.len() > HEADER_LEN_MAX {
+        return Err(Rejection::TooLarge("the header exceeds its length limit"));
+    }
+    if !json::depth_within(header, JSON_DEPTH_MAX) {
+        return Err(Rejection::TooLarge("the header nests deeper than the limit"));
+    }
+    let mut fault = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(header);
+    let parsed = HeaderSeed { fault: &mut fault }.deserialize(&mut deserializer).and_then(|header| {
+        deserializer.end()?;
+        Ok(header)
+    });
+    match (parsed, fault) {
+        (_, Some(rejection)) => Err(rejection),
+        (Ok(header), None) => Ok(header),
+        (Err(_), None) => Err(Rejection::Malformed("the header is not a JSON object")),
+    }
+}
+
+/// Parses with a side slot for the precise rejection, since serde errors are untyped.
+struct HeaderSeed<'f> {
+    fault: &'f mut Option<Rejection>,
+}
+
+impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
+    type Value = Header<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeaderSeed<'_> {
+    type Value = Header<'de>;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = SeenNames::<'de, HEADER_MEMBERS_MAX>::new();
+        let mut alg_seen = false;
+        let mut kid = None;
+        let mut fail = |rejection: Rejection| -> A::Error {
+            *self.fault = Some(rejection);
+            de::Error::custom("rejected")
+        };
+        while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+            let value: Scalar<'de> = map.next_value()?;
+            match &*name {
+                "alg" => {
+                    if value != Scalar::Str(Cow::Borrowed("HS256")) {
+                        return Err(fail(Rejection::UnsupportedAlgorithm));
+                    }
+                    alg_seen = true;
+                }
+                "kid" => match value {
+                    Scalar::Str(text) if text.len() <= KID_LEN_MAX => kid = Some(text),
+                    Scalar::Str(_) => {
+                        return Err(fail(Rejection::TooLarge("the header's kid exceeds its length limit")))
+                    }
+                    _ => return Err(fail(Rejection::Malformed("the header's kid is not a string"))),
+                },
+                "typ" | "cty" if !matches!(value, Scalar::Str(_)) => {
+                    return Err(fail(Rejection::Malformed("the header's typ or cty is not a string")));
+                }
+                "crit" => {
+                    return Err(fail(Rejection::UnsupportedHeader("the header lists critical extensions (crit)")));
+                }
+                // RFC 7797 unencoded payloads are not implemented; `true` is the default
+                // behaviour and harmless.
+                "b64" if value != Scalar::Bool(true) => {
+                    return Err(fail(Rejection::UnsupportedHeader("the header sets b64 (RFC 7797)")));
+                }
+                _ => {}
+            }
+            match seen.insert(name) {
+                Ok(_) => {}
+                Err(NameFault::Duplicate) => return Err(fail(Rejection::Malformed("the header repeats a member"))),
+                Err(NameFault::TooMany) => return Err(fail(Rejection::TooLarge("the header has too many members"))),
+            }
+        }
+        if !alg_seen {
+            return Err(fail(Rejection::Malformed("the header has no alg")));
+        }
+        Ok(Header { kid })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(header: &str) -> Result<Option<String>, Rejection> {
+        parse(header.as_bytes()).map(|header| header.kid.map(Cow::into_owned))
+    }
+
+    #[test]
+    fn accepts_hs256() {
+        assert_eq!(parse_str(r#"{"alg":"HS256"}"#), Ok(None));
+        assert_eq!(parse_str(r#"{"alg":"HS256","typ":"JWT","kid":"a"}"#), Ok(Some("a".into())));
+        assert_eq!(parse_str("{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}"), Ok(None));
+        assert_eq!(parse_str(r#"{"alg":"HS256","kid":"a\u0062"}"#), Ok(Some("ab".into())));
+        assert_eq!(parse_str(r#"{"alg":"HS256","jwk":{"kty":"oct","k":"AAAA"},"jku":"x"}"#), Ok(None));
+    }
+
+    #[test]
+    fn refuses_other_algorithms() {
+        for alg in [
+            r#""none""#,
+            r#""None""#,
+            r#""NONE""#,
+            r#""HS384""#,
+            r#""HS512""#,
+            r#""RS256""#,
+            r#""ES256""#,
+            r#""PS256""#,
+            r#""EdDSA""#,
+            r#""hs256""#,
+            r#""HS256 ""#,
+            "null",
+            r#"["HS256"]"#,
+            "256",
+            r#"{"a":1}"#,
+        ] {
+            let header = format!(r#"{{"alg":{alg}}}"#);
+            assert_eq!(parse_str(&header), Err(Rejection::UnsupportedAlgorithm), "{header}");
+        }
+    }
+
+    #[test]
+    fn refuses_structural_faults() {
+        assert!(matches!(parse_str(r#"{"typ":"JWT"}"#), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse_str(r#"{"alg":"HS256","alg":"HS256"}"#), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse_str(r#"{"alg":"HS256","a\u006cg":"HS256"}"#), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse_str(r#"["alg","HS256"]"#), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse_str(r#"{"alg":"HS256"} x"#), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse_str(r#"{"alg":"HS256""#), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse_str(r#"{"alg":"HS256","kid":7}"#), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse_str(r#"{"alg":"HS256","typ":7}"#), Err(Rejection::Malformed(_))));
+        assert!(matches!(parse_str(""), Err(Rejection::Malformed(_))));
+    }
+
+    #[test]
+    fn refuses_unsupported_features() {
+        assert!(matches!(parse_str(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#), Err(Rejection::UnsupportedHeader(_))));
+        assert!(matches!(parse_str(r#"{"alg":"HS256","crit":[]}"#), Err(Rejection::UnsupportedHeader(_))));
+        assert!(matches!(
+            parse_str(r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#),
+            Err(Rejection::UnsupportedHeader(_))
+        ));
+        assert!(matches!(parse_str(r#"{"alg":"HS256","b64":false}"#), Err(Rejection::UnsupportedHeader(_))));
+    }
+
+    #[test]
+    fn enforces_limits() {
+        let long_kid = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, "k".repeat(KID_LEN_MAX + 1));
+        assert!(matches!(parse_str(&long_kid), Err(Rejection::TooLarge(_))));
+        let many: String = (0..HEADER_MEMBERS_MAX).map(|i| format!(r#","m{i}":0"#)).collect();
+        assert!(matches!(parse_str(&format!(r#"{{"alg":"HS256"{many}}}"#)), Err(Rejection::TooLarge(_))));
+        let deep = format!(r#"{{"alg":"HS256","x":{}{}}}"#, "[".repeat(JSON_DEPTH_MAX), "]".repeat(JSON_DEPTH_MAX));
+        assert!(matches!(parse_str(&deep), Err(Rejection::TooLarge(_))));
+        let big = format!(r#"{{"alg":"HS256","x":"{}"}}"#, "a".repeat(HEADER_LEN_MAX));
+        assert!(matches!(parse_str(&big), Err(Rejection::TooLarge(_))));
+    }
+}

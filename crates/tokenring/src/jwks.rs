@@ -1,0 +1,181 @@
+//! The ring as a JWK Set (RFC 7517 §5).
+//!
+//! ```json
+//! {
+//!   "keys": [
+//!     {"kty":"oct","use":"sig","alg":"HS256","kid":"…","k":"…","created_at":1700000000},
+//!     {"kty":"oct","use":"sig","alg":"HS256","kid":"…","k":"…","created_at":1690000000,
+//!      "retire_at":1700086400}
+//!   ],
+//!   "issued_kids": ["…", "…"]
+//! }
+//! ```
+//!
+//! `created_at` and `retire_at` (seconds since the epoch) and the top-level `issued_kids` are
+//! additional members, which RFC 7517 lets other implementations ignore. On load, the active key
+//! is the newest key without `retire_at`; a single JWK object is read as a set of one.
+
+use core::fmt::Write as _;
+
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::base64url;
+use crate::error::{KeyError, KeySetError};
+use crate::key::{Key, Kid};
+use crate::limits::{ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX};
+use crate::ring::{KeyRing, RingKey};
+
+impl KeyRing {
+    /// The ring as a JWK Set document, secrets included: write it only where the keys belong.
+    /// The buffer is zeroized when dropped.
+    pub fn to_jwk_set(&self) -> Zeroizing<String> {
+        // Reserve enough up front that the string never reallocates and leaves copies of
+        // secrets behind in freed memory.
+        let key_len = 160 + KID_LEN_MAX + base64url::encoded_len(KEY_LEN_MAX) + 2 * 20;
+        let capacity = 64 + self.keys.len() * key_len + self.issued.len() * (KID_LEN_MAX + 8);
+        let mut out = Zeroizing::new(String::with_capacity(capacity));
+        out.push_str("{\n  \"keys\": [");
+        for (position, key) in self.keys.iter().enumerate() {
+            out.push_str(if position == 0 { "\n    {" } else { ",\n    {" });
+            out.push_str(r#""kty":"oct","use":"sig","alg":"HS256""#);
+            if let Some(kid) = &key.kid {
+                let _ = write!(out, r#","kid":"{kid}""#);
+            }
+            out.push_str(r#","k":""#);
+            base64url::encode_into(key.key.expose_secret(), &mut out);
+            let _ = write!(out, r#"","created_at":{}"#, key.created_secs);
+            if let Some(retire_at) = key.retire_at_secs {
+                let _ = write!(out, r#","retire_at":{retire_at}"#);
+            }
+            out.push('}');
+        }
+        out.push_str("\n  ],\n  \"issued_kids\": [");
+        for (position, kid) in self.issued.iter().enumerate() {
+            let _ = write!(out, "{}\"{kid}\"", if position == 0 { "" } else { ", " });
+        }
+        out.push_str("]\n}\n");
+        debug_assert!(out.len() <= capacity);
+        out
+    }
+
+    /// A ring from a JWK Set document, or from a single JWK object.
+    ///
+    /// Every key must be `"kty":"oct"`, with `alg` absent or `HS256`, `use` absent or `sig`,
+    /// and at least 256 bits. Keys must have distinct `kid`s (at most one may lack one). A set
+    /// with any other kind of key is refused whole, rather than half-used.
+    ///
+    /// # Errors
+    /// The [`KeySetError`] describing the first fault found.
+    pub fn from_jwk_set(document: &[u8]) -> Result<Self, KeySetError> {
+        if document.len() > KEY_SET_LEN_MAX {
+            return Err(KeySetError::TooLarge);
+        }
+        let mut root: Value = serde_json::from_slice(document)
+            .map_err(|error| KeySetError::Json { line: error.line(), column: error.column() })?;
+        let Value::Object(root) = &mut root else { return Err(KeySetError::NotAKeySet) };
+        let mut single = Vec::new();
+        let entries = if root.contains_key("keys") {
+            match root.get_mut("keys") {
+                Some(Value::Array(keys)) => keys,
+                _ => return Err(KeySetError::NotAKeySet),
+            }
+        } else if root.contains_key("kty") {
+            single.push(Value::Object(core::mem::take(root)));
+            &mut single
+        } else {
+            return Err(KeySetError::NotAKeySet);
+        };
+        if entries.is_empty() {
+            return Err(KeySetError::Empty);
+        }
+        if entries.len() > KEYS_PER_RING_MAX {
+            return Err(KeySetError::TooManyKeys);
+        }
+        let mut keys: Vec<RingKey> = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter_mut().enumerate() {
+            let Value::Object(member) = entry else { return Err(KeySetError::NotAKeySet) };
+            let key = parse_key(index, member)?;
+            if keys.iter().any(|held| held.kid == key.kid) {
+                return Err(KeySetError::DuplicateKid { index });
+            }
+            keys.push(key);
+        }
+        let mut issued = Vec::new();
+        match root.get("issued_kids") {
+            None => {}
+            Some(Value::Array(kids)) if kids.len() <= ISSUED_KIDS_MAX => {
+                for kid in kids {
+                    let kid = kid.as_str().and_then(|text| Kid::new(text).ok());
+                    let Some(kid) = kid else { return Err(KeySetError::InvalidIssuedKids) };
+                    issued.push(kid);
+                }
+            }
+            Some(_) => return Err(KeySetError::InvalidIssuedKids),
+        }
+        let active = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, key)| key.retire_at_secs.is_none())
+            .max_by_key(|(position, key)| (key.created_secs, core::cmp::Reverse(*position)))
+            .map(|(position, _)| position);
+        let mut ring = KeyRing { keys, active, issued: Vec::new() };
+        // Keys present are issued by definition; the persisted history comes first (oldest).
+        let held: Vec<Kid> = ring.keys.iter().filter_map(|key| key.kid).collect();
+        for kid in issued.into_iter().chain(held) {
+            ring.remember(kid);
+        }
+        Ok(ring)
+    }
+}
+
+fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, KeySetError> {
+    let string = |member: &Map<String, Value>, name: &'static str| -> Result<Option<String>, KeySetError> {
+        match member.get(name) {
+            None => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.clone())),
+            Some(_) => Err(KeySetError::InvalidMember { index, member: name }),
+        }
+    };
+    let seconds = |member: &Map<String, Value>, name: &'static str| -> Result<Option<u64>, KeySetError> {
+        match member.get(name) {
+            None => Ok(None),
+            Some(value) => value.as_u64().map(Some).ok_or(KeySetError::InvalidMember { index, member: name }),
+        }
+    };
+    match string(member, "kty")?.as_deref() {
+        None => return Err(KeySetError::MissingMember { index, member: "kty" }),
+        Some("oct") => {}
+        Some(_) => return Err(KeySetError::UnsupportedKeyType { index }),
+    }
+    if !matches!(string(member, "alg")?.as_deref(), None | Some("HS256")) {
+        return Err(KeySetError::UnsupportedAlgorithm { index });
+    }
+    if !matches!(string(member, "use")?.as_deref(), None | Some("sig")) {
+        return Err(KeySetError::UnsupportedAlgorithm { index });
+    }
+    match member.get("key_ops") {
+        None => {}
+        Some(Value::Array(ops)) if ops.iter().any(|op| op.as_str() == Some("verify")) => {}
+        Some(_) => return Err(KeySetError::UnsupportedAlgorithm { index }),
+    }
+    let kid = match string(member, "kid")? {
+        None => None,
+        Some(text) => Some(Kid::new(&text).map_err(|error| KeySetError::Key { index, error })?),
+    };
+    let created_secs = seconds(member, "created_at")?.unwrap_or(0);
+    let retire_at_secs = seconds(member, "retire_at")?;
+    // Take the secret out of the document so that it can be zeroized, rather than cloned.
+    let encoded = match member.get_mut("k") {
+        None => return Err(KeySetError::MissingMember { index, member: "k" }),
+        Some(Value::String(text)) => Zeroizing::new(core::mem::take(text)),
+        Some(_) => return Err(KeySetError::InvalidMember { index, member: "k" }),
+    };
+    if encoded.len() > base64url::encoded_len(KEY_LEN_MAX) {
+        return Err(KeySetError::Key { index, error: KeyError::TooLong { bits: encoded.len() * 6 } });
+    }
+    let secret =
+        Zeroizing::new(base64url::decode_vec(&encoded).map_err(|_| KeySetError::InvalidMember { index, member: "k" })?);
+    let key = Key::from_bytes(&secret).map_err(|error| KeySetError::Key { index, error })?;
+    Ok(RingKey::new(kid, key, created_secs, retire_at_secs))
+}

@@ -1,0 +1,88 @@
+//! HS256 JSON Web Tokens with constant-time verification and a key ring that survives restarts
+//! and rotations.
+//!
+//! # Why
+//!
+//! A server that generates its HMAC key at every start and never stores it logs every user out
+//! on each restart, and cannot tell a token from before the restart from a forged one. tokenring
+//! makes the right thing the default: keys live in a [`KeyRing`] persisted as a JWK Set by a
+//! [`FileStore`]; rotation keeps old keys verifying for an overlap; and every [`Rejection`]
+//! carries a stable code and a [`Severity`], so `retired-key` after a rotation is logged as
+//! routine while `bad-signature` is not. Nothing the library prints ever contains a token, a
+//! signature or a key.
+//!
+//! # Example
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use tokenring::{KeyRing, ManualClock, Clock, Rejection, Validation};
+//!
+//! #[derive(Debug, Serialize, Deserialize)]
+//! struct Session { sub: String }
+//!
+//! let clock = ManualClock::new(1_700_000_000);
+//! let mut ring = KeyRing::generate(clock.now_secs())?;
+//! let token = ring.issue(&Session { sub: "3".into() }, clock.now_secs(), 3600)?;
+//!
+//! let validation = Validation::new();
+//! let verified = ring.verify::<Session>(&token, &validation, clock.now_secs())?;
+//! assert_eq!(verified.claims().sub, "3");
+//!
+//! // Rotate with an overlap as long as the token lifetime: the token still verifies...
+//! ring.rotate(clock.now_secs(), 3600)?;
+//! assert!(ring.verify::<Session>(&token, &validation, clock.now_secs()).is_ok());
+//!
+//! // ...until its key retires, and then the rejection is routine, not an alarm.
+//! clock.advance(3600);
+//! let rejection = ring.verify::<Session>(&token, &validation, clock.now_secs()).unwrap_err();
+//! assert_eq!(rejection, Rejection::RetiredKey);
+//! assert!(rejection.is_routine());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Layers
+//!
+//! * JWS: [`KeyRing::sign_jws`], [`KeyRing::verify_jws`], [`KeyRing::verify_detached`]:
+//!   payload bytes, no claims semantics.
+//! * JWT: [`KeyRing::sign`], [`KeyRing::issue`], [`KeyRing::verify`] (owned claims) and
+//!   [`KeyRing::verify_borrowed`] (claims borrowing from a [`Scratch`], no heap allocation).
+//!
+//! # Verification order
+//!
+//! Length ([`limits::TOKEN_LEN_MAX`]) → three segments of strict base64url → header (`alg`
+//! exactly `HS256`, no `crit`, unique members, bounded `kid`) → key selection by `kid`
+//! (`retired-key` / `unknown-key`) → HMAC-SHA256 over the segments as received, compared in
+//! constant time → only then the claims (`exp`, `nbf`, `iss`, `aud`, the caller's type).
+//!
+//! Every limit is a constant in [`limits`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod base64url;
+mod claims;
+mod clock;
+mod error;
+mod fingerprint;
+mod header;
+mod json;
+mod jwks;
+mod key;
+pub mod limits;
+mod ring;
+mod store;
+mod verified;
+
+pub use crate::claims::Validation;
+pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::error::{Error, KeyError, KeySetError, Rejection, Severity, SignError, StoreError, StoreOp};
+pub use crate::fingerprint::Fingerprint;
+pub use crate::key::{Entropy, Key, Kid, OsEntropy};
+pub use crate::ring::{KeyInfo, KeyRing, KeyState};
+pub use crate::store::{FileStore, Loaded};
+pub use crate::verified::{Scratch, Verified, VerifiedJws};
+
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

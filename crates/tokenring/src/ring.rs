@@ -1,0 +1,511 @@
+//! The key ring: one active signing key, verification-only previous keys, and the history of
+//! every key identifier the ring has issued.
+
+use hmac::Mac;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::base64url;
+use crate::claims::{self, Validation};
+use crate::error::{KeyError, Rejection, SignError};
+use crate::header;
+use crate::key::{Entropy, Key, Kid, OsEntropy};
+use crate::limits::{
+    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, PAYLOAD_LEN_MAX, SIGNATURE_B64_LEN,
+    SIGNATURE_LEN, TOKEN_LEN_MAX,
+};
+use crate::verified::{Scratch, Verified, VerifiedJws};
+
+/// Payloads up to this many decoded bytes are verified in a stack buffer by
+/// [`KeyRing::verify`]; larger ones use the heap.
+const STACK_PAYLOAD_LEN: usize = 1024;
+
+/// Where a key is in its life at a given time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyState {
+    /// The key that signs new tokens.
+    Active,
+    /// A previous key that still verifies tokens until its retire-at time.
+    Verifying,
+    /// Past its retire-at time: tokens under it are `retired-key`.
+    Retired,
+}
+
+impl KeyState {
+    /// `active`, `verifying` or `retired`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Verifying => "verifying",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+/// What can be said about a key without revealing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The key identifier, if the key has one.
+    pub kid: Option<Kid>,
+    /// When the key was created, in seconds since the epoch.
+    pub created_secs: u64,
+    /// When the key stops verifying, if ever.
+    pub retire_at_secs: Option<u64>,
+    /// The key's state at the time asked about.
+    pub state: KeyState,
+    /// The key's length in bits.
+    pub bits: usize,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct RingKey {
+    pub(crate) kid: Option<Kid>,
+    pub(crate) key: Key,
+    pub(crate) created_secs: u64,
+    pub(crate) retire_at_secs: Option<u64>,
+    /// The encoded header this key signs with. A token whose header segment is exactly this
+    /// needs no header parse: the bytes are known to mean `alg` HS256 and this `kid`.
+    header_b64: Box<str>,
+}
+
+impl RingKey {
+    pub(crate) fn new(kid: Option<Kid>, key: Key, created_secs: u64, retire_at_secs: Option<u64>) -> Self {
+        let header = match &kid {
+            Some(kid) => format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#),
+            None => r#"{"alg":"HS256","typ":"JWT"}"#.to_owned(),
+        };
+        let mut header_b64 = String::with_capacity(base64url::encoded_len(header.len()));
+        base64url::encode_into(header.as_bytes(), &mut header_b64);
+        Self { kid, key, created_secs, retire_at_secs, header_b64: header_b64.into_boxed_str() }
+    }
+
+    fn is_retired(&self, now_secs: u64) -> bool {
+        self.retire_at_secs.is_some_and(|retire_at| retire_at <= now_secs)
+    }
+
+    fn mac_matches(&self, signing_input: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
+        let mut mac = self.key.keyed().clone();
+        mac.update(signing_input);
+        let tag = mac.finalize().into_bytes();
+        bool::from(tag.as_slice().ct_eq(signature))
+    }
+}
+
+/// A set of HS256 keys with one active signing key.
+///
+/// * **Rotation** ([`rotate`](Self::rotate)) makes a new active key and keeps the previous one
+///   verifying until `now + overlap`. With an overlap of at least the tokens' lifetime, no valid
+///   token is ever rejected because of a rotation.
+/// * **Pruning** ([`prune`](Self::prune)) drops keys past their retire-at time. The ring still
+///   remembers their identifiers, so their tokens are reported as `retired-key` (routine), not
+///   `unknown-key` (suspicious).
+/// * **Persistence**: [`to_jwk_set`](Self::to_jwk_set) and
+///   [`from_jwk_set`](Self::from_jwk_set), or a [`FileStore`](crate::FileStore).
+///
+/// The ring holds at most [`KEYS_PER_RING_MAX`] keys and remembers at most
+/// [`ISSUED_KIDS_MAX`] identifiers.
+#[derive(Clone, Debug)]
+pub struct KeyRing {
+    pub(crate) keys: Vec<RingKey>,
+    pub(crate) active: Option<usize>,
+    /// Every `kid` this ring issued, oldest first. Identifiers only: never secrets.
+    pub(crate) issued: Vec<Kid>,
+}
+
+impl KeyRing {
+    /// A ring with one fresh key from the operating system's random number generator.
+    ///
+    /// # Errors
+    /// [`KeyError::Entropy`] when the generator fails.
+    pub fn generate(now_secs: u64) -> Result<Self, KeyError> {
+        Self::generate_with(now_secs, &mut OsEntropy)
+    }
+
+    /// A ring with one fresh key from `entropy`.
+    ///
+    /// # Errors
+    /// [`KeyError::Entropy`] when the entropy source fails.
+    pub fn generate_with(now_secs: u64, entropy: &mut impl Entropy) -> Result<Self, KeyError> {
+        let key = Key::generate(entropy)?;
+        let kid = Kid::generate(entropy)?;
+        Ok(Self::with_key(key, Some(kid), now_secs))
+    }
+
+    /// A ring holding exactly `key`, active. A ring of one key without a `kid` verifies tokens
+    /// whatever `kid` they name.
+    pub fn with_key(key: Key, kid: Option<Kid>, now_secs: u64) -> Self {
+        let issued = kid.into_iter().collect();
+        Self { keys: vec![RingKey::new(kid, key, now_secs, None)], active: Some(0), issued }
+    }
+
+    /// Makes a fresh key (from the operating system) active; the previous active key keeps
+    /// verifying until `now_secs + overlap_secs`. Returns the new key's identifier.
+    ///
+    /// # Errors
+    /// See [`rotate_with`](Self::rotate_with).
+    pub fn rotate(&mut self, now_secs: u64, overlap_secs: u64) -> Result<Kid, KeyError> {
+        self.rotate_with(now_secs, overlap_secs, &mut OsEntropy)
+    }
+
+    /// [`rotate`](Self::rotate) with keys from `entropy`.
+    ///
+    /// Keys already past their retire-at time are pruned first.
+    ///
+    /// # Errors
+    /// [`KeyError::DurationTooLong`] for an overlap over ten years, [`KeyError::RingFull`] when
+    /// [`KEYS_PER_RING_MAX`] keys are still verifying, [`KeyError::Entropy`].
+    pub fn rotate_with(
+        &mut self,
+        now_secs: u64,
+        overlap_secs: u64,
+        entropy: &mut impl Entropy,
+    ) -> Result<Kid, KeyError> {
+        if overlap_secs > DURATION_SECS_MAX {
+            return Err(KeyError::DurationTooLong);
+        }
+        self.prune(now_secs);
+        if self.keys.len() >= KEYS_PER_RING_MAX {
+            return Err(KeyError::RingFull);
+        }
+        let key = Key::generate(entropy)?;
+        let mut kid = Kid::generate(entropy)?;
+        // 128 random bits do not collide; a deterministic test entropy source might.
+        while self.issued.contains(&kid) || self.keys.iter().any(|held| held.kid == Some(kid)) {
+            kid = Kid::generate(entropy)?;
+        }
+        if let Some(active) = self.active {
+            let retire_at = now_secs.saturating_add(overlap_secs);
+            let previous = &mut self.keys[active];
+            previous.retire_at_secs = Some(previous.retire_at_secs.map_or(retire_at, |at| at.min(retire_at)));
+        }
+        self.keys.push(RingKey::new(Some(kid), key, now_secs, None));
+        self.active = Some(self.keys.len() - 1);
+        self.remember(kid);
+        Ok(kid)
+    }
+
+    /// Drops every key past its retire-at time (never the active one) and returns how many.
+    /// Their identifiers stay in the issued history.
+    pub fn prune(&mut self, now_secs: u64) -> usize {
+        let active_kid = self.active.map(|index| self.keys[index].kid);
+        let before = self.keys.len();
+        let mut index = 0;
+        self.keys.retain(|key| {
+            let keep = Some(index) == self.active || !key.is_retired(now_secs);
+            index += 1;
+            keep
+        });
+        self.active = active_kid.and_then(|kid| self.keys.iter().position(|key| key.kid == kid));
+        before - self.keys.len()
+    }
+
+    pub(crate) fn remember(&mut self, kid: Kid) {
+        if self.issued.contains(&kid) {
+            return;
+        }
+        if self.issued.len() == ISSUED_KIDS_MAX {
+            self.issued.remove(0);
+        }
+        self.issued.push(kid);
+    }
+
+    /// The active key's identifier.
+    pub fn active_kid(&self) -> Option<Kid> {
+        self.active.and_then(|index| self.keys[index].kid)
+    }
+
+    /// Whether the ring has a key to sign with.
+    pub fn can_sign(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// The keys the ring holds, active one first, with their state at `now_secs`.
+    pub fn keys(&self, now_secs: u64) -> Vec<KeyInfo> {
+        let mut infos: Vec<KeyInfo> = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| KeyInfo {
+                kid: key.kid,
+                created_secs: key.created_secs,
+                retire_at_secs: key.retire_at_secs,
+                state: if Some(index) == self.active {
+                    KeyState::Active
+                } else if key.is_retired(now_secs) {
+                    KeyState::Retired
+                } else {
+                    KeyState::Verifying
+                },
+                bits: key.key.bits(),
+            })
+            .collect();
+        infos.sort_by_key(|info| (info.state, core::cmp::Reverse(info.created_secs)));
+        infos
+    }
+
+    /// Every key identifier this ring has issued, oldest first.
+    pub fn issued_kids(&self) -> &[Kid] {
+        &self.issued
+    }
+
+    fn active_key(&self) -> Result<&RingKey, SignError> {
+        self.active.map(|index| &self.keys[index]).ok_or(SignError::NoActiveKey)
+    }
+
+    /// Signs `payload` as a compact JWS with the active key.
+    ///
+    /// # Errors
+    /// [`SignError::NoActiveKey`], or [`SignError::TooLarge`] when the token would exceed
+    /// [`TOKEN_LEN_MAX`].
+    pub fn sign_jws(&self, payload: &[u8]) -> Result<String, SignError> {
+        let key = self.active_key()?;
+        let len = key.header_b64.len() + 1 + base64url::encoded_len(payload.len()) + 1 + SIGNATURE_B64_LEN;
+        if len > TOKEN_LEN_MAX {
+            return Err(SignError::TooLarge);
+        }
+        let mut token = String::with_capacity(len);
+        token.push_str(&key.header_b64);
+        token.push('.');
+        base64url::encode_into(payload, &mut token);
+        let mut mac = key.key.keyed().clone();
+        mac.update(token.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        token.push('.');
+        base64url::encode_into(&tag, &mut token);
+        debug_assert_eq!(token.len(), len);
+        Ok(token)
+    }
+
+    /// Serializes `claims` (which must serialize to a JSON object) and signs them with the
+    /// active key, under the header `{"alg":"HS256","typ":"JWT","kid":...}`.
+    ///
+    /// # Errors
+    /// [`SignError::Claims`] when the claims are not a JSON object, and those of
+    /// [`sign_jws`](Self::sign_jws).
+    pub fn sign<C: Serialize + ?Sized>(&self, claims: &C) -> Result<String, SignError> {
+        let payload = serde_json::to_vec(claims).map_err(|_| SignError::Claims)?;
+        if payload.first() != Some(&b'{') {
+            return Err(SignError::Claims);
+        }
+        self.sign_jws(&payload)
+    }
+
+    /// Signs `claims` with `iat` and `nbf` set to `now_secs` and `exp` to
+    /// `now_secs + ttl_secs`. The result is checked against the verifier's own rules before it
+    /// is signed, so a token this returns always parses.
+    ///
+    /// # Errors
+    /// [`SignError::DuplicateClaim`] when the claims carry `iat`, `nbf` or `exp` themselves (or
+    /// any member twice), [`SignError::TtlTooLong`], and those of [`sign`](Self::sign).
+    pub fn issue<C: Serialize + ?Sized>(&self, claims: &C, now_secs: u64, ttl_secs: u64) -> Result<String, SignError> {
+        if ttl_secs > DURATION_SECS_MAX {
+            return Err(SignError::TtlTooLong);
+        }
+        let exp = now_secs.saturating_add(ttl_secs);
+        let body = serde_json::to_vec(claims).map_err(|_| SignError::Claims)?;
+        let rest = match body.as_slice() {
+            [b'{', rest @ ..] => rest,
+            _ => return Err(SignError::Claims),
+        };
+        let mut payload = format!(r#"{{"iat":{now_secs},"nbf":{now_secs},"exp":{exp}"#).into_bytes();
+        if rest.first() != Some(&b'}') {
+            payload.push(b',');
+        }
+        payload.extend_from_slice(rest);
+        match claims::parse::<IgnoredAny>(&payload) {
+            Ok(_) => {}
+            Err(Rejection::Malformed(_)) => return Err(SignError::DuplicateClaim),
+            Err(Rejection::TooLarge(_)) => return Err(SignError::TooLarge),
+            Err(_) => return Err(SignError::Claims),
+        }
+        self.sign_jws(&payload)
+    }
+
+    /// Checks a token's structure, header and signature, and returns the index of the key whose
+    /// MAC matched and the encoded payload segment. No claims are read.
+    fn check_signature<'t>(&self, token: &'t [u8], now_secs: u64) -> Result<(usize, &'t [u8]), Rejection> {
+        if token.len() > TOKEN_LEN_MAX {
+            return Err(Rejection::TooLarge("the token exceeds its length limit"));
+        }
+        let (signing_input, signature_b64) = match token.iter().rposition(|&byte| byte == b'.') {
+            Some(dot) => (&token[..dot], &token[dot + 1..]),
+            None => return Err(Rejection::Malformed("the token does not have three segments")),
+        };
+        let (header_b64, payload_b64) = match signing_input.iter().position(|&byte| byte == b'.') {
+            Some(dot) => (&signing_input[..dot], &signing_input[dot + 1..]),
+            None => return Err(Rejection::Malformed("the token does not have three segments")),
+        };
+        if payload_b64.contains(&b'.') {
+            return Err(Rejection::Malformed("the token does not have three segments"));
+        }
+        if signature_b64.len() != SIGNATURE_B64_LEN {
+            return Err(Rejection::Malformed("the signature is not 32 bytes of base64url"));
+        }
+        let mut signature = [0u8; SIGNATURE_LEN];
+        if base64url::decode(signature_b64, &mut signature).is_err() {
+            return Err(Rejection::Malformed("the signature is not canonical base64url"));
+        }
+        let selected = self.select_key(header_b64)?;
+        let matched = match selected {
+            Selected::One(index) => self.keys[index].mac_matches(signing_input, &signature).then_some(index),
+            Selected::Any => self.keys.iter().position(|key| key.mac_matches(signing_input, &signature)),
+        };
+        let Some(index) = matched else { return Err(Rejection::BadSignature) };
+        if self.keys[index].is_retired(now_secs) {
+            return Err(Rejection::RetiredKey);
+        }
+        Ok((index, payload_b64))
+    }
+
+    /// Picks the key a header names.
+    fn select_key(&self, header_b64: &[u8]) -> Result<Selected, Rejection> {
+        // Fast path: the exact header bytes this ring issues carry no surprises.
+        if let Some(index) = self.keys.iter().position(|key| key.header_b64.as_bytes() == header_b64) {
+            return Ok(Selected::One(index));
+        }
+        if header_b64.is_empty() {
+            return Err(Rejection::Malformed("the header segment is empty"));
+        }
+        if base64url::decoded_len_max(header_b64.len()) > HEADER_LEN_MAX {
+            return Err(Rejection::TooLarge("the header exceeds its length limit"));
+        }
+        let mut buffer = [0u8; HEADER_LEN_MAX];
+        let decoded = base64url::decode(header_b64, &mut buffer)
+            .map_err(|_| Rejection::Malformed("the header is not canonical base64url"))?;
+        let header = header::parse(decoded)?;
+        if let [only] = self.keys.as_slice() {
+            if only.kid.is_none() {
+                return Ok(Selected::One(0));
+            }
+        }
+        let Some(kid) = header.kid else { return Ok(Selected::Any) };
+        if let Some(index) = self.keys.iter().position(|key| key.kid.is_some_and(|own| own.as_str() == kid)) {
+            return Ok(Selected::One(index));
+        }
+        if self.issued.iter().any(|own| own.as_str() == kid) {
+            return Err(Rejection::RetiredKey);
+        }
+        Err(Rejection::UnknownKey)
+    }
+
+    /// Verifies a compact JWS and returns its payload, decoded into `scratch`. No claims
+    /// semantics: the payload may be anything.
+    ///
+    /// # Errors
+    /// The [`Rejection`] that applies, checked in the order: length, structure, header, key,
+    /// signature, payload encoding.
+    pub fn verify_jws<'s>(
+        &self,
+        token: impl AsRef<[u8]>,
+        now_secs: u64,
+        scratch: &'s mut Scratch,
+    ) -> Result<VerifiedJws<'s>, Rejection> {
+        let (index, payload_b64) = self.check_signature(token.as_ref(), now_secs)?;
+        let payload = decode_payload(payload_b64, &mut scratch.payload[..])?;
+        Ok(VerifiedJws::new(self.keys[index].kid, payload))
+    }
+
+    /// Verifies a JWS with detached content (`header..signature`, RFC 7515 Appendix F) against
+    /// the `payload` the caller supplies.
+    ///
+    /// # Errors
+    /// As [`verify_jws`](Self::verify_jws); a token whose payload segment is not empty is
+    /// `malformed`.
+    pub fn verify_detached<'p>(
+        &self,
+        token: impl AsRef<[u8]>,
+        payload: &'p [u8],
+        now_secs: u64,
+    ) -> Result<VerifiedJws<'p>, Rejection> {
+        let token = token.as_ref();
+        let Some(gap) = token.windows(2).position(|pair| pair == b"..") else {
+            return Err(Rejection::Malformed("the token is not in detached form"));
+        };
+        let encoded_len = gap + 2 + base64url::encoded_len(payload.len()) + token.len() - gap - 1;
+        if encoded_len > TOKEN_LEN_MAX || payload.len() > PAYLOAD_LEN_MAX {
+            return Err(Rejection::TooLarge("the token exceeds its length limit"));
+        }
+        let mut attached = String::with_capacity(encoded_len);
+        attached.push_str(
+            core::str::from_utf8(&token[..=gap])
+                .map_err(|_| Rejection::Malformed("the header is not canonical base64url"))?,
+        );
+        base64url::encode_into(payload, &mut attached);
+        attached.push_str(
+            core::str::from_utf8(&token[gap + 1..])
+                .map_err(|_| Rejection::Malformed("the signature is not canonical base64url"))?,
+        );
+        let (index, _) = self.check_signature(attached.as_bytes(), now_secs)?;
+        Ok(VerifiedJws::new(self.keys[index].kid, payload))
+    }
+
+    /// Verifies a JWT and deserializes its claims into an owned `C`.
+    ///
+    /// The signature is checked, in constant time, before any of the claims are read; then the
+    /// registered claims are checked against `validation` at `now_secs`.
+    ///
+    /// # Errors
+    /// The [`Rejection`] that applies.
+    pub fn verify<C: DeserializeOwned>(
+        &self,
+        token: impl AsRef<[u8]>,
+        validation: &Validation,
+        now_secs: u64,
+    ) -> Result<Verified<C>, Rejection> {
+        let (index, payload_b64) = self.check_signature(token.as_ref(), now_secs)?;
+        let kid = self.keys[index].kid;
+        if base64url::decoded_len_max(payload_b64.len()) <= STACK_PAYLOAD_LEN {
+            let mut buffer = [0u8; STACK_PAYLOAD_LEN];
+            let payload = decode_payload(payload_b64, &mut buffer)?;
+            finish(payload, kid, validation, now_secs)
+        } else {
+            let mut buffer = vec![0u8; base64url::decoded_len_max(payload_b64.len())];
+            let payload = decode_payload(payload_b64, &mut buffer)?;
+            finish(payload, kid, validation, now_secs)
+        }
+    }
+
+    /// Verifies a JWT and deserializes its claims into a `C` that may borrow from `scratch`
+    /// (`&str` fields): with such a type, verification does not touch the heap.
+    ///
+    /// Strings with JSON escapes cannot be borrowed; use `Cow<'_, str>` fields where claims may
+    /// contain them.
+    ///
+    /// # Errors
+    /// The [`Rejection`] that applies.
+    pub fn verify_borrowed<'s, C: Deserialize<'s>>(
+        &self,
+        token: impl AsRef<[u8]>,
+        validation: &Validation,
+        now_secs: u64,
+        scratch: &'s mut Scratch,
+    ) -> Result<Verified<C>, Rejection> {
+        let (index, payload_b64) = self.check_signature(token.as_ref(), now_secs)?;
+        let payload = decode_payload(payload_b64, &mut scratch.payload[..])?;
+        finish(payload, self.keys[index].kid, validation, now_secs)
+    }
+}
+
+enum Selected {
+    One(usize),
+    Any,
+}
+
+fn decode_payload<'b>(payload_b64: &[u8], buffer: &'b mut [u8]) -> Result<&'b [u8], Rejection> {
+    if base64url::decoded_len_max(payload_b64.len()) > buffer.len() {
+        return Err(Rejection::TooLarge("the payload exceeds its length limit"));
+    }
+    base64url::decode(payload_b64, buffer).map_err(|_| Rejection::Malformed("the payload is not canonical base64url"))
+}
+
+fn finish<'p, C: Deserialize<'p>>(
+    payload: &'p [u8],
+    kid: Option<Kid>,
+    validation: &Validation,
+    now_secs: u64,
+) -> Result<Verified<C>, Rejection> {
+    let (claims, registered) = claims::parse::<C>(payload)?;
+    registered.check(validation, now_secs)?;
+    Ok(Verified::new(claims, kid, registered.exp, registered.iat))
+}

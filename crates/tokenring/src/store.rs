@@ -1,0 +1,175 @@
+//! A key ring persisted as a JWK Set file.
+//!
+//! Writes are atomic: the new document goes to a temporary file in the same directory (mode
+//! 0600), is flushed to disk, renamed over the old file, and the directory is flushed too.
+//! A crash leaves either the old file or the new one, never a torn one.
+//!
+//! A file that exists but cannot be read or parsed is an error, and its bytes are left as they
+//! are: silently replacing it with a fresh key would log every user out and hide the fault.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, StoreError, StoreOp};
+use crate::key::{Entropy, OsEntropy};
+use crate::limits::KEY_SET_LEN_MAX;
+use crate::ring::KeyRing;
+
+/// Whether [`FileStore::load_or_create`] found a key file or made one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loaded {
+    /// The file existed and was loaded.
+    Existing,
+    /// There was no file; a new ring was generated and written.
+    Created,
+}
+
+/// A JWK Set file holding a [`KeyRing`].
+///
+/// ```no_run
+/// use tokenring::{FileStore, Clock, SystemClock};
+/// # fn main() -> Result<(), tokenring::Error> {
+/// let store = FileStore::new("/var/lib/myapp/keys.json");
+/// let (ring, _) = store.load_or_create(SystemClock.now_secs())?;
+/// # let _ = ring; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+fn io_error(op: StoreOp) -> impl Fn(io::Error) -> StoreError {
+    move |error| match error.kind() {
+        io::ErrorKind::NotFound if op == StoreOp::Read => StoreError::NotFound,
+        kind => StoreError::Io { op, kind },
+    }
+}
+
+impl FileStore {
+    /// A store at `path`. Nothing is read or written yet.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the ring.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Io`], or [`StoreError::Corrupt`] for a file that
+    /// is not a usable key set (truncated, damaged, too large). The file is never modified.
+    pub fn load(&self) -> Result<KeyRing, StoreError> {
+        let file = File::open(&self.path).map_err(io_error(StoreOp::Read))?;
+        let mut document = Zeroizing::new(Vec::new());
+        // Read one byte past the limit so an oversized file is recognised without reading it all.
+        file.take(KEY_SET_LEN_MAX as u64 + 1).read_to_end(&mut document).map_err(io_error(StoreOp::Read))?;
+        KeyRing::from_jwk_set(&document).map_err(StoreError::Corrupt)
+    }
+
+    /// Writes the ring, atomically replacing any existing file.
+    ///
+    /// # Errors
+    /// [`StoreError::Io`] naming the step that failed; the previous file is then intact.
+    pub fn save(&self, ring: &KeyRing) -> Result<(), StoreError> {
+        let temp = self.write_temp(ring)?;
+        let renamed = fs::rename(&temp, &self.path).map_err(io_error(StoreOp::Rename));
+        if renamed.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        renamed?;
+        self.sync_directory()
+    }
+
+    /// Writes the ring only if no file exists yet (atomically, without a window in which a
+    /// partial file is visible).
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`] when the file exists, [`StoreError::Io`] otherwise.
+    pub fn create(&self, ring: &KeyRing) -> Result<(), StoreError> {
+        let temp = self.write_temp(ring)?;
+        // A hard link fails if the target exists, which makes "create if absent" atomic.
+        let linked = fs::hard_link(&temp, &self.path);
+        let _ = fs::remove_file(&temp);
+        match linked {
+            Ok(()) => self.sync_directory(),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists),
+            Err(error) => Err(io_error(StoreOp::Rename)(error)),
+        }
+    }
+
+    /// Loads the ring, or, if there is no file at all, generates one with a fresh key from the
+    /// operating system and writes it. What a server calls at start-up.
+    ///
+    /// # Errors
+    /// Any error of [`load`](Self::load) other than `NotFound`, which is never answered with a
+    /// new key; errors of [`create`](Self::create); [`KeyError::Entropy`](crate::KeyError).
+    pub fn load_or_create(&self, now_secs: u64) -> Result<(KeyRing, Loaded), Error> {
+        self.load_or_create_with(now_secs, &mut OsEntropy)
+    }
+
+    /// [`load_or_create`](Self::load_or_create) with keys from `entropy`.
+    ///
+    /// # Errors
+    /// As [`load_or_create`](Self::load_or_create).
+    pub fn load_or_create_with(&self, now_secs: u64, entropy: &mut impl Entropy) -> Result<(KeyRing, Loaded), Error> {
+        match self.load() {
+            Ok(ring) => return Ok((ring, Loaded::Existing)),
+            Err(StoreError::NotFound) => {}
+            Err(error) => return Err(error.into()),
+        }
+        let ring = KeyRing::generate_with(now_secs, entropy)?;
+        match self.create(&ring) {
+            Ok(()) => Ok((ring, Loaded::Created)),
+            // Another process created it first: use theirs, so both sign with the same key.
+            Err(StoreError::AlreadyExists) => Ok((self.load()?, Loaded::Existing)),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    fn write_temp(&self, ring: &KeyRing) -> Result<PathBuf, StoreError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = self.path.file_name().map_or_else(|| "keys".into(), |name| name.to_string_lossy());
+        let temp_name = format!(".{name}.tmp.{}.{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let temp = self.path.with_file_name(temp_name);
+        let document = ring.to_jwk_set();
+        let written = write_private(&temp, document.as_bytes());
+        if written.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        written.map(|()| temp)
+    }
+
+    fn sync_directory(&self) -> Result<(), StoreError> {
+        #[cfg(unix)]
+        {
+            let parent = match self.path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => parent,
+                _ => Path::new("."),
+            };
+            File::open(parent).and_then(|directory| directory.sync_all()).map_err(io_error(StoreOp::Sync))?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates `path` (which must not exist) readable and writable by the owner only, writes
+/// `bytes` and flushes them to disk.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io_error(StoreOp::Write))?;
+    file.write_all(bytes).map_err(io_error(StoreOp::Write))?;
+    file.sync_all().map_err(io_error(StoreOp::Sync))
+}

@@ -1,0 +1,104 @@
+//! Proof types: values only the verifier can construct.
+
+use crate::key::Kid;
+use crate::limits::PAYLOAD_LEN_MAX;
+
+/// A JWS whose signature held under a key of the ring. Only
+/// [`KeyRing::verify_jws`](crate::KeyRing::verify_jws) and
+/// [`KeyRing::verify_detached`](crate::KeyRing::verify_detached) make one.
+///
+/// No claims semantics have been applied: the payload is opaque bytes.
+#[derive(Debug)]
+pub struct VerifiedJws<'p> {
+    kid: Option<Kid>,
+    payload: &'p [u8],
+}
+
+impl<'p> VerifiedJws<'p> {
+    pub(crate) fn new(kid: Option<Kid>, payload: &'p [u8]) -> Self {
+        Self { kid, payload }
+    }
+
+    /// The identifier of the ring key that verified the signature.
+    pub fn kid(&self) -> Option<&Kid> {
+        self.kid.as_ref()
+    }
+
+    /// The verified payload.
+    pub fn payload(&self) -> &'p [u8] {
+        self.payload
+    }
+}
+
+/// A JWT whose signature held and whose claims passed the [`Validation`](crate::Validation).
+/// Only [`KeyRing::verify`](crate::KeyRing::verify) and
+/// [`KeyRing::verify_borrowed`](crate::KeyRing::verify_borrowed) make one: holding a
+/// `Verified<C>` is proof that the checks ran.
+#[derive(Debug, Clone)]
+pub struct Verified<C> {
+    claims: C,
+    kid: Option<Kid>,
+    exp: Option<f64>,
+    iat: Option<f64>,
+}
+
+impl<C> Verified<C> {
+    pub(crate) fn new(claims: C, kid: Option<Kid>, exp: Option<f64>, iat: Option<f64>) -> Self {
+        Self { claims, kid, exp, iat }
+    }
+
+    /// The verified claims.
+    pub fn claims(&self) -> &C {
+        &self.claims
+    }
+
+    /// The verified claims, by value.
+    pub fn into_claims(self) -> C {
+        self.claims
+    }
+
+    /// The identifier of the ring key that verified the signature.
+    pub fn kid(&self) -> Option<&Kid> {
+        self.kid.as_ref()
+    }
+
+    /// The `exp` claim, in seconds since the epoch.
+    pub fn expires_at(&self) -> Option<f64> {
+        self.exp
+    }
+
+    /// The `iat` claim, in seconds since the epoch.
+    pub fn issued_at(&self) -> Option<f64> {
+        self.iat
+    }
+}
+
+/// Room for one decoded payload, reused across verifications so that borrowed claims can
+/// point into it without any heap allocation.
+///
+/// ```
+/// let mut scratch = tokenring::Scratch::new();
+/// # let _ = &mut scratch;
+/// ```
+pub struct Scratch {
+    pub(crate) payload: Box<[u8; PAYLOAD_LEN_MAX]>,
+}
+
+impl Scratch {
+    /// A scratch buffer of [`PAYLOAD_LEN_MAX`] bytes. Allocates once; reuse it.
+    pub fn new() -> Self {
+        Self { payload: Box::new([0; PAYLOAD_LEN_MAX]) }
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Scratch { .. }")
+    }
+}
