@@ -1,0 +1,2 @@
+//! Placeholder: the benchmarks land with their issue.
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! Entry points for fuzz targets and timing harnesses. Not part of the stable API.

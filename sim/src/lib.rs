@@ -1,0 +1,2 @@
+//! Placeholder: the simulator lands with its issue.
+#![forbid(unsafe_code)]
