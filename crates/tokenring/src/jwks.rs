@@ -95,11 +95,13 @@ impl KeyRing {
         let mut keys: Vec<RingKey> = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter_mut().enumerate() {
             let Value::Object(member) = entry else { return Err(KeySetError::NotAKeySet) };
-            let key = parse_key(index, member)?;
-            if keys.iter().any(|held| held.kid == key.kid) {
+            // Ambiguity is reported before anything else about the key: it is the fault that
+            // would make a token's key choice unpredictable.
+            let kid = member.get("kid").and_then(Value::as_str);
+            if keys.iter().any(|held| held.kid.as_ref().map(Kid::as_str) == kid) {
                 return Err(KeySetError::DuplicateKid { index });
             }
-            keys.push(key);
+            keys.push(parse_key(index, member)?);
         }
         let mut issued = Vec::new();
         match root.get("issued_kids") {
