@@ -1,0 +1,192 @@
+//! The JWK Set format and the file store: restarts, corruption, atomic writes.
+
+use serde_json::Value;
+use tokenring::{FileStore, KeyRing, KeySetError, Loaded, Rejection, Scratch, StoreError, Validation};
+
+use crate::ring::NOW;
+
+#[derive(serde::Serialize)]
+struct Claims {
+    sub: &'static str,
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("tokenring-it-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn restart_with_the_key_file_verifies_every_earlier_token() {
+    let dir = temp_dir();
+    let store = FileStore::new(dir.join("keys.json"));
+    let (ring, loaded) = store.load_or_create(NOW).unwrap();
+    assert_eq!(loaded, Loaded::Created);
+    let tokens: Vec<String> = (0..5).map(|i| ring.issue(&Claims { sub: "3" }, NOW + i, 3600).unwrap()).collect();
+    drop(ring);
+
+    // "Restart": a fresh process loads the same file.
+    let (restarted, loaded) = store.load_or_create(NOW + 100).unwrap();
+    assert_eq!(loaded, Loaded::Existing);
+    for token in &tokens {
+        assert!(restarted.verify::<Value>(token, &Validation::new(), NOW + 100).is_ok());
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn ephemeral_key_after_restart_is_unknown_key() {
+    let before = KeyRing::generate(NOW).unwrap();
+    let token = before.issue(&Claims { sub: "3" }, NOW, 3600).unwrap();
+    let after = KeyRing::generate(NOW + 1).unwrap();
+    let rejection = after.verify::<Value>(&token, &Validation::new(), NOW + 1).unwrap_err();
+    assert_eq!(rejection, Rejection::UnknownKey);
+    assert!(!rejection.is_routine(), "an ephemeral server cannot tell a lost key from a forgery");
+}
+
+#[test]
+fn rotation_and_history_survive_a_round_trip() {
+    let mut ring = KeyRing::generate(NOW).unwrap();
+    let first = ring.active_kid().unwrap();
+    let old = ring.issue(&Claims { sub: "3" }, NOW, 60).unwrap();
+    ring.rotate(NOW + 10, 60).unwrap();
+    ring.rotate(NOW + 20, 60).unwrap();
+    ring.prune(NOW + 1000);
+    assert_eq!(ring.keys(NOW + 1000).len(), 1);
+    let document = ring.to_jwk_set();
+    let reloaded = KeyRing::from_jwk_set(document.as_bytes()).unwrap();
+    assert_eq!(reloaded.active_kid(), ring.active_kid());
+    assert_eq!(reloaded.issued_kids(), ring.issued_kids());
+    assert!(reloaded.issued_kids().contains(&first));
+    let mut scratch = Scratch::new();
+    assert_eq!(reloaded.verify_jws(&old, NOW + 1000, &mut scratch).unwrap_err(), Rejection::RetiredKey);
+    let again = KeyRing::from_jwk_set(reloaded.to_jwk_set().as_bytes()).unwrap();
+    assert_eq!(again.to_jwk_set().as_str(), document.as_str(), "serialization is stable");
+}
+
+#[test]
+fn the_document_is_a_standard_jwk_set() {
+    let mut ring = KeyRing::generate(NOW).unwrap();
+    ring.rotate(NOW + 1, 3600).unwrap();
+    let document: Value = serde_json::from_str(&ring.to_jwk_set()).unwrap();
+    let keys = document["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2);
+    for key in keys {
+        assert_eq!(key["kty"], "oct");
+        assert_eq!(key["alg"], "HS256");
+        assert_eq!(key["use"], "sig");
+        assert_eq!(key["k"].as_str().unwrap().len(), 43, "256-bit key, base64url without padding");
+        assert!(key["kid"].is_string());
+        assert!(key["created_at"].is_u64());
+    }
+    assert_eq!(keys[0]["retire_at"], NOW + 1 + 3600);
+    assert!(keys[1].get("retire_at").is_none());
+    assert_eq!(document["issued_kids"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_single_jwk_object_loads_as_a_ring_of_one() {
+    let jwk =
+        r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#;
+    let ring = KeyRing::from_jwk_set(jwk.as_bytes()).unwrap();
+    assert!(ring.can_sign());
+    assert_eq!(ring.active_kid(), None);
+}
+
+#[test]
+fn key_set_faults_are_typed() {
+    let cases: &[(&str, KeySetError)] = &[
+        ("", KeySetError::Json { line: 1, column: 0 }),
+        ("[]", KeySetError::NotAKeySet),
+        (r#"{"keys":{}}"#, KeySetError::NotAKeySet),
+        (r#"{"keys":[]}"#, KeySetError::Empty),
+        (r#"{"keys":[{"k":"AAAA"}]}"#, KeySetError::MissingMember { index: 0, member: "kty" }),
+        (r#"{"keys":[{"kty":"RSA"}]}"#, KeySetError::UnsupportedKeyType { index: 0 }),
+        (r#"{"keys":[{"kty":"oct","alg":"HS512","k":""}]}"#, KeySetError::UnsupportedAlgorithm { index: 0 }),
+        (r#"{"keys":[{"kty":"oct","use":"enc","k":""}]}"#, KeySetError::UnsupportedAlgorithm { index: 0 }),
+        (r#"{"keys":[{"kty":"oct"}]}"#, KeySetError::MissingMember { index: 0, member: "k" }),
+        (r#"{"keys":[{"kty":"oct","k":7}]}"#, KeySetError::InvalidMember { index: 0, member: "k" }),
+        (r#"{"keys":[{"kty":"oct","k":"AAAA="}]}"#, KeySetError::InvalidMember { index: 0, member: "k" }),
+        (
+            r#"{"keys":[{"kty":"oct","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","created_at":-1}]}"#,
+            KeySetError::InvalidMember { index: 0, member: "created_at" },
+        ),
+        (
+            r#"{"keys":[{"kty":"oct","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}],"issued_kids":[1]}"#,
+            KeySetError::InvalidIssuedKids,
+        ),
+        (
+            r#"{"keys":[{"kty":"oct","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},{"kty":"oct","k":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}]}"#,
+            KeySetError::DuplicateKid { index: 1 },
+        ),
+    ];
+    for (document, expected) in cases {
+        assert_eq!(KeyRing::from_jwk_set(document.as_bytes()).unwrap_err(), *expected, "{document}");
+    }
+}
+
+#[test]
+fn truncated_or_corrupt_file_is_an_error_and_left_untouched() {
+    let dir = temp_dir();
+    let path = dir.join("keys.json");
+    let store = FileStore::new(&path);
+    let ring = KeyRing::generate(NOW).unwrap();
+    store.save(&ring).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    for damaged in [&good[..good.len() / 2], b"", b"{\"keys\":[", &[0xff, 0xfe, 0x00][..]] {
+        std::fs::write(&path, damaged).unwrap();
+        let error = store.load_or_create(NOW).unwrap_err();
+        assert!(matches!(error, tokenring::Error::Store(StoreError::Corrupt(_))), "{error:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), damaged, "the damaged file must not be replaced");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn create_refuses_to_overwrite_and_save_replaces_atomically() {
+    let dir = temp_dir();
+    let path = dir.join("keys.json");
+    let store = FileStore::new(&path);
+    let first = KeyRing::generate(NOW).unwrap();
+    store.create(&first).unwrap();
+    let second = KeyRing::generate(NOW).unwrap();
+    assert!(matches!(store.create(&second), Err(StoreError::AlreadyExists)));
+    assert_eq!(store.load().unwrap().active_kid(), first.active_kid());
+    store.save(&second).unwrap();
+    assert_eq!(store.load().unwrap().active_kid(), second.active_kid());
+    // No temporary files are left behind.
+    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("keys.json")]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn missing_file_is_not_found_and_unreadable_is_io() {
+    let dir = temp_dir();
+    assert!(matches!(FileStore::new(dir.join("absent.json")).load(), Err(StoreError::NotFound)));
+    // A directory where the file should be cannot be read as one.
+    std::fs::create_dir(dir.join("keys.json")).unwrap();
+    let error = FileStore::new(dir.join("keys.json")).load_or_create(NOW).unwrap_err();
+    assert!(matches!(error, tokenring::Error::Store(StoreError::Io { .. })), "{error:?}");
+    assert!(dir.join("keys.json").is_dir());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn oversized_key_file_is_corrupt_without_being_read_whole() {
+    let dir = temp_dir();
+    let path = dir.join("keys.json");
+    std::fs::write(&path, vec![b' '; tokenring::limits::KEY_SET_LEN_MAX + 10]).unwrap();
+    let error = FileStore::new(&path).load().unwrap_err();
+    assert!(matches!(error, StoreError::Corrupt(KeySetError::TooLarge)), "{error:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,142 @@
+//! Property tests: round trips, single-byte changes, arbitrary input, rotation, persistence.
+
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+use tokenring::{Entropy, Key, KeyError, KeyRing, Kid, Rejection, Scratch, Validation};
+
+use crate::ring::NOW;
+
+/// A deterministic entropy source, so proptest failures replay exactly.
+struct Counter(u64);
+
+impl Entropy for Counter {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), KeyError> {
+        for byte in dest {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            *byte = (self.0 >> 33) as u8;
+        }
+        Ok(())
+    }
+}
+
+fn claim_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "\\PC{0,20}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-z]{1,6}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn claims() -> impl Strategy<Value = Map<String, Value>> {
+    // Registered names are excluded: `issue` sets the time claims and `iss`/`aud` have rules.
+    prop::collection::btree_map("[a-z_]{1,10}", claim_value(), 0..8).prop_map(|map| {
+        map.into_iter().filter(|(name, _)| !matches!(name.as_str(), "exp" | "nbf" | "iat" | "iss" | "aud")).collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sign_then_verify_round_trips(claims in claims(), secret in prop::collection::vec(any::<u8>(), 32..80), ttl in 1u64..100_000) {
+        let ring = KeyRing::with_key(Key::from_bytes(&secret).unwrap(), Some(Kid::new("k").unwrap()), NOW);
+        let token = ring.issue(&claims, NOW, ttl).unwrap();
+        let verified = ring.verify::<Map<String, Value>>(&token, &Validation::new().leeway_secs(0), NOW).unwrap();
+        let mut expected = claims.clone();
+        expected.insert("iat".into(), NOW.into());
+        expected.insert("nbf".into(), NOW.into());
+        expected.insert("exp".into(), (NOW + ttl).into());
+        prop_assert_eq!(verified.into_claims(), expected);
+    }
+
+    #[test]
+    fn any_single_byte_change_is_rejected(claims in claims(), position in any::<prop::sample::Index>(), replacement in any::<u8>()) {
+        let ring = KeyRing::generate_with(NOW, &mut Counter(7)).unwrap();
+        let token = ring.issue(&claims, NOW, 600).unwrap();
+        let mut bytes = token.clone().into_bytes();
+        let at = position.index(bytes.len());
+        prop_assume!(bytes[at] != replacement);
+        bytes[at] = replacement;
+        let outcome = ring.verify::<Value>(&bytes, &Validation::new(), NOW);
+        prop_assert!(outcome.is_err(), "changed byte {} accepted", at);
+    }
+
+    #[test]
+    fn arbitrary_input_maps_to_exactly_one_code(input in prop::collection::vec(any::<u8>(), 0..600)) {
+        let ring = KeyRing::generate_with(NOW, &mut Counter(1)).unwrap();
+        let rejection = ring.verify::<Value>(&input, &Validation::new(), NOW).unwrap_err();
+        prop_assert!(Rejection::CODES.contains(&rejection.code()));
+        let jws = ring.verify_jws(&input, NOW, &mut Scratch::new()).unwrap_err();
+        prop_assert!(Rejection::CODES.contains(&jws.code()));
+    }
+
+    #[test]
+    fn arbitrary_segments_never_panic(header in "[A-Za-z0-9_-]{0,80}", payload in "[A-Za-z0-9_-]{0,80}", signature in "[A-Za-z0-9_-]{0,50}") {
+        let ring = KeyRing::generate_with(NOW, &mut Counter(2)).unwrap();
+        let token = format!("{header}.{payload}.{signature}");
+        let outcome = ring.verify::<Value>(&token, &Validation::new(), NOW);
+        prop_assert!(outcome.is_err());
+    }
+
+    #[test]
+    fn rotation_with_overlap_at_least_ttl_never_rejects_a_valid_token(
+        ttl in 1u64..10_000,
+        extra_overlap in 0u64..10_000,
+        steps in prop::collection::vec((1u64..5_000, any::<bool>()), 1..30),
+    ) {
+        let overlap = ttl + extra_overlap;
+        let mut entropy = Counter(3);
+        let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+        let validation = Validation::new().leeway_secs(0);
+        let mut now = NOW;
+        let mut live: Vec<(String, u64)> = Vec::new();
+        for (advance, rotate) in steps {
+            now += advance;
+            if rotate {
+                // A full ring is an error, never a silent loss of a verifying key.
+                match ring.rotate_with(now, overlap, &mut entropy) {
+                    Ok(_) | Err(KeyError::RingFull) => {}
+                    Err(other) => prop_assert!(false, "rotation failed: {other}"),
+                }
+            }
+            live.push((ring.issue(&Value::Object(Map::new()), now, ttl).unwrap(), now + ttl));
+            live.retain(|(_, exp)| now < *exp);
+            for (token, _) in &live {
+                let outcome = ring.verify::<Value>(token, &validation, now);
+                prop_assert!(outcome.is_ok(), "valid token rejected: {:?}", outcome.err());
+            }
+        }
+    }
+
+    #[test]
+    fn jwk_set_save_then_load_round_trips(rotations in prop::collection::vec(0u64..100_000, 0..20), seed in any::<u64>()) {
+        let mut entropy = Counter(seed);
+        let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+        let mut now = NOW;
+        for overlap in rotations {
+            now += 1000;
+            let _ = ring.rotate_with(now, overlap, &mut entropy);
+        }
+        let token = ring.sign_jws(b"payload").unwrap();
+        let document = ring.to_jwk_set();
+        let loaded = KeyRing::from_jwk_set(document.as_bytes()).unwrap();
+        let reloaded = loaded.to_jwk_set();
+        prop_assert_eq!(reloaded.as_str(), document.as_str());
+        prop_assert_eq!(loaded.keys(now), ring.keys(now));
+        prop_assert_eq!(loaded.issued_kids(), ring.issued_kids());
+        let mut scratch = Scratch::new();
+        prop_assert_eq!(loaded.verify_jws(&token, now, &mut scratch).unwrap().payload(), b"payload");
+    }
+
+    #[test]
+    fn arbitrary_key_set_documents_never_panic(document in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = KeyRing::from_jwk_set(&document);
+    }
+}

@@ -1,0 +1,116 @@
+//! Nothing the library prints contains a token, a signature or a key.
+
+use serde_json::Value;
+use tokenring::{Key, KeyRing, Kid, Rejection, Scratch, Validation};
+
+use crate::ring::NOW;
+
+/// Every substring of `secret` this long is forbidden in output.
+const WINDOW: usize = 8;
+
+fn assert_free_of(output: &str, secret: &str, what: &str) {
+    if secret.len() < WINDOW {
+        assert!(!output.contains(secret), "{what} leaked into {output:?}");
+        return;
+    }
+    for start in 0..=secret.len() - WINDOW {
+        let piece = &secret[start..start + WINDOW];
+        assert!(!output.contains(piece), "part of the {what} ({piece}) leaked into {output:?}");
+    }
+}
+
+#[test]
+fn rejections_never_print_the_token_signature_or_key() {
+    let secret = [0x5Au8; 32];
+    let mut ring = KeyRing::with_key(Key::from_bytes(&secret).unwrap(), Some(Kid::new("k1").unwrap()), NOW);
+    let key_b64 = {
+        use base64ct::Encoding as _;
+        base64ct::Base64UrlUnpadded::encode_string(&secret)
+    };
+    let good = ring.issue(&serde_json::json!({"sub": "alice", "iss": "someone-else"}), NOW, 60).unwrap();
+    let segments: Vec<&str> = good.split('.').collect();
+    let tampered = format!("{}.{}x.{}", segments[0], &segments[1][..segments[1].len() - 1], segments[2]);
+    let attacker_kid = format!(
+        "{}.{}.{}",
+        "eyJhbGciOiJIUzI1NiIsImtpZCI6InNlY3JldC1hdHRhY2tlci1jaG9zZW4ta2lkIn0", segments[1], segments[2]
+    );
+    let alg_none = format!("eyJhbGciOiJub25lIn0.{}.{}", segments[1], segments[2]);
+    let huge = "A".repeat(tokenring::limits::TOKEN_LEN_MAX + 1);
+    let other = KeyRing::generate(NOW).unwrap();
+    let foreign = other.issue(&serde_json::json!({"sub": "bob"}), NOW, 60).unwrap();
+    ring.rotate(NOW, 0).unwrap();
+
+    let mut outputs = Vec::new();
+    let validation = Validation::new().issuer("me").leeway_secs(0);
+    for token in [&good, &tampered, &attacker_kid, &alg_none, &huge, &foreign, &"garbage".to_owned()] {
+        for now in [NOW, NOW + 3600] {
+            if let Err(rejection) = ring.verify::<Value>(token, &validation, now) {
+                outputs.push(format!("{rejection} {rejection:?} {}", rejection.explanation()));
+            }
+            if let Err(rejection) = ring.verify_jws(token, now, &mut Scratch::new()) {
+                outputs.push(format!("{rejection} {rejection:?}"));
+            }
+        }
+    }
+    // Every variant, so new ones are covered by construction.
+    for rejection in [
+        Rejection::Malformed("x"),
+        Rejection::TooLarge("x"),
+        Rejection::UnsupportedAlgorithm,
+        Rejection::UnsupportedHeader("x"),
+        Rejection::RetiredKey,
+        Rejection::UnknownKey,
+        Rejection::BadSignature,
+        Rejection::Expired,
+        Rejection::NotYetValid,
+        Rejection::WrongIssuer,
+        Rejection::WrongAudience,
+        Rejection::MissingClaim("exp"),
+        Rejection::InvalidClaim("exp"),
+    ] {
+        outputs.push(format!("{rejection} {rejection:?}"));
+    }
+    outputs.push(format!("{ring:?}"));
+    outputs.push(format!("{:?}", Key::from_bytes(&secret).unwrap()));
+    assert!(outputs.len() > 20);
+    for output in &outputs {
+        for secret_text in [&good, &tampered, &foreign, &attacker_kid, &alg_none] {
+            for segment in secret_text.split('.').skip(1) {
+                assert_free_of(output, segment, "token");
+            }
+        }
+        assert_free_of(output, &key_b64, "key");
+        assert!(!output.contains("secret-attacker-chosen-kid"), "attacker kid leaked into {output:?}");
+        let lowercase_hex: String = secret.iter().map(|byte| format!("{byte:02x}")).collect();
+        assert_free_of(output, &lowercase_hex, "key (hex)");
+        assert!(!output.contains("90, 90, 90, 90"), "key bytes leaked into {output:?}");
+    }
+}
+
+#[test]
+fn every_code_is_listed_and_kebab_case() {
+    let codes = Rejection::CODES;
+    for code in codes {
+        assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{code}");
+    }
+    let mut sorted = codes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), codes.len());
+    assert_eq!(Rejection::RetiredKey.code(), "retired-key");
+    assert!(Rejection::RetiredKey.is_routine());
+    assert!(Rejection::Expired.is_routine());
+    for suspicious in [
+        Rejection::BadSignature,
+        Rejection::UnknownKey,
+        Rejection::Malformed("x"),
+        Rejection::UnsupportedAlgorithm,
+        Rejection::UnsupportedHeader("x"),
+    ] {
+        assert!(!suspicious.is_routine(), "{suspicious}");
+    }
+    // Display starts with the code and is lowercase.
+    let display = Rejection::BadSignature.to_string();
+    assert!(display.starts_with("bad-signature: "));
+    assert_eq!(display, display.to_lowercase());
+}
