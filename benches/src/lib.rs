@@ -1,2 +1,301 @@
-//! Placeholder: the benchmarks land with their issue.
+//! Fixtures shared by the benchmarks and the tests of this package.
+//!
+//! Every contender verifies the same token bytes under the same 256-bit key, with the same
+//! checks (the signature and `exp`), into claims of the same shape. The token is the one a
+//! tokenring ring issues: its header is exactly `{"alg":"HS256","typ":"JWT","kid":"..."}`.
+//!
+//! The peer crates are dev-dependencies of this package only, so their adapters live in
+//! `peers/mod.rs`, which the benchmark and the tests include; this library depends on nothing
+//! but tokenring and the primitives of the HMAC floor.
+//!
+//! `exp` is set to 2100-01-01 because one peer (`jsonwebtoken`) reads the wall clock and offers
+//! no way to inject time; every other contender is given [`NOW_SECS`].
+
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use hmac::{KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use tokenring::limits::TOKEN_LEN_MAX;
+use tokenring::{Key, KeyRing, Kid, Validation};
+
+/// The HMAC-SHA256 state type the floor clones for every call.
+pub type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// The shared 256-bit secret.
+pub const KEY: [u8; 32] = *b"tokenring-bench-key-of-32-bytes!";
+
+/// The key identifier in the shared token's header.
+///
+/// 18 characters make the encoded header 72 characters long, a multiple of four, so that the
+/// sized tokens of [`sized_token`] can hit their lengths exactly.
+pub const KID: &str = "tokenring-bench-k1";
+
+/// The verification time given to every contender that accepts an injected clock.
+pub const NOW_SECS: u64 = 1_700_000_060;
+
+/// The shared token's `iat`.
+pub const ISSUED_AT_SECS: u64 = 1_700_000_000;
+
+/// The shared token's `exp`: 2100-01-01T00:00:00Z (see the crate documentation for why).
+pub const EXPIRES_AT_SECS: u64 = 4_102_444_800;
+
+/// The shared token's length in bytes (checked by a test).
+pub const TOKEN_LEN: usize = 267;
+
+/// Length of an encoded HS256 signature, in base64url characters.
+pub const SIGNATURE_B64_LEN: usize = 43;
+
+/// Token lengths, in bytes, of the `verify_by_size` group.
+pub const SIZES: [usize; 3] = [256, 1024, 4096];
+
+/// The claims every contender deserializes, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject.
+    pub sub: String,
+    /// Display name.
+    pub username: String,
+    /// Roles granted.
+    pub roles: Vec<String>,
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+    /// Expires at, seconds since the epoch.
+    pub exp: u64,
+    /// Token identifier.
+    pub jti: String,
+}
+
+/// The same claims, borrowed from the verifier's scratch buffer: no field allocates.
+///
+/// `roles` is a fixed-size array of two `&str`, the shape of the shared token; a token with a
+/// different number of roles does not fit this type and is refused as an invalid claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct BorrowedClaims<'a> {
+    /// Subject.
+    pub sub: &'a str,
+    /// Display name.
+    pub username: &'a str,
+    /// Roles granted.
+    pub roles: [&'a str; 2],
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+    /// Expires at, seconds since the epoch.
+    pub exp: u64,
+    /// Token identifier.
+    pub jti: &'a str,
+}
+
+/// The claims of the shared token.
+pub fn claims() -> Claims {
+    Claims {
+        sub: "1234567".to_owned(),
+        username: "alice".to_owned(),
+        roles: vec!["admin".to_owned(), "user".to_owned()],
+        iat: ISSUED_AT_SECS,
+        exp: EXPIRES_AT_SECS,
+        jti: "a1b2c3d4".to_owned(),
+    }
+}
+
+/// The shared key as a tokenring key.
+///
+/// # Panics
+/// Never: the constant key has the right length.
+pub fn key() -> Key {
+    Key::from_bytes(&KEY).expect("the fixture key is 256 bits")
+}
+
+/// A ring holding only the shared key, under [`KID`].
+///
+/// # Panics
+/// Never: the constant identifier is valid.
+pub fn ring() -> KeyRing {
+    KeyRing::with_key(key(), Some(Kid::new(KID).expect("the fixture kid is valid")), ISSUED_AT_SECS)
+}
+
+/// The validation every tokenring benchmark uses: the default (signature, `exp` required).
+pub fn validation() -> Validation {
+    Validation::new()
+}
+
+/// The shared token, as the ring issues it.
+///
+/// # Panics
+/// Never: the fixture claims serialize to a small object.
+pub fn token() -> String {
+    ring().sign(&claims()).expect("the fixture claims sign")
+}
+
+/// The shared token with one signature character changed: well-formed, wrong MAC.
+pub fn tampered_token() -> String {
+    let mut bytes = token().into_bytes();
+    // A character in the middle of the signature: changing it keeps the encoding canonical.
+    let index = bytes.len() - SIGNATURE_B64_LEN / 2;
+    bytes[index] = if bytes[index] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A token signed by the shared secret under a `kid` the ring never issued.
+///
+/// # Panics
+/// Never: the constant identifier is valid.
+pub fn unknown_key_token() -> String {
+    let stranger = KeyRing::with_key(key(), Some(Kid::new("some-other-key").expect("valid kid")), ISSUED_AT_SECS);
+    stranger.sign(&claims()).expect("the fixture claims sign")
+}
+
+/// The shared token with a character outside the base64url alphabet in its signature.
+pub fn malformed_token() -> String {
+    let mut bytes = token().into_bytes();
+    let index = bytes.len() - SIGNATURE_B64_LEN / 2;
+    bytes[index] = b'+';
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// A token one byte over [`TOKEN_LEN_MAX`]: a correctly signed token whose claims carry a
+/// padding member, so that only its length is wrong.
+pub fn too_large_token() -> String {
+    padded_token(TOKEN_LEN_MAX + 1)
+}
+
+/// A token of exactly `len` bytes: the fixture claims plus a `pad` member, signed with the
+/// shared key.
+///
+/// # Panics
+/// See [`padded_claims_token`].
+pub fn padded_token(len: usize) -> String {
+    padded_claims_token(&serde_json::to_string(&claims()).expect("claims serialize"), len)
+}
+
+/// The claims of the `verify_by_size` tokens: small enough for a 256-byte token. The `pad`
+/// member that makes up the length is data this reader does not use, so it is skipped (but
+/// still scanned, as JSON must be).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizedClaims {
+    /// Subject.
+    pub sub: String,
+    /// Expires at, seconds since the epoch.
+    pub exp: u64,
+}
+
+/// A token of exactly `len` bytes with [`SizedClaims`] plus a `pad` member.
+///
+/// # Panics
+/// See [`padded_claims_token`].
+pub fn sized_token(len: usize) -> String {
+    let claims = SizedClaims { sub: "1234567".to_owned(), exp: EXPIRES_AT_SECS };
+    padded_claims_token(&serde_json::to_string(&claims).expect("claims serialize"), len)
+}
+
+/// A token of exactly `len` bytes: the JSON object `base` plus a `pad` member, under the
+/// header a ring with [`KID`] issues, signed with the shared key (by hand, so that lengths over
+/// the ring's signing limit can be made too).
+///
+/// # Panics
+/// When `len` is too short for `base`, or one more than a multiple of four from the fixed parts
+/// (no base64url string has such a length).
+pub fn padded_claims_token(base: &str, len: usize) -> String {
+    let header = ring_header_b64();
+    let fixed = header.len() + 1 + 1 + SIGNATURE_B64_LEN;
+    let payload_b64_len = len.checked_sub(fixed).expect("length too short for the claims");
+    assert_ne!(payload_b64_len % 4, 1, "no base64url string is {payload_b64_len} characters long");
+    let payload_len = payload_b64_len / 4 * 3 + (payload_b64_len % 4).saturating_sub(1);
+    // `,"pad":""` replaces the closing brace's position: nine bytes more than `base`.
+    let pad_len = payload_len.checked_sub(base.len() + 9).expect("length too short for the claims");
+    let body = base.strip_suffix('}').expect("base is a JSON object");
+    let payload = format!(r#"{body},"pad":"{}"}}"#, "x".repeat(pad_len));
+    assert_eq!(payload.len(), payload_len);
+    let mut token = format!("{header}.{}", Base64UrlUnpadded::encode_string(payload.as_bytes()));
+    let mut mac = HmacSha256::new_from_slice(&KEY).expect("HMAC takes any key length");
+    mac.update(token.as_bytes());
+    token.push('.');
+    token.push_str(&Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes()));
+    assert_eq!(token.len(), len);
+    token
+}
+
+/// The encoded header segment a ring with [`KID`] issues.
+fn ring_header_b64() -> String {
+    let token = token();
+    token.split('.').next().unwrap_or_default().to_owned()
+}
+
+/// The floor: HMAC-SHA256 over the signing input from a pre-keyed state, the signature decoded
+/// and compared in constant time. Nothing else: no length limit, no header, no claims, and the
+/// signature is located by its fixed length rather than by a search.
+///
+/// The signature is decoded by [`decode_signature`], a plain table lookup: the received
+/// signature is public, so a constant-time decoder (such as `base64ct`, which costs about as
+/// much as a quarter of this whole floor) is not needed, and a slow decoder here would flatter
+/// every ratio against the floor.
+#[derive(Clone, Debug)]
+pub struct HmacFloor {
+    keyed: HmacSha256,
+}
+
+impl Default for HmacFloor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HmacFloor {
+    /// The floor keyed with the shared secret.
+    ///
+    /// # Panics
+    /// Never: HMAC accepts keys of any length.
+    pub fn new() -> Self {
+        Self { keyed: HmacSha256::new_from_slice(&KEY).expect("HMAC takes any key length") }
+    }
+
+    /// Whether `token`'s signature is the MAC of its signing input.
+    pub fn verify(&self, token: &[u8]) -> bool {
+        let Some(dot) = token.len().checked_sub(SIGNATURE_B64_LEN + 1) else { return false };
+        let (signing_input, signature_b64) = (&token[..dot], &token[dot + 1..]);
+        let Some(signature) = decode_signature(signature_b64) else { return false };
+        let mut mac = self.keyed.clone();
+        mac.update(signing_input);
+        let tag = mac.finalize().into_bytes();
+        tag.as_slice().ct_eq(&signature).into()
+    }
+}
+
+/// Values of the base64url alphabet, `0xFF` for every other byte.
+const BASE64URL_VALUES: [u8; 256] = {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut table = [0xFF; 256];
+    let mut index = 0;
+    while index < alphabet.len() {
+        table[alphabet[index] as usize] = index as u8;
+        index += 1;
+    }
+    table
+};
+
+/// Decodes a 43-character base64url HS256 signature: ten groups of four characters and a final
+/// group of three whose two unused bits must be zero.
+pub fn decode_signature(encoded: &[u8]) -> Option<[u8; 32]> {
+    let encoded: &[u8; SIGNATURE_B64_LEN] = encoded.try_into().ok()?;
+    let mut values = [0u8; SIGNATURE_B64_LEN];
+    let mut invalid = 0u8;
+    for (value, &character) in values.iter_mut().zip(encoded) {
+        *value = BASE64URL_VALUES[usize::from(character)];
+        invalid |= *value;
+    }
+    // Only 0xFF has its top bit set among the table's values.
+    if invalid & 0x80 != 0 || values[42] & 0b11 != 0 {
+        return None;
+    }
+    let mut signature = [0u8; 32];
+    for (group, out) in values.chunks_exact(4).zip(signature.chunks_exact_mut(3)) {
+        let bits =
+            u32::from(group[0]) << 18 | u32::from(group[1]) << 12 | u32::from(group[2]) << 6 | u32::from(group[3]);
+        out.copy_from_slice(&bits.to_be_bytes()[1..]);
+    }
+    let bits = u32::from(values[40]) << 10 | u32::from(values[41]) << 4 | u32::from(values[42]) >> 2;
+    signature[30..].copy_from_slice(&bits.to_be_bytes()[2..]);
+    Some(signature)
+}
