@@ -1,0 +1,208 @@
+//! The command line: what each command and flag means, and which module carries it out.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tokenring::limits::{LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
+use tokenring::{Clock, SystemClock};
+
+use crate::duration;
+use crate::exit::Failure;
+use crate::{inspect, keys, sign, verify};
+
+/// Lifetime of a signed token unless `--ttl` says otherwise.
+const TTL_DEFAULT: &str = "1h";
+const TTL_DEFAULT_SECS: u64 = 60 * 60;
+/// How long the previous key keeps verifying after `keys rotate` unless `--overlap` says
+/// otherwise. A day is longer than the default token lifetime, so rotating never rejects a
+/// token signed with the defaults before it expires.
+const OVERLAP_DEFAULT: &str = "1d";
+const OVERLAP_DEFAULT_SECS: u64 = 24 * 60 * 60;
+
+const _: () = assert!(OVERLAP_DEFAULT_SECS >= TTL_DEFAULT_SECS);
+const _: () = assert!(LEEWAY_SECS_DEFAULT <= LEEWAY_SECS_MAX);
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the token was rejected (verify), or the input is not a token (inspect)
+  2  usage error, unusable key file, or I/O error
+
+Durations (DUR) are a whole number and one unit: 90s, 15m, 1h, 7d (at most ten years).
+Times (UNIX_SECS) are seconds since 1970-01-01T00:00:00Z; without --now the system clock is used.";
+
+/// Create and rotate HS256 key files; sign, verify and inspect tokens.
+#[derive(Debug, Parser)]
+#[command(name = "tokenring", version, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create, rotate and list the keys in a JWK Set file
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sign claims with the active key and print the compact token
+    Sign(SignArgs),
+    /// Verify a token and print its claims (with --jws: its payload)
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+    /// Decode a token WITHOUT verifying it: header, claims, times in UTC
+    #[command(after_help = inspect::EXIT_CODES)]
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Write a JWK Set with one fresh key (mode 0600); refuses to overwrite without --force
+    New(NewArgs),
+    /// Make a fresh key active; the previous one verifies until the overlap ends
+    Rotate(RotateArgs),
+    /// Show each key's kid, state, creation and retire-at times; never the secrets
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// The key file to create
+    pub(crate) file: PathBuf,
+    /// Replace the file if it exists (its keys are lost: every token they signed stops verifying)
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Creation time to record, instead of the system clock
+    #[arg(long, value_name = "UNIX_SECS")]
+    pub(crate) now: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    /// The key file to rotate (rewritten atomically)
+    pub(crate) file: PathBuf,
+    /// How long the previous key keeps verifying; should be at least the tokens' lifetime
+    #[arg(long, value_name = "DUR", default_value = OVERLAP_DEFAULT, value_parser = duration::parse_secs)]
+    pub(crate) overlap: u64,
+    /// Time of the rotation, instead of the system clock
+    #[arg(long, value_name = "UNIX_SECS")]
+    pub(crate) now: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// The key file to list
+    pub(crate) file: PathBuf,
+    /// Time at which to judge each key's state, instead of the system clock
+    #[arg(long, value_name = "UNIX_SECS")]
+    pub(crate) now: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// Key file (JWK Set or single JWK) whose active key signs
+    #[arg(long, value_name = "FILE")]
+    pub(crate) keys: PathBuf,
+    /// Token lifetime: exp is set this long after iat
+    #[arg(long, value_name = "DUR", default_value = TTL_DEFAULT, value_parser = duration::parse_secs)]
+    pub(crate) ttl: u64,
+    /// Claims as a JSON object; iat, nbf and exp are added and must not be given
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub(crate) claims: String,
+    /// Issue time (iat, nbf), instead of the system clock
+    #[arg(long, value_name = "UNIX_SECS")]
+    pub(crate) now: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Key file (JWK Set or single JWK) holding the keys that may have signed the token
+    #[arg(long, value_name = "FILE")]
+    pub(crate) keys: PathBuf,
+    /// Time to verify at, instead of the system clock
+    #[arg(long, value_name = "UNIX_SECS")]
+    pub(crate) now: Option<u64>,
+    /// Allowance for clock skew on exp and nbf, in seconds
+    #[arg(long, value_name = "SECS", default_value_t = LEEWAY_SECS_DEFAULT, value_parser = parse_leeway_secs,
+          conflicts_with = "jws")]
+    pub(crate) leeway: u64,
+    /// Require the iss claim to be exactly this
+    #[arg(long, value_name = "S", conflicts_with = "jws")]
+    pub(crate) iss: Option<String>,
+    /// Require the aud claim to be, or to list, this
+    #[arg(long, value_name = "S", conflicts_with = "jws")]
+    pub(crate) aud: Option<String>,
+    /// Accept a token without an exp claim
+    #[arg(long, conflicts_with = "jws")]
+    pub(crate) no_exp: bool,
+    /// Verify the signature only and print the payload bytes as they are; no claims checks
+    #[arg(long)]
+    pub(crate) jws: bool,
+    /// The token, or - to read it from standard input (keeps it out of the process list).
+    /// Put -- before a token that starts with -
+    #[arg(value_name = "TOKEN|-")]
+    pub(crate) token: OsString,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// The token, or - to read it from standard input
+    #[arg(value_name = "TOKEN|-")]
+    pub(crate) token: OsString,
+}
+
+/// Parses `--leeway`: whole seconds, at most [`LEEWAY_SECS_MAX`].
+fn parse_leeway_secs(text: &str) -> Result<u64, String> {
+    let refused = || format!("leeway must be whole seconds from 0 to {LEEWAY_SECS_MAX}");
+    if text.is_empty() || text.len() > 20 || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+        return Err(refused());
+    }
+    match text.parse::<u64>() {
+        Ok(secs) if secs <= LEEWAY_SECS_MAX => Ok(secs),
+        _ => Err(refused()),
+    }
+}
+
+/// The time a command runs at: `--now` if given, else the system clock.
+pub(crate) fn now_secs(now: Option<u64>) -> u64 {
+    now.unwrap_or_else(|| SystemClock.now_secs())
+}
+
+/// Carries out the command.
+pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Keys(KeysCommand::New(args)) => keys::new(&args),
+        Command::Keys(KeysCommand::Rotate(args)) => keys::rotate(&args),
+        Command::Keys(KeysCommand::List(args)) => keys::list(&args),
+        Command::Sign(args) => sign::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn default_durations_mean_what_their_constants_say() {
+        assert_eq!(duration::parse_secs(TTL_DEFAULT), Ok(TTL_DEFAULT_SECS));
+        assert_eq!(duration::parse_secs(OVERLAP_DEFAULT), Ok(OVERLAP_DEFAULT_SECS));
+    }
+
+    #[test]
+    fn leeway_is_bounded() {
+        assert_eq!(parse_leeway_secs("0"), Ok(0));
+        assert_eq!(parse_leeway_secs(&LEEWAY_SECS_MAX.to_string()), Ok(LEEWAY_SECS_MAX));
+        assert!(parse_leeway_secs(&(LEEWAY_SECS_MAX + 1).to_string()).is_err());
+        for text in ["", "-1", "+1", "1s", "1.0", " 1", "99999999999999999999999"] {
+            assert!(parse_leeway_secs(text).is_err(), "{text:?}");
+        }
+    }
+}
