@@ -1,0 +1,325 @@
+//! Each command's contract: exit codes, refusals, and what it prints.
+
+use std::fs;
+
+use crate::support::{
+    arg, assert_no_token, assert_rejected, kids_in, new_key_file, secrets_in, sign, tokenring, tokenring_stdin, verify,
+    NOW,
+};
+
+/// A single JWK with a 248-bit key (Wycheproof JWK tcId 10's key).
+const SHORT_KEY_JWK: &str = r#"{"kty":"oct","kid":"short","k":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg"}"#;
+
+#[test]
+fn keys_new_refuses_to_overwrite_and_force_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    let created = tokenring(&["keys", "new", arg(&keys), "--now", &NOW.to_string()]);
+    created.expect_code(0);
+    let original = fs::read(&keys).unwrap();
+    assert!(created.stdout_text().contains(&kids_in(&keys)[0]));
+
+    let refused = tokenring(&["keys", "new", arg(&keys), "--now", &NOW.to_string()]);
+    refused.expect_code(2);
+    assert!(refused.first_stderr_line().starts_with("tokenring: error: "));
+    assert!(refused.stderr.contains("already exists"));
+    assert!(refused.stderr.contains("--force"));
+    assert_eq!(fs::read(&keys).unwrap(), original, "the existing file is untouched");
+
+    let forced = tokenring(&["keys", "new", arg(&keys), "--force", "--now", &NOW.to_string()]);
+    forced.expect_code(0);
+    let replaced = dir.path().join("replaced.json");
+    fs::write(&replaced, &original).unwrap();
+    let (old_secrets, new_secrets) = (secrets_in(&replaced), secrets_in(&keys));
+    assert_eq!(new_secrets.len(), 1);
+    assert_ne!(old_secrets, new_secrets, "--force wrote a fresh key");
+    for run in [&created, &refused, &forced] {
+        for secret in old_secrets.iter().chain(&new_secrets) {
+            assert!(!run.everything().contains(secret.as_str()));
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn key_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    assert_eq!(fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o600);
+    tokenring(&["keys", "rotate", arg(&keys), "--now", &NOW.to_string()]).expect_code(0);
+    assert_eq!(fs::metadata(&keys).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn keys_list_shows_states_and_never_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    tokenring(&["keys", "rotate", arg(&keys), "--overlap", "1h", "--now", &(NOW + 60).to_string()]).expect_code(0);
+    let kids = kids_in(&keys);
+    let secrets = secrets_in(&keys);
+    assert_eq!(secrets.len(), 2);
+
+    let listed = tokenring(&["keys", "list", arg(&keys), "--now", &(NOW + 120).to_string()]);
+    listed.expect_code(0);
+    let text = listed.stdout_text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("KID"));
+    assert!(lines[0].contains("STATE") && lines[0].contains("CREATED") && lines[0].contains("RETIRE-AT"));
+    // Active key first, then the previous one with its retire-at time in UTC.
+    assert!(lines[1].contains("active") && lines[1].contains("2023-11-14T22:14:20Z"), "{text}");
+    assert!(lines[2].contains("verifying") && lines[2].contains("2023-11-14T22:13:20Z"), "{text}");
+    assert!(lines[2].contains("2023-11-14T23:14:20Z"), "{text}");
+    for kid in &kids {
+        assert!(text.contains(kid.as_str()));
+    }
+    for secret in &secrets {
+        assert!(!listed.everything().contains(secret.as_str()), "keys list printed a secret");
+    }
+
+    // Later, the previous key shows as retired.
+    let later = tokenring(&["keys", "list", arg(&keys), "--now", &(NOW + 60 + 3600).to_string()]);
+    later.expect_code(0);
+    assert!(later.stdout_text().lines().nth(2).unwrap().contains("retired"));
+}
+
+#[test]
+fn a_short_key_is_refused_as_a_key_file_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("short.json");
+    fs::write(&keys, SHORT_KEY_JWK).unwrap();
+    let token = "eyJhbGciOiJIUzI1NiIsImtpZCI6InNob3J0X2hzMjU2X2tleSJ9.Zm9v.OHXFiYUEmZcuvFx8FTvvN0fCfe8bspBX1ctB4dqcv0U";
+    for run in [
+        verify(&keys, token, NOW, &[]),
+        verify(&keys, token, NOW, &["--jws"]),
+        tokenring(&["sign", "--keys", arg(&keys), "--now", &NOW.to_string()]),
+        tokenring(&["keys", "rotate", arg(&keys), "--now", &NOW.to_string()]),
+    ] {
+        run.expect_code(2);
+        assert!(run.first_stderr_line().starts_with("tokenring: error: "));
+        assert!(run.stderr.contains("256"), "the message says why: {}", run.stderr);
+        assert!(!run.everything().contains("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg"));
+        assert_no_token(&run, token);
+    }
+    assert_eq!(fs::read_to_string(&keys).unwrap(), SHORT_KEY_JWK);
+}
+
+#[test]
+fn a_corrupt_key_file_is_an_error_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token = sign(&keys, "{}", "1h", NOW);
+    // Cut the file in the middle of the secret: a crash of some other writer, a full disk.
+    let whole = fs::read(&keys).unwrap();
+    let secret = secrets_in(&keys).remove(0);
+    let cut = whole.windows(secret.len()).position(|window| window == secret.as_bytes()).unwrap() + 10;
+    let corrupt = whole[..cut].to_vec();
+    fs::write(&keys, &corrupt).unwrap();
+
+    for run in [
+        verify(&keys, &token, NOW, &[]),
+        verify(&keys, &token, NOW, &["--jws"]),
+        tokenring(&["sign", "--keys", arg(&keys), "--now", &NOW.to_string()]),
+        tokenring(&["keys", "rotate", arg(&keys), "--now", &NOW.to_string()]),
+        tokenring(&["keys", "list", arg(&keys), "--now", &NOW.to_string()]),
+        tokenring(&["keys", "new", arg(&keys), "--now", &NOW.to_string()]),
+    ] {
+        run.expect_code(2);
+        assert!(run.first_stderr_line().starts_with("tokenring: error: "), "{}", run.stderr);
+        assert!(!run.everything().contains(&secret[..10]), "no part of the key is printed");
+        assert_no_token(&run, &token);
+        assert_eq!(fs::read(&keys).unwrap(), corrupt, "the damaged file is left byte for byte");
+    }
+}
+
+#[test]
+fn a_missing_key_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("absent.json");
+    let run = verify(&keys, "a.b.c", NOW, &[]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("does not exist"));
+    tokenring(&["keys", "list", arg(&keys), "--now", &NOW.to_string()]).expect_code(2);
+    tokenring(&["keys", "rotate", arg(&keys), "--now", &NOW.to_string()]).expect_code(2);
+    assert!(!keys.exists(), "nothing creates the file but keys new");
+}
+
+#[test]
+fn sign_refuses_bad_claims_and_durations() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let now = NOW.to_string();
+    let sign_with = |extra: &[&str]| {
+        let mut args = vec!["sign", "--keys", arg(&keys), "--now", now.as_str()];
+        args.extend_from_slice(extra);
+        tokenring(&args)
+    };
+    for claims in ["[]", "\"sub\"", "3", "null", "{", "{\"a\":1} {}", "", "{\"exp\":1}", "{\"a\":1,\"a\":2}"] {
+        let run = sign_with(&["--claims", claims]);
+        run.expect_code(2);
+        assert!(run.first_stderr_line().starts_with("tokenring: error: "), "{claims}: {}", run.stderr);
+        assert!(run.stdout.is_empty());
+    }
+    for ttl in ["", "0x", "-1h", "1", "1.5h", "1h30m", "3661d", "99999999999999999999s", "0s", " 1h"] {
+        let run = sign_with(&["--ttl", ttl]);
+        run.expect_code(2);
+        assert!(run.stdout.is_empty(), "{ttl:?}");
+    }
+    let too_large = format!(r#"{{"pad":"{}"}}"#, "x".repeat(tokenring::limits::TOKEN_LEN_MAX));
+    sign_with(&["--claims", &too_large]).expect_code(2);
+}
+
+#[test]
+fn sign_defaults_to_one_hour_and_no_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let run = tokenring(&["sign", "--keys", arg(&keys), "--now", &NOW.to_string()]);
+    run.expect_code(0);
+    let token = run.stdout_text().trim_end().to_owned();
+    let verified = verify(&keys, &token, NOW, &[]);
+    verified.expect_code(0);
+    let claims: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert_eq!(claims, serde_json::json!({"iat": NOW, "nbf": NOW, "exp": NOW + 3600}));
+    for ttl in ["90s", "15m", "7d"] {
+        sign(&keys, "{}", ttl, NOW);
+    }
+}
+
+#[test]
+fn verify_applies_the_claims_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token = sign(&keys, r#"{"sub":"3"}"#, "1h", NOW);
+    let exp = NOW + 3600;
+
+    // exp with the default 30 s of leeway, and a wider one.
+    verify(&keys, &token, exp + 29, &[]).expect_code(0);
+    assert_rejected(&verify(&keys, &token, exp + 30, &[]), "expired", &token);
+    verify(&keys, &token, exp + 30, &["--leeway", "600"]).expect_code(0);
+    assert_rejected(&verify(&keys, &token, exp + 1, &["--leeway", "0"]), "expired", &token);
+    let over = verify(&keys, &token, NOW, &["--leeway", "601"]);
+    over.expect_code(2);
+    assert!(over.stderr.contains("600"));
+    // nbf.
+    assert_rejected(&verify(&keys, &token, NOW - 31, &[]), "not-yet-valid", &token);
+    let routine = verify(&keys, &token, NOW - 31, &[]);
+    assert!(routine.stderr.contains("routine"));
+
+    // iss and aud.
+    let scoped = sign(&keys, r#"{"iss":"auth","aud":["api","web"]}"#, "1h", NOW);
+    verify(&keys, &scoped, NOW, &["--iss", "auth", "--aud", "web"]).expect_code(0);
+    assert_rejected(&verify(&keys, &scoped, NOW, &["--iss", "other", "--aud", "web"]), "wrong-issuer", &scoped);
+    assert_rejected(&verify(&keys, &scoped, NOW, &["--aud", "mail"]), "wrong-audience", &scoped);
+    assert_rejected(&verify(&keys, &scoped, NOW, &[]), "wrong-audience", &scoped);
+    let missing = verify(&keys, &token, NOW, &["--iss", "auth"]);
+    assert_rejected(&missing, "missing-claim", &token);
+    assert!(missing.stderr.contains("`iss`"));
+}
+
+#[test]
+fn verify_no_exp_accepts_a_token_without_exp() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    // `sign` always sets exp, so make the token with the library, from the same file.
+    let ring = tokenring::FileStore::new(&keys).load().unwrap();
+    let token = ring.sign(&serde_json::json!({"sub": "3"})).unwrap();
+    let missing = verify(&keys, &token, NOW, &[]);
+    assert_rejected(&missing, "missing-claim", &token);
+    assert!(missing.stderr.contains("`exp`"));
+    let accepted = verify(&keys, &token, NOW, &["--no-exp"]);
+    accepted.expect_code(0);
+    assert_eq!(accepted.stdout, b"{\"sub\":\"3\"}\n");
+}
+
+#[test]
+fn verify_jws_prints_the_payload_and_skips_claims_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token = sign(&keys, r#"{"sub":"3"}"#, "1h", NOW);
+    // Long expired, but --jws does not read claims.
+    let run = verify(&keys, &token, NOW + 86_400, &["--jws"]);
+    run.expect_code(0);
+    let expected = format!(r#"{{"iat":{NOW},"nbf":{NOW},"exp":{},"sub":"3"}}"#, NOW + 3600);
+    assert_eq!(run.stdout_text(), expected, "the payload exactly as signed, no newline");
+    for flag in [&["--iss", "a"][..], &["--aud", "a"], &["--no-exp"], &["--leeway", "5"]] {
+        let mut extra = vec!["--jws"];
+        extra.extend_from_slice(flag);
+        let conflict = verify(&keys, &token, NOW, &extra);
+        conflict.expect_code(2);
+        assert_no_token(&conflict, &token);
+    }
+}
+
+#[test]
+fn verify_reads_standard_input_within_a_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token = sign(&keys, "{}", "1h", NOW);
+    let args = ["verify", "--keys", arg(&keys), "--now", &NOW.to_string(), "-"];
+    for input in [token.clone(), format!("{token}\n"), format!("{token}\r\n")] {
+        tokenring_stdin(&args, input.as_bytes()).expect_code(0);
+    }
+    // Only one line ending is trimmed; other whitespace is part of the token.
+    assert_rejected(&tokenring_stdin(&args, format!("{token}\n\n").as_bytes()), "malformed", &token);
+    assert_rejected(&tokenring_stdin(&args, format!(" {token}").as_bytes()), "malformed", &token);
+    // A megabyte of input is read only up to the bound and rejected as too large.
+    let huge = vec![b'a'; 1 << 20];
+    let run = tokenring_stdin(&args, &huge);
+    run.expect_code(1);
+    assert_eq!(run.first_stderr_line(), "rejected: too-large");
+    // Empty input is not a token.
+    assert_eq!(tokenring_stdin(&args, b"").expect_code(1).first_stderr_line(), "rejected: malformed");
+}
+
+#[test]
+fn usage_errors_exit_2_and_do_not_echo_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token = sign(&keys, "{}", "1h", NOW);
+    let other = sign(&keys, r#"{"n":2}"#, "1h", NOW);
+    let runs = [
+        tokenring(&["verify", "--keys", arg(&keys), token.as_str(), other.as_str()]),
+        tokenring(&["verify", token.as_str()]),
+        tokenring(&["inspect", token.as_str(), other.as_str()]),
+        tokenring(&[token.as_str()]),
+        tokenring(&["verify", "--keys", arg(&keys), "--now", token.as_str(), other.as_str()]),
+        tokenring(&["sign", "--keys", arg(&keys), "--ttl", token.as_str()]),
+        tokenring(&["keys", "rotate", arg(&keys), "--overlap", token.as_str()]),
+        tokenring(&["inspect"]),
+        tokenring(&["keys"]),
+        tokenring::<&str>(&[]),
+    ];
+    for run in &runs {
+        run.expect_code(2);
+        assert_no_token(run, &token);
+        assert_no_token(run, &other);
+        assert!(run.stdout.is_empty());
+    }
+    // A mistyped flag is named, with a suggestion.
+    let typo = tokenring(&["verify", "--keys", arg(&keys), "--levay", "5", token.as_str()]);
+    typo.expect_code(2);
+    assert!(typo.stderr.contains("'--levay'") && typo.stderr.contains("--leeway"), "{}", typo.stderr);
+    assert!(typo.first_stderr_line().starts_with("tokenring: error: "));
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    for args in [&["--help"][..], &["--version"], &["verify", "--help"], &["inspect", "--help"], &["keys", "new", "-h"]]
+    {
+        let run = tokenring(args);
+        run.expect_code(0);
+        assert!(!run.stdout.is_empty());
+    }
+    let help = tokenring(&["verify", "--help"]).stdout_text();
+    assert!(help.contains("Exit codes"));
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests of the `tokenring` binary: each test runs the built executable, with fixed
+//! `--now` values so that no result depends on the wall clock.
+
+mod commands;
+mod inspect;
+mod story;
+mod support;
+mod vectors;
