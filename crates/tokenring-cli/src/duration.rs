@@ -2,8 +2,7 @@
 //!
 //! The grammar is deliberately small: ASCII digits without a sign or leading zeros, then exactly
 //! one of `s`, `m`, `h`, `d`. Anything else (`1h30m`, `1.5h`, ` 1h`, `0x10s`, `-5m`, `1H`) is
-//! refused rather than guessed at, and so is any value over
-//! [`DURATION_SECS_MAX`](tokenring::limits::DURATION_SECS_MAX).
+//! refused rather than guessed at, and so is any value over [`DURATION_SECS_MAX`].
 
 use std::fmt;
 

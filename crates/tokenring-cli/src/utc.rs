@@ -58,7 +58,7 @@ pub(crate) fn format(secs: i64) -> Option<String> {
     Some(format!("{:04}-{:02}-{:02}T{hour:02}:{minute:02}:{second:02}Z", date.year, date.month, date.day))
 }
 
-/// [`format`] for an unsigned time, as key files store it; `-` when it cannot be shown.
+/// [`format()`] for an unsigned time, as key files store it; `-` when it cannot be shown.
 pub(crate) fn format_unsigned(secs: u64) -> String {
     i64::try_from(secs).ok().and_then(format).unwrap_or_else(|| "-".to_owned())
 }
