@@ -113,6 +113,15 @@ impl Rejection {
         self.severity() == Severity::Routine
     }
 
+    /// The claim a `missing-claim` or `invalid-claim` rejection is about (`"claims"` when the
+    /// claims as a whole do not fit the caller's type).
+    pub fn claim(&self) -> Option<&'static str> {
+        match self {
+            Self::MissingClaim(claim) | Self::InvalidClaim(claim) => Some(claim),
+            _ => None,
+        }
+    }
+
     /// A one-line explanation, without the code. Never contains input.
     pub fn explanation(&self) -> &'static str {
         match self {
@@ -125,7 +134,8 @@ impl Rejection {
             Self::NotYetValid => "the token is not valid yet (nbf)",
             Self::WrongIssuer => "the issuer (iss) is not the expected one",
             Self::WrongAudience => "the audience (aud) does not include this service",
-            Self::MissingClaim(claim) | Self::InvalidClaim(claim) => claim,
+            Self::MissingClaim(_) => "a required claim is absent",
+            Self::InvalidClaim(_) => "a claim has the wrong type or shape",
         }
     }
 }
@@ -380,8 +390,9 @@ pub enum StoreError {
         /// The operating system's error kind.
         kind: io::ErrorKind,
     },
-    /// The file exists but is not a usable key set. It was left untouched: the library never
-    /// replaces a damaged key file with a fresh key.
+    /// The file exists but is not a usable key set: truncated, damaged, or holding keys this
+    /// library cannot use. It was left untouched: the library never replaces such a file with
+    /// a fresh key.
     Corrupt(KeySetError),
     /// The file exists and overwriting was not requested.
     AlreadyExists,
@@ -394,7 +405,7 @@ impl fmt::Display for StoreError {
         match self {
             Self::Io { op, kind } => write!(f, "cannot {} key file: {}", op.as_str(), io::Error::from(*kind)),
             Self::Corrupt(error) => {
-                write!(f, "key file is damaged and was left untouched: {error}")
+                write!(f, "key file is not a usable HS256 key set (left untouched): {error}")
             }
             Self::AlreadyExists => f.write_str("key file already exists"),
             Self::NotFound => f.write_str("key file does not exist"),
