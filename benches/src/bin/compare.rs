@@ -1,0 +1,186 @@
+//! Prints the comparison table from criterion's results: each benchmark's median, the ratios
+//! the performance targets are stated in, and whether each target holds.
+//!
+//! Run through `benches/compare`, which runs the benchmarks first. Reads
+//! `<target>/criterion/<group>/<function>/new/estimates.json`, where `<target>` is
+//! `$CARGO_TARGET_DIR` or the workspace's `target/`. Exits with 1 when a target does not hold
+//! and 2 when a result is missing.
+
+// A report tool: printing is its purpose.
+#![allow(clippy::print_stdout)]
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Estimates {
+    median: Estimate,
+}
+
+#[derive(Deserialize)]
+struct Estimate {
+    point_estimate: f64,
+}
+
+/// Results of one run, by `group/function`.
+struct Results {
+    root: PathBuf,
+}
+
+impl Results {
+    /// The median, in nanoseconds, of `group/function`.
+    fn median(&self, id: &str) -> Result<f64, String> {
+        let path = self.root.join(id).join("new").join("estimates.json");
+        let text = std::fs::read_to_string(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+        let estimates: Estimates =
+            serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))?;
+        Ok(estimates.median.point_estimate)
+    }
+}
+
+/// One target: `numerator / denominator` must be at most (or at least) `bound`.
+struct Target {
+    what: &'static str,
+    numerator: &'static str,
+    denominator: &'static str,
+    bound: f64,
+    at_most: bool,
+}
+
+const VERIFY: [&str; 6] =
+    ["tokenring", "tokenring_borrowed", "jsonwebtoken", "jwt_simple", "jwt_compact", "hmac_floor"];
+const SIGN: [&str; 4] = ["tokenring", "jsonwebtoken", "jwt_simple", "jwt_compact"];
+const REJECT: [&str; 4] = ["bad_signature", "unknown_key", "malformed", "too_large"];
+const SIZES: [usize; 3] = [256, 1024, 4096];
+
+const TARGETS: [Target; 8] = [
+    Target {
+        what: "borrowed verify within 1.5x the HMAC floor",
+        numerator: "verify_hs256/tokenring_borrowed",
+        denominator: "verify_hs256/hmac_floor",
+        bound: 1.5,
+        at_most: true,
+    },
+    Target {
+        what: "owned verify within 2x the HMAC floor",
+        numerator: "verify_hs256/tokenring",
+        denominator: "verify_hs256/hmac_floor",
+        bound: 2.0,
+        at_most: true,
+    },
+    Target {
+        what: "verify at least 3x faster than jsonwebtoken",
+        numerator: "verify_hs256/jsonwebtoken",
+        denominator: "verify_hs256/tokenring",
+        bound: 3.0,
+        at_most: false,
+    },
+    Target {
+        what: "verify faster than jwt-simple",
+        numerator: "verify_hs256/jwt_simple",
+        denominator: "verify_hs256/tokenring",
+        bound: 1.0,
+        at_most: false,
+    },
+    Target {
+        what: "verify faster than jwt-compact",
+        numerator: "verify_hs256/jwt_compact",
+        denominator: "verify_hs256/tokenring",
+        bound: 1.0,
+        at_most: false,
+    },
+    Target {
+        what: "sign at least 2x faster than jsonwebtoken",
+        numerator: "sign_hs256/jsonwebtoken",
+        denominator: "sign_hs256/tokenring",
+        bound: 2.0,
+        at_most: false,
+    },
+    Target {
+        what: "too-large rejection cheaper than the HMAC floor",
+        numerator: "reject_hs256/too_large",
+        denominator: "verify_hs256/hmac_floor",
+        bound: 1.0,
+        at_most: true,
+    },
+    Target {
+        what: "malformed rejection cheaper than the HMAC floor",
+        numerator: "reject_hs256/malformed",
+        denominator: "verify_hs256/hmac_floor",
+        bound: 1.0,
+        at_most: true,
+    },
+];
+
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"),
+    }
+}
+
+fn run(results: &Results) -> Result<bool, String> {
+    println!("{:<34} {:>12} {:>14}", "benchmark", "median", "vs tokenring");
+    for (group, functions) in [("verify_hs256", &VERIFY[..]), ("sign_hs256", &SIGN[..])] {
+        let base = results.median(&format!("{group}/tokenring"))?;
+        for function in functions {
+            let median = results.median(&format!("{group}/{function}"))?;
+            println!("{:<34} {:>9.1} ns {:>13.2}x", format!("{group}/{function}"), median, median / base);
+        }
+    }
+    let floor = results.median("verify_hs256/hmac_floor")?;
+    println!();
+    println!("{:<34} {:>12} {:>14}", "benchmark", "median", "vs hmac_floor");
+    for function in REJECT {
+        let median = results.median(&format!("reject_hs256/{function}"))?;
+        println!("{:<34} {:>9.1} ns {:>13.2}x", format!("reject_hs256/{function}"), median, median / floor);
+    }
+    println!();
+    println!("{:<34} {:>12} {:>12} {:>10}", "verify_by_size", "tokenring", "hmac_floor", "ratio");
+    for size in SIZES {
+        let tokenring = results.median(&format!("verify_by_size/tokenring/{size}"))?;
+        let hmac = results.median(&format!("verify_by_size/hmac_floor/{size}"))?;
+        println!("{:<34} {:>9.1} ns {:>9.1} ns {:>9.2}x", format!("{size} bytes"), tokenring, hmac, tokenring / hmac);
+    }
+    let slope = |name: &str| -> Result<f64, String> {
+        let small = results.median(&format!("verify_by_size/{name}/{}", SIZES[0]))?;
+        let large = results.median(&format!("verify_by_size/{name}/{}", SIZES[2]))?;
+        Ok((large - small) / (SIZES[2] - SIZES[0]) as f64)
+    };
+    println!("{:<34} {:>9.3} ns {:>9.3} ns", "per byte (256 -> 4096)", slope("tokenring")?, slope("hmac_floor")?);
+
+    println!();
+    let mut all_hold = true;
+    for target in &TARGETS {
+        let ratio = results.median(target.numerator)? / results.median(target.denominator)?;
+        let holds = if target.at_most { ratio <= target.bound } else { ratio >= target.bound };
+        all_hold &= holds;
+        let relation = if target.at_most { "<=" } else { ">=" };
+        println!(
+            "[{}] {}: {} / {} = {:.2} ({} {})",
+            if holds { "holds" } else { "FAILS" },
+            target.what,
+            target.numerator,
+            target.denominator,
+            ratio,
+            relation,
+            target.bound
+        );
+    }
+    Ok(all_hold)
+}
+
+fn main() -> ExitCode {
+    let results = Results { root: target_dir().join("criterion") };
+    match run(&results) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(missing) => {
+            eprintln!("compare: missing result ({missing}); run benches/compare first");
+            ExitCode::from(2)
+        }
+    }
+}
