@@ -1,0 +1,668 @@
+//! What a run simulates: the policy, the cluster, the clients, the faults and the attackers.
+//!
+//! [`Config::default_scenario`] is the scenario `tokenring-sim` runs without arguments;
+//! [`Config::swarm`] lets the seed draw its own fault mix and rates. Derived quantities (the
+//! rotation overlap, the activation delay) are methods, so that they cannot disagree with the
+//! parameters they follow from.
+
+use core::fmt;
+
+use serde::Serialize;
+use tokenring::limits::LEEWAY_SECS_MAX;
+
+use crate::rng::{SimRng, Stream};
+
+/// Milliseconds in a second, a minute, an hour and a day.
+pub(crate) const SECOND_MS: u64 = 1000;
+pub(crate) const MINUTE_MS: u64 = 60 * SECOND_MS;
+pub(crate) const HOUR_MS: u64 = 60 * MINUTE_MS;
+pub(crate) const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// Most nodes a cluster may have.
+pub const NODES_MAX: u16 = 64;
+/// Most clients a run may have.
+pub const CLIENTS_MAX: u32 = 1_000_000;
+/// Longest simulated duration: a year.
+pub const DURATION_MS_MAX: u64 = 366 * DAY_MS;
+
+/// How a node gets the HMAC key it signs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    /// A fresh random key at every start, never stored.
+    Ephemeral,
+    /// The JWK Set is loaded from the shared store at start, and created there only if absent.
+    Persisted,
+    /// Persisted, plus scheduled rotation with an overlap that covers every token the old key
+    /// can still sign.
+    Rotating,
+    /// Rotating with an overlap shorter than the token lifetime: a misconfiguration.
+    RotatingShortOverlap,
+}
+
+impl Policy {
+    /// Every policy, in the order of the comparison table.
+    pub const ALL: [Policy; 4] = [Policy::Ephemeral, Policy::Persisted, Policy::Rotating, Policy::RotatingShortOverlap];
+
+    /// The policy's name on the command line and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ephemeral => "ephemeral",
+            Self::Persisted => "persisted",
+            Self::Rotating => "rotating",
+            Self::RotatingShortOverlap => "rotating-short-overlap",
+        }
+    }
+
+    /// The policy named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|policy| policy.as_str() == name)
+    }
+
+    /// Whether nodes load their keys from the shared store.
+    pub fn uses_store(self) -> bool {
+        !matches!(self, Self::Ephemeral)
+    }
+
+    /// Whether the cluster rotates its key.
+    pub fn rotates(self) -> bool {
+        matches!(self, Self::Rotating | Self::RotatingShortOverlap)
+    }
+
+    /// Whether invariant 2 is claimed: no unexpired token issued by the cluster is rejected.
+    pub fn promises_no_spurious_rejection(self) -> bool {
+        matches!(self, Self::Persisted | Self::Rotating)
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the load balancer picks a node for a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadBalancing {
+    /// Each client has a home node and goes elsewhere only while it is down.
+    Sticky,
+    /// Any node that is up, uniformly.
+    Random,
+}
+
+impl LoadBalancing {
+    /// `sticky` or `random`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sticky => "sticky",
+            Self::Random => "random",
+        }
+    }
+}
+
+/// A deliberately broken component, to prove that the checker catches what it must.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Canary {
+    /// Nodes verify with a function that decodes the payload and checks `exp` but never the
+    /// MAC. Invariant 1 must fail.
+    BrokenVerifier,
+    /// Nodes write the rejected token into their log line. Invariant 4 must fail.
+    LeakyLog,
+}
+
+impl Canary {
+    /// `broken-verifier` or `leaky-log`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BrokenVerifier => "broken-verifier",
+            Self::LeakyLog => "leaky-log",
+        }
+    }
+}
+
+/// What an attacker sends. Each kind is built from the attacker's own keys or from genuine
+/// tokens it captured on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttackKind {
+    /// A token signed by the attacker's own random key under the attacker's own `kid`.
+    ForeignKey,
+    /// A token signed by the attacker's own key, naming a `kid` the cluster issued.
+    ForgedUnderClusterKid,
+    /// A captured token with altered claims (subject, expiry) and its original signature.
+    TamperedClaims,
+    /// A captured token re-headed `alg: none` with an empty signature.
+    AlgNone,
+    /// A captured token re-headed `alg: none`, keeping its signature.
+    AlgNoneWithSignature,
+    /// A captured token re-headed with another algorithm (`HS512`, `RS256`, `hs256`, ...).
+    AlgSwap,
+    /// A captured token re-headed with the `kid` of another cluster key.
+    KidSwap,
+    /// A captured token re-headed without a `kid`.
+    KidRemoved,
+    /// A captured token with its signature cut short.
+    TruncatedSignature,
+    /// A captured genuine token replayed after it expired.
+    ReplayExpired,
+    /// Not three segments.
+    WrongSegments,
+    /// Longer than the token length limit.
+    Oversize,
+}
+
+impl AttackKind {
+    /// Every kind.
+    pub const ALL: [AttackKind; 12] = [
+        Self::ForeignKey,
+        Self::ForgedUnderClusterKid,
+        Self::TamperedClaims,
+        Self::AlgNone,
+        Self::AlgNoneWithSignature,
+        Self::AlgSwap,
+        Self::KidSwap,
+        Self::KidRemoved,
+        Self::TruncatedSignature,
+        Self::ReplayExpired,
+        Self::WrongSegments,
+        Self::Oversize,
+    ];
+
+    /// The kind's name in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ForeignKey => "foreign-key",
+            Self::ForgedUnderClusterKid => "forged-under-cluster-kid",
+            Self::TamperedClaims => "tampered-claims",
+            Self::AlgNone => "alg-none",
+            Self::AlgNoneWithSignature => "alg-none-with-signature",
+            Self::AlgSwap => "alg-swap",
+            Self::KidSwap => "kid-swap",
+            Self::KidRemoved => "kid-removed",
+            Self::TruncatedSignature => "truncated-signature",
+            Self::ReplayExpired => "replay-expired",
+            Self::WrongSegments => "wrong-segments",
+            Self::Oversize => "oversize",
+        }
+    }
+
+    pub(crate) fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+
+    /// Whether the kind needs a captured genuine token to work from.
+    pub(crate) fn needs_capture(self) -> bool {
+        !matches!(self, Self::ForeignKey | Self::WrongSegments | Self::Oversize)
+    }
+}
+
+/// Where a configuration came from, which decides how a failure is reproduced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// [`Config::default_scenario`] plus the command line's overrides.
+    Default,
+    /// [`Config::swarm`]: everything drawn from the seed.
+    Swarm,
+    /// Built by hand (tests): the command line cannot express it.
+    Custom,
+}
+
+/// Everything a run depends on besides the code: the same `Config` gives the same trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Config {
+    /// The seed every random choice derives from.
+    pub seed: u64,
+    /// Where this configuration came from.
+    pub origin: Origin,
+    /// The key policy of every node.
+    pub policy: Policy,
+    /// Number of server nodes.
+    pub nodes: u16,
+    /// Number of clients.
+    pub clients: u32,
+    /// Simulated time to run for, in milliseconds.
+    pub duration_ms: u64,
+    /// How the load balancer picks a node.
+    pub load_balancing: LoadBalancing,
+    /// Lifetime of the tokens the nodes issue, in seconds.
+    pub token_ttl_secs: u64,
+    /// Clock-skew allowance of the verifier (`Validation::leeway_secs`), in seconds.
+    pub leeway_secs: u64,
+    /// Each node's clock is off by up to this much either way, redrawn at every start.
+    pub clock_skew_max_ms: u64,
+
+    /// Mean time between two requests of an active client.
+    pub request_interval_mean_ms: u64,
+    /// Mean length of a client's active period.
+    pub session_active_mean_ms: u64,
+    /// Mean length of a client's idle (or logged-out) period.
+    pub session_idle_mean_ms: u64,
+    /// Chance, per mille, that an active period ends with a logout rather than going idle.
+    pub logout_per_mille: u32,
+    /// Token age, per mille of its lifetime, from which a client refreshes it.
+    pub refresh_at_per_mille: u32,
+    /// Share of clients, per mille, that resend their last token after an idle period without
+    /// checking whether it expired.
+    pub stale_token_clients_per_mille: u32,
+
+    /// Period of rolling restarts (every node, one after the other), if any.
+    pub rolling_restart_interval_ms: Option<u64>,
+    /// One-off restarts: (time, node).
+    pub scheduled_restarts: Vec<(u64, u16)>,
+    /// Mean time between two crashes of one node, if nodes crash.
+    pub crash_interval_mean_ms: Option<u64>,
+    /// Shortest time a stopped node stays down.
+    pub downtime_min_ms: u64,
+    /// Longest time a stopped node stays down.
+    pub downtime_max_ms: u64,
+    /// Mean time between two outages of the key store, if it has outages.
+    pub store_outage_interval_mean_ms: Option<u64>,
+    /// Longest outage of the key store.
+    pub store_outage_max_ms: u64,
+    /// Chance, per mille, that a node crashes in the middle of writing the key store.
+    pub store_write_crash_per_mille: u32,
+
+    /// Time between two rotations (rotating policies).
+    pub rotation_interval_ms: u64,
+    /// How often each node reloads the key store (rotating policies).
+    pub reload_interval_ms: u64,
+
+    /// Mean time between two attacks, if there is an attacker.
+    pub attack_interval_mean_ms: Option<u64>,
+    /// The attack kinds in use, one bit per [`AttackKind`].
+    pub attack_kinds: u32,
+    /// Chance, per mille, that the attacker captures a token a node issues.
+    pub capture_per_mille: u32,
+
+    /// A deliberately broken component, if any.
+    pub canary: Option<Canary>,
+}
+
+/// Why a configuration cannot be run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A count or duration is zero or over its limit; names the parameter.
+    OutOfRange(&'static str),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::OutOfRange(what) => write!(f, "{what} is out of range"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// How long after a failed key-store read a node tries again.
+pub(crate) const STORE_RETRY_MS: u64 = 5 * SECOND_MS;
+/// Store outages are at least this far apart, so that a retry always lands between two.
+pub(crate) const STORE_OUTAGE_GAP_MIN_MS: u64 = 2 * STORE_RETRY_MS;
+
+impl Config {
+    /// The scenario `tokenring-sim` runs without arguments: three nodes behind a sticky load
+    /// balancer, two thousand clients, a week, daily rolling restarts and rotations, random
+    /// crashes, store outages, crashes during writes, and an attacker.
+    pub fn default_scenario(seed: u64, policy: Policy) -> Self {
+        Self {
+            seed,
+            origin: Origin::Default,
+            policy,
+            nodes: 3,
+            clients: 2000,
+            duration_ms: 7 * DAY_MS,
+            load_balancing: LoadBalancing::Sticky,
+            token_ttl_secs: 3600,
+            leeway_secs: 30,
+            clock_skew_max_ms: 10 * SECOND_MS,
+            request_interval_mean_ms: 4 * MINUTE_MS,
+            session_active_mean_ms: 2 * HOUR_MS,
+            session_idle_mean_ms: 6 * HOUR_MS,
+            logout_per_mille: 300,
+            refresh_at_per_mille: 750,
+            stale_token_clients_per_mille: 0,
+            rolling_restart_interval_ms: Some(DAY_MS),
+            scheduled_restarts: Vec::new(),
+            crash_interval_mean_ms: Some(3 * DAY_MS),
+            downtime_min_ms: 10 * SECOND_MS,
+            downtime_max_ms: 3 * MINUTE_MS,
+            store_outage_interval_mean_ms: Some(DAY_MS),
+            store_outage_max_ms: MINUTE_MS,
+            store_write_crash_per_mille: 200,
+            rotation_interval_ms: DAY_MS,
+            reload_interval_ms: MINUTE_MS,
+            attack_interval_mean_ms: Some(10 * SECOND_MS),
+            attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
+            capture_per_mille: 20,
+            canary: None,
+        }
+    }
+
+    /// A small configuration whose every rate, and whether each fault happens at all, is drawn
+    /// from `seed`. Sized for sweeps of thousands of seeds: about twenty thousand requests.
+    pub fn swarm(seed: u64, policy: Policy) -> Self {
+        const REQUESTS_BUDGET: u64 = 20_000;
+        let mut rng = SimRng::new(seed, Stream::Swarm);
+        let mut config = Self::default_scenario(seed, policy);
+        config.origin = Origin::Swarm;
+        config.nodes = rng.between(1, 5) as u16;
+        config.clients = rng.between(5, 120) as u32;
+        config.duration_ms = rng.between(HOUR_MS, 36 * HOUR_MS);
+        config.load_balancing = if rng.chance(500) { LoadBalancing::Random } else { LoadBalancing::Sticky };
+        config.token_ttl_secs = *rng.pick(&[300, 900, 1800, 3600, 7200]).unwrap_or(&3600);
+        config.leeway_secs = *rng.pick(&[5, 10, 30, 60, 120]).unwrap_or(&30);
+        let skew_within_leeway_ms = (config.leeway_secs * SECOND_MS).saturating_sub(SECOND_MS) / 2;
+        config.clock_skew_max_ms = match rng.below(10) {
+            0..=2 => 0,
+            // One seed in ten lets the clocks drift further apart than the leeway allows.
+            3 => rng.between(skew_within_leeway_ms + 1, 3 * config.leeway_secs * SECOND_MS),
+            _ => rng.between(0, skew_within_leeway_ms),
+        };
+        config.request_interval_mean_ms = rng.between(5 * SECOND_MS, 10 * MINUTE_MS);
+        config.session_active_mean_ms = rng.between(10 * MINUTE_MS, 4 * HOUR_MS);
+        config.session_idle_mean_ms = rng.between(10 * MINUTE_MS, 12 * HOUR_MS);
+        config.logout_per_mille = rng.between(0, 1000) as u32;
+        config.refresh_at_per_mille = rng.between(500, 900) as u32;
+        config.stale_token_clients_per_mille = if rng.chance(500) { 0 } else { rng.between(0, 300) as u32 };
+        config.rolling_restart_interval_ms = rng.chance(600).then(|| rng.between(HOUR_MS, DAY_MS));
+        config.crash_interval_mean_ms = rng.chance(600).then(|| rng.between(HOUR_MS, 2 * DAY_MS));
+        config.downtime_min_ms = rng.between(SECOND_MS, 30 * SECOND_MS);
+        config.downtime_max_ms = rng.between(config.downtime_min_ms, 5 * MINUTE_MS);
+        config.store_outage_interval_mean_ms = rng.chance(500).then(|| rng.between(30 * MINUTE_MS, DAY_MS));
+        config.store_outage_max_ms = rng.between(5 * SECOND_MS, 2 * MINUTE_MS);
+        config.store_write_crash_per_mille = if rng.chance(500) { 0 } else { rng.between(0, 500) as u32 };
+        config.reload_interval_ms = rng.between(10 * SECOND_MS, 2 * MINUTE_MS);
+        // Rotations no closer than twice the activation delay, and not so close that more
+        // than a few keys overlap.
+        let rotation_min_ms =
+            (2 * config.activation_delay_secs() * SECOND_MS).max(config.overlap_secs() * SECOND_MS / 6);
+        config.rotation_interval_ms = rng.between(rotation_min_ms, 8 * rotation_min_ms);
+        config.attack_interval_mean_ms = rng.chance(900).then(|| rng.between(SECOND_MS, 5 * MINUTE_MS));
+        config.attack_kinds = 0;
+        while config.attack_kinds == 0 {
+            for kind in AttackKind::ALL {
+                if rng.chance(700) {
+                    config.attack_kinds |= kind.bit();
+                }
+            }
+        }
+        config.capture_per_mille = rng.between(5, 200) as u32;
+        // Keep the run small: shorten it, then slow the clients, until the expected number of
+        // requests fits the budget.
+        while config.expected_requests() > REQUESTS_BUDGET {
+            if config.duration_ms > 2 * HOUR_MS {
+                config.duration_ms /= 2;
+            } else {
+                config.request_interval_mean_ms *= 2;
+            }
+        }
+        config
+    }
+
+    /// Checks every count and duration against its bounds.
+    ///
+    /// # Errors
+    /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let checks: [(bool, &'static str); 12] = [
+            ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
+            ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
+            ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
+            ((1..=DAY_MS / SECOND_MS).contains(&self.token_ttl_secs), "token lifetime"),
+            (self.leeway_secs <= LEEWAY_SECS_MAX, "leeway"),
+            (self.clock_skew_max_ms <= HOUR_MS, "clock skew"),
+            (self.request_interval_mean_ms >= 1 && self.session_active_mean_ms >= 1, "client rates"),
+            (self.downtime_min_ms >= 1 && self.downtime_min_ms <= self.downtime_max_ms, "downtime"),
+            (self.store_outage_max_ms >= 1 && self.store_outage_max_ms <= HOUR_MS, "store outage length"),
+            (self.reload_interval_ms >= SECOND_MS && self.reload_interval_ms <= HOUR_MS, "reload interval"),
+            (self.rotation_interval_ms >= SECOND_MS, "rotation interval"),
+            (self.refresh_at_per_mille <= 1000 && self.logout_per_mille <= 1000, "client shares"),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, what)) => Err(ConfigError::OutOfRange(what)),
+            None => Ok(()),
+        }
+    }
+
+    /// Seconds a new key waits, after it is written to the store, before any node signs with
+    /// it: long enough that every node that is up has reloaded the store by then.
+    ///
+    /// A node reloads at most 1.1 reload intervals apart; a reload that hits a store outage is
+    /// retried every [`STORE_RETRY_MS`] and outages are separated by more than that, so the
+    /// reload succeeds at most one outage and one retry later. The clocks of the writer and
+    /// the reader may differ by twice the skew bound, and seconds are whole (one more second).
+    pub fn activation_delay_secs(&self) -> u64 {
+        let worst_reload_ms = self.reload_interval_ms + self.reload_interval_ms / 10;
+        let bound_ms = worst_reload_ms + self.store_outage_max_ms + STORE_RETRY_MS + 2 * self.clock_skew_max_ms;
+        bound_ms.div_ceil(SECOND_MS) + 2
+    }
+
+    /// The overlap passed to `KeyRing::rotate_with`: how long the previous key keeps verifying.
+    ///
+    /// `rotating`: the token lifetime, plus the activation delay (the old key keeps signing
+    /// until the new one is activated), plus twice the leeway (the clocks of the signer, the
+    /// rotating node and the verifier may each be off by up to half of it).
+    /// `rotating-short-overlap`: a quarter of the token lifetime. Zero for the other policies.
+    pub fn overlap_secs(&self) -> u64 {
+        match self.policy {
+            Policy::Rotating => self.token_ttl_secs + self.activation_delay_secs() + 2 * self.leeway_secs,
+            Policy::RotatingShortOverlap => (self.token_ttl_secs / 4).max(1),
+            Policy::Ephemeral | Policy::Persisted => 0,
+        }
+    }
+
+    /// Whether any two node clocks stay within the verifier's leeway of each other (including
+    /// the second lost to whole-second timestamps), the condition of invariant 2.
+    pub fn skew_within_leeway(&self) -> bool {
+        2 * self.clock_skew_max_ms + SECOND_MS <= self.leeway_secs * SECOND_MS
+    }
+
+    /// Whether invariant 2 applies to this run.
+    pub fn promises_no_spurious_rejection(&self) -> bool {
+        self.policy.promises_no_spurious_rejection() && self.skew_within_leeway()
+    }
+
+    /// The attack kinds in use.
+    pub fn attack_kinds(&self) -> Vec<AttackKind> {
+        AttackKind::ALL.into_iter().filter(|kind| self.attack_kinds & kind.bit() != 0).collect()
+    }
+
+    /// A rough estimate of the number of honest requests, for sizing runs.
+    pub fn expected_requests(&self) -> u64 {
+        let active = self.session_active_mean_ms;
+        let cycle = active + self.session_idle_mean_ms;
+        let active_ms =
+            u128::from(self.duration_ms) * u128::from(self.clients) * u128::from(active) / u128::from(cycle.max(1));
+        u64::try_from(active_ms / u128::from(self.request_interval_mean_ms.max(1))).unwrap_or(u64::MAX)
+    }
+
+    /// The command-line arguments that reproduce this run, if the command line can express it.
+    pub fn reproduce_args(&self) -> Option<String> {
+        let canary = self.canary.map(|canary| format!(" --canary {}", canary.as_str())).unwrap_or_default();
+        match self.origin {
+            Origin::Swarm => Some(format!("--swarm --seed {} --policy {}{canary}", self.seed, self.policy)),
+            Origin::Default => Some(format!(
+                "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{canary}",
+                self.seed,
+                self.policy,
+                self.nodes,
+                self.clients,
+                format_duration(self.duration_ms),
+                self.load_balancing.as_str()
+            )),
+            Origin::Custom => None,
+        }
+    }
+
+    /// One line per group of parameters, for the run header.
+    pub fn describe(&self) -> Vec<String> {
+        let optional = |value: Option<u64>| value.map_or_else(|| "off".to_owned(), format_duration);
+        let kinds = self.attack_kinds();
+        let kinds = if kinds.len() == AttackKind::ALL.len() {
+            "all".to_owned()
+        } else {
+            kinds.iter().map(|kind| kind.as_str()).collect::<Vec<_>>().join(",")
+        };
+        vec![
+            format!(
+                "cluster: nodes={} lb={} clients={} duration={}",
+                self.nodes,
+                self.load_balancing.as_str(),
+                self.clients,
+                format_duration(self.duration_ms)
+            ),
+            format!(
+                "tokens: ttl={} leeway={}s clock-skew=±{}{} refresh-at={}‰",
+                format_duration(self.token_ttl_secs * SECOND_MS),
+                self.leeway_secs,
+                format_duration(self.clock_skew_max_ms),
+                if self.skew_within_leeway() { "" } else { " (beyond the leeway: invariant 2 not claimed)" },
+                self.refresh_at_per_mille
+            ),
+            format!(
+                "clients: request-every={} active={} idle={} logout={}‰ stale-token-clients={}‰",
+                format_duration(self.request_interval_mean_ms),
+                format_duration(self.session_active_mean_ms),
+                format_duration(self.session_idle_mean_ms),
+                self.logout_per_mille,
+                self.stale_token_clients_per_mille
+            ),
+            format!(
+                "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰",
+                optional(self.rolling_restart_interval_ms),
+                optional(self.crash_interval_mean_ms),
+                format_duration(self.downtime_min_ms),
+                format_duration(self.downtime_max_ms),
+                optional(self.store_outage_interval_mean_ms),
+                format_duration(self.store_outage_max_ms),
+                self.store_write_crash_per_mille
+            ),
+            format!(
+                "rotation (rotating policies): every={} reload-every={} activation-delay={} overlap={} (short: {})",
+                format_duration(self.rotation_interval_ms),
+                format_duration(self.reload_interval_ms),
+                format_duration(self.activation_delay_secs() * SECOND_MS),
+                format_duration(Self { policy: Policy::Rotating, ..self.clone() }.overlap_secs() * SECOND_MS),
+                format_duration(Self { policy: Policy::RotatingShortOverlap, ..self.clone() }.overlap_secs() * SECOND_MS),
+            ),
+            format!(
+                "attacker: every={} kinds={} capture={}‰{}",
+                optional(self.attack_interval_mean_ms),
+                kinds,
+                self.capture_per_mille,
+                self.canary.map(|canary| format!(" CANARY={}", canary.as_str())).unwrap_or_default()
+            ),
+        ]
+    }
+}
+
+/// Parses `7d`, `36h`, `90m`, `45s`, `1500ms`, or a bare number of seconds, into milliseconds.
+///
+/// # Errors
+/// A short message when the text is not such a duration or overflows.
+pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let value: u64 = digits.parse().map_err(|_| "a duration starts with a number")?;
+    let scale = match unit {
+        "ms" => 1,
+        "" | "s" => SECOND_MS,
+        "m" => MINUTE_MS,
+        "h" => HOUR_MS,
+        "d" => DAY_MS,
+        _ => return Err("the unit must be ms, s, m, h or d"),
+    };
+    value.checked_mul(scale).ok_or("the duration is too long")
+}
+
+/// Formats milliseconds compactly: `7d`, `2d12h`, `90s`, `1m30s`, `250ms`.
+pub fn format_duration(ms: u64) -> String {
+    if ms == 0 {
+        return "0s".to_owned();
+    }
+    if ms % SECOND_MS != 0 {
+        return if ms < SECOND_MS { format!("{ms}ms") } else { format!("{}.{:03}s", ms / SECOND_MS, ms % SECOND_MS) };
+    }
+    let mut out = String::new();
+    let mut rest = ms;
+    for (unit, size) in [("d", DAY_MS), ("h", HOUR_MS), ("m", MINUTE_MS), ("s", SECOND_MS)] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+/// Formats a simulated instant as `+2d 03:14:05.123`.
+pub fn format_instant(ms: u64) -> String {
+    format!(
+        "+{}d {:02}:{:02}:{:02}.{:03}",
+        ms / DAY_MS,
+        ms % DAY_MS / HOUR_MS,
+        ms % HOUR_MS / MINUTE_MS,
+        ms % MINUTE_MS / SECOND_MS,
+        ms % SECOND_MS
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_round_trip() {
+        assert_eq!(parse_duration("7d"), Ok(7 * DAY_MS));
+        assert_eq!(parse_duration("90m"), Ok(90 * MINUTE_MS));
+        assert_eq!(parse_duration("45"), Ok(45 * SECOND_MS));
+        assert_eq!(parse_duration("1500ms"), Ok(1500));
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("3w").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+        assert_eq!(format_duration(7 * DAY_MS), "7d");
+        assert_eq!(format_duration(DAY_MS + 12 * HOUR_MS + 30 * SECOND_MS), "1d12h30s");
+        assert_eq!(format_duration(250), "250ms");
+        assert_eq!(format_instant(DAY_MS + 3 * HOUR_MS + 14 * MINUTE_MS + 5 * SECOND_MS + 123), "+1d 03:14:05.123");
+    }
+
+    #[test]
+    fn rotating_overlap_covers_lifetime_and_activation() {
+        let config = Config::default_scenario(1, Policy::Rotating);
+        assert!(config.overlap_secs() >= config.token_ttl_secs + config.activation_delay_secs());
+        let short = Config::default_scenario(1, Policy::RotatingShortOverlap);
+        assert!(short.overlap_secs() < short.token_ttl_secs);
+        assert!(config.skew_within_leeway());
+        assert!(config.rotation_interval_ms > 2 * config.activation_delay_secs() * SECOND_MS);
+    }
+
+    #[test]
+    fn swarm_configs_are_valid_small_and_varied() {
+        let configs: Vec<Config> = (0..200).map(|seed| Config::swarm(seed, Policy::Rotating)).collect();
+        for config in &configs {
+            assert_eq!(config.validate(), Ok(()), "seed {}", config.seed);
+            assert!(config.expected_requests() <= 20_000, "seed {}", config.seed);
+            assert!(config.rotation_interval_ms >= 2 * config.activation_delay_secs() * SECOND_MS);
+        }
+        assert!(configs.iter().any(|config| config.crash_interval_mean_ms.is_none()));
+        assert!(configs.iter().any(|config| config.crash_interval_mean_ms.is_some()));
+        assert!(configs.iter().any(|config| !config.skew_within_leeway()));
+        assert!(configs.iter().any(|config| config.attack_interval_mean_ms.is_none()));
+    }
+
+    #[test]
+    fn reproduction_arguments() {
+        let config = Config::default_scenario(42, Policy::Persisted);
+        assert_eq!(
+            config.reproduce_args().unwrap(),
+            "--seed 42 --policy persisted --nodes 3 --clients 2000 --duration 7d --lb sticky"
+        );
+        let swarm = Config::swarm(9, Policy::Ephemeral);
+        assert_eq!(swarm.reproduce_args().unwrap(), "--swarm --seed 9 --policy ephemeral");
+    }
+}

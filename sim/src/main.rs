@@ -1,0 +1,376 @@
+//! `tokenring-sim`: runs the simulator and prints the comparison of key policies.
+//!
+//! Exit status: 0 when every invariant held, 3 when one was violated (or a determinism check
+//! failed), 2 for a usage error.
+
+#![forbid(unsafe_code)]
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use sha2::{Digest, Sha256};
+use tokenring_sim::{
+    comparison_table, parse_duration, run, run_all, violation_report, Canary, Config, ConfigError, Invariant,
+    LoadBalancing, Policy, RunReport, TimedReport,
+};
+
+/// Exit status when an invariant is violated.
+const EXIT_VIOLATION: u8 = 3;
+/// Exit status for a usage error (clap uses the same).
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum PolicyArg {
+    Ephemeral,
+    Persisted,
+    Rotating,
+    RotatingShortOverlap,
+}
+
+impl From<PolicyArg> for Policy {
+    fn from(policy: PolicyArg) -> Self {
+        match policy {
+            PolicyArg::Ephemeral => Policy::Ephemeral,
+            PolicyArg::Persisted => Policy::Persisted,
+            PolicyArg::Rotating => Policy::Rotating,
+            PolicyArg::RotatingShortOverlap => Policy::RotatingShortOverlap,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LoadBalancingArg {
+    Sticky,
+    Random,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum CanaryArg {
+    BrokenVerifier,
+    LeakyLog,
+}
+
+/// Deterministic simulation of a token-signing cluster through restarts, rotations, faults and
+/// attacks, comparing key policies. Without arguments: the default scenario, all four policies.
+#[derive(Debug, Parser)]
+#[command(name = "tokenring-sim", version)]
+struct Args {
+    /// The seed of the run.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Run only this policy (default: all four).
+    #[arg(long, value_enum)]
+    policy: Option<PolicyArg>,
+    /// Number of server nodes.
+    #[arg(long, conflicts_with_all = ["swarm", "seeds"])]
+    nodes: Option<u16>,
+    /// Number of clients.
+    #[arg(long, conflicts_with_all = ["swarm", "seeds"])]
+    clients: Option<u32>,
+    /// Simulated duration: 7d, 36h, 90m, 45s.
+    #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
+    duration: Option<u64>,
+    /// Load balancing.
+    #[arg(long, value_enum, conflicts_with_all = ["swarm", "seeds"])]
+    lb: Option<LoadBalancingArg>,
+    /// Let the seed draw the configuration (sizes, rates, which faults happen at all).
+    #[arg(long)]
+    swarm: bool,
+    /// Sweep a range of seeds in swarm mode, A..B (B excluded), on all cores.
+    #[arg(long, value_parser = parse_seed_range)]
+    seeds: Option<(u64, u64)>,
+    /// Run everything twice and compare the trace hashes.
+    #[arg(long)]
+    check_determinism: bool,
+    /// Machine-readable output (JSON) instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Deliberately break a component to prove the checker catches it.
+    #[arg(long, value_enum)]
+    canary: Option<CanaryArg>,
+    /// Worker threads (default: all cores). Each run is single-threaded either way.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn parse_duration_arg(text: &str) -> Result<u64, String> {
+    parse_duration(text).map_err(str::to_owned)
+}
+
+fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
+    let (start, end) = text.split_once("..").ok_or("expected a range A..B")?;
+    let start: u64 = start.trim().parse().map_err(|_| "the range start is not a number")?;
+    let end: u64 = end.trim().parse().map_err(|_| "the range end is not a number")?;
+    if end <= start {
+        return Err("the range is empty".to_owned());
+    }
+    Ok((start, end))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let configs = match configurations(&args) {
+        Ok(configs) => configs,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "tokenring-sim: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let repeats = if args.check_determinism { 2 } else { 1 };
+    let jobs: Vec<Config> = configs.iter().flat_map(|config| std::iter::repeat_n(config.clone(), repeats)).collect();
+
+    let done = AtomicUsize::new(0);
+    let show_progress = args.seeds.is_some() && std::io::stderr().is_terminal();
+    let total = jobs.len();
+    let started = Instant::now();
+    let runner = |config: &Config| -> Result<TimedReport, ConfigError> {
+        let begun = Instant::now();
+        let report = run(config)?;
+        let wall_secs = begun.elapsed().as_secs_f64();
+        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if show_progress {
+            let _ = write!(std::io::stderr().lock(), "\r{finished}/{total} runs");
+        }
+        Ok(TimedReport { report, wall_secs })
+    };
+    let results = run_all(&jobs, threads, &runner);
+    let wall_secs = started.elapsed().as_secs_f64();
+    if show_progress {
+        let _ = writeln!(std::io::stderr());
+    }
+    let mut timed = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(report) => timed.push(report),
+            Err(error) => {
+                let _ = writeln!(std::io::stderr(), "tokenring-sim: {error}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+
+    // With --check-determinism every configuration ran twice, side by side.
+    let mut mismatches = Vec::new();
+    let runs: Vec<TimedReport> = if args.check_determinism {
+        let mut firsts = Vec::new();
+        for pair in timed.chunks(2) {
+            if let [first, second] = pair {
+                if first.report.trace_hash != second.report.trace_hash {
+                    mismatches.push(first.report.config.clone());
+                }
+            }
+            firsts.push(pair[0].clone());
+        }
+        firsts
+    } else {
+        timed
+    };
+
+    let output = Output { args: &args, runs: &runs, mismatches: &mismatches, wall_secs, threads };
+    let written = if args.json { output.json() } else { output.text() };
+    if let Err(error) = written {
+        if error.kind() != std::io::ErrorKind::BrokenPipe {
+            let _ = writeln!(std::io::stderr(), "tokenring-sim: cannot write the output: {error}");
+        }
+    }
+    let violated = runs.iter().any(|run| run.report.violation_count() > 0);
+    if violated || !mismatches.is_empty() {
+        ExitCode::from(EXIT_VIOLATION)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The configurations the arguments ask for, in output order.
+fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
+    let policies: Vec<Policy> = match args.policy {
+        Some(policy) => vec![policy.into()],
+        None => Policy::ALL.to_vec(),
+    };
+    let canary = args.canary.map(|canary| match canary {
+        CanaryArg::BrokenVerifier => Canary::BrokenVerifier,
+        CanaryArg::LeakyLog => Canary::LeakyLog,
+    });
+    let seeds = match args.seeds {
+        Some((start, end)) => start..end,
+        None => args.seed..args.seed + 1,
+    };
+    let swarm = args.swarm || args.seeds.is_some();
+    let mut configs = Vec::new();
+    for seed in seeds {
+        for &policy in &policies {
+            let mut config = if swarm { Config::swarm(seed, policy) } else { Config::default_scenario(seed, policy) };
+            if let Some(nodes) = args.nodes {
+                config.nodes = nodes;
+            }
+            if let Some(clients) = args.clients {
+                config.clients = clients;
+            }
+            if let Some(duration) = args.duration {
+                config.duration_ms = duration;
+            }
+            if let Some(lb) = args.lb {
+                config.load_balancing = match lb {
+                    LoadBalancingArg::Sticky => LoadBalancing::Sticky,
+                    LoadBalancingArg::Random => LoadBalancing::Random,
+                };
+            }
+            config.canary = canary;
+            config.validate()?;
+            configs.push(config);
+        }
+    }
+    Ok(configs)
+}
+
+struct Output<'a> {
+    args: &'a Args,
+    runs: &'a [TimedReport],
+    mismatches: &'a [Config],
+    wall_secs: f64,
+    threads: usize,
+}
+
+impl Output<'_> {
+    fn combined_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        for run in self.runs {
+            hasher.update(run.report.trace_hash.as_bytes());
+        }
+        hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    fn totals(&self) -> (u64, u64, f64) {
+        let events: u64 = self.runs.iter().map(|run| run.report.events).sum();
+        let verifications: u64 = self.runs.iter().map(|run| run.report.counters.verifications).sum();
+        let run_secs: f64 = self.runs.iter().map(|run| run.wall_secs).sum();
+        (events, verifications, run_secs)
+    }
+
+    fn text(&self) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        let sweep = self.args.seeds.is_some();
+        if let Some(first) = self.runs.first().map(|run| &run.report.config) {
+            if sweep {
+                let (start, end) = self.args.seeds.unwrap_or((0, 0));
+                writeln!(
+                    out,
+                    "tokenring-sim sweep: seeds {start}..{end}, swarm mode (each seed draws its own configuration)"
+                )?;
+            } else {
+                let mode = if first.origin == tokenring_sim::Origin::Swarm { "swarm" } else { "default scenario" };
+                writeln!(out, "tokenring-sim: seed {} ({mode})", first.seed)?;
+                for line in first.describe() {
+                    writeln!(out, "  {line}")?;
+                }
+            }
+            writeln!(out)?;
+        }
+        if sweep {
+            self.sweep_summary(&mut out)?;
+        } else {
+            write!(out, "{}", comparison_table(self.runs))?;
+        }
+        let mut shown = 0;
+        for run in self.runs {
+            if let Some(text) = violation_report(&run.report) {
+                if shown < 3 {
+                    writeln!(out)?;
+                    write!(out, "{text}")?;
+                } else {
+                    let args = run.report.config.reproduce_args().unwrap_or_default();
+                    writeln!(out, "also violated: cargo run --release -p tokenring-sim -- {args}")?;
+                }
+                shown += 1;
+            }
+        }
+        for config in self.mismatches {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "INVARIANT {} VIOLATED ({}): seed {} policy {} gave two different trace hashes",
+                Invariant::Nondeterminism.number(),
+                Invariant::Nondeterminism.statement(),
+                config.seed,
+                config.policy
+            )?;
+            if let Some(args) = config.reproduce_args() {
+                writeln!(out, "  reproduce: cargo run --release -p tokenring-sim -- {args} --check-determinism")?;
+            }
+        }
+        let (events, verifications, run_secs) = self.totals();
+        writeln!(out)?;
+        if self.args.check_determinism {
+            let verdict = if self.mismatches.is_empty() { "passed" } else { "FAILED" };
+            writeln!(out, "determinism check: {verdict} ({} runs, each twice)", self.runs.len())?;
+        }
+        writeln!(out, "trace hash: {}", self.combined_hash())?;
+        writeln!(
+            out,
+            "{} runs, {events} events, {verifications} verifications in {:.2}s on {} threads; per core: {:.0} events/s, {:.0} verifications/s",
+            self.runs.len(),
+            self.wall_secs,
+            self.threads,
+            events as f64 / run_secs.max(1e-9),
+            verifications as f64 / run_secs.max(1e-9)
+        )?;
+        Ok(())
+    }
+
+    fn sweep_summary(&self, out: &mut impl Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "{:<24} {:>6} {:>11} {:>10} {:>9} {:>11} {:>10} {:>10}",
+            "policy", "runs", "requests", "re-logins", "attacks", "atk-accept", "honest-WARN", "violations"
+        )?;
+        for policy in Policy::ALL {
+            let runs: Vec<&RunReport> =
+                self.runs.iter().map(|run| &run.report).filter(|report| report.config.policy == policy).collect();
+            if runs.is_empty() {
+                continue;
+            }
+            let sum = |field: &dyn Fn(&RunReport) -> u64| runs.iter().map(|report| field(report)).sum::<u64>();
+            writeln!(
+                out,
+                "{:<24} {:>6} {:>11} {:>10} {:>9} {:>11} {:>10} {:>10}",
+                policy.as_str(),
+                runs.len(),
+                sum(&|report| report.counters.requests),
+                sum(&|report| report.counters.forced_relogins_total()),
+                sum(&|report| report.counters.attacks),
+                sum(&|report| report.counters.attacks_accepted),
+                sum(&|report| report.counters.warn_lines_honest),
+                sum(&|report| report.violation_count()),
+            )?;
+        }
+        let failing = self.runs.iter().filter(|run| run.report.violation_count() > 0).count();
+        writeln!(out, "runs with violations: {failing}")?;
+        Ok(())
+    }
+
+    fn json(&self) -> std::io::Result<()> {
+        let (events, verifications, run_secs) = self.totals();
+        let document = serde_json::json!({
+            "runs": self.runs,
+            "determinism_mismatches": self.mismatches.iter().map(|config| serde_json::json!({
+                "seed": config.seed,
+                "policy": config.policy,
+            })).collect::<Vec<_>>(),
+            "trace_hash": self.combined_hash(),
+            "wall_secs": self.wall_secs,
+            "threads": self.threads,
+            "events": events,
+            "verifications": verifications,
+            "events_per_core_second": events as f64 / run_secs.max(1e-9),
+            "verifications_per_core_second": verifications as f64 / run_secs.max(1e-9),
+            "violations": self.runs.iter().map(|run| run.report.violation_count()).sum::<u64>(),
+        });
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &document).map_err(std::io::Error::other)?;
+        writeln!(out)
+    }
+}

@@ -1,0 +1,216 @@
+//! The oracle: it knows the ground truth (who made each token, with which key, which keys each
+//! node holds) and checks every outcome and every log line against it as the events happen.
+
+use std::collections::BTreeSet;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use serde::Serialize;
+
+/// The invariants the oracle checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Invariant {
+    /// 1. No attacker token is ever accepted.
+    AttackerTokenAccepted = 1,
+    /// 2. Under `persisted` and `rotating`, with clock skew within the leeway, no request with
+    ///    an unexpired token issued by the cluster is rejected.
+    SpuriousRejection = 2,
+    /// 3. Every outcome is the one the ground truth calls for (code, and for accepted tokens the
+    ///    claims and key), and no attacker token is classified routine outside the two
+    ///    documented classes.
+    WrongClassification = 3,
+    /// 4. No log line contains a token's signature or a key, in base64url or hex.
+    SecretInLog = 4,
+    /// 5. The same seed gives the same trace hash.
+    Nondeterminism = 5,
+    /// 6. Every key ring agrees with the oracle's model of it after every change, every store
+    ///    read parses, and signing never fails.
+    KeyKnowledge = 6,
+}
+
+impl Invariant {
+    /// All of them, in order.
+    pub const ALL: [Invariant; 6] = [
+        Self::AttackerTokenAccepted,
+        Self::SpuriousRejection,
+        Self::WrongClassification,
+        Self::SecretInLog,
+        Self::Nondeterminism,
+        Self::KeyKnowledge,
+    ];
+
+    /// The invariant's number.
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    /// One line stating it.
+    pub fn statement(self) -> &'static str {
+        match self {
+            Self::AttackerTokenAccepted => "no attacker token is ever accepted",
+            Self::SpuriousRejection => {
+                "no unexpired token issued by the cluster is rejected (persisted, rotating; skew within leeway)"
+            }
+            Self::WrongClassification => "every outcome and rejection code matches the ground truth",
+            Self::SecretInLog => "no log line contains a token, a signature or key bytes",
+            Self::Nondeterminism => "the same seed gives the same trace hash",
+            Self::KeyKnowledge => "every key ring matches the oracle's model; the store is never torn",
+        }
+    }
+}
+
+/// The first violation of a run, with what led to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// Which invariant.
+    pub invariant: Invariant,
+    /// When, in simulated milliseconds since the start.
+    pub time_ms: u64,
+    /// What exactly went wrong. Never contains a token or key.
+    pub detail: String,
+    /// The events before it, oldest first.
+    pub recent_events: Vec<String>,
+}
+
+/// Why an attacker token's rejection may be routine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RoutineByDesign {
+    /// A genuine token replayed after it expired: it carries a valid MAC, so `expired` (or
+    /// `retired-key`, if its key retired first) is exactly right, and routine.
+    ReplayOfGenuineToken,
+    /// A forgery naming a `kid` whose key the node pruned: with the key gone the MAC cannot be
+    /// checked, and the core reports `retired-key` on the identifier alone.
+    ForgeryNamingPrunedKid,
+}
+
+impl RoutineByDesign {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::ReplayOfGenuineToken => "replay-of-genuine-token",
+            Self::ForgeryNamingPrunedKid => "forgery-naming-pruned-kid",
+        }
+    }
+}
+
+/// Length of an encoded HS256 signature and of an encoded 256-bit key.
+const SECRET_B64_LEN: usize = 43;
+/// Length of a 256-bit key in hex.
+const SECRET_HEX_LEN: usize = 64;
+
+/// The secrets in play and the checks against them.
+#[derive(Debug, Default)]
+pub(crate) struct Secrets {
+    /// Every signature segment of every token made, and every key in base64url.
+    base64: BTreeSet<[u8; SECRET_B64_LEN]>,
+    /// Every key in lowercase and uppercase hex.
+    hex: BTreeSet<[u8; SECRET_HEX_LEN]>,
+}
+
+impl Secrets {
+    /// Registers the signature segment of `token`, if it has a full one.
+    pub(crate) fn add_token(&mut self, token: &str) {
+        if let Some((_, signature)) = token.rsplit_once('.') {
+            if let Ok(signature) = <[u8; SECRET_B64_LEN]>::try_from(signature.as_bytes()) {
+                self.base64.insert(signature);
+            }
+        }
+    }
+
+    /// Registers a key's bytes, in every encoding a careless log line might use.
+    pub(crate) fn add_key(&mut self, secret: &[u8]) {
+        let mut encoded = [0u8; SECRET_B64_LEN];
+        if let Ok(text) = Base64UrlUnpadded::encode(secret, &mut encoded) {
+            if text.len() == SECRET_B64_LEN {
+                self.base64.insert(encoded);
+            }
+        }
+        if secret.len() * 2 == SECRET_HEX_LEN {
+            for digits in [b"0123456789abcdef", b"0123456789ABCDEF"] {
+                let mut hex = [0u8; SECRET_HEX_LEN];
+                for (index, byte) in secret.iter().enumerate() {
+                    hex[2 * index] = digits[usize::from(byte >> 4)];
+                    hex[2 * index + 1] = digits[usize::from(byte & 0x0f)];
+                }
+                self.hex.insert(hex);
+            }
+        }
+    }
+
+    /// Registers every key of a JWK Set document (the `k` members).
+    pub(crate) fn add_key_set(&mut self, document: &str) -> Result<(), &'static str> {
+        let value: serde_json::Value = serde_json::from_str(document).map_err(|_| "the key set is not JSON")?;
+        let keys = value.get("keys").and_then(|keys| keys.as_array()).ok_or("the key set has no keys array")?;
+        for key in keys {
+            let encoded = key.get("k").and_then(|k| k.as_str()).ok_or("a key has no k")?;
+            let secret = Base64UrlUnpadded::decode_vec(encoded).map_err(|_| "a key's k is not base64url")?;
+            self.add_key(&secret);
+        }
+        Ok(())
+    }
+
+    /// Whether `line` contains a registered signature or key.
+    ///
+    /// Both are runs of base64url (or hex) characters of a fixed length, so only runs at least
+    /// that long need looking at; an ordinary log line has none.
+    pub(crate) fn leaks(&self, line: &str) -> bool {
+        let bytes = line.as_bytes();
+        let is_token_char = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'-' || *byte == b'_';
+        let mut start = 0;
+        while start < bytes.len() {
+            if !is_token_char(&bytes[start]) {
+                start += 1;
+                continue;
+            }
+            let end =
+                bytes[start..].iter().position(|byte| !is_token_char(byte)).map_or(bytes.len(), |len| start + len);
+            let run = &bytes[start..end];
+            let in_base64 =
+                |window: &[u8]| <&[u8; SECRET_B64_LEN]>::try_from(window).is_ok_and(|w| self.base64.contains(w));
+            let in_hex = |window: &[u8]| <&[u8; SECRET_HEX_LEN]>::try_from(window).is_ok_and(|w| self.hex.contains(w));
+            if run.windows(SECRET_B64_LEN).any(in_base64) || run.windows(SECRET_HEX_LEN).any(in_hex) {
+                return true;
+            }
+            start = end;
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_signatures_and_keys_wherever_they_hide() {
+        let mut secrets = Secrets::default();
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+        secrets.add_token(token);
+        let key = [0xA7u8; 32];
+        secrets.add_key(&key);
+        assert!(secrets.leaks(&format!("WARN rejected {token}")));
+        assert!(secrets.leaks("sig=SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c!"));
+        assert!(secrets.leaks(&format!("key {}", "a7".repeat(32))));
+        assert!(secrets.leaks(&format!("key=x{}y", "A7".repeat(32))));
+        let mut encoded = [0u8; 43];
+        let key_b64 = Base64UrlUnpadded::encode(&key, &mut encoded).unwrap();
+        assert!(secrets.leaks(&format!("loaded {key_b64}")));
+        assert!(
+            !secrets.leaks("WARN node=1 token rejected fp=0123456789ab: bad-signature: the signature does not match")
+        );
+        assert!(!secrets.leaks("SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5"), "a prefix is not the secret");
+    }
+
+    #[test]
+    fn reads_every_key_of_a_key_set() {
+        let mut ring =
+            tokenring::KeyRing::generate_with(10, &mut crate::rng::ChaChaEntropy::new(1, crate::rng::Stream::Keys))
+                .unwrap();
+        ring.rotate_with(20, 100, &mut crate::rng::ChaChaEntropy::new(2, crate::rng::Stream::Keys)).unwrap();
+        let document = ring.to_jwk_set();
+        let mut secrets = Secrets::default();
+        secrets.add_key_set(&document).unwrap();
+        assert_eq!(secrets.base64.len(), 2);
+        assert_eq!(secrets.hex.len(), 4);
+        assert!(secrets.leaks(&document));
+    }
+}

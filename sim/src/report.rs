@@ -1,0 +1,256 @@
+//! What a run reports: counters, violations, the trace hash; and the comparison table.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::{format_duration, Config, Policy};
+use crate::oracle::{Invariant, Violation};
+
+/// Everything a run counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Logins that got a token.
+    pub sessions: u64,
+    /// Logins because the client's own token had expired (not a rejection).
+    pub natural_relogins: u64,
+    /// Honest requests verified by a node (plain requests and refreshes).
+    pub requests: u64,
+    /// Honest requests accepted.
+    pub accepted: u64,
+    /// Tokens replaced by a refresh.
+    pub refreshes: u64,
+    /// Logins forced by a rejected request or refresh, by rejection code.
+    pub forced_relogins: BTreeMap<&'static str, u64>,
+    /// Every rejection, honest and attacker, by code.
+    pub rejections: BTreeMap<&'static str, u64>,
+    /// Rejections of honest requests, by code.
+    pub honest_rejections: BTreeMap<&'static str, u64>,
+    /// Node log lines at INFO.
+    pub info_lines: u64,
+    /// Node log lines at WARN: the suspicious rejections an operator sees.
+    pub warn_lines: u64,
+    /// WARN lines caused by honest clients.
+    pub warn_lines_honest: u64,
+    /// Node log lines at ERROR (store unavailable and the like).
+    pub error_lines: u64,
+    /// Attacker tokens sent.
+    pub attacks: u64,
+    /// Attacker tokens accepted.
+    pub attacks_accepted: u64,
+    /// Attacker outcomes by attack kind, then by code (or `accepted`).
+    pub attack_outcomes: BTreeMap<&'static str, BTreeMap<&'static str, u64>>,
+    /// Attacker tokens whose rejection is routine by design, by reason.
+    pub attacks_routine_by_design: BTreeMap<&'static str, u64>,
+    /// Client actions that found no node able to serve them.
+    pub no_node_available: u64,
+    /// Nodes coming up.
+    pub node_starts: u64,
+    /// Crashes (random, or in the middle of a store write).
+    pub crashes: u64,
+    /// Planned stops (rolling or scheduled restarts).
+    pub planned_stops: u64,
+    /// Starts that found the store unavailable and stayed down.
+    pub starts_deferred: u64,
+    /// Reloads that found the store unavailable.
+    pub reloads_failed: u64,
+    /// Key sets created in the empty store.
+    pub creates: u64,
+    /// Creates that found another node's key set already there, and used it.
+    pub creates_lost_race: u64,
+    /// Crashes in the middle of a store write that left the old document.
+    pub write_crashes_old_survived: u64,
+    /// Crashes in the middle of a store write that left the new document.
+    pub write_crashes_new_survived: u64,
+    /// Rotations written to the store.
+    pub rotations: u64,
+    /// Rotations postponed (no node up, store unavailable, previous key not yet active).
+    pub rotations_deferred: u64,
+    /// Rotations refused because the ring was full.
+    pub rotations_refused: u64,
+    /// Tokens verified, honest and attacker.
+    pub verifications: u64,
+}
+
+impl Counters {
+    /// Forced re-logins, all causes.
+    pub fn forced_relogins_total(&self) -> u64 {
+        self.forced_relogins.values().sum()
+    }
+
+    pub(crate) fn bump(map: &mut BTreeMap<&'static str, u64>, key: &'static str) {
+        *map.entry(key).or_insert(0) += 1;
+    }
+}
+
+/// The result of one run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    /// The configuration that ran.
+    pub config: Config,
+    /// What happened.
+    pub counters: Counters,
+    /// Violations, by invariant (only those that occurred).
+    pub violations: BTreeMap<Invariant, u64>,
+    /// The first violation, in detail.
+    pub first_violation: Option<Violation>,
+    /// SHA-256 of the event trace, in hex.
+    pub trace_hash: String,
+    /// Events processed.
+    pub events: u64,
+}
+
+impl RunReport {
+    /// Violations of every invariant together.
+    pub fn violation_count(&self) -> u64 {
+        self.violations.values().sum()
+    }
+
+    /// Violations of `invariant`.
+    pub fn violations_of(&self, invariant: Invariant) -> u64 {
+        self.violations.get(&invariant).copied().unwrap_or(0)
+    }
+}
+
+/// One run with how long it took on the wall clock (measured by the caller, never by the
+/// simulation).
+#[derive(Clone, Debug, Serialize)]
+pub struct TimedReport {
+    /// The run.
+    pub report: RunReport,
+    /// Wall-clock time of the run, in seconds.
+    pub wall_secs: f64,
+}
+
+fn policy_column(policy: Policy) -> String {
+    policy.as_str().to_owned()
+}
+
+/// The comparison table: one column per run (policy), one row per measure.
+pub fn comparison_table(runs: &[TimedReport]) -> String {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut row = |label: &str, cell: &dyn Fn(&TimedReport) -> String| {
+        rows.push((label.to_owned(), runs.iter().map(cell).collect()));
+    };
+    let count = |value: u64| value.to_string();
+    row("sessions (logins)", &|run| count(run.report.counters.sessions));
+    row("  after natural expiry", &|run| count(run.report.counters.natural_relogins));
+    row("requests (honest)", &|run| count(run.report.counters.requests));
+    row("accepted", &|run| count(run.report.counters.accepted));
+    row("refreshes", &|run| count(run.report.counters.refreshes));
+    row("forced re-logins", &|run| count(run.report.counters.forced_relogins_total()));
+    let mut forced_codes: Vec<&'static str> =
+        runs.iter().flat_map(|run| run.report.counters.forced_relogins.keys().copied()).collect();
+    forced_codes.sort_unstable();
+    forced_codes.dedup();
+    for code in forced_codes {
+        row(&format!("  by {code}"), &|run| count(run.report.counters.forced_relogins.get(code).copied().unwrap_or(0)));
+    }
+    let mut codes: Vec<&'static str> =
+        runs.iter().flat_map(|run| run.report.counters.rejections.keys().copied()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    row("rejections (all)", &|run| count(run.report.counters.rejections.values().sum()));
+    for code in codes {
+        row(&format!("  {code}"), &|run| {
+            let counters = &run.report.counters;
+            let honest = counters.honest_rejections.get(code).copied().unwrap_or(0);
+            let all = counters.rejections.get(code).copied().unwrap_or(0);
+            if honest > 0 {
+                format!("{all} ({honest} honest)")
+            } else {
+                count(all)
+            }
+        });
+    }
+    row("WARN lines (suspicious)", &|run| count(run.report.counters.warn_lines));
+    row("  from honest clients", &|run| count(run.report.counters.warn_lines_honest));
+    row("INFO lines (routine)", &|run| count(run.report.counters.info_lines));
+    row("attacker tokens sent", &|run| count(run.report.counters.attacks));
+    row("attacker tokens accepted", &|run| count(run.report.counters.attacks_accepted));
+    row("  routine by design: replays", &|run| {
+        count(run.report.counters.attacks_routine_by_design.get("replay-of-genuine-token").copied().unwrap_or(0))
+    });
+    row("  routine by design: pruned kid", &|run| {
+        count(run.report.counters.attacks_routine_by_design.get("forgery-naming-pruned-kid").copied().unwrap_or(0))
+    });
+    row("node starts / crashes", &|run| {
+        format!("{} / {}", run.report.counters.node_starts, run.report.counters.crashes)
+    });
+    row("starts deferred (store down)", &|run| count(run.report.counters.starts_deferred));
+    row("write crashes (old/new kept)", &|run| {
+        format!("{}/{}", run.report.counters.write_crashes_old_survived, run.report.counters.write_crashes_new_survived)
+    });
+    row("rotations (deferred)", &|run| {
+        format!("{} ({})", run.report.counters.rotations, run.report.counters.rotations_deferred)
+    });
+    row("INVARIANT VIOLATIONS", &|run| count(run.report.violation_count()));
+    row("trace hash", &|run| run.report.trace_hash[..16].to_owned());
+    row("wall time", &|run| format!("{:.2}s", run.wall_secs));
+    row("verifications/s", &|run| {
+        format!("{:.0}k", run.report.counters.verifications as f64 / run.wall_secs.max(1e-9) / 1000.0)
+    });
+
+    let label_width = rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..runs.len())
+        .map(|column| {
+            let header = policy_column(runs[column].report.config.policy).len();
+            rows.iter().map(|(_, cells)| cells[column].chars().count()).max().unwrap_or(0).max(header)
+        })
+        .collect();
+    let mut out = String::new();
+    out.push_str(&format!("{:label_width$}", ""));
+    for (run, width) in runs.iter().zip(&widths) {
+        out.push_str(&format!("  {:>width$}", policy_column(run.report.config.policy)));
+    }
+    out.push('\n');
+    for (label, cells) in &rows {
+        out.push_str(&format!("{label:label_width$}"));
+        for (cell, width) in cells.iter().zip(&widths) {
+            out.push_str(&format!("  {cell:>width$}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The violation report: what broke, the events before it, and how to reproduce it.
+pub fn violation_report(report: &RunReport) -> Option<String> {
+    let violation = report.first_violation.as_ref()?;
+    let mut out = format!(
+        "INVARIANT {} VIOLATED ({}) in seed {} policy {} at {}:\n  {}\n",
+        violation.invariant.number(),
+        violation.invariant.statement(),
+        report.config.seed,
+        report.config.policy,
+        crate::config::format_instant(violation.time_ms),
+        violation.detail
+    );
+    let counts: Vec<String> = report
+        .violations
+        .iter()
+        .map(|(invariant, count)| format!("invariant {}: {count}", invariant.number()))
+        .collect();
+    out.push_str(&format!("  violations in this run: {}\n", counts.join(", ")));
+    out.push_str(&format!("  last {} events:\n", violation.recent_events.len()));
+    for event in &violation.recent_events {
+        out.push_str(&format!("    {event}\n"));
+    }
+    match report.config.reproduce_args() {
+        Some(args) => out.push_str(&format!("  reproduce: cargo run --release -p tokenring-sim -- {args}\n")),
+        None => out.push_str("  reproduce: a custom configuration; rerun the test that built it\n"),
+    }
+    Some(out)
+}
+
+/// A short description of the scenario: duration and sizes.
+pub fn scenario_line(config: &Config) -> String {
+    format!(
+        "seed {} · {} nodes · {} clients · {} · lb {}",
+        config.seed,
+        config.nodes,
+        config.clients,
+        format_duration(config.duration_ms),
+        config.load_balancing.as_str()
+    )
+}

@@ -1,0 +1,1112 @@
+//! The simulated world and its event loop: nodes, clients, the store, the attacker, and the
+//! oracle watching every event.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use tokenring::{Fingerprint, KeyError, KeyRing, KeyState, Kid, Rejection, Scratch, Validation};
+
+use crate::attacker::{self, Attacker, Material};
+use crate::config::{AttackKind, Canary, Config, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
+use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, TokenFacts};
+use crate::oracle::{Invariant, RoutineByDesign, Secrets, Violation};
+use crate::report::{Counters, RunReport};
+use crate::rng::{ChaChaEntropy, SimRng, Stream};
+use crate::store::{CrashPoint, ReadFault, SimStore, WriteOutcome};
+use crate::trace::{tail_of, Trace, TraceRecord, What};
+
+/// Simulated time 0 is this instant (November 2023), so that timestamps look real.
+pub(crate) const EPOCH_MS: u64 = 1_700_000_000_000;
+
+/// Shortest and longest wait before a client retries when no node could serve it.
+const RETRY_MIN_MS: u64 = 5 * SECOND_MS;
+const RETRY_MAX_MS: u64 = 30 * SECOND_MS;
+/// How long the cluster waits before trying a postponed rotation again.
+const ROTATION_RETRY_MS: u64 = 30 * SECOND_MS;
+/// Gap between two nodes' stops in a rolling restart, beyond the longest downtime.
+const ROLLING_GAP_EXTRA_MS: u64 = 30 * SECOND_MS;
+/// Longest wait between a node finding the store empty and writing its new key set: the
+/// window in which two nodes can race to create it.
+const CREATE_DELAY_MAX_MS: u64 = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Event {
+    Client(u32),
+    Attack,
+    NodeStart { node: u16, incarnation: u32 },
+    NodeCreate { node: u16, incarnation: u32 },
+    NodeStop { node: u16, crash: bool },
+    CrashTimer { node: u16 },
+    NodeReload { node: u16, incarnation: u32 },
+    Rotation,
+    RollingRestart,
+}
+
+/// An event and when it happens. Ties in time are broken by the order of scheduling, so the
+/// queue's order never depends on anything but the seed.
+#[derive(Debug)]
+struct Scheduled {
+    time_ms: u64,
+    sequence: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time_ms, self.sequence) == (other.time_ms, other.sequence)
+    }
+}
+
+impl Eq for Scheduled {}
+
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Scheduled {
+    /// Reversed, so that the max-heap pops the earliest event first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time_ms, other.sequence).cmp(&(self.time_ms, self.sequence))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NodeState {
+    Down,
+    /// Trying to get its keys (the store may be unavailable, a create may be pending).
+    Starting,
+    Up,
+}
+
+#[derive(Debug)]
+struct Node {
+    state: NodeState,
+    /// Bumped at every stop, so that timers of a previous life are ignored.
+    incarnation: u32,
+    skew_ms: i64,
+    /// The ring every token is verified with: the latest key set the node loaded.
+    verifying: Option<KeyRing>,
+    /// The oracle's model of `verifying`.
+    model: KeySetModel,
+    /// When the active key of `verifying` was created, by the ring's own account.
+    active_created_secs: u64,
+    /// The ring the node signs with: the latest it loaded whose active key is old enough that
+    /// every node knows it (rotating policies); `verifying` itself otherwise.
+    signing: Option<KeyRing>,
+    signing_kid: Option<Kid>,
+    loaded_generation: u64,
+    /// A key set generated for an empty store, waiting to be written.
+    pending: Option<(KeyRing, KeySetModel)>,
+}
+
+impl Node {
+    fn new() -> Self {
+        Self {
+            state: NodeState::Down,
+            incarnation: 0,
+            skew_ms: 0,
+            verifying: None,
+            model: KeySetModel::default(),
+            active_created_secs: 0,
+            signing: None,
+            signing_kid: None,
+            loaded_generation: 0,
+            pending: None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    LoggedOut,
+    Active { until_ms: u64 },
+    Idle,
+}
+
+#[derive(Debug)]
+struct HeldToken {
+    text: String,
+    facts: TokenFacts,
+    /// When the client believes the token expires: issue time plus lifetime, by its own clock
+    /// (true time).
+    expires_ms: u64,
+}
+
+#[derive(Debug)]
+struct Client {
+    phase: Phase,
+    token: Option<HeldToken>,
+    /// Resends its last token after an idle period without checking its expiry.
+    stale_habit: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Purpose {
+    /// Verify a token: any node that is up.
+    Verify,
+    /// Issue a token (login, refresh): a node that is up and has a key it may sign with.
+    Issue,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "INFO",
+            Self::Warn => "WARN",
+            Self::Error => "ERROR",
+        }
+    }
+}
+
+/// One run's whole state.
+pub(crate) struct World<'c> {
+    config: &'c Config,
+    validation: Validation,
+    attack_kinds: Vec<AttackKind>,
+    activation_delay_secs: u64,
+    overlap_secs: u64,
+    ttl_ms: u64,
+    queue: BinaryHeap<Scheduled>,
+    sequence: u64,
+    now_ms: u64,
+    nodes: Vec<Node>,
+    clients: Vec<Client>,
+    store: SimStore,
+    faults: SimRng,
+    behaviour: SimRng,
+    network: SimRng,
+    entropy: ChaChaEntropy,
+    attacker: Attacker,
+    next_serial: KeySerial,
+    serial_by_kid: BTreeMap<Kid, KeySerial>,
+    cluster_kids: Vec<Kid>,
+    scratch: Scratch,
+    secrets: Secrets,
+    trace: Trace,
+    counters: Counters,
+    violations: BTreeMap<Invariant, u64>,
+    first_violation: Option<Violation>,
+}
+
+impl core::fmt::Debug for World<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("World").field("now_ms", &self.now_ms).field("seed", &self.config.seed).finish_non_exhaustive()
+    }
+}
+
+impl<'c> World<'c> {
+    pub(crate) fn new(config: &'c Config) -> Self {
+        let seed = config.seed;
+        let mut faults = SimRng::new(seed, Stream::Faults);
+        let outages = match config.store_outage_interval_mean_ms {
+            Some(mean) if config.policy.uses_store() => {
+                let mut windows = Vec::new();
+                let mut start = faults.exponential(mean);
+                while start < config.duration_ms {
+                    let end =
+                        start + faults.between(SECOND_MS.min(config.store_outage_max_ms), config.store_outage_max_ms);
+                    windows.push((start, end));
+                    start = end + STORE_OUTAGE_GAP_MIN_MS + faults.exponential(mean);
+                }
+                windows
+            }
+            _ => Vec::new(),
+        };
+        let mut behaviour = SimRng::new(seed, Stream::Clients);
+        let clients = (0..config.clients)
+            .map(|_| Client {
+                phase: Phase::LoggedOut,
+                token: None,
+                stale_habit: behaviour.chance(config.stale_token_clients_per_mille),
+            })
+            .collect();
+        Self {
+            config,
+            validation: Validation::new().leeway_secs(config.leeway_secs),
+            attack_kinds: config.attack_kinds(),
+            activation_delay_secs: if config.policy.rotates() { config.activation_delay_secs() } else { 0 },
+            overlap_secs: config.overlap_secs(),
+            ttl_ms: config.token_ttl_secs * SECOND_MS,
+            queue: BinaryHeap::new(),
+            sequence: 0,
+            now_ms: 0,
+            nodes: (0..config.nodes).map(|_| Node::new()).collect(),
+            clients,
+            store: SimStore::new(outages),
+            faults,
+            behaviour,
+            network: SimRng::new(seed, Stream::Network),
+            entropy: ChaChaEntropy::new(seed, Stream::Keys),
+            attacker: Attacker::new(
+                SimRng::new(seed, Stream::Attacker),
+                ChaChaEntropy::new(seed, Stream::AttackerKeys),
+            ),
+            next_serial: 1,
+            serial_by_kid: BTreeMap::new(),
+            cluster_kids: Vec::new(),
+            scratch: Scratch::new(),
+            secrets: Secrets::default(),
+            trace: Trace::new(),
+            counters: Counters::default(),
+            violations: BTreeMap::new(),
+            first_violation: None,
+        }
+    }
+
+    /// Runs to the end of the configured duration.
+    pub(crate) fn run(mut self) -> RunReport {
+        self.schedule_start();
+        while let Some(next) = self.queue.pop() {
+            if next.time_ms > self.config.duration_ms {
+                break;
+            }
+            debug_assert!(next.time_ms >= self.now_ms, "time never goes backwards");
+            self.now_ms = next.time_ms;
+            self.handle(next.event);
+        }
+        let events = self.trace.events();
+        RunReport {
+            config: self.config.clone(),
+            counters: self.counters,
+            violations: self.violations,
+            first_violation: self.first_violation,
+            trace_hash: self.trace.hash_hex(),
+            events,
+        }
+    }
+
+    fn schedule(&mut self, time_ms: u64, event: Event) {
+        self.sequence += 1;
+        self.queue.push(Scheduled { time_ms, sequence: self.sequence, event });
+    }
+
+    fn schedule_start(&mut self) {
+        let config = self.config;
+        for node in 0..config.nodes {
+            let at = self.faults.below(2 * SECOND_MS);
+            self.schedule(at, Event::NodeStart { node, incarnation: 0 });
+            if let Some(mean) = config.crash_interval_mean_ms {
+                let at = self.faults.exponential(mean);
+                self.schedule(at, Event::CrashTimer { node });
+            }
+        }
+        for client in 0..config.clients {
+            let at = self.behaviour.below(config.session_idle_mean_ms.max(1));
+            self.schedule(at, Event::Client(client));
+        }
+        if let Some(interval) = config.rolling_restart_interval_ms {
+            let at = self.faults.between(interval / 2, interval);
+            self.schedule(at, Event::RollingRestart);
+        }
+        for &(at, node) in &config.scheduled_restarts {
+            if node < config.nodes {
+                self.schedule(at, Event::NodeStop { node, crash: false });
+            }
+        }
+        if config.policy.rotates() {
+            self.schedule(config.rotation_interval_ms, Event::Rotation);
+        }
+        if let Some(mean) = config.attack_interval_mean_ms {
+            let at = self.attacker.rng().exponential(mean);
+            self.schedule(at, Event::Attack);
+        }
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Client(client) => self.on_client(client),
+            Event::Attack => self.on_attack(),
+            Event::NodeStart { node, incarnation } => self.start_node(usize::from(node), incarnation),
+            Event::NodeCreate { node, incarnation } => self.create_key_set(usize::from(node), incarnation),
+            Event::NodeStop { node, crash } => self.stop_node(usize::from(node), crash),
+            Event::CrashTimer { node } => {
+                if let Some(mean) = self.config.crash_interval_mean_ms {
+                    let at = self.now_ms + self.faults.exponential(mean);
+                    self.schedule(at, Event::CrashTimer { node });
+                }
+                self.stop_node(usize::from(node), true);
+            }
+            Event::NodeReload { node, incarnation } => self.reload(usize::from(node), incarnation),
+            Event::Rotation => self.rotate(),
+            Event::RollingRestart => {
+                let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
+                for node in 0..self.config.nodes {
+                    self.schedule(self.now_ms + u64::from(node) * gap, Event::NodeStop { node, crash: false });
+                }
+                if let Some(interval) = self.config.rolling_restart_interval_ms {
+                    self.schedule(self.now_ms + interval, Event::RollingRestart);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- oracle and logs
+
+    fn violate(&mut self, invariant: Invariant, detail: String) {
+        *self.violations.entry(invariant).or_insert(0) += 1;
+        if self.first_violation.is_none() {
+            self.first_violation =
+                Some(Violation { invariant, time_ms: self.now_ms, detail, recent_events: self.trace.recent() });
+        }
+    }
+
+    /// Writes a node log line, after checking it leaks nothing (invariant 4).
+    fn log(&mut self, level: Level, line: &str, from_honest_client: bool) {
+        if self.secrets.leaks(line) {
+            let prefix: String = line.chars().take(24).collect();
+            self.violate(
+                Invariant::SecretInLog,
+                format!("a {} line starting {prefix:?} contains a token signature or key bytes", level.as_str()),
+            );
+        }
+        match level {
+            Level::Info => self.counters.info_lines += 1,
+            Level::Warn => {
+                self.counters.warn_lines += 1;
+                if from_honest_client {
+                    self.counters.warn_lines_honest += 1;
+                }
+            }
+            Level::Error => self.counters.error_lines += 1,
+        }
+    }
+
+    fn record(&mut self, what: What, node: usize, actor: u32) {
+        let mut record = TraceRecord::new(self.now_ms, what);
+        record.node = node as u16;
+        record.actor = actor;
+        self.trace.record(record);
+    }
+
+    // ---------------------------------------------------------------- time and keys
+
+    /// The node's clock, in whole seconds since the epoch.
+    fn local_secs(&self, node: usize) -> u64 {
+        let local_ms = (EPOCH_MS + self.now_ms).saturating_add_signed(self.nodes[node].skew_ms);
+        local_ms / SECOND_MS
+    }
+
+    /// The attacker's (and the clients') clock: true time.
+    fn true_secs(&self) -> u64 {
+        (EPOCH_MS + self.now_ms) / SECOND_MS
+    }
+
+    /// Gives a new cluster key its serial and registers its secret (invariant 4).
+    fn register_cluster_ring(&mut self, ring: &KeyRing, kid: Kid) -> KeySerial {
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        self.serial_by_kid.insert(kid, serial);
+        self.cluster_kids.push(kid);
+        if let Err(why) = self.secrets.add_key_set(&ring.to_jwk_set()) {
+            self.violate(Invariant::KeyKnowledge, format!("the ring's own JWK Set cannot be read back: {why}"));
+        }
+        serial
+    }
+
+    /// A fresh ring from the node's entropy, with its model.
+    fn generate_ring(&mut self, node: usize) -> Option<(KeyRing, KeySetModel)> {
+        let now_secs = self.local_secs(node);
+        let ring = match KeyRing::generate_with(now_secs, &mut self.entropy) {
+            Ok(ring) => ring,
+            Err(error) => {
+                self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}"));
+                return None;
+            }
+        };
+        let kid = ring.active_kid()?;
+        let serial = self.register_cluster_ring(&ring, kid);
+        Some((ring, KeySetModel::generated(serial, kid, now_secs)))
+    }
+
+    /// Reads and parses the store: the ring, its model, its generation.
+    fn read_store(&mut self, node: usize) -> Result<(KeyRing, KeySetModel, u64), ReadFault> {
+        let stored = self.store.read(self.now_ms)?;
+        let parsed = KeyRing::from_jwk_set(stored.document.as_bytes());
+        let model = stored.model.round_trip();
+        let generation = stored.generation;
+        match parsed {
+            Ok(ring) => Ok((ring, model, generation)),
+            Err(error) => {
+                self.violate(
+                    Invariant::KeyKnowledge,
+                    format!("node {node} read a key set it cannot parse (torn write?): {error}"),
+                );
+                Err(ReadFault::NotFound)
+            }
+        }
+    }
+
+    fn check_agreement(&mut self, node: usize, ring: &KeyRing, model: &KeySetModel, when: &str) {
+        let now_secs = self.local_secs(node);
+        if let Some(difference) = model.disagreement_with(ring, now_secs) {
+            self.violate(Invariant::KeyKnowledge, format!("node {node} {when}: {difference}"));
+        }
+    }
+
+    fn draw_write_crash(&mut self) -> Option<CrashPoint> {
+        if self.faults.chance(self.config.store_write_crash_per_mille) {
+            self.faults.pick(&CrashPoint::ALL).copied()
+        } else {
+            None
+        }
+    }
+
+    fn count_write_crash(&mut self, node: usize, point: CrashPoint) {
+        let new_survived = point == CrashPoint::AfterRename;
+        if new_survived {
+            self.counters.write_crashes_new_survived += 1;
+        } else {
+            self.counters.write_crashes_old_survived += 1;
+        }
+        self.record(What::WriteCrash { new_survived }, node, crate::trace::NONE_U32);
+    }
+
+    // ---------------------------------------------------------------- node lifecycle
+
+    fn start_node(&mut self, node: usize, incarnation: u32) {
+        if self.nodes[node].incarnation != incarnation || self.nodes[node].state == NodeState::Up {
+            return;
+        }
+        if self.nodes[node].state == NodeState::Down {
+            // A restarted machine's clock is off by a new amount.
+            let skew_max = i64::try_from(self.config.clock_skew_max_ms).unwrap_or(i64::MAX / 4);
+            let draw = self.network.below(2 * skew_max.unsigned_abs() + 1);
+            self.nodes[node].skew_ms = i64::try_from(draw).unwrap_or(0) - skew_max;
+            self.nodes[node].state = NodeState::Starting;
+        }
+        if !self.config.policy.uses_store() {
+            if let Some((ring, model)) = self.generate_ring(node) {
+                self.bring_up(node, ring, model, 0);
+            }
+            return;
+        }
+        match self.read_store(node) {
+            Ok((ring, model, generation)) => self.bring_up(node, ring, model, generation),
+            Err(ReadFault::Unavailable) => self.defer_start(node, incarnation),
+            Err(ReadFault::NotFound) => {
+                // First start of the cluster: make a key set and write it only if no other
+                // node has by then (`FileStore::load_or_create`).
+                if let Some(pending) = self.generate_ring(node) {
+                    self.nodes[node].pending = Some(pending);
+                    let at = self.now_ms + self.faults.between(1, CREATE_DELAY_MAX_MS);
+                    self.schedule(at, Event::NodeCreate { node: node as u16, incarnation });
+                }
+            }
+        }
+    }
+
+    /// The store is unavailable: the node must not invent a key. It stays down and retries.
+    fn defer_start(&mut self, node: usize, incarnation: u32) {
+        self.counters.starts_deferred += 1;
+        self.record(What::StartDeferred, node, crate::trace::NONE_U32);
+        self.log(
+            Level::Error,
+            &format!("ERROR node={node} key store unavailable; not starting, retrying in 5s"),
+            false,
+        );
+        self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeStart { node: node as u16, incarnation });
+    }
+
+    fn create_key_set(&mut self, node: usize, incarnation: u32) {
+        if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Starting {
+            return;
+        }
+        let Some((ring, model)) = self.nodes[node].pending.take() else { return };
+        let crash = self.draw_write_crash();
+        match self.store.create(self.now_ms, ring.to_jwk_set(), model.clone(), crash) {
+            WriteOutcome::Written => {
+                self.counters.creates += 1;
+                self.record(What::Created, node, crate::trace::NONE_U32);
+                let generation = self.store.generation();
+                self.bring_up(node, ring, model, generation);
+            }
+            WriteOutcome::AlreadyExists => {
+                // Another node won the race: use its key set, so that both sign alike.
+                self.counters.creates_lost_race += 1;
+                self.start_node(node, incarnation);
+            }
+            WriteOutcome::Unavailable => self.defer_start(node, incarnation),
+            WriteOutcome::Crashed(point) => {
+                self.count_write_crash(node, point);
+                self.stop_node(node, true);
+            }
+        }
+    }
+
+    fn bring_up(&mut self, node: usize, ring: KeyRing, model: KeySetModel, generation: u64) {
+        self.check_agreement(node, &ring, &model, "at start");
+        let now_secs = self.local_secs(node);
+        let active_created_secs = active_created_secs(&ring, now_secs);
+        let key_count = model.key_count();
+        let kid = ring.active_kid();
+        let state = &mut self.nodes[node];
+        state.verifying = Some(ring);
+        state.model = model;
+        state.active_created_secs = active_created_secs;
+        state.signing = None;
+        state.signing_kid = None;
+        state.loaded_generation = generation;
+        state.state = NodeState::Up;
+        let incarnation = state.incarnation;
+        self.counters.node_starts += 1;
+        self.promote(node);
+        self.record(What::NodeUp, node, crate::trace::NONE_U32);
+        let signing = if self.nodes[node].signing.is_some() { "yes" } else { "not yet" };
+        let active = kid.map(|kid| kid.to_string()).unwrap_or_default();
+        self.log(
+            Level::Info,
+            &format!("INFO node={node} up: {key_count} keys, active kid={active}, signing={signing}"),
+            false,
+        );
+        if self.config.policy.rotates() {
+            let at = self.now_ms + self.reload_delay();
+            self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
+        }
+    }
+
+    /// Signs with the verifying ring's active key once it is old enough that every node knows
+    /// it (immediately, for the policies that never rotate).
+    fn promote(&mut self, node: usize) {
+        let now_secs = self.local_secs(node);
+        let delay = self.activation_delay_secs;
+        let state = &mut self.nodes[node];
+        let Some(verifying) = &state.verifying else { return };
+        let active = verifying.active_kid();
+        if state.signing_kid == active || state.active_created_secs.saturating_add(delay) > now_secs {
+            return;
+        }
+        state.signing = Some(verifying.clone());
+        state.signing_kid = active;
+        if self.config.policy.rotates() {
+            let kid = active.map(|kid| kid.to_string()).unwrap_or_default();
+            self.log(Level::Info, &format!("INFO node={node} now signing with kid={kid}"), false);
+        }
+    }
+
+    fn stop_node(&mut self, node: usize, crash: bool) {
+        if self.nodes[node].state == NodeState::Down {
+            return;
+        }
+        let state = &mut self.nodes[node];
+        state.state = NodeState::Down;
+        state.incarnation += 1;
+        state.verifying = None;
+        state.signing = None;
+        state.signing_kid = None;
+        state.pending = None;
+        state.model = KeySetModel::default();
+        let incarnation = state.incarnation;
+        if crash {
+            self.counters.crashes += 1;
+        } else {
+            self.counters.planned_stops += 1;
+        }
+        self.record(What::NodeStopped { crash }, node, crate::trace::NONE_U32);
+        let downtime = self.faults.between(self.config.downtime_min_ms, self.config.downtime_max_ms);
+        self.schedule(self.now_ms + downtime, Event::NodeStart { node: node as u16, incarnation });
+    }
+
+    fn reload_delay(&mut self) -> u64 {
+        let interval = self.config.reload_interval_ms;
+        self.faults.between(interval - interval / 10, interval + interval / 10)
+    }
+
+    fn reload(&mut self, node: usize, incarnation: u32) {
+        if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
+            return;
+        }
+        // The key of the ring about to be replaced may have become old enough to sign with.
+        self.promote(node);
+        let generation = self.store.read(self.now_ms).map(|stored| stored.generation);
+        match generation {
+            Err(ReadFault::Unavailable) => {
+                self.counters.reloads_failed += 1;
+                self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeReload { node: node as u16, incarnation });
+                return;
+            }
+            Err(ReadFault::NotFound) => {
+                self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"));
+            }
+            Ok(generation) if generation != self.nodes[node].loaded_generation => {
+                if let Ok((ring, model, generation)) = self.read_store(node) {
+                    let now_secs = self.local_secs(node);
+                    let state = &mut self.nodes[node];
+                    state.active_created_secs = active_created_secs(&ring, now_secs);
+                    state.verifying = Some(ring);
+                    state.model = model;
+                    state.loaded_generation = generation;
+                }
+            }
+            Ok(_) => {}
+        }
+        let now_secs = self.local_secs(node);
+        let state = &mut self.nodes[node];
+        let pruned = state.verifying.as_mut().map_or(0, |ring| ring.prune(now_secs));
+        let modelled = state.model.prune(now_secs);
+        if pruned != modelled {
+            self.violate(Invariant::KeyKnowledge, format!("node {node} pruned {pruned} keys, the model {modelled}"));
+        }
+        if let Some(ring) = self.nodes[node].verifying.take() {
+            let model = self.nodes[node].model.clone();
+            self.check_agreement(node, &ring, &model, "after reload");
+            self.nodes[node].verifying = Some(ring);
+        }
+        self.promote(node);
+        self.record(What::Reload, node, crate::trace::NONE_U32);
+        let at = self.now_ms + self.reload_delay();
+        self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
+    }
+
+    // ---------------------------------------------------------------- rotation
+
+    fn rotate(&mut self) {
+        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].state == NodeState::Up).collect();
+        let Some(&leader) = self.faults.pick(&up) else {
+            return self.defer_rotation(ROTATION_RETRY_MS, crate::trace::NONE_U16 as usize);
+        };
+        let (mut ring, mut model) = match self.read_store(leader) {
+            Ok((ring, model, _)) => (ring, model),
+            Err(_) => return self.defer_rotation(ROTATION_RETRY_MS, leader),
+        };
+        let now_secs = self.local_secs(leader);
+        // Never rotate before the current key is active everywhere; the leader's clock may be
+        // behind the creator's by twice the skew bound.
+        let skew_margin_secs = (2 * self.config.clock_skew_max_ms).div_ceil(SECOND_MS) + 1;
+        let ready_at_secs = active_created_secs(&ring, now_secs) + self.activation_delay_secs + skew_margin_secs;
+        if ready_at_secs > now_secs {
+            return self.defer_rotation((ready_at_secs - now_secs) * SECOND_MS, leader);
+        }
+        let model_refuses = model.begin_rotation(now_secs).is_err();
+        let kid = match ring.rotate_with(now_secs, self.overlap_secs, &mut self.entropy) {
+            Ok(kid) => kid,
+            Err(KeyError::RingFull) => {
+                if !model_refuses {
+                    self.violate(Invariant::KeyKnowledge, "the ring refused a rotation the model allows".to_owned());
+                }
+                self.counters.rotations_refused += 1;
+                self.record(What::RotationRefused, leader, crate::trace::NONE_U32);
+                self.log(Level::Warn, &format!("WARN node={leader} rotation refused: key ring full"), false);
+                self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
+                return;
+            }
+            Err(error) => {
+                self.violate(Invariant::KeyKnowledge, format!("rotation failed: {error}"));
+                return;
+            }
+        };
+        if model_refuses {
+            self.violate(Invariant::KeyKnowledge, "the ring rotated where the model refuses".to_owned());
+            return;
+        }
+        let serial = self.register_cluster_ring(&ring, kid);
+        model.finish_rotation(now_secs, self.overlap_secs, serial, kid);
+        self.check_agreement(leader, &ring, &model, "after rotation");
+        let crash = self.draw_write_crash();
+        match self.store.replace(self.now_ms, ring.to_jwk_set(), model.clone(), crash) {
+            WriteOutcome::Written => {
+                self.counters.rotations += 1;
+                self.record(What::Rotation, leader, crate::trace::NONE_U32);
+                self.log(Level::Info, &format!("INFO node={leader} rotated: new kid={kid}"), false);
+                self.promote(leader);
+                let generation = self.store.generation();
+                let state = &mut self.nodes[leader];
+                state.verifying = Some(ring);
+                state.model = model;
+                state.active_created_secs = now_secs;
+                state.loaded_generation = generation;
+                self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
+            }
+            WriteOutcome::Crashed(point) => {
+                self.count_write_crash(leader, point);
+                self.stop_node(leader, true);
+                if point == CrashPoint::AfterRename {
+                    self.counters.rotations += 1;
+                    self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
+                } else {
+                    self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Rotation);
+                }
+            }
+            WriteOutcome::Unavailable | WriteOutcome::AlreadyExists => self.defer_rotation(ROTATION_RETRY_MS, leader),
+        }
+    }
+
+    fn defer_rotation(&mut self, wait_ms: u64, leader: usize) {
+        self.counters.rotations_deferred += 1;
+        self.record(What::RotationDeferred, leader, crate::trace::NONE_U32);
+        self.schedule(self.now_ms + wait_ms.max(SECOND_MS), Event::Rotation);
+    }
+
+    // ---------------------------------------------------------------- load balancer
+
+    fn eligible(&mut self, node: usize, purpose: Purpose) -> bool {
+        if self.nodes[node].state != NodeState::Up {
+            return false;
+        }
+        if purpose == Purpose::Issue {
+            self.promote(node);
+            return self.nodes[node].signing.is_some();
+        }
+        true
+    }
+
+    /// The node a request goes to: the client's home node (sticky) or any node (random, and
+    /// always for the attacker), among those that can serve it.
+    fn pick_node(&mut self, purpose: Purpose, client: Option<u32>) -> Option<usize> {
+        let count = self.nodes.len();
+        if let (crate::config::LoadBalancing::Sticky, Some(client)) = (self.config.load_balancing, client) {
+            let home = client as usize % count;
+            return (0..count).map(|offset| (home + offset) % count).find(|&node| self.eligible(node, purpose));
+        }
+        let mut candidates = [0u16; crate::config::NODES_MAX as usize];
+        let mut found = 0;
+        for node in 0..count {
+            if self.eligible(node, purpose) {
+                candidates[found] = node as u16;
+                found += 1;
+            }
+        }
+        let chosen = self.network.pick(&candidates[..found])?;
+        Some(usize::from(*chosen))
+    }
+
+    // ---------------------------------------------------------------- signing and verifying
+
+    /// Node `node` issues a session token to `client`.
+    fn issue(&mut self, node: usize, client: u32) -> Option<HeldToken> {
+        let now_secs = self.local_secs(node);
+        let ttl_secs = self.config.token_ttl_secs;
+        let state = &self.nodes[node];
+        let (ring, kid) = (state.signing.as_ref()?, state.signing_kid?);
+        let token = match ring.issue(&Session { sub: client }, now_secs, ttl_secs) {
+            Ok(token) => token,
+            Err(error) => {
+                self.violate(Invariant::KeyKnowledge, format!("node {node} could not sign: {error}"));
+                return None;
+            }
+        };
+        let Some(&serial) = self.serial_by_kid.get(&kid) else {
+            self.violate(Invariant::KeyKnowledge, format!("node {node} signs with kid {kid} that no node made"));
+            return None;
+        };
+        let facts = TokenFacts {
+            shape: model::Shape::Compact(model::HeaderFacts::Hs256 { kid: Some(kid) }),
+            signed_by: Some(serial),
+            exp_secs: now_secs + ttl_secs,
+            nbf_secs: now_secs,
+            subject: client,
+            issued_ms: self.now_ms,
+        };
+        self.secrets.add_token(&token);
+        self.attacker.observe(&token, facts, self.config.capture_per_mille);
+        Some(HeldToken { text: token, facts, expires_ms: self.now_ms + self.ttl_ms })
+    }
+
+    /// Verifies `token` at `node` the way the node is configured to.
+    fn verify(&mut self, node: usize, token: &str, now_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
+        if self.config.canary == Some(Canary::BrokenVerifier) {
+            return broken_verify(token, now_secs, self.validation.leeway());
+        }
+        let Some(ring) = self.nodes[node].verifying.as_ref() else {
+            return Err(Rejection::UnknownKey);
+        };
+        ring.verify_borrowed::<Session>(token, &self.validation, now_secs, &mut self.scratch)
+            .map(|verified| (verified.claims().sub, verified.kid().copied()))
+    }
+
+    /// A node verifies a token; the oracle checks the outcome; the node logs a rejection.
+    fn serve(&mut self, node: usize, what: What, actor: u32, token: &str, facts: &TokenFacts) -> Result<(), Rejection> {
+        self.counters.verifications += 1;
+        let now_secs = self.local_secs(node);
+        let result = self.verify(node, token, now_secs);
+        let expectation = model::expect(facts, &self.nodes[node].model, now_secs, self.validation.leeway());
+        let outcome = match &result {
+            Ok(_) => Outcome::Accepted,
+            Err(rejection) => Outcome::Rejected(rejection.code()),
+        };
+        self.trace.record(TraceRecord {
+            time_ms: self.now_ms,
+            what,
+            node: node as u16,
+            actor,
+            outcome: outcome.as_str(),
+            expected: expectation.outcome.as_str(),
+            token_tail: tail_of(token),
+        });
+        let attack = match what {
+            What::Attack(kind) => Some(kind),
+            _ => None,
+        };
+        if let (Some(kind), Ok(_)) = (attack, &result) {
+            self.violate(
+                Invariant::AttackerTokenAccepted,
+                format!("node {node} accepted a {} attacker token", kind.as_str()),
+            );
+        }
+        if attack.is_none()
+            && result.is_err()
+            && self.config.promises_no_spurious_rejection()
+            && self.now_ms < facts.issued_ms + self.ttl_ms
+        {
+            self.violate(
+                Invariant::SpuriousRejection,
+                format!(
+                    "node {node} rejected client {actor}'s unexpired token ({}s left) with {}",
+                    (facts.issued_ms + self.ttl_ms - self.now_ms) / SECOND_MS,
+                    outcome.as_str()
+                ),
+            );
+        }
+        if outcome != expectation.outcome {
+            self.violate(
+                Invariant::WrongClassification,
+                format!(
+                    "node {node} answered {} to a {} token where the ground truth calls for {}",
+                    outcome.as_str(),
+                    attack.map_or("genuine", AttackKind::as_str),
+                    expectation.outcome.as_str()
+                ),
+            );
+        }
+        match &result {
+            Ok((subject, kid)) => {
+                if *subject != facts.subject || *kid != facts.kid() {
+                    self.violate(
+                        Invariant::WrongClassification,
+                        format!("node {node} accepted a token but reports other claims or another kid"),
+                    );
+                }
+            }
+            Err(rejection) => {
+                let code = rejection.code();
+                Counters::bump(&mut self.counters.rejections, code);
+                if attack.is_none() {
+                    Counters::bump(&mut self.counters.honest_rejections, code);
+                }
+                if let (Some(kind), true) = (attack, rejection.is_routine()) {
+                    let reason = if kind == AttackKind::ReplayExpired {
+                        Some(RoutineByDesign::ReplayOfGenuineToken)
+                    } else if expectation.via_pruned_kid && *rejection == Rejection::RetiredKey {
+                        Some(RoutineByDesign::ForgeryNamingPrunedKid)
+                    } else {
+                        None
+                    };
+                    match reason {
+                        Some(reason) => Counters::bump(&mut self.counters.attacks_routine_by_design, reason.as_str()),
+                        None => self.violate(
+                            Invariant::WrongClassification,
+                            format!("node {node} classified a {} attacker token routine ({code})", kind.as_str()),
+                        ),
+                    }
+                }
+                let level = if rejection.is_routine() { Level::Info } else { Level::Warn };
+                let mut line =
+                    format!("{} node={node} token rejected fp={}: {rejection}", level.as_str(), Fingerprint::of(token));
+                if self.config.canary == Some(Canary::LeakyLog) {
+                    line.push_str(" token=");
+                    line.push_str(token);
+                }
+                self.log(level, &line, attack.is_none());
+            }
+        }
+        result.map(|_| ())
+    }
+
+    // ---------------------------------------------------------------- clients
+
+    fn next_request_at(&mut self) -> u64 {
+        self.now_ms + self.behaviour.exponential(self.config.request_interval_mean_ms)
+    }
+
+    fn retry_later(&mut self, client: u32, node_hint: usize) {
+        self.counters.no_node_available += 1;
+        self.record(What::NoNode, node_hint, client);
+        let at = self.now_ms + self.behaviour.between(RETRY_MIN_MS, RETRY_MAX_MS);
+        self.schedule(at, Event::Client(client));
+    }
+
+    fn on_client(&mut self, client: u32) {
+        let index = client as usize;
+        match self.clients[index].phase {
+            Phase::LoggedOut => self.login(client),
+            Phase::Idle => {
+                let until_ms = self.now_ms + self.behaviour.exponential(self.config.session_active_mean_ms);
+                self.clients[index].phase = Phase::Active { until_ms };
+                self.act(client);
+            }
+            Phase::Active { until_ms } if self.now_ms >= until_ms => {
+                let pause = self.behaviour.exponential(self.config.session_idle_mean_ms);
+                if self.behaviour.chance(self.config.logout_per_mille) {
+                    self.clients[index].token = None;
+                    self.clients[index].phase = Phase::LoggedOut;
+                } else {
+                    self.clients[index].phase = Phase::Idle;
+                }
+                self.schedule(self.now_ms + pause, Event::Client(client));
+            }
+            Phase::Active { .. } => self.act(client),
+        }
+    }
+
+    fn act(&mut self, client: u32) {
+        let index = client as usize;
+        let Some(held) = &self.clients[index].token else { return self.login(client) };
+        let expired = self.now_ms >= held.expires_ms;
+        if expired && !self.clients[index].stale_habit {
+            self.counters.natural_relogins += 1;
+            self.clients[index].token = None;
+            return self.login(client);
+        }
+        let age_ms = self.now_ms - held.facts.issued_ms;
+        let refresh_from_ms = self.ttl_ms * u64::from(self.config.refresh_at_per_mille) / 1000;
+        if !expired && age_ms >= refresh_from_ms {
+            self.refresh(client);
+        } else {
+            self.request(client);
+        }
+    }
+
+    fn login(&mut self, client: u32) {
+        let Some(node) = self.pick_node(Purpose::Issue, Some(client)) else {
+            return self.retry_later(client, crate::trace::NONE_U16 as usize);
+        };
+        let Some(held) = self.issue(node, client) else { return self.retry_later(client, node) };
+        self.counters.sessions += 1;
+        let mut record = TraceRecord::new(self.now_ms, What::Login);
+        record.node = node as u16;
+        record.actor = client;
+        record.token_tail = tail_of(&held.text);
+        self.trace.record(record);
+        let index = client as usize;
+        self.clients[index].token = Some(held);
+        if self.clients[index].phase == Phase::LoggedOut {
+            let until_ms = self.now_ms + self.behaviour.exponential(self.config.session_active_mean_ms);
+            self.clients[index].phase = Phase::Active { until_ms };
+        }
+        let at = self.next_request_at();
+        self.schedule(at, Event::Client(client));
+    }
+
+    fn request(&mut self, client: u32) {
+        let Some(node) = self.pick_node(Purpose::Verify, Some(client)) else {
+            return self.retry_later(client, crate::trace::NONE_U16 as usize);
+        };
+        self.send(client, node, What::Request);
+    }
+
+    fn refresh(&mut self, client: u32) {
+        match self.pick_node(Purpose::Issue, Some(client)) {
+            Some(node) => self.send(client, node, What::Refresh),
+            // No node can issue right now: make a plain request and refresh next time.
+            None => self.request(client),
+        }
+    }
+
+    fn send(&mut self, client: u32, node: usize, what: What) {
+        let index = client as usize;
+        let Some(held) = self.clients[index].token.take() else { return self.login(client) };
+        self.counters.requests += 1;
+        match self.serve(node, what, client, &held.text, &held.facts) {
+            Ok(()) => {
+                self.counters.accepted += 1;
+                let replacement = if what == What::Refresh { self.issue(node, client) } else { None };
+                if replacement.is_some() {
+                    self.counters.refreshes += 1;
+                }
+                self.clients[index].token = Some(replacement.unwrap_or(held));
+                let at = self.next_request_at();
+                self.schedule(at, Event::Client(client));
+            }
+            Err(rejection) => {
+                Counters::bump(&mut self.counters.forced_relogins, rejection.code());
+                self.login(client);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- attacker
+
+    fn on_attack(&mut self) {
+        if let Some(mean) = self.config.attack_interval_mean_ms {
+            let at = self.now_ms + self.attacker.rng().exponential(mean);
+            self.schedule(at, Event::Attack);
+        }
+        let Some(&kind) = self.attacker.rng().pick(&self.attack_kinds) else { return };
+        // A replayed token must be expired at every node, whatever its clock.
+        let expiry_margin_ms =
+            self.ttl_ms + self.config.leeway_secs * SECOND_MS + 2 * self.config.clock_skew_max_ms + 2 * SECOND_MS;
+        let material = Material {
+            now_ms: self.now_ms,
+            now_secs: self.true_secs(),
+            ttl_secs: self.config.token_ttl_secs,
+            cluster_kids: &self.cluster_kids,
+            surely_expired_if_issued_before_ms: self.now_ms.saturating_sub(expiry_margin_ms),
+        };
+        let Some(crafted) = self.attacker.craft(kind, &material, &mut self.next_serial, &mut self.secrets) else {
+            return;
+        };
+        let Some(node) = self.pick_node(Purpose::Verify, None) else { return };
+        self.counters.attacks += 1;
+        let number = u32::try_from(self.counters.attacks).unwrap_or(u32::MAX);
+        let result = self.serve(node, What::Attack(kind), number, &crafted.token, &crafted.facts);
+        let outcome = match &result {
+            Ok(()) => "accepted",
+            Err(rejection) => rejection.code(),
+        };
+        if result.is_ok() {
+            self.counters.attacks_accepted += 1;
+        }
+        Counters::bump(self.counters.attack_outcomes.entry(kind.as_str()).or_default(), outcome);
+    }
+}
+
+/// When the ring's active key was created, by the ring's own account.
+fn active_created_secs(ring: &KeyRing, now_secs: u64) -> u64 {
+    ring.keys(now_secs).iter().find(|info| info.state == KeyState::Active).map_or(0, |info| info.created_secs)
+}
+
+/// The canary's verifier: decodes the header and payload and checks `exp`, and never the MAC.
+/// Every forgery with a plausible payload passes it.
+fn broken_verify(token: &str, now_secs: u64, leeway_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
+    #[derive(serde::Deserialize)]
+    struct Header {
+        kid: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Claims {
+        sub: u32,
+        exp: u64,
+    }
+    let malformed = Rejection::Malformed("the canary cannot read this token");
+    let (header, payload, _) = attacker::split(token).ok_or(malformed)?;
+    let header: Header = serde_json::from_slice(&attacker::decode(header).ok_or(malformed)?).map_err(|_| malformed)?;
+    let claims: Claims = serde_json::from_slice(&attacker::decode(payload).ok_or(malformed)?).map_err(|_| malformed)?;
+    if now_secs >= claims.exp + leeway_secs {
+        return Err(Rejection::Expired);
+    }
+    let kid = header.kid.and_then(|kid| Kid::new(&kid).ok());
+    Ok((claims.sub, kid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_pops_in_time_then_scheduling_order() {
+        let mut heap = BinaryHeap::new();
+        heap.push(Scheduled { time_ms: 5, sequence: 2, event: Event::Attack });
+        heap.push(Scheduled { time_ms: 5, sequence: 1, event: Event::Rotation });
+        heap.push(Scheduled { time_ms: 1, sequence: 3, event: Event::RollingRestart });
+        let order: Vec<Event> = std::iter::from_fn(|| heap.pop().map(|scheduled| scheduled.event)).collect();
+        assert_eq!(order, vec![Event::RollingRestart, Event::Rotation, Event::Attack]);
+    }
+}
