@@ -1,0 +1,5 @@
+#![no_main]
+
+use tokenring_fuzz::RoundtripInput;
+
+libfuzzer_sys::fuzz_target!(|input: RoundtripInput| tokenring::fuzzing::roundtrip(&input.0));
