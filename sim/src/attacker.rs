@@ -230,11 +230,19 @@ impl Attacker {
         Some(Crafted { token, facts })
     }
 
-    /// Random base64url text of a length in `low..=high`.
+    /// Random base64url text of a length in `low..=high`, ten characters per random word.
     fn random_text(&mut self, low: usize, high: usize) -> String {
         const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let len = self.rng.between(low as u64, high as u64) as usize;
-        (0..len).map(|_| char::from(ALPHABET[self.rng.below(64) as usize])).collect()
+        let mut text = Vec::with_capacity(len);
+        while text.len() < len {
+            let mut word = self.rng.next_u64();
+            for _ in 0..10.min(len - text.len()) {
+                text.push(ALPHABET[(word & 63) as usize]);
+                word >>= 6;
+            }
+        }
+        String::from_utf8(text).unwrap_or_default()
     }
 }
 

@@ -110,6 +110,9 @@ pub enum Canary {
     BrokenVerifier,
     /// Nodes write the rejected token into their log line. Invariant 4 must fail.
     LeakyLog,
+    /// Nodes sign with a new key as soon as they load it, without waiting until every node
+    /// knows it. Under `rotating` with several nodes, invariant 2 must fail.
+    EagerActivation,
 }
 
 impl Canary {
@@ -118,6 +121,7 @@ impl Canary {
         match self {
             Self::BrokenVerifier => "broken-verifier",
             Self::LeakyLog => "leaky-log",
+            Self::EagerActivation => "eager-activation",
         }
     }
 }
@@ -204,8 +208,11 @@ impl AttackKind {
 pub enum Origin {
     /// [`Config::default_scenario`] plus the command line's overrides.
     Default,
-    /// [`Config::swarm`]: everything drawn from the seed.
-    Swarm,
+    /// [`Config::swarm`]: everything drawn from the seed, sized to about this many requests.
+    Swarm {
+        /// The request budget the configuration was sized to.
+        requests_budget: u64,
+    },
     /// Built by hand (tests): the command line cannot express it.
     Custom,
 }
@@ -262,6 +269,9 @@ pub struct Config {
     pub store_outage_interval_mean_ms: Option<u64>,
     /// Longest outage of the key store.
     pub store_outage_max_ms: u64,
+    /// One-off store outages `[start, end)`, besides the random ones. They should respect
+    /// `store_outage_max_ms`, which the rotation timing relies on.
+    pub scheduled_store_outages: Vec<(u64, u64)>,
     /// Chance, per mille, that a node crashes in the middle of writing the key store.
     pub store_write_crash_per_mille: u32,
 
@@ -333,6 +343,7 @@ impl Config {
             downtime_max_ms: 3 * MINUTE_MS,
             store_outage_interval_mean_ms: Some(DAY_MS),
             store_outage_max_ms: MINUTE_MS,
+            scheduled_store_outages: Vec::new(),
             store_write_crash_per_mille: 200,
             rotation_interval_ms: DAY_MS,
             reload_interval_ms: MINUTE_MS,
@@ -344,12 +355,22 @@ impl Config {
     }
 
     /// A small configuration whose every rate, and whether each fault happens at all, is drawn
-    /// from `seed`. Sized for sweeps of thousands of seeds: about twenty thousand requests.
+    /// from `seed`. Sized for sweeps of thousands of seeds: about
+    /// [`SWARM_REQUESTS_BUDGET`](Self::SWARM_REQUESTS_BUDGET) requests.
     pub fn swarm(seed: u64, policy: Policy) -> Self {
-        const REQUESTS_BUDGET: u64 = 20_000;
+        Self::swarm_sized(seed, policy, Self::SWARM_REQUESTS_BUDGET)
+    }
+
+    /// The request budget of [`swarm`](Self::swarm).
+    pub const SWARM_REQUESTS_BUDGET: u64 = 20_000;
+
+    /// [`swarm`](Self::swarm) sized to about `requests_budget` requests (at least 100): the
+    /// same draws, then a shorter run or slower clients.
+    pub fn swarm_sized(seed: u64, policy: Policy, requests_budget: u64) -> Self {
+        let requests_budget = requests_budget.max(100);
         let mut rng = SimRng::new(seed, Stream::Swarm);
         let mut config = Self::default_scenario(seed, policy);
-        config.origin = Origin::Swarm;
+        config.origin = Origin::Swarm { requests_budget };
         config.nodes = rng.between(1, 5) as u16;
         config.clients = rng.between(5, 120) as u32;
         config.duration_ms = rng.between(HOUR_MS, 36 * HOUR_MS);
@@ -375,6 +396,9 @@ impl Config {
         config.downtime_max_ms = rng.between(config.downtime_min_ms, 5 * MINUTE_MS);
         config.store_outage_interval_mean_ms = rng.chance(500).then(|| rng.between(30 * MINUTE_MS, DAY_MS));
         config.store_outage_max_ms = rng.between(5 * SECOND_MS, 2 * MINUTE_MS);
+        // One seed in five finds the store down when the cluster first starts.
+        config.scheduled_store_outages =
+            if rng.chance(200) { vec![(0, rng.between(SECOND_MS, config.store_outage_max_ms))] } else { Vec::new() };
         config.store_write_crash_per_mille = if rng.chance(500) { 0 } else { rng.between(0, 500) as u32 };
         config.reload_interval_ms = rng.between(10 * SECOND_MS, 2 * MINUTE_MS);
         // Rotations no closer than twice the activation delay, and not so close that more
@@ -394,7 +418,7 @@ impl Config {
         config.capture_per_mille = rng.between(5, 200) as u32;
         // Keep the run small: shorten it, then slow the clients, until the expected number of
         // requests fits the budget.
-        while config.expected_requests() > REQUESTS_BUDGET {
+        while config.expected_requests() > requests_budget {
             if config.duration_ms > 2 * HOUR_MS {
                 config.duration_ms /= 2;
             } else {
@@ -433,7 +457,7 @@ impl Config {
     /// it: long enough that every node that is up has reloaded the store by then.
     ///
     /// A node reloads at most 1.1 reload intervals apart; a reload that hits a store outage is
-    /// retried every [`STORE_RETRY_MS`] and outages are separated by more than that, so the
+    /// retried every five seconds and outages are separated by more than that, so the
     /// reload succeeds at most one outage and one retry later. The clocks of the writer and
     /// the reader may differ by twice the skew bound, and seconds are whole (one more second).
     pub fn activation_delay_secs(&self) -> u64 {
@@ -485,7 +509,14 @@ impl Config {
     pub fn reproduce_args(&self) -> Option<String> {
         let canary = self.canary.map(|canary| format!(" --canary {}", canary.as_str())).unwrap_or_default();
         match self.origin {
-            Origin::Swarm => Some(format!("--swarm --seed {} --policy {}{canary}", self.seed, self.policy)),
+            Origin::Swarm { requests_budget } => {
+                let budget = if requests_budget == Self::SWARM_REQUESTS_BUDGET {
+                    String::new()
+                } else {
+                    format!(" --swarm-budget {requests_budget}")
+                };
+                Some(format!("--swarm --seed {} --policy {}{budget}{canary}", self.seed, self.policy))
+            }
             Origin::Default => Some(format!(
                 "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{canary}",
                 self.seed,
@@ -646,7 +677,7 @@ mod tests {
         let configs: Vec<Config> = (0..200).map(|seed| Config::swarm(seed, Policy::Rotating)).collect();
         for config in &configs {
             assert_eq!(config.validate(), Ok(()), "seed {}", config.seed);
-            assert!(config.expected_requests() <= 20_000, "seed {}", config.seed);
+            assert!(config.expected_requests() <= Config::SWARM_REQUESTS_BUDGET, "seed {}", config.seed);
             assert!(config.rotation_interval_ms >= 2 * config.activation_delay_secs() * SECOND_MS);
         }
         assert!(configs.iter().any(|config| config.crash_interval_mean_ms.is_none()));
@@ -664,5 +695,7 @@ mod tests {
         );
         let swarm = Config::swarm(9, Policy::Ephemeral);
         assert_eq!(swarm.reproduce_args().unwrap(), "--swarm --seed 9 --policy ephemeral");
+        let small = Config::swarm_sized(9, Policy::Ephemeral, 2000);
+        assert_eq!(small.reproduce_args().unwrap(), "--swarm --seed 9 --policy ephemeral --swarm-budget 2000");
     }
 }

@@ -51,6 +51,7 @@ enum LoadBalancingArg {
 enum CanaryArg {
     BrokenVerifier,
     LeakyLog,
+    EagerActivation,
 }
 
 /// Deterministic simulation of a token-signing cluster through restarts, rotations, faults and
@@ -79,6 +80,9 @@ struct Args {
     /// Let the seed draw the configuration (sizes, rates, which faults happen at all).
     #[arg(long)]
     swarm: bool,
+    /// Size swarm runs to about this many requests each.
+    #[arg(long, default_value_t = Config::SWARM_REQUESTS_BUDGET)]
+    swarm_budget: u64,
     /// Sweep a range of seeds in swarm mode, A..B (B excluded), on all cores.
     #[arg(long, value_parser = parse_seed_range)]
     seeds: Option<(u64, u64)>,
@@ -194,6 +198,7 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
     let canary = args.canary.map(|canary| match canary {
         CanaryArg::BrokenVerifier => Canary::BrokenVerifier,
         CanaryArg::LeakyLog => Canary::LeakyLog,
+        CanaryArg::EagerActivation => Canary::EagerActivation,
     });
     let seeds = match args.seeds {
         Some((start, end)) => start..end,
@@ -203,7 +208,11 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
     let mut configs = Vec::new();
     for seed in seeds {
         for &policy in &policies {
-            let mut config = if swarm { Config::swarm(seed, policy) } else { Config::default_scenario(seed, policy) };
+            let mut config = if swarm {
+                Config::swarm_sized(seed, policy, args.swarm_budget)
+            } else {
+                Config::default_scenario(seed, policy)
+            };
             if let Some(nodes) = args.nodes {
                 config.nodes = nodes;
             }
@@ -262,7 +271,10 @@ impl Output<'_> {
                     "tokenring-sim sweep: seeds {start}..{end}, swarm mode (each seed draws its own configuration)"
                 )?;
             } else {
-                let mode = if first.origin == tokenring_sim::Origin::Swarm { "swarm" } else { "default scenario" };
+                let mode = match first.origin {
+                    tokenring_sim::Origin::Swarm { .. } => "swarm",
+                    _ => "default scenario",
+                };
                 writeln!(out, "tokenring-sim: seed {} ({mode})", first.seed)?;
                 for line in first.describe() {
                     writeln!(out, "  {line}")?;

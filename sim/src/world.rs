@@ -142,6 +142,14 @@ struct Client {
     stale_habit: bool,
 }
 
+/// Why reading the key set from the store gave no ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StoreRead {
+    Fault(ReadFault),
+    /// The document does not parse (already reported as a violation).
+    Corrupt,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Purpose {
     /// Verify a token: any node that is up.
@@ -207,20 +215,34 @@ impl<'c> World<'c> {
     pub(crate) fn new(config: &'c Config) -> Self {
         let seed = config.seed;
         let mut faults = SimRng::new(seed, Stream::Faults);
-        let outages = match config.store_outage_interval_mean_ms {
-            Some(mean) if config.policy.uses_store() => {
-                let mut windows = Vec::new();
-                let mut start = faults.exponential(mean);
-                while start < config.duration_ms {
-                    let end =
-                        start + faults.between(SECOND_MS.min(config.store_outage_max_ms), config.store_outage_max_ms);
-                    windows.push((start, end));
-                    start = end + STORE_OUTAGE_GAP_MIN_MS + faults.exponential(mean);
+        // Random outages, at most `store_outage_max_ms` long and at least a retry apart; one
+        // that would come too close to a scheduled outage is left out, so that the scheduled
+        // ones keep those bounds too.
+        let scheduled = &config.scheduled_store_outages;
+        let mut outages: Vec<(u64, u64)> = scheduled.iter().copied().filter(|(start, end)| start < end).collect();
+        if let (Some(mean), true) = (config.store_outage_interval_mean_ms, config.policy.uses_store()) {
+            let mut start = faults.exponential(mean);
+            while start < config.duration_ms {
+                let end = start + faults.between(SECOND_MS.min(config.store_outage_max_ms), config.store_outage_max_ms);
+                let clear = scheduled.iter().all(|&(other_start, other_end)| {
+                    end + STORE_OUTAGE_GAP_MIN_MS <= other_start || other_end + STORE_OUTAGE_GAP_MIN_MS <= start
+                });
+                if clear {
+                    outages.push((start, end));
                 }
-                windows
+                start = end + STORE_OUTAGE_GAP_MIN_MS + faults.exponential(mean);
             }
-            _ => Vec::new(),
-        };
+        }
+        outages.sort_unstable();
+        // Scheduled outages that overlap each other become one.
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(outages.len());
+        for (start, end) in outages {
+            match merged.last_mut() {
+                Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                _ => merged.push((start, end)),
+            }
+        }
+        let outages = merged;
         let mut behaviour = SimRng::new(seed, Stream::Clients);
         let clients = (0..config.clients)
             .map(|_| Client {
@@ -233,7 +255,11 @@ impl<'c> World<'c> {
             config,
             validation: Validation::new().leeway_secs(config.leeway_secs),
             attack_kinds: config.attack_kinds(),
-            activation_delay_secs: if config.policy.rotates() { config.activation_delay_secs() } else { 0 },
+            activation_delay_secs: if config.policy.rotates() && config.canary != Some(Canary::EagerActivation) {
+                config.activation_delay_secs()
+            } else {
+                0
+            },
             overlap_secs: config.overlap_secs(),
             ttl_ms: config.token_ttl_secs * SECOND_MS,
             queue: BinaryHeap::new(),
@@ -427,9 +453,10 @@ impl<'c> World<'c> {
         Some((ring, KeySetModel::generated(serial, kid, now_secs)))
     }
 
-    /// Reads and parses the store: the ring, its model, its generation.
-    fn read_store(&mut self, node: usize) -> Result<(KeyRing, KeySetModel, u64), ReadFault> {
-        let stored = self.store.read(self.now_ms)?;
+    /// Reads and parses the store: the ring, its model, its generation. A document that does
+    /// not parse is a violation, reported here, and comes back as [`StoreRead::Corrupt`].
+    fn read_store(&mut self, node: usize) -> Result<(KeyRing, KeySetModel, u64), StoreRead> {
+        let stored = self.store.read(self.now_ms).map_err(StoreRead::Fault)?;
         let parsed = KeyRing::from_jwk_set(stored.document.as_bytes());
         let model = stored.model.round_trip();
         let generation = stored.generation;
@@ -440,7 +467,7 @@ impl<'c> World<'c> {
                     Invariant::KeyKnowledge,
                     format!("node {node} read a key set it cannot parse (torn write?): {error}"),
                 );
-                Err(ReadFault::NotFound)
+                Err(StoreRead::Corrupt)
             }
         }
     }
@@ -491,8 +518,10 @@ impl<'c> World<'c> {
         }
         match self.read_store(node) {
             Ok((ring, model, generation)) => self.bring_up(node, ring, model, generation),
-            Err(ReadFault::Unavailable) => self.defer_start(node, incarnation),
-            Err(ReadFault::NotFound) => {
+            // A damaged store is reported; the node stays down rather than replace it.
+            Err(StoreRead::Corrupt) => {}
+            Err(StoreRead::Fault(ReadFault::Unavailable)) => self.defer_start(node, incarnation),
+            Err(StoreRead::Fault(ReadFault::NotFound)) => {
                 // First start of the cluster: make a key set and write it only if no other
                 // node has by then (`FileStore::load_or_create`).
                 if let Some(pending) = self.generate_ring(node) {
@@ -675,7 +704,12 @@ impl<'c> World<'c> {
         };
         let (mut ring, mut model) = match self.read_store(leader) {
             Ok((ring, model, _)) => (ring, model),
-            Err(_) => return self.defer_rotation(ROTATION_RETRY_MS, leader),
+            Err(StoreRead::Fault(ReadFault::Unavailable)) => return self.defer_rotation(ROTATION_RETRY_MS, leader),
+            Err(StoreRead::Fault(ReadFault::NotFound)) => {
+                self.violate(Invariant::KeyKnowledge, format!("node {leader} is up but the key store is empty"));
+                return self.defer_rotation(ROTATION_RETRY_MS, leader);
+            }
+            Err(StoreRead::Corrupt) => return self.defer_rotation(ROTATION_RETRY_MS, leader),
         };
         let now_secs = self.local_secs(leader);
         // Never rotate before the current key is active everywhere; the leader's clock may be

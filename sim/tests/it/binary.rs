@@ -1,0 +1,47 @@
+//! The `tokenring-sim` binary: exit statuses, the violation report, JSON.
+
+use std::process::Command;
+
+fn sim(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenring-sim")).args(args).output().expect("the binary runs")
+}
+
+#[test]
+fn a_violation_exits_3_with_the_seed_the_invariant_and_the_reproduction() {
+    let output = sim(&["--policy", "persisted", "--clients", "50", "--duration", "6h", "--canary", "broken-verifier"]);
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("VIOLATED"), "{stdout}");
+    assert!(stdout.contains("in seed 1 policy persisted"), "{stdout}");
+    assert!(stdout.contains("last "), "{stdout}");
+    assert!(
+        stdout.contains("reproduce: cargo run --release -p tokenring-sim -- --seed 1 --policy persisted --nodes 3 --clients 50 --duration 6h --lb sticky --canary broken-verifier"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_clean_run_exits_0_and_usage_errors_exit_2() {
+    let clean = sim(&["--policy", "rotating", "--clients", "50", "--duration", "12h", "--check-determinism"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", String::from_utf8_lossy(&clean.stdout));
+    let stdout = String::from_utf8(clean.stdout).unwrap();
+    assert!(stdout.contains("determinism check: passed"), "{stdout}");
+    assert!(stdout.contains("trace hash: "), "{stdout}");
+    assert_eq!(sim(&["--nodes", "0"]).status.code(), Some(2));
+    assert_eq!(sim(&["--duration", "3w"]).status.code(), Some(2));
+    assert_eq!(sim(&["--seeds", "5..5"]).status.code(), Some(2));
+    assert_eq!(sim(&["--swarm", "--nodes", "2"]).status.code(), Some(2));
+}
+
+#[test]
+fn json_output_is_machine_readable() {
+    let output = sim(&["--seeds", "0..3", "--policy", "ephemeral", "--swarm-budget", "500", "--json"]);
+    assert_eq!(output.status.code(), Some(0));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let runs = document["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[1]["report"]["config"]["seed"], 1);
+    assert_eq!(runs[1]["report"]["config"]["policy"], "ephemeral");
+    assert_eq!(document["violations"], 0);
+    assert_eq!(document["trace_hash"].as_str().unwrap().len(), 64);
+}
