@@ -582,6 +582,19 @@ impl Config {
                 format_duration(Self { policy: Policy::RotatingShortOverlap, ..self.clone() }.overlap_secs() * SECOND_MS),
             ),
             format!(
+                "scheduled: restarts=[{}] store-outages=[{}]",
+                self.scheduled_restarts
+                    .iter()
+                    .map(|(at, node)| format!("node {node} at {}", format_instant(*at)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.scheduled_store_outages
+                    .iter()
+                    .map(|(start, end)| format!("{} for {}", format_instant(*start), format_duration(end.saturating_sub(*start))))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
                 "attacker: every={} kinds={} capture={}‰{}",
                 optional(self.attack_interval_mean_ms),
                 kinds,
@@ -592,37 +605,51 @@ impl Config {
     }
 }
 
-/// Parses `7d`, `36h`, `90m`, `45s`, `1500ms`, or a bare number of seconds, into milliseconds.
+/// Parses a duration into milliseconds: `7d`, `36h`, `90m`, `45s`, `1500ms`, a bare number of
+/// seconds, or a sum of such parts as [`format_duration`] prints them (`1d12h30m`).
 ///
 /// # Errors
 /// A short message when the text is not such a duration or overflows.
 pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let value: u64 = digits.parse().map_err(|_| "a duration starts with a number")?;
-    let scale = match unit {
-        "ms" => 1,
-        "" | "s" => SECOND_MS,
-        "m" => MINUTE_MS,
-        "h" => HOUR_MS,
-        "d" => DAY_MS,
-        _ => return Err("the unit must be ms, s, m, h or d"),
-    };
-    value.checked_mul(scale).ok_or("the duration is too long")
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err("a duration starts with a number");
+    }
+    if rest.bytes().all(|byte| byte.is_ascii_digit()) {
+        let seconds: u64 = rest.parse().map_err(|_| "the duration is too long")?;
+        return seconds.checked_mul(SECOND_MS).ok_or("the duration is too long");
+    }
+    let mut total: u64 = 0;
+    while !rest.is_empty() {
+        let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits_end == 0 {
+            return Err("a duration starts with a number");
+        }
+        let value: u64 = rest[..digits_end].parse().map_err(|_| "the duration is too long")?;
+        rest = &rest[digits_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ms" => 1,
+            "s" => SECOND_MS,
+            "m" => MINUTE_MS,
+            "h" => HOUR_MS,
+            "d" => DAY_MS,
+            _ => return Err("the unit must be ms, s, m, h or d"),
+        };
+        rest = &rest[unit_end..];
+        total = value.checked_mul(scale).and_then(|part| total.checked_add(part)).ok_or("the duration is too long")?;
+    }
+    Ok(total)
 }
 
-/// Formats milliseconds compactly: `7d`, `2d12h`, `90s`, `1m30s`, `250ms`.
+/// Formats milliseconds compactly: `7d`, `2d12h`, `1m30s`, `250ms`, `1h2m3s400ms`.
 pub fn format_duration(ms: u64) -> String {
     if ms == 0 {
         return "0s".to_owned();
     }
-    if ms % SECOND_MS != 0 {
-        return if ms < SECOND_MS { format!("{ms}ms") } else { format!("{}.{:03}s", ms / SECOND_MS, ms % SECOND_MS) };
-    }
     let mut out = String::new();
     let mut rest = ms;
-    for (unit, size) in [("d", DAY_MS), ("h", HOUR_MS), ("m", MINUTE_MS), ("s", SECOND_MS)] {
+    for (unit, size) in [("d", DAY_MS), ("h", HOUR_MS), ("m", MINUTE_MS), ("s", SECOND_MS), ("ms", 1)] {
         if rest >= size {
             out.push_str(&format!("{}{unit}", rest / size));
             rest %= size;
@@ -659,6 +686,13 @@ mod tests {
         assert_eq!(format_duration(7 * DAY_MS), "7d");
         assert_eq!(format_duration(DAY_MS + 12 * HOUR_MS + 30 * SECOND_MS), "1d12h30s");
         assert_eq!(format_duration(250), "250ms");
+        assert_eq!(format_duration(HOUR_MS + 2 * MINUTE_MS + 3 * SECOND_MS + 400), "1h2m3s400ms");
+        for ms in [1, 999, 1000, 36 * HOUR_MS, 100_770_255, 7 * DAY_MS + 1] {
+            assert_eq!(parse_duration(&format_duration(ms)), Ok(ms), "{ms}");
+        }
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("h5").is_err());
         assert_eq!(format_instant(DAY_MS + 3 * HOUR_MS + 14 * MINUTE_MS + 5 * SECOND_MS + 123), "+1d 03:14:05.123");
     }
 

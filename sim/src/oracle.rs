@@ -19,7 +19,8 @@ pub enum Invariant {
     ///    claims and key), and no attacker token is classified routine outside the two
     ///    documented classes.
     WrongClassification = 3,
-    /// 4. No log line contains a token's signature or a key, in base64url or hex.
+    /// 4. No log line contains a token's signature or a key (nor their first sixteen
+    ///    characters), in base64url or hex.
     SecretInLog = 4,
     /// 5. The same seed gives the same trace hash.
     Nondeterminism = 5,
@@ -96,22 +97,30 @@ impl RoutineByDesign {
 const SECRET_B64_LEN: usize = 43;
 /// Length of a 256-bit key in hex.
 const SECRET_HEX_LEN: usize = 64;
+/// A log line leaks a secret if it contains this many of its first characters: sixteen
+/// base64url characters are 96 bits of a signature or key, sixteen hex digits 64 bits of a
+/// key. Stricter than looking for whole secrets, and a prefix this long fits a `u128`, which
+/// keeps the set of every signature ever issued cheap to fill and to search.
+const PREFIX_LEN: usize = 16;
+
+fn prefix(window: &[u8]) -> Option<u128> {
+    <[u8; PREFIX_LEN]>::try_from(window.get(..PREFIX_LEN)?).ok().map(u128::from_be_bytes)
+}
 
 /// The secrets in play and the checks against them.
 #[derive(Debug, Default)]
 pub(crate) struct Secrets {
-    /// Every signature segment of every token made, and every key in base64url.
-    base64: BTreeSet<[u8; SECRET_B64_LEN]>,
-    /// Every key in lowercase and uppercase hex.
-    hex: BTreeSet<[u8; SECRET_HEX_LEN]>,
+    /// The first [`PREFIX_LEN`] characters of every signature segment of every token made, and
+    /// of every key in base64url and in lowercase and uppercase hex.
+    prefixes: BTreeSet<u128>,
 }
 
 impl Secrets {
     /// Registers the signature segment of `token`, if it has a full one.
     pub(crate) fn add_token(&mut self, token: &str) {
         if let Some((_, signature)) = token.rsplit_once('.') {
-            if let Ok(signature) = <[u8; SECRET_B64_LEN]>::try_from(signature.as_bytes()) {
-                self.base64.insert(signature);
+            if signature.len() == SECRET_B64_LEN {
+                self.prefixes.extend(prefix(signature.as_bytes()));
             }
         }
     }
@@ -120,9 +129,7 @@ impl Secrets {
     pub(crate) fn add_key(&mut self, secret: &[u8]) {
         let mut encoded = [0u8; SECRET_B64_LEN];
         if let Ok(text) = Base64UrlUnpadded::encode(secret, &mut encoded) {
-            if text.len() == SECRET_B64_LEN {
-                self.base64.insert(encoded);
-            }
+            self.prefixes.extend(prefix(text.as_bytes()));
         }
         if secret.len() * 2 == SECRET_HEX_LEN {
             for digits in [b"0123456789abcdef", b"0123456789ABCDEF"] {
@@ -131,7 +138,7 @@ impl Secrets {
                     hex[2 * index] = digits[usize::from(byte >> 4)];
                     hex[2 * index + 1] = digits[usize::from(byte & 0x0f)];
                 }
-                self.hex.insert(hex);
+                self.prefixes.extend(prefix(&hex));
             }
         }
     }
@@ -148,10 +155,10 @@ impl Secrets {
         Ok(())
     }
 
-    /// Whether `line` contains a registered signature or key.
+    /// Whether `line` contains the beginning of a registered signature or key.
     ///
-    /// Both are runs of base64url (or hex) characters of a fixed length, so only runs at least
-    /// that long need looking at; an ordinary log line has none.
+    /// Secrets are runs of base64url (or hex) characters, so only runs at least
+    /// [`PREFIX_LEN`] long need looking at; an ordinary log line has few.
     pub(crate) fn leaks(&self, line: &str) -> bool {
         let bytes = line.as_bytes();
         let is_token_char = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'-' || *byte == b'_';
@@ -164,10 +171,7 @@ impl Secrets {
             let end =
                 bytes[start..].iter().position(|byte| !is_token_char(byte)).map_or(bytes.len(), |len| start + len);
             let run = &bytes[start..end];
-            let in_base64 =
-                |window: &[u8]| <&[u8; SECRET_B64_LEN]>::try_from(window).is_ok_and(|w| self.base64.contains(w));
-            let in_hex = |window: &[u8]| <&[u8; SECRET_HEX_LEN]>::try_from(window).is_ok_and(|w| self.hex.contains(w));
-            if run.windows(SECRET_B64_LEN).any(in_base64) || run.windows(SECRET_HEX_LEN).any(in_hex) {
+            if run.windows(PREFIX_LEN).any(|window| prefix(window).is_some_and(|key| self.prefixes.contains(&key))) {
                 return true;
             }
             start = end;
@@ -197,7 +201,10 @@ mod tests {
         assert!(
             !secrets.leaks("WARN node=1 token rejected fp=0123456789ab: bad-signature: the signature does not match")
         );
-        assert!(!secrets.leaks("SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5"), "a prefix is not the secret");
+        assert!(secrets.leaks("SflKxwRJSMeKKF2Q"), "sixteen characters of a signature are a leak");
+        assert!(!secrets.leaks("SflKxwRJSMeKKF2"), "fifteen are not");
+        assert!(secrets.leaks("xxSflKxwRJSMeKKF2Qxx"), "at any offset inside a longer run");
+        assert!(!secrets.leaks("kid=AbCdEfGhIjKlMnOpQrStUv unsupported-algorithm"));
     }
 
     #[test]
@@ -209,8 +216,7 @@ mod tests {
         let document = ring.to_jwk_set();
         let mut secrets = Secrets::default();
         secrets.add_key_set(&document).unwrap();
-        assert_eq!(secrets.base64.len(), 2);
-        assert_eq!(secrets.hex.len(), 4);
+        assert_eq!(secrets.prefixes.len(), 6, "two keys, each in base64url and two hex cases");
         assert!(secrets.leaks(&document));
     }
 }

@@ -232,6 +232,10 @@ pub fn violation_report(report: &RunReport) -> Option<String> {
         .map(|(invariant, count)| format!("invariant {}: {count}", invariant.number()))
         .collect();
     out.push_str(&format!("  violations in this run: {}\n", counts.join(", ")));
+    out.push_str("  configuration:\n");
+    for line in report.config.describe() {
+        out.push_str(&format!("    {line}\n"));
+    }
     out.push_str(&format!("  last {} events:\n", violation.recent_events.len()));
     for event in &violation.recent_events {
         out.push_str(&format!("    {event}\n"));

@@ -899,6 +899,17 @@ impl<'c> World<'c> {
                 ),
             );
         }
+        // The severities are the documented ones: only a retired key, an expired token and a
+        // token not yet valid are routine.
+        if let Err(rejection) = &result {
+            let routine = matches!(rejection.code(), "retired-key" | "expired" | "not-yet-valid");
+            if rejection.is_routine() != routine {
+                self.violate(
+                    Invariant::WrongClassification,
+                    format!("node {node} gave {} the wrong severity", rejection.code()),
+                );
+            }
+        }
         if outcome != expectation.outcome {
             self.violate(
                 Invariant::WrongClassification,
