@@ -13,7 +13,7 @@ use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Rejection;
-use crate::json::{self, Name, NameFault, Scalar, SeenNames};
+use crate::json::{self, Name, NameFault, NotPlain, Plain, Scalar, SeenNames};
 use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
 
 /// The checks applied to a token's claims once its signature holds.
@@ -133,7 +133,44 @@ impl Registered<'_> {
 }
 
 /// Parses `payload` into `C`, capturing the registered claims.
+///
+/// Plain claims (see [`Plain`]) are read by the fast path; anything it gives up on is parsed
+/// again, from the start, by the thorough path over `serde_json`, which decides every rejection.
+/// The two paths apply the same checks (unique member names, their number, the registered
+/// claims' types, nesting depth) and hand the caller's type the same calls.
 pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
+    match parse_plain(payload) {
+        Some(parsed) => Ok(parsed),
+        None => parse_thoroughly(payload),
+    }
+}
+
+/// The fast path: `None` when it gave up, for whatever reason (a fault included: the thorough
+/// path finds it again and names it).
+fn parse_plain<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Option<(C, Registered<'de>)> {
+    // The reader refuses to nest deeper than the limit itself, so the separate depth scan of
+    // the thorough path is not needed here.
+    let mut plain = Plain::new(payload, JSON_DEPTH_MAX)?;
+    let mut registered = Registered::default();
+    plain.open_object().ok()?;
+    let mut tee = PlainTee {
+        plain: &mut plain,
+        first: true,
+        pending: None,
+        names: PlainNames::new(),
+        registered: &mut registered,
+    };
+    let claims = C::deserialize(PlainTeeDeserializer { map: &mut tee }).ok()?;
+    // The caller's type may stop early; the registered claims must still all be seen.
+    while tee.next_key::<IgnoredAny>().ok()?.is_some() {
+        tee.next_value::<IgnoredAny>().ok()?;
+    }
+    plain.close_object().ok()?;
+    plain.at_end().then_some((claims, registered))
+}
+
+/// The thorough path, with `serde_json`.
+fn parse_thoroughly<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
     if !json::depth_within(payload, JSON_DEPTH_MAX) {
         return Err(Rejection::TooLarge("the claims nest deeper than the limit"));
     }
@@ -207,6 +244,7 @@ enum Slot {
 }
 
 impl Slot {
+    #[inline]
     fn of(name: &str) -> Option<Self> {
         match name {
             "exp" => Some(Self::Exp),
@@ -229,8 +267,36 @@ impl Slot {
     }
 }
 
-/// The map the caller's type sees: entries forwarded from the JSON parser, registered claims
-/// recorded on the way.
+impl<'de> Registered<'de> {
+    /// Records a registered claim, checking its type.
+    fn record(&mut self, slot: Slot, value: &Scalar<'de>) -> Result<(), Rejection> {
+        let invalid = Rejection::InvalidClaim(slot.name());
+        match slot {
+            Slot::Exp | Slot::Nbf | Slot::Iat => {
+                let number = value.as_f64().ok_or(invalid)?;
+                let target = match slot {
+                    Slot::Exp => &mut self.exp,
+                    Slot::Nbf => &mut self.nbf,
+                    _ => &mut self.iat,
+                };
+                *target = Some(number);
+            }
+            Slot::Iss => match value {
+                Scalar::Str(text) => self.iss = Some(text.clone()),
+                _ => return Err(invalid),
+            },
+            Slot::Aud => match value {
+                Scalar::Str(_) | Scalar::Strings(_) => self.aud = Some(value.clone()),
+                Scalar::TooManyStrings => return Err(Rejection::TooLarge("aud has too many entries")),
+                _ => return Err(invalid),
+            },
+        }
+        Ok(())
+    }
+}
+
+/// The map the caller's type sees on the thorough path: entries forwarded from the JSON parser,
+/// registered claims recorded on the way.
 struct TeeMap<'f, 'de, A> {
     inner: A,
     seen: SeenNames<'de, CLAIMS_MEMBERS_MAX>,
@@ -243,32 +309,6 @@ impl<'de, A: MapAccess<'de>> TeeMap<'_, 'de, A> {
     fn fail(&mut self, rejection: Rejection) -> A::Error {
         *self.fault = Some(rejection);
         de::Error::custom("rejected")
-    }
-
-    /// Records a registered claim, checking its type.
-    fn record(&mut self, slot: Slot, value: &Scalar<'de>) -> Result<(), A::Error> {
-        let invalid = Rejection::InvalidClaim(slot.name());
-        match slot {
-            Slot::Exp | Slot::Nbf | Slot::Iat => {
-                let Some(number) = value.as_f64() else { return Err(self.fail(invalid)) };
-                let target = match slot {
-                    Slot::Exp => &mut self.registered.exp,
-                    Slot::Nbf => &mut self.registered.nbf,
-                    _ => &mut self.registered.iat,
-                };
-                *target = Some(number);
-            }
-            Slot::Iss => match value {
-                Scalar::Str(text) => self.registered.iss = Some(text.clone()),
-                _ => return Err(self.fail(invalid)),
-            },
-            Slot::Aud => match value {
-                Scalar::Str(_) | Scalar::Strings(_) => self.registered.aud = Some(value.clone()),
-                Scalar::TooManyStrings => return Err(self.fail(Rejection::TooLarge("aud has too many entries"))),
-                _ => return Err(self.fail(invalid)),
-            },
-        }
-        Ok(())
     }
 }
 
@@ -292,7 +332,9 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         let Some(slot) = self.pending.take() else { return self.inner.next_value_seed(seed) };
         let value: Scalar<'de> = self.inner.next_value()?;
-        self.record(slot, &value)?;
+        if let Err(rejection) = self.registered.record(slot, &value) {
+            return Err(self.fail(rejection));
+        }
         seed.deserialize(Replay { value: &value, error: PhantomData })
     }
 
@@ -301,29 +343,110 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
     }
 }
 
-/// Presents the tee as a map to the caller's type.
-struct TeeDeserializer<'t, 'f, 'de, A> {
-    map: &'t mut TeeMap<'f, 'de, A>,
+/// Presents a tee as a map to the caller's type, whatever it asks for.
+struct TeeDeserializer<'t, M> {
+    map: &'t mut M,
 }
 
-impl<'de, A: MapAccess<'de>> Deserializer<'de> for TeeDeserializer<'_, '_, 'de, A> {
-    type Error = A::Error;
+impl<'de, M: MapAccess<'de>> Deserializer<'de> for TeeDeserializer<'_, M> {
+    type Error = M::Error;
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, M::Error> {
         visitor.visit_map(self.map)
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, A::Error> {
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, M::Error> {
         visitor.visit_some(self)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, A::Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, M::Error> {
         visitor.visit_newtype_struct(self)
     }
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
         unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// The fast path's deserializer for the caller's type: the same presentation as
+/// [`TeeDeserializer`], over the plain tee.
+type PlainTeeDeserializer<'t, 'p, 'de> = TeeDeserializer<'t, PlainTee<'p, 'de>>;
+
+/// Most members the fast path tracks. Claims with more are rare and go to the thorough path,
+/// which allows up to [`CLAIMS_MEMBERS_MAX`]; a small set is quicker to set up and to search.
+const PLAIN_MEMBERS_MAX: usize = 16;
+
+/// The map the caller's type sees on the fast path: the tee of [`TeeMap`] written directly over
+/// the plain reader, where every name is a borrowed `&str`. Any fault makes it give up.
+struct PlainTee<'p, 'de> {
+    plain: &'p mut Plain<'de>,
+    first: bool,
+    pending: Option<Slot>,
+    names: PlainNames<'de>,
+    registered: &'p mut Registered<'de>,
+}
+
+impl<'de> MapAccess<'de> for PlainTee<'_, 'de> {
+    type Error = NotPlain;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, NotPlain> {
+        let Some(name) = self.plain.member_name(&mut self.first)? else { return Ok(None) };
+        self.pending = Slot::of(name);
+        self.names.insert(name)?;
+        seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, NotPlain> {
+        self.plain.member_colon()?;
+        let Some(slot) = self.pending.take() else { return seed.deserialize(&mut *self.plain) };
+        let value = Scalar::deserialize(&mut *self.plain)?;
+        self.registered.record(slot, &value).map_err(|_| NotPlain)?;
+        seed.deserialize(Replay { value: &value, error: PhantomData })
+    }
+}
+
+/// The fast path's record of member names, to refuse duplicates: a repeat (or one name more
+/// than it holds) makes the fast path give up, and the thorough path names the fault.
+///
+/// Each name is stored with a short summary of it (length, first, middle and last byte), and a
+/// new name is compared in full only with names of the same summary: distinct member names
+/// almost never share one, so finding that a name is new costs a few integer compares.
+struct PlainNames<'de> {
+    summaries: [u32; PLAIN_MEMBERS_MAX],
+    names: [&'de str; PLAIN_MEMBERS_MAX],
+    len: usize,
+}
+
+impl<'de> PlainNames<'de> {
+    fn new() -> Self {
+        Self { summaries: [0; PLAIN_MEMBERS_MAX], names: [""; PLAIN_MEMBERS_MAX], len: 0 }
+    }
+
+    #[inline]
+    fn summary(name: &str) -> u32 {
+        match name.as_bytes() {
+            [] => 0,
+            bytes @ [first, .., last] | bytes @ [first @ last] => {
+                let middle = bytes[bytes.len() / 2];
+                (bytes.len() as u32 & 0xFF) << 24 | u32::from(*first) << 16 | u32::from(middle) << 8 | u32::from(*last)
+            }
+        }
+    }
+
+    #[inline]
+    fn insert(&mut self, name: &'de str) -> Result<(), NotPlain> {
+        let summary = Self::summary(name);
+        let len = self.len.min(PLAIN_MEMBERS_MAX);
+        for (&other_summary, &other) in self.summaries[..len].iter().zip(&self.names[..len]) {
+            if other_summary == summary && other == name {
+                return Err(NotPlain);
+            }
+        }
+        *self.summaries.get_mut(len).ok_or(NotPlain)? = summary;
+        self.names[len] = name;
+        self.len = len + 1;
+        Ok(())
     }
 }
 
@@ -504,5 +627,151 @@ mod tests {
         assert_eq!(check(r#"{"exp":9,"iss":"me","aud":"web"}"#, &validation, 0), Err(Rejection::WrongAudience));
         assert_eq!(check(r#"{"exp":9,"iss":"me"}"#, &validation, 0), Err(Rejection::MissingClaim("aud")));
         assert_eq!(check(r#"{"exp":9,"aud":"api"}"#, &Validation::new(), 0), Err(Rejection::WrongAudience));
+    }
+
+    /// A type that asks the deserializer for most of what serde offers.
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Mixed<'a> {
+        #[serde(borrow, default)]
+        text: Option<Cow<'a, str>>,
+        #[serde(default)]
+        small: Option<u8>,
+        #[serde(default)]
+        signed: Option<i32>,
+        #[serde(default)]
+        float: Option<f64>,
+        #[serde(default)]
+        flag: Option<bool>,
+        #[serde(default)]
+        list: Option<Vec<u32>>,
+        #[serde(borrow, default)]
+        pair: Option<(u8, &'a str)>,
+        #[serde(default)]
+        unit: Option<()>,
+        #[serde(default)]
+        map: Option<std::collections::BTreeMap<String, i64>>,
+        #[serde(default)]
+        character: Option<char>,
+        #[serde(default)]
+        wrapped: Option<Wrapped>,
+        #[serde(default)]
+        any: Option<serde_json::Value>,
+        #[serde(borrow, default)]
+        nested: Option<Box<Mixed<'a>>>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Wrapped(u16);
+
+    /// Whenever the fast path accepts, the thorough path accepts with the same result.
+    fn agree<'de, C: Deserialize<'de> + PartialEq + core::fmt::Debug>(payload: &'de [u8]) -> bool {
+        match parse_plain::<C>(payload) {
+            None => false,
+            Some(plain) => {
+                assert_eq!(Ok(&plain), parse_thoroughly::<C>(payload).as_ref(), "{}", String::from_utf8_lossy(payload));
+                true
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_takes_plain_claims() {
+        for payload in [
+            &br#"{"sub":"3","exp":10}"#[..],
+            br#" { "sub" : "3" , "exp" : 10 , "aud" : [ "a" , "b" ] } "#,
+            br#"{"sub":"caf\u00e9 is fine as raw UTF-8: caf\xc3\xa9","exp":0,"nbf":18446744073709551615}"#,
+        ] {
+            assert!(agree::<IgnoredAny>(payload) || payload.contains(&b'\\'));
+        }
+        assert!(agree::<Owned>(br#"{"sub":"3","exp":10,"aud":["a","b"]}"#));
+        assert!(agree::<Borrowed<'_>>(br#"{"iss":"me","sub":"3","exp":1}"#));
+        assert!(agree::<Mixed<'_>>(
+            br#"{"text":"t","small":255,"signed":7,"float":2,"flag":true,"list":[1,2],"pair":[1,"x"],"unit":null,
+                "map":{"a":1},"character":"c","wrapped":9,"any":{"k":[true,null,{}]},"nested":{"flag":false},"exp":1}"#
+        ));
+    }
+
+    #[test]
+    fn the_fast_path_leaves_the_rest_to_serde_json() {
+        for payload in [
+            &br#"{"sub":"a\"b","exp":1}"#[..],
+            br#"{"sub":"3","exp":1.5}"#,
+            br#"{"sub":"3","exp":-1}"#,
+            br#"{"sub":"3","exp":1e3}"#,
+            br#"{"sub":"3","exp":01}"#,
+            br#"{"sub":"3","exp":18446744073709551616}"#,
+            br#"{"sub":"3","exp":1,}"#,
+            br#"{"sub":"3","exp":1,"exp":2}"#,
+            br#"{"a":1,"b":2,"a":3}"#,
+            br#"{"sub":"3","exp":1} x"#,
+            br#"{"sub":"3","exp":"1"}"#,
+            br#"{"sub":"3\u0001","exp":1}"#,
+            b"{\"sub\":\"3\x01\",\"exp\":1}",
+            b"{\"sub\":\"\xff\",\"exp\":1}",
+            br#"[{"sub":"3"}]"#,
+            br#"{"a":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}"#,
+        ] {
+            assert!(parse_plain::<IgnoredAny>(payload).is_none(), "{}", String::from_utf8_lossy(payload));
+        }
+        // The caller's type refusing a value also sends the claims to the thorough path, which
+        // names the fault.
+        assert!(parse_plain::<Mixed<'_>>(br#"{"small":256}"#).is_none());
+        assert_eq!(parse::<Mixed<'_>>(br#"{"small":256}"#).unwrap_err(), Rejection::InvalidClaim("claims"));
+        let long_pair = br#"{"pair":[1,"x",2]}"#;
+        assert!(parse_plain::<Mixed<'_>>(long_pair).is_none());
+        assert_eq!(parse::<Mixed<'_>>(long_pair).unwrap_err(), parse_thoroughly::<Mixed<'_>>(long_pair).unwrap_err());
+    }
+
+    #[test]
+    fn the_fast_path_counts_members_like_the_thorough_one() {
+        for count in [
+            PLAIN_MEMBERS_MAX - 1,
+            PLAIN_MEMBERS_MAX,
+            PLAIN_MEMBERS_MAX + 1,
+            CLAIMS_MEMBERS_MAX,
+            CLAIMS_MEMBERS_MAX + 1,
+        ] {
+            let members: Vec<String> = (0..count).map(|index| format!("\"m{index}\":0")).collect();
+            let payload = format!("{{{}}}", members.join(","));
+            let thorough = parse_thoroughly::<IgnoredAny>(payload.as_bytes()).map(|(_, registered)| registered);
+            assert_eq!(parse::<IgnoredAny>(payload.as_bytes()).map(|(_, registered)| registered), thorough);
+            assert_eq!(parse_plain::<IgnoredAny>(payload.as_bytes()).is_some(), count <= PLAIN_MEMBERS_MAX);
+        }
+        // Names that share a summary (length, first, middle and last byte) are still told apart.
+        assert!(agree::<IgnoredAny>(br#"{"abxd":1,"abyd":2,"exp":3}"#));
+    }
+
+    proptest::proptest! {
+        /// Claims assembled from fragments that are plain, nearly plain or not JSON at all: the
+        /// two paths never disagree on anything the fast one accepts.
+        #[test]
+        fn the_paths_agree(
+            members in proptest::collection::vec((
+                proptest::sample::select(vec![
+                    "text", "small", "signed", "float", "flag", "list", "pair", "unit", "map", "character",
+                    "wrapped", "any", "nested", "exp", "nbf", "iat", "iss", "aud", "other", "t\u{e9}xt",
+                ]),
+                proptest::prop_oneof![
+                    6 => proptest::sample::select(vec![
+                        "\"v\"", "\"\"", "\"x y\"", "0", "7", "255", "256", "18446744073709551615", "true",
+                        "false", "null", "[]", "[1,2]", "[1,\"x\"]", "[\"a\",\"b\"]", "{}", "{\"a\":1}",
+                        "{\"flag\":true}", "\"c\"", "\"cc\"", "[[[[]]]]", " 3 ",
+                    ]),
+                    1 => proptest::sample::select(vec![
+                        "\"a\\\"b\"", "\"\\u0041\"", "01", "-1", "-0", "1.5", "1e2", "18446744073709551616",
+                        "nul", "[1,]", "[,1]", "[1 2]", "{\"a\":1,}", "{\"a\" 1}", "{1:2}",
+                    ]),
+                ],
+            ), 0..6),
+            separator in proptest::prop_oneof![6 => proptest::strategy::Just(","), 1 => proptest::sample::select(vec![" , ", ",,", ""])],
+            tail in proptest::prop_oneof![6 => proptest::strategy::Just("}"), 1 => proptest::sample::select(vec![" }\n", "", "}}", "} 1"])],
+        ) {
+            let body: Vec<String> = members.iter().map(|(name, value)| format!("\"{name}\":{value}")).collect();
+            let payload = format!("{{{}{tail}", body.join(separator));
+            agree::<IgnoredAny>(payload.as_bytes());
+            agree::<serde_json::Value>(payload.as_bytes());
+            agree::<Mixed<'_>>(payload.as_bytes());
+            agree::<Owned>(payload.as_bytes());
+        }
     }
 }

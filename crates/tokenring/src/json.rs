@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
 
 use crate::limits::AUDIENCES_MAX;
 
@@ -212,6 +212,581 @@ impl<'de, const N: usize> SeenNames<'de, N> {
     /// The name stored at `index`.
     pub(crate) fn get(&self, index: usize) -> &Cow<'de, str> {
         &self.names[index]
+    }
+}
+
+/// Why the plain-JSON reader gave up: the input is outside the subset it reads, is not JSON at
+/// all, or the caller's type refused it. It carries nothing, so giving up never allocates; the
+/// caller then parses again with `serde_json`, which says precisely what is wrong (if anything).
+#[derive(Debug)]
+pub(crate) struct NotPlain;
+
+impl core::fmt::Display for NotPlain {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("not plain JSON")
+    }
+}
+
+impl std::error::Error for NotPlain {}
+
+impl de::Error for NotPlain {
+    fn custom<T: core::fmt::Display>(_: T) -> Self {
+        Self
+    }
+}
+
+/// `serde_json`'s marker for its raw-value type, which only `serde_json` itself can produce.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// What a byte means inside a string: 0 for an ordinary byte, 1 for the closing quote, 2 for a
+/// byte the plain reader leaves to `serde_json` (a backslash, or a control character, which JSON
+/// forbids unescaped).
+const STRING_BYTES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = 2;
+        byte += 1;
+    }
+    table[b'"' as usize] = 1;
+    table[b'\\' as usize] = 2;
+    table
+};
+
+/// Marks, in the high bit of each byte's lane, the bytes of `word` that end or interrupt a plain
+/// string: a quote, a backslash or a control character. The lowest mark is exact (a false mark
+/// can only appear above a true one), which is all [`Plain::string`] uses.
+#[inline]
+const fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const fn zero_bytes(word: u64) -> u64 {
+        word.wrapping_sub(ONES) & !word & HIGHS
+    }
+    let quotes = zero_bytes(word ^ (ONES * b'"' as u64));
+    let backslashes = zero_bytes(word ^ (ONES * b'\\' as u64));
+    let controls = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+    quotes | backslashes | controls
+}
+
+/// A deserializer for the plain subset of JSON that signed claims nearly always are: strings
+/// without escapes, non-negative integers that fit a `u64`, `true`, `false`, `null`, arrays and
+/// objects, nested at most `depth_max` deep.
+///
+/// It exists for speed: verification is dominated by parsing the claims, and within this subset
+/// a reader can skip most of what a general parser must do. For every input it reads to the end
+/// it makes exactly the calls `serde_json` would make on the caller's visitors (borrowed strings,
+/// `u64`, `bool`, unit, options, sequences, maps), so the result is the one `serde_json` gives.
+/// Anything else (an escape, a sign, a fraction, an exponent, a number too large, an enum, bytes,
+/// a syntax error, an error from the caller's type) makes it give up with [`NotPlain`], and the
+/// caller falls back to `serde_json`: giving up is always safe, only success must be exact.
+#[derive(Debug)]
+pub(crate) struct Plain<'de> {
+    text: &'de str,
+    position: usize,
+    depth: usize,
+    depth_max: usize,
+}
+
+impl<'de> Plain<'de> {
+    /// A reader over `json`, or `None` when `json` is not UTF-8 (which `serde_json` refuses too).
+    pub(crate) fn new(json: &'de [u8], depth_max: usize) -> Option<Self> {
+        let text = core::str::from_utf8(json).ok()?;
+        Some(Self { text, position: 0, depth: 0, depth_max })
+    }
+
+    /// Whether only whitespace is left.
+    #[inline]
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    /// The next byte that is not whitespace, left unconsumed.
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.text.as_bytes();
+        while let Some(&byte) = bytes.get(self.position) {
+            if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(byte);
+            }
+            self.position += 1;
+        }
+        None
+    }
+
+    /// Consumes `word` (a literal, the peeked byte included).
+    #[inline]
+    fn literal(&mut self, word: &[u8]) -> Result<(), NotPlain> {
+        let end = self.position + word.len();
+        if self.text.as_bytes().get(self.position..end) != Some(word) {
+            return Err(NotPlain);
+        }
+        self.position = end;
+        Ok(())
+    }
+
+    /// Consumes a string without escapes (the peeked quote included) and borrows its contents.
+    #[inline]
+    fn string(&mut self) -> Result<&'de str, NotPlain> {
+        let bytes = self.text.as_bytes();
+        let start = self.position + 1;
+        let mut end = start;
+        // Eight bytes at a time while eight remain: most member names and values end within the
+        // first word.
+        while let Some(word) = bytes.get(end..end + 8) {
+            let word = u64::from_le_bytes(word.try_into().map_err(|_| NotPlain)?);
+            let special = special_bytes(word);
+            if special != 0 {
+                end += (special.trailing_zeros() / 8) as usize;
+                return self.string_end(start, end);
+            }
+            end += 8;
+        }
+        while STRING_BYTES[usize::from(*bytes.get(end).ok_or(NotPlain)?)] == 0 {
+            end += 1;
+        }
+        self.string_end(start, end)
+    }
+
+    /// Finishes [`string`](Self::string) at the first special byte, at `end`.
+    #[inline]
+    fn string_end(&mut self, start: usize, end: usize) -> Result<&'de str, NotPlain> {
+        if self.text.as_bytes().get(end) != Some(&b'"') {
+            return Err(NotPlain);
+        }
+        self.position = end + 1;
+        // Both ends are next to an ASCII quote, so they are character boundaries.
+        self.text.get(start..end).ok_or(NotPlain)
+    }
+
+    /// Consumes a non-negative integer without fraction or exponent that fits a `u64`.
+    #[inline]
+    fn unsigned(&mut self) -> Result<u64, NotPlain> {
+        let bytes = self.text.as_bytes();
+        let mut value: u64 = 0;
+        let mut end = self.position;
+        while let Some(&digit @ b'0'..=b'9') = bytes.get(end) {
+            value =
+                value.checked_mul(10).and_then(|value| value.checked_add(u64::from(digit - b'0'))).ok_or(NotPlain)?;
+            end += 1;
+        }
+        let leading_zero = bytes[self.position] == b'0' && end - self.position > 1;
+        if leading_zero || matches!(bytes.get(end), Some(b'.' | b'e' | b'E')) {
+            return Err(NotPlain);
+        }
+        self.position = end;
+        Ok(value)
+    }
+
+    /// Enters an array or object whose opening byte is next, within the depth limit.
+    #[inline]
+    fn open(&mut self) -> Result<(), NotPlain> {
+        self.depth += 1;
+        if self.depth > self.depth_max {
+            return Err(NotPlain);
+        }
+        self.position += 1;
+        Ok(())
+    }
+
+    /// Leaves an array or object: `close` must be next.
+    #[inline]
+    fn close(&mut self, close: u8) -> Result<(), NotPlain> {
+        if self.peek() != Some(close) {
+            return Err(NotPlain);
+        }
+        self.position += 1;
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// Enters the object that must be next.
+    pub(crate) fn open_object(&mut self) -> Result<(), NotPlain> {
+        if self.peek() != Some(b'{') {
+            return Err(NotPlain);
+        }
+        self.open()
+    }
+
+    /// Leaves an object whose members have all been read.
+    pub(crate) fn close_object(&mut self) -> Result<(), NotPlain> {
+        self.close(b'}')
+    }
+
+    /// The next member's name in the current object, or `None` at its end. `first` tells
+    /// whether a member was read before (then a comma must come first) and is updated.
+    #[inline]
+    pub(crate) fn member_name(&mut self, first: &mut bool) -> Result<Option<&'de str>, NotPlain> {
+        match self.peek() {
+            Some(b'}') => return Ok(None),
+            Some(b',') if !*first => {
+                self.position += 1;
+                if self.peek() != Some(b'"') {
+                    return Err(NotPlain);
+                }
+            }
+            Some(b'"') if *first => *first = false,
+            _ => return Err(NotPlain),
+        }
+        self.string().map(Some)
+    }
+
+    /// Consumes the colon between a member's name and its value.
+    #[inline]
+    pub(crate) fn member_colon(&mut self) -> Result<(), NotPlain> {
+        if self.peek() != Some(b':') {
+            return Err(NotPlain);
+        }
+        self.position += 1;
+        Ok(())
+    }
+
+    fn sequence<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.open()?;
+        let value = visitor.visit_seq(PlainSeq { plain: self, first: true })?;
+        self.close(b']')?;
+        Ok(value)
+    }
+
+    fn object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.open()?;
+        let value = visitor.visit_map(PlainMap { plain: self, first: true })?;
+        self.close(b'}')?;
+        Ok(value)
+    }
+}
+
+impl<'de> Deserializer<'de> for &mut Plain<'de> {
+    type Error = NotPlain;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        match self.peek().ok_or(NotPlain)? {
+            b'"' => visitor.visit_borrowed_str(self.string()?),
+            b'0'..=b'9' => visitor.visit_u64(self.unsigned()?),
+            b'{' => self.object(visitor),
+            b'[' => self.sequence(visitor),
+            b't' => {
+                self.literal(b"true")?;
+                visitor.visit_bool(true)
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                visitor.visit_bool(false)
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                visitor.visit_unit()
+            }
+            _ => Err(NotPlain),
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        match self.peek() {
+            Some(b't' | b'f') => self.deserialize_any(visitor),
+            _ => Err(NotPlain),
+        }
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        // `serde_json` hands every integer to any numeric visitor as a `u64` (or `i64`, `f64`),
+        // and the visitor converts or refuses it.
+        match self.peek() {
+            Some(b'0'..=b'9') => visitor.visit_u64(self.unsigned()?),
+            _ => Err(NotPlain),
+        }
+    }
+
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_u64(visitor)
+    }
+
+    fn deserialize_i128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        // `serde_json` parses 128-bit integers with a path of its own.
+        Err(NotPlain)
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        match self.peek() {
+            Some(b'"') => visitor.visit_borrowed_str(self.string()?),
+            _ => Err(NotPlain),
+        }
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        if self.peek() == Some(b'n') {
+            self.literal(b"null")?;
+            visitor.visit_none()
+        } else {
+            visitor.visit_some(self)
+        }
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        match self.peek() {
+            Some(b'n') => {
+                self.literal(b"null")?;
+                visitor.visit_unit()
+            }
+            _ => Err(NotPlain),
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, NotPlain> {
+        if name == RAW_VALUE_TOKEN {
+            return Err(NotPlain);
+        }
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        match self.peek() {
+            Some(b'[') => self.sequence(visitor),
+            _ => Err(NotPlain),
+        }
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: usize,
+        visitor: V,
+    ) -> Result<V::Value, NotPlain> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        match self.peek() {
+            Some(b'{') => self.object(visitor),
+            _ => Err(NotPlain),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, NotPlain> {
+        // `serde_json` also reads a struct from an array; that is left to it.
+        self.deserialize_map(visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        self.deserialize_any(IgnoredAny)?;
+        visitor.visit_unit()
+    }
+}
+
+/// The elements of an array, as `serde_json` hands them out.
+struct PlainSeq<'p, 'de> {
+    plain: &'p mut Plain<'de>,
+    first: bool,
+}
+
+impl<'de> SeqAccess<'de> for PlainSeq<'_, 'de> {
+    type Error = NotPlain;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, NotPlain> {
+        match self.plain.peek() {
+            Some(b']') => return Ok(None),
+            Some(b',') if !self.first => {
+                self.plain.position += 1;
+                if matches!(self.plain.peek(), Some(b']') | None) {
+                    return Err(NotPlain);
+                }
+            }
+            Some(_) if self.first => self.first = false,
+            _ => return Err(NotPlain),
+        }
+        seed.deserialize(&mut *self.plain).map(Some)
+    }
+}
+
+/// The members of an object, as `serde_json` hands them out.
+struct PlainMap<'p, 'de> {
+    plain: &'p mut Plain<'de>,
+    first: bool,
+}
+
+impl<'de> de::MapAccess<'de> for PlainMap<'_, 'de> {
+    type Error = NotPlain;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, NotPlain> {
+        let Some(name) = self.plain.member_name(&mut self.first)? else { return Ok(None) };
+        seed.deserialize(PlainKey(name)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, NotPlain> {
+        self.plain.member_colon()?;
+        seed.deserialize(&mut *self.plain)
+    }
+}
+
+/// A member name, as `serde_json`'s key deserializer presents it: a borrowed string for every
+/// request except those it parses from the name (numbers, booleans, bytes, enums), which are
+/// left to it.
+struct PlainKey<'de>(&'de str);
+
+impl<'de> Deserializer<'de> for PlainKey<'de> {
+    type Error = NotPlain;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
+        visitor.visit_borrowed_str(self.0)
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_i8<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_i16<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_i32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_i64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_i128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_u8<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_u16<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_u32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_u128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
+        Err(NotPlain)
+    }
+
+    serde::forward_to_deserialize_any! {
+        char str string unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }
 

@@ -17,7 +17,11 @@ use crate::limits::{
 };
 use crate::verified::{Scratch, Verified, VerifiedJws};
 
-/// Payloads up to this many decoded bytes are verified in a stack buffer by
+/// Payloads up to this many decoded bytes are verified in a small stack buffer by
+/// [`KeyRing::verify`]: most tokens fit, and zeroing it costs next to nothing.
+const SMALL_PAYLOAD_LEN: usize = 256;
+
+/// Payloads up to this many decoded bytes are verified in a larger stack buffer by
 /// [`KeyRing::verify`]; larger ones use the heap.
 const STACK_PAYLOAD_LEN: usize = 1024;
 
@@ -267,12 +271,13 @@ impl KeyRing {
         let mut token = String::with_capacity(len);
         token.push_str(&key.header_b64);
         token.push('.');
-        base64url::encode_into(payload, &mut token);
+        // The payload and the signature are published in the token: no constant-time encoding.
+        base64url::encode_public_into(payload, &mut token);
         let mut mac = key.key.keyed().clone();
         mac.update(token.as_bytes());
         let tag = mac.finalize().into_bytes();
         token.push('.');
-        base64url::encode_into(&tag, &mut token);
+        base64url::encode_public_into(&tag, &mut token);
         debug_assert_eq!(token.len(), len);
         Ok(token)
     }
@@ -320,6 +325,63 @@ impl KeyRing {
             Err(_) => return Err(SignError::Claims),
         }
         self.sign_jws(&payload)
+    }
+
+    /// Checks a token's length, structure, header and signature, decodes its payload into
+    /// `buffer`, and returns the index of the key whose MAC matched and the payload's length.
+    /// No claims are read.
+    ///
+    /// Every rejection is the one [`check_signature`](Self::check_signature) followed by the
+    /// payload's decoding would give, in the documented order; the fast path below only skips
+    /// work for tokens under a header this ring issued.
+    fn check_and_decode(&self, token: &[u8], now_secs: u64, buffer: &mut [u8]) -> Result<(usize, usize), Rejection> {
+        if token.len() > TOKEN_LEN_MAX {
+            return Err(Rejection::TooLarge("the token exceeds its length limit"));
+        }
+        if let Some(outcome) = self.check_issued(token, now_secs, buffer) {
+            return outcome;
+        }
+        let (index, payload_b64) = self.check_signature(token, now_secs)?;
+        let payload = decode_payload(payload_b64, buffer)?;
+        Ok((index, payload.len()))
+    }
+
+    /// The fast path of [`check_and_decode`](Self::check_and_decode), for a token that starts
+    /// with the exact header segment of one of the ring's keys (the header the ring issues).
+    ///
+    /// Such a token needs no search for its first dot and no header parse, and its last dot
+    /// must sit right before a 43-character signature. The signature and the payload are
+    /// decoded before the MAC: both decoders refuse a `.`, so when both succeed the token has
+    /// exactly three segments and every structural check has passed, and only the MAC and the
+    /// key's retirement are left, in that order. Any other outcome returns `None` (before any
+    /// MAC is computed), and the thorough path then finds the rejection that comes first.
+    fn check_issued(
+        &self,
+        token: &[u8],
+        now_secs: u64,
+        buffer: &mut [u8],
+    ) -> Option<Result<(usize, usize), Rejection>> {
+        let index = self.keys.iter().position(|key| {
+            let header = key.header_b64.as_bytes();
+            token.starts_with(header) && token.get(header.len()) == Some(&b'.')
+        })?;
+        let payload_start = self.keys[index].header_b64.len() + 1;
+        let signing_input_len = token.len().checked_sub(SIGNATURE_B64_LEN + 1)?;
+        if signing_input_len < payload_start || token[signing_input_len] != b'.' {
+            return None;
+        }
+        let (signing_input, signature_b64) = (&token[..signing_input_len], &token[signing_input_len + 1..]);
+        let mut signature = [0u8; SIGNATURE_LEN];
+        base64url::decode(signature_b64, &mut signature).ok()?;
+        let payload_len = base64url::decode(&signing_input[payload_start..], buffer).ok()?.len();
+        let key = &self.keys[index];
+        Some(if !key.mac_matches(signing_input, &signature) {
+            Err(Rejection::BadSignature)
+        } else if key.is_retired(now_secs) {
+            Err(Rejection::RetiredKey)
+        } else {
+            Ok((index, payload_len))
+        })
     }
 
     /// Checks a token's structure, header and signature, and returns the index of the key whose
@@ -401,9 +463,8 @@ impl KeyRing {
         now_secs: u64,
         scratch: &'s mut Scratch,
     ) -> Result<VerifiedJws<'s>, Rejection> {
-        let (index, payload_b64) = self.check_signature(token.as_ref(), now_secs)?;
-        let payload = decode_payload(payload_b64, &mut scratch.payload[..])?;
-        Ok(VerifiedJws::new(self.keys[index].kid, payload))
+        let (index, payload_len) = self.check_and_decode(token.as_ref(), now_secs, &mut scratch.payload[..])?;
+        Ok(VerifiedJws::new(self.keys[index].kid, &scratch.payload[..payload_len]))
     }
 
     /// Verifies a JWS with detached content (`header..signature`, RFC 7515 Appendix F) against
@@ -453,17 +514,36 @@ impl KeyRing {
         validation: &Validation,
         now_secs: u64,
     ) -> Result<Verified<C>, Rejection> {
-        let (index, payload_b64) = self.check_signature(token.as_ref(), now_secs)?;
-        let kid = self.keys[index].kid;
-        if base64url::decoded_len_max(payload_b64.len()) <= STACK_PAYLOAD_LEN {
-            let mut buffer = [0u8; STACK_PAYLOAD_LEN];
-            let payload = decode_payload(payload_b64, &mut buffer)?;
-            finish(payload, kid, validation, now_secs)
-        } else {
-            let mut buffer = vec![0u8; base64url::decoded_len_max(payload_b64.len())];
-            let payload = decode_payload(payload_b64, &mut buffer)?;
-            finish(payload, kid, validation, now_secs)
+        let token = token.as_ref();
+        if token.len() > TOKEN_LEN_MAX {
+            return Err(Rejection::TooLarge("the token exceeds its length limit"));
         }
+        // The buffer must be initialised before it is written, so its size is picked to fit:
+        // zeroing a kilobyte for every small token would cost more than decoding it. The
+        // token's own length bounds its payload's.
+        let payload_len_max = base64url::decoded_len_max(token.len());
+        if payload_len_max <= SMALL_PAYLOAD_LEN {
+            let mut buffer = [0u8; SMALL_PAYLOAD_LEN];
+            self.verify_into(token, validation, now_secs, &mut buffer)
+        } else if payload_len_max <= STACK_PAYLOAD_LEN {
+            let mut buffer = [0u8; STACK_PAYLOAD_LEN];
+            self.verify_into(token, validation, now_secs, &mut buffer)
+        } else {
+            let mut buffer = vec![0u8; payload_len_max];
+            self.verify_into(token, validation, now_secs, &mut buffer)
+        }
+    }
+
+    /// [`verify`](Self::verify) with the payload decoded into `buffer`.
+    fn verify_into<C: DeserializeOwned>(
+        &self,
+        token: &[u8],
+        validation: &Validation,
+        now_secs: u64,
+        buffer: &mut [u8],
+    ) -> Result<Verified<C>, Rejection> {
+        let (index, payload_len) = self.check_and_decode(token, now_secs, buffer)?;
+        finish(&buffer[..payload_len], self.keys[index].kid, validation, now_secs)
     }
 
     /// Verifies a JWT and deserializes its claims into a `C` that may borrow from `scratch`
@@ -481,9 +561,8 @@ impl KeyRing {
         now_secs: u64,
         scratch: &'s mut Scratch,
     ) -> Result<Verified<C>, Rejection> {
-        let (index, payload_b64) = self.check_signature(token.as_ref(), now_secs)?;
-        let payload = decode_payload(payload_b64, &mut scratch.payload[..])?;
-        finish(payload, self.keys[index].kid, validation, now_secs)
+        let (index, payload_len) = self.check_and_decode(token.as_ref(), now_secs, &mut scratch.payload[..])?;
+        finish(&scratch.payload[..payload_len], self.keys[index].kid, validation, now_secs)
     }
 }
 
