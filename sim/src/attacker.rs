@@ -49,11 +49,16 @@ pub(crate) struct Attacker {
     rng: SimRng,
     entropy: ChaChaEntropy,
     captured: Vec<Captured>,
+    /// Random text longer than any token may be, made once: oversize tokens are cut from it.
+    oversize_filler: String,
 }
+
+/// Longest oversize token, beyond the limit.
+const OVERSIZE_EXTRA_MAX: usize = 600;
 
 impl Attacker {
     pub(crate) fn new(rng: SimRng, entropy: ChaChaEntropy) -> Self {
-        Self { rng, entropy, captured: Vec::with_capacity(CAPTURED_MAX) }
+        Self { rng, entropy, captured: Vec::with_capacity(CAPTURED_MAX), oversize_filler: String::new() }
     }
 
     pub(crate) fn rng(&mut self) -> &mut SimRng {
@@ -198,7 +203,13 @@ impl Attacker {
             }
             AttackKind::Oversize => {
                 let header = encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-                let filler = self.random_text(TOKEN_LEN_MAX + 1, TOKEN_LEN_MAX + 600);
+                if self.oversize_filler.is_empty() {
+                    let longest = TOKEN_LEN_MAX + OVERSIZE_EXTRA_MAX;
+                    self.oversize_filler = self.random_text(longest, longest);
+                }
+                let len =
+                    self.rng.between(TOKEN_LEN_MAX as u64 + 1, (TOKEN_LEN_MAX + OVERSIZE_EXTRA_MAX) as u64) as usize;
+                let filler = self.oversize_filler.get(..len)?;
                 let facts = garbage_facts(Shape::Oversize, material, subject);
                 Some(Crafted { token: format!("{header}.{filler}.{}", "A".repeat(43)), facts })
             }

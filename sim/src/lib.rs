@@ -60,7 +60,7 @@ pub use crate::config::{
 };
 pub use crate::oracle::{Invariant, Violation};
 pub use crate::report::{comparison_table, scenario_line, violation_report, Counters, RunReport, TimedReport};
-pub use crate::sweep::{run_all, Job};
+pub use crate::sweep::run_all;
 
 /// Runs one simulation.
 ///

@@ -100,6 +100,14 @@ struct Args {
     threads: Option<usize>,
 }
 
+/// CPU time the calling thread has used, in seconds, from Linux's scheduler statistics; `None`
+/// where they are not available.
+fn thread_cpu_secs() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos as f64 / 1e9)
+}
+
 fn parse_duration_arg(text: &str) -> Result<u64, String> {
     parse_duration(text).map_err(str::to_owned)
 }
@@ -133,13 +141,15 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let runner = |config: &Config| -> Result<TimedReport, ConfigError> {
         let begun = Instant::now();
+        let cpu_before = thread_cpu_secs();
         let report = run(config)?;
         let wall_secs = begun.elapsed().as_secs_f64();
+        let cpu_secs = thread_cpu_secs().zip(cpu_before).map(|(after, before)| after - before);
         let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
         if show_progress {
             let _ = write!(std::io::stderr().lock(), "\r{finished}/{total} runs");
         }
-        Ok(TimedReport { report, wall_secs })
+        Ok(TimedReport { report, wall_secs, cpu_secs })
     };
     let results = run_all(&jobs, threads, &runner);
     let wall_secs = started.elapsed().as_secs_f64();
@@ -253,11 +263,12 @@ impl Output<'_> {
         hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
+    /// Events, verifications, and the seconds the runs kept a core busy (CPU time where known).
     fn totals(&self) -> (u64, u64, f64) {
         let events: u64 = self.runs.iter().map(|run| run.report.events).sum();
         let verifications: u64 = self.runs.iter().map(|run| run.report.counters.verifications).sum();
-        let run_secs: f64 = self.runs.iter().map(|run| run.wall_secs).sum();
-        (events, verifications, run_secs)
+        let busy_secs: f64 = self.runs.iter().map(TimedReport::busy_secs).sum();
+        (events, verifications, busy_secs)
     }
 
     fn text(&self) -> std::io::Result<()> {
@@ -323,7 +334,7 @@ impl Output<'_> {
         writeln!(out, "trace hash: {}", self.combined_hash())?;
         writeln!(
             out,
-            "{} runs, {events} events, {verifications} verifications in {:.2}s on {} threads; per core: {:.0} events/s, {:.0} verifications/s",
+            "{} runs, {events} events, {verifications} verifications in {:.2}s on {} threads ({run_secs:.2}s of CPU); per core: {:.0} events/s, {:.0} verifications/s",
             self.runs.len(),
             self.wall_secs,
             self.threads,
@@ -377,6 +388,7 @@ impl Output<'_> {
             "threads": self.threads,
             "events": events,
             "verifications": verifications,
+            "busy_secs": run_secs,
             "events_per_core_second": events as f64 / run_secs.max(1e-9),
             "verifications_per_core_second": verifications as f64 / run_secs.max(1e-9),
             "violations": self.runs.iter().map(|run| run.report.violation_count()).sum::<u64>(),

@@ -35,9 +35,6 @@ pub fn run_all<J: Sync, T: Send>(jobs: &[J], threads: usize, runner: &(dyn Fn(&J
     finished.into_iter().map(|(_, result)| result).collect()
 }
 
-/// A unit of work for [`run_all`] when callers want to carry a label with each configuration.
-pub type Job = crate::config::Config;
-
 #[cfg(test)]
 mod tests {
     use super::*;
