@@ -317,7 +317,8 @@ pub(crate) const STORE_OUTAGE_GAP_MIN_MS: u64 = 2 * STORE_RETRY_MS;
 impl Config {
     /// The scenario `tokenring-sim` runs without arguments: three nodes behind a sticky load
     /// balancer, two thousand clients, a week, daily rolling restarts and rotations, random
-    /// crashes, store outages, crashes during writes, and an attacker.
+    /// crashes, store outages (one of them as the cluster first starts), crashes during
+    /// writes, and an attacker.
     pub fn default_scenario(seed: u64, policy: Policy) -> Self {
         Self {
             seed,
@@ -343,7 +344,8 @@ impl Config {
             downtime_max_ms: 3 * MINUTE_MS,
             store_outage_interval_mean_ms: Some(DAY_MS),
             store_outage_max_ms: MINUTE_MS,
-            scheduled_store_outages: Vec::new(),
+            // The store is down for the first half minute: the cluster's first start waits.
+            scheduled_store_outages: vec![(0, 30 * SECOND_MS)],
             store_write_crash_per_mille: 200,
             rotation_interval_ms: DAY_MS,
             reload_interval_ms: MINUTE_MS,

@@ -390,6 +390,13 @@ mod tests {
             }
         }
         assert_eq!(model.issued.len(), ISSUED_KIDS_MAX);
+        // The comparison does see a difference.
+        let mut ahead = model.clone();
+        ahead.rotate(now + 1, 10, 9999, kid("not-in-the-ring")).unwrap();
+        assert!(ahead.disagreement_with(&ring, now + 1).is_some());
+        let mut forgetful = model.clone();
+        forgetful.issued.remove(0);
+        assert!(forgetful.disagreement_with(&ring, now).is_some());
         // Pruned identifiers stay remembered, in the ring and in the model alike.
         let loaded = KeyRing::from_jwk_set(ring.to_jwk_set().as_bytes()).unwrap();
         assert!(loaded.issued_kids().len() > loaded.keys(now).len());

@@ -177,10 +177,10 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
     row("INFO lines (routine)", &|run| count(run.report.counters.info_lines));
     row("attacker tokens sent", &|run| count(run.report.counters.attacks));
     row("attacker tokens accepted", &|run| count(run.report.counters.attacks_accepted));
-    row("  routine by design: replays", &|run| {
+    row("  rejected as routine: replays", &|run| {
         count(run.report.counters.attacks_routine_by_design.get("replay-of-genuine-token").copied().unwrap_or(0))
     });
-    row("  routine by design: pruned kid", &|run| {
+    row("  rejected as routine: pruned kid", &|run| {
         count(run.report.counters.attacks_routine_by_design.get("forgery-naming-pruned-kid").copied().unwrap_or(0))
     });
     row("node starts / crashes", &|run| {

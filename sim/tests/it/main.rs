@@ -22,6 +22,7 @@ pub(crate) fn calm(seed: u64, policy: Policy) -> Config {
     config.rolling_restart_interval_ms = None;
     config.crash_interval_mean_ms = None;
     config.store_outage_interval_mean_ms = None;
+    config.scheduled_store_outages = Vec::new();
     config.store_write_crash_per_mille = 0;
     config.attack_interval_mean_ms = None;
     config
