@@ -16,6 +16,7 @@
 //! is the newest key without `retire_at`; a single JWK object is read as a set of one.
 
 use core::fmt::Write as _;
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
@@ -121,13 +122,14 @@ impl KeyRing {
             .filter(|(_, key)| key.retire_at_secs.is_none())
             .max_by_key(|(position, key)| (key.created_secs, core::cmp::Reverse(*position)))
             .map(|(position, _)| position);
-        let mut ring = KeyRing { keys, active, issued: Vec::new() };
         // Keys present are issued by definition; the persisted history comes first (oldest).
-        let held: Vec<Kid> = ring.keys.iter().filter_map(|key| key.kid).collect();
-        for kid in issued.into_iter().chain(held) {
-            ring.remember(kid);
-        }
-        Ok(ring)
+        // Deduplicate through a set: calling `remember` per identifier would be quadratic.
+        let mut seen = BTreeSet::new();
+        let held = keys.iter().filter_map(|key| key.kid);
+        issued = issued.into_iter().chain(held).filter(|kid| seen.insert(*kid)).collect();
+        let excess = issued.len().saturating_sub(ISSUED_KIDS_MAX);
+        issued.drain(..excess);
+        Ok(KeyRing { keys, active, issued })
     }
 }
 
