@@ -145,28 +145,57 @@ pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
     }
 }
 
+/// [`parse`] followed by [`Registered::check`]: the claims with their `exp` and `iat`.
+///
+/// The same result as calling the two in turn; on the fast path the check runs where the
+/// registered claims were collected, so they are never moved.
+pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
+    payload: &'de [u8],
+    validation: &Validation,
+    now_secs: u64,
+) -> Result<(C, Option<f64>, Option<f64>), Rejection> {
+    if let Some(checked) = parse_plain_and_check(payload, validation, now_secs) {
+        return checked;
+    }
+    let (claims, registered) = parse_thoroughly(payload)?;
+    registered.check(validation, now_secs)?;
+    Ok((claims, registered.exp, registered.iat))
+}
+
+/// The fast path of [`parse_and_check`]: `None` when the reader gave up. The check's verdict
+/// depends on the registered claims alone, which both paths collect identically.
+fn parse_plain_and_check<'de, C: Deserialize<'de>>(
+    payload: &'de [u8],
+    validation: &Validation,
+    now_secs: u64,
+) -> Option<Result<(C, Option<f64>, Option<f64>), Rejection>> {
+    let mut registered = Registered::default();
+    let claims = parse_plain_into(payload, &mut registered)?;
+    Some(registered.check(validation, now_secs).map(|()| (claims, registered.exp, registered.iat)))
+}
+
 /// The fast path: `None` when it gave up, for whatever reason (a fault included: the thorough
 /// path finds it again and names it).
 fn parse_plain<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Option<(C, Registered<'de>)> {
+    let mut registered = Registered::default();
+    let claims = parse_plain_into(payload, &mut registered)?;
+    Some((claims, registered))
+}
+
+/// The fast path, collecting the registered claims into `registered`.
+fn parse_plain_into<'de, C: Deserialize<'de>>(payload: &'de [u8], registered: &mut Registered<'de>) -> Option<C> {
     // The reader refuses to nest deeper than the limit itself, so the separate depth scan of
     // the thorough path is not needed here.
     let mut plain = Plain::new(payload, JSON_DEPTH_MAX)?;
-    let mut registered = Registered::default();
     plain.open_object().ok()?;
-    let mut tee = PlainTee {
-        plain: &mut plain,
-        first: true,
-        pending: None,
-        names: PlainNames::new(),
-        registered: &mut registered,
-    };
+    let mut tee = PlainTee { plain: &mut plain, first: true, pending: None, names: PlainNames::new(), registered };
     let claims = C::deserialize(PlainTeeDeserializer { map: &mut tee }).ok()?;
     // The caller's type may stop early; the registered claims must still all be seen.
     while tee.next_key::<IgnoredAny>().ok()?.is_some() {
         tee.next_value::<IgnoredAny>().ok()?;
     }
     plain.close_object().ok()?;
-    plain.at_end().then_some((claims, registered))
+    plain.at_end().then_some(claims)
 }
 
 /// The thorough path, with `serde_json`.
@@ -246,12 +275,13 @@ enum Slot {
 impl Slot {
     #[inline]
     fn of(name: &str) -> Option<Self> {
-        match name {
-            "exp" => Some(Self::Exp),
-            "nbf" => Some(Self::Nbf),
-            "iat" => Some(Self::Iat),
-            "iss" => Some(Self::Iss),
-            "aud" => Some(Self::Aud),
+        // Matched as three-byte arrays: a few integer compares per member name.
+        match name.as_bytes() {
+            b"exp" => Some(Self::Exp),
+            b"nbf" => Some(Self::Nbf),
+            b"iat" => Some(Self::Iat),
+            b"iss" => Some(Self::Iss),
+            b"aud" => Some(Self::Aud),
             _ => None,
         }
     }
@@ -383,7 +413,7 @@ struct PlainTee<'p, 'de> {
     plain: &'p mut Plain<'de>,
     first: bool,
     pending: Option<Slot>,
-    names: PlainNames<'de>,
+    names: PlainNames,
     registered: &'p mut Registered<'de>,
 }
 
@@ -391,36 +421,41 @@ impl<'de> MapAccess<'de> for PlainTee<'_, 'de> {
     type Error = NotPlain;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, NotPlain> {
-        let Some(name) = self.plain.member_name(&mut self.first)? else { return Ok(None) };
+        let Some(name) = self.plain.member(&mut self.first)? else { return Ok(None) };
         self.pending = Slot::of(name);
         self.names.insert(name)?;
         seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, NotPlain> {
-        self.plain.member_colon()?;
         let Some(slot) = self.pending.take() else { return seed.deserialize(&mut *self.plain) };
-        let value = Scalar::deserialize(&mut *self.plain)?;
+        // Times are nearly always plain integers: read them directly. Anything else goes through
+        // the general reader (and a wrong type makes `record` refuse it).
+        let value = match (slot, self.plain.peek_is_digit()) {
+            (Slot::Exp | Slot::Nbf | Slot::Iat, true) => Scalar::Unsigned(self.plain.unsigned_value()?),
+            _ => Scalar::deserialize(&mut *self.plain)?,
+        };
         self.registered.record(slot, &value).map_err(|_| NotPlain)?;
         seed.deserialize(Replay { value: &value, error: PhantomData })
     }
 }
 
-/// The fast path's record of member names, to refuse duplicates: a repeat (or one name more
-/// than it holds) makes the fast path give up, and the thorough path names the fault.
+/// The fast path's record of member names, to refuse duplicates.
 ///
-/// Each name is stored with a short summary of it (length, first, middle and last byte), and a
-/// new name is compared in full only with names of the same summary: distinct member names
-/// almost never share one, so finding that a name is new costs a few integer compares.
-struct PlainNames<'de> {
+/// Only a short summary of each name is kept (length, first, middle and last byte): a repeated
+/// name repeats its summary, so a repeat can never pass unnoticed. When two names share a
+/// summary the fast path gives up, and the thorough path, which compares names in full,
+/// decides whether they are a duplicate (refused) or merely alike (accepted). Distinct member
+/// names almost never share a summary, so in practice this costs a few integer compares per
+/// name and no storage of names at all.
+struct PlainNames {
     summaries: [u32; PLAIN_MEMBERS_MAX],
-    names: [&'de str; PLAIN_MEMBERS_MAX],
     len: usize,
 }
 
-impl<'de> PlainNames<'de> {
+impl PlainNames {
     fn new() -> Self {
-        Self { summaries: [0; PLAIN_MEMBERS_MAX], names: [""; PLAIN_MEMBERS_MAX], len: 0 }
+        Self { summaries: [0; PLAIN_MEMBERS_MAX], len: 0 }
     }
 
     #[inline]
@@ -434,17 +469,15 @@ impl<'de> PlainNames<'de> {
         }
     }
 
+    /// Records `name`; gives up on a summary seen before, or one name more than it holds.
     #[inline]
-    fn insert(&mut self, name: &'de str) -> Result<(), NotPlain> {
+    fn insert(&mut self, name: &str) -> Result<(), NotPlain> {
         let summary = Self::summary(name);
         let len = self.len.min(PLAIN_MEMBERS_MAX);
-        for (&other_summary, &other) in self.summaries[..len].iter().zip(&self.names[..len]) {
-            if other_summary == summary && other == name {
-                return Err(NotPlain);
-            }
+        if self.summaries[..len].contains(&summary) {
+            return Err(NotPlain);
         }
         *self.summaries.get_mut(len).ok_or(NotPlain)? = summary;
-        self.names[len] = name;
         self.len = len + 1;
         Ok(())
     }
@@ -737,8 +770,12 @@ mod tests {
             assert_eq!(parse::<IgnoredAny>(payload.as_bytes()).map(|(_, registered)| registered), thorough);
             assert_eq!(parse_plain::<IgnoredAny>(payload.as_bytes()).is_some(), count <= PLAIN_MEMBERS_MAX);
         }
-        // Names that share a summary (length, first, middle and last byte) are still told apart.
-        assert!(agree::<IgnoredAny>(br#"{"abxd":1,"abyd":2,"exp":3}"#));
+        // Names that share a summary (length, first, middle and last byte) are told apart by the
+        // thorough path.
+        assert!(parse_plain::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#).is_none());
+        assert!(parse::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#).is_ok());
+        assert!(parse::<IgnoredAny>(br#"{"abxd":1,"abxd":2,"exp":3}"#).is_err());
+        assert!(agree::<IgnoredAny>(br#"{"abxd":1,"abyx":2,"exp":3}"#));
     }
 
     proptest::proptest! {

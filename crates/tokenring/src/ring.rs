@@ -268,18 +268,20 @@ impl KeyRing {
         if len > TOKEN_LEN_MAX {
             return Err(SignError::TooLarge);
         }
-        let mut token = String::with_capacity(len);
-        token.push_str(&key.header_b64);
-        token.push('.');
+        let mut token = Vec::with_capacity(len);
+        token.extend_from_slice(key.header_b64.as_bytes());
+        token.push(b'.');
         // The payload and the signature are published in the token: no constant-time encoding.
         base64url::encode_public_into(payload, &mut token);
         let mut mac = key.key.keyed().clone();
-        mac.update(token.as_bytes());
+        mac.update(&token);
         let tag = mac.finalize().into_bytes();
-        token.push('.');
+        token.push(b'.');
         base64url::encode_public_into(&tag, &mut token);
         debug_assert_eq!(token.len(), len);
-        Ok(token)
+        // Every byte is from the base64url alphabet or a dot, so this cannot fail; the check
+        // keeps the library free of unsafe code (and the error arm free of panics).
+        String::from_utf8(token).map_err(|_| SignError::Claims)
     }
 
     /// Serializes `claims` (which must serialize to a JSON object) and signs them with the
@@ -584,7 +586,6 @@ fn finish<'p, C: Deserialize<'p>>(
     validation: &Validation,
     now_secs: u64,
 ) -> Result<Verified<C>, Rejection> {
-    let (claims, registered) = claims::parse::<C>(payload)?;
-    registered.check(validation, now_secs)?;
-    Ok(Verified::new(claims, kid, registered.exp, registered.iat))
+    let (claims, exp, iat) = claims::parse_and_check::<C>(payload, validation, now_secs)?;
+    Ok(Verified::new(claims, kid, exp, iat))
 }
