@@ -138,6 +138,17 @@ pub(crate) fn encode_into(src: &[u8], out: &mut String) {
     }
 }
 
+/// The two characters of every 12-bit value: encoding a group of three bytes is two lookups.
+const CHARACTER_PAIRS: [[u8; 2]; 4096] = {
+    let mut pairs = [[0u8; 2]; 4096];
+    let mut value = 0;
+    while value < 4096 {
+        pairs[value] = [ALPHABET[value >> 6], ALPHABET[value & 63]];
+        value += 1;
+    }
+    pairs
+};
+
 /// Appends the encoding of `src` to `out`. For public data only (see the module docs).
 ///
 /// Bytes rather than a `String`: the token is assembled as bytes and checked to be UTF-8 once.
@@ -148,11 +159,9 @@ pub(crate) fn encode_public_into(src: &[u8], out: &mut Vec<u8>) {
     let (groups, tail) = src.split_at(src.len() / 3 * 3);
     let (group_out, tail_out) = dst.split_at_mut(groups.len() / 3 * 4);
     for (group, out) in groups.chunks_exact(3).zip(group_out.chunks_exact_mut(4)) {
-        let bits = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
-        out[0] = ALPHABET[(bits >> 18) as usize & 63];
-        out[1] = ALPHABET[(bits >> 12) as usize & 63];
-        out[2] = ALPHABET[(bits >> 6) as usize & 63];
-        out[3] = ALPHABET[bits as usize & 63];
+        let bits = usize::from(group[0]) << 16 | usize::from(group[1]) << 8 | usize::from(group[2]);
+        out[..2].copy_from_slice(&CHARACTER_PAIRS[bits >> 12]);
+        out[2..].copy_from_slice(&CHARACTER_PAIRS[bits & 0xFFF]);
     }
     match (tail, tail_out) {
         ([first], [out_first, out_second]) => {
