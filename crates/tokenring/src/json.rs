@@ -218,7 +218,7 @@ impl<'de, const N: usize> SeenNames<'de, N> {
 /// Why the plain-JSON reader gave up: the input is outside the subset it reads, is not JSON at
 /// all, or the caller's type refused it. It carries nothing, so giving up never allocates; the
 /// caller then parses again with `serde_json`, which says precisely what is wrong (if anything).
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct NotPlain;
 
 impl core::fmt::Display for NotPlain {
@@ -292,6 +292,24 @@ fn string_end(bytes: &[u8], start: usize) -> Result<usize, NotPlain> {
             _ => return Err(NotPlain),
         }
     }
+}
+
+/// The value of eight ASCII digits read as a little-endian word (the first digit in the lowest
+/// byte), or `None` if one of the bytes is not a digit.
+#[inline]
+const fn eight_digits(word: u64) -> Option<u64> {
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    // Every byte is 0x30..=0x3F, and still is after adding six (so it is at most 0x39).
+    if word & HIGH_NIBBLES != ZEROS || word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS {
+        return None;
+    }
+    let mut value = word - ZEROS;
+    // Pairs, then quadruples, then all eight: each step multiplies the more significant half.
+    value = (value * 10 + (value >> 8)) & 0x00FF_00FF_00FF_00FF;
+    value = (value * 100 + (value >> 16)) & 0x0000_FFFF_0000_FFFF;
+    value = (value * 10_000 + (value >> 32)) & 0xFFFF_FFFF;
+    Some(value)
 }
 
 /// A deserializer for the plain subset of JSON that signed claims nearly always are: strings
@@ -369,8 +387,15 @@ impl<'de> Plain<'de> {
         let start = self.position;
         let mut value: u64 = 0;
         let mut end = start;
+        // Eight digits at a time while eight follow (a timestamp is ten digits).
+        while end - start + 8 <= UNCHECKED_DIGITS {
+            let Some(word) = bytes.get(end..end + 8) else { break };
+            let Some(digits) = eight_digits(u64::from_le_bytes(word.try_into().map_err(|_| NotPlain)?)) else { break };
+            value = value * 100_000_000 + digits;
+            end += 8;
+        }
         while let Some(&digit @ b'0'..=b'9') = bytes.get(end) {
-            if end - start == UNCHECKED_DIGITS {
+            if end - start >= UNCHECKED_DIGITS {
                 value = value
                     .checked_mul(10)
                     .and_then(|value| value.checked_add(u64::from(digit - b'0')))
@@ -847,6 +872,26 @@ mod tests {
         assert!(depth_within(b"{\"a\\\"[[[[\":1}", 1), "escaped quotes keep the string open");
         assert!(depth_within(b"[[],[],[],[]]", 2));
         assert!(!depth_within(&b"[".repeat(100), 16));
+    }
+
+    #[test]
+    fn eight_digits_at_a_time() {
+        for text in [&b"00000000"[..], b"12345678", b"99999999", b"41024448", b"10000001"] {
+            let expected = core::str::from_utf8(text).unwrap().parse::<u64>().unwrap();
+            assert_eq!(eight_digits(u64::from_le_bytes(text.try_into().unwrap())), Some(expected));
+        }
+        for text in [&b"1234567a"[..], b"/2345678", b":2345678", b"1234 678", b"\x001234567"] {
+            assert_eq!(eight_digits(u64::from_le_bytes(text.try_into().unwrap())), None, "{text:?}");
+        }
+        for number in [0u64, 7, 10, 1_700_000_000, 4_102_444_800, 99_999_999, 100_000_000, u64::MAX / 10, u64::MAX] {
+            let text = number.to_string();
+            let mut plain = Plain::new(text.as_bytes(), 1).unwrap();
+            assert_eq!(plain.unsigned(), Ok(number));
+            assert!(plain.at_end());
+        }
+        for text in ["18446744073709551616", "99999999999999999999", "012345678901", "123456789.5", "12345678e1"] {
+            assert_eq!(Plain::new(text.as_bytes(), 1).unwrap().unsigned(), Err(NotPlain), "{text}");
+        }
     }
 
     #[test]
