@@ -145,6 +145,9 @@ pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
     }
 }
 
+/// Claims that passed [`Registered::check`], with their `exp` and `iat`.
+pub(crate) type Checked<C> = (C, Option<f64>, Option<f64>);
+
 /// [`parse`] followed by [`Registered::check`]: the claims with their `exp` and `iat`.
 ///
 /// The same result as calling the two in turn; on the fast path the check runs where the
@@ -153,7 +156,7 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     payload: &'de [u8],
     validation: &Validation,
     now_secs: u64,
-) -> Result<(C, Option<f64>, Option<f64>), Rejection> {
+) -> Result<Checked<C>, Rejection> {
     if let Some(checked) = parse_plain_and_check(payload, validation, now_secs) {
         return checked;
     }
@@ -168,7 +171,7 @@ fn parse_plain_and_check<'de, C: Deserialize<'de>>(
     payload: &'de [u8],
     validation: &Validation,
     now_secs: u64,
-) -> Option<Result<(C, Option<f64>, Option<f64>), Rejection>> {
+) -> Option<Result<Checked<C>, Rejection>> {
     let mut registered = Registered::default();
     let claims = parse_plain_into(payload, &mut registered)?;
     Some(registered.check(validation, now_secs).map(|()| (claims, registered.exp, registered.iat)))
