@@ -187,6 +187,9 @@ fn parse_plain<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Option<(C, Regis
 
 /// The fast path, collecting the registered claims into `registered`.
 fn parse_plain_into<'de, C: Deserialize<'de>>(payload: &'de [u8], registered: &mut Registered<'de>) -> Option<C> {
+    if !serde_json_reads_numbers_plainly() {
+        return None;
+    }
     // The reader refuses to nest deeper than the limit itself, so the separate depth scan of
     // the thorough path is not needed here.
     let mut plain = Plain::new(payload, JSON_DEPTH_MAX)?;
@@ -199,6 +202,15 @@ fn parse_plain_into<'de, C: Deserialize<'de>>(payload: &'de [u8], registered: &m
     }
     plain.close_object().ok()?;
     plain.at_end().then_some(claims)
+}
+
+/// Whether `serde_json` hands an integer to a `deserialize_any` visitor as a `u64`, as the plain
+/// reader does. It does unless its `arbitrary_precision` feature is enabled anywhere in the build
+/// (features are unified across a dependency graph), in which case it hands over a map instead,
+/// and the fast path stands aside. Asked once, of `serde_json` itself.
+fn serde_json_reads_numbers_plainly() -> bool {
+    static PLAIN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PLAIN.get_or_init(|| matches!(serde_json::from_slice::<Scalar<'_>>(b"1"), Ok(Scalar::Unsigned(1))))
 }
 
 /// The thorough path, with `serde_json`.
@@ -708,6 +720,13 @@ mod tests {
                 true
             }
         }
+    }
+
+    #[test]
+    fn serde_json_reads_numbers_as_the_plain_reader_does() {
+        // Fails, rather than silently slowing every verification, if a dependency enables
+        // serde_json's `arbitrary_precision`.
+        assert!(serde_json_reads_numbers_plainly());
     }
 
     #[test]
