@@ -100,9 +100,9 @@ fn audiences() {
 
 #[test]
 fn key_lengths() {
-    assert_eq!(Key::from_bytes(&vec![1; KEY_LEN_MIN - 1]).unwrap_err(), KeyError::TooShort { bits: 248 });
-    assert!(Key::from_bytes(&vec![1; KEY_LEN_MAX]).is_ok());
-    assert!(matches!(Key::from_bytes(&vec![1; KEY_LEN_MAX + 1]), Err(KeyError::TooLong { .. })));
+    assert_eq!(Key::from_bytes(&[1; KEY_LEN_MIN - 1]).unwrap_err(), KeyError::TooShort { bits: 248 });
+    assert!(Key::from_bytes(&[1; KEY_LEN_MAX]).is_ok());
+    assert!(matches!(Key::from_bytes(&[1; KEY_LEN_MAX + 1]), Err(KeyError::TooLong { .. })));
 }
 
 #[test]

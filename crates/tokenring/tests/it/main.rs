@@ -1,5 +1,8 @@
 //! Integration tests for the tokenring core, one binary with a module per area.
 
+// Test helpers outside `#[test]` functions unwrap too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod limits;
 mod persistence;
 mod properties;
