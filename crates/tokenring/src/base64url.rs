@@ -244,6 +244,26 @@ mod tests {
         }
     }
 
+    /// Invalid characters are flagged by one high bit that is OR-ed together: several invalid
+    /// characters, in one group or across groups, must never cancel each other out.
+    #[test]
+    fn several_invalid_characters_never_cancel() {
+        for len in [2usize, 3, 4, 6, 7, 8, 12, 15, 16] {
+            for first in 0..len {
+                for second in first + 1..len {
+                    let mut text = vec![b'A'; len];
+                    text[first] = b' ';
+                    text[second] = b'=';
+                    let mut buf = [0u8; 16];
+                    assert_eq!(decode(&text, &mut buf), Err(Invalid), "{:?}", String::from_utf8_lossy(&text));
+                }
+            }
+        }
+        let mut buf = [0u8; 16];
+        assert_eq!(decode(b"  ==", &mut buf), Err(Invalid), "four invalid characters");
+        assert_eq!(decode(b"+/+/+/+/", &mut buf), Err(Invalid), "eight invalid characters");
+    }
+
     #[test]
     fn short_output_buffers_are_refused() {
         assert_eq!(decode(b"AAAA", &mut [0u8; 2]), Err(Invalid));

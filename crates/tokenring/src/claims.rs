@@ -675,6 +675,28 @@ mod tests {
         assert_eq!(check(r#"{"exp":9,"iss":"me","aud":"web"}"#, &validation, 0), Err(Rejection::WrongAudience));
         assert_eq!(check(r#"{"exp":9,"iss":"me"}"#, &validation, 0), Err(Rejection::MissingClaim("aud")));
         assert_eq!(check(r#"{"exp":9,"aud":"api"}"#, &Validation::new(), 0), Err(Rejection::WrongAudience));
+        assert_eq!(check(r#"{"exp":9,"iss":"me","aud":["x","y"]}"#, &validation, 0), Err(Rejection::WrongAudience));
+        assert_eq!(check(r#"{"exp":9,"iss":"me","aud":[]}"#, &validation, 0), Err(Rejection::WrongAudience));
+    }
+
+    #[test]
+    fn validation_settings_read_back() {
+        assert_eq!(Validation::new().leeway(), LEEWAY_SECS_DEFAULT);
+        assert_eq!(Validation::new().leeway_secs(7).leeway(), 7);
+        assert_eq!(Validation::new().leeway_secs(u64::MAX).leeway(), LEEWAY_SECS_MAX, "capped");
+    }
+
+    /// Typical claims take the fast path; it must not silently give up on them (it would still
+    /// be correct, through the thorough path, but slow).
+    #[test]
+    fn plain_claims_take_the_fast_path() {
+        let payload = br#"{"sub":"3","username":"alice","roles":["admin","ops"],"iat":1,"exp":9,"jti":"x1"}"#;
+        let checked = parse_plain_and_check::<IgnoredAny>(payload, &Validation::new().leeway_secs(0), 5);
+        assert!(matches!(checked, Some(Ok((_, Some(exp), Some(iat)))) if exp == 9.0 && iat == 1.0));
+        let expired = parse_plain_and_check::<IgnoredAny>(payload, &Validation::new().leeway_secs(0), 9);
+        assert!(matches!(expired, Some(Err(Rejection::Expired))));
+        // Escapes are left to the thorough path, which reads them the same way.
+        assert!(parse_plain_and_check::<IgnoredAny>(br#"{"s\u0075b":"3","exp":9}"#, &Validation::new(), 5).is_none());
     }
 
     /// A type that asks the deserializer for most of what serde offers.

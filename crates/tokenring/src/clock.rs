@@ -57,3 +57,20 @@ impl<C: Clock + ?Sized> Clock for &C {
         (**self).now_secs()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = ManualClock::new(100);
+        assert_eq!(clock.now_secs(), 100);
+        clock.advance(5);
+        assert_eq!((&clock).now_secs(), 105);
+        clock.set(7);
+        assert_eq!(clock.now_secs(), 7);
+        clock.advance(u64::MAX);
+        assert_eq!(clock.now_secs(), u64::MAX, "advancing saturates");
+    }
+}
