@@ -141,10 +141,11 @@ pub fn encode_base64url(bytes: &[u8], out: &mut String) {
     base64url::encode_into(bytes, out);
 }
 
-/// Compares two HS256 tags in constant time, exactly as the verifier does: this mirrors
-/// `mac_matches` in `ring.rs`, which calls `subtle::ConstantTimeEq::ct_eq` on the computed tag
-/// and the 32 decoded signature bytes. The timing harness (`examples/ct_check.rs`) measures
-/// this function; if `mac_matches` changes, change this with it.
+/// Compares two HS256 tags in constant time, exactly as the verifier does: this mirrors the
+/// comparison in `ring.rs` (`tag_matches`, which `mac_matches` calls), `subtle::ConstantTimeEq::ct_eq`
+/// on the computed tag and the 32 decoded signature bytes. The timing harness
+/// (`examples/ct_check.rs`) measures this function; if the verifier's comparison changes,
+/// change this with it.
 pub fn mac_compare(expected: &[u8; 32], actual: &[u8; 32]) -> bool {
     bool::from(expected.as_slice().ct_eq(actual.as_slice()))
 }
