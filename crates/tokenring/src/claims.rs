@@ -139,9 +139,20 @@ impl Registered<'_> {
 /// The two paths apply the same checks (unique member names, their number, the registered
 /// claims' types, nesting depth) and hand the caller's type the same calls.
 pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
+    check_text(payload)?;
     match parse_plain(payload) {
         Some(parsed) => Ok(parsed),
         None => parse_thoroughly(payload),
+    }
+}
+
+/// Refuses a payload that is not valid UTF-8 or escapes a lone surrogate, anywhere: the parsers
+/// do not look inside values the caller's type ignores.
+fn check_text(payload: &[u8]) -> Result<(), Rejection> {
+    if json::is_valid_text(payload) {
+        Ok(())
+    } else {
+        Err(Rejection::Malformed("the claims are not valid UTF-8 JSON text"))
     }
 }
 
@@ -157,6 +168,7 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     validation: &Validation,
     now_secs: u64,
 ) -> Result<Checked<C>, Rejection> {
+    check_text(payload)?;
     if let Some(checked) = parse_plain_and_check(payload, validation, now_secs) {
         return checked;
     }

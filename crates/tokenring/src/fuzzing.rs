@@ -365,13 +365,10 @@ fn header_kid(header: &[u8]) -> Option<String> {
     }
 }
 
-/// Known finding F1 (reported, not yet fixed in the core): string contents inside values the
-/// parsers skip (objects nested in header members, claims members the caller's type ignores)
-/// are not validated, so invalid UTF-8 or a lone surrogate escape there is accepted. This
-/// coarse test says whether `json` could be such a case: it has invalid UTF-8 anywhere, or a
-/// surrogate escape anywhere. The targets tolerate an acceptance only then; delete this, and
-/// its uses, once the core refuses those documents.
-fn finding_f1_applies(json: &[u8]) -> bool {
+/// Whether `json` could be text the core refuses before parsing (finding F1, fixed): it has
+/// invalid UTF-8 anywhere, or a surrogate escape anywhere (a coarse superset of the lone
+/// surrogates the core refuses). Used only to classify differential disagreements.
+fn invalid_text_possible(json: &[u8]) -> bool {
     let surrogate_escape = json.windows(4).any(|window| {
         window[0] == b'\\'
             && window[1] == b'u'
@@ -439,10 +436,7 @@ pub fn verify(token: &[u8]) {
                 panic!("accepted a token that does not have three segments")
             };
             let Some(header) = decode_strict(header_b64) else { panic!("accepted a non-canonical header segment") };
-            assert!(
-                header_faults(&header).is_empty() || finding_f1_applies(&header),
-                "accepted a header that breaks the header rules"
-            );
+            assert!(header_faults(&header).is_empty(), "accepted a header that breaks the header rules");
             let payload = decode_strict(payload_b64);
             assert_eq!(payload.as_deref(), Some(verified.payload()), "the payload is not the segment decoded");
             let Some(signature) = decode_strict(signature_b64) else {
@@ -541,11 +535,6 @@ pub fn header(data: &[u8]) {
         }
         other => other,
     };
-    if finding_f1_applies(header) && !allowed.is_empty() {
-        // Known finding F1: tokenring may read past the fault and go on to select a key, so
-        // any outcome is possible; the model cannot say which.
-        return;
-    }
     match (&outcome, expected_kid) {
         (Ok(verified), Some(kid)) => {
             assert_eq!(verified.kid().map(Kid::as_str), Some(kid), "accepted under the wrong key");
@@ -961,9 +950,9 @@ pub enum Divergence {
     /// that fails, leaves the value unconsumed, so the rest of the claims object fails to parse.
     /// tokenring gives `sub` no meaning.
     ReferenceSubjectShape,
-    /// Known finding F1: the header holds invalid UTF-8 or a surrogate escape, which tokenring
-    /// fails to refuse inside members it skips. Tolerated until the core is fixed.
-    KnownFindingF1,
+    /// The header holds invalid UTF-8 or a lone surrogate escape, which tokenring refuses as
+    /// `malformed` before parsing, even inside members it would skip.
+    InvalidText,
 }
 
 impl Divergence {
@@ -980,10 +969,8 @@ impl Divergence {
             Self::ClaimType => &["invalid-claim"],
             Self::AudienceNotConfigured => &["wrong-audience"],
             Self::ClockWindow => &["expired", "not-yet-valid"],
-            Self::ReferenceHeaderTyping
-            | Self::ReferenceNumericDate
-            | Self::ReferenceSubjectShape
-            | Self::KnownFindingF1 => &[],
+            Self::InvalidText => &["malformed"],
+            Self::ReferenceHeaderTyping | Self::ReferenceNumericDate | Self::ReferenceSubjectShape => &[],
         }
     }
 }
@@ -1012,8 +999,8 @@ pub fn divergences(token: &[u8], now_secs: u64) -> BTreeSet<Divergence> {
     if header.len() > HEADER_LEN_MAX {
         found.insert(Divergence::HeaderTooLong);
     }
-    if finding_f1_applies(&header) {
-        found.insert(Divergence::KnownFindingF1);
+    if invalid_text_possible(&header) {
+        found.insert(Divergence::InvalidText);
     }
     match parse_model(&header) {
         Parsed::TooDeep => {
@@ -1156,7 +1143,6 @@ where
                 Divergence::ReferenceNumericDate,
                 Divergence::ReferenceSubjectShape,
                 Divergence::ClockWindow,
-                Divergence::KnownFindingF1,
             ];
             assert!(
                 classes.iter().any(|class| lenient.contains(class)),

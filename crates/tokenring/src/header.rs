@@ -27,6 +27,9 @@ pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
     if !json::depth_within(header, JSON_DEPTH_MAX) {
         return Err(Rejection::TooLarge("the header nests deeper than the limit"));
     }
+    if !json::is_valid_text(header) {
+        return Err(Rejection::Malformed("the header is not valid UTF-8 JSON text"));
+    }
     let mut fault = None;
     let mut deserializer = serde_json::Deserializer::from_slice(header);
     let parsed = HeaderSeed { fault: &mut fault }.deserialize(&mut deserializer).and_then(|header| {

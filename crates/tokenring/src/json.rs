@@ -6,6 +6,48 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, Se
 
 use crate::limits::AUDIENCES_MAX;
 
+/// Whether `json` is text a JSON parser may read: valid UTF-8, with no lone UTF-16 surrogate
+/// escaped anywhere (RFC 8259 §8.1-8.2, RFC 7519 §7.2). Checked before a header or claims set is
+/// parsed, since the parser does not look inside values it skips.
+pub(crate) fn is_valid_text(json: &[u8]) -> bool {
+    core::str::from_utf8(json).is_ok() && surrogate_escapes_are_paired(json)
+}
+
+/// Whether every `\u` escape of a UTF-16 surrogate in `json` is half of a proper pair.
+///
+/// `serde_json` checks this only for strings it decodes; values it skips (members the caller's
+/// type ignores) are not decoded. Text without a backslash, the common case, is decided by one
+/// search.
+fn surrogate_escapes_are_paired(json: &[u8]) -> bool {
+    let Some(first) = json.iter().position(|&byte| byte == b'\\') else { return true };
+    let escape = |at: usize| -> Option<u16> {
+        let digits = json.get(at..at + 6)?;
+        if digits[0] != b'\\' || digits[1] != b'u' {
+            return None;
+        }
+        core::str::from_utf8(&digits[2..]).ok().and_then(|hex| u16::from_str_radix(hex, 16).ok())
+    };
+    let mut at = first;
+    while at < json.len() {
+        if json[at] != b'\\' {
+            at += 1;
+            continue;
+        }
+        match escape(at) {
+            Some(0xD800..=0xDBFF) => match escape(at + 6) {
+                Some(0xDC00..=0xDFFF) => at += 12,
+                _ => return false,
+            },
+            Some(0xDC00..=0xDFFF) => return false,
+            Some(_) => at += 6,
+            // Any other escape is two characters (`\"`, `\\`, `\n`, ...); malformed ones are
+            // the parser's to refuse.
+            None => at += 2,
+        }
+    }
+    true
+}
+
 /// Whether the nesting of arrays and objects in `json` stays within `depth_max`.
 ///
 /// A cheap byte scan that runs before the JSON parser, so deeply nested input is refused with

@@ -25,7 +25,7 @@ use crate::base64url;
 use crate::error::{KeyError, KeySetError};
 use crate::key::{Key, Kid};
 use crate::limits::{ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX};
-use crate::ring::{KeyRing, RingKey};
+use crate::ring::{trim_history, KeyRing, RingKey};
 
 impl KeyRing {
     /// The ring as a JWK Set document, secrets included: write it only where the keys belong.
@@ -127,8 +127,8 @@ impl KeyRing {
         let mut seen = BTreeSet::new();
         let held = keys.iter().filter_map(|key| key.kid);
         issued = issued.into_iter().chain(held).filter(|kid| seen.insert(*kid)).collect();
-        let excess = issued.len().saturating_sub(ISSUED_KIDS_MAX);
-        issued.drain(..excess);
+        let held: Vec<Kid> = keys.iter().filter_map(|key| key.kid).collect();
+        trim_history(&mut issued, &held);
         Ok(KeyRing { keys, active, issued })
     }
 }

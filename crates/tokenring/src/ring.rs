@@ -221,10 +221,9 @@ impl KeyRing {
         if self.issued.contains(&kid) {
             return;
         }
-        if self.issued.len() == ISSUED_KIDS_MAX {
-            self.issued.remove(0);
-        }
         self.issued.push(kid);
+        let held: Vec<Kid> = self.keys.iter().filter_map(|key| key.kid).collect();
+        trim_history(&mut self.issued, &held);
     }
 
     /// The active key's identifier.
@@ -580,6 +579,22 @@ impl KeyRing {
         let (index, payload_len) = self.check_and_decode(token.as_ref(), now_secs, &mut scratch.payload[..])?;
         finish(&scratch.payload[..payload_len], self.keys[index].kid, validation, now_secs)
     }
+}
+
+/// Drops the oldest identifiers from `issued` until it holds at most [`ISSUED_KIDS_MAX`], but
+/// never one of a key the ring still holds (`held`): a held key's tokens must stay routine.
+pub(crate) fn trim_history(issued: &mut Vec<Kid>, held: &[Kid]) {
+    let mut excess = issued.len().saturating_sub(ISSUED_KIDS_MAX);
+    if excess == 0 {
+        return;
+    }
+    // At most KEYS_PER_RING_MAX identifiers are held, no more than ISSUED_KIDS_MAX (asserted in
+    // `limits`), so enough unheld ones exist.
+    issued.retain(|kid| {
+        let drop = excess > 0 && !held.contains(kid);
+        excess -= usize::from(drop);
+        !drop
+    });
 }
 
 enum Selected {

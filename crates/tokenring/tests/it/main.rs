@@ -3,6 +3,7 @@
 // Test helpers outside `#[test]` functions unwrap too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod findings;
 mod limits;
 mod persistence;
 mod properties;

@@ -1,0 +1,92 @@
+//! Regression tests for what fuzzing found in the core (see `docs/testing.md`).
+
+use serde::Deserialize;
+use serde_json::Value;
+use tokenring::{Key, KeyRing, Rejection, Validation};
+
+use crate::ring::NOW;
+
+/// A token with exactly these header and payload bytes, correctly signed with `[7; 32]`.
+fn signed(header: &[u8], payload: &[u8]) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use hmac::{KeyInit, Mac};
+    let input = format!("{}.{}", Base64UrlUnpadded::encode_string(header), Base64UrlUnpadded::encode_string(payload));
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&[7; 32]).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes()))
+}
+
+fn ring() -> KeyRing {
+    KeyRing::with_key(Key::from_bytes(&[7; 32]).unwrap(), None, NOW)
+}
+
+/// F1: the parsers skip members they do not need without decoding them, so text validity is
+/// checked for the whole header and payload before parsing.
+#[test]
+fn invalid_utf8_inside_a_skipped_header_member_is_malformed() {
+    let token = signed(b"{\"alg\":\"HS256\",\"jwk\":{\"k\":\"\xC1\"}}", br#"{"exp":4102444800}"#);
+    assert!(matches!(ring().verify::<Value>(&token, &Validation::new(), NOW), Err(Rejection::Malformed(_))));
+}
+
+#[test]
+fn lone_surrogate_inside_a_skipped_header_member_is_malformed() {
+    let token = signed(br#"{"alg":"HS256","jwk":{"k":"\uD800"}}"#, br#"{"exp":4102444800}"#);
+    assert!(matches!(ring().verify::<Value>(&token, &Validation::new(), NOW), Err(Rejection::Malformed(_))));
+    let trailing = signed(br#"{"alg":"HS256","x":"\uDC00"}"#, br#"{"exp":4102444800}"#);
+    assert!(matches!(ring().verify::<Value>(&trailing, &Validation::new(), NOW), Err(Rejection::Malformed(_))));
+}
+
+#[test]
+fn invalid_text_in_an_ignored_claim_is_malformed() {
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Session {
+        sub: String,
+    }
+    let validation = Validation::new();
+    let utf8 = signed(br#"{"alg":"HS256"}"#, b"{\"sub\":\"3\",\"x\":\"\xC1\",\"exp\":4102444800}");
+    assert!(matches!(ring().verify::<Session>(&utf8, &validation, NOW), Err(Rejection::Malformed(_))));
+    let surrogate = signed(br#"{"alg":"HS256"}"#, br#"{"sub":"3","x":"\uD83D","exp":4102444800}"#);
+    assert!(matches!(ring().verify::<Session>(&surrogate, &validation, NOW), Err(Rejection::Malformed(_))));
+}
+
+#[test]
+fn proper_escapes_are_still_accepted() {
+    let token = signed(br#"{"alg":"HS256","x":"\\uD800"}"#, br#"{"sub":"\uD83D\uDE00 \\\" \n","exp":4102444800}"#);
+    let verified = ring().verify::<Value>(&token, &Validation::new(), NOW).unwrap();
+    assert_eq!(verified.claims()["sub"], "\u{1F600} \\\" \n");
+}
+
+/// F2: a full issued history must keep the identifiers of the keys the ring holds.
+#[test]
+fn a_full_issued_history_keeps_every_held_kid() {
+    let mut issued = vec!["\"A\"".to_owned()];
+    issued.extend((0..255).map(|i| format!("\"k{i}\"")));
+    let document = format!(
+        r#"{{"keys":[{{"kty":"oct","kid":"A","k":"{a}","created_at":1}},{{"kty":"oct","kid":"B","k":"{b}","created_at":2}}],"issued_kids":[{}]}}"#,
+        issued.join(","),
+        a = "A".repeat(43),
+        b = "B".repeat(42) + "A"
+    );
+    let ring = KeyRing::from_jwk_set(document.as_bytes()).unwrap();
+    assert_eq!(ring.issued_kids().len(), tokenring::limits::ISSUED_KIDS_MAX);
+    assert!(ring.issued_kids().iter().any(|kid| kid.as_str() == "A"));
+    assert!(ring.issued_kids().iter().any(|kid| kid.as_str() == "B"));
+    assert!(!ring.issued_kids().iter().any(|kid| kid.as_str() == "k0"), "the oldest unheld one goes");
+    let again = KeyRing::from_jwk_set(ring.to_jwk_set().as_bytes()).unwrap();
+    assert_eq!(ring.issued_kids(), again.issued_kids());
+}
+
+#[test]
+fn rotation_with_a_full_history_keeps_held_kids() {
+    let mut ring = KeyRing::generate(NOW).unwrap();
+    let first = ring.active_kid().unwrap();
+    // The first key keeps verifying for a long time while many rotations fill the history.
+    ring.rotate(NOW, 300_000_000).unwrap();
+    for step in 0..tokenring::limits::ISSUED_KIDS_MAX as u64 {
+        ring.rotate(NOW + step, 0).unwrap();
+    }
+    assert!(ring.keys(NOW).iter().any(|info| info.kid == Some(first)));
+    assert!(ring.issued_kids().contains(&first));
+    assert_eq!(ring.issued_kids().len(), tokenring::limits::ISSUED_KIDS_MAX);
+}
