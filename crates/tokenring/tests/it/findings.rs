@@ -8,10 +8,15 @@ use crate::ring::NOW;
 
 /// A token with exactly these header and payload bytes, correctly signed with `[7; 32]`.
 fn signed(header: &[u8], payload: &[u8]) -> String {
+    signed_with(&[7; 32], header, payload)
+}
+
+/// A token with exactly these header and payload bytes, correctly signed with `key`.
+fn signed_with(key: &[u8], header: &[u8], payload: &[u8]) -> String {
     use base64ct::{Base64UrlUnpadded, Encoding};
     use hmac::{KeyInit, Mac};
     let input = format!("{}.{}", Base64UrlUnpadded::encode_string(header), Base64UrlUnpadded::encode_string(payload));
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&[7; 32]).unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
     mac.update(input.as_bytes());
     format!("{input}.{}", Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes()))
 }
@@ -89,4 +94,24 @@ fn rotation_with_a_full_history_keeps_held_kids() {
     assert!(ring.keys(NOW).iter().any(|info| info.kid == Some(first)));
     assert!(ring.issued_kids().contains(&first));
     assert_eq!(ring.issued_kids().len(), tokenring::limits::ISSUED_KIDS_MAX);
+}
+
+/// `jwk` injection: a token that carries its own key in the header, and is signed with it, is
+/// still checked against the ring's key only.
+#[test]
+fn a_key_embedded_in_the_header_is_never_used() {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let attacker_key = [9u8; 32];
+    let embedded = Base64UrlUnpadded::encode_string(&attacker_key);
+    let ring = KeyRing::generate(NOW).unwrap();
+    let kid = ring.active_kid().unwrap();
+    let validation = Validation::new();
+    for header in [
+        format!(r#"{{"alg":"HS256","kid":"{kid}","jwk":{{"kty":"oct","k":"{embedded}"}}}}"#),
+        format!(r#"{{"alg":"HS256","jwk":{{"kty":"oct","k":"{embedded}"}}}}"#),
+        format!(r#"{{"alg":"HS256","kid":"{kid}","jku":"https://attacker.example/keys.json"}}"#),
+    ] {
+        let token = signed_with(&attacker_key, header.as_bytes(), br#"{"exp":4102444800}"#);
+        assert_eq!(ring.verify::<Value>(&token, &validation, NOW).unwrap_err(), Rejection::BadSignature, "{header}");
+    }
 }
