@@ -176,6 +176,16 @@ mod tests {
             Err(Rejection::UnsupportedHeader(_))
         ));
         assert!(matches!(parse_str(r#"{"alg":"HS256","b64":false}"#), Err(Rejection::UnsupportedHeader(_))));
+        assert_eq!(parse_str(r#"{"alg":"HS256","b64":true}"#), Ok(None), "b64 true is the default behaviour");
+    }
+
+    #[test]
+    fn a_header_of_exactly_the_limit_is_parsed() {
+        let prefix = r#"{"alg":"HS256","x":""#;
+        let pad = HEADER_LEN_MAX - prefix.len() - 2;
+        let header = format!(r#"{prefix}{}"}}"#, "a".repeat(pad));
+        assert_eq!(header.len(), HEADER_LEN_MAX);
+        assert_eq!(parse_str(&header), Ok(None));
     }
 
     #[test]

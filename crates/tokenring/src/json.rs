@@ -914,6 +914,34 @@ mod tests {
         assert!(depth_within(b"{\"a\\\"[[[[\":1}", 1), "escaped quotes keep the string open");
         assert!(depth_within(b"[[],[],[],[]]", 2));
         assert!(!depth_within(&b"[".repeat(100), 16));
+        assert!(!depth_within(&b"{".repeat(17), 16), "objects count as well as arrays");
+        assert!(!depth_within(br#"["\n",[[[[]]]]]"#, 3), "an escape ends; later brackets count");
+    }
+
+    #[test]
+    fn text_validity() {
+        assert!(is_valid_text(br#"{"a":"\uD83D\uDE00"}"#));
+        assert!(is_valid_text(br#"{"a":"\\uD800"}"#), "an escaped backslash, then plain text");
+        assert!(!is_valid_text(br#"{"a":"\uD800"}"#));
+        assert!(!is_valid_text(br#"{"a":"\uDC00\uD800"}"#));
+        assert!(!is_valid_text(br#"{"a":"\uD800\u0041"}"#));
+        assert!(!is_valid_text(b"{\"a\":\"\xC1\"}"));
+    }
+
+    #[test]
+    fn negative_and_fractional_numbers_are_numbers() {
+        assert_eq!(Scalar::Signed(-5).as_f64(), Some(-5.0));
+        assert_eq!(Scalar::Float(1.5).as_f64(), Some(1.5));
+        assert_eq!(Scalar::Unsigned(7).as_f64(), Some(7.0));
+        assert_eq!(Scalar::Bool(true).as_f64(), None);
+    }
+
+    #[test]
+    fn string_lists_classify_by_the_first_fault() {
+        let strings: Vec<String> = (0..=AUDIENCES_MAX).map(|i| format!("\"a{i}\"")).collect();
+        let too_many = format!("[{},1]", strings.join(","));
+        assert_eq!(serde_json::from_str::<Scalar<'_>>(&too_many).unwrap(), Scalar::TooManyStrings);
+        assert_eq!(serde_json::from_str::<Scalar<'_>>(r#"[1,"a"]"#).unwrap(), Scalar::Other);
     }
 
     #[test]

@@ -1,0 +1,109 @@
+//! What errors say: every Display is lowercase, specific, and chains to its source.
+
+use std::error::Error as _;
+use std::io;
+
+use tokenring::{Error, Fingerprint, KeyError, KeySetError, Rejection, SignError, StoreError, StoreOp};
+
+#[test]
+fn rejection_details() {
+    assert_eq!(Rejection::MissingClaim("exp").claim(), Some("exp"));
+    assert_eq!(Rejection::InvalidClaim("aud").claim(), Some("aud"));
+    assert_eq!(Rejection::BadSignature.claim(), None);
+    assert_eq!(Rejection::MissingClaim("exp").to_string(), "missing-claim: required claim `exp` is absent");
+    assert_eq!(Rejection::InvalidClaim("aud").to_string(), "invalid-claim: claim `aud` has the wrong type");
+    assert_eq!(Rejection::MissingClaim("exp").explanation(), "a required claim is absent");
+    assert_eq!(Rejection::Expired.to_string(), "expired: the token has expired");
+    assert_eq!(Rejection::Malformed("the header is empty").explanation(), "the header is empty");
+    for (rejection, code) in [
+        (Rejection::Malformed("not three segments"), "malformed"),
+        (Rejection::TooLarge("the token is too long"), "too-large"),
+        (Rejection::UnsupportedAlgorithm, "unsupported-algorithm"),
+        (Rejection::UnsupportedHeader("crit is set"), "unsupported-header"),
+        (Rejection::RetiredKey, "retired-key"),
+        (Rejection::UnknownKey, "unknown-key"),
+        (Rejection::BadSignature, "bad-signature"),
+        (Rejection::Expired, "expired"),
+        (Rejection::NotYetValid, "not-yet-valid"),
+        (Rejection::WrongIssuer, "wrong-issuer"),
+        (Rejection::WrongAudience, "wrong-audience"),
+        (Rejection::MissingClaim("x"), "missing-claim"),
+        (Rejection::InvalidClaim("x"), "invalid-claim"),
+    ] {
+        assert_eq!(rejection.code(), code);
+        assert!(Rejection::CODES.contains(&code));
+        let display = rejection.to_string();
+        assert!(display.starts_with(&format!("{code}: ")), "{display}");
+        assert!(display.len() > code.len() + 6, "an explanation follows the code: {display}");
+    }
+}
+
+#[test]
+fn error_display_and_sources() {
+    let corrupt = StoreError::Corrupt(KeySetError::Empty);
+    assert_eq!(corrupt.to_string(), "key file is not a usable HS256 key set (left untouched): key set has no keys");
+    assert_eq!(corrupt.source().map(ToString::to_string), Some("key set has no keys".to_owned()));
+    assert!(StoreError::NotFound.source().is_none());
+    let io = StoreError::Io { op: StoreOp::Rename, kind: io::ErrorKind::PermissionDenied };
+    assert_eq!(io.to_string(), "cannot rename key file: permission denied");
+    for (op, verb) in [
+        (StoreOp::Read, "read"),
+        (StoreOp::Write, "write"),
+        (StoreOp::Sync, "sync"),
+        (StoreOp::Rename, "rename"),
+        (StoreOp::Permissions, "set permissions on"),
+    ] {
+        let error = StoreError::Io { op, kind: io::ErrorKind::Other };
+        assert!(error.to_string().starts_with(&format!("cannot {verb} key file: ")), "{error}");
+    }
+    assert_eq!(StoreError::AlreadyExists.to_string(), "key file already exists");
+
+    let wrapped: Error = StoreError::Corrupt(KeySetError::TooManyKeys).into();
+    assert_eq!(
+        wrapped.to_string(),
+        "key file is not a usable HS256 key set (left untouched): key set has more than 16 keys"
+    );
+    assert!(wrapped.source().is_some_and(|source| source.to_string().starts_with("key file is not")));
+    let key: Error = KeyError::TooShort { bits: 8 }.into();
+    assert_eq!(key.to_string(), "key is 8 bits, HS256 needs at least 256 (RFC 7518 section 3.2)");
+    assert!(key.source().is_some());
+    let set: Error = KeySetError::DuplicateKid { index: 1 }.into();
+    assert_eq!(set.to_string(), "key 1: kid is missing or not unique, key choice would be ambiguous");
+    assert!(set.source().is_some());
+    let sign: Error = SignError::DuplicateClaim.into();
+    assert_eq!(sign.to_string(), "claims contain a member twice");
+    assert!(sign.source().is_some());
+
+    for text in [
+        SignError::NoActiveKey.to_string(),
+        SignError::Claims.to_string(),
+        SignError::TooLarge.to_string(),
+        SignError::TtlTooLong.to_string(),
+        KeyError::TooLong { bits: 8 }.to_string(),
+        KeyError::InvalidKid.to_string(),
+        KeyError::RingFull.to_string(),
+        KeyError::NoActiveKey.to_string(),
+        KeyError::DurationTooLong.to_string(),
+        KeyError::Entropy.to_string(),
+        KeySetError::Json { line: 3, column: 9 }.to_string(),
+        KeySetError::InvalidIssuedKids.to_string(),
+        KeySetError::Key { index: 2, error: KeyError::InvalidKid }.to_string(),
+    ] {
+        assert!(text.len() > 10, "{text}");
+        assert_eq!(text.chars().next().map(char::is_lowercase), Some(true), "lowercase: {text}");
+    }
+    assert_eq!(KeySetError::Json { line: 3, column: 9 }.to_string(), "key set is not valid JSON (line 3, column 9)");
+}
+
+#[test]
+fn fingerprints_print_as_twelve_hex_digits() {
+    let fingerprint = Fingerprint::of("a.b.c");
+    // SHA-256("a.b.c") begins 0x0f 0xd7 ... : the fingerprint is its first six bytes in hex.
+    let expected: String = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(b"a.b.c")[..6].iter().map(|byte| format!("{byte:02x}")).collect()
+    };
+    assert_eq!(fingerprint.to_string(), expected);
+    assert_eq!(format!("{fingerprint:?}"), format!("Fingerprint({expected})"));
+    assert_ne!(Fingerprint::of("a.b.d"), fingerprint);
+}
