@@ -19,6 +19,10 @@ pub(crate) fn is_valid_text(json: &[u8]) -> bool {
 /// type ignores) are not decoded. Text without a backslash, the common case, is decided by one
 /// search.
 fn surrogate_escapes_are_paired(json: &[u8]) -> bool {
+    // `contains` on bytes is a word-at-a-time search, much faster than a byte loop.
+    if !json.contains(&b'\\') {
+        return true;
+    }
     let Some(first) = json.iter().position(|&byte| byte == b'\\') else { return true };
     let escape = |at: usize| -> Option<u16> {
         let digits = json.get(at..at + 6)?;
