@@ -1,7 +1,7 @@
 //! Every Wycheproof HS256 case and every RFC example, through `tokenring verify --jws`.
 //!
-//! The files in `tests/data` are verbatim copies; `tests/data/README.md` names their sources and
-//! explains the four Wycheproof cases whose `rfc7515_expected` overrides `result`.
+//! The vectors are the library's (`crates/tokenring/tests/data`, whose README names their sources
+//! and explains the four Wycheproof cases whose `rfc7515_expected` overrides `result`).
 
 use std::path::Path;
 
@@ -11,8 +11,9 @@ use tokenring::Rejection;
 
 use crate::support::{tokenring, NOW};
 
-const WYCHEPROOF: &str = include_str!("../data/hs256_extract.json");
-const RFC_EXAMPLES: &str = include_str!("../data/rfc_hs256_examples.json");
+// One copy of the vectors serves the library's tests and these.
+const WYCHEPROOF: &str = include_str!("../../../tokenring/tests/data/wycheproof_hs256_extract.json");
+const RFC_EXAMPLES: &str = include_str!("../../../tokenring/tests/data/rfc_hs256_examples.json");
 
 /// Cases in each file, counted independently of the file's own `numberOfCases`.
 const WYCHEPROOF_CASES: usize = 50;
