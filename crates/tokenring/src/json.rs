@@ -926,6 +926,7 @@ mod tests {
     fn text_validity() {
         assert!(is_valid_text(br#"{"a":"\uD83D\uDE00"}"#));
         assert!(is_valid_text(br#"{"a":"\\uD800"}"#), "an escaped backslash, then plain text");
+        assert!(is_valid_text(br#"{"a":"\nD800"}"#), "another escape, then plain hex digits");
         assert!(!is_valid_text(br#"{"a":"\uD800"}"#));
         assert!(!is_valid_text(br#"{"a":"\uDC00\uD800"}"#));
         assert!(!is_valid_text(br#"{"a":"\uD800\u0041"}"#));
