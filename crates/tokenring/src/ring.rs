@@ -498,7 +498,8 @@ impl KeyRing {
         let Some(gap) = token.windows(2).position(|pair| pair == b"..") else {
             return Err(Rejection::Malformed("the token is not in detached form"));
         };
-        let encoded_len = gap + 2 + base64url::encoded_len(payload.len()) + token.len() - gap - 1;
+        // The attached form is the token with the encoded payload inserted at the gap.
+        let encoded_len = token.len() + base64url::encoded_len(payload.len());
         if encoded_len > TOKEN_LEN_MAX || payload.len() > PAYLOAD_LEN_MAX {
             return Err(Rejection::TooLarge("the token exceeds its length limit"));
         }

@@ -111,3 +111,20 @@ fn one_changed_payload_character_is_bad_signature() {
     bytes[dot + 2] = if bytes[dot + 2] == b'A' { b'B' } else { b'A' };
     assert_eq!(ring.verify::<Session>(&bytes, &Validation::new(), NOW).unwrap_err(), Rejection::BadSignature);
 }
+
+#[test]
+fn detached_payload_up_to_the_token_limit() {
+    // Without a kid the signed header is 36 characters, which leaves room for a payload whose
+    // attached token is exactly TOKEN_LEN_MAX bytes long (not every length is reachable).
+    let ring = KeyRing::with_key(Key::from_bytes(&[4; 32]).unwrap(), None, NOW);
+    let probe = ring.sign_jws(b"").unwrap();
+    let room = tokenring::limits::TOKEN_LEN_MAX - probe.len();
+    let payload = vec![b'a'; room * 3 / 4];
+    let attached = ring.sign_jws(&payload).unwrap();
+    assert_eq!(attached.len(), tokenring::limits::TOKEN_LEN_MAX);
+    let mut segments = attached.split('.');
+    let detached = format!("{}..{}", segments.next().unwrap(), segments.nth(1).unwrap());
+    assert_eq!(ring.verify_detached(&detached, &payload, NOW).unwrap().payload(), &payload[..]);
+    let longer = vec![b'a'; payload.len() + 3];
+    assert!(matches!(ring.verify_detached(&detached, &longer, NOW), Err(Rejection::TooLarge(_))));
+}
