@@ -868,3 +868,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod boundary_tests;

@@ -979,3 +979,6 @@ mod tests {
         assert_eq!(seen.insert(Cow::Borrowed("c")), Err(NameFault::TooMany));
     }
 }
+
+#[cfg(test)]
+mod boundary_tests;

@@ -619,3 +619,6 @@ fn finish<'p, C: Deserialize<'p>>(
     let (claims, exp, iat) = claims::parse_and_check::<C>(payload, validation, now_secs)?;
     Ok(Verified::new(claims, kid, exp, iat))
 }
+
+#[cfg(test)]
+mod boundary_tests;

@@ -3,6 +3,7 @@
 // Test helpers outside `#[test]` functions unwrap too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod boundaries;
 mod errors;
 mod findings;
 mod limits;
