@@ -17,7 +17,7 @@
 use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
+use tokenring::fuzzing::mac_compare;
 use tokenring::limits::TOKEN_LEN_MAX;
 use tokenring::{Key, KeyRing, Kid, Validation};
 
@@ -230,7 +230,9 @@ fn ring_header_b64() -> String {
 /// The signature is decoded by [`decode_signature`], a plain table lookup: the received
 /// signature is public, so a constant-time decoder (such as `base64ct`, which costs about as
 /// much as a quarter of this whole floor) is not needed, and a slow decoder here would flatter
-/// every ratio against the floor.
+/// every ratio against the floor. For the same reason the tags are compared by tokenring's own
+/// constant-time compare (`tokenring::fuzzing::mac_compare`, a word at a time), not byte by byte
+/// through `subtle`, which costs about 35 ns more.
 #[derive(Clone, Debug)]
 pub struct HmacFloor {
     keyed: HmacSha256,
@@ -258,8 +260,8 @@ impl HmacFloor {
         let Some(signature) = decode_signature(signature_b64) else { return false };
         let mut mac = self.keyed.clone();
         mac.update(signing_input);
-        let tag = mac.finalize().into_bytes();
-        tag.as_slice().ct_eq(&signature).into()
+        let tag: [u8; 32] = mac.finalize().into_bytes().into();
+        mac_compare(&tag, &signature)
     }
 }
 

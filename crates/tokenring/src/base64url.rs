@@ -154,27 +154,52 @@ const CHARACTER_PAIRS: [[u8; 2]; 4096] = {
 /// Bytes rather than a `String`: the token is assembled as bytes and checked to be UTF-8 once.
 pub(crate) fn encode_public_into(src: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
-    out.resize(start + encoded_len(src.len()), 0);
-    let dst = &mut out[start..];
-    let (groups, tail) = src.split_at(src.len() / 3 * 3);
-    let (group_out, tail_out) = dst.split_at_mut(groups.len() / 3 * 4);
-    for (group, out) in groups.chunks_exact(3).zip(group_out.chunks_exact_mut(4)) {
-        let bits = usize::from(group[0]) << 16 | usize::from(group[1]) << 8 | usize::from(group[2]);
-        out[..2].copy_from_slice(&CHARACTER_PAIRS[bits >> 12]);
-        out[2..].copy_from_slice(&CHARACTER_PAIRS[bits & 0xFFF]);
-    }
-    match (tail, tail_out) {
-        ([first], [out_first, out_second]) => {
-            *out_first = ALPHABET[usize::from(first >> 2)];
-            *out_second = ALPHABET[usize::from(first & 0b11) << 4];
+    out.extend_from_slice(src);
+    encode_public_in_place(out, start);
+}
+
+/// Replaces the bytes of `bytes` from `start` on with their encoding, in place: the token's
+/// payload is serialized straight into the token and encoded where it lies, with no second
+/// buffer. For public data only (see the module docs).
+///
+/// The encoding is longer than its input, so it is written from the end backwards: group `i`
+/// (input bytes `3i..3i + 3`) is read before it is overwritten, and its characters
+/// (`4i..4i + 4`) land at or after its own input, past every group still to be read.
+pub(crate) fn encode_public_in_place(bytes: &mut Vec<u8>, start: usize) {
+    let src_len = bytes.len() - start;
+    bytes.resize(start + encoded_len(src_len), 0);
+    let buf = &mut bytes[start..];
+    let groups = src_len / 3;
+    let (input, output) = (groups * 3, groups * 4);
+    match src_len % 3 {
+        1 => {
+            let first = buf[input];
+            buf[output] = ALPHABET[usize::from(first >> 2)];
+            buf[output + 1] = ALPHABET[usize::from(first & 0b11) << 4];
         }
-        ([first, second], [out_first, out_second, out_third]) => {
-            let bits = u32::from(*first) << 8 | u32::from(*second);
-            *out_first = ALPHABET[(bits >> 10) as usize & 63];
-            *out_second = ALPHABET[(bits >> 4) as usize & 63];
-            *out_third = ALPHABET[(bits << 2) as usize & 63];
+        2 => {
+            let bits = usize::from(buf[input]) << 8 | usize::from(buf[input + 1]);
+            buf[output] = ALPHABET[bits >> 10 & 63];
+            buf[output + 1] = ALPHABET[bits >> 4 & 63];
+            buf[output + 2] = ALPHABET[bits << 2 & 63];
         }
         _ => {}
+    }
+    // An odd last group alone, then pairs of groups (six bytes, eight characters, one word).
+    if groups % 2 == 1 {
+        let (input, output) = (input - 3, output - 4);
+        let bits = usize::from(buf[input]) << 16 | usize::from(buf[input + 1]) << 8 | usize::from(buf[input + 2]);
+        let ([a, b], [c, d]) = (CHARACTER_PAIRS[bits >> 12], CHARACTER_PAIRS[bits & 0xFFF]);
+        buf[output..output + 4].copy_from_slice(&[a, b, c, d]);
+    }
+    for pair in (0..groups / 2).rev() {
+        let (input, output) = (pair * 6, pair * 8);
+        let mut word = [0u8; 8];
+        word[2..].copy_from_slice(&buf[input..input + 6]);
+        let bits = u64::from_be_bytes(word);
+        let characters = |shift: u32| CHARACTER_PAIRS[(bits >> shift & 0xFFF) as usize];
+        let ([a, b], [c, d], [e, f], [g, h]) = (characters(36), characters(24), characters(12), characters(0));
+        buf[output..output + 8].copy_from_slice(&[a, b, c, d, e, f, g, h]);
     }
 }
 

@@ -139,20 +139,34 @@ impl Registered<'_> {
 /// The two paths apply the same checks (unique member names, their number, the registered
 /// claims' types, nesting depth) and hand the caller's type the same calls.
 pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
-    check_text(payload)?;
-    match parse_plain(payload) {
-        Some(parsed) => Ok(parsed),
-        None => parse_thoroughly(payload),
+    let text = utf8(payload)?;
+    let mut registered = Registered::default();
+    if let Some(claims) = parse_plain_text_into(text, &mut registered) {
+        return Ok((claims, registered));
     }
+    check_escapes(payload)?;
+    parse_thoroughly(payload)
 }
 
-/// Refuses a payload that is not valid UTF-8 or escapes a lone surrogate, anywhere: the parsers
-/// do not look inside values the caller's type ignores.
-fn check_text(payload: &[u8]) -> Result<(), Rejection> {
-    if json::is_valid_text(payload) {
+/// The claims that are not valid UTF-8: refused anywhere, since the parsers do not look inside
+/// values the caller's type ignores.
+const NOT_TEXT: Rejection = Rejection::Malformed("the claims are not valid UTF-8 JSON text");
+
+/// The payload as text, or [`NOT_TEXT`].
+fn utf8(payload: &[u8]) -> Result<&str, Rejection> {
+    core::str::from_utf8(payload).map_err(|_| NOT_TEXT)
+}
+
+/// Refuses a payload that escapes a lone surrogate anywhere (the second half of the text
+/// check, after [`utf8`]).
+///
+/// Only the thorough path needs it: the fast path gives up at the first backslash it meets,
+/// and it reads every byte of the payload, so claims it accepts contain no escape at all.
+fn check_escapes(payload: &[u8]) -> Result<(), Rejection> {
+    if json::surrogate_escapes_are_paired(payload) {
         Ok(())
     } else {
-        Err(Rejection::Malformed("the claims are not valid UTF-8 JSON text"))
+        Err(NOT_TEXT)
     }
 }
 
@@ -168,10 +182,11 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     validation: &Validation,
     now_secs: u64,
 ) -> Result<Checked<C>, Rejection> {
-    check_text(payload)?;
-    if let Some(checked) = parse_plain_and_check(payload, validation, now_secs) {
+    let text = utf8(payload)?;
+    if let Some(checked) = parse_plain_and_check(text, validation, now_secs) {
         return checked;
     }
+    check_escapes(payload)?;
     let (claims, registered) = parse_thoroughly(payload)?;
     registered.check(validation, now_secs)?;
     Ok((claims, registered.exp, registered.iat))
@@ -180,31 +195,32 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
 /// The fast path of [`parse_and_check`]: `None` when the reader gave up. The check's verdict
 /// depends on the registered claims alone, which both paths collect identically.
 fn parse_plain_and_check<'de, C: Deserialize<'de>>(
-    payload: &'de [u8],
+    text: &'de str,
     validation: &Validation,
     now_secs: u64,
 ) -> Option<Result<Checked<C>, Rejection>> {
     let mut registered = Registered::default();
-    let claims = parse_plain_into(payload, &mut registered)?;
+    let claims = parse_plain_text_into(text, &mut registered)?;
     Some(registered.check(validation, now_secs).map(|()| (claims, registered.exp, registered.iat)))
 }
 
 /// The fast path: `None` when it gave up, for whatever reason (a fault included: the thorough
 /// path finds it again and names it).
+#[cfg(test)]
 fn parse_plain<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Option<(C, Registered<'de>)> {
     let mut registered = Registered::default();
-    let claims = parse_plain_into(payload, &mut registered)?;
+    let claims = parse_plain_text_into(core::str::from_utf8(payload).ok()?, &mut registered)?;
     Some((claims, registered))
 }
 
-/// The fast path, collecting the registered claims into `registered`.
-fn parse_plain_into<'de, C: Deserialize<'de>>(payload: &'de [u8], registered: &mut Registered<'de>) -> Option<C> {
+/// The fast path over the payload's text, collecting the registered claims into `registered`.
+fn parse_plain_text_into<'de, C: Deserialize<'de>>(text: &'de str, registered: &mut Registered<'de>) -> Option<C> {
     if !serde_json_reads_numbers_plainly() {
         return None;
     }
     // The reader refuses to nest deeper than the limit itself, so the separate depth scan of
     // the thorough path is not needed here.
-    let mut plain = Plain::new(payload, JSON_DEPTH_MAX)?;
+    let mut plain = Plain::over(text, JSON_DEPTH_MAX);
     plain.open_object().ok()?;
     let mut tee = PlainTee { plain: &mut plain, first: true, pending: None, names: PlainNames::new(), registered };
     let claims = C::deserialize(PlainTeeDeserializer { map: &mut tee }).ok()?;
@@ -702,13 +718,13 @@ mod tests {
     /// be correct, through the thorough path, but slow).
     #[test]
     fn plain_claims_take_the_fast_path() {
-        let payload = br#"{"sub":"3","username":"alice","roles":["admin","ops"],"iat":1,"exp":9,"jti":"x1"}"#;
-        let checked = parse_plain_and_check::<IgnoredAny>(payload, &Validation::new().leeway_secs(0), 5);
+        let text = r#"{"sub":"3","username":"alice","roles":["admin","ops"],"iat":1,"exp":9,"jti":"x1"}"#;
+        let checked = parse_plain_and_check::<IgnoredAny>(text, &Validation::new().leeway_secs(0), 5);
         assert!(matches!(checked, Some(Ok((_, Some(exp), Some(iat)))) if exp == 9.0 && iat == 1.0));
-        let expired = parse_plain_and_check::<IgnoredAny>(payload, &Validation::new().leeway_secs(0), 9);
+        let expired = parse_plain_and_check::<IgnoredAny>(text, &Validation::new().leeway_secs(0), 9);
         assert!(matches!(expired, Some(Err(Rejection::Expired))));
         // Escapes are left to the thorough path, which reads them the same way.
-        assert!(parse_plain_and_check::<IgnoredAny>(br#"{"s\u0075b":"3","exp":9}"#, &Validation::new(), 5).is_none());
+        assert!(parse_plain_and_check::<IgnoredAny>(r#"{"s\u0075b":"3","exp":9}"#, &Validation::new(), 5).is_none());
     }
 
     /// A type that asks the deserializer for most of what serde offers.

@@ -19,7 +19,6 @@ use std::sync::OnceLock;
 use hmac::{KeyInit, Mac};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Number, Value};
-use subtle::ConstantTimeEq;
 
 use crate::base64url;
 use crate::error::{KeyError, Rejection, SignError};
@@ -141,13 +140,11 @@ pub fn encode_base64url(bytes: &[u8], out: &mut String) {
     base64url::encode_into(bytes, out);
 }
 
-/// Compares two HS256 tags in constant time, exactly as the verifier does: this mirrors the
-/// comparison in `ring.rs` (`tag_matches`, which `mac_matches` calls), `subtle::ConstantTimeEq::ct_eq`
-/// on the computed tag and the 32 decoded signature bytes. The timing harness
-/// (`examples/ct_check.rs`) measures this function; if the verifier's comparison changes,
-/// change this with it.
+/// Compares two HS256 tags in constant time: the verifier's own comparison (`tags_equal` in
+/// `ring.rs`, which every MAC check ends with). The timing harness (`examples/ct_check.rs`)
+/// measures this function.
 pub fn mac_compare(expected: &[u8; 32], actual: &[u8; 32]) -> bool {
-    bool::from(expected.as_slice().ct_eq(actual.as_slice()))
+    crate::ring::tags_equal(expected, actual)
 }
 
 /// A strict base64url decoder written independently of the one the verifier uses: the

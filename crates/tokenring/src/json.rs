@@ -18,7 +18,7 @@ pub(crate) fn is_valid_text(json: &[u8]) -> bool {
 /// `serde_json` checks this only for strings it decodes; values it skips (members the caller's
 /// type ignores) are not decoded. Text without a backslash, the common case, is decided by one
 /// search.
-fn surrogate_escapes_are_paired(json: &[u8]) -> bool {
+pub(crate) fn surrogate_escapes_are_paired(json: &[u8]) -> bool {
     // `contains` on bytes is a word-at-a-time search, much faster than a byte loop.
     if !json.contains(&b'\\') {
         return true;
@@ -379,9 +379,14 @@ pub(crate) struct Plain<'de> {
 
 impl<'de> Plain<'de> {
     /// A reader over `json`, or `None` when `json` is not UTF-8 (which `serde_json` refuses too).
+    #[cfg(test)]
     pub(crate) fn new(json: &'de [u8], depth_max: usize) -> Option<Self> {
-        let text = core::str::from_utf8(json).ok()?;
-        Some(Self { text, position: 0, depth: 0, depth_max })
+        Some(Self::over(core::str::from_utf8(json).ok()?, depth_max))
+    }
+
+    /// A reader over `text`.
+    pub(crate) fn over(text: &'de str, depth_max: usize) -> Self {
+        Self { text, position: 0, depth: 0, depth_max }
     }
 
     /// Whether only whitespace is left.
