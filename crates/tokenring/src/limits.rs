@@ -47,6 +47,10 @@ pub const ISSUED_KIDS_MAX: usize = 256;
 /// Largest JWK Set document accepted, in bytes.
 pub const KEY_SET_LEN_MAX: usize = 256 * 1024;
 
+/// Most names a [`FileStore`](crate::FileStore) tries for its temporary file when earlier ones
+/// are taken (by a concurrent save, or left by a save that crashed).
+pub const TEMP_NAMES_MAX: usize = 16;
+
 /// Default allowance for clock skew when checking `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS_DEFAULT: u64 = 30;
 

@@ -10,13 +10,12 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use zeroize::Zeroizing;
 
 use crate::error::{Error, StoreError, StoreOp};
 use crate::key::{Entropy, OsEntropy};
-use crate::limits::KEY_SET_LEN_MAX;
+use crate::limits::{KEY_SET_LEN_MAX, TEMP_NAMES_MAX};
 use crate::ring::KeyRing;
 
 /// Whether [`FileStore::load_or_create`] found a key file or made one.
@@ -133,17 +132,22 @@ impl FileStore {
         }
     }
 
+    /// Writes the ring to a new temporary file next to the key file and returns its path.
+    ///
+    /// The name is `.<file name>.tmp.<process id>.<attempt>`. A name that is taken, by a save in
+    /// flight in another thread or by a process that crashed mid-save (after a restart it often
+    /// has the same process id: 1, in a container), is left alone and the next attempt tried,
+    /// up to [`TEMP_NAMES_MAX`].
     fn write_temp(&self, ring: &KeyRing) -> Result<PathBuf, StoreError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
         let name = self.path.file_name().map_or_else(|| "keys".into(), |name| name.to_string_lossy());
-        let temp_name = format!(".{name}.tmp.{}.{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        let temp = self.path.with_file_name(temp_name);
         let document = ring.to_jwk_set();
-        let written = write_private(&temp, document.as_bytes());
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
+        for attempt in 0..TEMP_NAMES_MAX {
+            let temp = self.path.with_file_name(format!(".{name}.tmp.{}.{attempt}", std::process::id()));
+            if write_private(&temp, document.as_bytes())? {
+                return Ok(temp);
+            }
         }
-        written.map(|()| temp)
+        Err(StoreError::Io { op: StoreOp::Write, kind: io::ErrorKind::AlreadyExists })
     }
 
     fn sync_directory(&self) -> Result<(), StoreError> {
@@ -159,9 +163,10 @@ impl FileStore {
     }
 }
 
-/// Creates `path` (which must not exist) readable and writable by the owner only, writes
-/// `bytes` and flushes them to disk.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// Creates `path` readable and writable by the owner only, writes `bytes` and flushes them to
+/// disk; `false`, with nothing touched, when `path` already exists. A file it created but could
+/// not finish is removed.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -169,7 +174,18 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path).map_err(io_error(StoreOp::Write))?;
-    file.write_all(bytes).map_err(io_error(StoreOp::Write))?;
-    file.sync_all().map_err(io_error(StoreOp::Sync))
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(error) => return Err(io_error(StoreOp::Write)(error)),
+    };
+    let written = file
+        .write_all(bytes)
+        .map_err(io_error(StoreOp::Write))
+        .and_then(|()| file.sync_all().map_err(io_error(StoreOp::Sync)));
+    if written.is_err() {
+        drop(file);
+        let _ = fs::remove_file(path);
+    }
+    written.map(|()| true)
 }

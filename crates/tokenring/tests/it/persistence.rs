@@ -1,7 +1,7 @@
 //! The JWK Set format and the file store: restarts, corruption, atomic writes.
 
 use serde_json::Value;
-use tokenring::{FileStore, KeyRing, KeySetError, Loaded, Rejection, Scratch, StoreError, Validation};
+use tokenring::{FileStore, KeyRing, KeySetError, Loaded, Rejection, Scratch, StoreError, StoreOp, Validation};
 
 use crate::ring::NOW;
 
@@ -188,5 +188,91 @@ fn oversized_key_file_is_corrupt_without_being_read_whole() {
     std::fs::write(&path, vec![b' '; tokenring::limits::KEY_SET_LEN_MAX + 10]).unwrap();
     let error = FileStore::new(&path).load().unwrap_err();
     assert!(matches!(error, StoreError::Corrupt(KeySetError::TooLarge)), "{error:?}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The name `FileStore` gives its `attempt`-th temporary file for `keys.json` in this process.
+fn temp_name(attempt: usize) -> String {
+    format!(".keys.json.tmp.{}.{attempt}", std::process::id())
+}
+
+/// The directory's entries and their contents, sorted by name.
+fn listing(dir: &std::path::Path) -> Vec<(std::ffi::OsString, Option<Vec<u8>>)> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (entry.file_name(), std::fs::read(entry.path()).ok())
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+#[test]
+fn a_temporary_file_left_by_a_crashed_save_blocks_neither_create_nor_save() {
+    // A crash in the middle of writing the temporary file leaves half a document under the
+    // name the next incarnation (often with the same process id) tries first.
+    let dir = temp_dir();
+    let path = dir.join("keys.json");
+    let store = FileStore::new(&path);
+    let first = KeyRing::generate(NOW).unwrap();
+    let second = KeyRing::generate(NOW).unwrap();
+    let half = &first.to_jwk_set().as_bytes()[..100].to_vec();
+    for attempt in 0..2 {
+        std::fs::write(dir.join(temp_name(attempt)), half).unwrap();
+    }
+    let (ring, loaded) = store.load_or_create(NOW).unwrap();
+    assert_eq!(loaded, Loaded::Created);
+    assert_eq!(store.load().unwrap().active_kid(), ring.active_kid());
+    store.save(&second).unwrap();
+    assert_eq!(store.load().unwrap().active_kid(), second.active_kid());
+    // The leftovers are not the store's to delete, and are untouched.
+    for attempt in 0..2 {
+        assert_eq!(&std::fs::read(dir.join(temp_name(attempt))).unwrap(), half);
+    }
+    assert_eq!(listing(&dir).len(), 3, "the key file and the two leftovers, nothing else");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn when_every_temporary_name_is_taken_save_fails_and_the_key_file_is_intact() {
+    let dir = temp_dir();
+    let path = dir.join("keys.json");
+    let store = FileStore::new(&path);
+    let first = KeyRing::generate(NOW).unwrap();
+    store.save(&first).unwrap();
+    for attempt in 0..tokenring::limits::TEMP_NAMES_MAX {
+        std::fs::write(dir.join(temp_name(attempt)), b"left by a crash").unwrap();
+    }
+    let before = listing(&dir);
+    let error = store.save(&KeyRing::generate(NOW).unwrap()).unwrap_err();
+    assert!(
+        matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::AlreadyExists }),
+        "{error:?}"
+    );
+    assert_eq!(listing(&dir), before, "nothing written, nothing removed");
+    assert_eq!(store.load().unwrap().active_kid(), first.active_kid());
+    // One name freed: the next save goes through.
+    std::fs::remove_file(dir.join(temp_name(tokenring::limits::TEMP_NAMES_MAX - 1))).unwrap();
+    let second = KeyRing::generate(NOW).unwrap();
+    store.save(&second).unwrap();
+    assert_eq!(store.load().unwrap().active_kid(), second.active_kid());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_failed_rename_leaves_no_temporary_file_and_changes_nothing() {
+    // A non-empty directory where the key file should be: the temporary file is written, the
+    // rename over it fails.
+    let dir = temp_dir();
+    let path = dir.join("keys.json");
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(path.join("inside"), b"kept").unwrap();
+    let before = listing(&dir);
+    let error = FileStore::new(&path).save(&KeyRing::generate(NOW).unwrap()).unwrap_err();
+    assert!(matches!(error, StoreError::Io { op: StoreOp::Rename, .. }), "{error:?}");
+    assert_eq!(listing(&dir), before);
+    assert_eq!(std::fs::read(path.join("inside")).unwrap(), b"kept");
     std::fs::remove_dir_all(dir).unwrap();
 }
