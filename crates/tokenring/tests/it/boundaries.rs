@@ -4,8 +4,8 @@
 use base64ct::Encoding as _;
 use serde_json::{json, Value};
 use tokenring::limits::{
-    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KID_LEN_MAX, PAYLOAD_LEN_MAX,
-    TOKEN_LEN_MAX,
+    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX,
+    PAYLOAD_LEN_MAX, TOKEN_LEN_MAX,
 };
 use tokenring::{
     Entropy, FileStore, Key, KeyError, KeyRing, KeySetError, KeyState, Kid, Rejection, Scratch, SignError, StoreError,
@@ -381,6 +381,15 @@ fn a_key_set_of_exactly_the_ring_limit_loads() {
     let mut more = keys;
     more.push(jwk(99, "one-more", json!({})));
     assert_eq!(load(more).unwrap_err(), KeySetError::TooManyKeys);
+}
+
+#[test]
+fn a_key_set_document_of_exactly_its_length_limit_loads_and_one_byte_more_is_too_large() {
+    let mut document = ring().to_jwk_set().as_bytes().to_vec();
+    document.resize(KEY_SET_LEN_MAX, b' ');
+    assert!(KeyRing::from_jwk_set(&document).unwrap().can_sign());
+    document.push(b' ');
+    assert_eq!(KeyRing::from_jwk_set(&document).unwrap_err(), KeySetError::TooLarge);
 }
 
 #[test]
