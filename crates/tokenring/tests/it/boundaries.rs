@@ -70,9 +70,8 @@ fn a_token_of_exactly_the_length_limit_under_the_rings_own_header_verifies_and_o
     let token = ring.sign_jws(payload.as_bytes()).unwrap();
     assert_eq!(token.len(), TOKEN_LEN_MAX);
     // Every entry point accepts it: `verify` and the fast path of `check_and_decode`.
-    assert_eq!(ring.verify::<Value>(&token, &lenient(), NOW).unwrap().claims()["pad"].as_str().unwrap().len(), {
-        payload.len() - 10
-    });
+    let claims = ring.verify::<Value>(&token, &lenient(), NOW).unwrap().into_claims();
+    assert_eq!(claims.to_string(), payload);
     let mut scratch = Scratch::new();
     assert_eq!(ring.verify_jws(&token, NOW, &mut scratch).unwrap().payload(), payload.as_bytes());
     assert!(ring.verify_borrowed::<Value>(&token, &lenient(), NOW, &mut scratch).is_ok());
