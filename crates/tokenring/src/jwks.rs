@@ -13,7 +13,8 @@
 //!
 //! `created_at` and `retire_at` (seconds since the epoch) and the top-level `issued_kids` are
 //! additional members, which RFC 7517 lets other implementations ignore. On load, the active key
-//! is the newest key without `retire_at`; a single JWK object is read as a set of one.
+//! is the newest key without `retire_at` whose `key_ops`, if present, list `sign`; a single JWK
+//! object is read as a set of one.
 
 use core::fmt::Write as _;
 use std::collections::BTreeSet;
@@ -49,6 +50,9 @@ impl KeyRing {
             if let Some(retire_at) = key.retire_at_secs {
                 let _ = write!(out, r#","retire_at":{retire_at}"#);
             }
+            if key.verify_only {
+                out.push_str(r#","key_ops":["verify"]"#);
+            }
             out.push('}');
         }
         out.push_str("\n  ],\n  \"issued_kids\": [");
@@ -63,7 +67,8 @@ impl KeyRing {
     /// A ring from a JWK Set document, or from a single JWK object.
     ///
     /// Every key must be `"kty":"oct"`, with `alg` absent or `HS256`, `use` absent or `sig`,
-    /// and at least 256 bits. Keys must have distinct `kid`s (at most one may lack one). A set
+    /// `key_ops` absent or listing `verify`, and at least 256 bits. A key whose `key_ops` does
+    /// not list `sign` only verifies: it never becomes the active key. Keys must have distinct `kid`s (at most one may lack one). A set
     /// with any other kind of key is refused whole, rather than half-used.
     ///
     /// # Errors
@@ -119,7 +124,7 @@ impl KeyRing {
         let active = keys
             .iter()
             .enumerate()
-            .filter(|(_, key)| key.retire_at_secs.is_none())
+            .filter(|(_, key)| key.retire_at_secs.is_none() && !key.verify_only)
             .max_by_key(|(position, key)| (key.created_secs, core::cmp::Reverse(*position)))
             .map(|(position, _)| position);
         // Keys present are issued by definition; the persisted history comes first (oldest).
@@ -158,11 +163,13 @@ fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, K
     if !matches!(string(member, "use")?.as_deref(), None | Some("sig")) {
         return Err(KeySetError::UnsupportedAlgorithm { index });
     }
-    match member.get("key_ops") {
-        None => {}
-        Some(Value::Array(ops)) if ops.iter().any(|op| op.as_str() == Some("verify")) => {}
+    let may_sign = match member.get("key_ops") {
+        None => true,
+        Some(Value::Array(ops)) if ops.iter().any(|op| op.as_str() == Some("verify")) => {
+            ops.iter().any(|op| op.as_str() == Some("sign"))
+        }
         Some(_) => return Err(KeySetError::UnsupportedAlgorithm { index }),
-    }
+    };
     let kid = match string(member, "kid")? {
         None => None,
         Some(text) => Some(Kid::new(&text).map_err(|error| KeySetError::Key { index, error })?),
@@ -181,5 +188,7 @@ fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, K
     let secret =
         Zeroizing::new(base64url::decode_vec(&encoded).map_err(|_| KeySetError::InvalidMember { index, member: "k" })?);
     let key = Key::from_bytes(&secret).map_err(|error| KeySetError::Key { index, error })?;
-    Ok(RingKey::new(kid, key, created_secs, retire_at_secs))
+    let mut key = RingKey::new(kid, key, created_secs, retire_at_secs);
+    key.verify_only = !may_sign;
+    Ok(key)
 }

@@ -72,6 +72,9 @@ pub(crate) struct RingKey {
     pub(crate) key: Key,
     pub(crate) created_secs: u64,
     pub(crate) retire_at_secs: Option<u64>,
+    /// Loaded from a JWK whose `key_ops` do not list `sign`: the key verifies but never becomes
+    /// the active key, and is saved with `"key_ops":["verify"]`.
+    pub(crate) verify_only: bool,
     /// The encoded header this key signs with. A token whose header segment is exactly this
     /// needs no header parse: the bytes are known to mean `alg` HS256 and this `kid`.
     header_b64: Box<str>,
@@ -92,7 +95,15 @@ impl RingKey {
         let mut keyed_after_header = key.keyed().clone();
         keyed_after_header.update(header_b64.as_bytes());
         keyed_after_header.update(b".");
-        Self { kid, key, created_secs, retire_at_secs, header_b64: header_b64.into_boxed_str(), keyed_after_header }
+        Self {
+            kid,
+            key,
+            created_secs,
+            retire_at_secs,
+            verify_only: false,
+            header_b64: header_b64.into_boxed_str(),
+            keyed_after_header,
+        }
     }
 
     fn is_retired(&self, now_secs: u64) -> bool {
@@ -103,18 +114,17 @@ impl RingKey {
         tag_matches(self.key.keyed().clone(), signing_input, signature)
     }
 
-    /// Finishes a token: `token` is this key's header segment, a dot and the raw payload. The
-    /// payload is encoded in place and the signature appended.
-    ///
-    /// # Errors
-    /// [`SignError::TooLarge`] when the token would exceed [`TOKEN_LEN_MAX`].
+    /// The length of the token this key makes of a payload of `payload_len` bytes.
+    fn token_len(&self, payload_len: usize) -> usize {
+        self.header_b64.len() + 1 + base64url::encoded_len(payload_len) + 1 + SIGNATURE_B64_LEN
+    }
+
+    /// Finishes a token: `token` is this key's header segment, a dot and the raw payload, whose
+    /// token the caller has checked to fit [`TOKEN_LEN_MAX`]. The payload is encoded in place and
+    /// the signature appended.
     fn seal(&self, mut token: Vec<u8>) -> Result<String, SignError> {
         let payload_start = self.header_b64.len() + 1;
-        let payload_len = token.len() - payload_start;
-        let len = payload_start + base64url::encoded_len(payload_len) + 1 + SIGNATURE_B64_LEN;
-        if len > TOKEN_LEN_MAX {
-            return Err(SignError::TooLarge);
-        }
+        let len = self.token_len(token.len() - payload_start);
         token.reserve_exact(len - token.len());
         // The payload and the signature are published in the token: no constant-time encoding.
         base64url::encode_public_in_place(&mut token, payload_start);
@@ -324,7 +334,7 @@ impl KeyRing {
     /// [`TOKEN_LEN_MAX`].
     pub fn sign_jws(&self, payload: &[u8]) -> Result<String, SignError> {
         let key = self.active_key()?;
-        let len = key.header_b64.len() + 1 + base64url::encoded_len(payload.len()) + 1 + SIGNATURE_B64_LEN;
+        let len = key.token_len(payload.len());
         if len > TOKEN_LEN_MAX {
             return Err(SignError::TooLarge);
         }
@@ -352,6 +362,9 @@ impl KeyRing {
         serde_json::to_writer(&mut token, claims).map_err(|_| SignError::Claims)?;
         if token.get(payload_start) != Some(&b'{') {
             return Err(SignError::Claims);
+        }
+        if key.token_len(token.len() - payload_start) > TOKEN_LEN_MAX {
+            return Err(SignError::TooLarge);
         }
         key.seal(token)
     }

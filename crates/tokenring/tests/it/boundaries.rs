@@ -79,6 +79,9 @@ fn a_token_of_exactly_the_length_limit_under_the_rings_own_header_verifies_and_o
     // when signing, and refused when verifying although its signature holds.
     let longer = claims_of_len(payload.len() + 1);
     assert_eq!(ring.sign_jws(longer.as_bytes()).unwrap_err(), SignError::TooLarge);
+    // `sign` serializes the same claims into the same token, and refuses the longer ones too.
+    assert_eq!(ring.sign(&serde_json::from_str::<Value>(&payload).unwrap()).unwrap(), token);
+    assert_eq!(ring.sign(&serde_json::from_str::<Value>(&longer).unwrap()).unwrap_err(), SignError::TooLarge);
     let over = signed(r#"{"alg":"HS256","typ":"JWT"}"#, &longer);
     assert_eq!(over.len(), TOKEN_LEN_MAX + 1);
     assert!(over.starts_with(token.split('.').next().unwrap()), "the ring's own header: the fast path");
@@ -412,6 +415,29 @@ fn key_ops_must_allow_verifying() {
         let refused = load(vec![jwk(1, "a", json!({})), jwk(2, "b", json!({ "key_ops": ops }))]).unwrap_err();
         assert_eq!(refused, KeySetError::UnsupportedAlgorithm { index: 1 }, "{ops}");
     }
+}
+
+#[test]
+fn a_key_whose_key_ops_do_not_list_sign_verifies_but_never_signs() {
+    // The newest key without a retire time would be active, but its `key_ops` forbid signing.
+    let set = vec![
+        jwk(1, "old", json!({ "created_at": 10 })),
+        jwk(2, "new", json!({ "created_at": 20, "key_ops": ["verify"] })),
+    ];
+    let ring = load(set).unwrap();
+    assert_eq!(ring.active_kid().unwrap().as_str(), "old");
+    let states: Vec<_> = ring.keys(NOW).iter().map(|info| (info.kid.unwrap().to_string(), info.state)).collect();
+    assert_eq!(states, [("old".to_owned(), KeyState::Active), ("new".to_owned(), KeyState::Verifying)]);
+    // The mark survives a save and a load, so the choice does not change across restarts.
+    let document = ring.to_jwk_set();
+    assert!(document.contains(r#""kid":"new","k":"#) && document.matches(r#""key_ops":["verify"]"#).count() == 1);
+    assert_eq!(KeyRing::from_jwk_set(document.as_bytes()).unwrap().active_kid(), ring.active_kid());
+    // Listing `sign` as well makes it an ordinary key; with only verify-only keys nothing signs.
+    let signing = load(vec![jwk(2, "new", json!({ "created_at": 20, "key_ops": ["verify", "sign"] }))]).unwrap();
+    assert_eq!(signing.active_kid().unwrap().as_str(), "new");
+    let verify_only = load(vec![jwk(2, "new", json!({ "key_ops": ["verify"] }))]).unwrap();
+    assert!(!verify_only.can_sign());
+    assert_eq!(verify_only.sign(&json!({ "sub": "1" })).unwrap_err(), tokenring::SignError::NoActiveKey);
 }
 
 #[test]
