@@ -67,9 +67,10 @@ impl KeyRing {
     /// A ring from a JWK Set document, or from a single JWK object.
     ///
     /// Every key must be `"kty":"oct"`, with `alg` absent or `HS256`, `use` absent or `sig`,
-    /// `key_ops` absent or listing `verify`, and at least 256 bits. A key whose `key_ops` does
-    /// not list `sign` only verifies: it never becomes the active key. Keys must have distinct `kid`s (at most one may lack one). A set
-    /// with any other kind of key is refused whole, rather than half-used.
+    /// `key_ops` absent or listing `verify`, and at least 256 bits. A key whose `key_ops` do not
+    /// list `sign` only verifies: it never becomes the active key. Keys must have distinct
+    /// `kid`s (at most one may lack one). A set with any other kind of key is refused whole,
+    /// rather than half-used.
     ///
     /// # Errors
     /// The [`KeySetError`] describing the first fault found.
@@ -130,9 +131,8 @@ impl KeyRing {
         // Keys present are issued by definition; the persisted history comes first (oldest).
         // Deduplicate through a set: calling `remember` per identifier would be quadratic.
         let mut seen = BTreeSet::new();
-        let held = keys.iter().filter_map(|key| key.kid);
-        issued = issued.into_iter().chain(held).filter(|kid| seen.insert(*kid)).collect();
         let held: Vec<Kid> = keys.iter().filter_map(|key| key.kid).collect();
+        issued = issued.into_iter().chain(held.iter().copied()).filter(|kid| seen.insert(*kid)).collect();
         trim_history(&mut issued, &held);
         Ok(KeyRing { keys, active, issued })
     }

@@ -114,13 +114,22 @@ impl RingKey {
         tag_matches(self.key.keyed().clone(), signing_input, signature)
     }
 
+    /// A token being made: this key's header segment and a dot, in a buffer of `capacity`
+    /// bytes. The raw payload goes after it, then [`seal`](Self::seal) finishes it.
+    fn start_token(&self, capacity: usize) -> Vec<u8> {
+        let mut token = Vec::with_capacity(capacity);
+        token.extend_from_slice(self.header_b64.as_bytes());
+        token.push(b'.');
+        token
+    }
+
     /// The length of the token this key makes of a payload of `payload_len` bytes.
     fn token_len(&self, payload_len: usize) -> usize {
         self.header_b64.len() + 1 + base64url::encoded_len(payload_len) + 1 + SIGNATURE_B64_LEN
     }
 
-    /// Finishes a token: `token` is this key's header segment, a dot and the raw payload, whose
-    /// token the caller has checked to fit [`TOKEN_LEN_MAX`]. The payload is encoded in place and
+    /// Finishes a token begun by [`start_token`](Self::start_token) and followed by the raw
+    /// payload, whose token the caller has checked to fit [`TOKEN_LEN_MAX`]. The payload is encoded in place and
     /// the signature appended.
     fn seal(&self, mut token: Vec<u8>) -> Result<String, SignError> {
         let payload_start = self.header_b64.len() + 1;
@@ -336,9 +345,7 @@ impl KeyRing {
         if len > TOKEN_LEN_MAX {
             return Err(SignError::TooLarge);
         }
-        let mut token = Vec::with_capacity(len);
-        token.extend_from_slice(key.header_b64.as_bytes());
-        token.push(b'.');
+        let mut token = key.start_token(len);
         token.extend_from_slice(payload);
         key.seal(token)
     }
@@ -353,9 +360,7 @@ impl KeyRing {
         let key = self.active_key()?;
         // The claims are serialized straight into the token, after the header, and encoded
         // where they lie: one allocation, sized for most tokens.
-        let mut token = Vec::with_capacity(SIGN_CAPACITY);
-        token.extend_from_slice(key.header_b64.as_bytes());
-        token.push(b'.');
+        let mut token = key.start_token(SIGN_CAPACITY);
         let payload_start = token.len();
         serde_json::to_writer(&mut token, claims).map_err(|_| SignError::Claims)?;
         if token.get(payload_start) != Some(&b'{') {

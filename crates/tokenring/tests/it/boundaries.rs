@@ -12,6 +12,7 @@ use tokenring::{
     StoreOp, Validation,
 };
 
+use crate::persistence::temp_dir;
 use crate::ring::NOW;
 
 const SECRET: [u8; 32] = [5; 32];
@@ -481,15 +482,6 @@ fn the_largest_rings_serialize_within_their_reservation_and_round_trip() {
         assert_eq!(reloaded.issued_kids(), ring.issued_kids());
     }
     assert_eq!(largest_ring(ISSUED_KIDS_MAX).issued_kids().len(), ISSUED_KIDS_MAX);
-}
-
-fn temp_dir() -> std::path::PathBuf {
-    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("tokenring-boundaries-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]

@@ -10,7 +10,8 @@ struct Claims {
     sub: &'static str,
 }
 
-fn temp_dir() -> std::path::PathBuf {
+/// A fresh, empty directory for one test.
+pub(crate) fn temp_dir() -> std::path::PathBuf {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("tokenring-it-{}-{n}", std::process::id()));
