@@ -14,8 +14,8 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use tokenring::{Rejection, Scratch};
 use tokenring_benches::{
-    claims, malformed_token, ring, sized_token, tampered_token, token, too_large_token, unknown_key_token, validation,
-    BorrowedClaims, Claims, HmacFloor, SizedClaims, NOW_SECS, SIZES,
+    claims, malformed_token, ring, signing_input, sized_token, tampered_token, token, too_large_token,
+    unknown_key_token, validation, BorrowedClaims, Claims, HmacCrateMac, HmacFloor, SizedClaims, NOW_SECS, SIZES,
 };
 
 use peers::{JsonWebToken, JwtCompact, JwtSimple};
@@ -81,6 +81,20 @@ fn sign_hs256(c: &mut Criterion) {
     group.finish();
 }
 
+/// The MAC alone, over the shared token's signing input: tokenring's (the one the floor uses)
+/// against the `hmac` crate's `Mac` API. Not a target; it shows what the floor is made of.
+fn mac_hs256(c: &mut Criterion) {
+    let token = token();
+    let message = signing_input(&token);
+    let tokenring_mac = tokenring::fuzzing::PrekeyedMac::new(&tokenring_benches::KEY);
+    let hmac_crate = HmacCrateMac::new();
+    assert_eq!(tokenring_mac.mac(message), hmac_crate.mac(message));
+    let mut group = c.benchmark_group("mac_hs256");
+    group.bench_function("tokenring", |b| b.iter(|| tokenring_mac.mac(black_box(message))));
+    group.bench_function("hmac_crate", |b| b.iter(|| hmac_crate.mac(black_box(message))));
+    group.finish();
+}
+
 fn reject_hs256(c: &mut Criterion) {
     let ring = ring();
     let validation = validation();
@@ -127,5 +141,5 @@ fn verify_by_size(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verify_hs256, sign_hs256, reject_hs256, verify_by_size);
+criterion_group!(benches, verify_hs256, sign_hs256, mac_hs256, reject_hs256, verify_by_size);
 criterion_main!(benches);

@@ -53,6 +53,7 @@ struct Target {
 const VERIFY: [&str; 6] =
     ["tokenring", "tokenring_borrowed", "jsonwebtoken", "jwt_simple", "jwt_compact", "hmac_floor"];
 const SIGN: [&str; 4] = ["tokenring", "jsonwebtoken", "jwt_simple", "jwt_compact"];
+const MAC: [&str; 2] = ["tokenring", "hmac_crate"];
 const REJECT: [&str; 4] = ["bad_signature", "unknown_key", "malformed", "too_large"];
 const SIZES: [usize; 3] = [256, 1024, 4096];
 
@@ -132,6 +133,13 @@ fn run(results: &Results) -> Result<bool, String> {
         }
     }
     let floor = results.median("verify_hs256/hmac_floor")?;
+    println!();
+    println!("{:<34} {:>12} {:>14}", "the MAC alone", "median", "vs tokenring");
+    let tokenring_mac = results.median("mac_hs256/tokenring")?;
+    for function in MAC {
+        let median = results.median(&format!("mac_hs256/{function}"))?;
+        println!("{:<34} {:>9.1} ns {:>13.2}x", format!("mac_hs256/{function}"), median, median / tokenring_mac);
+    }
     println!();
     println!("{:<34} {:>12} {:>14}", "benchmark", "median", "vs hmac_floor");
     for function in REJECT {

@@ -2,14 +2,11 @@
 
 use core::fmt;
 
-use hmac::{Hmac, KeyInit};
-use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::KeyError;
 use crate::limits::{KEY_LEN_GENERATED, KEY_LEN_MAX, KEY_LEN_MIN, KID_LEN_MAX, KID_RANDOM_LEN};
-
-pub(crate) type HmacSha256 = Hmac<Sha256>;
+use crate::mac::Midstate;
 
 /// A source of secret random bytes for new keys and key identifiers.
 ///
@@ -41,13 +38,13 @@ impl<E: Entropy + ?Sized> Entropy for &mut E {
 
 /// An HS256 secret key.
 ///
-/// The HMAC state keyed with the secret is computed once, here, and cloned for every signature
+/// The HMAC state keyed with the secret is computed once, here, and copied for every signature
 /// and verification: the hot path never re-keys. The secret and the keyed state are zeroized
 /// when the key is dropped. `Debug` prints `Key { .. }`.
 #[derive(Clone)]
 pub struct Key {
     secret: Zeroizing<Vec<u8>>,
-    keyed: HmacSha256,
+    keyed: Midstate,
 }
 
 impl Key {
@@ -63,10 +60,7 @@ impl Key {
         if secret.len() > KEY_LEN_MAX {
             return Err(KeyError::TooLong { bits: secret.len() * 8 });
         }
-        // HMAC accepts keys of any length, so this cannot fail; the error arm keeps the
-        // library free of panics all the same.
-        let keyed = HmacSha256::new_from_slice(secret).map_err(|_| KeyError::TooLong { bits: secret.len() * 8 })?;
-        Ok(Self { secret: Zeroizing::new(secret.to_vec()), keyed })
+        Ok(Self { secret: Zeroizing::new(secret.to_vec()), keyed: Midstate::new(secret) })
     }
 
     /// A fresh random 256-bit key.
@@ -89,7 +83,7 @@ impl Key {
         &self.secret
     }
 
-    pub(crate) fn keyed(&self) -> &HmacSha256 {
+    pub(crate) fn keyed(&self) -> &Midstate {
         &self.keyed
     }
 }

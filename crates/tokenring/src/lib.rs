@@ -70,6 +70,7 @@ mod json;
 mod jwks;
 mod key;
 pub mod limits;
+mod mac;
 mod ring;
 mod store;
 mod verified;

@@ -1,7 +1,6 @@
 //! The key ring: one active signing key, verification-only previous keys, and the history of
 //! every key identifier the ring has issued.
 
-use hmac::Mac;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -10,11 +9,12 @@ use crate::base64url;
 use crate::claims::{self, Validation};
 use crate::error::{KeyError, Rejection, SignError};
 use crate::header;
-use crate::key::{Entropy, HmacSha256, Key, Kid, OsEntropy};
+use crate::key::{Entropy, Key, Kid, OsEntropy};
 use crate::limits::{
     DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, PAYLOAD_LEN_MAX, SIGNATURE_B64_LEN,
     SIGNATURE_LEN, TOKEN_LEN_MAX,
 };
+use crate::mac::Midstate;
 use crate::verified::{Scratch, Verified, VerifiedJws};
 
 /// Payloads up to this many decoded bytes are verified in a small stack buffer by
@@ -78,10 +78,11 @@ pub(crate) struct RingKey {
     /// The encoded header this key signs with. A token whose header segment is exactly this
     /// needs no header parse: the bytes are known to mean `alg` HS256 and this `kid`.
     header_b64: Box<str>,
-    /// The keyed HMAC state after absorbing `header_b64` and the dot that follows it. Signing,
-    /// and verifying a token whose header segment is exactly `header_b64`, start from here:
-    /// the MAC is the same as over the whole signing input, one compression cheaper.
-    keyed_after_header: HmacSha256,
+    /// The keyed HMAC state after absorbing the whole blocks of `header_b64` and the dot that
+    /// follows it. Signing, and verifying a token whose header segment is exactly `header_b64`,
+    /// start from here: the MAC is the same as over the whole signing input, one compression
+    /// cheaper.
+    after_header: Midstate,
 }
 
 impl RingKey {
@@ -92,9 +93,8 @@ impl RingKey {
         };
         let mut header_b64 = String::with_capacity(base64url::encoded_len(header.len()));
         base64url::encode_into(header.as_bytes(), &mut header_b64);
-        let mut keyed_after_header = key.keyed().clone();
-        keyed_after_header.update(header_b64.as_bytes());
-        keyed_after_header.update(b".");
+        let mut after_header = key.keyed().clone();
+        after_header.absorb_blocks(format!("{header_b64}.").as_bytes());
         Self {
             kid,
             key,
@@ -102,7 +102,7 @@ impl RingKey {
             retire_at_secs,
             verify_only: false,
             header_b64: header_b64.into_boxed_str(),
-            keyed_after_header,
+            after_header,
         }
     }
 
@@ -111,7 +111,13 @@ impl RingKey {
     }
 
     fn mac_matches(&self, signing_input: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
-        tag_matches(self.key.keyed().clone(), signing_input, signature)
+        tags_equal(&self.key.keyed().finish(signing_input), signature)
+    }
+
+    /// The MAC of a signing input that starts with this key's header segment and a dot.
+    fn mac_after_header(&self, signing_input: &[u8]) -> [u8; SIGNATURE_LEN] {
+        debug_assert!(signing_input.starts_with(self.header_b64.as_bytes()));
+        self.after_header.finish(&signing_input[self.after_header.absorbed()..])
     }
 
     /// A token being made: this key's header segment and a dot, in a buffer of `capacity`
@@ -137,9 +143,7 @@ impl RingKey {
         token.reserve_exact(len - token.len());
         // The payload and the signature are published in the token: no constant-time encoding.
         base64url::encode_public_in_place(&mut token, payload_start);
-        let mut mac = self.keyed_after_header.clone();
-        mac.update(&token[payload_start..]);
-        let tag = mac.finalize().into_bytes();
+        let tag = self.mac_after_header(&token);
         token.push(b'.');
         base64url::encode_public_into(&tag, &mut token);
         debug_assert_eq!(token.len(), len);
@@ -147,13 +151,6 @@ impl RingKey {
         // keeps the library free of unsafe code (and the error arm free of panics).
         String::from_utf8(token).map_err(|_| SignError::Claims)
     }
-}
-
-/// Finishes `mac` over `rest` and compares the tag with `signature` in constant time.
-fn tag_matches(mut mac: HmacSha256, rest: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
-    mac.update(rest);
-    let tag: [u8; SIGNATURE_LEN] = mac.finalize().into_bytes().into();
-    tags_equal(&tag, signature)
 }
 
 /// Whether two MACs are equal, in a time that does not depend on their contents.
@@ -451,7 +448,7 @@ impl KeyRing {
         base64url::decode(signature_b64, &mut signature).ok()?;
         let payload_len = base64url::decode(&signing_input[payload_start..], buffer).ok()?.len();
         let key = &self.keys[index];
-        let mac_matches = tag_matches(key.keyed_after_header.clone(), &signing_input[payload_start..], &signature);
+        let mac_matches = tags_equal(&key.mac_after_header(signing_input), &signature);
         Some(if !mac_matches {
             Err(Rejection::BadSignature)
         } else if key.is_retired(now_secs) {
