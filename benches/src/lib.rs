@@ -230,7 +230,7 @@ fn ring_header_b64() -> String {
 /// Each step is done the cheapest way tokenring knows, so that the ratios to the floor measure
 /// everything tokenring does besides the MAC, and nothing else:
 /// * The MAC is tokenring's own (`tokenring::fuzzing::PrekeyedMac`, HMAC-SHA256 on `sha2`'s
-///   block function). The `hmac` crate's `Mac` API computes the same tag about 50 ns slower
+///   block function). The `hmac` crate's `Mac` API computes the same tag about 60 ns slower
 ///   (the `mac_hs256` group measures both); a floor built on it would flatter every ratio.
 /// * The signature is decoded by [`decode_signature`], a plain table lookup: the received
 ///   signature is public, so a constant-time decoder (such as `base64ct`, which costs about as

@@ -128,3 +128,74 @@ fn detached_payload_up_to_the_token_limit() {
     let longer = vec![b'a'; payload.len() + 3];
     assert!(matches!(ring.verify_detached(&detached, &longer, NOW), Err(Rejection::TooLarge(_))));
 }
+
+/// Key identifiers whose issued header segment plus its dot is 63, 64, 65, 127 and 128 bytes
+/// long, and none: the header midstate absorbs whole blocks only, so each side of a block
+/// boundary is covered. (The segment of `{"alg":"HS256","typ":"JWT","kid":"<kid>"}` grows by
+/// four characters per three of kid; the lengths are checked below.)
+fn boundary_kids() -> Vec<Option<Kid>> {
+    let mut kids = vec![None];
+    for len in 1..=60 {
+        kids.push(Some(Kid::new(&"k".repeat(len)).unwrap()));
+    }
+    kids
+}
+
+fn segments(token: &str) -> (&str, &str) {
+    let dot = token.rfind('.').unwrap();
+    (&token[..dot], &token[dot + 1..])
+}
+
+/// The MAC of every token the ring signs is the standard HMAC-SHA256 of its signing input,
+/// computed independently (the `hmac` crate), for keys shorter than, equal to and longer than a
+/// SHA-256 block, and header lengths on both sides of every block boundary the header reaches.
+#[test]
+fn signed_tokens_carry_the_standard_hmac() {
+    let mut header_lengths = std::collections::BTreeSet::new();
+    for key_len in [32, 64, 65, 512] {
+        let secret: Vec<u8> = (0..key_len).map(|index| (index * 31 + 7) as u8).collect();
+        for kid in boundary_kids() {
+            let ring = KeyRing::with_key(Key::from_bytes(&secret).unwrap(), kid, NOW);
+            for token in [ring.sign(&session()).unwrap(), ring.sign_jws(&[b'x'; 200]).unwrap()] {
+                let (signing_input, signature) = segments(&token);
+                header_lengths.insert(signing_input.find('.').unwrap() + 1);
+                let mut expected = String::new();
+                tokenring::fuzzing::encode_base64url(
+                    &tokenring::fuzzing::hs256(&secret, signing_input.as_bytes()),
+                    &mut expected,
+                );
+                assert_eq!(signature, expected, "key of {key_len} bytes, kid {kid:?}");
+            }
+        }
+    }
+    for boundary in [63, 64, 65, 127, 128] {
+        assert!(header_lengths.contains(&boundary), "no header of {boundary} bytes with its dot");
+    }
+}
+
+/// A token made elsewhere with exactly the header the ring issues (the fast path's case) and
+/// the standard HMAC verifies; one character changed in its payload does not.
+#[test]
+fn tokens_signed_elsewhere_under_the_issued_header_verify() {
+    let secret = [0x42u8; 32];
+    for kid in boundary_kids() {
+        let ring = KeyRing::with_key(Key::from_bytes(&secret).unwrap(), kid, NOW);
+        let header = match &kid {
+            Some(kid) => format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#),
+            None => r#"{"alg":"HS256","typ":"JWT"}"#.to_owned(),
+        };
+        let issued = ring.sign_jws(b"{}").unwrap();
+        let token = tokenring::fuzzing::sign_compact(&secret, header.as_bytes(), br#"{"sub":"3","roles":["a"]}"#);
+        assert_eq!(token.split('.').next(), issued.split('.').next(), "the same header segment");
+        let verified = ring.verify::<Session>(&token, &Validation::new().require_exp(false), NOW).unwrap();
+        assert_eq!(verified.claims().sub, "3");
+        let mut tampered = token.clone().into_bytes();
+        let index = token.find('.').unwrap() + 2;
+        tampered[index] = if tampered[index] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert!(matches!(
+            ring.verify::<Session>(&tampered, &Validation::new().require_exp(false), NOW),
+            Err(Rejection::BadSignature)
+        ));
+    }
+}
