@@ -96,8 +96,9 @@ impl Midstate {
         let mut inner = self.inner;
         let mut buffer = [[0u8; BLOCK_LEN]; BATCH_BLOCKS + 1];
         let mut rest_left = rest;
-        // Whole batches while more than one is left, then the rest with its padding: at most
-        // a batch less one byte, plus the 0x80 byte and the 8-byte length.
+        // Whole batches while a batch or more is left, then the rest with its padding: at most
+        // a batch less one byte, plus the 0x80 byte and the 8-byte length, so one block more
+        // than a batch at most.
         while rest_left.len() >= BATCH_BLOCKS * BLOCK_LEN {
             let (batch, after) = rest_left.split_at(BATCH_BLOCKS * BLOCK_LEN);
             buffer[..BATCH_BLOCKS].as_flattened_mut().copy_from_slice(batch);
