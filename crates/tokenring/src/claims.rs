@@ -497,8 +497,12 @@ struct PlainNames {
 }
 
 impl PlainNames {
+    /// Marks an empty slot: no name has this summary, since its bytes would have to be `0xFF`,
+    /// which UTF-8 never contains.
+    const EMPTY: u32 = u32::MAX;
+
     fn new() -> Self {
-        Self { summaries: [0; PLAIN_MEMBERS_MAX], len: 0 }
+        Self { summaries: [Self::EMPTY; PLAIN_MEMBERS_MAX], len: 0 }
     }
 
     #[inline]
@@ -517,7 +521,9 @@ impl PlainNames {
     fn insert(&mut self, name: &str) -> Result<(), NotPlain> {
         let summary = Self::summary(name);
         let len = self.len.min(PLAIN_MEMBERS_MAX);
-        if self.summaries[..len].contains(&summary) {
+        // Every slot is compared, empty ones included, and the results ORed: a fixed-length
+        // compare without a branch per slot (the compiler makes it a few vector compares).
+        if self.summaries.iter().fold(false, |seen, &other| seen | (other == summary)) {
             return Err(NotPlain);
         }
         *self.summaries.get_mut(len).ok_or(NotPlain)? = summary;
@@ -848,6 +854,25 @@ mod tests {
         assert!(parse::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#).is_ok());
         assert!(parse::<IgnoredAny>(br#"{"abxd":1,"abxd":2,"exp":3}"#).is_err());
         assert!(agree::<IgnoredAny>(br#"{"abxd":1,"abyx":2,"exp":3}"#));
+    }
+
+    /// A repeated name is noticed wherever the two occurrences sit among the members the fast
+    /// path tracks (every slot is compared, the empty ones included), and the claims are refused.
+    #[test]
+    fn every_repeat_within_the_fast_paths_capacity_is_noticed() {
+        for first in 0..PLAIN_MEMBERS_MAX {
+            for second in first + 1..PLAIN_MEMBERS_MAX {
+                let members: Vec<String> = (0..PLAIN_MEMBERS_MAX)
+                    .map(|index| format!("\"member{}\":0", if index == second { first } else { index }))
+                    .collect();
+                let payload = format!("{{{}}}", members.join(","));
+                assert!(parse_plain::<IgnoredAny>(payload.as_bytes()).is_none(), "{first} and {second}");
+                assert!(
+                    matches!(parse::<IgnoredAny>(payload.as_bytes()), Err(Rejection::Malformed(_))),
+                    "{first} and {second}"
+                );
+            }
+        }
     }
 
     proptest::proptest! {
