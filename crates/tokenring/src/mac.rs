@@ -117,19 +117,22 @@ impl Midstate {
 
         // The outer hash: the pad block (already in `outer`), then the inner digest, padded.
         let mut block = [0u8; BLOCK_LEN];
-        for (bytes, word) in block.chunks_exact_mut(4).zip(inner) {
-            bytes.copy_from_slice(&word.to_be_bytes());
-        }
+        store_digest(&inner, &mut block[..MAC_LEN]);
         block[MAC_LEN] = 0x80;
         block[BLOCK_LEN - 8..].copy_from_slice(&((BLOCK_LEN + MAC_LEN) as u64 * 8).to_be_bytes());
         let mut outer = self.outer;
         compress256(&mut outer, core::slice::from_ref(&block));
         inner.zeroize();
         let mut mac = [0u8; MAC_LEN];
-        for (bytes, word) in mac.chunks_exact_mut(4).zip(outer) {
-            bytes.copy_from_slice(&word.to_be_bytes());
-        }
+        store_digest(&outer, &mut mac);
         mac
+    }
+}
+
+/// Writes a SHA-256 state as its digest: the eight words, big-endian, into `out`'s 32 bytes.
+fn store_digest(state: &[u32; 8], out: &mut [u8]) {
+    for (bytes, word) in out.chunks_exact_mut(4).zip(state) {
+        bytes.copy_from_slice(&word.to_be_bytes());
     }
 }
 
