@@ -135,8 +135,8 @@ impl RingKey {
     }
 
     /// Finishes a token begun by [`start_token`](Self::start_token) and followed by the raw
-    /// payload, whose token the caller has checked to fit [`TOKEN_LEN_MAX`]. The payload is encoded in place and
-    /// the signature appended.
+    /// payload, whose token the caller has checked to fit [`TOKEN_LEN_MAX`]. The payload is
+    /// encoded in place and the signature appended.
     fn seal(&self, mut token: Vec<u8>) -> Result<String, SignError> {
         let payload_start = self.header_b64.len() + 1;
         let len = self.token_len(token.len() - payload_start);
