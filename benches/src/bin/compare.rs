@@ -123,29 +123,27 @@ fn target_dir() -> PathBuf {
     }
 }
 
+/// Prints a row for each function of `group`: its median and its ratio to `base`.
+fn print_rows(results: &Results, group: &str, functions: &[&str], base: f64) -> Result<(), String> {
+    for function in functions {
+        let median = results.median(&format!("{group}/{function}"))?;
+        println!("{:<34} {:>9.1} ns {:>13.2}x", format!("{group}/{function}"), median, median / base);
+    }
+    Ok(())
+}
+
 fn run(results: &Results) -> Result<bool, String> {
     println!("{:<34} {:>12} {:>14}", "benchmark", "median", "vs tokenring");
     for (group, functions) in [("verify_hs256", &VERIFY[..]), ("sign_hs256", &SIGN[..])] {
-        let base = results.median(&format!("{group}/tokenring"))?;
-        for function in functions {
-            let median = results.median(&format!("{group}/{function}"))?;
-            println!("{:<34} {:>9.1} ns {:>13.2}x", format!("{group}/{function}"), median, median / base);
-        }
+        print_rows(results, group, functions, results.median(&format!("{group}/tokenring"))?)?;
     }
     let floor = results.median("verify_hs256/hmac_floor")?;
     println!();
     println!("{:<34} {:>12} {:>14}", "the MAC alone", "median", "vs tokenring");
-    let tokenring_mac = results.median("mac_hs256/tokenring")?;
-    for function in MAC {
-        let median = results.median(&format!("mac_hs256/{function}"))?;
-        println!("{:<34} {:>9.1} ns {:>13.2}x", format!("mac_hs256/{function}"), median, median / tokenring_mac);
-    }
+    print_rows(results, "mac_hs256", &MAC, results.median("mac_hs256/tokenring")?)?;
     println!();
     println!("{:<34} {:>12} {:>14}", "benchmark", "median", "vs hmac_floor");
-    for function in REJECT {
-        let median = results.median(&format!("reject_hs256/{function}"))?;
-        println!("{:<34} {:>9.1} ns {:>13.2}x", format!("reject_hs256/{function}"), median, median / floor);
-    }
+    print_rows(results, "reject_hs256", &REJECT, floor)?;
     println!();
     println!("{:<34} {:>12} {:>12} {:>10}", "verify_by_size", "tokenring", "hmac_floor", "ratio");
     for size in SIZES {
