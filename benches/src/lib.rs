@@ -126,7 +126,7 @@ pub fn validation() -> Validation {
 /// # Panics
 /// Never: the fixture claims serialize to a small object.
 pub fn token() -> String {
-    ring().sign(&claims()).expect("the fixture claims sign")
+    ring().sign(&claims(), ISSUED_AT_SECS).expect("the fixture claims sign")
 }
 
 /// The shared token with one signature character changed: well-formed, wrong MAC.
@@ -144,7 +144,7 @@ pub fn tampered_token() -> String {
 /// Never: the constant identifier is valid.
 pub fn unknown_key_token() -> String {
     let stranger = KeyRing::with_key(key(), Some(Kid::new("some-other-key").expect("valid kid")), ISSUED_AT_SECS);
-    stranger.sign(&claims()).expect("the fixture claims sign")
+    stranger.sign(&claims(), ISSUED_AT_SECS).expect("the fixture claims sign")
 }
 
 /// The shared token with a character outside the base64url alphabet in its signature.

@@ -20,7 +20,15 @@ const TTL_DEFAULT_SECS: u64 = 60 * 60;
 const OVERLAP_DEFAULT: &str = "1d";
 const OVERLAP_DEFAULT_SECS: u64 = 24 * 60 * 60;
 
+/// How long a rotated-in key is published before it signs unless `--propagation` says
+/// otherwise: the library's default, long enough for a Kubernetes Secret volume.
+const PROPAGATION_DEFAULT: &str = "5m";
+/// How long a retired key's material is kept unless `--forget-after` says otherwise: the
+/// library's default.
+const FORGET_AFTER_DEFAULT: &str = "30d";
+
 const _: () = assert!(OVERLAP_DEFAULT_SECS >= TTL_DEFAULT_SECS);
+const _: () = assert!(OVERLAP_DEFAULT_SECS == tokenring::limits::OVERLAP_SECS_DEFAULT);
 const _: () = assert!(LEEWAY_SECS_DEFAULT <= LEEWAY_SECS_MAX);
 
 const EXIT_CODES: &str = "\
@@ -59,9 +67,11 @@ enum Command {
 pub(crate) enum KeysCommand {
     /// Write a JWK Set with one fresh key (mode 0600); refuses to overwrite without --force
     New(NewArgs),
-    /// Make a fresh key active; the previous one verifies until the overlap ends
+    /// Publish a fresh key that signs after the propagation time; earlier keys verify until the overlap after that ends
     Rotate(RotateArgs),
-    /// Show each key's kid, state, creation and retire-at times; never the secrets
+    /// Revoke a key: every token under it is rejected as revoked-key from now on
+    Revoke(RevokeArgs),
+    /// Show each key's kid, state and times; never the secrets
     List(ListArgs),
 }
 
@@ -79,12 +89,32 @@ pub(crate) struct NewArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RotateArgs {
-    /// The key file to rotate (rewritten atomically)
+    /// The key file to rotate (changed under a lock, rewritten atomically)
     pub(crate) file: PathBuf,
-    /// How long the previous key keeps verifying; should be at least the tokens' lifetime
+    /// How long the new key is published before it signs; at least the slowest node's reload delay
+    #[arg(long, value_name = "DUR", default_value = PROPAGATION_DEFAULT, value_parser = duration::parse_secs)]
+    pub(crate) propagation: u64,
+    /// How long earlier keys keep verifying after the new key activates; at least the tokens' lifetime plus leeway
     #[arg(long, value_name = "DUR", default_value = OVERLAP_DEFAULT, value_parser = duration::parse_secs)]
     pub(crate) overlap: u64,
+    /// How long a retired key's material is kept to classify its stale tokens
+    #[arg(long, value_name = "DUR", default_value = FORGET_AFTER_DEFAULT, value_parser = duration::parse_secs)]
+    pub(crate) forget_after: u64,
+    /// Rotate only if the newest key is at least this old (for schedulers: at most one new key per period)
+    #[arg(long, value_name = "DUR", value_parser = duration::parse_secs)]
+    pub(crate) if_older_than: Option<u64>,
     /// Time of the rotation, instead of the system clock
+    #[arg(long, value_name = "UNIX_SECS")]
+    pub(crate) now: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RevokeArgs {
+    /// The key file (changed under a lock, rewritten atomically)
+    pub(crate) file: PathBuf,
+    /// The identifier of the key to revoke
+    pub(crate) kid: String,
+    /// Time of the revocation, instead of the system clock
     #[arg(long, value_name = "UNIX_SECS")]
     pub(crate) now: Option<u64>,
 }
@@ -173,6 +203,7 @@ pub(crate) fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Keys(KeysCommand::New(args)) => keys::new(&args),
         Command::Keys(KeysCommand::Rotate(args)) => keys::rotate(&args),
+        Command::Keys(KeysCommand::Revoke(args)) => keys::revoke(&args),
         Command::Keys(KeysCommand::List(args)) => keys::list(&args),
         Command::Sign(args) => sign::run(&args),
         Command::Verify(args) => verify::run(&args),

@@ -1,11 +1,12 @@
-//! `keys new`, `keys rotate`, `keys list`, and loading a key file for the other commands.
+//! `keys new`, `keys rotate`, `keys revoke`, `keys list`, and loading a key file for the other
+//! commands.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use tokenring::{FileStore, KeyRing, KeyState, Kid, StoreError};
+use tokenring::{FileStore, KeyInfo, KeyRing, KeyState, Kid, Rotation, StoreError};
 
-use crate::cli::{self, ListArgs, NewArgs, RotateArgs};
+use crate::cli::{self, ListArgs, NewArgs, RevokeArgs, RotateArgs};
 use crate::exit::Failure;
 use crate::output;
 use crate::utc;
@@ -32,42 +33,117 @@ fn kid_text(kid: Option<Kid>) -> String {
     kid.map_or_else(|| "(no kid)".to_owned(), |kid| kid.to_string())
 }
 
+/// A failure of [`FileStore::update`]: the store's errors name the file, the rest stand alone.
+fn update_failure(path: &Path, error: tokenring::Error) -> Failure {
+    match error {
+        tokenring::Error::Store(error) => store_failure(path, error),
+        tokenring::Error::Key(error) => Failure::Key(error),
+        tokenring::Error::KeySet(error) => store_failure(path, StoreError::Corrupt(error)),
+        tokenring::Error::Sign(error) => Failure::Sign(error),
+        // `Error` is non-exhaustive; a future kind is reported as the store's.
+        other => Failure::Usage(other.to_string()),
+    }
+}
+
+/// A time as `2023-11-14T22:13:20Z (1700000000)`.
+fn when(secs: u64) -> String {
+    format!("{} ({secs})", utc::format_unsigned(secs))
+}
+
 /// `keys new FILE [--force]`.
 pub(crate) fn new(args: &NewArgs) -> Result<(), Failure> {
-    let ring = KeyRing::generate(cli::now_secs(args.now))?;
+    let now = cli::now_secs(args.now);
+    let ring = KeyRing::generate(now)?;
     let store = FileStore::new(&args.file);
     // `create` refuses to replace an existing file atomically; `save` replaces it atomically.
     let written = if args.force { store.save(&ring) } else { store.create(&ring) };
     written.map_err(|error| store_failure(&args.file, error))?;
-    let line = format!("created {}: active key {}\n", args.file.display(), kid_text(ring.active_kid()));
+    let line = format!("created {}: active key {}\n", args.file.display(), kid_text(ring.active_kid(now)));
     output::stdout(line.as_bytes())
 }
 
-/// `keys rotate FILE [--overlap DUR]`.
+/// What one rotation changed, for the report.
+struct Rotated {
+    kid: Option<Kid>,
+    signing_before: Option<Kid>,
+    forgotten: usize,
+    keys: Vec<KeyInfo>,
+}
+
+/// `keys rotate FILE [--propagation DUR] [--overlap DUR] [--forget-after DUR] [--if-older-than DUR]`:
+/// a read-modify-write under the key file's lock, so concurrent rotations never lose a key.
 pub(crate) fn rotate(args: &RotateArgs) -> Result<(), Failure> {
     let now = cli::now_secs(args.now);
+    let rotation = Rotation::new()
+        .propagation_secs(args.propagation)
+        .overlap_secs(args.overlap)
+        .forget_after_secs(args.forget_after);
     let store = FileStore::new(&args.file);
-    let mut ring = store.load().map_err(|error| store_failure(&args.file, error))?;
-    let previous = ring.can_sign().then(|| ring.active_kid());
-    // Rotation drops keys already past their retire-at time; count them to say so.
-    let retired = ring.keys(now).iter().filter(|key| key.state == KeyState::Retired).count();
-    let kid = ring.rotate(now, args.overlap)?;
-    store.save(&ring).map_err(|error| store_failure(&args.file, error))?;
+    let rotated = store
+        .update(|ring| {
+            // Rotation drops keys past their forget time; count them to say so.
+            let forgotten = ring.keys(now).iter().filter(|key| key.state == KeyState::Forgotten).count();
+            let signing_before = ring.active_kid(now);
+            let kid = match args.if_older_than {
+                Some(max_age) => ring.rotate_if_older_than(now, max_age, &rotation)?,
+                None => Some(ring.rotate(now, &rotation)?),
+            };
+            let forgotten = if kid.is_some() { forgotten } else { 0 };
+            Ok(Rotated { kid, signing_before, forgotten, keys: ring.keys(now) })
+        })
+        .map_err(|error| update_failure(&args.file, error))?;
 
-    let mut report = format!("rotated {}: active key {kid}\n", args.file.display());
-    if let Some(previous) = previous {
-        let retire_at = ring.keys(now).iter().find(|key| key.kid == previous).and_then(|key| key.retire_at_secs);
+    let Some(kid) = rotated.kid else {
+        let report =
+            format!("{}: the newest key is younger than the given age; nothing changed\n", args.file.display());
+        return output::stdout(report.as_bytes());
+    };
+    let info = rotated.keys.iter().find(|key| key.kid == Some(kid));
+    let activate_at = info.map_or(now, |info| info.activate_at_secs);
+    let mut report = format!("rotated {}: new key {kid} signs from {}\n", args.file.display(), when(activate_at));
+    if let Some(previous) = rotated.signing_before {
+        let retire_at = rotated.keys.iter().find(|key| key.kid == Some(previous)).and_then(|key| key.retire_at_secs);
+        if activate_at > now {
+            let _ = writeln!(report, "until then key {previous} signs");
+        }
         if let Some(retire_at) = retire_at {
-            let _ = writeln!(
-                report,
-                "previous key {} verifies until {} ({retire_at})",
-                kid_text(previous),
-                utc::format_unsigned(retire_at)
-            );
+            let _ = writeln!(report, "previous key {previous} verifies until {}", when(retire_at));
         }
     }
-    if retired > 0 {
-        let _ = writeln!(report, "dropped {retired} retired key(s); their tokens are rejected as retired-key");
+    if rotated.forgotten > 0 {
+        let _ = writeln!(
+            report,
+            "dropped {} forgotten key(s); their tokens are rejected as forgotten-key",
+            rotated.forgotten
+        );
+    }
+    output::stdout(report.as_bytes())
+}
+
+/// `keys revoke FILE KID`.
+pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), Failure> {
+    let now = cli::now_secs(args.now);
+    // A kid is not secret, but an invalid one is not echoed: it may be anything pasted by mistake.
+    let kid = Kid::new(&args.kid).map_err(Failure::Key)?;
+    let store = FileStore::new(&args.file);
+    let signer = store
+        .update(|ring| {
+            ring.revoke(&kid, now)?;
+            Ok(ring.active_kid(now))
+        })
+        .map_err(|error| update_failure(&args.file, error))?;
+    let mut report = format!("revoked key {kid} in {}: its tokens are rejected as revoked-key\n", args.file.display());
+    match signer {
+        Some(signer) => {
+            let _ = writeln!(report, "key {signer} signs");
+        }
+        None => {
+            let _ = writeln!(
+                report,
+                "no key can sign now: run `tokenring keys rotate {} --propagation 0s` (or wait for a pending key)",
+                args.file.display()
+            );
+        }
     }
     output::stdout(report.as_bytes())
 }
@@ -78,16 +154,24 @@ pub(crate) fn list(args: &ListArgs) -> Result<(), Failure> {
     let keys = ring.keys(cli::now_secs(args.now));
     let kids: Vec<String> = keys.iter().map(|key| kid_text(key.kid)).collect();
     let kid_width = kids.iter().map(String::len).max().unwrap_or(0).max("KID".len());
+    let time = |at: Option<u64>| at.map_or_else(|| "-".to_owned(), utc::format_unsigned);
     let mut table = String::new();
-    let _ = writeln!(table, "{:<kid_width$}  {:<9}  {:<20}  {:<20}  BITS", "KID", "STATE", "CREATED", "RETIRE-AT");
+    let _ = writeln!(
+        table,
+        "{:<kid_width$}  {:<9}  {:<20}  {:<20}  {:<20}  {:<20}  BITS",
+        "KID", "STATE", "CREATED", "ACTIVATE-AT", "RETIRE-AT", "FORGET-AT"
+    );
     for (key, kid) in keys.iter().zip(&kids) {
-        let retire_at = key.retire_at_secs.map_or_else(|| "-".to_owned(), utc::format_unsigned);
         let _ = writeln!(
             table,
-            "{kid:<kid_width$}  {:<9}  {:<20}  {retire_at:<20}  {}",
+            "{kid:<kid_width$}  {:<9}  {:<20}  {:<20}  {:<20}  {:<20}  {}{}",
             key.state.as_str(),
             utc::format_unsigned(key.created_secs),
-            key.bits
+            utc::format_unsigned(key.activate_at_secs),
+            time(key.retire_at_secs),
+            time(key.forget_at_secs),
+            key.bits,
+            if key.may_sign { "" } else { "  verify-only" }
         );
     }
     let _ = writeln!(table, "key identifiers issued by this file: {}", ring.issued_kids().len());

@@ -27,8 +27,14 @@ pub enum Rejection {
     UnsupportedAlgorithm,
     /// The header uses a feature this library does not implement (`crit`, `b64`).
     UnsupportedHeader(&'static str),
-    /// The token names a key this ring issued and has since retired: routine after a rotation.
+    /// The signature holds under a key this ring retired: routine after a rotation.
     RetiredKey,
+    /// The signature holds under a key that was revoked: a token signed by a key that should no
+    /// longer be trusted.
+    RevokedKey,
+    /// The token names a key this ring issued and has since forgotten (its material was
+    /// dropped): the signature cannot be checked, so the token may be stale or forged.
+    ForgottenKey,
     /// The token names a key this ring has no record of issuing.
     UnknownKey,
     /// The signature does not match under the selected key.
@@ -60,12 +66,14 @@ pub enum Severity {
 
 impl Rejection {
     /// Every code, in the order of the variants: for documentation and exhaustive tests.
-    pub const CODES: [&'static str; 13] = [
+    pub const CODES: [&'static str; 15] = [
         "malformed",
         "too-large",
         "unsupported-algorithm",
         "unsupported-header",
         "retired-key",
+        "revoked-key",
+        "forgotten-key",
         "unknown-key",
         "bad-signature",
         "expired",
@@ -84,6 +92,8 @@ impl Rejection {
             Self::UnsupportedAlgorithm => "unsupported-algorithm",
             Self::UnsupportedHeader(_) => "unsupported-header",
             Self::RetiredKey => "retired-key",
+            Self::RevokedKey => "revoked-key",
+            Self::ForgottenKey => "forgotten-key",
             Self::UnknownKey => "unknown-key",
             Self::BadSignature => "bad-signature",
             Self::Expired => "expired",
@@ -97,10 +107,12 @@ impl Rejection {
 
     /// Whether this rejection is routine or suspicious.
     ///
-    /// `retired-key` is routine because the ring only reports it for a `kid` it issued itself,
-    /// `expired` and `not-yet-valid` because the signature held (the second is usually clock
-    /// skew). Everything else is suspicious: `unknown-key` included, since a `kid` the ring never
-    /// issued is either a forgery or a token from a key that was lost (see `docs/key-policies.md`).
+    /// A rejection is routine only after the MAC held under a key the ring holds: `retired-key`
+    /// (the ring's own key, past its overlap), `expired` and `not-yet-valid` (the second is
+    /// usually clock skew). Everything else is suspicious: `forgotten-key` and `unknown-key`
+    /// included, since a `kid` is public and a token naming it proves nothing until its MAC is
+    /// checked; `revoked-key` because the key that signed it is no longer trusted (see
+    /// `docs/key-policies.md`).
     pub fn severity(&self) -> Severity {
         match self {
             Self::RetiredKey | Self::Expired | Self::NotYetValid => Severity::Routine,
@@ -128,6 +140,8 @@ impl Rejection {
             Self::Malformed(what) | Self::TooLarge(what) | Self::UnsupportedHeader(what) => what,
             Self::UnsupportedAlgorithm => "the header's alg is not HS256",
             Self::RetiredKey => "the token is signed by a key this ring retired",
+            Self::RevokedKey => "the token is signed by a key that was revoked",
+            Self::ForgottenKey => "the token names a key this ring has forgotten; its signature cannot be checked",
             Self::UnknownKey => "the token names a key this ring never issued",
             Self::BadSignature => "the signature does not match",
             Self::Expired => "the token has expired",
@@ -230,10 +244,10 @@ pub enum KeyError {
     /// (or `"` or `\`).
     InvalidKid,
     /// The ring already holds [`KEYS_PER_RING_MAX`](crate::limits::KEYS_PER_RING_MAX) keys that
-    /// are still verifying: prune or wait for keys to retire.
+    /// are not forgotten: wait for keys to be forgotten, or forget them sooner.
     RingFull,
-    /// The ring has no active key to sign with.
-    NoActiveKey,
+    /// The ring holds no key with the given identifier.
+    UnknownKid,
     /// A duration exceeds [`DURATION_SECS_MAX`](crate::limits::DURATION_SECS_MAX).
     DurationTooLong,
     /// The operating system's random number generator failed.
@@ -252,8 +266,8 @@ impl fmt::Display for KeyError {
                 write!(f, "key is {bits} bits, at most {} accepted", crate::limits::KEY_LEN_MAX * 8)
             }
             Self::InvalidKid => f.write_str("key identifier must be 1 to 64 printable ASCII characters"),
-            Self::RingFull => f.write_str("key ring is full: prune retired keys first"),
-            Self::NoActiveKey => f.write_str("key ring has no active signing key"),
+            Self::RingFull => f.write_str("key ring is full: no key is old enough to forget"),
+            Self::UnknownKid => f.write_str("key ring holds no key with that identifier"),
             Self::DurationTooLong => f.write_str("duration is longer than ten years"),
             Self::Entropy => f.write_str("the operating system's random number generator failed"),
         }
@@ -365,6 +379,8 @@ pub enum StoreOp {
     Rename,
     /// Setting the file's permissions.
     Permissions,
+    /// Taking the lock beside the key file.
+    Lock,
 }
 
 impl StoreOp {
@@ -375,6 +391,7 @@ impl StoreOp {
             Self::Sync => "sync",
             Self::Rename => "rename",
             Self::Permissions => "set permissions on",
+            Self::Lock => "lock",
         }
     }
 }
@@ -398,6 +415,9 @@ pub enum StoreError {
     AlreadyExists,
     /// The file does not exist.
     NotFound,
+    /// Another process held the key file's lock for longer than a writer waits
+    /// ([`LOCK_ATTEMPTS_MAX`](crate::limits::LOCK_ATTEMPTS_MAX) attempts).
+    Locked,
 }
 
 impl fmt::Display for StoreError {
@@ -409,6 +429,7 @@ impl fmt::Display for StoreError {
             }
             Self::AlreadyExists => f.write_str("key file already exists"),
             Self::NotFound => f.write_str("key file does not exist"),
+            Self::Locked => f.write_str("key file is locked by another writer; try again"),
         }
     }
 }

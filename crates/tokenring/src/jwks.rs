@@ -3,18 +3,21 @@
 //! ```json
 //! {
 //!   "keys": [
-//!     {"kty":"oct","use":"sig","alg":"HS256","kid":"…","k":"…","created_at":1700000000},
+//!     {"kty":"oct","use":"sig","alg":"HS256","kid":"…","k":"…","created_at":1700000000,
+//!      "activate_at":1700000300},
 //!     {"kty":"oct","use":"sig","alg":"HS256","kid":"…","k":"…","created_at":1690000000,
-//!      "retire_at":1700086400}
+//!      "activate_at":1690000000,"retire_at":1700086700,"forget_at":1702678700}
 //!   ],
 //!   "issued_kids": ["…", "…"]
 //! }
 //! ```
 //!
-//! `created_at` and `retire_at` (seconds since the epoch) and the top-level `issued_kids` are
-//! additional members, which RFC 7517 lets other implementations ignore. On load, the active key
-//! is the newest key without `retire_at` whose `key_ops`, if present, list `sign`; a single JWK
-//! object is read as a set of one.
+//! The key times (seconds since the epoch: `created_at`, `activate_at`, `retire_at`,
+//! `forget_at`, `revoked_at`) and the top-level `issued_kids` are additional members, which
+//! RFC 7517 lets other implementations ignore. Files written before the lifecycle existed load
+//! unchanged: a missing `activate_at` is `created_at` (the key signed from its creation), and a
+//! missing `forget_at` of a key with a `retire_at` is that time plus
+//! [`FORGET_AFTER_SECS_DEFAULT`]. A single JWK object is read as a set of one.
 
 use core::fmt::Write as _;
 use std::collections::BTreeSet;
@@ -25,7 +28,9 @@ use zeroize::Zeroizing;
 use crate::base64url;
 use crate::error::{KeyError, KeySetError};
 use crate::key::{Key, Kid};
-use crate::limits::{ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX};
+use crate::limits::{
+    FORGET_AFTER_SECS_DEFAULT, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX,
+};
 use crate::ring::{trim_history, KeyRing, RingKey};
 
 impl KeyRing {
@@ -34,7 +39,7 @@ impl KeyRing {
     pub fn to_jwk_set(&self) -> Zeroizing<String> {
         // Reserve enough up front that the string never reallocates and leaves copies of
         // secrets behind in freed memory.
-        let key_len = 160 + KID_LEN_MAX + base64url::encoded_len(KEY_LEN_MAX) + 2 * 20;
+        let key_len = 240 + KID_LEN_MAX + base64url::encoded_len(KEY_LEN_MAX) + 2 * 20;
         let capacity = 64 + self.keys.len() * key_len + self.issued.len() * (KID_LEN_MAX + 8);
         let mut out = Zeroizing::new(String::with_capacity(capacity));
         out.push_str("{\n  \"keys\": [");
@@ -46,9 +51,16 @@ impl KeyRing {
             }
             out.push_str(r#","k":""#);
             base64url::encode_into(key.key.expose_secret(), &mut out);
-            let _ = write!(out, r#"","created_at":{}"#, key.created_secs);
-            if let Some(retire_at) = key.retire_at_secs {
-                let _ = write!(out, r#","retire_at":{retire_at}"#);
+            let _ = write!(out, r#"","created_at":{},"activate_at":{}"#, key.created_secs, key.activate_at_secs);
+            let times = [
+                ("retire_at", key.retire_at_secs),
+                ("forget_at", key.forget_at_secs),
+                ("revoked_at", key.revoked_at_secs),
+            ];
+            for (name, at) in times {
+                if let Some(at) = at {
+                    let _ = write!(out, r#","{name}":{at}"#);
+                }
             }
             if key.verify_only {
                 out.push_str(r#","key_ops":["verify"]"#);
@@ -122,19 +134,13 @@ impl KeyRing {
             }
             Some(_) => return Err(KeySetError::InvalidIssuedKids),
         }
-        let active = keys
-            .iter()
-            .enumerate()
-            .filter(|(_, key)| key.retire_at_secs.is_none() && !key.verify_only)
-            .max_by_key(|(position, key)| (key.created_secs, core::cmp::Reverse(*position)))
-            .map(|(position, _)| position);
         // Keys present are issued by definition; the persisted history comes first (oldest).
         // Deduplicate through a set: calling `remember` per identifier would be quadratic.
         let mut seen = BTreeSet::new();
         let held: Vec<Kid> = keys.iter().filter_map(|key| key.kid).collect();
         issued = issued.into_iter().chain(held.iter().copied()).filter(|kid| seen.insert(*kid)).collect();
         trim_history(&mut issued, &held);
-        Ok(KeyRing { keys, active, issued })
+        Ok(KeyRing { keys, issued })
     }
 }
 
@@ -175,7 +181,11 @@ fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, K
         Some(text) => Some(Kid::new(&text).map_err(|error| KeySetError::Key { index, error })?),
     };
     let created_secs = seconds(member, "created_at")?.unwrap_or(0);
+    let activate_at_secs = seconds(member, "activate_at")?.unwrap_or(created_secs);
     let retire_at_secs = seconds(member, "retire_at")?;
+    let forget_at_secs = seconds(member, "forget_at")?
+        .or_else(|| retire_at_secs.map(|retire_at| retire_at.saturating_add(FORGET_AFTER_SECS_DEFAULT)));
+    let revoked_at_secs = seconds(member, "revoked_at")?;
     // Take the secret out of the document so that it can be zeroized, rather than cloned.
     let encoded = match member.get_mut("k") {
         None => return Err(KeySetError::MissingMember { index, member: "k" }),
@@ -188,7 +198,11 @@ fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, K
     let secret =
         Zeroizing::new(base64url::decode_vec(&encoded).map_err(|_| KeySetError::InvalidMember { index, member: "k" })?);
     let key = Key::from_bytes(&secret).map_err(|error| KeySetError::Key { index, error })?;
-    let mut key = RingKey::new(kid, key, created_secs, retire_at_secs);
+    let mut key = RingKey::new(kid, key, created_secs);
+    key.activate_at_secs = activate_at_secs;
+    key.retire_at_secs = retire_at_secs;
+    key.forget_at_secs = forget_at_secs;
+    key.revoked_at_secs = revoked_at_secs;
     key.verify_only = !may_sign;
     Ok(key)
 }

@@ -15,30 +15,38 @@
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
-//! use tokenring::{KeyRing, ManualClock, Clock, Rejection, Validation};
+//! use tokenring::{KeyRing, Rejection, Rotation, Validation};
 //!
 //! #[derive(Debug, Serialize, Deserialize)]
 //! struct Session { sub: String }
 //!
-//! let clock = ManualClock::new(1_700_000_000);
-//! let mut ring = KeyRing::generate(clock.now_secs())?;
-//! let token = ring.issue(&Session { sub: "3".into() }, clock.now_secs(), 3600)?;
+//! let now = 1_700_000_000; // a server uses tokenring::SystemClock
+//! let mut ring = KeyRing::generate(now)?;
+//! let token = ring.issue(&Session { sub: "3".into() }, now, 3600)?;
 //!
 //! let validation = Validation::new();
-//! let verified = ring.verify::<Session>(&token, &validation, clock.now_secs())?;
+//! let verified = ring.verify::<Session>(&token, &validation, now)?;
 //! assert_eq!(verified.claims().sub, "3");
 //!
-//! // Rotate with an overlap as long as the token lifetime: the token still verifies...
-//! ring.rotate(clock.now_secs(), 3600)?;
-//! assert!(ring.verify::<Session>(&token, &validation, clock.now_secs()).is_ok());
+//! // A staged rotation: the new key is published now and signs five minutes later, once every
+//! // node has had time to load it; the old key verifies for an hour after that.
+//! let rotation = Rotation::new().propagation_secs(300).overlap_secs(3600);
+//! let new_kid = ring.rotate(now, &rotation)?;
+//! assert_ne!(ring.active_kid(now + 299), Some(new_kid));
+//! assert_eq!(ring.active_kid(now + 300), Some(new_kid));
+//! assert!(ring.verify::<Session>(&token, &validation, now + 300).is_ok());
 //!
-//! // ...until its key retires, and then the rejection is routine, not an alarm.
-//! clock.advance(3600);
-//! let rejection = ring.verify::<Session>(&token, &validation, clock.now_secs()).unwrap_err();
+//! // After the overlap the old key's tokens are rejected, and since their MAC was checked
+//! // under the ring's own key, the rejection is routine, not an alarm.
+//! let rejection = ring.verify::<Session>(&token, &validation, now + 300 + 3600).unwrap_err();
 //! assert_eq!(rejection, Rejection::RetiredKey);
 //! assert!(rejection.is_routine());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! A service shares one [`SharedRing`] across its threads and reloads it from its
+//! [`FileStore`] when the file changes; writers change the file with [`FileStore::update`],
+//! which holds a lock so that concurrent rotations never lose a key.
 //!
 //! # Layers
 //!
@@ -51,8 +59,9 @@
 //!
 //! Length ([`limits::TOKEN_LEN_MAX`]) → three segments of strict base64url → header (`alg`
 //! exactly `HS256`, no `crit`, unique members, bounded `kid`) → key selection by `kid`
-//! (`retired-key` / `unknown-key`) → HMAC-SHA256 over the segments as received, compared in
-//! constant time → only then the claims (`exp`, `nbf`, `iss`, `aud`, the caller's type).
+//! (`forgotten-key` / `unknown-key`) → HMAC-SHA256 over the segments as received, compared in
+//! constant time → the key's state (`retired-key`, `revoked-key`) → only then the claims (`exp`,
+//! `nbf`, `iss`, `aud`, the caller's type).
 //!
 //! Every limit is a constant in [`limits`].
 
@@ -69,9 +78,11 @@ mod header;
 mod json;
 mod jwks;
 mod key;
+mod lifecycle;
 pub mod limits;
 mod mac;
 mod ring;
+mod shared;
 mod store;
 mod verified;
 
@@ -83,7 +94,9 @@ pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::error::{Error, KeyError, KeySetError, Rejection, Severity, SignError, StoreError, StoreOp};
 pub use crate::fingerprint::Fingerprint;
 pub use crate::key::{Entropy, Key, Kid, OsEntropy};
-pub use crate::ring::{KeyInfo, KeyRing, KeyState};
+pub use crate::lifecycle::{KeyInfo, KeyState, Rotation};
+pub use crate::ring::KeyRing;
+pub use crate::shared::{Reloaded, RingGuard, SharedRing};
 pub use crate::store::{FileStore, Loaded};
 pub use crate::verified::{Scratch, Verified, VerifiedJws};
 

@@ -38,8 +38,13 @@ pub const KEY_LEN_MAX: usize = 512;
 /// Length of the keys this library generates, in bytes.
 pub const KEY_LEN_GENERATED: usize = 32;
 
-/// Most keys (active plus verification-only) a ring holds.
-pub const KEYS_PER_RING_MAX: usize = 16;
+/// Most keys a ring holds, in every state but forgotten.
+///
+/// Sized for the defaults with margin: rotating daily with a one-day overlap and
+/// [`FORGET_AFTER_SECS_DEFAULT`] holds about 34 keys (one pending, one active, one retiring, 31
+/// retired), leaving room for revoked keys and a burst of manual rotations. Every key costs a
+/// comparison of its header on the verification path, so the bound is not much higher.
+pub const KEYS_PER_RING_MAX: usize = 64;
 
 /// Most key identifiers a ring remembers having issued. The oldest are forgotten first.
 pub const ISSUED_KIDS_MAX: usize = 256;
@@ -50,6 +55,33 @@ pub const KEY_SET_LEN_MAX: usize = 256 * 1024;
 /// Most names a [`FileStore`](crate::FileStore) tries for its temporary file when earlier ones
 /// are taken (by a concurrent save, or left by a save that crashed).
 pub const TEMP_NAMES_MAX: usize = 16;
+
+/// Default time a rotated-in key is published before it signs, in seconds (five minutes).
+///
+/// A Kubernetes Secret volume reaches a pod within the kubelet's sync period (one minute by
+/// default) plus its cache's delay; five minutes leaves room for a node that polls the file every
+/// minute or two. Raise it if any node reloads more slowly.
+pub const PROPAGATION_SECS_DEFAULT: u64 = 5 * 60;
+
+/// Default time the previous key keeps verifying after the new one activates, in seconds (one
+/// day). It must be at least the longest token lifetime plus the verifier's leeway.
+pub const OVERLAP_SECS_DEFAULT: u64 = 24 * 60 * 60;
+
+/// Default time a retired key's material is kept after it retires, in seconds (30 days).
+///
+/// While the material is held, a stale token under the key is MAC-checked and reported
+/// `retired-key` (routine); afterwards a token naming the key can only be `forgotten-key`
+/// (suspicious), since its signature can no longer be checked. Thirty days covers a client that
+/// comes back after a month away.
+pub const FORGET_AFTER_SECS_DEFAULT: u64 = 30 * 24 * 60 * 60;
+
+/// How many times [`FileStore::update`](crate::FileStore::update) tries to take the key file's
+/// lock before it gives up with [`StoreError::Locked`](crate::StoreError::Locked).
+pub const LOCK_ATTEMPTS_MAX: u32 = 200;
+
+/// Pause between two attempts to take the key file's lock, in milliseconds: with
+/// [`LOCK_ATTEMPTS_MAX`], a writer waits at most ten seconds for another.
+pub const LOCK_RETRY_MILLIS: u64 = 50;
 
 /// Default allowance for clock skew when checking `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS_DEFAULT: u64 = 30;
@@ -80,4 +112,6 @@ const _: () = assert!(KEYS_PER_RING_MAX <= ISSUED_KIDS_MAX);
 const _: () = assert!(KID_RANDOM_LEN * 4 / 3 < KID_LEN_MAX);
 const _: () = assert!(SIGNATURE_B64_LEN == (SIGNATURE_LEN * 4).div_ceil(3));
 const _: () = assert!(LEEWAY_SECS_DEFAULT <= LEEWAY_SECS_MAX);
+const _: () = assert!(PROPAGATION_SECS_DEFAULT <= DURATION_SECS_MAX && OVERLAP_SECS_DEFAULT <= DURATION_SECS_MAX);
+const _: () = assert!(FORGET_AFTER_SECS_DEFAULT <= DURATION_SECS_MAX);
 const _: () = assert!(KID_LEN_MAX <= u8::MAX as usize);

@@ -1,5 +1,5 @@
-//! The key ring: one active signing key, verification-only previous keys, and the history of
-//! every key identifier the ring has issued.
+//! The key ring: keys with their lifecycle (see `lifecycle.rs`), signing with the active key,
+//! and the verification pipeline.
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
@@ -10,9 +10,10 @@ use crate::claims::{self, Validation};
 use crate::error::{KeyError, Rejection, SignError};
 use crate::header;
 use crate::key::{Entropy, Key, Kid, OsEntropy};
+use crate::lifecycle::Phase;
 use crate::limits::{
-    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, PAYLOAD_LEN_MAX, SIGNATURE_B64_LEN,
-    SIGNATURE_LEN, TOKEN_LEN_MAX,
+    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, PAYLOAD_LEN_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN,
+    TOKEN_LEN_MAX,
 };
 use crate::mac::Midstate;
 use crate::verified::{Scratch, Verified, VerifiedJws};
@@ -29,49 +30,19 @@ const STACK_PAYLOAD_LEN: usize = 1024;
 /// allocates once.
 const SIGN_CAPACITY: usize = 512;
 
-/// Where a key is in its life at a given time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KeyState {
-    /// The key that signs new tokens.
-    Active,
-    /// A previous key that still verifies tokens until its retire-at time.
-    Verifying,
-    /// Past its retire-at time: tokens under it are `retired-key`.
-    Retired,
-}
-
-impl KeyState {
-    /// `active`, `verifying` or `retired`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Verifying => "verifying",
-            Self::Retired => "retired",
-        }
-    }
-}
-
-/// What can be said about a key without revealing it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KeyInfo {
-    /// The key identifier, if the key has one.
-    pub kid: Option<Kid>,
-    /// When the key was created, in seconds since the epoch.
-    pub created_secs: u64,
-    /// When the key stops verifying, if ever.
-    pub retire_at_secs: Option<u64>,
-    /// The key's state at the time asked about.
-    pub state: KeyState,
-    /// The key's length in bits.
-    pub bits: usize,
-}
-
 #[derive(Clone, Debug)]
 pub(crate) struct RingKey {
     pub(crate) kid: Option<Kid>,
     pub(crate) key: Key,
     pub(crate) created_secs: u64,
+    /// From this time on the key may sign; before it, it is pending (verifies only).
+    pub(crate) activate_at_secs: u64,
+    /// From this time on the key is retired: its tokens are `retired-key`.
     pub(crate) retire_at_secs: Option<u64>,
+    /// From this time on the key is forgotten: its material is dropped at the next prune.
+    pub(crate) forget_at_secs: Option<u64>,
+    /// When the key was revoked: its tokens are `revoked-key` from then on.
+    pub(crate) revoked_at_secs: Option<u64>,
     /// Loaded from a JWK whose `key_ops` do not list `sign`: the key verifies but never becomes
     /// the active key, and is saved with `"key_ops":["verify"]`.
     pub(crate) verify_only: bool,
@@ -86,7 +57,8 @@ pub(crate) struct RingKey {
 }
 
 impl RingKey {
-    pub(crate) fn new(kid: Option<Kid>, key: Key, created_secs: u64, retire_at_secs: Option<u64>) -> Self {
+    /// A key created, and active, at `created_secs`, with no end times.
+    pub(crate) fn new(kid: Option<Kid>, key: Key, created_secs: u64) -> Self {
         let header = match &kid {
             Some(kid) => format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#),
             None => r#"{"alg":"HS256","typ":"JWT"}"#.to_owned(),
@@ -99,15 +71,25 @@ impl RingKey {
             kid,
             key,
             created_secs,
-            retire_at_secs,
+            activate_at_secs: created_secs,
+            retire_at_secs: None,
+            forget_at_secs: None,
+            revoked_at_secs: None,
             verify_only: false,
             header_b64: header_b64.into_boxed_str(),
             after_header,
         }
     }
 
-    fn is_retired(&self, now_secs: u64) -> bool {
-        self.retire_at_secs.is_some_and(|retire_at| retire_at <= now_secs)
+    /// What a token whose MAC matched under this key gets at `now_secs`: only a key that is
+    /// pending or current accepts; the rest give their rejection, after the MAC held.
+    fn verdict(&self, now_secs: u64) -> Result<(), Rejection> {
+        match self.phase(now_secs) {
+            Phase::Pending | Phase::Current => Ok(()),
+            Phase::Retired => Err(Rejection::RetiredKey),
+            Phase::Revoked => Err(Rejection::RevokedKey),
+            Phase::Forgotten => Err(Rejection::ForgottenKey),
+        }
     }
 
     fn mac_matches(&self, signing_input: &[u8], signature: &[u8; SIGNATURE_LEN]) -> bool {
@@ -171,23 +153,27 @@ pub(crate) fn tags_equal(tag: &[u8; SIGNATURE_LEN], signature: &[u8; SIGNATURE_L
     bool::from(difference.ct_eq(&0))
 }
 
-/// A set of HS256 keys with one active signing key.
+/// A set of HS256 keys, each with a lifecycle, and the history of every key identifier the
+/// ring has issued.
 ///
-/// * **Rotation** ([`rotate`](Self::rotate)) makes a new active key and keeps the previous one
-///   verifying until `now + overlap`. With an overlap of at least the tokens' lifetime, no valid
-///   token is ever rejected because of a rotation.
-/// * **Pruning** ([`prune`](Self::prune)) drops keys past their retire-at time. The ring still
-///   remembers their identifiers, so their tokens are reported as `retired-key` (routine), not
-///   `unknown-key` (suspicious).
+/// * **Signing** uses the key that is active at the given time (see [`KeyState`](crate::KeyState)); every key
+///   the ring holds, pending ones included, verifies until it retires.
+/// * **Rotation** ([`rotate`](Self::rotate)) publishes a new key that activates after a
+///   propagation time and retires the previous ones an overlap after that (a
+///   [`Rotation`](crate::Rotation)).
+///   With a propagation at least as long as any node takes to reload, and an overlap at least
+///   the tokens' lifetime plus leeway, no valid token is ever rejected because of a rotation.
+/// * **Classification**: a token whose MAC holds under a retired key is `retired-key`
+///   (routine); a revoked key's is `revoked-key`; a token naming a key the ring has forgotten
+///   ([`prune`](Self::prune)) is `forgotten-key`. Only a verified MAC makes a rejection routine.
 /// * **Persistence**: [`to_jwk_set`](Self::to_jwk_set) and
 ///   [`from_jwk_set`](Self::from_jwk_set), or a [`FileStore`](crate::FileStore).
 ///
-/// The ring holds at most [`KEYS_PER_RING_MAX`] keys and remembers at most
-/// [`ISSUED_KIDS_MAX`] identifiers.
+/// The ring holds at most [`KEYS_PER_RING_MAX`](crate::limits::KEYS_PER_RING_MAX) keys and
+/// remembers at most [`ISSUED_KIDS_MAX`] identifiers.
 #[derive(Clone, Debug)]
 pub struct KeyRing {
     pub(crate) keys: Vec<RingKey>,
-    pub(crate) active: Option<usize>,
     /// Every `kid` this ring issued, oldest first. Identifiers only: never secrets.
     pub(crate) issued: Vec<Kid>,
 }
@@ -215,68 +201,7 @@ impl KeyRing {
     /// whatever `kid` they name.
     pub fn with_key(key: Key, kid: Option<Kid>, now_secs: u64) -> Self {
         let issued = kid.into_iter().collect();
-        Self { keys: vec![RingKey::new(kid, key, now_secs, None)], active: Some(0), issued }
-    }
-
-    /// Makes a fresh key (from the operating system) active; the previous active key keeps
-    /// verifying until `now_secs + overlap_secs`. Returns the new key's identifier.
-    ///
-    /// # Errors
-    /// See [`rotate_with`](Self::rotate_with).
-    pub fn rotate(&mut self, now_secs: u64, overlap_secs: u64) -> Result<Kid, KeyError> {
-        self.rotate_with(now_secs, overlap_secs, &mut OsEntropy)
-    }
-
-    /// [`rotate`](Self::rotate) with keys from `entropy`.
-    ///
-    /// Keys already past their retire-at time are pruned first.
-    ///
-    /// # Errors
-    /// [`KeyError::DurationTooLong`] for an overlap over ten years, [`KeyError::RingFull`] when
-    /// [`KEYS_PER_RING_MAX`] keys are still verifying, [`KeyError::Entropy`].
-    pub fn rotate_with(
-        &mut self,
-        now_secs: u64,
-        overlap_secs: u64,
-        entropy: &mut impl Entropy,
-    ) -> Result<Kid, KeyError> {
-        if overlap_secs > DURATION_SECS_MAX {
-            return Err(KeyError::DurationTooLong);
-        }
-        self.prune(now_secs);
-        if self.keys.len() >= KEYS_PER_RING_MAX {
-            return Err(KeyError::RingFull);
-        }
-        let key = Key::generate(entropy)?;
-        let mut kid = Kid::generate(entropy)?;
-        // 128 random bits do not collide; a deterministic test entropy source might.
-        while self.issued.contains(&kid) || self.keys.iter().any(|held| held.kid == Some(kid)) {
-            kid = Kid::generate(entropy)?;
-        }
-        if let Some(active) = self.active {
-            let retire_at = now_secs.saturating_add(overlap_secs);
-            let previous = &mut self.keys[active];
-            previous.retire_at_secs = Some(previous.retire_at_secs.map_or(retire_at, |at| at.min(retire_at)));
-        }
-        self.keys.push(RingKey::new(Some(kid), key, now_secs, None));
-        self.active = Some(self.keys.len() - 1);
-        self.remember(kid);
-        Ok(kid)
-    }
-
-    /// Drops every key past its retire-at time (never the active one) and returns how many.
-    /// Their identifiers stay in the issued history.
-    pub fn prune(&mut self, now_secs: u64) -> usize {
-        let active_kid = self.active.map(|index| self.keys[index].kid);
-        let before = self.keys.len();
-        let mut index = 0;
-        self.keys.retain(|key| {
-            let keep = Some(index) == self.active || !key.is_retired(now_secs);
-            index += 1;
-            keep
-        });
-        self.active = active_kid.and_then(|kid| self.keys.iter().position(|key| key.kid == kid));
-        before - self.keys.len()
+        Self { keys: vec![RingKey::new(kid, key, now_secs)], issued }
     }
 
     pub(crate) fn remember(&mut self, kid: Kid) {
@@ -288,56 +213,22 @@ impl KeyRing {
         trim_history(&mut self.issued, &held);
     }
 
-    /// The active key's identifier.
-    pub fn active_kid(&self) -> Option<Kid> {
-        self.active.and_then(|index| self.keys[index].kid)
-    }
-
-    /// Whether the ring has a key to sign with.
-    pub fn can_sign(&self) -> bool {
-        self.active.is_some()
-    }
-
-    /// The keys the ring holds, active one first, with their state at `now_secs`.
-    pub fn keys(&self, now_secs: u64) -> Vec<KeyInfo> {
-        let mut infos: Vec<KeyInfo> = self
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(index, key)| KeyInfo {
-                kid: key.kid,
-                created_secs: key.created_secs,
-                retire_at_secs: key.retire_at_secs,
-                state: if Some(index) == self.active {
-                    KeyState::Active
-                } else if key.is_retired(now_secs) {
-                    KeyState::Retired
-                } else {
-                    KeyState::Verifying
-                },
-                bits: key.key.bits(),
-            })
-            .collect();
-        infos.sort_by_key(|info| (info.state, core::cmp::Reverse(info.created_secs)));
-        infos
-    }
-
     /// Every key identifier this ring has issued, oldest first.
     pub fn issued_kids(&self) -> &[Kid] {
         &self.issued
     }
 
-    fn active_key(&self) -> Result<&RingKey, SignError> {
-        self.active.map(|index| &self.keys[index]).ok_or(SignError::NoActiveKey)
+    fn active_key(&self, now_secs: u64) -> Result<&RingKey, SignError> {
+        self.signer(now_secs).map(|index| &self.keys[index]).ok_or(SignError::NoActiveKey)
     }
 
-    /// Signs `payload` as a compact JWS with the active key.
+    /// Signs `payload` as a compact JWS with the key active at `now_secs`.
     ///
     /// # Errors
     /// [`SignError::NoActiveKey`], or [`SignError::TooLarge`] when the token would exceed
     /// [`TOKEN_LEN_MAX`].
-    pub fn sign_jws(&self, payload: &[u8]) -> Result<String, SignError> {
-        let key = self.active_key()?;
+    pub fn sign_jws(&self, payload: &[u8], now_secs: u64) -> Result<String, SignError> {
+        let key = self.active_key(now_secs)?;
         let len = key.token_len(payload.len());
         if len > TOKEN_LEN_MAX {
             return Err(SignError::TooLarge);
@@ -347,14 +238,14 @@ impl KeyRing {
         key.seal(token)
     }
 
-    /// Serializes `claims` (which must serialize to a JSON object) and signs them with the
-    /// active key, under the header `{"alg":"HS256","typ":"JWT","kid":...}`.
+    /// Serializes `claims` (which must serialize to a JSON object) and signs them with the key
+    /// active at `now_secs`, under the header `{"alg":"HS256","typ":"JWT","kid":...}`.
     ///
     /// # Errors
     /// [`SignError::Claims`] when the claims are not a JSON object, and those of
     /// [`sign_jws`](Self::sign_jws).
-    pub fn sign<C: Serialize + ?Sized>(&self, claims: &C) -> Result<String, SignError> {
-        let key = self.active_key()?;
+    pub fn sign<C: Serialize + ?Sized>(&self, claims: &C, now_secs: u64) -> Result<String, SignError> {
+        let key = self.active_key(now_secs)?;
         // The claims are serialized straight into the token, after the header, and encoded
         // where they lie: one allocation, sized for most tokens.
         let mut token = key.start_token(SIGN_CAPACITY);
@@ -397,7 +288,7 @@ impl KeyRing {
             Err(Rejection::TooLarge(_)) => return Err(SignError::TooLarge),
             Err(_) => return Err(SignError::Claims),
         }
-        self.sign_jws(&payload)
+        self.sign_jws(&payload, now_secs)
     }
 
     /// Checks a token's length, structure, header and signature, decodes its payload into
@@ -448,13 +339,15 @@ impl KeyRing {
         base64url::decode(signature_b64, &mut signature).ok()?;
         let payload_len = base64url::decode(&signing_input[payload_start..], buffer).ok()?.len();
         let key = &self.keys[index];
+        // A forgotten key is classified without its MAC, by the thorough path.
+        if key.phase(now_secs) == Phase::Forgotten {
+            return None;
+        }
         let mac_matches = tags_equal(&key.mac_after_header(signing_input), &signature);
-        Some(if !mac_matches {
-            Err(Rejection::BadSignature)
-        } else if key.is_retired(now_secs) {
-            Err(Rejection::RetiredKey)
+        Some(if mac_matches {
+            key.verdict(now_secs).map(|()| (index, payload_len))
         } else {
-            Ok((index, payload_len))
+            Err(Rejection::BadSignature)
         })
     }
 
@@ -482,23 +375,32 @@ impl KeyRing {
         if base64url::decode(signature_b64, &mut signature).is_err() {
             return Err(Rejection::Malformed("the signature is not canonical base64url"));
         }
-        let selected = self.select_key(header_b64)?;
+        let selected = self.select_key(header_b64, now_secs)?;
         let matched = match selected {
             Selected::One(index) => self.keys[index].mac_matches(signing_input, &signature).then_some(index),
-            Selected::Any => self.keys.iter().position(|key| key.mac_matches(signing_input, &signature)),
+            Selected::Any => self
+                .keys
+                .iter()
+                .position(|key| key.phase(now_secs) != Phase::Forgotten && key.mac_matches(signing_input, &signature)),
         };
         let Some(index) = matched else { return Err(Rejection::BadSignature) };
-        if self.keys[index].is_retired(now_secs) {
-            return Err(Rejection::RetiredKey);
-        }
+        self.keys[index].verdict(now_secs)?;
         Ok((index, payload_b64))
     }
 
-    /// Picks the key a header names.
-    fn select_key(&self, header_b64: &[u8]) -> Result<Selected, Rejection> {
+    /// Picks the key a header names. A key the ring has forgotten (or holds but is past its
+    /// forget time) cannot check a MAC: `forgotten-key`, never routine.
+    fn select_key(&self, header_b64: &[u8], now_secs: u64) -> Result<Selected, Rejection> {
+        let usable = |index: usize| {
+            if self.keys[index].phase(now_secs) == Phase::Forgotten {
+                Err(Rejection::ForgottenKey)
+            } else {
+                Ok(Selected::One(index))
+            }
+        };
         // Fast path: the exact header bytes this ring issues carry no surprises.
         if let Some(index) = self.keys.iter().position(|key| key.header_b64.as_bytes() == header_b64) {
-            return Ok(Selected::One(index));
+            return usable(index);
         }
         if header_b64.is_empty() {
             return Err(Rejection::Malformed("the header segment is empty"));
@@ -512,15 +414,15 @@ impl KeyRing {
         let header = header::parse(decoded)?;
         if let [only] = self.keys.as_slice() {
             if only.kid.is_none() {
-                return Ok(Selected::One(0));
+                return usable(0);
             }
         }
         let Some(kid) = header.kid else { return Ok(Selected::Any) };
         if let Some(index) = self.keys.iter().position(|key| key.kid.is_some_and(|own| own.as_str() == kid)) {
-            return Ok(Selected::One(index));
+            return usable(index);
         }
         if self.issued.iter().any(|own| own.as_str() == kid) {
-            return Err(Rejection::RetiredKey);
+            return Err(Rejection::ForgottenKey);
         }
         Err(Rejection::UnknownKey)
     }

@@ -6,16 +6,23 @@
 //!
 //! A file that exists but cannot be read or parsed is an error, and its bytes are left as they
 //! are: silently replacing it with a fresh key would log every user out and hide the fault.
+//!
+//! Every read-modify-write ([`FileStore::update`]) holds an exclusive advisory lock on a lock
+//! file beside the key file (`.<name>.lock`, never removed: removing a lock file lets two
+//! writers lock two different files), and re-reads the key file under it, so concurrent
+//! rotations never lose a key. Readers take no lock: the atomic rename is all they need, which
+//! is what lets a read-only mount (a Kubernetes Secret volume) be read.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use crate::error::{Error, StoreError, StoreOp};
 use crate::key::{Entropy, OsEntropy};
-use crate::limits::{KEY_SET_LEN_MAX, TEMP_NAMES_MAX};
+use crate::limits::{KEY_SET_LEN_MAX, LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS, TEMP_NAMES_MAX};
 use crate::ring::KeyRing;
 
 /// Whether [`FileStore::load_or_create`] found a key file or made one.
@@ -59,17 +66,81 @@ impl FileStore {
         &self.path
     }
 
-    /// Reads the ring.
+    /// Reads the ring. A missing file is an error, never a reason to make keys: what a node
+    /// that must not create keys (one reading a mounted secret) calls.
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Io`], or [`StoreError::Corrupt`] for a file that
     /// is not a usable key set (truncated, damaged, too large). The file is never modified.
     pub fn load(&self) -> Result<KeyRing, StoreError> {
+        KeyRing::from_jwk_set(&self.read()?).map_err(StoreError::Corrupt)
+    }
+
+    /// The file's bytes, at most [`KEY_SET_LEN_MAX`] + 1 of them (one past the limit, so that an
+    /// oversized file is recognised without reading it all).
+    pub(crate) fn read(&self) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         let file = File::open(&self.path).map_err(io_error(StoreOp::Read))?;
-        let mut document = Zeroizing::new(Vec::new());
-        // Read one byte past the limit so an oversized file is recognised without reading it all.
+        // Sized up front so the buffer never grows, which would leave copies of the secrets in
+        // freed memory.
+        let mut document = Zeroizing::new(Vec::with_capacity(KEY_SET_LEN_MAX + 1));
         file.take(KEY_SET_LEN_MAX as u64 + 1).read_to_end(&mut document).map_err(io_error(StoreOp::Read))?;
-        KeyRing::from_jwk_set(&document).map_err(StoreError::Corrupt)
+        Ok(document)
+    }
+
+    /// Changes the ring in the file under an exclusive lock: takes the lock, reads the file,
+    /// applies `change`, and, if the ring's document changed, saves it atomically before the
+    /// lock is released. Concurrent updates from any number of processes are applied one after
+    /// the other, each to the result of the one before: none is lost.
+    ///
+    /// ```no_run
+    /// use tokenring::{Clock, FileStore, Rotation, SystemClock};
+    /// # fn main() -> Result<(), tokenring::Error> {
+    /// let store = FileStore::new("/var/lib/myapp/keys.json");
+    /// let now = SystemClock.now_secs();
+    /// // Any number of nodes may run this at once: one new key per week at most.
+    /// let rotated = store.update(|ring| Ok(ring.rotate_if_older_than(now, 7 * 86_400, &Rotation::new())?))?;
+    /// # let _ = rotated; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`StoreError::Locked`] when another writer holds the lock for too long, any error of
+    /// [`load`](Self::load) (a missing file included) or [`save`](Self::save), and whatever
+    /// `change` returns, in which case nothing is written.
+    pub fn update<T>(&self, change: impl FnOnce(&mut KeyRing) -> Result<T, Error>) -> Result<T, Error> {
+        let _lock = self.lock()?;
+        let mut ring = self.load()?;
+        let before = ring.to_jwk_set();
+        let outcome = change(&mut ring)?;
+        if ring.to_jwk_set() != before {
+            self.save(&ring)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Takes the exclusive lock beside the key file, waiting a bounded time for another
+    /// writer. The lock is released when the returned file is closed.
+    fn lock(&self) -> Result<File, StoreError> {
+        let name = self.path.file_name().map_or_else(|| "keys".into(), |name| name.to_string_lossy());
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(self.path.with_file_name(format!(".{name}.lock"))).map_err(io_error(StoreOp::Lock))?;
+        for attempt in 0..LOCK_ATTEMPTS_MAX {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(TryLockError::WouldBlock) => {
+                    if attempt + 1 < LOCK_ATTEMPTS_MAX {
+                        std::thread::sleep(Duration::from_millis(LOCK_RETRY_MILLIS));
+                    }
+                }
+                Err(TryLockError::Error(error)) => return Err(io_error(StoreOp::Lock)(error)),
+            }
+        }
+        Err(StoreError::Locked)
     }
 
     /// Writes the ring, atomically replacing any existing file.

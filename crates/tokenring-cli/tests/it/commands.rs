@@ -57,7 +57,9 @@ fn keys_list_shows_states_and_never_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("k.json");
     new_key_file(&keys, NOW);
-    tokenring(&["keys", "rotate", arg(&keys), "--overlap", "1h", "--now", &(NOW + 60).to_string()]).expect_code(0);
+    let rotated_at = (NOW + 60).to_string();
+    tokenring(&["keys", "rotate", arg(&keys), "--propagation", "5m", "--overlap", "1h", "--now", &rotated_at])
+        .expect_code(0);
     let kids = kids_in(&keys);
     let secrets = secrets_in(&keys);
     assert_eq!(secrets.len(), 2);
@@ -67,11 +69,15 @@ fn keys_list_shows_states_and_never_secrets() {
     let text = listed.stdout_text();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("KID"));
-    assert!(lines[0].contains("STATE") && lines[0].contains("CREATED") && lines[0].contains("RETIRE-AT"));
-    // Active key first, then the previous one with its retire-at time in UTC.
-    assert!(lines[1].contains("active") && lines[1].contains("2023-11-14T22:14:20Z"), "{text}");
-    assert!(lines[2].contains("verifying") && lines[2].contains("2023-11-14T22:13:20Z"), "{text}");
-    assert!(lines[2].contains("2023-11-14T23:14:20Z"), "{text}");
+    for column in ["STATE", "CREATED", "ACTIVATE-AT", "RETIRE-AT", "FORGET-AT"] {
+        assert!(lines[0].contains(column), "{text}");
+    }
+    // Before the new key activates, the old one still signs and retires an hour after that
+    // activation; the new one is pending, created 22:14:20 and activating 22:19:20.
+    assert!(lines[1].starts_with(&kids[0]) && lines[1].contains("active"), "{text}");
+    assert!(lines[1].contains("2023-11-14T23:19:20Z"), "{text}");
+    assert!(lines[2].starts_with(&kids[1]) && lines[2].contains("pending"), "{text}");
+    assert!(lines[2].contains("2023-11-14T22:14:20Z") && lines[2].contains("2023-11-14T22:19:20Z"), "{text}");
     for kid in &kids {
         assert!(text.contains(kid.as_str()));
     }
@@ -79,10 +85,21 @@ fn keys_list_shows_states_and_never_secrets() {
         assert!(!listed.everything().contains(secret.as_str()), "keys list printed a secret");
     }
 
-    // Later, the previous key shows as retired.
-    let later = tokenring(&["keys", "list", arg(&keys), "--now", &(NOW + 60 + 3600).to_string()]);
-    later.expect_code(0);
-    assert!(later.stdout_text().lines().nth(2).unwrap().contains("retired"));
+    // After the activation the new key signs and the old one is retiring; after the overlap,
+    // retired.
+    let states = |now: u64| {
+        let listed = tokenring(&["keys", "list", arg(&keys), "--now", &now.to_string()]);
+        listed.expect_code(0);
+        let text = listed.stdout_text();
+        text.lines()
+            .skip(1)
+            .take(2)
+            .map(|line| line.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    let activated = NOW + 60 + 300;
+    assert_eq!(states(activated), [format!("{} active", kids[1]), format!("{} retiring", kids[0])]);
+    assert_eq!(states(activated + 3600), [format!("{} active", kids[1]), format!("{} retired", kids[0])]);
 }
 
 #[test]
@@ -229,7 +246,7 @@ fn verify_no_exp_accepts_a_token_without_exp() {
     new_key_file(&keys, NOW);
     // `sign` always sets exp, so make the token with the library, from the same file.
     let ring = tokenring::FileStore::new(&keys).load().unwrap();
-    let token = ring.sign(&serde_json::json!({"sub": "3"})).unwrap();
+    let token = ring.sign(&serde_json::json!({"sub": "3"}), NOW).unwrap();
     let missing = verify(&keys, &token, NOW, &[]);
     assert_rejected(&missing, "missing-claim", &token);
     assert!(missing.stderr.contains("`exp`"));

@@ -46,22 +46,43 @@ fn sign_verify_rotate_retire() {
     assert!(bad.stderr.contains("suspicious"));
     runs.push(bad);
 
-    // Rotate with a ten-minute overlap, a minute later: the token still verifies.
+    // Rotate a minute later with a one-minute propagation and a ten-minute overlap: the token
+    // still verifies, and the old key keeps signing until the new one activates.
     let rotated_at = NOW + 60;
-    let rotation = tokenring(&["keys", "rotate", arg(&keys), "--overlap", "10m", "--now", &rotated_at.to_string()]);
+    let rotation = tokenring(&[
+        "keys",
+        "rotate",
+        arg(&keys),
+        "--propagation",
+        "1m",
+        "--overlap",
+        "10m",
+        "--now",
+        &rotated_at.to_string(),
+    ]);
     rotation.expect_code(0);
     secrets.extend(secrets_in(&keys));
     let second_kid = kids_in(&keys).into_iter().find(|kid| *kid != first_kid).unwrap();
-    assert!(rotation.stdout_text().contains(&second_kid));
+    assert!(rotation.stdout_text().contains(&format!("new key {second_kid} signs from")));
+    assert!(rotation.stdout_text().contains(&format!("until then key {first_kid} signs")));
     assert!(rotation.stdout_text().contains(&format!("previous key {first_kid} verifies until")));
     runs.push(rotation);
     let still = verify(&keys, &token, rotated_at + 1, &[]);
     still.expect_code(0);
     runs.push(still);
+    let header_kid = |token: &str| {
+        let inspected = tokenring(&["inspect", token]);
+        inspected.expect_code(0);
+        inspected.stdout_text()
+    };
+    let pending = sign(&keys, "{}", "1h", rotated_at + 59);
+    assert!(header_kid(&pending).contains(&first_kid), "a pending key never signs");
+    let activated = sign(&keys, "{}", "1h", rotated_at + 60);
+    assert!(header_kid(&activated).contains(&second_kid), "the new key signs from its activation");
 
-    // Once the old key's retire-at time has come, the token (not yet expired) is retired-key,
-    // and that is routine.
-    let retire_at = rotated_at + 600;
+    // Once the old key's retire-at time (activation + overlap) has come, the token (not yet
+    // expired) is retired-key after its MAC is checked, and that is routine.
+    let retire_at = rotated_at + 60 + 600;
     assert!(retire_at < NOW + 3600, "the token must still be within its lifetime");
     let just_before = verify(&keys, &token, retire_at - 1, &[]);
     just_before.expect_code(0);
@@ -71,15 +92,17 @@ fn sign_verify_rotate_retire() {
     assert!(retired.stderr.contains("routine"));
     runs.push(retired);
 
-    // A second rotation drops the retired key; its kid is remembered, so still retired-key.
-    let pruning = tokenring(&["keys", "rotate", arg(&keys), "--now", &(retire_at + 1).to_string()]);
+    // A rotation after the forget time drops the old key's material; its kid is remembered,
+    // but a token naming it can no longer be checked: forgotten-key, which is not routine.
+    let pruning = tokenring(&["keys", "rotate", arg(&keys), "--now", &(retire_at + 86_400 * 31).to_string()]);
     pruning.expect_code(0);
-    assert!(pruning.stdout_text().contains("dropped 1 retired key"));
+    assert!(pruning.stdout_text().contains("dropped 1 forgotten key"), "{}", pruning.stdout_text());
     secrets.extend(secrets_in(&keys));
     assert!(!kids_in(&keys).contains(&first_kid));
     runs.push(pruning);
-    let after_prune = verify(&keys, &token, retire_at + 2, &[]);
-    assert_rejected(&after_prune, "retired-key", &token);
+    let after_prune = verify(&keys, &token, retire_at + 86_400 * 31 + 1, &[]);
+    assert_rejected(&after_prune, "forgotten-key", &token);
+    assert!(after_prune.stderr.contains("suspicious"));
     runs.push(after_prune);
 
     // Against a different key file, the kid is one that file never issued: unknown-key, which

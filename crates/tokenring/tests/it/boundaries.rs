@@ -66,9 +66,9 @@ fn lenient() -> Validation {
 #[test]
 fn a_token_of_exactly_the_length_limit_under_the_rings_own_header_verifies_and_one_more_byte_is_too_large() {
     let ring = ring();
-    let own_header_len = ring.sign_jws(b"").unwrap().len() - 45;
+    let own_header_len = ring.sign_jws(b"", NOW).unwrap().len() - 45;
     let payload = claims_of_len(payload_len_filling(own_header_len));
-    let token = ring.sign_jws(payload.as_bytes()).unwrap();
+    let token = ring.sign_jws(payload.as_bytes(), NOW).unwrap();
     assert_eq!(token.len(), TOKEN_LEN_MAX);
     // Every entry point accepts it: `verify` and the fast path of `check_and_decode`.
     let claims = ring.verify::<Value>(&token, &lenient(), NOW).unwrap().into_claims();
@@ -79,10 +79,10 @@ fn a_token_of_exactly_the_length_limit_under_the_rings_own_header_verifies_and_o
     // One more payload byte makes the token one character longer (8112 = 4 * 2028): refused
     // when signing, and refused when verifying although its signature holds.
     let longer = claims_of_len(payload.len() + 1);
-    assert_eq!(ring.sign_jws(longer.as_bytes()).unwrap_err(), SignError::TooLarge);
+    assert_eq!(ring.sign_jws(longer.as_bytes(), NOW).unwrap_err(), SignError::TooLarge);
     // `sign` serializes the same claims into the same token, and refuses the longer ones too.
-    assert_eq!(ring.sign(&serde_json::from_str::<Value>(&payload).unwrap()).unwrap(), token);
-    assert_eq!(ring.sign(&serde_json::from_str::<Value>(&longer).unwrap()).unwrap_err(), SignError::TooLarge);
+    assert_eq!(ring.sign(&serde_json::from_str::<Value>(&payload).unwrap(), NOW).unwrap(), token);
+    assert_eq!(ring.sign(&serde_json::from_str::<Value>(&longer).unwrap(), NOW).unwrap_err(), SignError::TooLarge);
     let over = signed(r#"{"alg":"HS256","typ":"JWT"}"#, &longer);
     assert_eq!(over.len(), TOKEN_LEN_MAX + 1);
     assert!(over.starts_with(token.split('.').next().unwrap()), "the ring's own header: the fast path");
@@ -115,9 +115,9 @@ fn a_token_of_exactly_the_length_limit_under_a_foreign_header_verifies_and_one_m
 fn a_detached_token_whose_attached_form_is_exactly_the_length_limit_verifies() {
     // The attached form goes through `check_signature` directly, without the fast path.
     let ring = ring();
-    let header = ring.sign_jws(b"").unwrap().split('.').next().unwrap().to_owned();
+    let header = ring.sign_jws(b"", NOW).unwrap().split('.').next().unwrap().to_owned();
     let payload = claims_of_len(payload_len_filling(header.len()));
-    let attached = ring.sign_jws(payload.as_bytes()).unwrap();
+    let attached = ring.sign_jws(payload.as_bytes(), NOW).unwrap();
     assert_eq!(attached.len(), TOKEN_LEN_MAX);
     let detached = format!("{header}..{}", attached.rsplit('.').next().unwrap());
     assert_eq!(ring.verify_detached(&detached, payload.as_bytes(), NOW).unwrap().payload(), payload.as_bytes());
@@ -149,7 +149,7 @@ fn the_payload_limit_is_the_largest_payload_a_token_of_the_length_limit_can_carr
 /// A token under the ring's own header, its three segments, and the ring.
 fn own_token() -> (KeyRing, String, [String; 3]) {
     let ring = KeyRing::with_key(Key::from_bytes(&SECRET).unwrap(), Some(Kid::new("k1").unwrap()), NOW);
-    let token = ring.sign_jws(br#"{"sub":"3"}"#).unwrap();
+    let token = ring.sign_jws(br#"{"sub":"3"}"#, NOW).unwrap();
     let mut parts = token.split('.').map(str::to_owned);
     let segments = [parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap()];
     (ring, token, segments)
@@ -197,7 +197,7 @@ fn a_token_under_the_rings_own_header_with_a_signature_one_character_off_is_malf
 #[test]
 fn a_token_under_the_rings_own_header_with_an_empty_payload_is_read_like_any_other() {
     let (ring, _, [header, _, _]) = own_token();
-    let empty = ring.sign_jws(b"").unwrap();
+    let empty = ring.sign_jws(b"", NOW).unwrap();
     assert!(empty.starts_with(&format!("{header}..")));
     assert_eq!(verify_jws(&ring, &empty).unwrap(), b"");
     assert_eq!(
@@ -211,10 +211,14 @@ fn a_token_under_the_rings_own_header_with_an_empty_payload_is_read_like_any_oth
 #[test]
 fn rotation_accepts_an_overlap_of_exactly_the_duration_limit_and_refuses_one_second_more() {
     let mut ring = KeyRing::generate(NOW).unwrap();
-    let first = ring.active_kid().unwrap();
-    assert_eq!(ring.rotate(NOW, DURATION_SECS_MAX + 1).unwrap_err(), KeyError::DurationTooLong);
-    assert_eq!(ring.active_kid(), Some(first), "a refused rotation changes nothing");
-    ring.rotate(NOW, DURATION_SECS_MAX).unwrap();
+    let first = ring.active_kid(NOW).unwrap();
+    assert_eq!(
+        ring.rotate(NOW, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(DURATION_SECS_MAX + 1))
+            .unwrap_err(),
+        KeyError::DurationTooLong
+    );
+    assert_eq!(ring.active_kid(NOW), Some(first), "a refused rotation changes nothing");
+    ring.rotate(NOW, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(DURATION_SECS_MAX)).unwrap();
     let previous = ring.keys(NOW).into_iter().find(|info| info.kid == Some(first)).unwrap();
     assert_eq!(previous.retire_at_secs, Some(NOW + DURATION_SECS_MAX));
 }
@@ -258,10 +262,15 @@ fn rotation_never_reuses_the_kid_of_a_pruned_key() {
     // Seeds alternate key, kid: the third rotation's first kid is the pruned first key's.
     let mut entropy = Scripted::new(&[1, 10, 2, 11, 3, 10, 12]);
     let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
-    assert_eq!(ring.active_kid(), Some(kid_from(10)));
-    assert_eq!(ring.rotate_with(NOW, 0, &mut entropy).unwrap(), kid_from(11));
+    assert_eq!(ring.active_kid(NOW), Some(kid_from(10)));
+    assert_eq!(
+        ring.rotate_with(NOW, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(0), &mut entropy).unwrap(),
+        kid_from(11)
+    );
     // The first key retired at NOW and is pruned now; its kid is only in the issued history.
-    let third = ring.rotate_with(NOW + 1, 0, &mut entropy).unwrap();
+    let third = ring
+        .rotate_with(NOW + 1, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(0), &mut entropy)
+        .unwrap();
     assert_eq!(third, kid_from(12));
     assert_eq!(ring.issued_kids(), [kid_from(10), kid_from(11), kid_from(12)]);
 }
@@ -302,18 +311,21 @@ fn load(keys: Vec<Value>) -> Result<KeyRing, KeySetError> {
 #[test]
 fn key_states_read_as_their_names() {
     assert_eq!(KeyState::Active.as_str(), "active");
-    assert_eq!(KeyState::Verifying.as_str(), "verifying");
+    assert_eq!(KeyState::Pending.as_str(), "pending");
+    assert_eq!(KeyState::Retiring.as_str(), "retiring");
+    assert_eq!(KeyState::Revoked.as_str(), "revoked");
+    assert_eq!(KeyState::Forgotten.as_str(), "forgotten");
     assert_eq!(KeyState::Retired.as_str(), "retired");
 }
 
 #[test]
-fn keys_are_classified_and_ordered_active_verifying_retired_newest_first() {
+fn keys_are_classified_and_ordered_active_retiring_retired_newest_first() {
     // The active key (newest without retire_at) is first in the document, not last.
     let ring = load(vec![
         jwk(1, "active", json!({"created_at": 300})),
         jwk(2, "retired-old", json!({"created_at": 100, "retire_at": NOW - 10})),
         jwk(3, "retired-now", json!({"created_at": 200, "retire_at": NOW})),
-        jwk(4, "verifying", json!({"created_at": 50, "retire_at": NOW + 100})),
+        jwk(4, "retiring", json!({"created_at": 50, "retire_at": NOW + 100})),
     ])
     .unwrap();
     let infos = ring.keys(NOW);
@@ -323,7 +335,7 @@ fn keys_are_classified_and_ordered_active_verifying_retired_newest_first() {
         seen,
         [
             ("active", KeyState::Active),
-            ("verifying", KeyState::Verifying),
+            ("retiring", KeyState::Retiring),
             ("retired-now", KeyState::Retired),
             ("retired-old", KeyState::Retired),
         ]
@@ -332,34 +344,37 @@ fn keys_are_classified_and_ordered_active_verifying_retired_newest_first() {
 }
 
 #[test]
-fn prune_drops_every_retired_key_at_once_and_counts_them_when_the_active_key_comes_first() {
+fn prune_drops_every_forgotten_key_at_once_and_counts_them_when_the_active_key_comes_first() {
     let mut ring = load(vec![
         jwk(1, "active", json!({"created_at": 300})),
-        jwk(2, "retired-old", json!({"created_at": 100, "retire_at": NOW - 10})),
-        jwk(3, "retired-now", json!({"created_at": 200, "retire_at": NOW})),
-        jwk(4, "verifying", json!({"created_at": 50, "retire_at": NOW + 100})),
+        jwk(2, "forgotten-old", json!({"created_at": 100, "retire_at": NOW - 20, "forget_at": NOW - 10})),
+        jwk(3, "forgotten-now", json!({"created_at": 200, "retire_at": NOW - 20, "forget_at": NOW})),
+        jwk(4, "retired", json!({"created_at": 50, "retire_at": NOW - 20, "forget_at": NOW + 100})),
     ])
     .unwrap();
     assert_eq!(ring.prune(NOW), 2);
     let left: Vec<String> = ring.keys(NOW).iter().map(|info| info.kid.unwrap().to_string()).collect();
-    assert_eq!(left, ["active", "verifying"]);
-    assert_eq!(ring.active_kid().unwrap().as_str(), "active");
+    assert_eq!(left, ["active", "retired"]);
+    assert_eq!(ring.active_kid(NOW).unwrap().as_str(), "active");
     assert_eq!(ring.prune(NOW), 0);
     assert_eq!(ring.prune(NOW + 100), 1);
+    assert_eq!(ring.issued_kids().len(), 4, "pruning keeps every identifier");
 }
 
 #[test]
-fn a_ring_whose_keys_all_retire_cannot_sign() {
+fn a_ring_whose_keys_all_retired_cannot_sign() {
     let ring = load(vec![
         jwk(1, "a", json!({"created_at": 1, "retire_at": NOW + 10})),
         jwk(2, "b", json!({"created_at": 2, "retire_at": NOW + 20})),
     ])
     .unwrap();
-    assert!(!ring.can_sign());
-    assert_eq!(ring.active_kid(), None);
-    assert_eq!(ring.sign_jws(b"{}").unwrap_err(), SignError::NoActiveKey);
-    assert!(ring.keys(NOW).iter().all(|info| info.state == KeyState::Verifying));
-    assert!(load(vec![jwk(1, "a", json!({}))]).unwrap().can_sign());
+    // Until its retire time, the most recently activated key signs.
+    assert_eq!(ring.active_kid(NOW + 19).unwrap().as_str(), "b");
+    assert!(!ring.can_sign(NOW + 20));
+    assert_eq!(ring.active_kid(NOW + 20), None);
+    assert_eq!(ring.sign_jws(b"{}", NOW + 20).unwrap_err(), SignError::NoActiveKey);
+    assert!(ring.keys(NOW + 20).iter().all(|info| info.state == KeyState::Retired));
+    assert!(load(vec![jwk(1, "a", json!({}))]).unwrap().can_sign(NOW));
 }
 
 #[test]
@@ -390,7 +405,7 @@ fn a_key_set_of_exactly_the_ring_limit_loads() {
 fn a_key_set_document_of_exactly_its_length_limit_loads_and_one_byte_more_is_too_large() {
     let mut document = ring().to_jwk_set().as_bytes().to_vec();
     document.resize(KEY_SET_LEN_MAX, b' ');
-    assert!(KeyRing::from_jwk_set(&document).unwrap().can_sign());
+    assert!(KeyRing::from_jwk_set(&document).unwrap().can_sign(NOW));
     document.push(b' ');
     assert_eq!(KeyRing::from_jwk_set(&document).unwrap_err(), KeySetError::TooLarge);
 }
@@ -426,19 +441,19 @@ fn a_key_whose_key_ops_do_not_list_sign_verifies_but_never_signs() {
         jwk(2, "new", json!({ "created_at": 20, "key_ops": ["verify"] })),
     ];
     let ring = load(set).unwrap();
-    assert_eq!(ring.active_kid().unwrap().as_str(), "old");
+    assert_eq!(ring.active_kid(NOW).unwrap().as_str(), "old");
     let states: Vec<_> = ring.keys(NOW).iter().map(|info| (info.kid.unwrap().to_string(), info.state)).collect();
-    assert_eq!(states, [("old".to_owned(), KeyState::Active), ("new".to_owned(), KeyState::Verifying)]);
+    assert_eq!(states, [("old".to_owned(), KeyState::Active), ("new".to_owned(), KeyState::Retiring)]);
     // The mark survives a save and a load, so the choice does not change across restarts.
     let document = ring.to_jwk_set();
     assert!(document.contains(r#""kid":"new","k":"#) && document.matches(r#""key_ops":["verify"]"#).count() == 1);
-    assert_eq!(KeyRing::from_jwk_set(document.as_bytes()).unwrap().active_kid(), ring.active_kid());
+    assert_eq!(KeyRing::from_jwk_set(document.as_bytes()).unwrap().active_kid(NOW), ring.active_kid(NOW));
     // Listing `sign` as well makes it an ordinary key; with only verify-only keys nothing signs.
     let signing = load(vec![jwk(2, "new", json!({ "created_at": 20, "key_ops": ["verify", "sign"] }))]).unwrap();
-    assert_eq!(signing.active_kid().unwrap().as_str(), "new");
+    assert_eq!(signing.active_kid(NOW).unwrap().as_str(), "new");
     let verify_only = load(vec![jwk(2, "new", json!({ "key_ops": ["verify"] }))]).unwrap();
-    assert!(!verify_only.can_sign());
-    assert_eq!(verify_only.sign(&json!({ "sub": "1" })).unwrap_err(), tokenring::SignError::NoActiveKey);
+    assert!(!verify_only.can_sign(NOW));
+    assert_eq!(verify_only.sign(&json!({ "sub": "1" }), NOW).unwrap_err(), tokenring::SignError::NoActiveKey);
 }
 
 #[test]
@@ -517,7 +532,7 @@ fn a_store_at_a_bare_file_name_writes_in_the_working_directory() {
         let store = FileStore::new("keys.json");
         store.create(&ring()).unwrap();
         store.save(&ring()).unwrap();
-        assert!(store.load().unwrap().can_sign());
+        assert!(store.load().unwrap().can_sign(NOW));
         return;
     }
     let dir = temp_dir();
@@ -529,6 +544,6 @@ fn a_store_at_a_bare_file_name_writes_in_the_working_directory() {
         .status()
         .unwrap();
     assert!(status.success());
-    assert!(KeyRing::from_jwk_set(&std::fs::read(dir.join("keys.json")).unwrap()).unwrap().can_sign());
+    assert!(KeyRing::from_jwk_set(&std::fs::read(dir.join("keys.json")).unwrap()).unwrap().can_sign(NOW));
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -61,7 +61,7 @@ fn error_display_and_sources() {
     let wrapped: Error = StoreError::Corrupt(KeySetError::TooManyKeys).into();
     assert_eq!(
         wrapped.to_string(),
-        "key file is not a usable HS256 key set (left untouched): key set has more than 16 keys"
+        "key file is not a usable HS256 key set (left untouched): key set has more than 64 keys"
     );
     assert!(wrapped.source().is_some_and(|source| source.to_string().starts_with("key file is not")));
     let key: Error = KeyError::TooShort { bits: 8 }.into();
@@ -82,7 +82,7 @@ fn error_display_and_sources() {
         KeyError::TooLong { bits: 8 }.to_string(),
         KeyError::InvalidKid.to_string(),
         KeyError::RingFull.to_string(),
-        KeyError::NoActiveKey.to_string(),
+        KeyError::UnknownKid.to_string(),
         KeyError::DurationTooLong.to_string(),
         KeyError::Entropy.to_string(),
         KeySetError::Json { line: 3, column: 9 }.to_string(),

@@ -85,11 +85,13 @@ fn a_full_issued_history_keeps_every_held_kid() {
 #[test]
 fn rotation_with_a_full_history_keeps_held_kids() {
     let mut ring = KeyRing::generate(NOW).unwrap();
-    let first = ring.active_kid().unwrap();
-    // The first key keeps verifying for a long time while many rotations fill the history.
-    ring.rotate(NOW, 300_000_000).unwrap();
+    let first = ring.active_kid(NOW).unwrap();
+    // The first key is revoked, so the ring holds it (to classify its tokens) while many
+    // rotations, each forgetting the key before at once, fill the history.
+    ring.revoke(&first, NOW).unwrap();
+    let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(0).forget_after_secs(0);
     for step in 0..tokenring::limits::ISSUED_KIDS_MAX as u64 {
-        ring.rotate(NOW + step, 0).unwrap();
+        ring.rotate(NOW + step, &rotation).unwrap();
     }
     assert!(ring.keys(NOW).iter().any(|info| info.kid == Some(first)));
     assert!(ring.issued_kids().contains(&first));
@@ -104,7 +106,7 @@ fn a_key_embedded_in_the_header_is_never_used() {
     let attacker_key = [9u8; 32];
     let embedded = Base64UrlUnpadded::encode_string(&attacker_key);
     let ring = KeyRing::generate(NOW).unwrap();
-    let kid = ring.active_kid().unwrap();
+    let kid = ring.active_kid(NOW).unwrap();
     let validation = Validation::new();
     for header in [
         format!(r#"{{"alg":"HS256","kid":"{kid}","jwk":{{"kty":"oct","k":"{embedded}"}}}}"#),

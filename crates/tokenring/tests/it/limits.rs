@@ -31,7 +31,7 @@ fn verify(token: &str) -> Result<Value, Rejection> {
 #[test]
 fn token_length() {
     let payload = format!(r#"{{"pad":"{}"}}"#, "a".repeat(TOKEN_LEN_MAX));
-    assert_eq!(ring().sign(&serde_json::from_str::<Value>(&payload).unwrap()).unwrap_err(), SignError::TooLarge);
+    assert_eq!(ring().sign(&serde_json::from_str::<Value>(&payload).unwrap(), NOW).unwrap_err(), SignError::TooLarge);
     let token = with_header(r#"{"alg":"HS256"}"#, &payload);
     assert!(token.len() > TOKEN_LEN_MAX);
     assert!(matches!(verify(&token), Err(Rejection::TooLarge(_))));
@@ -108,13 +108,15 @@ fn key_lengths() {
 #[test]
 fn keys_per_ring() {
     let mut ring = KeyRing::generate(NOW).unwrap();
+    let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(1_000_000).forget_after_secs(1_000_000);
     for i in 1..KEYS_PER_RING_MAX as u64 {
-        ring.rotate(NOW + i, 1_000_000).unwrap();
+        ring.rotate(NOW + i, &rotation).unwrap();
     }
     assert_eq!(ring.keys(NOW).len(), KEYS_PER_RING_MAX);
-    assert_eq!(ring.rotate(NOW + 100, 1_000_000).unwrap_err(), KeyError::RingFull);
-    // Once keys retire, rotation prunes them and succeeds again.
-    assert!(ring.rotate(NOW + 2_000_000, 60).is_ok());
+    assert_eq!(ring.rotate(NOW + 100, &rotation).unwrap_err(), KeyError::RingFull);
+    // Retired keys are still held; once they are forgotten, rotation prunes them and succeeds.
+    assert_eq!(ring.rotate(NOW + 1_000_100, &rotation).unwrap_err(), KeyError::RingFull);
+    assert!(ring.rotate(NOW + 2_000_100, &rotation).is_ok());
     let document = KeyRing::generate(NOW).unwrap().to_jwk_set();
     let one: Value = serde_json::from_str(&document).unwrap();
     let key = one["keys"][0].clone();

@@ -51,19 +51,20 @@ fn ephemeral_key_after_restart_is_unknown_key() {
 #[test]
 fn rotation_and_history_survive_a_round_trip() {
     let mut ring = KeyRing::generate(NOW).unwrap();
-    let first = ring.active_kid().unwrap();
+    let first = ring.active_kid(NOW).unwrap();
     let old = ring.issue(&Claims { sub: "3" }, NOW, 60).unwrap();
-    ring.rotate(NOW + 10, 60).unwrap();
-    ring.rotate(NOW + 20, 60).unwrap();
-    ring.prune(NOW + 1000);
+    let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(60).forget_after_secs(60);
+    ring.rotate(NOW + 10, &rotation).unwrap();
+    ring.rotate(NOW + 20, &rotation).unwrap();
+    assert_eq!(ring.prune(NOW + 1000), 2);
     assert_eq!(ring.keys(NOW + 1000).len(), 1);
     let document = ring.to_jwk_set();
     let reloaded = KeyRing::from_jwk_set(document.as_bytes()).unwrap();
-    assert_eq!(reloaded.active_kid(), ring.active_kid());
+    assert_eq!(reloaded.active_kid(NOW), ring.active_kid(NOW));
     assert_eq!(reloaded.issued_kids(), ring.issued_kids());
     assert!(reloaded.issued_kids().contains(&first));
     let mut scratch = Scratch::new();
-    assert_eq!(reloaded.verify_jws(&old, NOW + 1000, &mut scratch).unwrap_err(), Rejection::RetiredKey);
+    assert_eq!(reloaded.verify_jws(&old, NOW + 1000, &mut scratch).unwrap_err(), Rejection::ForgottenKey);
     let again = KeyRing::from_jwk_set(reloaded.to_jwk_set().as_bytes()).unwrap();
     assert_eq!(again.to_jwk_set().as_str(), document.as_str(), "serialization is stable");
 }
@@ -71,7 +72,7 @@ fn rotation_and_history_survive_a_round_trip() {
 #[test]
 fn the_document_is_a_standard_jwk_set() {
     let mut ring = KeyRing::generate(NOW).unwrap();
-    ring.rotate(NOW + 1, 3600).unwrap();
+    ring.rotate(NOW + 1, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(3600)).unwrap();
     let document: Value = serde_json::from_str(&ring.to_jwk_set()).unwrap();
     let keys = document["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
@@ -93,8 +94,8 @@ fn a_single_jwk_object_loads_as_a_ring_of_one() {
     let jwk =
         r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#;
     let ring = KeyRing::from_jwk_set(jwk.as_bytes()).unwrap();
-    assert!(ring.can_sign());
-    assert_eq!(ring.active_kid(), None);
+    assert!(ring.can_sign(NOW));
+    assert_eq!(ring.active_kid(NOW), None);
 }
 
 #[test]
@@ -155,9 +156,9 @@ fn create_refuses_to_overwrite_and_save_replaces_atomically() {
     store.create(&first).unwrap();
     let second = KeyRing::generate(NOW).unwrap();
     assert!(matches!(store.create(&second), Err(StoreError::AlreadyExists)));
-    assert_eq!(store.load().unwrap().active_kid(), first.active_kid());
+    assert_eq!(store.load().unwrap().active_kid(NOW), first.active_kid(NOW));
     store.save(&second).unwrap();
-    assert_eq!(store.load().unwrap().active_kid(), second.active_kid());
+    assert_eq!(store.load().unwrap().active_kid(NOW), second.active_kid(NOW));
     // No temporary files are left behind.
     let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("keys.json")]);
@@ -225,9 +226,9 @@ fn a_temporary_file_left_by_a_crashed_save_blocks_neither_create_nor_save() {
     }
     let (ring, loaded) = store.load_or_create(NOW).unwrap();
     assert_eq!(loaded, Loaded::Created);
-    assert_eq!(store.load().unwrap().active_kid(), ring.active_kid());
+    assert_eq!(store.load().unwrap().active_kid(NOW), ring.active_kid(NOW));
     store.save(&second).unwrap();
-    assert_eq!(store.load().unwrap().active_kid(), second.active_kid());
+    assert_eq!(store.load().unwrap().active_kid(NOW), second.active_kid(NOW));
     // The leftovers are not the store's to delete, and are untouched.
     for attempt in 0..2 {
         assert_eq!(&std::fs::read(dir.join(temp_name(attempt))).unwrap(), half);
@@ -253,12 +254,12 @@ fn when_every_temporary_name_is_taken_save_fails_and_the_key_file_is_intact() {
         "{error:?}"
     );
     assert_eq!(listing(&dir), before, "nothing written, nothing removed");
-    assert_eq!(store.load().unwrap().active_kid(), first.active_kid());
+    assert_eq!(store.load().unwrap().active_kid(NOW), first.active_kid(NOW));
     // One name freed: the next save goes through.
     std::fs::remove_file(dir.join(temp_name(tokenring::limits::TEMP_NAMES_MAX - 1))).unwrap();
     let second = KeyRing::generate(NOW).unwrap();
     store.save(&second).unwrap();
-    assert_eq!(store.load().unwrap().active_kid(), second.active_kid());
+    assert_eq!(store.load().unwrap().active_kid(NOW), second.active_kid(NOW));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -101,7 +101,7 @@ proptest! {
             now += advance;
             if rotate {
                 // A full ring is an error, never a silent loss of a verifying key.
-                match ring.rotate_with(now, overlap, &mut entropy) {
+                match ring.rotate_with(now, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy) {
                     Ok(_) | Err(KeyError::RingFull) => {}
                     Err(other) => prop_assert!(false, "rotation failed: {other}"),
                 }
@@ -122,9 +122,9 @@ proptest! {
         let mut now = NOW;
         for overlap in rotations {
             now += 1000;
-            let _ = ring.rotate_with(now, overlap, &mut entropy);
+            let _ = ring.rotate_with(now, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy);
         }
-        let token = ring.sign_jws(b"payload").unwrap();
+        let token = ring.sign_jws(b"payload", now).unwrap();
         let document = ring.to_jwk_set();
         let loaded = KeyRing::from_jwk_set(document.as_bytes()).unwrap();
         let reloaded = loaded.to_jwk_set();

@@ -38,7 +38,7 @@ fn rejections_never_print_the_token_signature_or_key() {
     let huge = "A".repeat(tokenring::limits::TOKEN_LEN_MAX + 1);
     let other = KeyRing::generate(NOW).unwrap();
     let foreign = other.issue(&serde_json::json!({"sub": "bob"}), NOW, 60).unwrap();
-    ring.rotate(NOW, 0).unwrap();
+    ring.rotate(NOW, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(0)).unwrap();
 
     let mut outputs = Vec::new();
     let validation = Validation::new().issuer("me").leeway_secs(0);

@@ -26,7 +26,7 @@ fn issue_then_verify_owned_and_borrowed() {
     let token = ring.issue(&session(), NOW, 3600).unwrap();
     let verified = ring.verify::<Session>(&token, &Validation::new(), NOW).unwrap();
     assert_eq!(verified.claims(), &session());
-    assert_eq!(verified.kid(), ring.active_kid().as_ref());
+    assert_eq!(verified.kid(), ring.active_kid(NOW).as_ref());
     assert_eq!(verified.expires_at(), Some((NOW + 3600) as f64));
     assert_eq!(verified.issued_at(), Some(NOW as f64));
     let mut scratch = Scratch::new();
@@ -37,9 +37,9 @@ fn issue_then_verify_owned_and_borrowed() {
 #[test]
 fn header_carries_the_kid() {
     let ring = KeyRing::generate(NOW).unwrap();
-    let token = ring.sign_jws(b"hello").unwrap();
+    let token = ring.sign_jws(b"hello", NOW).unwrap();
     let header = token.split('.').next().unwrap();
-    let kid = ring.active_kid().unwrap();
+    let kid = ring.active_kid(NOW).unwrap();
     let mut scratch = Scratch::new();
     let verified = ring.verify_jws(&token, NOW, &mut scratch).unwrap();
     assert_eq!(verified.payload(), b"hello");
@@ -65,8 +65,8 @@ fn expiry_is_checked_after_the_signature() {
 fn rotation_keeps_old_tokens_until_retire_at_then_retired_key() {
     let mut ring = KeyRing::generate(NOW).unwrap();
     let old = ring.issue(&session(), NOW, 3600).unwrap();
-    let old_kid = ring.active_kid().unwrap();
-    let new_kid = ring.rotate(NOW + 10, 3600).unwrap();
+    let old_kid = ring.active_kid(NOW).unwrap();
+    let new_kid = ring.rotate(NOW + 10, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(3600)).unwrap();
     assert_ne!(old_kid, new_kid);
     let validation = Validation::new().leeway_secs(0);
     assert!(ring.verify::<Session>(&old, &validation, NOW + 3599).is_ok());
@@ -76,20 +76,25 @@ fn rotation_keeps_old_tokens_until_retire_at_then_retired_key() {
     let past = NOW + 3610;
     let ring_jws = ring.verify_jws(&old, past, &mut Scratch::new()).unwrap_err();
     assert_eq!(ring_jws, Rejection::RetiredKey);
-    // Pruned: only the kid is remembered, and the code stays routine.
-    assert_eq!(ring.prune(past), 1);
-    let rejection = ring.verify_jws(&old, past, &mut Scratch::new()).unwrap_err();
-    assert_eq!(rejection, Rejection::RetiredKey);
-    assert!(rejection.is_routine());
+    assert!(ring_jws.is_routine(), "the MAC held under the ring's own key");
+    // Nothing is pruned until the forget time; then only the kid is remembered, and a token
+    // naming it cannot be checked: forgotten-key, never routine.
+    assert_eq!(ring.prune(past), 0);
+    let forget_at = past + tokenring::limits::FORGET_AFTER_SECS_DEFAULT;
+    assert_eq!(ring.verify_jws(&old, forget_at - 1, &mut Scratch::new()).unwrap_err(), Rejection::RetiredKey);
+    assert_eq!(ring.prune(forget_at), 1);
+    let rejection = ring.verify_jws(&old, forget_at, &mut Scratch::new()).unwrap_err();
+    assert_eq!(rejection, Rejection::ForgottenKey);
+    assert!(!rejection.is_routine());
 }
 
 #[test]
 fn forged_token_under_a_retired_kid_is_bad_signature_while_the_key_is_held() {
     let mut ring = KeyRing::generate(NOW).unwrap();
-    let old_kid = ring.active_kid().unwrap();
-    ring.rotate(NOW, 0).unwrap();
+    let old_kid = ring.active_kid(NOW).unwrap();
+    ring.rotate(NOW, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(0)).unwrap();
     let forger = KeyRing::with_key(Key::from_bytes(&[9; 32]).unwrap(), Some(old_kid), NOW);
-    let forged = forger.sign_jws(b"{}").unwrap();
+    let forged = forger.sign_jws(b"{}", NOW).unwrap();
     assert_eq!(ring.verify_jws(&forged, NOW + 1, &mut Scratch::new()).unwrap_err(), Rejection::BadSignature);
 }
 
@@ -98,7 +103,7 @@ fn single_key_without_kid_verifies_any_kid() {
     let key = Key::from_bytes(&[1; 32]).unwrap();
     let signer = KeyRing::with_key(key.clone(), Some(Kid::new("whatever").unwrap()), NOW);
     let verifier = KeyRing::with_key(key, None, NOW);
-    let token = signer.sign_jws(b"x").unwrap();
+    let token = signer.sign_jws(b"x", NOW).unwrap();
     assert_eq!(verifier.verify_jws(&token, NOW, &mut Scratch::new()).unwrap().payload(), b"x");
 }
 
@@ -117,10 +122,10 @@ fn detached_payload_up_to_the_token_limit() {
     // Without a kid the signed header is 36 characters, which leaves room for a payload whose
     // attached token is exactly TOKEN_LEN_MAX bytes long (not every length is reachable).
     let ring = KeyRing::with_key(Key::from_bytes(&[4; 32]).unwrap(), None, NOW);
-    let probe = ring.sign_jws(b"").unwrap();
+    let probe = ring.sign_jws(b"", NOW).unwrap();
     let room = tokenring::limits::TOKEN_LEN_MAX - probe.len();
     let payload = vec![b'a'; room * 3 / 4];
-    let attached = ring.sign_jws(&payload).unwrap();
+    let attached = ring.sign_jws(&payload, NOW).unwrap();
     assert_eq!(attached.len(), tokenring::limits::TOKEN_LEN_MAX);
     let mut segments = attached.split('.');
     let detached = format!("{}..{}", segments.next().unwrap(), segments.nth(1).unwrap());
@@ -156,7 +161,7 @@ fn signed_tokens_carry_the_standard_hmac() {
         let secret: Vec<u8> = (0..key_len).map(|index| (index * 31 + 7) as u8).collect();
         for kid in boundary_kids() {
             let ring = KeyRing::with_key(Key::from_bytes(&secret).unwrap(), kid, NOW);
-            for token in [ring.sign(&session()).unwrap(), ring.sign_jws(&[b'x'; 200]).unwrap()] {
+            for token in [ring.sign(&session(), NOW).unwrap(), ring.sign_jws(&[b'x'; 200], NOW).unwrap()] {
                 let (signing_input, signature) = segments(&token);
                 header_lengths.insert(signing_input.find('.').unwrap() + 1);
                 let mut expected = String::new();
@@ -184,7 +189,7 @@ fn tokens_signed_elsewhere_under_the_issued_header_verify() {
             Some(kid) => format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#),
             None => r#"{"alg":"HS256","typ":"JWT"}"#.to_owned(),
         };
-        let issued = ring.sign_jws(b"{}").unwrap();
+        let issued = ring.sign_jws(b"{}", NOW).unwrap();
         let token = tokenring::fuzzing::sign_compact(&secret, header.as_bytes(), br#"{"sub":"3","roles":["a"]}"#);
         assert_eq!(token.split('.').next(), issued.split('.').next(), "the same header segment");
         let verified = ring.verify::<Session>(&token, &Validation::new().require_exp(false), NOW).unwrap();

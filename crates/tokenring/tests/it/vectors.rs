@@ -128,10 +128,10 @@ fn rfc7520_cookbook_key_and_signature() {
     assert_eq!(case["id"], "rfc7520-4.4");
     let ring = KeyRing::from_jwk_set(case["key_jwk"].to_string().as_bytes()).unwrap();
     let payload = case["payload_text"].as_str().unwrap().as_bytes();
-    let token = ring.sign_jws(payload).unwrap();
+    let token = ring.sign_jws(payload, NOW).unwrap();
     let mut scratch = Scratch::new();
     assert_eq!(ring.verify_jws(&token, NOW, &mut scratch).unwrap().payload(), payload);
-    assert_eq!(ring.active_kid().unwrap().as_str(), "018c0ae5-4d9b-471b-bfd6-eef314bc7037");
+    assert_eq!(ring.active_kid(NOW).unwrap().as_str(), "018c0ae5-4d9b-471b-bfd6-eef314bc7037");
 }
 
 fn hex(text: &str) -> Vec<u8> {

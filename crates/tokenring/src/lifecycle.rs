@@ -1,0 +1,384 @@
+//! The key lifecycle: every key's state is a pure function of its own times and `now`, and the
+//! signing key is a pure function of the ring and `now`.
+//!
+//! ```text
+//!  rotate                activate_at            retire_at             forget_at
+//!    │   pending            │   active / retiring    │     retired        │   forgotten
+//!    ├──────────────────────┼────────────────────────┼────────────────────┼──────────────►
+//!    │ verifies, never signs│ verifies; the newest   │ MAC-checked, then  │ material dropped,
+//!    │                      │ signs                  │ `retired-key`      │ `forgotten-key`
+//! ```
+//!
+//! A revoked key is `revoked-key` (suspicious) from the moment it is revoked, whatever its
+//! times say, until it is forgotten.
+//!
+//! Staging is what makes rotation safe in a cluster: a new key is published `propagation` before
+//! it signs, so every node that reloads within that time knows it before any token under it
+//! exists; the previous key keeps verifying for `overlap` after the new one activates, so every
+//! token it signed expires first.
+
+use crate::error::KeyError;
+use crate::key::{Entropy, Kid, OsEntropy};
+use crate::limits::{
+    DURATION_SECS_MAX, FORGET_AFTER_SECS_DEFAULT, KEYS_PER_RING_MAX, OVERLAP_SECS_DEFAULT, PROPAGATION_SECS_DEFAULT,
+};
+use crate::ring::{KeyRing, RingKey};
+
+/// Where a key is in its life at a given time.
+///
+/// The order of the variants is the order [`KeyRing::keys`] lists keys in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum KeyState {
+    /// The key that signs new tokens: the most recently activated key that may sign.
+    Active,
+    /// Published but not yet activated: verifies tokens, never signs them.
+    Pending,
+    /// Activated but superseded by a newer key: verifies tokens until its retire time.
+    Retiring,
+    /// Past its retire time: a token under it is MAC-checked, then rejected `retired-key`.
+    Retired,
+    /// Revoked: every token under it is rejected `revoked-key`.
+    Revoked,
+    /// Past its forget time: its material is dropped at the next [`KeyRing::prune`], and a
+    /// token naming it is `forgotten-key`.
+    Forgotten,
+}
+
+impl KeyState {
+    /// `active`, `pending`, `retiring`, `retired`, `revoked` or `forgotten`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Pending => "pending",
+            Self::Retiring => "retiring",
+            Self::Retired => "retired",
+            Self::Revoked => "revoked",
+            Self::Forgotten => "forgotten",
+        }
+    }
+}
+
+/// A key's phase from its own times alone. `Current` becomes [`KeyState::Active`] or
+/// [`KeyState::Retiring`] depending on the rest of the ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Pending,
+    Current,
+    Retired,
+    Revoked,
+    Forgotten,
+}
+
+impl RingKey {
+    pub(crate) fn phase(&self, now_secs: u64) -> Phase {
+        let reached = |at: Option<u64>| at.is_some_and(|at| at <= now_secs);
+        if reached(self.forget_at_secs) {
+            Phase::Forgotten
+        } else if self.revoked_at_secs.is_some() {
+            Phase::Revoked
+        } else if reached(self.retire_at_secs) {
+            Phase::Retired
+        } else if now_secs < self.activate_at_secs {
+            Phase::Pending
+        } else {
+            Phase::Current
+        }
+    }
+}
+
+/// What can be said about a key without revealing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyInfo {
+    /// The key identifier, if the key has one.
+    pub kid: Option<Kid>,
+    /// The key's state at the time asked about.
+    pub state: KeyState,
+    /// When the key was created, in seconds since the epoch.
+    pub created_secs: u64,
+    /// When the key may start signing.
+    pub activate_at_secs: u64,
+    /// When the key stops verifying, if ever.
+    pub retire_at_secs: Option<u64>,
+    /// When the key's material is dropped, if ever.
+    pub forget_at_secs: Option<u64>,
+    /// When the key was revoked, if it was.
+    pub revoked_at_secs: Option<u64>,
+    /// Whether the key may ever sign (a JWK whose `key_ops` omit `sign` only verifies).
+    pub may_sign: bool,
+    /// The key's length in bits.
+    pub bits: usize,
+}
+
+/// How a rotation is staged: how long the new key waits before it signs, how long the previous
+/// key keeps verifying after that, and how long a retired key's material is kept to classify
+/// stale tokens.
+///
+/// The rules a deployment must keep (see `docs/deployment.md`):
+///
+/// * `propagation` ≥ the longest time any node takes to load a changed key file. A node that
+///   is slower sees tokens under a key it has not loaded: `unknown-key`.
+/// * `overlap` ≥ the longest token lifetime plus the verifier's leeway. A shorter overlap retires
+///   keys while their tokens are still valid: `retired-key`.
+///
+/// ```
+/// use tokenring::Rotation;
+/// let rotation = Rotation::new().propagation_secs(120).overlap_secs(2 * 3600);
+/// assert_eq!(rotation.overlap(), 7200);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    propagation_secs: u64,
+    overlap_secs: u64,
+    forget_after_secs: u64,
+}
+
+impl Default for Rotation {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Rotation {
+    /// The defaults: [`PROPAGATION_SECS_DEFAULT`], [`OVERLAP_SECS_DEFAULT`] and
+    /// [`FORGET_AFTER_SECS_DEFAULT`].
+    pub const fn new() -> Self {
+        Self {
+            propagation_secs: PROPAGATION_SECS_DEFAULT,
+            overlap_secs: OVERLAP_SECS_DEFAULT,
+            forget_after_secs: FORGET_AFTER_SECS_DEFAULT,
+        }
+    }
+
+    /// How long a new key is published before it signs. Zero activates it at once: only safe
+    /// when every verifier reloads before it sees a token under the new key.
+    pub const fn propagation_secs(mut self, secs: u64) -> Self {
+        self.propagation_secs = secs;
+        self
+    }
+
+    /// How long the previous key keeps verifying after the new key activates.
+    pub const fn overlap_secs(mut self, secs: u64) -> Self {
+        self.overlap_secs = secs;
+        self
+    }
+
+    /// How long a retired key's material is kept after it retires.
+    pub const fn forget_after_secs(mut self, secs: u64) -> Self {
+        self.forget_after_secs = secs;
+        self
+    }
+
+    /// The propagation time, in seconds.
+    pub const fn propagation(&self) -> u64 {
+        self.propagation_secs
+    }
+
+    /// The overlap, in seconds.
+    pub const fn overlap(&self) -> u64 {
+        self.overlap_secs
+    }
+
+    /// The forget period, in seconds.
+    pub const fn forget_after(&self) -> u64 {
+        self.forget_after_secs
+    }
+
+    fn check(&self) -> Result<(), KeyError> {
+        let longest = self.propagation_secs.max(self.overlap_secs).max(self.forget_after_secs);
+        if longest > DURATION_SECS_MAX {
+            return Err(KeyError::DurationTooLong);
+        }
+        Ok(())
+    }
+}
+
+impl KeyRing {
+    /// The index of the key that signs at `now_secs`: of the keys that may sign and are past
+    /// their activation but not retired, revoked or forgotten, the one activated last (then
+    /// created last, then first in the ring).
+    pub(crate) fn signer(&self, now_secs: u64) -> Option<usize> {
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(|(_, key)| !key.verify_only && key.phase(now_secs) == Phase::Current)
+            .max_by_key(|(index, key)| (key.activate_at_secs, key.created_secs, core::cmp::Reverse(*index)))
+            .map(|(index, _)| index)
+    }
+
+    /// The state of the key at `index` at `now_secs`.
+    fn state_of(&self, index: usize, signer: Option<usize>, now_secs: u64) -> KeyState {
+        match self.keys[index].phase(now_secs) {
+            Phase::Pending => KeyState::Pending,
+            Phase::Current if Some(index) == signer => KeyState::Active,
+            Phase::Current => KeyState::Retiring,
+            Phase::Retired => KeyState::Retired,
+            Phase::Revoked => KeyState::Revoked,
+            Phase::Forgotten => KeyState::Forgotten,
+        }
+    }
+
+    /// The identifier of the key that signs at `now_secs`.
+    pub fn active_kid(&self, now_secs: u64) -> Option<Kid> {
+        self.signer(now_secs).and_then(|index| self.keys[index].kid)
+    }
+
+    /// Whether the ring has a key to sign with at `now_secs`.
+    pub fn can_sign(&self, now_secs: u64) -> bool {
+        self.signer(now_secs).is_some()
+    }
+
+    /// The keys the ring holds with their state at `now_secs`, in the order of [`KeyState`],
+    /// newest first within a state.
+    pub fn keys(&self, now_secs: u64) -> Vec<KeyInfo> {
+        let signer = self.signer(now_secs);
+        let mut infos: Vec<KeyInfo> = (0..self.keys.len())
+            .map(|index| {
+                let key = &self.keys[index];
+                KeyInfo {
+                    kid: key.kid,
+                    state: self.state_of(index, signer, now_secs),
+                    created_secs: key.created_secs,
+                    activate_at_secs: key.activate_at_secs,
+                    retire_at_secs: key.retire_at_secs,
+                    forget_at_secs: key.forget_at_secs,
+                    revoked_at_secs: key.revoked_at_secs,
+                    may_sign: !key.verify_only,
+                    bits: key.key.bits(),
+                }
+            })
+            .collect();
+        infos.sort_by_key(|info| (info.state, core::cmp::Reverse((info.activate_at_secs, info.created_secs))));
+        infos
+    }
+
+    /// When the newest key still in use (not revoked or forgotten) was created, if there is one.
+    pub fn newest_created_secs(&self, now_secs: u64) -> Option<u64> {
+        self.keys
+            .iter()
+            .filter(|key| !matches!(key.phase(now_secs), Phase::Revoked | Phase::Forgotten))
+            .map(|key| key.created_secs)
+            .max()
+    }
+
+    /// Publishes a fresh key (from the operating system) that signs from
+    /// `now + propagation`; every key activated before it retires at that time plus the overlap,
+    /// or earlier if it was already due to. Returns the new key's identifier.
+    ///
+    /// # Errors
+    /// See [`rotate_with`](Self::rotate_with).
+    pub fn rotate(&mut self, now_secs: u64, rotation: &Rotation) -> Result<Kid, KeyError> {
+        self.rotate_with(now_secs, rotation, &mut OsEntropy)
+    }
+
+    /// [`rotate`](Self::rotate) with keys from `entropy`.
+    ///
+    /// Forgotten keys are pruned first.
+    ///
+    /// # Errors
+    /// [`KeyError::DurationTooLong`] for a duration over ten years, [`KeyError::RingFull`] when
+    /// the ring already holds [`KEYS_PER_RING_MAX`] keys that are not forgotten,
+    /// [`KeyError::Entropy`].
+    pub fn rotate_with(
+        &mut self,
+        now_secs: u64,
+        rotation: &Rotation,
+        entropy: &mut impl Entropy,
+    ) -> Result<Kid, KeyError> {
+        rotation.check()?;
+        self.prune(now_secs);
+        if self.keys.len() >= KEYS_PER_RING_MAX {
+            return Err(KeyError::RingFull);
+        }
+        let key = crate::key::Key::generate(entropy)?;
+        let mut kid = Kid::generate(entropy)?;
+        // 128 random bits do not collide; a deterministic test entropy source might.
+        while self.issued.contains(&kid) || self.keys.iter().any(|held| held.kid == Some(kid)) {
+            kid = Kid::generate(entropy)?;
+        }
+        let activate_at = now_secs.saturating_add(rotation.propagation_secs);
+        let retire_at = activate_at.saturating_add(rotation.overlap_secs);
+        for previous in &mut self.keys {
+            if previous.activate_at_secs <= activate_at && previous.revoked_at_secs.is_none() {
+                let retire = previous.retire_at_secs.map_or(retire_at, |at| at.min(retire_at));
+                previous.retire_at_secs = Some(retire);
+                let forget = retire.saturating_add(rotation.forget_after_secs);
+                previous.forget_at_secs = Some(previous.forget_at_secs.map_or(forget, |at| at.min(forget)));
+            }
+        }
+        let mut fresh = RingKey::new(Some(kid), key, now_secs);
+        fresh.activate_at_secs = activate_at;
+        self.keys.push(fresh);
+        self.remember(kid);
+        Ok(kid)
+    }
+
+    /// [`rotate`](Self::rotate), but only if the newest key still in use was created at least
+    /// `max_age_secs` ago (or there is none). Run under a
+    /// [`FileStore::update`](crate::FileStore::update), any number of nodes or scheduled jobs
+    /// calling this at once add at most one key per `max_age_secs`.
+    ///
+    /// # Errors
+    /// As [`rotate`](Self::rotate).
+    pub fn rotate_if_older_than(
+        &mut self,
+        now_secs: u64,
+        max_age_secs: u64,
+        rotation: &Rotation,
+    ) -> Result<Option<Kid>, KeyError> {
+        self.rotate_if_older_than_with(now_secs, max_age_secs, rotation, &mut OsEntropy)
+    }
+
+    /// [`rotate_if_older_than`](Self::rotate_if_older_than) with keys from `entropy`.
+    ///
+    /// # Errors
+    /// As [`rotate`](Self::rotate).
+    pub fn rotate_if_older_than_with(
+        &mut self,
+        now_secs: u64,
+        max_age_secs: u64,
+        rotation: &Rotation,
+        entropy: &mut impl Entropy,
+    ) -> Result<Option<Kid>, KeyError> {
+        let fresh_enough =
+            self.newest_created_secs(now_secs).is_some_and(|created| now_secs.saturating_sub(created) < max_age_secs);
+        if fresh_enough {
+            return Ok(None);
+        }
+        self.rotate_with(now_secs, rotation, entropy).map(Some)
+    }
+
+    /// Revokes the key named `kid` at `now_secs`: from now on every token under it is rejected
+    /// `revoked-key` (suspicious), even inside its overlap, and it never signs again. Its
+    /// material is kept, to tell a token it signed from a forgery, until its forget time (or
+    /// [`FORGET_AFTER_SECS_DEFAULT`] from now if it had none). Revoking a revoked key changes
+    /// nothing.
+    ///
+    /// If the revoked key was the signing key, the most recently activated remaining key signs;
+    /// if none remains, rotate (with a propagation of zero in an emergency).
+    ///
+    /// # Errors
+    /// [`KeyError::UnknownKid`] when the ring holds no key named `kid`.
+    pub fn revoke(&mut self, kid: &Kid, now_secs: u64) -> Result<(), KeyError> {
+        let key = self.keys.iter_mut().find(|key| key.kid.as_ref() == Some(kid)).ok_or(KeyError::UnknownKid)?;
+        if key.revoked_at_secs.is_none() {
+            key.revoked_at_secs = Some(now_secs);
+            let forget = now_secs.saturating_add(FORGET_AFTER_SECS_DEFAULT);
+            key.forget_at_secs = Some(key.forget_at_secs.map_or(forget, |at| at.max(forget)));
+        }
+        Ok(())
+    }
+
+    /// Drops the material of every key past its forget time and returns how many. Their
+    /// identifiers stay in the issued history, so tokens naming them are `forgotten-key`, not
+    /// `unknown-key`.
+    pub fn prune(&mut self, now_secs: u64) -> usize {
+        let before = self.keys.len();
+        self.keys.retain(|key| key.phase(now_secs) != Phase::Forgotten);
+        before - self.keys.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,240 @@
+//! Table tests of key states and of the signer's choice over time, in the style of ASP.NET
+//! Core's key-resolver tests: a ring laid out with explicit times, then the answer at each
+//! instant around every boundary.
+
+use super::*;
+use crate::key::Key;
+
+const T0: u64 = 1_700_000_000;
+
+/// A key created at `created` that activates at `activate`, with the given end times.
+fn key(name: &str, created: u64, activate: u64, retire: Option<u64>, forget: Option<u64>) -> RingKey {
+    let mut key =
+        RingKey::new(Some(Kid::new(name).unwrap()), Key::from_bytes(&[name.len() as u8; 32]).unwrap(), created);
+    key.activate_at_secs = activate;
+    key.retire_at_secs = retire;
+    key.forget_at_secs = forget;
+    key
+}
+
+fn ring(keys: Vec<RingKey>) -> KeyRing {
+    let issued = keys.iter().filter_map(|key| key.kid).collect();
+    KeyRing { keys, issued }
+}
+
+fn signer(ring: &KeyRing, now: u64) -> Option<String> {
+    ring.active_kid(now).map(|kid| kid.to_string())
+}
+
+fn state(ring: &KeyRing, name: &str, now: u64) -> KeyState {
+    ring.keys(now).into_iter().find(|info| info.kid.is_some_and(|kid| kid.as_str() == name)).unwrap().state
+}
+
+#[test]
+fn phase_boundaries_of_one_key() {
+    let key = key("a", T0, T0 + 10, Some(T0 + 20), Some(T0 + 30));
+    let table = [
+        (T0, Phase::Pending),
+        (T0 + 9, Phase::Pending),
+        (T0 + 10, Phase::Current),
+        (T0 + 19, Phase::Current),
+        (T0 + 20, Phase::Retired),
+        (T0 + 29, Phase::Retired),
+        (T0 + 30, Phase::Forgotten),
+        (u64::MAX, Phase::Forgotten),
+    ];
+    for (now, phase) in table {
+        assert_eq!(key.phase(now), phase, "at T0 + {}", now.wrapping_sub(T0));
+    }
+    let mut revoked = key.clone();
+    revoked.revoked_at_secs = Some(T0 + 15);
+    // Revocation holds from the moment it is recorded, whatever the clock says, until forgotten.
+    for (now, phase) in [(T0, Phase::Revoked), (T0 + 25, Phase::Revoked), (T0 + 30, Phase::Forgotten)] {
+        assert_eq!(revoked.phase(now), phase);
+    }
+}
+
+#[test]
+fn the_signer_is_the_most_recently_activated_current_key() {
+    // "old" signs until "new" activates at T0 + 100, then retires at T0 + 200. "next" was
+    // published at T0 + 150 and activates at T0 + 300.
+    let ring = ring(vec![
+        key("old", T0 - 1000, T0 - 1000, Some(T0 + 200), Some(T0 + 400)),
+        key("new", T0, T0 + 100, Some(T0 + 500), None),
+        key("next", T0 + 150, T0 + 300, None, None),
+    ]);
+    let table: [(u64, &str, [KeyState; 3]); 8] = [
+        (T0 - 1, "old", [KeyState::Active, KeyState::Pending, KeyState::Pending]),
+        (T0 + 99, "old", [KeyState::Active, KeyState::Pending, KeyState::Pending]),
+        (T0 + 100, "new", [KeyState::Retiring, KeyState::Active, KeyState::Pending]),
+        (T0 + 199, "new", [KeyState::Retiring, KeyState::Active, KeyState::Pending]),
+        (T0 + 200, "new", [KeyState::Retired, KeyState::Active, KeyState::Pending]),
+        (T0 + 300, "next", [KeyState::Retired, KeyState::Retiring, KeyState::Active]),
+        (T0 + 400, "next", [KeyState::Forgotten, KeyState::Retiring, KeyState::Active]),
+        (T0 + 500, "next", [KeyState::Forgotten, KeyState::Retired, KeyState::Active]),
+    ];
+    for (now, expected_signer, states) in table {
+        let at = now.wrapping_sub(T0);
+        assert_eq!(signer(&ring, now).as_deref(), Some(expected_signer), "signer at T0 + {at}");
+        for (name, expected) in ["old", "new", "next"].into_iter().zip(states) {
+            assert_eq!(state(&ring, name, now), expected, "{name} at T0 + {at}");
+        }
+    }
+}
+
+#[test]
+fn no_signer_when_every_key_is_pending_retired_revoked_or_verify_only() {
+    let pending = ring(vec![key("p", T0, T0 + 10, None, None)]);
+    assert_eq!(signer(&pending, T0), None);
+    assert_eq!(signer(&pending, T0 + 10).as_deref(), Some("p"));
+
+    let retired = ring(vec![key("r", T0, T0, Some(T0 + 10), None)]);
+    assert_eq!(signer(&retired, T0 + 10), None);
+
+    let mut verify_only = ring(vec![key("v", T0, T0, None, None), key("s", T0 - 10, T0 - 10, None, None)]);
+    verify_only.keys[0].verify_only = true;
+    assert_eq!(signer(&verify_only, T0).as_deref(), Some("s"), "a verify-only key never signs");
+    assert_eq!(state(&verify_only, "v", T0), KeyState::Retiring);
+
+    let mut revoked = ring(vec![key("a", T0, T0, None, None), key("b", T0 - 10, T0 - 10, None, None)]);
+    revoked.revoke(&Kid::new("a").unwrap(), T0).unwrap();
+    assert_eq!(signer(&revoked, T0).as_deref(), Some("b"), "the previous key takes over from a revoked one");
+    assert_eq!(state(&revoked, "a", T0), KeyState::Revoked);
+}
+
+#[test]
+fn ties_go_to_the_later_creation_then_the_earlier_position() {
+    let ring = ring(vec![
+        key("first", T0, T0 + 10, None, None),
+        key("second", T0 + 5, T0 + 10, None, None),
+        key("third", T0 + 5, T0 + 10, None, None),
+    ]);
+    assert_eq!(signer(&ring, T0 + 10).as_deref(), Some("second"));
+}
+
+#[test]
+fn staged_rotation_sets_every_time() {
+    let mut ring = KeyRing::with_key(Key::from_bytes(&[1; 32]).unwrap(), Some(Kid::new("a").unwrap()), T0);
+    let rotation = Rotation::new().propagation_secs(300).overlap_secs(3600).forget_after_secs(86_400);
+    let new = ring.rotate(T0 + 1000, &rotation).unwrap();
+    let infos = ring.keys(T0 + 1000);
+    let old = infos.iter().find(|info| info.kid == Kid::new("a").ok()).unwrap();
+    let fresh = infos.iter().find(|info| info.kid == Some(new)).unwrap();
+    assert_eq!((old.state, fresh.state), (KeyState::Active, KeyState::Pending));
+    assert_eq!((fresh.created_secs, fresh.activate_at_secs), (T0 + 1000, T0 + 1300));
+    assert_eq!((fresh.retire_at_secs, fresh.forget_at_secs), (None, None));
+    assert_eq!(old.retire_at_secs, Some(T0 + 1300 + 3600));
+    assert_eq!(old.forget_at_secs, Some(T0 + 1300 + 3600 + 86_400));
+    assert_eq!(ring.active_kid(T0 + 1299).map(|kid| kid.to_string()).as_deref(), Some("a"));
+    assert_eq!(ring.active_kid(T0 + 1300), Some(new));
+}
+
+#[test]
+fn two_quick_rotations_keep_the_activation_order() {
+    let mut ring = KeyRing::with_key(Key::from_bytes(&[1; 32]).unwrap(), Some(Kid::new("a").unwrap()), T0);
+    let rotation = Rotation::new().propagation_secs(300).overlap_secs(3600);
+    let b = ring.rotate(T0 + 10, &rotation).unwrap();
+    let c = ring.rotate(T0 + 20, &rotation).unwrap();
+    assert_eq!(ring.active_kid(T0 + 309).map(|kid| kid.to_string()).as_deref(), Some("a"));
+    assert_eq!(ring.active_kid(T0 + 310), Some(b));
+    assert_eq!(ring.active_kid(T0 + 320), Some(c));
+    let infos = ring.keys(T0 + 320);
+    let retire = |kid: Kid| infos.iter().find(|info| info.kid == Some(kid)).unwrap().retire_at_secs;
+    // "a" keeps the earlier retire time it got from the first rotation; "b" retires an overlap
+    // after "c" activates.
+    assert_eq!(retire(Kid::new("a").unwrap()), Some(T0 + 310 + 3600));
+    assert_eq!(retire(b), Some(T0 + 320 + 3600));
+    assert_eq!(retire(c), None);
+}
+
+#[test]
+fn rotation_refuses_long_durations_and_a_full_ring() {
+    let mut ring = KeyRing::generate(T0).unwrap();
+    let too_long = crate::limits::DURATION_SECS_MAX + 1;
+    for rotation in [
+        Rotation::new().propagation_secs(too_long),
+        Rotation::new().overlap_secs(too_long),
+        Rotation::new().forget_after_secs(too_long),
+    ] {
+        assert_eq!(ring.rotate(T0, &rotation), Err(KeyError::DurationTooLong));
+    }
+    assert_eq!(ring.keys(T0).len(), 1, "a refused rotation changes nothing");
+    let rotation = Rotation::new().propagation_secs(0).overlap_secs(1000).forget_after_secs(1000);
+    for step in 1..KEYS_PER_RING_MAX as u64 {
+        ring.rotate(T0 + step, &rotation).unwrap();
+    }
+    assert_eq!(ring.keys(T0 + 64).len(), KEYS_PER_RING_MAX);
+    assert_eq!(ring.rotate(T0 + 64, &rotation), Err(KeyError::RingFull));
+    // Once the oldest keys are past their forget time, a rotation prunes them and succeeds.
+    let later = T0 + 2 + 2000;
+    assert!(ring.rotate(later, &rotation).is_ok());
+    assert!(ring.keys(later).len() < KEYS_PER_RING_MAX);
+}
+
+#[test]
+fn rotate_if_older_than_adds_at_most_one_key_per_period() {
+    let mut ring = KeyRing::generate(T0).unwrap();
+    let rotation = Rotation::new();
+    let day = 86_400;
+    assert_eq!(ring.rotate_if_older_than(T0 + day - 1, day, &rotation), Ok(None));
+    let first = ring.rotate_if_older_than(T0 + day, day, &rotation).unwrap();
+    assert!(first.is_some());
+    // Again at once, and many times within the period: nothing, since the pending key is new.
+    for offset in [0, 1, day / 2, day - 1] {
+        assert_eq!(ring.rotate_if_older_than(T0 + day + offset, day, &rotation), Ok(None));
+    }
+    assert!(ring.rotate_if_older_than(T0 + 2 * day, day, &rotation).unwrap().is_some());
+    assert_eq!(ring.keys(T0 + 2 * day).len(), 3);
+}
+
+#[test]
+fn a_revoked_newest_key_does_not_hold_off_scheduled_rotation() {
+    let mut ring = KeyRing::generate(T0).unwrap();
+    let kid = ring.active_kid(T0).unwrap();
+    ring.revoke(&kid, T0 + 1).unwrap();
+    assert_eq!(ring.newest_created_secs(T0 + 1), None);
+    assert!(ring.rotate_if_older_than(T0 + 2, 86_400, &Rotation::new()).unwrap().is_some());
+}
+
+#[test]
+fn revoking_is_idempotent_and_needs_a_held_key() {
+    let mut ring = KeyRing::generate(T0).unwrap();
+    let kid = ring.active_kid(T0).unwrap();
+    ring.revoke(&kid, T0 + 5).unwrap();
+    ring.revoke(&kid, T0 + 9).unwrap();
+    let info = ring.keys(T0 + 10).remove(0);
+    assert_eq!(info.revoked_at_secs, Some(T0 + 5));
+    assert_eq!(info.forget_at_secs, Some(T0 + 5 + FORGET_AFTER_SECS_DEFAULT));
+    assert_eq!(ring.revoke(&Kid::new("nobody").unwrap(), T0), Err(KeyError::UnknownKid));
+}
+
+#[test]
+fn prune_drops_only_forgotten_keys_and_keeps_their_kids() {
+    let mut ring = ring(vec![
+        key("gone", T0, T0, Some(T0 + 10), Some(T0 + 20)),
+        key("retired", T0, T0, Some(T0 + 10), Some(T0 + 30)),
+        key("active", T0 + 5, T0 + 5, None, None),
+    ]);
+    assert_eq!(ring.prune(T0 + 19), 0);
+    assert_eq!(ring.prune(T0 + 20), 1);
+    assert_eq!(ring.keys(T0 + 20).len(), 2);
+    assert!(ring.issued_kids().iter().any(|kid| kid.as_str() == "gone"));
+    assert_eq!(ring.prune(T0 + 30), 1);
+    assert_eq!(ring.prune(T0 + 30), 0);
+}
+
+#[test]
+fn state_names_are_stable() {
+    let names: Vec<&str> = [
+        KeyState::Active,
+        KeyState::Pending,
+        KeyState::Retiring,
+        KeyState::Retired,
+        KeyState::Revoked,
+        KeyState::Forgotten,
+    ]
+    .into_iter()
+    .map(KeyState::as_str)
+    .collect();
+    assert_eq!(names, ["active", "pending", "retiring", "retired", "revoked", "forgotten"]);
+}

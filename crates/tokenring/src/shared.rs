@@ -1,0 +1,204 @@
+//! A key ring shared by every thread of a service and reloaded from its file without a restart.
+//!
+//! Reads are lock-free (`arc-swap`): a verification loads the current ring with a few atomic
+//! operations and never waits for a reload. A reload reads the file, and swaps in a new ring
+//! only if the bytes changed and parse; on any failure the last good ring stays in place and
+//! the error is returned for the caller to report. The library starts no threads: the caller
+//! decides when to reload (on a timer, on a file event, after its own update).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arc_swap::ArcSwap;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, StoreError};
+use crate::fingerprint::Fingerprint;
+use crate::key::OsEntropy;
+use crate::ring::KeyRing;
+use crate::store::{FileStore, Loaded};
+
+/// One version of the shared ring.
+#[derive(Debug)]
+struct Version {
+    ring: KeyRing,
+    generation: u64,
+    /// SHA-256 of the file the ring was read from (or written to), if any.
+    digest: Option<[u8; 32]>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    current: ArcSwap<Version>,
+    store: Option<FileStore>,
+    /// Serializes reloads and updates; never taken by readers.
+    writer: Mutex<()>,
+}
+
+/// A [`KeyRing`] shared across threads and reloaded in place.
+///
+/// Cloning is cheap (one reference count); every clone sees the same ring. Each change of the
+/// ring increases its [`generation`](Self::generation), which with
+/// [`content_fingerprint`](Self::content_fingerprint) is what a health check reports.
+///
+/// ```
+/// use tokenring::{FileStore, Reloaded, SharedRing, Validation};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("tokenring-shared-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let now = 1_700_000_000; // a server uses tokenring::SystemClock
+/// let (shared, _) = SharedRing::open_or_create(FileStore::new(dir.join("keys.json")), now)?;
+/// let token = shared.ring().issue(&serde_json::json!({"sub": "3"}), now, 3600)?;
+///
+/// // On any thread: verify with whatever ring is current.
+/// assert!(shared.ring().verify::<serde_json::Value>(&token, &Validation::new(), now).is_ok());
+///
+/// // On a timer or a file event: pick up a changed file, keep the last good ring otherwise.
+/// assert_eq!(shared.reload()?, Reloaded::Unchanged);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct SharedRing {
+    inner: Arc<Inner>,
+}
+
+/// A reference to the ring that was current when [`SharedRing::ring`] was called. It stays
+/// valid (and unchanged) while held, even if a reload swaps in a newer ring; hold it for one
+/// request, not longer.
+#[derive(Debug)]
+pub struct RingGuard(arc_swap::Guard<Arc<Version>>);
+
+impl RingGuard {
+    /// The generation of this ring.
+    pub fn generation(&self) -> u64 {
+        self.0.generation
+    }
+}
+
+impl core::ops::Deref for RingGuard {
+    type Target = KeyRing;
+
+    fn deref(&self) -> &KeyRing {
+        &self.0.ring
+    }
+}
+
+/// What a [`SharedRing::reload`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reloaded {
+    /// The file has the bytes the current ring was read from: nothing changed.
+    Unchanged,
+    /// A new ring was read and swapped in.
+    Changed {
+        /// The new ring's generation.
+        generation: u64,
+    },
+}
+
+fn digest(document: &[u8]) -> [u8; 32] {
+    Sha256::digest(document).into()
+}
+
+impl SharedRing {
+    /// A shared ring held in memory only: [`reload`](Self::reload) has no file to read, and
+    /// [`update`](Self::update) changes the ring in place.
+    pub fn new(ring: KeyRing) -> Self {
+        Self::with(ring, None, None)
+    }
+
+    fn with(ring: KeyRing, store: Option<FileStore>, digest: Option<[u8; 32]>) -> Self {
+        let version = Version { ring, generation: 1, digest };
+        Self { inner: Arc::new(Inner { current: ArcSwap::from_pointee(version), store, writer: Mutex::new(()) }) }
+    }
+
+    /// Loads the ring from `store`, which must exist: a missing file is an error, never a first
+    /// start. What a node reading a key file that someone else writes (a mounted secret) uses.
+    ///
+    /// # Errors
+    /// Those of [`FileStore::load`].
+    pub fn open(store: FileStore) -> Result<Self, StoreError> {
+        let document = store.read()?;
+        let ring = KeyRing::from_jwk_set(&document).map_err(StoreError::Corrupt)?;
+        let digest = digest(&document);
+        Ok(Self::with(ring, Some(store), Some(digest)))
+    }
+
+    /// Loads the ring from `store`, or creates the file with a fresh key if there is none (the
+    /// very first start of a service that owns its key file).
+    ///
+    /// # Errors
+    /// Those of [`FileStore::load_or_create`].
+    pub fn open_or_create(store: FileStore, now_secs: u64) -> Result<(Self, Loaded), Error> {
+        let (_, loaded) = store.load_or_create_with(now_secs, &mut OsEntropy)?;
+        Ok((Self::open(store)?, loaded))
+    }
+
+    /// The current ring. Lock-free; hold the guard for one operation.
+    pub fn ring(&self) -> RingGuard {
+        RingGuard(self.inner.current.load())
+    }
+
+    /// The current ring's generation: 1 at the start, one more at every change.
+    pub fn generation(&self) -> u64 {
+        self.inner.current.load().generation
+    }
+
+    /// A log-safe fingerprint of the key file the current ring was read from, to tell in a
+    /// health check whether two nodes hold the same file. `None` for a ring held in memory only.
+    pub fn content_fingerprint(&self) -> Option<Fingerprint> {
+        self.inner.current.load().digest.map(|digest| Fingerprint::of(digest))
+    }
+
+    /// The store this ring is read from, if any.
+    pub fn store(&self) -> Option<&FileStore> {
+        self.inner.store.as_ref()
+    }
+
+    /// Reads the key file again and swaps in its ring if the bytes changed and parse. On any
+    /// error the current ring stays in place. Without a store there is nothing to read:
+    /// [`Reloaded::Unchanged`].
+    ///
+    /// # Errors
+    /// Those of [`FileStore::load`]: a missing, unreadable or damaged file.
+    pub fn reload(&self) -> Result<Reloaded, StoreError> {
+        let Some(store) = &self.inner.store else { return Ok(Reloaded::Unchanged) };
+        let _writer = self.inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        self.reload_from(store)
+    }
+
+    /// [`reload`](Self::reload) with the writer lock held.
+    fn reload_from(&self, store: &FileStore) -> Result<Reloaded, StoreError> {
+        let document = store.read()?;
+        let digest = digest(&document);
+        let current = self.inner.current.load();
+        if current.digest == Some(digest) {
+            return Ok(Reloaded::Unchanged);
+        }
+        let ring = KeyRing::from_jwk_set(&document).map_err(StoreError::Corrupt)?;
+        let generation = current.generation + 1;
+        self.inner.current.store(Arc::new(Version { ring, generation, digest: Some(digest) }));
+        Ok(Reloaded::Changed { generation })
+    }
+
+    /// Changes the ring: through [`FileStore::update`] (locked, re-read, saved atomically) and
+    /// a reload when the ring has a store, in memory otherwise.
+    ///
+    /// # Errors
+    /// Those of [`FileStore::update`] and of `change`, with the current ring unchanged; those
+    /// of [`reload`](Self::reload) after a successful update.
+    pub fn update<T>(&self, change: impl FnOnce(&mut KeyRing) -> Result<T, Error>) -> Result<T, Error> {
+        let _writer = self.inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(store) = &self.inner.store {
+            let outcome = store.update(change)?;
+            self.reload_from(store)?;
+            return Ok(outcome);
+        }
+        let current = self.inner.current.load();
+        let mut ring = current.ring.clone();
+        let outcome = change(&mut ring)?;
+        let generation = current.generation + 1;
+        self.inner.current.store(Arc::new(Version { ring, generation, digest: None }));
+        Ok(outcome)
+    }
+}
