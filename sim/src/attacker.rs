@@ -105,7 +105,7 @@ impl Attacker {
             AttackKind::ForeignKey => {
                 let ring = KeyRing::generate_with(material.now_secs, &mut self.entropy).ok()?;
                 secrets.add_key_set(&ring.to_jwk_set()).ok()?;
-                let kid = ring.active_kid();
+                let kid = ring.active_kid(material.now_secs);
                 self.signed(&ring, kid, material, subject, next_serial, secrets)
             }
             AttackKind::ForgedUnderClusterKid => {
@@ -266,6 +266,17 @@ fn garbage_facts(shape: Shape, material: &Material<'_>, subject: u32) -> TokenFa
         subject,
         issued_ms: material.now_ms,
     }
+}
+
+/// The `kid` a token's header names, read without any check (what a careless verifier does).
+pub(crate) fn header_kid(token: &str) -> Option<Kid> {
+    #[derive(serde::Deserialize)]
+    struct Header {
+        kid: Option<String>,
+    }
+    let (header, _, _) = split(token)?;
+    let header: Header = serde_json::from_slice(&decode(header)?).ok()?;
+    Kid::new(&header.kid?).ok()
 }
 
 /// The three segments of a compact token.

@@ -2,7 +2,7 @@
 //!
 //! [`Config::default_scenario`] is the scenario `tokenring-sim` runs without arguments;
 //! [`Config::swarm`] lets the seed draw its own fault mix and rates. Derived quantities (the
-//! rotation overlap, the activation delay) are methods, so that they cannot disagree with the
+//! rotation overlap, the propagation time) are methods, so that they cannot disagree with the
 //! parameters they follow from.
 
 use core::fmt;
@@ -20,6 +20,8 @@ pub(crate) const DAY_MS: u64 = 24 * HOUR_MS;
 
 /// Most nodes a cluster may have.
 pub const NODES_MAX: u16 = 64;
+/// Longest time a retired key may be kept before it is forgotten: a year.
+pub const FORGET_AFTER_SECS_MAX: u64 = 366 * DAY_MS / SECOND_MS;
 /// Most clients a run may have.
 pub const CLIENTS_MAX: u32 = 1_000_000;
 /// Longest simulated duration: a year.
@@ -101,28 +103,75 @@ impl LoadBalancing {
     }
 }
 
-/// A deliberately broken component, to prove that the checker catches what it must.
+/// A deliberately broken component, to prove that the checker catches what it must. Each
+/// stands for a mutation of the code under test; the oracle is never told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Canary {
     /// Nodes verify with a function that decodes the payload and checks `exp` but never the
     /// MAC. Invariant 1 must fail.
     BrokenVerifier,
+    /// Nodes skip the MAC for a token whose `kid` names a key they hold. Invariant 1 must fail.
+    MacSkippedForKnownKid,
     /// Nodes write the rejected token into their log line. Invariant 4 must fail.
     LeakyLog,
-    /// Nodes sign with a new key as soon as they load it, without waiting until every node
-    /// knows it. Under `rotating` with several nodes, invariant 2 must fail.
+    /// Rotations activate the new key at once (propagation 0): a node signs with it before
+    /// the others have loaded it. Invariant 2 must fail.
     EagerActivation,
+    /// Rotations wait only half the reload bound before the new key signs. Invariant 2 must
+    /// fail.
+    PropagationHalved,
+    /// The ring's rotation ignores the overlap: the previous key retires as the new one
+    /// activates. Invariants 2 and 6 must fail.
+    OverlapIgnored,
+    /// A node that restarted never signs again (it reports that it cannot). Invariant 7
+    /// (liveness) must fail.
+    RestartedNodeNeverSigns,
+    /// A token naming a forgotten key is reported `retired-key` (routine), as if its MAC had
+    /// been checked. Invariant 3 must fail.
+    ForgottenKidRoutine,
+    /// The store's save writes the document in place: a crash in the middle leaves a torn
+    /// document. Invariant 6 must fail.
+    NonAtomicSave,
+    /// The rotation's read-modify-write takes no lock: two rotators that overlap each write
+    /// their own ring, and the later write drops the other's key. Invariant 6 must fail.
+    NoLockOnUpdate,
 }
 
 impl Canary {
-    /// `broken-verifier` or `leaky-log`.
+    /// Every canary.
+    pub const ALL: [Canary; 10] = [
+        Self::BrokenVerifier,
+        Self::MacSkippedForKnownKid,
+        Self::LeakyLog,
+        Self::EagerActivation,
+        Self::PropagationHalved,
+        Self::OverlapIgnored,
+        Self::RestartedNodeNeverSigns,
+        Self::ForgottenKidRoutine,
+        Self::NonAtomicSave,
+        Self::NoLockOnUpdate,
+    ];
+
+    /// The canary's name on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::BrokenVerifier => "broken-verifier",
+            Self::MacSkippedForKnownKid => "mac-skipped-for-known-kid",
             Self::LeakyLog => "leaky-log",
             Self::EagerActivation => "eager-activation",
+            Self::PropagationHalved => "propagation-halved",
+            Self::OverlapIgnored => "overlap-ignored",
+            Self::RestartedNodeNeverSigns => "restarted-node-never-signs",
+            Self::ForgottenKidRoutine => "forgotten-kid-routine",
+            Self::NonAtomicSave => "non-atomic-save",
+            Self::NoLockOnUpdate => "no-lock-on-update",
         }
+    }
+
+    /// The canary named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|canary| canary.as_str() == name)
     }
 }
 
@@ -279,6 +328,11 @@ pub struct Config {
     pub rotation_interval_ms: u64,
     /// How often each node reloads the key store (rotating policies).
     pub reload_interval_ms: u64,
+    /// How long a retired key's material is kept before it is forgotten (rotating policies).
+    pub forget_after_secs: u64,
+    /// Chance, per mille, that a second rotator (a deploy pipeline, another node's timer)
+    /// rotates at the same moment as the scheduled one (rotating policies).
+    pub concurrent_rotation_per_mille: u32,
 
     /// Mean time between two attacks, if there is an attacker.
     pub attack_interval_mean_ms: Option<u64>,
@@ -315,7 +369,7 @@ pub(crate) const STORE_RETRY_MS: u64 = 5 * SECOND_MS;
 pub(crate) const STORE_OUTAGE_GAP_MIN_MS: u64 = 2 * STORE_RETRY_MS;
 
 impl Config {
-    /// The scenario `tokenring-sim` runs without arguments: three nodes behind a sticky load
+    /// The scenario `tokenring-sim` runs without arguments: three nodes behind a random load
     /// balancer, two thousand clients, a week, daily rolling restarts and rotations, random
     /// crashes, store outages (one of them as the cluster first starts), crashes during
     /// writes, and an attacker.
@@ -327,7 +381,7 @@ impl Config {
             nodes: 3,
             clients: 2000,
             duration_ms: 7 * DAY_MS,
-            load_balancing: LoadBalancing::Sticky,
+            load_balancing: LoadBalancing::Random,
             token_ttl_secs: 3600,
             leeway_secs: 30,
             clock_skew_max_ms: 10 * SECOND_MS,
@@ -349,6 +403,9 @@ impl Config {
             store_write_crash_per_mille: 200,
             rotation_interval_ms: DAY_MS,
             reload_interval_ms: MINUTE_MS,
+            // Shorter than the library's 30 days, so that a week sees keys forgotten.
+            forget_after_secs: 2 * DAY_MS / SECOND_MS,
+            concurrent_rotation_per_mille: 500,
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
             capture_per_mille: 20,
@@ -403,11 +460,15 @@ impl Config {
             if rng.chance(200) { vec![(0, rng.between(SECOND_MS, config.store_outage_max_ms))] } else { Vec::new() };
         config.store_write_crash_per_mille = if rng.chance(500) { 0 } else { rng.between(0, 500) as u32 };
         config.reload_interval_ms = rng.between(10 * SECOND_MS, 2 * MINUTE_MS);
-        // Rotations no closer than twice the activation delay, and not so close that more
+        // Rotations no closer than twice the propagation time, and not so close that more
         // than a few keys overlap.
-        let rotation_min_ms =
-            (2 * config.activation_delay_secs() * SECOND_MS).max(config.overlap_secs() * SECOND_MS / 6);
+        let rotation_min_ms = (2 * config.reload_bound_secs() * SECOND_MS).max(config.overlap_secs() * SECOND_MS / 6);
         config.rotation_interval_ms = rng.between(rotation_min_ms, 8 * rotation_min_ms);
+        // Keys are forgotten a few rotations after they retire; one seed in ten keeps them so
+        // long that the ring fills up and rotations are refused.
+        let forget_rotations = if rng.chance(100) { 200 } else { rng.between(0, 12) };
+        config.forget_after_secs = forget_rotations * config.rotation_interval_ms / SECOND_MS;
+        config.concurrent_rotation_per_mille = if rng.chance(500) { 0 } else { rng.between(100, 1000) as u32 };
         config.attack_interval_mean_ms = rng.chance(900).then(|| rng.between(SECOND_MS, 5 * MINUTE_MS));
         config.attack_kinds = 0;
         while config.attack_kinds == 0 {
@@ -435,7 +496,7 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 12] = [
+        let checks: [(bool, &'static str); 13] = [
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
@@ -447,6 +508,7 @@ impl Config {
             (self.store_outage_max_ms >= 1 && self.store_outage_max_ms <= HOUR_MS, "store outage length"),
             (self.reload_interval_ms >= SECOND_MS && self.reload_interval_ms <= HOUR_MS, "reload interval"),
             (self.rotation_interval_ms >= SECOND_MS, "rotation interval"),
+            (self.forget_after_secs <= FORGET_AFTER_SECS_MAX, "forget period"),
             (self.refresh_at_per_mille <= 1000 && self.logout_per_mille <= 1000, "client shares"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
@@ -455,31 +517,53 @@ impl Config {
         }
     }
 
-    /// Seconds a new key waits, after it is written to the store, before any node signs with
-    /// it: long enough that every node that is up has reloaded the store by then.
+    /// The longest time, in seconds, from a write of the store to the moment every node that
+    /// is up has loaded it, as seen on any node's clock.
     ///
     /// A node reloads at most 1.1 reload intervals apart; a reload that hits a store outage is
     /// retried every five seconds and outages are separated by more than that, so the
     /// reload succeeds at most one outage and one retry later. The clocks of the writer and
-    /// the reader may differ by twice the skew bound, and seconds are whole (one more second).
-    pub fn activation_delay_secs(&self) -> u64 {
+    /// the reader may differ by twice the skew bound, and seconds are whole (two more seconds).
+    pub fn reload_bound_secs(&self) -> u64 {
         let worst_reload_ms = self.reload_interval_ms + self.reload_interval_ms / 10;
         let bound_ms = worst_reload_ms + self.store_outage_max_ms + STORE_RETRY_MS + 2 * self.clock_skew_max_ms;
         bound_ms.div_ceil(SECOND_MS) + 2
     }
 
-    /// The overlap passed to `KeyRing::rotate_with`: how long the previous key keeps verifying.
+    /// The propagation time of the rotations (`Rotation::propagation_secs`): the reload bound,
+    /// or what a canary breaks it to.
+    pub fn propagation_secs(&self) -> u64 {
+        match self.canary {
+            Some(Canary::EagerActivation) => 0,
+            Some(Canary::PropagationHalved) => self.reload_bound_secs() / 2,
+            _ => self.reload_bound_secs(),
+        }
+    }
+
+    /// The overlap of the rotations (`Rotation::overlap_secs`): how long the previous key
+    /// keeps verifying after the new one activates.
     ///
-    /// `rotating`: the token lifetime, plus the activation delay (the old key keeps signing
-    /// until the new one is activated), plus twice the leeway (the clocks of the signer, the
-    /// rotating node and the verifier may each be off by up to half of it).
+    /// `rotating`: the token lifetime plus the leeway. The last token the previous key signs
+    /// is signed just before the new key activates on the signer's clock and is used until it
+    /// expires on the client's (true) clock; the verifier's clock may be ahead of the signer's
+    /// by twice the skew bound, which the leeway covers (invariant 2 is only claimed then).
     /// `rotating-short-overlap`: a quarter of the token lifetime. Zero for the other policies.
     pub fn overlap_secs(&self) -> u64 {
         match self.policy {
-            Policy::Rotating => self.token_ttl_secs + self.activation_delay_secs() + 2 * self.leeway_secs,
+            Policy::Rotating => self.token_ttl_secs + self.leeway_secs,
             Policy::RotatingShortOverlap => (self.token_ttl_secs / 4).max(1),
             Policy::Ephemeral | Policy::Persisted => 0,
         }
+    }
+
+    /// Sets the clients' request interval so that the cluster receives about
+    /// `requests_per_second` honest requests on average.
+    pub fn set_request_rate(&mut self, requests_per_second: u64) {
+        let cycle = self.session_active_mean_ms + self.session_idle_mean_ms;
+        let active_clients_milli =
+            u128::from(self.clients) * u128::from(self.session_active_mean_ms) * 1000 / u128::from(cycle.max(1));
+        let interval_ms = active_clients_milli / u128::from(requests_per_second.max(1));
+        self.request_interval_mean_ms = u64::try_from(interval_ms).unwrap_or(u64::MAX).max(1);
     }
 
     /// Whether any two node clocks stay within the verifier's leeway of each other (including
@@ -519,15 +603,23 @@ impl Config {
                 };
                 Some(format!("--swarm --seed {} --policy {}{budget}{canary}", self.seed, self.policy))
             }
-            Origin::Default => Some(format!(
-                "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{canary}",
-                self.seed,
-                self.policy,
-                self.nodes,
-                self.clients,
-                format_duration(self.duration_ms),
-                self.load_balancing.as_str()
-            )),
+            Origin::Default => {
+                let default_interval = Self::default_scenario(self.seed, self.policy).request_interval_mean_ms;
+                let interval = if self.request_interval_mean_ms == default_interval {
+                    String::new()
+                } else {
+                    format!(" --request-every {}", format_duration(self.request_interval_mean_ms))
+                };
+                Some(format!(
+                    "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{interval}{canary}",
+                    self.seed,
+                    self.policy,
+                    self.nodes,
+                    self.clients,
+                    format_duration(self.duration_ms),
+                    self.load_balancing.as_str()
+                ))
+            }
             Origin::Custom => None,
         }
     }
@@ -566,22 +658,24 @@ impl Config {
                 self.stale_token_clients_per_mille
             ),
             format!(
-                "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰",
+                "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰",
                 optional(self.rolling_restart_interval_ms),
                 optional(self.crash_interval_mean_ms),
                 format_duration(self.downtime_min_ms),
                 format_duration(self.downtime_max_ms),
                 optional(self.store_outage_interval_mean_ms),
                 format_duration(self.store_outage_max_ms),
-                self.store_write_crash_per_mille
+                self.store_write_crash_per_mille,
+                self.concurrent_rotation_per_mille
             ),
             format!(
-                "rotation (rotating policies): every={} reload-every={} activation-delay={} overlap={} (short: {})",
+                "rotation (rotating policies): every={} reload-every={} propagation={} overlap={} (short: {}) forget-after={}",
                 format_duration(self.rotation_interval_ms),
                 format_duration(self.reload_interval_ms),
-                format_duration(self.activation_delay_secs() * SECOND_MS),
+                format_duration(self.propagation_secs() * SECOND_MS),
                 format_duration(Self { policy: Policy::Rotating, ..self.clone() }.overlap_secs() * SECOND_MS),
                 format_duration(Self { policy: Policy::RotatingShortOverlap, ..self.clone() }.overlap_secs() * SECOND_MS),
+                format_duration(self.forget_after_secs * SECOND_MS),
             ),
             format!(
                 "scheduled: restarts=[{}] store-outages=[{}]",
@@ -701,11 +795,17 @@ mod tests {
     #[test]
     fn rotating_overlap_covers_lifetime_and_activation() {
         let config = Config::default_scenario(1, Policy::Rotating);
-        assert!(config.overlap_secs() >= config.token_ttl_secs + config.activation_delay_secs());
+        assert!(config.overlap_secs() >= config.token_ttl_secs + config.leeway_secs);
+        assert_eq!(config.propagation_secs(), config.reload_bound_secs());
+        assert!(config.reload_bound_secs() * SECOND_MS > config.reload_interval_ms + config.store_outage_max_ms);
         let short = Config::default_scenario(1, Policy::RotatingShortOverlap);
         assert!(short.overlap_secs() < short.token_ttl_secs);
         assert!(config.skew_within_leeway());
-        assert!(config.rotation_interval_ms > 2 * config.activation_delay_secs() * SECOND_MS);
+        assert!(config.rotation_interval_ms > 2 * config.propagation_secs() * SECOND_MS);
+        let eager = Config { canary: Some(Canary::EagerActivation), ..config.clone() };
+        assert_eq!(eager.propagation_secs(), 0);
+        let halved = Config { canary: Some(Canary::PropagationHalved), ..config.clone() };
+        assert!(halved.propagation_secs() < config.reload_bound_secs());
     }
 
     #[test]
@@ -714,7 +814,7 @@ mod tests {
         for config in &configs {
             assert_eq!(config.validate(), Ok(()), "seed {}", config.seed);
             assert!(config.expected_requests() <= Config::SWARM_REQUESTS_BUDGET, "seed {}", config.seed);
-            assert!(config.rotation_interval_ms >= 2 * config.activation_delay_secs() * SECOND_MS);
+            assert!(config.rotation_interval_ms >= 2 * config.propagation_secs() * SECOND_MS);
         }
         assert!(configs.iter().any(|config| config.crash_interval_mean_ms.is_none()));
         assert!(configs.iter().any(|config| config.crash_interval_mean_ms.is_some()));
@@ -727,7 +827,7 @@ mod tests {
         let config = Config::default_scenario(42, Policy::Persisted);
         assert_eq!(
             config.reproduce_args().unwrap(),
-            "--seed 42 --policy persisted --nodes 3 --clients 2000 --duration 7d --lb sticky"
+            "--seed 42 --policy persisted --nodes 3 --clients 2000 --duration 7d --lb random"
         );
         let swarm = Config::swarm(9, Policy::Ephemeral);
         assert_eq!(swarm.reproduce_args().unwrap(), "--swarm --seed 9 --policy ephemeral");

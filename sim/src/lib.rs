@@ -11,8 +11,10 @@
 //! the same seed gives the same trace, and the same trace hash.
 //!
 //! * **Nodes** run the core with a key [`Policy`]: `ephemeral` (a new key at every start),
-//!   `persisted` (load-or-create a JWK Set in a shared store), `rotating` (persisted, plus
-//!   rotation with an overlap covering every token the old key may still sign) and
+//!   `persisted` (load-or-create a JWK Set in a shared store), `rotating` (persisted, plus the
+//!   library's staged rotation: a propagation time covering every node's reload, an overlap
+//!   covering every token the old key may still sign; nodes reload the ring and sign with
+//!   whatever key the library says is active) and
 //!   `rotating-short-overlap` (a misconfigured overlap shorter than the token lifetime).
 //! * **The store** holds the real bytes of `KeyRing::to_jwk_set`, replaces them atomically, and
 //!   has outages; a node crashing in the middle of a write leaves the old or the new document.
@@ -56,7 +58,7 @@ mod world;
 
 pub use crate::config::{
     format_duration, format_instant, parse_duration, AttackKind, Canary, Config, ConfigError, LoadBalancing, Origin,
-    Policy, CLIENTS_MAX, DURATION_MS_MAX, NODES_MAX,
+    Policy, CLIENTS_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
 };
 pub use crate::oracle::{Invariant, Violation};
 pub use crate::report::{comparison_table, scenario_line, violation_report, Counters, RunReport, TimedReport};

@@ -47,13 +47,6 @@ enum LoadBalancingArg {
     Random,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum CanaryArg {
-    BrokenVerifier,
-    LeakyLog,
-    EagerActivation,
-}
-
 /// Deterministic simulation of a token-signing cluster through restarts, rotations, faults and
 /// attacks, comparing key policies. Without arguments: the default scenario, all four policies.
 #[derive(Debug, Parser)]
@@ -92,9 +85,20 @@ struct Args {
     /// Machine-readable output (JSON) instead of the table.
     #[arg(long)]
     json: bool,
-    /// Deliberately break a component to prove the checker catches it.
-    #[arg(long, value_enum)]
-    canary: Option<CanaryArg>,
+    /// Deliberately break a component to prove the checker catches it (see docs/simulator.md
+    /// for the list).
+    #[arg(long, value_parser = parse_canary)]
+    canary: Option<Canary>,
+    /// Honest traffic: about this many requests per second across the cluster (default
+    /// scenario: about 2).
+    #[arg(long, conflicts_with_all = ["swarm", "seeds", "request_every"])]
+    rate: Option<u64>,
+    /// Mean time between two requests of an active client (what --rate sets).
+    #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
+    request_every: Option<u64>,
+    /// Print every counter, not only the summary table.
+    #[arg(long)]
+    verbose: bool,
     /// Worker threads (default: all cores). Each run is single-threaded either way.
     #[arg(long)]
     threads: Option<usize>,
@@ -110,6 +114,13 @@ fn thread_cpu_secs() -> Option<f64> {
 
 fn parse_duration_arg(text: &str) -> Result<u64, String> {
     parse_duration(text).map_err(str::to_owned)
+}
+
+fn parse_canary(text: &str) -> Result<Canary, String> {
+    Canary::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = Canary::ALL.iter().map(|canary| canary.as_str()).collect();
+        format!("unknown canary; one of: {}", names.join(", "))
+    })
 }
 
 fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
@@ -205,11 +216,7 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
         Some(policy) => vec![policy.into()],
         None => Policy::ALL.to_vec(),
     };
-    let canary = args.canary.map(|canary| match canary {
-        CanaryArg::BrokenVerifier => Canary::BrokenVerifier,
-        CanaryArg::LeakyLog => Canary::LeakyLog,
-        CanaryArg::EagerActivation => Canary::EagerActivation,
-    });
+    let canary = args.canary;
     let seeds = match args.seeds {
         Some((start, end)) => start..end,
         None => args.seed..args.seed + 1,
@@ -231,6 +238,15 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
             }
             if let Some(duration) = args.duration {
                 config.duration_ms = duration;
+            }
+            if let Some(rate) = args.rate {
+                if rate == 0 {
+                    return Err(ConfigError::OutOfRange("rate"));
+                }
+                config.set_request_rate(rate);
+            }
+            if let Some(interval) = args.request_every {
+                config.request_interval_mean_ms = interval;
             }
             if let Some(lb) = args.lb {
                 config.load_balancing = match lb {

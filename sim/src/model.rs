@@ -1,15 +1,19 @@
 //! The oracle's ground truth about keys and tokens.
 //!
-//! [`KeySetModel`] is an independent statement of what a key ring must hold: which keys, with
-//! which retire-at times, and which key identifiers it remembers. It follows the rules the core
-//! documents (rotation prunes first and refuses a full ring, pruning keeps identifiers, a JWK
-//! Set round trip keeps everything) without calling the core, and is compared with the real
-//! ring after every change. [`TokenFacts`] records how a token was made: which key's MAC it
-//! carries, which header it has, its claims. From the two, [`expect`] derives what verification
-//! must answer, following the documented order: length, segments, signature encoding, header,
-//! key by `kid`, MAC, retired key, claims.
+//! [`KeySetModel`] is an independent statement of what a key ring must hold and how each key
+//! behaves: which keys, with which lifecycle times (`created`, `activate_at`, `retire_at`,
+//! `forget_at`), which key signs at a given time, and which key identifiers the ring remembers.
+//! It follows the rules the core documents for the key lifecycle (a staged rotation prunes
+//! forgotten keys first, refuses a full ring, activates the new key after the propagation time
+//! and retires every earlier key an overlap after that; pruning drops only forgotten keys and
+//! keeps their identifiers; the history forgets its oldest unheld identifiers; a JWK Set round
+//! trip keeps everything) without calling the core, and is compared with the real ring after
+//! every change. [`TokenFacts`] records how a token was made: which key's MAC it carries, which
+//! header it has, its claims. From the two, [`expect`] derives what verification must answer,
+//! following the documented order: length, segments, signature encoding, header, key by `kid`
+//! (a forgotten key is `forgotten-key` without a MAC), MAC, the key's state (retired), claims.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use tokenring::limits::{ISSUED_KIDS_MAX, KEYS_PER_RING_MAX};
 use tokenring::{KeyRing, KeyState, Kid};
@@ -18,26 +22,55 @@ use tokenring::{KeyRing, KeyState, Kid};
 /// truth of which key signed what.
 pub(crate) type KeySerial = u32;
 
+/// Where a key is in its life, from its own times alone (the model's own statement of the
+/// documented lifecycle). `Current` keys are the active one and the retiring ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Pending,
+    Current,
+    Retired,
+    Forgotten,
+}
+
 /// One key as the model knows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ModelKey {
     pub(crate) serial: KeySerial,
     pub(crate) kid: Kid,
     pub(crate) created_secs: u64,
+    pub(crate) activate_at_secs: u64,
     pub(crate) retire_at_secs: Option<u64>,
+    pub(crate) forget_at_secs: Option<u64>,
 }
 
 impl ModelKey {
-    fn is_retired(&self, now_secs: u64) -> bool {
-        self.retire_at_secs.is_some_and(|retire_at| retire_at <= now_secs)
+    /// Forgotten from `forget_at`, retired from `retire_at`, pending before `activate_at`.
+    pub(crate) fn phase(&self, now_secs: u64) -> Phase {
+        let reached = |at: Option<u64>| at.is_some_and(|at| at <= now_secs);
+        if reached(self.forget_at_secs) {
+            Phase::Forgotten
+        } else if reached(self.retire_at_secs) {
+            Phase::Retired
+        } else if now_secs < self.activate_at_secs {
+            Phase::Pending
+        } else {
+            Phase::Current
+        }
     }
+}
+
+/// How a rotation is staged, as the oracle understands the operator's intent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Staging {
+    pub(crate) propagation_secs: u64,
+    pub(crate) overlap_secs: u64,
+    pub(crate) forget_after_secs: u64,
 }
 
 /// The model of one key ring.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct KeySetModel {
     keys: Vec<ModelKey>,
-    active: Option<usize>,
     issued: Vec<Kid>,
 }
 
@@ -46,14 +79,33 @@ pub(crate) struct KeySetModel {
 pub(crate) struct RingFull;
 
 impl KeySetModel {
-    /// A ring of one fresh key.
+    /// A ring of one fresh key, active from its creation.
     pub(crate) fn generated(serial: KeySerial, kid: Kid, now_secs: u64) -> Self {
-        let key = ModelKey { serial, kid, created_secs: now_secs, retire_at_secs: None };
-        Self { keys: vec![key], active: Some(0), issued: vec![kid] }
+        let key = ModelKey {
+            serial,
+            kid,
+            created_secs: now_secs,
+            activate_at_secs: now_secs,
+            retire_at_secs: None,
+            forget_at_secs: None,
+        };
+        Self { keys: vec![key], issued: vec![kid] }
     }
 
-    pub(crate) fn active(&self) -> Option<&ModelKey> {
-        self.active.and_then(|index| self.keys.get(index))
+    /// The index of the key that signs at `now_secs`: of the current keys, the one activated
+    /// last, then created last, then first in the ring.
+    fn signer_index(&self, now_secs: u64) -> Option<usize> {
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(|(_, key)| key.phase(now_secs) == Phase::Current)
+            .max_by_key(|(index, key)| (key.activate_at_secs, key.created_secs, core::cmp::Reverse(*index)))
+            .map(|(index, _)| index)
+    }
+
+    /// The key that signs at `now_secs`, if any.
+    pub(crate) fn signer(&self, now_secs: u64) -> Option<&ModelKey> {
+        self.signer_index(now_secs).map(|index| &self.keys[index])
     }
 
     /// The key with this identifier that the ring still holds.
@@ -61,51 +113,67 @@ impl KeySetModel {
         self.keys.iter().find(|key| key.kid == kid)
     }
 
+    /// The key with this serial that the ring still holds.
+    pub(crate) fn held_serial(&self, serial: KeySerial) -> Option<&ModelKey> {
+        self.keys.iter().find(|key| key.serial == serial)
+    }
+
     /// Whether the ring remembers issuing `kid`.
     pub(crate) fn remembers(&self, kid: Kid) -> bool {
         self.issued.contains(&kid)
+    }
+
+    /// When the newest key not forgotten was created, if there is one.
+    pub(crate) fn newest_created_secs(&self, now_secs: u64) -> Option<u64> {
+        self.keys.iter().filter(|key| key.phase(now_secs) != Phase::Forgotten).map(|key| key.created_secs).max()
+    }
+
+    /// Whether a rotation "if the newest key is at least `max_age_secs` old" rotates.
+    pub(crate) fn due_for_rotation(&self, now_secs: u64, max_age_secs: u64) -> bool {
+        self.newest_created_secs(now_secs).is_none_or(|created| now_secs.saturating_sub(created) >= max_age_secs)
     }
 
     pub(crate) fn key_count(&self) -> usize {
         self.keys.len()
     }
 
+    /// The keys held, in ring order.
+    pub(crate) fn keys(&self) -> &[ModelKey] {
+        &self.keys
+    }
+
     fn remember(&mut self, kid: Kid) {
         if self.issued.contains(&kid) {
             return;
         }
-        if self.issued.len() == ISSUED_KIDS_MAX {
-            self.issued.remove(0);
-        }
         self.issued.push(kid);
+        let held: BTreeSet<Kid> = self.keys.iter().map(|key| key.kid).collect();
+        trim_history(&mut self.issued, &held);
     }
 
-    /// Drops the keys past their retire-at time except the active one; returns how many.
+    /// Drops the keys past their forget time; returns how many.
     pub(crate) fn prune(&mut self, now_secs: u64) -> usize {
-        let active_serial = self.active().map(|key| key.serial);
         let before = self.keys.len();
-        self.keys.retain(|key| Some(key.serial) == active_serial || !key.is_retired(now_secs));
-        self.active = active_serial.and_then(|serial| self.keys.iter().position(|key| key.serial == serial));
+        self.keys.retain(|key| key.phase(now_secs) != Phase::Forgotten);
         before - self.keys.len()
     }
 
-    /// A new active key; the previous one retires at `now + overlap` (or earlier, if it was
-    /// already due to). Prunes first and refuses a full ring.
+    /// A staged rotation: prunes, refuses a full ring, then publishes the new key.
     #[cfg(test)]
     pub(crate) fn rotate(
         &mut self,
         now_secs: u64,
-        overlap_secs: u64,
+        staging: Staging,
         serial: KeySerial,
         kid: Kid,
     ) -> Result<(), RingFull> {
         self.begin_rotation(now_secs)?;
-        self.finish_rotation(now_secs, overlap_secs, serial, kid);
+        self.finish_rotation(now_secs, staging, serial, kid);
         Ok(())
     }
 
-    /// The first half of [`rotate`](Self::rotate), before the new key exists: prunes, and
-    /// refuses a full ring.
+    /// The first half of a rotation, before the new key exists: prunes, and refuses a full
+    /// ring.
     pub(crate) fn begin_rotation(&mut self, now_secs: u64) -> Result<(), RingFull> {
         self.prune(now_secs);
         if self.keys.len() >= KEYS_PER_RING_MAX {
@@ -114,84 +182,111 @@ impl KeySetModel {
         Ok(())
     }
 
-    /// The second half of [`rotate`](Self::rotate), with the new key.
-    pub(crate) fn finish_rotation(&mut self, now_secs: u64, overlap_secs: u64, serial: KeySerial, kid: Kid) {
-        if let Some(active) = self.active.and_then(|index| self.keys.get_mut(index)) {
-            let retire_at = now_secs.saturating_add(overlap_secs);
-            active.retire_at_secs = Some(active.retire_at_secs.map_or(retire_at, |at| at.min(retire_at)));
+    /// The second half of a rotation, with the new key: it activates after the propagation
+    /// time; every key activating no later retires an overlap after that (or earlier, if it
+    /// was already due to), and is forgotten the forget period after it retires (or earlier).
+    pub(crate) fn finish_rotation(&mut self, now_secs: u64, staging: Staging, serial: KeySerial, kid: Kid) {
+        let activate_at = now_secs.saturating_add(staging.propagation_secs);
+        let retire_at = activate_at.saturating_add(staging.overlap_secs);
+        for key in &mut self.keys {
+            if key.activate_at_secs <= activate_at {
+                let retire = key.retire_at_secs.map_or(retire_at, |at| at.min(retire_at));
+                key.retire_at_secs = Some(retire);
+                let forget = retire.saturating_add(staging.forget_after_secs);
+                key.forget_at_secs = Some(key.forget_at_secs.map_or(forget, |at| at.min(forget)));
+            }
         }
-        self.keys.push(ModelKey { serial, kid, created_secs: now_secs, retire_at_secs: None });
-        self.active = Some(self.keys.len() - 1);
+        self.keys.push(ModelKey {
+            serial,
+            kid,
+            created_secs: now_secs,
+            activate_at_secs: activate_at,
+            retire_at_secs: None,
+            forget_at_secs: None,
+        });
         self.remember(kid);
     }
 
-    /// What a ring written as a JWK Set and read back holds: the same keys in the same order,
-    /// the newest key without a retire-at time active, and the identifier history followed by
-    /// the identifiers of the keys held.
+    /// What a ring written as a JWK Set and read back holds: the same keys with the same
+    /// times in the same order, and the identifier history followed by the identifiers of the
+    /// keys held, oldest unheld ones dropped past the limit.
     pub(crate) fn round_trip(&self) -> Self {
-        let active = self
-            .keys
+        let mut seen: BTreeSet<Kid> = BTreeSet::new();
+        let mut issued: Vec<Kid> = self
+            .issued
             .iter()
-            .enumerate()
-            .filter(|(_, key)| key.retire_at_secs.is_none())
-            .max_by_key(|(position, key)| (key.created_secs, core::cmp::Reverse(*position)))
-            .map(|(position, _)| position);
-        // `remember` for each identifier in turn, with a set standing in for its linear search:
-        // the history can hold hundreds of identifiers and nodes reload often.
-        let mut issued: VecDeque<Kid> = VecDeque::with_capacity(ISSUED_KIDS_MAX);
-        let mut present: BTreeSet<Kid> = BTreeSet::new();
-        for kid in self.issued.iter().copied().chain(self.keys.iter().map(|key| key.kid)) {
-            if present.contains(&kid) {
-                continue;
-            }
-            if issued.len() == ISSUED_KIDS_MAX {
-                if let Some(forgotten) = issued.pop_front() {
-                    present.remove(&forgotten);
-                }
-            }
-            issued.push_back(kid);
-            present.insert(kid);
-        }
-        Self { keys: self.keys.clone(), active, issued: issued.into() }
+            .copied()
+            .chain(self.keys.iter().map(|key| key.kid))
+            .filter(|kid| seen.insert(*kid))
+            .collect();
+        let held: BTreeSet<Kid> = self.keys.iter().map(|key| key.kid).collect();
+        trim_history(&mut issued, &held);
+        Self { keys: self.keys.clone(), issued }
     }
 
-    /// Compares the model with a real ring at `now_secs`: keys, states, retire-at times, the
+    /// Every key's state at `now_secs`, in ring order.
+    fn states(&self, now_secs: u64) -> Vec<KeyState> {
+        let signer = self.signer_index(now_secs);
+        (0..self.keys.len())
+            .map(|index| match self.keys[index].phase(now_secs) {
+                Phase::Pending => KeyState::Pending,
+                Phase::Current if Some(index) == signer => KeyState::Active,
+                Phase::Current => KeyState::Retiring,
+                Phase::Retired => KeyState::Retired,
+                Phase::Forgotten => KeyState::Forgotten,
+            })
+            .collect()
+    }
+
+    /// Compares the model with a real ring at `now_secs`: keys, states, lifecycle times, the
     /// active key and the identifier history.
     pub(crate) fn disagreement_with(&self, ring: &KeyRing, now_secs: u64) -> Option<String> {
-        let mut expected: Vec<(KeyState, u64, Kid, Option<u64>)> = self
+        type Row = (KeyState, u64, u64, Kid, Option<u64>, Option<u64>, Option<u64>);
+        let states = self.states(now_secs);
+        let mut expected: Vec<Row> = self
             .keys
             .iter()
-            .enumerate()
-            .map(|(index, key)| {
-                let state = if Some(index) == self.active {
-                    KeyState::Active
-                } else if key.is_retired(now_secs) {
-                    KeyState::Retired
-                } else {
-                    KeyState::Verifying
-                };
-                (state, key.created_secs, key.kid, key.retire_at_secs)
+            .zip(&states)
+            .map(|(key, state)| {
+                (*state, key.activate_at_secs, key.created_secs, key.kid, key.retire_at_secs, key.forget_at_secs, None)
             })
             .collect();
-        expected.sort_by_key(|(state, created, _, _)| (*state, core::cmp::Reverse(*created)));
-        let actual: Vec<(KeyState, u64, Kid, Option<u64>)> = ring
-            .keys(now_secs)
-            .into_iter()
-            .filter_map(|info| info.kid.map(|kid| (info.state, info.created_secs, kid, info.retire_at_secs)))
+        // The core lists keys by state, newest first within a state; the sort is stable.
+        expected.sort_by_key(|row| (row.0, core::cmp::Reverse((row.1, row.2))));
+        let infos = ring.keys(now_secs);
+        let actual: Vec<Row> = infos
+            .iter()
+            .filter_map(|info| {
+                info.kid.map(|kid| {
+                    (
+                        info.state,
+                        info.activate_at_secs,
+                        info.created_secs,
+                        kid,
+                        info.retire_at_secs,
+                        info.forget_at_secs,
+                        info.revoked_at_secs,
+                    )
+                })
+            })
             .collect();
-        if actual.len() != ring.keys(now_secs).len() {
+        if actual.len() != infos.len() {
             return Some("the ring holds a key without a kid".to_owned());
         }
         if expected != actual {
+            let first = expected.iter().zip(&actual).position(|(model, real)| model != real);
             return Some(format!(
-                "the ring holds {} keys (active {:?}), the model {} (active {:?}), or their states differ",
+                "the ring holds {} keys (active {:?}), the model {} (active {:?}); first difference at row {:?}: ring {:?}, model {:?}",
                 actual.len(),
-                ring.active_kid().map(|kid| kid.to_string()),
+                ring.active_kid(now_secs).map(|kid| kid.to_string()),
                 expected.len(),
-                self.active().map(|key| key.kid.to_string())
+                self.signer(now_secs).map(|key| key.kid.to_string()),
+                first,
+                first.map(|row| describe_row(&actual[row])),
+                first.map(|row| describe_row(&expected[row])),
             ));
         }
-        if ring.active_kid() != self.active().map(|key| key.kid) {
+        if ring.active_kid(now_secs) != self.signer(now_secs).map(|key| key.kid) {
             return Some("the ring's active kid differs from the model's".to_owned());
         }
         if ring.issued_kids() != self.issued.as_slice() {
@@ -203,6 +298,35 @@ impl KeySetModel {
         }
         None
     }
+}
+
+/// A row of the comparison without its key identifier.
+fn describe_row(row: &(KeyState, u64, u64, Kid, Option<u64>, Option<u64>, Option<u64>)) -> String {
+    format!(
+        "{} activate={} created={} retire={:?} forget={:?} revoked={:?}",
+        row.0.as_str(),
+        row.1,
+        row.2,
+        row.4,
+        row.5,
+        row.6
+    )
+}
+
+/// Drops the oldest identifiers until at most [`ISSUED_KIDS_MAX`] are left, never one of a
+/// key still held.
+fn trim_history(issued: &mut Vec<Kid>, held: &BTreeSet<Kid>) {
+    let mut excess = issued.len().saturating_sub(ISSUED_KIDS_MAX);
+    if excess == 0 {
+        return;
+    }
+    issued.retain(|kid| {
+        let drop = excess > 0 && !held.contains(kid);
+        if drop {
+            excess -= 1;
+        }
+        !drop
+    });
 }
 
 /// A token's JOSE header, as the attacker or the node wrote it.
@@ -267,61 +391,57 @@ impl Outcome {
     }
 }
 
-/// The expected outcome, and whether it rests on an identifier the ring remembers but no
-/// longer holds a key for (then no MAC could be checked).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Expectation {
-    pub(crate) outcome: Outcome,
-    pub(crate) via_pruned_kid: bool,
-}
-
-fn rejected(code: &'static str) -> Expectation {
-    Expectation { outcome: Outcome::Rejected(code), via_pruned_kid: false }
-}
-
 /// What verifying a token with these facts, against a ring matching `model`, at `now_secs`
 /// with `leeway_secs`, must answer.
-pub(crate) fn expect(facts: &TokenFacts, model: &KeySetModel, now_secs: u64, leeway_secs: u64) -> Expectation {
+pub(crate) fn expect(facts: &TokenFacts, model: &KeySetModel, now_secs: u64, leeway_secs: u64) -> Outcome {
     let header = match facts.shape {
-        Shape::Oversize => return rejected("too-large"),
-        Shape::WrongSegments | Shape::BadSignatureLength => return rejected("malformed"),
+        Shape::Oversize => return Outcome::Rejected("too-large"),
+        Shape::WrongSegments | Shape::BadSignatureLength => return Outcome::Rejected("malformed"),
         Shape::Compact(header) => header,
     };
     let kid = match header {
-        HeaderFacts::OtherAlgorithm => return rejected("unsupported-algorithm"),
+        HeaderFacts::OtherAlgorithm => return Outcome::Rejected("unsupported-algorithm"),
         HeaderFacts::Hs256 { kid } => kid,
     };
     let key = match kid {
         Some(kid) => match model.held(kid) {
+            // A forgotten key cannot check a MAC: the identifier alone decides.
+            Some(key) if key.phase(now_secs) == Phase::Forgotten => return Outcome::Rejected("forgotten-key"),
             Some(key) if Some(key.serial) == facts.signed_by => key,
-            Some(_) => return rejected("bad-signature"),
-            None if model.remembers(kid) => {
-                return Expectation { outcome: Outcome::Rejected("retired-key"), via_pruned_kid: true }
-            }
-            None => return rejected("unknown-key"),
+            Some(_) => return Outcome::Rejected("bad-signature"),
+            None if model.remembers(kid) => return Outcome::Rejected("forgotten-key"),
+            None => return Outcome::Rejected("unknown-key"),
         },
-        // Without a kid every held key is tried.
-        None => match model.keys.iter().find(|key| Some(key.serial) == facts.signed_by) {
+        // Without a kid every key not forgotten is tried.
+        None => match model
+            .keys()
+            .iter()
+            .find(|key| key.phase(now_secs) != Phase::Forgotten && Some(key.serial) == facts.signed_by)
+        {
             Some(key) => key,
-            None => return rejected("bad-signature"),
+            None => return Outcome::Rejected("bad-signature"),
         },
     };
-    if key.is_retired(now_secs) {
-        return rejected("retired-key");
+    // The MAC held: now the key's state.
+    match key.phase(now_secs) {
+        Phase::Retired => return Outcome::Rejected("retired-key"),
+        Phase::Forgotten => return Outcome::Rejected("forgotten-key"),
+        Phase::Pending | Phase::Current => {}
     }
     if now_secs >= facts.exp_secs.saturating_add(leeway_secs) {
-        return rejected("expired");
+        return Outcome::Rejected("expired");
     }
     if now_secs.saturating_add(leeway_secs) < facts.nbf_secs {
-        return rejected("not-yet-valid");
+        return Outcome::Rejected("not-yet-valid");
     }
-    Expectation { outcome: Outcome::Accepted, via_pruned_kid: false }
+    Outcome::Accepted
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{ChaChaEntropy, Stream};
+    use crate::rng::{ChaChaEntropy, SimRng, Stream};
+    use tokenring::Rotation;
 
     fn kid(name: &str) -> Kid {
         Kid::new(name).unwrap()
@@ -338,62 +458,93 @@ mod tests {
         }
     }
 
+    const STAGING: Staging = Staging { propagation_secs: 20, overlap_secs: 50, forget_after_secs: 100 };
+
     #[test]
-    fn classification_follows_the_verification_order() {
+    fn classification_follows_the_lifecycle_and_the_verification_order() {
         let mut model = KeySetModel::generated(1, kid("a"), 1000);
-        model.rotate(1000, 50, 2, kid("b")).unwrap();
+        model.rotate(1000, STAGING, 2, kid("b")).unwrap();
+        // b is pending until 1020: a signs, b already verifies.
+        assert_eq!(model.signer(1019).map(|key| key.serial), Some(1));
+        assert_eq!(model.signer(1020).map(|key| key.serial), Some(2));
         let old = honest(1, kid("a"), 1000);
         let new = honest(2, kid("b"), 1000);
-        assert_eq!(expect(&old, &model, 1010, 0).outcome, Outcome::Accepted);
-        assert_eq!(expect(&old, &model, 1050, 0).outcome, Outcome::Rejected("retired-key"));
-        assert!(!expect(&old, &model, 1050, 0).via_pruned_kid);
+        assert_eq!(expect(&new, &model, 1005, 0), Outcome::Accepted);
+        assert_eq!(expect(&old, &model, 1069, 0), Outcome::Accepted);
+        assert_eq!(expect(&old, &model, 1070, 0), Outcome::Rejected("retired-key"));
         let forged = TokenFacts { signed_by: Some(99), ..old };
-        assert_eq!(expect(&forged, &model, 1050, 0).outcome, Outcome::Rejected("bad-signature"));
-        model.prune(1050);
-        assert_eq!(
-            expect(&forged, &model, 1050, 0),
-            Expectation { outcome: Outcome::Rejected("retired-key"), via_pruned_kid: true }
-        );
-        assert_eq!(expect(&new, &model, 1100, 0).outcome, Outcome::Rejected("expired"));
-        assert_eq!(expect(&new, &model, 1100, 1).outcome, Outcome::Accepted);
-        assert_eq!(expect(&new, &model, 980, 10).outcome, Outcome::Rejected("not-yet-valid"));
+        assert_eq!(expect(&forged, &model, 1070, 0), Outcome::Rejected("bad-signature"));
+        // Forgotten at 1170, held or pruned: forgotten-key for genuine and forged alike.
+        assert_eq!(expect(&old, &model, 1170, 0), Outcome::Rejected("forgotten-key"));
+        assert_eq!(expect(&forged, &model, 1170, 0), Outcome::Rejected("forgotten-key"));
+        assert_eq!(model.prune(1169), 0);
+        assert_eq!(model.prune(1170), 1);
+        assert_eq!(expect(&forged, &model, 1170, 0), Outcome::Rejected("forgotten-key"));
+        assert_eq!(expect(&new, &model, 1100, 0), Outcome::Rejected("expired"));
+        assert_eq!(expect(&new, &model, 1100, 1), Outcome::Accepted);
+        assert_eq!(expect(&new, &model, 980, 10), Outcome::Rejected("not-yet-valid"));
         let unknown = honest(3, kid("c"), 1000);
-        assert_eq!(expect(&unknown, &model, 1010, 0).outcome, Outcome::Rejected("unknown-key"));
+        assert_eq!(expect(&unknown, &model, 1010, 0), Outcome::Rejected("unknown-key"));
         let no_kid = TokenFacts { shape: Shape::Compact(HeaderFacts::Hs256 { kid: None }), signed_by: None, ..new };
-        assert_eq!(expect(&no_kid, &model, 1010, 0).outcome, Outcome::Rejected("bad-signature"));
+        assert_eq!(expect(&no_kid, &model, 1010, 0), Outcome::Rejected("bad-signature"));
         let alg = TokenFacts { shape: Shape::Compact(HeaderFacts::OtherAlgorithm), ..new };
-        assert_eq!(expect(&alg, &model, 1010, 0).outcome, Outcome::Rejected("unsupported-algorithm"));
+        assert_eq!(expect(&alg, &model, 1010, 0), Outcome::Rejected("unsupported-algorithm"));
     }
 
+    /// Random staged rotations, prunes and round trips, far past `ISSUED_KIDS_MAX` and up to a
+    /// full ring: the model and the real ring agree at every step, at several times each.
     #[test]
     fn model_agrees_with_the_real_ring_through_rotation_prune_and_round_trip() {
         let mut entropy = ChaChaEntropy::new(5, Stream::Keys);
+        let mut draws = SimRng::new(5, Stream::Faults);
         let mut ring = KeyRing::generate_with(1000, &mut entropy).unwrap();
-        let mut model = KeySetModel::generated(1, ring.active_kid().unwrap(), 1000);
+        let mut model = KeySetModel::generated(1, ring.active_kid(1000).unwrap(), 1000);
         let mut now = 1000;
-        // Past ISSUED_KIDS_MAX rotations, so that the history forgets its oldest identifiers.
-        for serial in 2..(ISSUED_KIDS_MAX as KeySerial + 40) {
-            now += 30;
-            let overlap = if serial % 3 == 0 { 500 } else { 45 };
-            let real = ring.rotate_with(now, overlap, &mut entropy);
-            match real {
-                Ok(new_kid) => model.rotate(now, overlap, serial, new_kid).unwrap(),
-                Err(_) => assert_eq!(model.rotate(now, overlap, serial, kid("x")), Err(RingFull)),
+        let (mut refused, mut pruned) = (0, 0);
+        for serial in 2..(ISSUED_KIDS_MAX as KeySerial + 200) {
+            now += draws.between(0, 40);
+            let staging = Staging {
+                propagation_secs: draws.between(0, 60),
+                overlap_secs: draws.between(0, 300),
+                forget_after_secs: if serial < 340 { draws.between(0, 600) } else { 100_000 },
+            };
+            let rotation = Rotation::new()
+                .propagation_secs(staging.propagation_secs)
+                .overlap_secs(staging.overlap_secs)
+                .forget_after_secs(staging.forget_after_secs);
+            let modelled = model.begin_rotation(now);
+            match ring.rotate_with(now, &rotation, &mut entropy) {
+                Ok(new_kid) => {
+                    assert_eq!(modelled, Ok(()), "rotation {serial}");
+                    model.finish_rotation(now, staging, serial, new_kid);
+                }
+                Err(_) => {
+                    assert_eq!(modelled, Err(RingFull), "rotation {serial}");
+                    refused += 1;
+                }
             }
-            assert_eq!(model.disagreement_with(&ring, now + 7), None, "after rotation {serial}");
+            for later in [0, 1, 19, 20, 60, 400] {
+                assert_eq!(model.disagreement_with(&ring, now + later), None, "rotation {serial} +{later}");
+            }
             if serial % 5 == 0 {
-                assert_eq!(ring.prune(now), model.prune(now));
+                let count = ring.prune(now + 30);
+                assert_eq!(count, model.prune(now + 30));
+                pruned += count;
             }
             if serial % 7 == 0 {
                 let loaded = KeyRing::from_jwk_set(ring.to_jwk_set().as_bytes()).unwrap();
                 assert_eq!(model.round_trip().disagreement_with(&loaded, now), None, "after reload {serial}");
             }
         }
+        assert!(refused > 0 && pruned > 0, "refused {refused}, pruned {pruned}");
         assert_eq!(model.issued.len(), ISSUED_KIDS_MAX);
         // The comparison does see a difference.
         let mut ahead = model.clone();
-        ahead.rotate(now + 1, 10, 9999, kid("not-in-the-ring")).unwrap();
-        assert!(ahead.disagreement_with(&ring, now + 1).is_some());
+        ahead.keys.remove(0);
+        assert!(ahead.disagreement_with(&ring, now).is_some());
+        let mut later = model.clone();
+        later.keys[0].forget_at_secs = later.keys[0].forget_at_secs.map(|at| at + 1);
+        assert!(later.disagreement_with(&ring, now).is_some());
         let mut forgetful = model.clone();
         forgetful.issued.remove(0);
         assert!(forgetful.disagreement_with(&ring, now).is_some());

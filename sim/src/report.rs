@@ -42,8 +42,14 @@ pub struct Counters {
     pub attack_outcomes: BTreeMap<&'static str, BTreeMap<&'static str, u64>>,
     /// Attacker tokens whose rejection is routine by design, by reason.
     pub attacks_routine_by_design: BTreeMap<&'static str, u64>,
-    /// Client actions that found no node able to serve them.
-    pub no_node_available: u64,
+    /// Honest requests attempted: sent to a node, or finding none.
+    pub requests_attempted: u64,
+    /// Logins attempted.
+    pub login_attempts: u64,
+    /// Honest requests and logins that found no node able to serve them.
+    pub unanswered: u64,
+    /// Of those, the ones no fault explains (invariant 7).
+    pub unanswered_unexplained: u64,
     /// Nodes coming up.
     pub node_starts: u64,
     /// Crashes (random, or in the middle of a store write).

@@ -67,12 +67,15 @@ pub(crate) struct SimStore {
     /// Outage windows `[start, end)`, sorted and disjoint.
     outages: Vec<(u64, u64)>,
     generation: u64,
+    /// The `non-atomic-save` canary: writes go straight into the document, so a crash in the
+    /// middle leaves part of it.
+    in_place: bool,
 }
 
 impl SimStore {
-    pub(crate) fn new(outages: Vec<(u64, u64)>) -> Self {
+    pub(crate) fn new(outages: Vec<(u64, u64)>, in_place: bool) -> Self {
         debug_assert!(outages.windows(2).all(|pair| pair[0].1 <= pair[1].0));
-        Self { current: None, outages, generation: 0 }
+        Self { current: None, outages, generation: 0, in_place }
     }
 
     /// The generation of the document in place (0 before the first write).
@@ -127,6 +130,13 @@ impl SimStore {
 
     fn land(&mut self, document: Zeroizing<String>, model: KeySetModel, crash: Option<CrashPoint>) -> WriteOutcome {
         match crash {
+            Some(CrashPoint::BeforeRename) if self.in_place => {
+                // Half the document reached the disk before the crash.
+                let torn = document.get(..document.len() / 2).unwrap_or_default().to_owned();
+                self.generation += 1;
+                self.current = Some(StoredSet { document: Zeroizing::new(torn), model, generation: self.generation });
+                return WriteOutcome::Crashed(CrashPoint::BeforeRename);
+            }
             Some(CrashPoint::BeforeRename) => return WriteOutcome::Crashed(CrashPoint::BeforeRename),
             Some(CrashPoint::AfterRename) | None => {}
         }
@@ -149,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_crash_leaves_the_old_or_the_new_document_whole() {
-        let mut store = SimStore::new(Vec::new());
+        let mut store = SimStore::new(Vec::new(), false);
         assert_eq!(store.read(0).unwrap_err(), ReadFault::NotFound);
         let model = KeySetModel::default();
         assert_eq!(
@@ -173,8 +183,19 @@ mod tests {
     }
 
     #[test]
+    fn an_in_place_save_that_crashes_leaves_a_torn_document() {
+        let mut store = SimStore::new(Vec::new(), true);
+        assert_eq!(store.create(0, document("whole"), KeySetModel::default(), None), WriteOutcome::Written);
+        assert_eq!(
+            store.replace(0, document("complete"), KeySetModel::default(), Some(CrashPoint::BeforeRename)),
+            WriteOutcome::Crashed(CrashPoint::BeforeRename)
+        );
+        assert_eq!(store.read(0).unwrap().document.as_str(), "comp");
+    }
+
+    #[test]
     fn outages_block_reads_and_writes_inside_their_window_only() {
-        let mut store = SimStore::new(vec![(100, 200), (500, 600)]);
+        let mut store = SimStore::new(vec![(100, 200), (500, 600)], false);
         assert!(store.is_available(99));
         assert!(!store.is_available(100));
         assert!(!store.is_available(199));

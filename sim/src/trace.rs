@@ -39,6 +39,8 @@ pub(crate) enum What {
     Rotation,
     RotationDeferred,
     RotationRefused,
+    /// A rotator found the newest key young enough and added none.
+    RotationNotDue,
     /// A writer crashed in the middle of a store write; `new_survived` says which document
     /// the store kept.
     WriteCrash {
@@ -63,6 +65,7 @@ impl What {
             Self::RotationDeferred => [12, 0],
             Self::RotationRefused => [13, 0],
             Self::WriteCrash { new_survived } => [14, u8::from(new_survived)],
+            Self::RotationNotDue => [15, 0],
         }
     }
 
@@ -82,6 +85,7 @@ impl What {
             Self::Rotation => "rotated the key".to_owned(),
             Self::RotationDeferred => "rotation deferred".to_owned(),
             Self::RotationRefused => "rotation refused (ring full)".to_owned(),
+            Self::RotationNotDue => "rotation not due (a fresh key exists)".to_owned(),
             Self::WriteCrash { new_survived: true } => "crashed during a store write (new set survived)".to_owned(),
             Self::WriteCrash { new_survived: false } => "crashed during a store write (old set survived)".to_owned(),
         }

@@ -4,11 +4,11 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 
-use tokenring::{Fingerprint, KeyError, KeyRing, KeyState, Kid, Rejection, Scratch, Validation};
+use tokenring::{Fingerprint, KeyError, KeyRing, Kid, Rejection, Rotation, Scratch, Validation};
 
 use crate::attacker::{self, Attacker, Material};
 use crate::config::{AttackKind, Canary, Config, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
-use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, TokenFacts};
+use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
 use crate::oracle::{Invariant, RoutineByDesign, Secrets, Violation};
 use crate::report::{Counters, RunReport};
 use crate::rng::{ChaChaEntropy, SimRng, Stream};
@@ -85,17 +85,14 @@ struct Node {
     state: NodeState,
     /// Bumped at every stop, so that timers of a previous life are ignored.
     incarnation: u32,
+    /// How many times the node has come up.
+    starts: u32,
     skew_ms: i64,
-    /// The ring every token is verified with: the latest key set the node loaded.
-    verifying: Option<KeyRing>,
-    /// The oracle's model of `verifying`.
+    /// The ring the node signs and verifies with: the latest key set it loaded. It signs with
+    /// whatever key the library says is active at the node's own time.
+    ring: Option<KeyRing>,
+    /// The oracle's model of `ring`.
     model: KeySetModel,
-    /// When the active key of `verifying` was created, by the ring's own account.
-    active_created_secs: u64,
-    /// The ring the node signs with: the latest it loaded whose active key is old enough that
-    /// every node knows it (rotating policies); `verifying` itself otherwise.
-    signing: Option<KeyRing>,
-    signing_kid: Option<Kid>,
     loaded_generation: u64,
     /// A key set generated for an empty store, waiting to be written.
     pending: Option<(KeyRing, KeySetModel)>,
@@ -106,12 +103,10 @@ impl Node {
         Self {
             state: NodeState::Down,
             incarnation: 0,
+            starts: 0,
             skew_ms: 0,
-            verifying: None,
+            ring: None,
             model: KeySetModel::default(),
-            active_created_secs: 0,
-            signing: None,
-            signing_kid: None,
             loaded_generation: 0,
             pending: None,
         }
@@ -180,8 +175,10 @@ pub(crate) struct World<'c> {
     config: &'c Config,
     validation: Validation,
     attack_kinds: Vec<AttackKind>,
-    activation_delay_secs: u64,
-    overlap_secs: u64,
+    /// The staging the rings rotate with (what a canary may break).
+    rotation: Rotation,
+    /// The staging the operator configured: what the oracle expects.
+    staging: Staging,
     ttl_ms: u64,
     queue: BinaryHeap<Scheduled>,
     sequence: u64,
@@ -255,19 +252,22 @@ impl<'c> World<'c> {
             config,
             validation: Validation::new().leeway_secs(config.leeway_secs),
             attack_kinds: config.attack_kinds(),
-            activation_delay_secs: if config.policy.rotates() && config.canary != Some(Canary::EagerActivation) {
-                config.activation_delay_secs()
-            } else {
-                0
+            rotation: Rotation::new()
+                .propagation_secs(config.propagation_secs())
+                .overlap_secs(if config.canary == Some(Canary::OverlapIgnored) { 0 } else { config.overlap_secs() })
+                .forget_after_secs(config.forget_after_secs),
+            staging: Staging {
+                propagation_secs: config.propagation_secs(),
+                overlap_secs: config.overlap_secs(),
+                forget_after_secs: config.forget_after_secs,
             },
-            overlap_secs: config.overlap_secs(),
             ttl_ms: config.token_ttl_secs * SECOND_MS,
             queue: BinaryHeap::new(),
             sequence: 0,
             now_ms: 0,
             nodes: (0..config.nodes).map(|_| Node::new()).collect(),
             clients,
-            store: SimStore::new(outages),
+            store: SimStore::new(outages, config.canary == Some(Canary::NonAtomicSave)),
             faults,
             behaviour,
             network: SimRng::new(seed, Stream::Network),
@@ -448,7 +448,7 @@ impl<'c> World<'c> {
                 return None;
             }
         };
-        let kid = ring.active_kid()?;
+        let kid = ring.active_kid(now_secs)?;
         let serial = self.register_cluster_ring(&ring, kid);
         Some((ring, KeySetModel::generated(serial, kid, now_secs)))
     }
@@ -574,50 +574,22 @@ impl<'c> World<'c> {
     fn bring_up(&mut self, node: usize, ring: KeyRing, model: KeySetModel, generation: u64) {
         self.check_agreement(node, &ring, &model, "at start");
         let now_secs = self.local_secs(node);
-        let active_created_secs = active_created_secs(&ring, now_secs);
         let key_count = model.key_count();
-        let kid = ring.active_kid();
+        let kid = ring.active_kid(now_secs);
         let state = &mut self.nodes[node];
-        state.verifying = Some(ring);
+        state.ring = Some(ring);
         state.model = model;
-        state.active_created_secs = active_created_secs;
-        state.signing = None;
-        state.signing_kid = None;
         state.loaded_generation = generation;
         state.state = NodeState::Up;
+        state.starts += 1;
         let incarnation = state.incarnation;
         self.counters.node_starts += 1;
-        self.promote(node);
         self.record(What::NodeUp, node, crate::trace::NONE_U32);
-        let signing = if self.nodes[node].signing.is_some() { "yes" } else { "not yet" };
         let active = kid.map(|kid| kid.to_string()).unwrap_or_default();
-        self.log(
-            Level::Info,
-            &format!("INFO node={node} up: {key_count} keys, active kid={active}, signing={signing}"),
-            false,
-        );
+        self.log(Level::Info, &format!("INFO node={node} up: {key_count} keys, active kid={active}"), false);
         if self.config.policy.rotates() {
             let at = self.now_ms + self.reload_delay();
             self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
-        }
-    }
-
-    /// Signs with the verifying ring's active key once it is old enough that every node knows
-    /// it (immediately, for the policies that never rotate).
-    fn promote(&mut self, node: usize) {
-        let now_secs = self.local_secs(node);
-        let delay = self.activation_delay_secs;
-        let state = &mut self.nodes[node];
-        let Some(verifying) = &state.verifying else { return };
-        let active = verifying.active_kid();
-        if state.signing_kid == active || state.active_created_secs.saturating_add(delay) > now_secs {
-            return;
-        }
-        state.signing = Some(verifying.clone());
-        state.signing_kid = active;
-        if self.config.policy.rotates() {
-            let kid = active.map(|kid| kid.to_string()).unwrap_or_default();
-            self.log(Level::Info, &format!("INFO node={node} now signing with kid={kid}"), false);
         }
     }
 
@@ -628,9 +600,7 @@ impl<'c> World<'c> {
         let state = &mut self.nodes[node];
         state.state = NodeState::Down;
         state.incarnation += 1;
-        state.verifying = None;
-        state.signing = None;
-        state.signing_kid = None;
+        state.ring = None;
         state.pending = None;
         state.model = KeySetModel::default();
         let incarnation = state.incarnation;
@@ -653,8 +623,6 @@ impl<'c> World<'c> {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
             return;
         }
-        // The key of the ring about to be replaced may have become old enough to sign with.
-        self.promote(node);
         let generation = self.store.read(self.now_ms).map(|stored| stored.generation);
         match generation {
             Err(ReadFault::Unavailable) => {
@@ -666,11 +634,10 @@ impl<'c> World<'c> {
                 self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"));
             }
             Ok(generation) if generation != self.nodes[node].loaded_generation => {
+                // Like `SharedRing::reload`: the last good ring stays if the new one is bad.
                 if let Ok((ring, model, generation)) = self.read_store(node) {
-                    let now_secs = self.local_secs(node);
                     let state = &mut self.nodes[node];
-                    state.active_created_secs = active_created_secs(&ring, now_secs);
-                    state.verifying = Some(ring);
+                    state.ring = Some(ring);
                     state.model = model;
                     state.loaded_generation = generation;
                 }
@@ -679,17 +646,16 @@ impl<'c> World<'c> {
         }
         let now_secs = self.local_secs(node);
         let state = &mut self.nodes[node];
-        let pruned = state.verifying.as_mut().map_or(0, |ring| ring.prune(now_secs));
+        let pruned = state.ring.as_mut().map_or(0, |ring| ring.prune(now_secs));
         let modelled = state.model.prune(now_secs);
         if pruned != modelled {
             self.violate(Invariant::KeyKnowledge, format!("node {node} pruned {pruned} keys, the model {modelled}"));
         }
-        if let Some(ring) = self.nodes[node].verifying.take() {
+        if let Some(ring) = self.nodes[node].ring.take() {
             let model = self.nodes[node].model.clone();
             self.check_agreement(node, &ring, &model, "after reload");
-            self.nodes[node].verifying = Some(ring);
+            self.nodes[node].ring = Some(ring);
         }
-        self.promote(node);
         self.record(What::Reload, node, crate::trace::NONE_U32);
         let at = self.now_ms + self.reload_delay();
         self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
@@ -697,99 +663,183 @@ impl<'c> World<'c> {
 
     // ---------------------------------------------------------------- rotation
 
+    /// A scheduled rotation: a random node that is up (and, sometimes, a second rotator at
+    /// the same moment) runs `rotate_if_older_than` in a read-modify-write of the store, as
+    /// `FileStore::update` does: under its lock, so two rotators add one key.
     fn rotate(&mut self) {
         let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].state == NodeState::Up).collect();
         let Some(&leader) = self.faults.pick(&up) else {
-            return self.defer_rotation(ROTATION_RETRY_MS, crate::trace::NONE_U16 as usize);
+            return self.defer_rotation(crate::trace::NONE_U16 as usize);
         };
-        let (mut ring, mut model) = match self.read_store(leader) {
-            Ok((ring, model, _)) => (ring, model),
-            Err(StoreRead::Fault(ReadFault::Unavailable)) => return self.defer_rotation(ROTATION_RETRY_MS, leader),
-            Err(StoreRead::Fault(ReadFault::NotFound)) => {
-                self.violate(Invariant::KeyKnowledge, format!("node {leader} is up but the key store is empty"));
-                return self.defer_rotation(ROTATION_RETRY_MS, leader);
+        let mut rotators = vec![leader];
+        if self.faults.chance(self.config.concurrent_rotation_per_mille) {
+            if let Some(&second) = self.faults.pick(&up) {
+                rotators.push(second);
             }
-            Err(StoreRead::Corrupt) => return self.defer_rotation(ROTATION_RETRY_MS, leader),
-        };
-        let now_secs = self.local_secs(leader);
-        // Never rotate before the current key is active everywhere; the leader's clock may be
-        // behind the creator's by twice the skew bound.
-        let skew_margin_secs = (2 * self.config.clock_skew_max_ms).div_ceil(SECOND_MS) + 1;
-        let ready_at_secs = active_created_secs(&ring, now_secs) + self.activation_delay_secs + skew_margin_secs;
-        if ready_at_secs > now_secs {
-            return self.defer_rotation((ready_at_secs - now_secs) * SECOND_MS, leader);
         }
-        let model_refuses = model.begin_rotation(now_secs).is_err();
-        let kid = match ring.rotate_with(now_secs, self.overlap_secs, &mut self.entropy) {
-            Ok(kid) => kid,
-            Err(KeyError::RingFull) => {
-                if !model_refuses {
-                    self.violate(Invariant::KeyKnowledge, "the ring refused a rotation the model allows".to_owned());
+        // A key at least half a rotation interval old is due: a second rotator that sees the
+        // first one's key does nothing.
+        let max_age_secs = (self.config.rotation_interval_ms / 2 / SECOND_MS).max(1);
+        let locked = self.config.canary != Some(Canary::NoLockOnUpdate);
+        // Without the lock both rotators read before either writes.
+        let mut unlocked_reads = Vec::new();
+        if !locked {
+            for &rotator in &rotators {
+                unlocked_reads.push(self.read_store(rotator));
+            }
+        }
+        let mut rotated_any = false;
+        let mut retry = false;
+        for (position, &rotator) in rotators.iter().enumerate() {
+            if self.nodes[rotator].state != NodeState::Up {
+                continue;
+            }
+            let read = if locked { self.read_store(rotator) } else { unlocked_reads.remove(0) };
+            let (mut ring, mut model) = match read {
+                Ok((ring, model, _)) => (ring, model),
+                Err(StoreRead::Fault(ReadFault::Unavailable)) | Err(StoreRead::Corrupt) => {
+                    retry |= position == 0;
+                    continue;
                 }
-                self.counters.rotations_refused += 1;
-                self.record(What::RotationRefused, leader, crate::trace::NONE_U32);
-                self.log(Level::Warn, &format!("WARN node={leader} rotation refused: key ring full"), false);
-                self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
-                return;
+                Err(StoreRead::Fault(ReadFault::NotFound)) => {
+                    self.violate(Invariant::KeyKnowledge, format!("node {rotator} is up but the key store is empty"));
+                    retry |= position == 0;
+                    continue;
+                }
+            };
+            let now_secs = self.local_secs(rotator);
+            let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
+            let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
+            let kid = match ring.rotate_if_older_than_with(now_secs, max_age_secs, &self.rotation, &mut self.entropy) {
+                Ok(Some(kid)) => kid,
+                Ok(None) => {
+                    if model_rotates {
+                        self.violate(
+                            Invariant::KeyKnowledge,
+                            "the ring declined a rotation the model makes".to_owned(),
+                        );
+                    }
+                    self.record(What::RotationNotDue, rotator, crate::trace::NONE_U32);
+                    continue;
+                }
+                Err(KeyError::RingFull) => {
+                    if !model_refuses {
+                        self.violate(
+                            Invariant::KeyKnowledge,
+                            "the ring refused a rotation the model allows".to_owned(),
+                        );
+                    }
+                    self.counters.rotations_refused += 1;
+                    self.record(What::RotationRefused, rotator, crate::trace::NONE_U32);
+                    self.log(Level::Warn, &format!("WARN node={rotator} rotation refused: key ring full"), false);
+                    continue;
+                }
+                Err(error) => {
+                    self.violate(Invariant::KeyKnowledge, format!("rotation failed: {error}"));
+                    continue;
+                }
+            };
+            if !model_rotates || model_refuses {
+                self.violate(Invariant::KeyKnowledge, "the ring rotated where the model does not".to_owned());
+                continue;
             }
-            Err(error) => {
-                self.violate(Invariant::KeyKnowledge, format!("rotation failed: {error}"));
-                return;
-            }
-        };
-        if model_refuses {
-            self.violate(Invariant::KeyKnowledge, "the ring rotated where the model refuses".to_owned());
-            return;
-        }
-        let serial = self.register_cluster_ring(&ring, kid);
-        model.finish_rotation(now_secs, self.overlap_secs, serial, kid);
-        self.check_agreement(leader, &ring, &model, "after rotation");
-        let crash = self.draw_write_crash();
-        match self.store.replace(self.now_ms, ring.to_jwk_set(), model.clone(), crash) {
-            WriteOutcome::Written => {
-                self.counters.rotations += 1;
-                self.record(What::Rotation, leader, crate::trace::NONE_U32);
-                self.log(Level::Info, &format!("INFO node={leader} rotated: new kid={kid}"), false);
-                self.promote(leader);
-                let generation = self.store.generation();
-                let state = &mut self.nodes[leader];
-                state.verifying = Some(ring);
-                state.model = model;
-                state.active_created_secs = now_secs;
-                state.loaded_generation = generation;
-                self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
-            }
-            WriteOutcome::Crashed(point) => {
-                self.count_write_crash(leader, point);
-                self.stop_node(leader, true);
-                if point == CrashPoint::AfterRename {
+            let serial = self.register_cluster_ring(&ring, kid);
+            model.finish_rotation(now_secs, self.staging, serial, kid);
+            self.check_agreement(rotator, &ring, &model, "after rotation");
+            let crash = self.draw_write_crash();
+            let document = ring.to_jwk_set();
+            match self.write_store(rotator, document, model, crash) {
+                WriteOutcome::Written => {
+                    rotated_any = true;
                     self.counters.rotations += 1;
-                    self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
-                } else {
-                    self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Rotation);
+                    self.record(What::Rotation, rotator, crate::trace::NONE_U32);
+                    self.log(Level::Info, &format!("INFO node={rotator} rotated: new kid={kid}"), false);
+                    // `SharedRing::update` reloads after its update.
+                    if let Ok((ring, model, generation)) = self.read_store(rotator) {
+                        let state = &mut self.nodes[rotator];
+                        state.ring = Some(ring);
+                        state.model = model;
+                        state.loaded_generation = generation;
+                    }
                 }
+                WriteOutcome::Crashed(point) => {
+                    self.count_write_crash(rotator, point);
+                    self.stop_node(rotator, true);
+                    if point == CrashPoint::AfterRename {
+                        rotated_any = true;
+                        self.counters.rotations += 1;
+                    } else {
+                        retry |= position == 0;
+                    }
+                }
+                WriteOutcome::Unavailable | WriteOutcome::AlreadyExists => retry |= position == 0,
             }
-            WriteOutcome::Unavailable | WriteOutcome::AlreadyExists => self.defer_rotation(ROTATION_RETRY_MS, leader),
         }
+        if retry && !rotated_any {
+            return self.defer_rotation(leader);
+        }
+        self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
     }
 
-    fn defer_rotation(&mut self, wait_ms: u64, leader: usize) {
+    fn defer_rotation(&mut self, leader: usize) {
         self.counters.rotations_deferred += 1;
         self.record(What::RotationDeferred, leader, crate::trace::NONE_U32);
-        self.schedule(self.now_ms + wait_ms.max(SECOND_MS), Event::Rotation);
+        self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Rotation);
+    }
+
+    /// Replaces the store's document, checking that the write loses no key the store held
+    /// that is not yet forgotten by the writer's clock (what the lock of
+    /// `FileStore::update` guarantees).
+    fn write_store(
+        &mut self,
+        writer: usize,
+        document: zeroize::Zeroizing<String>,
+        model: KeySetModel,
+        crash: Option<CrashPoint>,
+    ) -> WriteOutcome {
+        let now_secs = self.local_secs(writer);
+        if let Ok(stored) = self.store.read(self.now_ms) {
+            let lost = stored
+                .model
+                .keys()
+                .iter()
+                .filter(|key| key.phase(now_secs) != model::Phase::Forgotten && model.held_serial(key.serial).is_none())
+                .count();
+            let outcome = self.store.replace(self.now_ms, document, model, crash);
+            let landed = matches!(outcome, WriteOutcome::Written | WriteOutcome::Crashed(CrashPoint::AfterRename));
+            if lost > 0 && landed {
+                self.violate(
+                    Invariant::KeyKnowledge,
+                    format!("node {writer} overwrote the key store and lost {lost} keys that were not forgotten"),
+                );
+            }
+            return outcome;
+        }
+        self.store.replace(self.now_ms, document, model, crash)
     }
 
     // ---------------------------------------------------------------- load balancer
 
+    /// Whether a node takes this request. A node that is up verifies; it issues only if it
+    /// says it can sign (its readiness check).
     fn eligible(&mut self, node: usize, purpose: Purpose) -> bool {
         if self.nodes[node].state != NodeState::Up {
             return false;
         }
         if purpose == Purpose::Issue {
-            self.promote(node);
-            return self.nodes[node].signing.is_some();
+            return self.can_sign(node);
         }
         true
+    }
+
+    /// What the node itself says about signing.
+    fn can_sign(&self, node: usize) -> bool {
+        let state = &self.nodes[node];
+        if self.config.canary == Some(Canary::RestartedNodeNeverSigns) && state.starts > 1 {
+            return false;
+        }
+        let now_secs = self.local_secs(node);
+        state.ring.as_ref().is_some_and(|ring| ring.can_sign(now_secs))
     }
 
     /// The node a request goes to: the client's home node (sticky) or any node (random, and
@@ -818,8 +868,23 @@ impl<'c> World<'c> {
     fn issue(&mut self, node: usize, client: u32) -> Option<HeldToken> {
         let now_secs = self.local_secs(node);
         let ttl_secs = self.config.token_ttl_secs;
+        if !self.can_sign(node) {
+            return None;
+        }
         let state = &self.nodes[node];
-        let (ring, kid) = (state.signing.as_ref()?, state.signing_kid?);
+        let ring = state.ring.as_ref()?;
+        let kid = ring.active_kid(now_secs)?;
+        let expected_kid = state.model.signer(now_secs).map(|key| key.kid);
+        if expected_kid != Some(kid) {
+            self.violate(
+                Invariant::KeyKnowledge,
+                format!(
+                    "node {node} signs with kid {kid}, the model with {:?}",
+                    expected_kid.map(|kid| kid.to_string())
+                ),
+            );
+        }
+        let ring = self.nodes[node].ring.as_ref()?;
         let token = match ring.issue(&Session { sub: client }, now_secs, ttl_secs) {
             Ok(token) => token,
             Err(error) => {
@@ -846,14 +911,31 @@ impl<'c> World<'c> {
 
     /// Verifies `token` at `node` the way the node is configured to.
     fn verify(&mut self, node: usize, token: &str, now_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
-        if self.config.canary == Some(Canary::BrokenVerifier) {
-            return broken_verify(token, now_secs, self.validation.leeway());
-        }
-        let Some(ring) = self.nodes[node].verifying.as_ref() else {
+        let Some(ring) = self.nodes[node].ring.as_ref() else {
             return Err(Rejection::UnknownKey);
         };
-        ring.verify_borrowed::<Session>(token, &self.validation, now_secs, &mut self.scratch)
-            .map(|verified| (verified.claims().sub, verified.kid().copied()))
+        match self.config.canary {
+            Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.validation.leeway()),
+            Some(Canary::MacSkippedForKnownKid) => {
+                // The mutation: a token naming a key the ring holds is trusted without its MAC.
+                let held = attacker::header_kid(token)
+                    .is_some_and(|kid| ring.keys(now_secs).iter().any(|info| info.kid == Some(kid)));
+                if held {
+                    return broken_verify(token, now_secs, self.validation.leeway());
+                }
+            }
+            _ => {}
+        }
+        let result = ring
+            .verify_borrowed::<Session>(token, &self.validation, now_secs, &mut self.scratch)
+            .map(|verified| (verified.claims().sub, verified.kid().copied()));
+        match result {
+            // The mutation: the old classification of an identifier without its key.
+            Err(Rejection::ForgottenKey) if self.config.canary == Some(Canary::ForgottenKidRoutine) => {
+                Err(Rejection::RetiredKey)
+            }
+            other => other,
+        }
     }
 
     /// A node verifies a token; the oracle checks the outcome; the node logs a rejection.
@@ -862,6 +944,9 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(node);
         let result = self.verify(node, token, now_secs);
         let expectation = model::expect(facts, &self.nodes[node].model, now_secs, self.validation.leeway());
+        // A rejection is routine only after a MAC held: the token must carry the MAC of a key
+        // this node holds.
+        let mac_verified = facts.signed_by.is_some_and(|serial| self.nodes[node].model.held_serial(serial).is_some());
         let outcome = match &result {
             Ok(_) => Outcome::Accepted,
             Err(rejection) => Outcome::Rejected(rejection.code()),
@@ -872,7 +957,7 @@ impl<'c> World<'c> {
             node: node as u16,
             actor,
             outcome: outcome.as_str(),
-            expected: expectation.outcome.as_str(),
+            expected: expectation.as_str(),
             token_tail: tail_of(token),
         });
         let attack = match what {
@@ -909,15 +994,21 @@ impl<'c> World<'c> {
                     format!("node {node} gave {} the wrong severity", rejection.code()),
                 );
             }
+            if rejection.is_routine() && !mac_verified {
+                self.violate(
+                    Invariant::WrongClassification,
+                    format!("node {node} called a token routine ({}) without a MAC it could check", rejection.code()),
+                );
+            }
         }
-        if outcome != expectation.outcome {
+        if outcome != expectation {
             self.violate(
                 Invariant::WrongClassification,
                 format!(
                     "node {node} answered {} to a {} token where the ground truth calls for {}",
                     outcome.as_str(),
                     attack.map_or("genuine", AttackKind::as_str),
-                    expectation.outcome.as_str()
+                    expectation.as_str()
                 ),
             );
         }
@@ -937,13 +1028,7 @@ impl<'c> World<'c> {
                     Counters::bump(&mut self.counters.honest_rejections, code);
                 }
                 if let (Some(kind), true) = (attack, rejection.is_routine()) {
-                    let reason = if kind == AttackKind::ReplayExpired {
-                        Some(RoutineByDesign::ReplayOfGenuineToken)
-                    } else if expectation.via_pruned_kid && *rejection == Rejection::RetiredKey {
-                        Some(RoutineByDesign::ForgeryNamingPrunedKid)
-                    } else {
-                        None
-                    };
+                    let reason = (kind == AttackKind::ReplayExpired).then_some(RoutineByDesign::ReplayOfGenuineToken);
                     match reason {
                         Some(reason) => Counters::bump(&mut self.counters.attacks_routine_by_design, reason.as_str()),
                         None => self.violate(
@@ -971,9 +1056,25 @@ impl<'c> World<'c> {
         self.now_ms + self.behaviour.exponential(self.config.request_interval_mean_ms)
     }
 
-    fn retry_later(&mut self, client: u32, node_hint: usize) {
-        self.counters.no_node_available += 1;
+    /// No node served the client: it tries again a little later. Invariant 7 asks whether a
+    /// fault the oracle knows of explains it: no node up (for a request), or no node up
+    /// whose ring, by the model, has a key to sign with (for a login).
+    fn retry_later(&mut self, client: u32, node_hint: usize, purpose: Purpose) {
+        self.counters.unanswered += 1;
         self.record(What::NoNode, node_hint, client);
+        let capable = (0..self.nodes.len()).find(|&node| {
+            let state = &self.nodes[node];
+            state.state == NodeState::Up
+                && (purpose == Purpose::Verify || state.model.signer(self.local_secs(node)).is_some())
+        });
+        if let Some(node) = capable {
+            self.counters.unanswered_unexplained += 1;
+            let what = if purpose == Purpose::Issue { "log in" } else { "send a request" };
+            self.violate(
+                Invariant::Liveness,
+                format!("client {client} could not {what}, but node {node} is up and, by the model, able to serve it"),
+            );
+        }
         let at = self.now_ms + self.behaviour.between(RETRY_MIN_MS, RETRY_MAX_MS);
         self.schedule(at, Event::Client(client));
     }
@@ -1020,10 +1121,11 @@ impl<'c> World<'c> {
     }
 
     fn login(&mut self, client: u32) {
+        self.counters.login_attempts += 1;
         let Some(node) = self.pick_node(Purpose::Issue, Some(client)) else {
-            return self.retry_later(client, crate::trace::NONE_U16 as usize);
+            return self.retry_later(client, crate::trace::NONE_U16 as usize, Purpose::Issue);
         };
-        let Some(held) = self.issue(node, client) else { return self.retry_later(client, node) };
+        let Some(held) = self.issue(node, client) else { return self.retry_later(client, node, Purpose::Issue) };
         self.counters.sessions += 1;
         let mut record = TraceRecord::new(self.now_ms, What::Login);
         record.node = node as u16;
@@ -1042,7 +1144,8 @@ impl<'c> World<'c> {
 
     fn request(&mut self, client: u32) {
         let Some(node) = self.pick_node(Purpose::Verify, Some(client)) else {
-            return self.retry_later(client, crate::trace::NONE_U16 as usize);
+            self.counters.requests_attempted += 1;
+            return self.retry_later(client, crate::trace::NONE_U16 as usize, Purpose::Verify);
         };
         self.send(client, node, What::Request);
     }
@@ -1059,6 +1162,7 @@ impl<'c> World<'c> {
         let index = client as usize;
         let Some(held) = self.clients[index].token.take() else { return self.login(client) };
         self.counters.requests += 1;
+        self.counters.requests_attempted += 1;
         match self.serve(node, what, client, &held.text, &held.facts) {
             Ok(()) => {
                 self.counters.accepted += 1;
@@ -1111,11 +1215,6 @@ impl<'c> World<'c> {
         }
         Counters::bump(self.counters.attack_outcomes.entry(kind.as_str()).or_default(), outcome);
     }
-}
-
-/// When the ring's active key was created, by the ring's own account.
-fn active_created_secs(ring: &KeyRing, now_secs: u64) -> u64 {
-    ring.keys(now_secs).iter().find(|info| info.state == KeyState::Active).map_or(0, |info| info.created_secs)
 }
 
 /// The canary's verifier: decodes the header and payload and checks `exp`, and never the MAC.

@@ -15,7 +15,7 @@ fn a_violation_exits_3_with_the_seed_the_invariant_and_the_reproduction() {
     assert!(stdout.contains("in seed 1 policy persisted"), "{stdout}");
     assert!(stdout.contains("last "), "{stdout}");
     assert!(
-        stdout.contains("reproduce: cargo run --release -p tokenring-sim -- --seed 1 --policy persisted --nodes 3 --clients 50 --duration 6h --lb sticky --canary broken-verifier"),
+        stdout.contains("reproduce: cargo run --release -p tokenring-sim -- --seed 1 --policy persisted --nodes 3 --clients 50 --duration 6h --lb random --canary broken-verifier"),
         "{stdout}"
     );
 }

@@ -111,8 +111,25 @@ fn rotating_past_the_overlap_old_tokens_are_retired_key_and_routine() {
     let replays = &counters.attack_outcomes["replay-expired"];
     assert!(replays.get("retired-key").copied().unwrap_or(0) > 0, "{replays:?}");
     assert!(replays.keys().all(|code| ["retired-key", "expired"].contains(code)), "{replays:?}");
-    // Forgeries naming a pruned kid are rejected as retired-key too: the documented case.
-    assert!(counters.attacks_routine_by_design.get("forgery-naming-pruned-kid").copied().unwrap_or(0) > 0);
+    // Only replays of genuine tokens are routine among the attacker's: a forgery is never.
+    assert!(counters.attacks_routine_by_design.keys().all(|reason| *reason == "replay-of-genuine-token"));
+    assert_eq!(counters.attacks_accepted, 0);
+}
+
+#[test]
+fn rotating_past_the_forget_time_old_tokens_are_forgotten_key_and_suspicious() {
+    let mut config = rotating_with_stale_clients(Policy::Rotating);
+    config.forget_after_secs = 3600;
+    let report = run_clean(&config);
+    let counters = &report.counters;
+    // A stale token whose key was forgotten can no longer be MAC-checked: forgotten-key, a
+    // WARN, whoever sent it.
+    let forgotten = counters.honest_rejections.get("forgotten-key").copied().unwrap_or(0);
+    assert!(forgotten > 20, "{:?}", counters.honest_rejections);
+    assert!(counters.warn_lines_honest >= forgotten);
+    let forged = &counters.attack_outcomes["forged-under-cluster-kid"];
+    assert!(forged.get("forgotten-key").copied().unwrap_or(0) > 0, "{forged:?}");
+    assert!(counters.attacks_routine_by_design.keys().all(|reason| *reason == "replay-of-genuine-token"));
     assert_eq!(counters.attacks_accepted, 0);
 }
 
