@@ -93,13 +93,14 @@ impl KeySetModel {
     }
 
     /// The index of the key that signs at `now_secs`: of the current keys, the one activated
-    /// last, then created last, then first in the ring.
+    /// last, then created last, then last in the ring (a rotation appends its key, so of two
+    /// made in the same second the later one signs).
     fn signer_index(&self, now_secs: u64) -> Option<usize> {
         self.keys
             .iter()
             .enumerate()
             .filter(|(_, key)| key.phase(now_secs) == Phase::Current)
-            .max_by_key(|(index, key)| (key.activate_at_secs, key.created_secs, core::cmp::Reverse(*index)))
+            .max_by_key(|(index, key)| (key.activate_at_secs, key.created_secs, *index))
             .map(|(index, _)| index)
     }
 
