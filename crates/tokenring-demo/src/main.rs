@@ -1,0 +1,222 @@
+//! `tokenring-demo`: a small HTTP service on `tokenring-axum`, to show (and to test, with real
+//! processes) that users stay logged in across restarts and key rotations, and that no token is
+//! ever logged.
+//!
+//! Routes: `POST /login` (`{"user":"NAME"}` → `{"token":"..."}`), `GET /me` (the verified
+//! claims), `GET /healthz` (the ring's generation, key count, active `kid`, last reload).
+
+#![forbid(unsafe_code)]
+
+mod duration;
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use clap::Parser;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokenring::{Clock, FileStore, KeyRing, Loaded, SharedRing, SystemClock, Validation};
+use tokenring_axum::{Auth, Authenticated, ReloadOptions, ReloadOutcome, Reloader};
+
+/// The issuer and audience of the demo's tokens.
+const ISSUER: &str = "tokenring-demo";
+/// Lifetime of a login token, in seconds.
+const TOKEN_TTL_SECS: u64 = 3600;
+/// Longest user name accepted, in characters.
+const USER_LEN_MAX: usize = 64;
+/// Largest login body read, in bytes.
+const LOGIN_BODY_LEN_MAX: usize = 1024;
+
+/// A demo HTTP service on tokenring-axum: log in, and stay logged in across restarts and key
+/// rotations.
+#[derive(Debug, Parser)]
+#[command(name = "tokenring-demo", version)]
+struct Args {
+    /// The JWK Set key file: loaded, or created with a fresh key on the first start.
+    #[arg(long, value_name = "FILE", required_unless_present = "ephemeral", conflicts_with = "ephemeral")]
+    keys: Option<PathBuf>,
+    /// A fresh key at every start, held in memory only: every restart logs every user out.
+    #[arg(long)]
+    ephemeral: bool,
+    /// The address to listen on; port 0 picks a free port.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// How often to read the key file for changes (e.g. 500ms, 10s, 1m).
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = duration::parse)]
+    poll: Duration,
+    /// Do not watch the key file's directory for events; poll only.
+    #[arg(long)]
+    no_watch: bool,
+    /// Also serve `GET /baseline/me`: the `/me` handler's work without authentication, for the
+    /// HTTP benchmark (benches/http/run).
+    #[arg(long, hide = true)]
+    bench_baseline: bool,
+}
+
+#[derive(Clone)]
+struct AppState {
+    auth: Auth,
+    reloader: Arc<Reloader>,
+    /// What `/baseline/me` answers: claims of the shape `/me` answers.
+    baseline: Arc<Value>,
+}
+
+impl FromRef<AppState> for Auth {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "tokenring-demo stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let now = SystemClock.now_secs();
+    let ring = match &args.keys {
+        Some(path) => {
+            let (ring, loaded) = SharedRing::open_or_create(FileStore::new(path), now)?;
+            let created = loaded == Loaded::Created;
+            tracing::info!(path = %path.display(), created, "key file loaded");
+            ring
+        }
+        None => {
+            tracing::info!("ephemeral key held in memory only: every restart logs every user out");
+            SharedRing::new(KeyRing::generate(now)?)
+        }
+    };
+    let auth = Auth::new(ring).validation(Validation::new().issuer(ISSUER).audience(ISSUER));
+    let reloader = Reloader::spawn(&auth, ReloadOptions::new().poll(args.poll).watch(!args.no_watch))?;
+    let baseline =
+        json!({"iat": now, "nbf": now, "exp": now + TOKEN_TTL_SECS, "sub": "bench", "iss": ISSUER, "aud": ISSUER});
+    let state = AppState { auth, reloader: Arc::new(reloader), baseline: Arc::new(baseline) };
+
+    let mut app = Router::new().route("/login", post(login)).route("/me", get(me)).route("/healthz", get(healthz));
+    if args.bench_baseline {
+        app = app.route("/baseline/me", get(baseline_me));
+    }
+    let app = app.with_state(state);
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let address = listener.local_addr()?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{address}")?;
+        stdout.flush()?;
+    }
+    tracing::info!(%address, "serving");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+fn bad_request() -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": "bad request"}))).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    user: String,
+}
+
+/// A demo login: any user name of 1 to 64 characters is accepted, without a password.
+async fn login(State(state): State<AppState>, body: Body) -> Response {
+    let Ok(body) = to_bytes(body, LOGIN_BODY_LEN_MAX).await else { return bad_request() };
+    let Ok(login) = serde_json::from_slice::<Login>(&body) else { return bad_request() };
+    let length = login.user.chars().count();
+    if length == 0 || length > USER_LEN_MAX {
+        return bad_request();
+    }
+    match state.auth.issue(&json!({"sub": login.user, "iss": ISSUER, "aud": ISSUER}), TOKEN_TTL_SECS) {
+        Ok(token) => Json(json!({"token": token})).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "cannot issue a token");
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": "cannot issue a token"}))).into_response()
+        }
+    }
+}
+
+async fn me(session: Authenticated<Value>) -> Json<Value> {
+    Json(session.into_claims())
+}
+
+async fn baseline_me(State(state): State<AppState>) -> Json<Value> {
+    Json(Value::clone(&state.baseline))
+}
+
+async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    let now = state.auth.now_secs();
+    let ring = state.auth.ring().ring();
+    let status = state.reloader.status();
+    let (result, reason) = match status.last {
+        ReloadOutcome::Failed { reason } => ("failed", Some(reason)),
+        other => (other.as_str(), None),
+    };
+    Json(json!({
+        "generation": ring.generation(),
+        "keys": ring.keys(now).len(),
+        "active_kid": ring.active_kid(now).map(|kid| kid.to_string()),
+        "content_fingerprint": state.auth.ring().content_fingerprint().map(|fingerprint| fingerprint.to_string()),
+        "last_reload": {
+            "result": result,
+            "reason": reason,
+            "at": status.at_secs,
+            "reloads": status.reloads,
+            "failures": status.failures,
+        },
+    }))
+}
