@@ -197,13 +197,17 @@ impl Rotation {
 impl KeyRing {
     /// The index of the key that signs at `now_secs`: of the keys that may sign and are past
     /// their activation but not retired, revoked or forgotten, the one activated last (then
-    /// created last, then first in the ring).
+    /// created last, then last in the ring).
+    ///
+    /// Ties go to the later position because a rotation appends its key: two rotations in the
+    /// same second with the same propagation give two keys with equal times, and the earlier
+    /// one has been given a retire time by the later rotation, so the later one must sign.
     pub(crate) fn signer(&self, now_secs: u64) -> Option<usize> {
         self.keys
             .iter()
             .enumerate()
             .filter(|(_, key)| !key.verify_only && key.phase(now_secs) == Phase::Current)
-            .max_by_key(|(index, key)| (key.activate_at_secs, key.created_secs, core::cmp::Reverse(*index)))
+            .max_by_key(|(index, key)| (key.activate_at_secs, key.created_secs, *index))
             .map(|(index, _)| index)
     }
 

@@ -103,13 +103,26 @@ fn no_signer_when_every_key_is_pending_retired_revoked_or_verify_only() {
 }
 
 #[test]
-fn ties_go_to_the_later_creation_then_the_earlier_position() {
+fn ties_go_to_the_later_creation_then_the_later_position() {
     let ring = ring(vec![
         key("first", T0, T0 + 10, None, None),
         key("second", T0 + 5, T0 + 10, None, None),
         key("third", T0 + 5, T0 + 10, None, None),
+        key("fourth", T0 + 1, T0 + 10, None, None),
     ]);
-    assert_eq!(signer(&ring, T0 + 10).as_deref(), Some("second"));
+    assert_eq!(signer(&ring, T0 + 10).as_deref(), Some("third"));
+}
+
+#[test]
+fn two_rotations_in_one_second_leave_the_later_key_signing() {
+    let mut ring = KeyRing::with_key(Key::from_bytes(&[1; 32]).unwrap(), Some(Kid::new("a").unwrap()), T0);
+    let rotation = Rotation::new().propagation_secs(300).overlap_secs(3600);
+    let b = ring.rotate(T0 + 10, &rotation).unwrap();
+    let c = ring.rotate(T0 + 10, &rotation).unwrap();
+    // "b" got a retire time from the second rotation; "c" has none and must be the signer, or
+    // "b" would sign until it retires and its last tokens would outlive it.
+    assert_eq!(ring.active_kid(T0 + 310), Some(c));
+    assert_eq!(state(&ring, b.as_str(), T0 + 310), KeyState::Retiring);
 }
 
 #[test]

@@ -115,6 +115,58 @@ proptest! {
         }
     }
 
+    /// The cluster rule: when every node's view of the key file is at most `propagation` old
+    /// (any version written since `now - propagation`, not even in order), and the overlap is
+    /// at least the token lifetime plus leeway, no token is rejected while it is valid (before
+    /// its `exp` plus the leeway), by any node, across any number of staged rotations.
+    #[test]
+    fn staged_rotation_never_rejects_a_token_before_its_exp_when_every_node_reloads_within_propagation(
+        propagation in 0u64..2_000,
+        ttl in prop_oneof![1u64..120, 1u64..5_000],
+        leeway in 0u64..120,
+        extra_overlap in prop_oneof![Just(0u64), 0u64..2_000],
+        // Short steps find the boundaries (an activation just after an issue, a check inside
+        // the leeway); long ones cross many rotations.
+        steps in prop::collection::vec((prop_oneof![0u64..60, 0u64..3_000], 0u8..3, any::<u16>()), 1..80),
+    ) {
+        let rotation = tokenring::Rotation::new()
+            .propagation_secs(propagation)
+            .overlap_secs(ttl + leeway + extra_overlap);
+        let validation = Validation::new().leeway_secs(leeway);
+        let mut entropy = Counter(propagation ^ ttl << 16);
+        let mut writer = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+        // Every version of the key file, with the time it was written; the first was there
+        // before any node started.
+        let mut versions: Vec<(u64, KeyRing)> = vec![(0, writer.clone())];
+        let mut live: Vec<(String, u64)> = Vec::new();
+        let mut now = NOW;
+        for (advance, action, pick) in steps {
+            now += advance;
+            // What some node may hold now: any version from the newest written by
+            // `now - propagation` to the newest written by `now`.
+            let newest = versions.iter().rposition(|(written, _)| *written <= now).unwrap();
+            let oldest = versions.iter().rposition(|(written, _)| *written <= now.saturating_sub(propagation)).unwrap_or(0);
+            let view = &versions[oldest + usize::from(pick) % (newest - oldest + 1)].1;
+            match action {
+                0 => {
+                    match writer.rotate_with(now, &rotation, &mut entropy) {
+                        Ok(_) => versions.push((now, writer.clone())),
+                        Err(KeyError::RingFull) => {}
+                        Err(other) => prop_assert!(false, "rotation failed: {other}"),
+                    }
+                }
+                1 => live.push((view.issue(&Value::Object(Map::new()), now, ttl).unwrap(), now + ttl)),
+                _ => {
+                    live.retain(|(_, exp)| now < *exp + leeway);
+                    for (token, _) in &live {
+                        let outcome = view.verify::<Value>(token, &validation, now);
+                        prop_assert!(outcome.is_ok(), "valid token rejected: {:?}", outcome.err());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn jwk_set_save_then_load_round_trips(rotations in prop::collection::vec(0u64..100_000, 0..20), seed in any::<u64>()) {
         let mut entropy = Counter(seed);
