@@ -1,0 +1,48 @@
+//! Integration tests of tokenring-axum through its public API: routers driven in process with
+//! `tower::ServiceExt::oneshot`, the reloader on a real key file, the metrics through a
+//! recorder. The end-to-end tests with real processes are in `crates/tokenring-demo`.
+
+#![allow(clippy::unwrap_used)]
+
+mod extractor;
+mod layer;
+mod metrics;
+mod reload;
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use tokenring::{KeyRing, ManualClock, SharedRing};
+use tokenring_axum::Auth;
+
+pub(crate) const NOW: u64 = 1_700_000_000;
+
+/// An `Auth` on a fresh in-memory ring, at a clock the test controls.
+pub(crate) fn auth_at(clock: &std::sync::Arc<ManualClock>) -> Auth {
+    let ring = SharedRing::new(KeyRing::generate(NOW).unwrap());
+    Auth::new(ring).clock(SharedClock(std::sync::Arc::clone(clock)))
+}
+
+/// A `ManualClock` behind an `Arc`, so the test keeps moving the clock `Auth` reads.
+pub(crate) struct SharedClock(pub(crate) std::sync::Arc<ManualClock>);
+
+impl tokenring::Clock for SharedClock {
+    fn now_secs(&self) -> u64 {
+        self.0.now_secs()
+    }
+}
+
+pub(crate) fn get(path: &str, headers: &[(&str, &str)]) -> Request<Body> {
+    let mut request = Request::get(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+/// Status, `WWW-Authenticate` and body of a response.
+pub(crate) async fn parts(response: Response<Body>) -> (u16, Option<String>, String) {
+    let status = response.status().as_u16();
+    let challenge = response.headers().get("www-authenticate").map(|value| value.to_str().unwrap().to_owned());
+    let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+    (status, challenge, String::from_utf8(body.to_vec()).unwrap())
+}
