@@ -871,7 +871,7 @@ fn object_text(members: &[(String, String)]) -> Vec<u8> {
 fn tweak_segment(segment: &mut String, tweak: EncodingTweak, which: Segment) {
     match tweak {
         EncodingTweak::Pad(target) if target == which => {
-            while segment.len() % 4 != 0 {
+            while !segment.len().is_multiple_of(4) {
                 segment.push('=');
             }
             if segment.is_empty() || segment.ends_with(|c: char| c != '=') {

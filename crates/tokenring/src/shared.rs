@@ -147,7 +147,7 @@ impl SharedRing {
     /// A log-safe fingerprint of the key file the current ring was read from, to tell in a
     /// health check whether two nodes hold the same file. `None` for a ring held in memory only.
     pub fn content_fingerprint(&self) -> Option<Fingerprint> {
-        self.inner.current.load().digest.map(|digest| Fingerprint::of(digest))
+        self.inner.current.load().digest.map(Fingerprint::of)
     }
 
     /// The store this ring is read from, if any.

@@ -2,6 +2,7 @@
 //! `--now` values so that no result depends on the wall clock.
 
 mod commands;
+mod concurrency;
 mod inspect;
 mod story;
 mod support;

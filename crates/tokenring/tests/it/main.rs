@@ -11,4 +11,5 @@ mod persistence;
 mod properties;
 mod redaction;
 mod ring;
+mod shared;
 mod vectors;
