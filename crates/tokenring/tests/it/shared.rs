@@ -186,6 +186,43 @@ fn many_starts_at_once_on_a_missing_file_end_with_one_key_set() {
 }
 
 #[test]
+fn concurrent_updates_from_many_threads_lose_no_key() {
+    let dir = temp_dir();
+    let store = FileStore::new(dir.join("keys.json"));
+    store.load_or_create(NOW).unwrap();
+    let kids: Vec<_> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                // Each thread opens the lock file itself, as another process would.
+                scope.spawn(move || store.update(|ring| Ok(ring.rotate(NOW, &Rotation::new())?)).unwrap())
+            })
+            .collect();
+        writers.into_iter().map(|writer| writer.join().unwrap()).collect()
+    });
+    let ring = store.load().unwrap();
+    assert_eq!(ring.keys(NOW).len(), 9);
+    for kid in kids {
+        assert!(ring.keys(NOW).iter().any(|info| info.kid == Some(kid)), "a rotation was lost");
+    }
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_update_that_changes_nothing_does_not_rewrite_the_file() {
+    let dir = temp_dir();
+    let store = FileStore::new(dir.join("keys.json"));
+    store.load_or_create(NOW).unwrap();
+    let before = fs::metadata(store.path()).unwrap();
+    let rotated = store.update(|ring| Ok(ring.rotate_if_older_than(NOW + 10, 3600, &Rotation::new())?)).unwrap();
+    assert_eq!(rotated, None);
+    let after = fs::metadata(store.path()).unwrap();
+    use std::os::unix::fs::MetadataExt as _;
+    assert_eq!(before.ino(), after.ino(), "the file was not replaced");
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn forgeries_naming_a_forgotten_or_revoked_kid_are_never_routine() {
     let mut ring = KeyRing::generate(NOW).unwrap();
     let old = ring.active_kid(NOW).unwrap();
