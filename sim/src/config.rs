@@ -323,6 +323,9 @@ pub struct Config {
     pub scheduled_store_outages: Vec<(u64, u64)>,
     /// Chance, per mille, that a node crashes in the middle of writing the key store.
     pub store_write_crash_per_mille: u32,
+    /// Longest delay before a node's periodic reload sees a new document (a mounted secret
+    /// reaching a pod at its kubelet's next sync), drawn per node and write.
+    pub propagation_delay_max_ms: u64,
 
     /// Time between two rotations (rotating policies).
     pub rotation_interval_ms: u64,
@@ -401,6 +404,8 @@ impl Config {
             // The store is down for the first half minute: the cluster's first start waits.
             scheduled_store_outages: vec![(0, 30 * SECOND_MS)],
             store_write_crash_per_mille: 200,
+            // The kubelet's default sync period.
+            propagation_delay_max_ms: MINUTE_MS,
             rotation_interval_ms: DAY_MS,
             reload_interval_ms: MINUTE_MS,
             // Shorter than the library's 30 days, so that a week sees keys forgotten.
@@ -460,6 +465,7 @@ impl Config {
             if rng.chance(200) { vec![(0, rng.between(SECOND_MS, config.store_outage_max_ms))] } else { Vec::new() };
         config.store_write_crash_per_mille = if rng.chance(500) { 0 } else { rng.between(0, 500) as u32 };
         config.reload_interval_ms = rng.between(10 * SECOND_MS, 2 * MINUTE_MS);
+        config.propagation_delay_max_ms = if rng.chance(300) { 0 } else { rng.between(SECOND_MS, 2 * MINUTE_MS) };
         // Rotations no closer than twice the propagation time, and not so close that more
         // than a few keys overlap.
         let rotation_min_ms = (2 * config.reload_bound_secs() * SECOND_MS).max(config.overlap_secs() * SECOND_MS / 6);
@@ -496,7 +502,7 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 13] = [
+        let checks: [(bool, &'static str); 14] = [
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
@@ -506,6 +512,7 @@ impl Config {
             (self.request_interval_mean_ms >= 1 && self.session_active_mean_ms >= 1, "client rates"),
             (self.downtime_min_ms >= 1 && self.downtime_min_ms <= self.downtime_max_ms, "downtime"),
             (self.store_outage_max_ms >= 1 && self.store_outage_max_ms <= HOUR_MS, "store outage length"),
+            (self.propagation_delay_max_ms <= HOUR_MS, "propagation delay"),
             (self.reload_interval_ms >= SECOND_MS && self.reload_interval_ms <= HOUR_MS, "reload interval"),
             (self.rotation_interval_ms >= SECOND_MS, "rotation interval"),
             (self.forget_after_secs <= FORGET_AFTER_SECS_MAX, "forget period"),
@@ -520,13 +527,18 @@ impl Config {
     /// The longest time, in seconds, from a write of the store to the moment every node that
     /// is up has loaded it, as seen on any node's clock.
     ///
-    /// A node reloads at most 1.1 reload intervals apart; a reload that hits a store outage is
+    /// A new document reaches a node at most the propagation delay after it is written; the
+    /// node reloads at most 1.1 reload intervals apart; a reload that hits a store outage is
     /// retried every five seconds and outages are separated by more than that, so the
     /// reload succeeds at most one outage and one retry later. The clocks of the writer and
     /// the reader may differ by twice the skew bound, and seconds are whole (two more seconds).
     pub fn reload_bound_secs(&self) -> u64 {
         let worst_reload_ms = self.reload_interval_ms + self.reload_interval_ms / 10;
-        let bound_ms = worst_reload_ms + self.store_outage_max_ms + STORE_RETRY_MS + 2 * self.clock_skew_max_ms;
+        let bound_ms = self.propagation_delay_max_ms
+            + worst_reload_ms
+            + self.store_outage_max_ms
+            + STORE_RETRY_MS
+            + 2 * self.clock_skew_max_ms;
         bound_ms.div_ceil(SECOND_MS) + 2
     }
 
@@ -658,7 +670,7 @@ impl Config {
                 self.stale_token_clients_per_mille
             ),
             format!(
-                "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰",
+                "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰ propagation-delay≤{}",
                 optional(self.rolling_restart_interval_ms),
                 optional(self.crash_interval_mean_ms),
                 format_duration(self.downtime_min_ms),
@@ -666,7 +678,8 @@ impl Config {
                 optional(self.store_outage_interval_mean_ms),
                 format_duration(self.store_outage_max_ms),
                 self.store_write_crash_per_mille,
-                self.concurrent_rotation_per_mille
+                self.concurrent_rotation_per_mille,
+                format_duration(self.propagation_delay_max_ms)
             ),
             format!(
                 "rotation (rotating policies): every={} reload-every={} propagation={} overlap={} (short: {}) forget-after={}",

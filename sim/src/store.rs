@@ -9,7 +9,9 @@
 //! output of `KeyRing::to_jwk_set`, and nodes read them back with `KeyRing::from_jwk_set`.
 //!
 //! Besides crashes, the store has outages: windows of time in which every read and write fails,
-//! as a network file system or a secrets service might.
+//! as a network file system or a secrets service might; and propagation delays: a node's
+//! periodic reload sees a new document only some time after it was written (a mounted
+//! Kubernetes Secret reaches each pod at its kubelet's next sync), drawn per node and write.
 
 use zeroize::Zeroizing;
 
@@ -23,6 +25,8 @@ pub(crate) struct StoredSet {
     /// Increases with every write that lands: what a node compares to skip re-parsing an
     /// unchanged document (as a file's modification time would).
     pub(crate) generation: u64,
+    /// From when each node's periodic reload sees this document (empty: every node at once).
+    visible_from_ms: Vec<u64>,
 }
 
 /// A read that found nothing usable.
@@ -60,10 +64,15 @@ pub(crate) enum WriteOutcome {
     Crashed(CrashPoint),
 }
 
+/// Most documents kept for nodes that have not seen the newest one yet.
+const VERSIONS_MAX: usize = 16;
+
 /// The shared store.
 #[derive(Debug)]
 pub(crate) struct SimStore {
     current: Option<StoredSet>,
+    /// Earlier documents, oldest first, for nodes the newer ones have not reached yet.
+    older: std::collections::VecDeque<StoredSet>,
     /// Outage windows `[start, end)`, sorted and disjoint.
     outages: Vec<(u64, u64)>,
     generation: u64,
@@ -75,7 +84,7 @@ pub(crate) struct SimStore {
 impl SimStore {
     pub(crate) fn new(outages: Vec<(u64, u64)>, in_place: bool) -> Self {
         debug_assert!(outages.windows(2).all(|pair| pair[0].1 <= pair[1].0));
-        Self { current: None, outages, generation: 0, in_place }
+        Self { current: None, older: std::collections::VecDeque::new(), outages, generation: 0, in_place }
     }
 
     /// The generation of the document in place (0 before the first write).
@@ -95,6 +104,22 @@ impl SimStore {
             return Err(ReadFault::Unavailable);
         }
         self.current.as_ref().ok_or(ReadFault::NotFound)
+    }
+
+    /// Reads the document as node `node`'s periodic reload sees it: the newest one that has
+    /// reached it (or the oldest kept, if none has).
+    pub(crate) fn read_propagated(&self, now_ms: u64, node: usize) -> Result<&StoredSet, ReadFault> {
+        let current = self.read(now_ms)?;
+        let reached = |stored: &StoredSet| stored.visible_from_ms.get(node).is_none_or(|&from| from <= now_ms);
+        let newest_reached = core::iter::once(current).chain(self.older.iter().rev()).find(|stored| reached(stored));
+        Ok(newest_reached.or(self.older.front()).unwrap_or(current))
+    }
+
+    /// Sets from when each node's reload sees the document just written.
+    pub(crate) fn set_visibility(&mut self, visible_from_ms: Vec<u64>) {
+        if let Some(current) = self.current.as_mut() {
+            current.visible_from_ms = visible_from_ms;
+        }
     }
 
     /// Replaces the document atomically (`FileStore::save`).
@@ -128,20 +153,36 @@ impl SimStore {
         self.land(document, model, crash)
     }
 
+    /// Makes `stored` the newest document, visible to every node at once until
+    /// [`set_visibility`](Self::set_visibility) says otherwise.
+    fn push(&mut self, stored: StoredSet) {
+        if let Some(previous) = self.current.replace(stored) {
+            if self.older.len() == VERSIONS_MAX {
+                self.older.pop_front();
+            }
+            self.older.push_back(previous);
+        }
+    }
+
     fn land(&mut self, document: Zeroizing<String>, model: KeySetModel, crash: Option<CrashPoint>) -> WriteOutcome {
         match crash {
             Some(CrashPoint::BeforeRename) if self.in_place => {
                 // Half the document reached the disk before the crash.
                 let torn = document.get(..document.len() / 2).unwrap_or_default().to_owned();
                 self.generation += 1;
-                self.current = Some(StoredSet { document: Zeroizing::new(torn), model, generation: self.generation });
+                self.push(StoredSet {
+                    document: Zeroizing::new(torn),
+                    model,
+                    generation: self.generation,
+                    visible_from_ms: Vec::new(),
+                });
                 return WriteOutcome::Crashed(CrashPoint::BeforeRename);
             }
             Some(CrashPoint::BeforeRename) => return WriteOutcome::Crashed(CrashPoint::BeforeRename),
             Some(CrashPoint::AfterRename) | None => {}
         }
         self.generation += 1;
-        self.current = Some(StoredSet { document, model, generation: self.generation });
+        self.push(StoredSet { document, model, generation: self.generation, visible_from_ms: Vec::new() });
         match crash {
             Some(point) => WriteOutcome::Crashed(point),
             None => WriteOutcome::Written,
@@ -191,6 +232,18 @@ mod tests {
             WriteOutcome::Crashed(CrashPoint::BeforeRename)
         );
         assert_eq!(store.read(0).unwrap().document.as_str(), "comp");
+    }
+
+    #[test]
+    fn a_reload_sees_the_newest_document_that_has_reached_its_node() {
+        let mut store = SimStore::new(Vec::new(), false);
+        assert_eq!(store.create(0, document("one"), KeySetModel::default(), None), WriteOutcome::Written);
+        assert_eq!(store.replace(10, document("two"), KeySetModel::default(), None), WriteOutcome::Written);
+        store.set_visibility(vec![10, 50]);
+        assert_eq!(store.read_propagated(20, 0).unwrap().document.as_str(), "two");
+        assert_eq!(store.read_propagated(20, 1).unwrap().document.as_str(), "one");
+        assert_eq!(store.read_propagated(50, 1).unwrap().document.as_str(), "two");
+        assert_eq!(store.read(20).unwrap().document.as_str(), "two", "a writer reads the source");
     }
 
     #[test]

@@ -456,7 +456,15 @@ impl<'c> World<'c> {
     /// Reads and parses the store: the ring, its model, its generation. A document that does
     /// not parse is a violation, reported here, and comes back as [`StoreRead::Corrupt`].
     fn read_store(&mut self, node: usize) -> Result<(KeyRing, KeySetModel, u64), StoreRead> {
-        let stored = self.store.read(self.now_ms).map_err(StoreRead::Fault)?;
+        self.parse_stored(node, false)
+    }
+
+    /// [`read_store`](Self::read_store) as the node's periodic reload sees the store, which
+    /// a new document reaches only after its propagation delay.
+    fn parse_stored(&mut self, node: usize, propagated: bool) -> Result<(KeyRing, KeySetModel, u64), StoreRead> {
+        let stored =
+            if propagated { self.store.read_propagated(self.now_ms, node) } else { self.store.read(self.now_ms) };
+        let stored = stored.map_err(StoreRead::Fault)?;
         let parsed = KeyRing::from_jwk_set(stored.document.as_bytes());
         let model = stored.model.round_trip();
         let generation = stored.generation;
@@ -623,7 +631,7 @@ impl<'c> World<'c> {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
             return;
         }
-        let generation = self.store.read(self.now_ms).map(|stored| stored.generation);
+        let generation = self.store.read_propagated(self.now_ms, node).map(|stored| stored.generation);
         match generation {
             Err(ReadFault::Unavailable) => {
                 self.counters.reloads_failed += 1;
@@ -635,7 +643,7 @@ impl<'c> World<'c> {
             }
             Ok(generation) if generation != self.nodes[node].loaded_generation => {
                 // Like `SharedRing::reload`: the last good ring stays if the new one is bad.
-                if let Ok((ring, model, generation)) = self.read_store(node) {
+                if let Ok((ring, model, generation)) = self.parse_stored(node, true) {
                     let state = &mut self.nodes[node];
                     state.ring = Some(ring);
                     state.model = model;
@@ -798,24 +806,37 @@ impl<'c> World<'c> {
         crash: Option<CrashPoint>,
     ) -> WriteOutcome {
         let now_secs = self.local_secs(writer);
-        if let Ok(stored) = self.store.read(self.now_ms) {
-            let lost = stored
+        let lost = self.store.read(self.now_ms).map_or(0, |stored| {
+            stored
                 .model
                 .keys()
                 .iter()
                 .filter(|key| key.phase(now_secs) != model::Phase::Forgotten && model.held_serial(key.serial).is_none())
-                .count();
-            let outcome = self.store.replace(self.now_ms, document, model, crash);
-            let landed = matches!(outcome, WriteOutcome::Written | WriteOutcome::Crashed(CrashPoint::AfterRename));
-            if lost > 0 && landed {
-                self.violate(
-                    Invariant::KeyKnowledge,
-                    format!("node {writer} overwrote the key store and lost {lost} keys that were not forgotten"),
-                );
-            }
+                .count()
+        });
+        let generation = self.store.generation();
+        let outcome = self.store.replace(self.now_ms, document, model, crash);
+        if self.store.generation() == generation {
             return outcome;
         }
-        self.store.replace(self.now_ms, document, model, crash)
+        self.delay_propagation();
+        if lost > 0 {
+            self.violate(
+                Invariant::KeyKnowledge,
+                format!("node {writer} overwrote the key store and lost {lost} keys that were not forgotten"),
+            );
+        }
+        outcome
+    }
+
+    /// Draws, for the document just written, when each node's reload will see it.
+    fn delay_propagation(&mut self) {
+        let max_ms = self.config.propagation_delay_max_ms;
+        if max_ms == 0 {
+            return;
+        }
+        let visible_from_ms = (0..self.nodes.len()).map(|_| self.now_ms + self.faults.between(0, max_ms)).collect();
+        self.store.set_visibility(visible_from_ms);
     }
 
     // ---------------------------------------------------------------- load balancer
