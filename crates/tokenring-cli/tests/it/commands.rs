@@ -103,6 +103,46 @@ fn keys_list_shows_states_and_never_secrets() {
 }
 
 #[test]
+fn keys_revoke_rejects_every_token_of_the_key_and_hands_signing_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token = sign(&keys, "{}", "1h", NOW);
+    let first = kids_in(&keys).remove(0);
+    tokenring(&["keys", "rotate", arg(&keys), "--propagation", "0s", "--now", &(NOW + 1).to_string()]).expect_code(0);
+    let second = kids_in(&keys).into_iter().find(|kid| *kid != first).unwrap();
+
+    // Inside the overlap the token verifies, until its key is revoked.
+    verify(&keys, &token, NOW + 2, &[]).expect_code(0);
+    let revoked = tokenring(&["keys", "revoke", arg(&keys), &first, "--now", &(NOW + 3).to_string()]);
+    revoked.expect_code(0);
+    assert!(revoked.stdout_text().contains(&format!("revoked key {first}")), "{}", revoked.stdout_text());
+    assert!(revoked.stdout_text().contains(&format!("key {second} signs")), "{}", revoked.stdout_text());
+    let rejected = verify(&keys, &token, NOW + 4, &[]);
+    assert_rejected(&rejected, "revoked-key", &token);
+    assert!(rejected.stderr.contains("suspicious"));
+    let listed = tokenring(&["keys", "list", arg(&keys), "--now", &(NOW + 4).to_string()]);
+    assert!(listed.stdout_text().lines().any(|line| line.starts_with(&first) && line.contains("revoked")));
+
+    // Revoking the last signing key says how to get one back.
+    let last = tokenring(&["keys", "revoke", arg(&keys), &second, "--now", &(NOW + 5).to_string()]);
+    last.expect_code(0);
+    assert!(last.stdout_text().contains("no key can sign now"), "{}", last.stdout_text());
+    let unsigned = tokenring(&["sign", "--keys", arg(&keys), "--now", &(NOW + 6).to_string()]);
+    unsigned.expect_code(2);
+
+    // A kid the file does not hold, or one that is not a kid at all, is an error that does not
+    // repeat the argument.
+    let before = fs::read(&keys).unwrap();
+    for kid in ["not-held", "not a kid \"quoted\""] {
+        let refused = tokenring(&["keys", "revoke", arg(&keys), kid, "--now", &NOW.to_string()]);
+        refused.expect_code(2);
+        assert!(!refused.stderr.contains(kid), "{}", refused.stderr);
+    }
+    assert_eq!(fs::read(&keys).unwrap(), before, "a refused revocation changes nothing");
+}
+
+#[test]
 fn a_short_key_is_refused_as_a_key_file_error() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("short.json");
