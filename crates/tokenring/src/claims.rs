@@ -81,12 +81,20 @@ impl Validation {
     }
 }
 
+/// 2^64: the first time in seconds a `u64` cannot hold.
+const TIME_BOUND: f64 = 18_446_744_073_709_551_616.0;
+
 /// Registered claims, as found in the payload.
+///
+/// Times are whole seconds since the epoch. RFC 7519 allows a fractional NumericDate: `exp` and
+/// `nbf` are rounded up and `iat` down, which for `exp` and `nbf` gives exactly the verdicts a
+/// comparison of the fractions with the whole-second `now` would. A time that is negative or
+/// not below 2^64 is `invalid-claim`.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Registered<'de> {
-    pub(crate) exp: Option<f64>,
-    pub(crate) nbf: Option<f64>,
-    pub(crate) iat: Option<f64>,
+    pub(crate) exp: Option<u64>,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
     iss: Option<Cow<'de, str>>,
     aud: Option<Scalar<'de>>,
 }
@@ -94,15 +102,14 @@ pub(crate) struct Registered<'de> {
 impl Registered<'_> {
     /// Applies `validation` at time `now_secs`.
     pub(crate) fn check(&self, validation: &Validation, now_secs: u64) -> Result<(), Rejection> {
-        let now = now_secs as f64;
-        let leeway = validation.leeway_secs as f64;
+        let leeway = validation.leeway_secs;
         match self.exp {
             None if validation.require_exp => return Err(Rejection::MissingClaim("exp")),
-            Some(exp) if now >= exp + leeway => return Err(Rejection::Expired),
+            Some(exp) if now_secs >= exp.saturating_add(leeway) => return Err(Rejection::Expired),
             _ => {}
         }
         if let Some(nbf) = self.nbf {
-            if now + leeway < nbf {
+            if now_secs.saturating_add(leeway) < nbf {
                 return Err(Rejection::NotYetValid);
             }
         }
@@ -171,7 +178,7 @@ fn check_escapes(payload: &[u8]) -> Result<(), Rejection> {
 }
 
 /// Claims that passed [`Registered::check`], with their `exp` and `iat`.
-pub(crate) type Checked<C> = (C, Option<f64>, Option<f64>);
+pub(crate) type Checked<C> = (C, Option<u64>, Option<u64>);
 
 /// [`parse`] followed by [`Registered::check`]: the claims with their `exp` and `iat`.
 ///
@@ -248,11 +255,13 @@ fn parse_thoroughly<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
     }
     let mut fault = None;
     let mut is_object = false;
+    let mut reading_time = None;
     let mut registered = Registered::default();
     let mut deserializer = serde_json::Deserializer::from_slice(payload);
     let seed = ClaimsSeed {
         fault: &mut fault,
         is_object: &mut is_object,
+        reading_time: &mut reading_time,
         registered: &mut registered,
         claims: PhantomData::<C>,
     };
@@ -262,6 +271,14 @@ fn parse_thoroughly<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
         (Ok(claims), None) => Ok((claims, registered)),
         // The JSON is a well-formed object that does not fit the caller's type.
         (Err(error), None) if is_object && error.is_data() => Err(Rejection::InvalidClaim("claims")),
+        // Well-formed JSON that `serde_json` could not read: a number beyond a float's range
+        // (`1e400`), which JSON's grammar allows. In a time claim that claim is invalid,
+        // elsewhere the claims do not fit the caller's type.
+        (Err(error), None)
+            if is_object && error.is_syntax() && serde_json::from_slice::<IgnoredAny>(payload).is_ok() =>
+        {
+            Err(Rejection::InvalidClaim(reading_time.map_or("claims", Slot::name)))
+        }
         (Err(_), None) => Err(Rejection::Malformed("the claims are not a JSON object")),
     }
 }
@@ -269,6 +286,8 @@ fn parse_thoroughly<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
 struct ClaimsSeed<'f, 'de, C> {
     fault: &'f mut Option<Rejection>,
     is_object: &'f mut bool,
+    /// The time claim whose value is being read, while it is.
+    reading_time: &'f mut Option<Slot>,
     registered: &'f mut Registered<'de>,
     claims: PhantomData<C>,
 }
@@ -295,6 +314,7 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for ClaimsSeed<'_, 'de, C> {
             seen: SeenNames::new(),
             pending: None,
             fault: self.fault,
+            reading_time: self.reading_time,
             registered: self.registered,
         };
         let claims = C::deserialize(TeeDeserializer { map: &mut tee })?;
@@ -346,13 +366,23 @@ impl<'de> Registered<'de> {
         let invalid = Rejection::InvalidClaim(slot.name());
         match slot {
             Slot::Exp | Slot::Nbf | Slot::Iat => {
-                let number = value.as_f64().ok_or(invalid)?;
+                let seconds = match *value {
+                    Scalar::Unsigned(seconds) => seconds,
+                    // `serde_json` hands over only negative integers as signed.
+                    Scalar::Signed(seconds) => u64::try_from(seconds).map_err(|_| invalid)?,
+                    Scalar::Float(seconds) if (0.0..TIME_BOUND).contains(&seconds) => {
+                        let whole = if matches!(slot, Slot::Iat) { seconds.floor() } else { seconds.ceil() };
+                        // In range: below 2^64, every float is already whole, so `ceil` stays below.
+                        whole as u64
+                    }
+                    _ => return Err(invalid),
+                };
                 let target = match slot {
                     Slot::Exp => &mut self.exp,
                     Slot::Nbf => &mut self.nbf,
                     _ => &mut self.iat,
                 };
-                *target = Some(number);
+                *target = Some(seconds);
             }
             Slot::Iss => match value {
                 Scalar::Str(text) => self.iss = Some(text.clone()),
@@ -375,6 +405,7 @@ struct TeeMap<'f, 'de, A> {
     seen: SeenNames<'de, CLAIMS_MEMBERS_MAX>,
     pending: Option<Slot>,
     fault: &'f mut Option<Rejection>,
+    reading_time: &'f mut Option<Slot>,
     registered: &'f mut Registered<'de>,
 }
 
@@ -404,7 +435,11 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
         let Some(slot) = self.pending.take() else { return self.inner.next_value_seed(seed) };
+        if matches!(slot, Slot::Exp | Slot::Nbf | Slot::Iat) {
+            *self.reading_time = Some(slot);
+        }
         let value: Scalar<'de> = self.inner.next_value()?;
+        *self.reading_time = None;
         if let Err(rejection) = self.registered.record(slot, &value) {
             return Err(self.fail(rejection));
         }
@@ -613,8 +648,8 @@ mod tests {
     fn parses_and_captures() {
         let (claims, registered) = parse::<Owned>(br#"{"sub":"3","exp":10,"aud":["a","b"],"nbf":1.5}"#).unwrap();
         assert_eq!(claims, Owned { sub: "3".into(), exp: 10, aud: Some(vec!["a".into(), "b".into()]) });
-        assert_eq!(registered.exp, Some(10.0));
-        assert_eq!(registered.nbf, Some(1.5));
+        assert_eq!(registered.exp, Some(10));
+        assert_eq!(registered.nbf, Some(2), "rounded up");
         let (claims, registered) = parse::<Borrowed<'_>>(br#"{"iss":"me","sub":"3","exp":1}"#).unwrap();
         assert_eq!(claims, Borrowed { sub: "3", iss: Some("me") });
         assert_eq!(registered.iss.as_deref(), Some("me"));
@@ -645,7 +680,7 @@ mod tests {
     fn registered_claims_after_an_early_stop_are_still_checked() {
         assert_eq!(parse::<FirstOnly>(br#"{"a":1,"exp":"soon"}"#).unwrap_err(), Rejection::InvalidClaim("exp"));
         let (_, registered) = parse::<FirstOnly>(br#"{"a":1,"exp":5}"#).unwrap();
-        assert_eq!(registered.exp, Some(5.0));
+        assert_eq!(registered.exp, Some(5));
     }
 
     #[test]
@@ -726,7 +761,7 @@ mod tests {
     fn plain_claims_take_the_fast_path() {
         let text = r#"{"sub":"3","username":"alice","roles":["admin","ops"],"iat":1,"exp":9,"jti":"x1"}"#;
         let checked = parse_plain_and_check::<IgnoredAny>(text, &Validation::new().leeway_secs(0), 5);
-        assert!(matches!(checked, Some(Ok((_, Some(exp), Some(iat)))) if exp == 9.0 && iat == 1.0));
+        assert!(matches!(checked, Some(Ok((_, Some(9), Some(1))))));
         let expired = parse_plain_and_check::<IgnoredAny>(text, &Validation::new().leeway_secs(0), 9);
         assert!(matches!(expired, Some(Err(Rejection::Expired))));
         // Escapes are left to the thorough path, which reads them the same way.

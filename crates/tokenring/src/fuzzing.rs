@@ -488,8 +488,8 @@ pub fn verify(token: &[u8]) {
         assert!(serde_json::to_vec(verified.claims()).is_ok(), "accepted claims do not re-serialize");
         let again = ring.verify::<Value>(token, &validation, NOW_SECS);
         assert_eq!(again.ok().map(Verified::into_claims).as_ref(), Some(verified.claims()), "verify is not repeatable");
-        let exp = verified.expires_at().unwrap_or(f64::NAN);
-        assert!(exp + validation.leeway() as f64 > NOW_SECS as f64, "accepted an expired token");
+        let exp = verified.expires_at().unwrap_or(0);
+        assert!(exp.saturating_add(validation.leeway()) > NOW_SECS, "accepted an expired token");
     }
 
     // A detached-content token with the fixed header payload: exercised for panics, and an
@@ -746,8 +746,8 @@ pub fn roundtrip(case: &RoundtripCase) {
                 Err(rejection) => panic!("an issued token is rejected: {rejection}"),
             };
             assert_eq!(verified.kid(), kid.as_ref());
-            assert_eq!(verified.expires_at(), Some(exp as f64));
-            assert_eq!(verified.issued_at(), Some(case.now_secs as f64));
+            assert_eq!(verified.expires_at(), Some(exp));
+            assert_eq!(verified.issued_at(), Some(case.now_secs));
             assert_eq!(verified.claims(), &expected, "the claims did not round-trip");
         }
     }
@@ -952,8 +952,8 @@ pub enum Divergence {
     TooDeep,
     /// The claims are not a JSON object.
     ClaimsNotObject,
-    /// `exp`, `nbf` or `iat` is present and not a number, `iss` not a string, or `aud` neither a
-    /// string nor an array of strings.
+    /// `exp`, `nbf` or `iat` is present and not a number in `0..2^64`, `iss` not a string, or
+    /// `aud` neither a string nor an array of strings.
     ClaimType,
     /// `aud` is present while no audience is configured.
     AudienceNotConfigured,
@@ -964,7 +964,7 @@ pub enum Divergence {
     /// (`jwk`, `jku`, `x5u`, `x5c`, `x5t`, `x5t#S256`, `enc`, `zip`, `url`, `nonce`).
     ReferenceHeaderTyping,
     /// `exp` or `nbf` is a number the reference cannot coerce to a `u64` (negative, or above
-    /// `u64::MAX`); tokenring compares any JSON number as seconds.
+    /// `u64::MAX`); tokenring refuses it too, as `invalid-claim`, after the MAC.
     ReferenceNumericDate,
     /// `sub` is an object or an array. The reference reads `sub` as an optional string and, when
     /// that fails, leaves the value unconsumed, so the rest of the claims object fails to parse.
@@ -1010,12 +1010,15 @@ pub fn divergences(token: &[u8], now_secs: u64) -> BTreeSet<Divergence> {
         found.insert(Divergence::TokenTooLong);
     }
     let Some([header_b64, payload_b64, signature_b64]) = segments(token) else { return found };
-    let (Some(header), Some(payload), Some(_)) =
-        (decode_strict(header_b64), decode_strict(payload_b64), decode_strict(signature_b64))
-    else {
+    // The header is judged before the signature's shape and the payload after the MAC (see the
+    // verification order in the crate documentation): a header fault can be what tokenring
+    // reports even when another segment is not canonical.
+    let (header, payload, signature) =
+        (decode_strict(header_b64), decode_strict(payload_b64), decode_strict(signature_b64));
+    if header.is_none() || payload.is_none() || signature.is_none() {
         found.insert(Divergence::NonCanonicalBase64);
-        return found;
-    };
+    }
+    let Some(header) = header else { return found };
     if header.len() > HEADER_LEN_MAX {
         found.insert(Divergence::HeaderTooLong);
     }
@@ -1058,6 +1061,7 @@ pub fn divergences(token: &[u8], now_secs: u64) -> BTreeSet<Divergence> {
         }
         Parsed::Invalid | Parsed::NotAnObject => {}
     }
+    let (Some(payload), Some(_)) = (payload, signature) else { return found };
     match parse_model(&payload) {
         Parsed::TooDeep => {
             found.insert(Divergence::TooDeep);
@@ -1075,8 +1079,11 @@ pub fn divergences(token: &[u8], now_secs: u64) -> BTreeSet<Divergence> {
             }
             for (name, value) in &members {
                 match name.as_str() {
-                    "exp" | "nbf" | "iat" if !value.is_number() => {
+                    "exp" | "nbf" | "iat" if !value.is_number() || numeric_date_outside_u64(value) => {
                         found.insert(Divergence::ClaimType);
+                        if numeric_date_outside_u64(value) {
+                            found.insert(Divergence::ReferenceNumericDate);
+                        }
                     }
                     "exp" | "nbf" => {
                         if numeric_date_near(value, now_secs) {

@@ -120,17 +120,6 @@ impl<'de> StrList<'de> {
     }
 }
 
-impl Scalar<'_> {
-    pub(crate) fn as_f64(&self) -> Option<f64> {
-        match *self {
-            Self::Unsigned(value) => Some(value as f64),
-            Self::Signed(value) => Some(value as f64),
-            Self::Float(value) => Some(value),
-            _ => None,
-        }
-    }
-}
-
 impl<'de> Deserialize<'de> for Scalar<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(ScalarVisitor)
@@ -936,14 +925,6 @@ mod tests {
         assert!(!is_valid_text(br#"{"a":"\uDC00\uD800"}"#));
         assert!(!is_valid_text(br#"{"a":"\uD800\u0041"}"#));
         assert!(!is_valid_text(b"{\"a\":\"\xC1\"}"));
-    }
-
-    #[test]
-    fn negative_and_fractional_numbers_are_numbers() {
-        assert_eq!(Scalar::Signed(-5).as_f64(), Some(-5.0));
-        assert_eq!(Scalar::Float(1.5).as_f64(), Some(1.5));
-        assert_eq!(Scalar::Unsigned(7).as_f64(), Some(7.0));
-        assert_eq!(Scalar::Bool(true).as_f64(), None);
     }
 
     #[test]

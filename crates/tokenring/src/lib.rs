@@ -57,10 +57,10 @@
 //!
 //! # Verification order
 //!
-//! Length ([`limits::TOKEN_LEN_MAX`]) → three segments of strict base64url → header (`alg`
+//! Length ([`limits::TOKEN_LEN_MAX`]) → three segments → header (strict base64url, `alg`
 //! exactly `HS256`, no `crit`, unique members, bounded `kid`) → key selection by `kid`
-//! (`forgotten-key` / `unknown-key`) → HMAC-SHA256 over the segments as received, compared in
-//! constant time → the key's state (`retired-key`, `revoked-key`) → only then the claims (`exp`,
+//! (`forgotten-key` / `unknown-key`) → the signature's shape (32 bytes of strict base64url) →
+//! HMAC-SHA256 over the segments as received, compared in constant time → the key's state (`retired-key`, `revoked-key`) → only then the claims (`exp`,
 //! `nbf`, `iss`, `aud`, the caller's type).
 //!
 //! Every limit is a constant in [`limits`].

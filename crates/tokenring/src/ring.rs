@@ -274,7 +274,8 @@ impl KeyRing {
         let exp = now_secs.saturating_add(ttl_secs);
         let body = serde_json::to_vec(claims).map_err(|_| SignError::Claims)?;
         let rest = match body.as_slice() {
-            [b'{', rest @ ..] => rest,
+            // A `RawValue` passes its text through as written: `{ }` is an empty object too.
+            [b'{', rest @ ..] => rest.trim_ascii_start(),
             _ => return Err(SignError::Claims),
         };
         let mut payload = format!(r#"{{"iat":{now_secs},"nbf":{now_secs},"exp":{exp}"#).into_bytes();
@@ -368,6 +369,10 @@ impl KeyRing {
         if payload_b64.contains(&b'.') {
             return Err(Rejection::Malformed("the token does not have three segments"));
         }
+        // The header is judged before the signature's shape: a token with `alg` `none` (and an
+        // empty signature) or `HS512` (and a 64-byte one) is an algorithm attack or mistake,
+        // and must be reported as `unsupported-algorithm`, not as a malformed signature.
+        let selected = self.select_key(header_b64, now_secs)?;
         if signature_b64.len() != SIGNATURE_B64_LEN {
             return Err(Rejection::Malformed("the signature is not 32 bytes of base64url"));
         }
@@ -375,7 +380,6 @@ impl KeyRing {
         if base64url::decode(signature_b64, &mut signature).is_err() {
             return Err(Rejection::Malformed("the signature is not canonical base64url"));
         }
-        let selected = self.select_key(header_b64, now_secs)?;
         let matched = match selected {
             Selected::One(index) => self.keys[index].mac_matches(signing_input, &signature).then_some(index),
             Selected::Any => self

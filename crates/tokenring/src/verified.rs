@@ -38,12 +38,12 @@ impl<'p> VerifiedJws<'p> {
 pub struct Verified<C> {
     claims: C,
     kid: Option<Kid>,
-    exp: Option<f64>,
-    iat: Option<f64>,
+    exp: Option<u64>,
+    iat: Option<u64>,
 }
 
 impl<C> Verified<C> {
-    pub(crate) fn new(claims: C, kid: Option<Kid>, exp: Option<f64>, iat: Option<f64>) -> Self {
+    pub(crate) fn new(claims: C, kid: Option<Kid>, exp: Option<u64>, iat: Option<u64>) -> Self {
         Self { claims, kid, exp, iat }
     }
 
@@ -62,13 +62,15 @@ impl<C> Verified<C> {
         self.kid.as_ref()
     }
 
-    /// The `exp` claim, in seconds since the epoch.
-    pub fn expires_at(&self) -> Option<f64> {
+    /// The `exp` claim, in whole seconds since the epoch: the first second at which the token
+    /// is expired (before leeway). A fractional `exp` is rounded up, which is what the check
+    /// against a whole-second `now` amounts to.
+    pub fn expires_at(&self) -> Option<u64> {
         self.exp
     }
 
-    /// The `iat` claim, in seconds since the epoch.
-    pub fn issued_at(&self) -> Option<f64> {
+    /// The `iat` claim, in whole seconds since the epoch (a fractional `iat` rounded down).
+    pub fn issued_at(&self) -> Option<u64> {
         self.iat
     }
 }

@@ -3,7 +3,9 @@
 // Test helpers outside `#[test]` functions unwrap too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod algorithms;
 mod boundaries;
+mod claims;
 mod errors;
 mod findings;
 mod limits;

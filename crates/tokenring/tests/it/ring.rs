@@ -27,8 +27,8 @@ fn issue_then_verify_owned_and_borrowed() {
     let verified = ring.verify::<Session>(&token, &Validation::new(), NOW).unwrap();
     assert_eq!(verified.claims(), &session());
     assert_eq!(verified.kid(), ring.active_kid(NOW).as_ref());
-    assert_eq!(verified.expires_at(), Some((NOW + 3600) as f64));
-    assert_eq!(verified.issued_at(), Some(NOW as f64));
+    assert_eq!(verified.expires_at(), Some(NOW + 3600));
+    assert_eq!(verified.issued_at(), Some(NOW));
     let mut scratch = Scratch::new();
     let verified = ring.verify_borrowed::<SessionRef<'_>>(&token, &Validation::new(), NOW, &mut scratch).unwrap();
     assert_eq!(verified.claims().sub, "3");

@@ -1,0 +1,66 @@
+//! The registered time claims: whole seconds, what a fraction or an out-of-range number means,
+//! and numbers beyond a float's range.
+
+use serde_json::Value;
+use tokenring::{Key, KeyRing, Rejection, Validation};
+
+use crate::ring::NOW;
+
+fn ring() -> KeyRing {
+    KeyRing::with_key(Key::from_bytes(&[7; 32]).unwrap(), None, NOW)
+}
+
+/// A token with these claims, signed by [`ring`] under its own header.
+fn token(claims: &str) -> String {
+    ring().sign_jws(claims.as_bytes(), NOW).unwrap()
+}
+
+fn verify(claims: &str) -> Result<(Option<u64>, Option<u64>), Rejection> {
+    let validation = Validation::new().require_exp(false).leeway_secs(0);
+    ring()
+        .verify::<Value>(token(claims), &validation, NOW)
+        .map(|verified| (verified.expires_at(), verified.issued_at()))
+}
+
+#[test]
+fn a_time_beyond_a_floats_range_is_an_invalid_claim_not_a_malformed_object() {
+    assert_eq!(verify(r#"{"exp":1e400}"#), Err(Rejection::InvalidClaim("exp")));
+    assert_eq!(verify(r#"{"sub":"3","nbf":-1e400}"#), Err(Rejection::InvalidClaim("nbf")));
+    assert_eq!(verify(r#"{"iat":1E+999,"exp":9999999999}"#), Err(Rejection::InvalidClaim("iat")));
+    // Elsewhere, such a number does not fit the caller's type.
+    assert_eq!(verify(r#"{"x":1e400,"exp":9999999999}"#), Err(Rejection::InvalidClaim("claims")));
+    // A number that is not JSON at all is still malformed.
+    assert!(matches!(verify(r#"{"exp":1e}"#), Err(Rejection::Malformed(_))));
+    assert!(matches!(verify(r#"{"exp":1e400"#), Err(Rejection::Malformed(_))));
+}
+
+#[test]
+fn times_outside_the_range_of_seconds_are_invalid_claims() {
+    for (claims, name) in [
+        (r#"{"exp":-1}"#, "exp"),
+        (r#"{"exp":-0.5}"#, "exp"),
+        (r#"{"nbf":-1700000000}"#, "nbf"),
+        (r#"{"iat":-1,"exp":9999999999}"#, "iat"),
+        (r#"{"exp":1e300}"#, "exp"),
+        (r#"{"exp":18446744073709551616}"#, "exp"),
+    ] {
+        assert_eq!(verify(claims), Err(Rejection::InvalidClaim(name)), "{claims}");
+    }
+}
+
+#[test]
+fn times_are_whole_seconds_with_fractions_rounded_where_the_check_lands() {
+    let exp = NOW + 10;
+    assert_eq!(verify(&format!(r#"{{"exp":{exp}.25,"iat":{NOW}.75}}"#)), Ok((Some(exp + 1), Some(NOW))));
+    assert_eq!(verify(r#"{"exp":18446744073709551615}"#), Ok((Some(u64::MAX), None)));
+    assert_eq!(verify(r#"{"exp":-0,"iat":0}"#).unwrap_err(), Rejection::Expired);
+    // A fraction of a second before `now`: already expired; after it: valid.
+    assert_eq!(verify(&format!(r#"{{"exp":{}.5}}"#, NOW - 1)), Err(Rejection::Expired));
+    assert!(verify(&format!(r#"{{"exp":{NOW}.5}}"#)).is_ok());
+    // `nbf` a fraction after `now` is not yet valid.
+    assert_eq!(verify(&format!(r#"{{"nbf":{NOW}.5}}"#)), Err(Rejection::NotYetValid));
+    assert!(verify(&format!(r#"{{"nbf":{}.5}}"#, NOW - 1)).is_ok());
+    // The leeway is added without overflow.
+    let lenient = Validation::new().leeway_secs(600);
+    assert!(ring().verify::<Value>(token(r#"{"exp":18446744073709551615}"#), &lenient, u64::MAX - 1).is_ok());
+}
