@@ -137,7 +137,11 @@ impl Attacker {
                 let captured = captured?;
                 let (_, payload, _) = split(&captured.token)?;
                 let header = encode(br#"{"alg":"none","typ":"JWT"}"#);
-                let facts = TokenFacts { shape: Shape::BadSignatureLength, signed_by: None, ..captured.facts };
+                let facts = TokenFacts {
+                    shape: Shape::BadSignatureLength(HeaderFacts::OtherAlgorithm),
+                    signed_by: None,
+                    ..captured.facts
+                };
                 Some(Crafted { token: format!("{header}.{payload}."), facts })
             }
             AttackKind::AlgNoneWithSignature | AttackKind::AlgSwap => {
@@ -188,7 +192,12 @@ impl Attacker {
                 let captured = captured?;
                 let (header, payload, signature) = split(&captured.token)?;
                 let keep = self.rng.below(signature.len() as u64) as usize;
-                let facts = TokenFacts { shape: Shape::BadSignatureLength, signed_by: None, ..captured.facts };
+                let header_facts = match captured.facts.shape {
+                    Shape::Compact(header_facts) | Shape::BadSignatureLength(header_facts) => header_facts,
+                    Shape::WrongSegments | Shape::Oversize => return None,
+                };
+                let facts =
+                    TokenFacts { shape: Shape::BadSignatureLength(header_facts), signed_by: None, ..captured.facts };
                 Some(Crafted { token: format!("{header}.{payload}.{}", &signature[..keep]), facts })
             }
             AttackKind::ReplayExpired => {

@@ -344,8 +344,8 @@ pub(crate) enum HeaderFacts {
 pub(crate) enum Shape {
     /// Three segments, a canonical 43-character signature, a header that is JSON.
     Compact(HeaderFacts),
-    /// Three segments, but the signature is not 43 characters.
-    BadSignatureLength,
+    /// Three segments, a header that is JSON, but a signature that is not 43 characters.
+    BadSignatureLength(HeaderFacts),
     /// Not three segments, within the length limit.
     WrongSegments,
     /// Longer than the token length limit.
@@ -395,24 +395,33 @@ impl Outcome {
 /// What verifying a token with these facts, against a ring matching `model`, at `now_secs`
 /// with `leeway_secs`, must answer.
 pub(crate) fn expect(facts: &TokenFacts, model: &KeySetModel, now_secs: u64, leeway_secs: u64) -> Outcome {
-    let header = match facts.shape {
+    let (header, signature_shaped) = match facts.shape {
         Shape::Oversize => return Outcome::Rejected("too-large"),
-        Shape::WrongSegments | Shape::BadSignatureLength => return Outcome::Rejected("malformed"),
-        Shape::Compact(header) => header,
+        Shape::WrongSegments => return Outcome::Rejected("malformed"),
+        Shape::BadSignatureLength(header) => (header, false),
+        Shape::Compact(header) => (header, true),
     };
+    // The header, and the key it names, are judged before the signature's shape.
     let kid = match header {
         HeaderFacts::OtherAlgorithm => return Outcome::Rejected("unsupported-algorithm"),
         HeaderFacts::Hs256 { kid } => kid,
     };
-    let key = match kid {
+    let named = match kid {
         Some(kid) => match model.held(kid) {
             // A forgotten key cannot check a MAC: the identifier alone decides.
             Some(key) if key.phase(now_secs) == Phase::Forgotten => return Outcome::Rejected("forgotten-key"),
-            Some(key) if Some(key.serial) == facts.signed_by => key,
-            Some(_) => return Outcome::Rejected("bad-signature"),
+            Some(key) => Some(key),
             None if model.remembers(kid) => return Outcome::Rejected("forgotten-key"),
             None => return Outcome::Rejected("unknown-key"),
         },
+        None => None,
+    };
+    if !signature_shaped {
+        return Outcome::Rejected("malformed");
+    }
+    let key = match named {
+        Some(key) if Some(key.serial) == facts.signed_by => key,
+        Some(_) => return Outcome::Rejected("bad-signature"),
         // Without a kid every key not forgotten is tried.
         None => match model
             .keys()
@@ -490,6 +499,14 @@ mod tests {
         assert_eq!(expect(&no_kid, &model, 1010, 0), Outcome::Rejected("bad-signature"));
         let alg = TokenFacts { shape: Shape::Compact(HeaderFacts::OtherAlgorithm), ..new };
         assert_eq!(expect(&alg, &model, 1010, 0), Outcome::Rejected("unsupported-algorithm"));
+        // The header and its key come before the signature's shape.
+        let none = TokenFacts { shape: Shape::BadSignatureLength(HeaderFacts::OtherAlgorithm), ..new };
+        assert_eq!(expect(&none, &model, 1010, 0), Outcome::Rejected("unsupported-algorithm"));
+        let cut = TokenFacts { shape: Shape::BadSignatureLength(HeaderFacts::Hs256 { kid: Some(kid("b")) }), ..new };
+        assert_eq!(expect(&cut, &model, 1010, 0), Outcome::Rejected("malformed"));
+        let cut_unknown =
+            TokenFacts { shape: Shape::BadSignatureLength(HeaderFacts::Hs256 { kid: Some(kid("z")) }), ..new };
+        assert_eq!(expect(&cut_unknown, &model, 1010, 0), Outcome::Rejected("unknown-key"));
     }
 
     /// Random staged rotations, prunes and round trips, far past `ISSUED_KIDS_MAX` and up to a
