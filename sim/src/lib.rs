@@ -61,7 +61,9 @@ pub use crate::config::{
     Policy, CLIENTS_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
 };
 pub use crate::oracle::{Invariant, Violation};
-pub use crate::report::{comparison_table, scenario_line, violation_report, Counters, RunReport, TimedReport};
+pub use crate::report::{
+    comparison_table, scenario_line, summary_table, violation_report, Counters, RunReport, TimedReport,
+};
 pub use crate::sweep::run_all;
 
 /// Runs one simulation.

@@ -13,8 +13,8 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use sha2::{Digest, Sha256};
 use tokenring_sim::{
-    comparison_table, parse_duration, run, run_all, violation_report, Canary, Config, ConfigError, Invariant,
-    LoadBalancing, Policy, RunReport, TimedReport,
+    comparison_table, parse_duration, run, run_all, summary_table, violation_report, Canary, Config, ConfigError,
+    Counters, Invariant, LoadBalancing, Policy, RunReport, TimedReport,
 };
 
 /// Exit status when an invariant is violated.
@@ -312,7 +312,12 @@ impl Output<'_> {
         if sweep {
             self.sweep_summary(&mut out)?;
         } else {
-            write!(out, "{}", comparison_table(self.runs))?;
+            write!(out, "{}", summary_table(self.runs))?;
+            if self.args.verbose {
+                writeln!(out)?;
+                writeln!(out, "details:")?;
+                write!(out, "{}", comparison_table(self.runs))?;
+            }
         }
         let mut shown = 0;
         for run in self.runs {
@@ -363,8 +368,16 @@ impl Output<'_> {
     fn sweep_summary(&self, out: &mut impl Write) -> std::io::Result<()> {
         writeln!(
             out,
-            "{:<24} {:>6} {:>11} {:>10} {:>9} {:>11} {:>10} {:>10}",
-            "policy", "runs", "requests", "re-logins", "attacks", "atk-accept", "honest-WARN", "violations"
+            "{:<24} {:>6} {:>11} {:>10} {:>11} {:>13} {:>9} {:>11} {:>10}",
+            "policy",
+            "runs",
+            "requests",
+            "re-logins",
+            "honest-WARN",
+            "availability",
+            "attacks",
+            "atk-accept",
+            "violations"
         )?;
         for policy in Policy::ALL {
             let runs: Vec<&RunReport> =
@@ -373,16 +386,21 @@ impl Output<'_> {
                 continue;
             }
             let sum = |field: &dyn Fn(&RunReport) -> u64| runs.iter().map(|report| field(report)).sum::<u64>();
+            let attempts = sum(&|report| report.counters.honest_attempts());
+            let unanswered = sum(&|report| report.counters.unanswered);
+            let availability =
+                Counters { requests_attempted: attempts, unanswered, ..Counters::default() }.availability_ppm();
             writeln!(
                 out,
-                "{:<24} {:>6} {:>11} {:>10} {:>9} {:>11} {:>10} {:>10}",
+                "{:<24} {:>6} {:>11} {:>10} {:>11} {:>13} {:>9} {:>11} {:>10}",
                 policy.as_str(),
                 runs.len(),
                 sum(&|report| report.counters.requests),
                 sum(&|report| report.counters.forced_relogins_total()),
+                sum(&|report| report.counters.warn_lines_honest),
+                format!("{}.{:03}%", availability / 10_000, availability % 10_000 / 10),
                 sum(&|report| report.counters.attacks),
                 sum(&|report| report.counters.attacks_accepted),
-                sum(&|report| report.counters.warn_lines_honest),
                 sum(&|report| report.violation_count()),
             )?;
         }

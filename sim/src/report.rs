@@ -84,6 +84,21 @@ impl Counters {
         self.forced_relogins.values().sum()
     }
 
+    /// Honest requests and logins attempted.
+    pub fn honest_attempts(&self) -> u64 {
+        self.requests_attempted + self.login_attempts
+    }
+
+    /// The share of honest requests and logins that a node answered, in parts per million.
+    pub fn availability_ppm(&self) -> u64 {
+        let attempts = self.honest_attempts();
+        if attempts == 0 {
+            return 1_000_000;
+        }
+        let answered = attempts.saturating_sub(self.unanswered);
+        u64::try_from(u128::from(answered) * 1_000_000 / u128::from(attempts)).unwrap_or(1_000_000)
+    }
+
     pub(crate) fn bump(map: &mut BTreeMap<&'static str, u64>, key: &'static str) {
         *map.entry(key).or_insert(0) += 1;
     }
@@ -141,7 +156,80 @@ fn policy_column(policy: Policy) -> String {
     policy.as_str().to_owned()
 }
 
-/// The comparison table: one column per run (policy), one row per measure.
+/// Parts per million as a percentage with three decimals.
+fn percent(ppm: u64) -> String {
+    format!("{}.{:03}%", ppm / 10_000, ppm % 10_000 / 10)
+}
+
+/// The rejection code that forced the most re-logins, with its count.
+fn main_cause(counters: &Counters) -> String {
+    counters
+        .forced_relogins
+        .iter()
+        .max_by_key(|(code, count)| (**count, core::cmp::Reverse(**code)))
+        .map_or_else(|| "-".to_owned(), |(code, count)| format!("{code} {count}"))
+}
+
+/// The summary table a newcomer reads first: one column per run (policy), what each policy
+/// costs users and operators, whether attackers got in, and whether every invariant held.
+pub fn summary_table(runs: &[TimedReport]) -> String {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut row = |label: &str, cell: &dyn Fn(&TimedReport) -> String| {
+        rows.push((label.to_owned(), runs.iter().map(cell).collect()));
+    };
+    let count = |value: u64| value.to_string();
+    row("honest requests (logins)", &|run| {
+        format!("{} ({})", run.report.counters.requests, run.report.counters.sessions)
+    });
+    row("users logged out by a rejection", &|run| count(run.report.counters.forced_relogins_total()));
+    row("  main cause", &|run| main_cause(&run.report.counters));
+    row("WARN lines caused by honest users", &|run| count(run.report.counters.warn_lines_honest));
+    row("availability (requests, logins)", &|run| percent(run.report.counters.availability_ppm()));
+    row("  unanswered: explained / not", &|run| {
+        let counters = &run.report.counters;
+        format!("{} / {}", counters.unanswered - counters.unanswered_unexplained, counters.unanswered_unexplained)
+    });
+    row("attacker tokens sent", &|run| count(run.report.counters.attacks));
+    row("attacker tokens accepted", &|run| count(run.report.counters.attacks_accepted));
+    row("node starts / crashes", &|run| {
+        format!("{} / {}", run.report.counters.node_starts, run.report.counters.crashes)
+    });
+    row("rotations (refused)", &|run| {
+        format!("{} ({})", run.report.counters.rotations, run.report.counters.rotations_refused)
+    });
+    row("INVARIANT VIOLATIONS", &|run| count(run.report.violation_count()));
+    row("trace hash", &|run| run.report.trace_hash[..16].to_owned());
+    row("verifications per core-second", &|run| {
+        format!("{:.0}k", run.report.counters.verifications as f64 / run.busy_secs() / 1000.0)
+    });
+    render(runs, &rows)
+}
+
+fn render(runs: &[TimedReport], rows: &[(String, Vec<String>)]) -> String {
+    let label_width = rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..runs.len())
+        .map(|column| {
+            let header = policy_column(runs[column].report.config.policy).len();
+            rows.iter().map(|(_, cells)| cells[column].chars().count()).max().unwrap_or(0).max(header)
+        })
+        .collect();
+    let mut out = String::new();
+    out.push_str(&format!("{:label_width$}", ""));
+    for (run, width) in runs.iter().zip(&widths) {
+        out.push_str(&format!("  {:>width$}", policy_column(run.report.config.policy)));
+    }
+    out.push('\n');
+    for (label, cells) in rows {
+        out.push_str(&format!("{label:label_width$}"));
+        for (cell, width) in cells.iter().zip(&widths) {
+            out.push_str(&format!("  {cell:>width$}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The detailed table (`--verbose`): one column per run (policy), every counter.
 pub fn comparison_table(runs: &[TimedReport]) -> String {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let mut row = |label: &str, cell: &dyn Fn(&TimedReport) -> String| {
@@ -186,8 +274,9 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
     row("  rejected as routine: replays", &|run| {
         count(run.report.counters.attacks_routine_by_design.get("replay-of-genuine-token").copied().unwrap_or(0))
     });
-    row("  rejected as routine: pruned kid", &|run| {
-        count(run.report.counters.attacks_routine_by_design.get("forgery-naming-pruned-kid").copied().unwrap_or(0))
+    row("availability", &|run| percent(run.report.counters.availability_ppm()));
+    row("  unanswered (unexplained)", &|run| {
+        format!("{} ({})", run.report.counters.unanswered, run.report.counters.unanswered_unexplained)
     });
     row("node starts / crashes", &|run| {
         format!("{} / {}", run.report.counters.node_starts, run.report.counters.crashes)
@@ -209,27 +298,7 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
         format!("{:.0}k", run.report.counters.verifications as f64 / run.busy_secs() / 1000.0)
     });
 
-    let label_width = rows.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..runs.len())
-        .map(|column| {
-            let header = policy_column(runs[column].report.config.policy).len();
-            rows.iter().map(|(_, cells)| cells[column].chars().count()).max().unwrap_or(0).max(header)
-        })
-        .collect();
-    let mut out = String::new();
-    out.push_str(&format!("{:label_width$}", ""));
-    for (run, width) in runs.iter().zip(&widths) {
-        out.push_str(&format!("  {:>width$}", policy_column(run.report.config.policy)));
-    }
-    out.push('\n');
-    for (label, cells) in &rows {
-        out.push_str(&format!("{label:label_width$}"));
-        for (cell, width) in cells.iter().zip(&widths) {
-            out.push_str(&format!("  {cell:>width$}"));
-        }
-        out.push('\n');
-    }
-    out
+    render(runs, &rows)
 }
 
 /// The violation report: what broke, the events before it, and how to reproduce it.
