@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tokenring::{Fingerprint, KeyError, Rejection, Severity, SignError, StoreError};
 
@@ -88,7 +88,7 @@ impl fmt::Display for Failure {
             }
             Self::Usage(message) => write!(f, "tokenring: error: {message}"),
             Self::Store { path, error, hint } => {
-                write!(f, "tokenring: error: {}: ", path.display())?;
+                write!(f, "tokenring: error: {}: ", shown_path(path))?;
                 match error {
                     // The library's wording ("damaged") suits a server's own file; here the file
                     // may just as well be someone else's key set that is not for HS256.
@@ -114,6 +114,24 @@ impl fmt::Display for Failure {
         }
     }
 }
+
+/// A key file's path as printed: as given, unless it looks like a token (`--keys "$TOKEN"`,
+/// arguments in the wrong order), which is never printed.
+pub(crate) fn shown_path(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let looks_like_a_token = text.len() > TOKEN_LIKE_LEN_MIN
+        && text.bytes().filter(|&byte| byte == b'.').count() >= 2
+        && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'));
+    if looks_like_a_token {
+        "the --keys argument (not shown: it looks like a token)".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// A path longer than this, of base64url characters and at least two dots, is taken for a
+/// token. The shortest real token (an empty header and payload are malformed) is longer.
+const TOKEN_LIKE_LEN_MIN: usize = 40;
 
 /// A sentence about a rejection, without its code.
 fn explain(rejection: &Rejection) -> String {

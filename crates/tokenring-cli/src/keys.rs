@@ -7,7 +7,7 @@ use std::path::Path;
 use tokenring::{FileStore, KeyInfo, KeyRing, KeyState, Kid, Rotation, StoreError};
 
 use crate::cli::{self, ListArgs, NewArgs, RevokeArgs, RotateArgs};
-use crate::exit::Failure;
+use crate::exit::{self, Failure};
 use crate::output;
 use crate::utc;
 
@@ -17,7 +17,18 @@ use crate::utc;
 /// # Errors
 /// [`Failure::Store`].
 pub(crate) fn load(path: &Path) -> Result<KeyRing, Failure> {
-    FileStore::new(path).load().map_err(|error| store_failure(path, error))
+    let store = FileStore::new(path);
+    let ring = store.load().map_err(|error| store_failure(path, error))?;
+    warn_about_permissions(&store);
+    Ok(ring)
+}
+
+/// Prints a warning when others may read or change the key file. Never a failure: a file that
+/// loaded is used.
+fn warn_about_permissions(store: &FileStore) {
+    if let Ok(Some(warning)) = store.check_permissions() {
+        output::stderr(&format!("tokenring: warning: {}: {warning}", exit::shown_path(store.path())));
+    }
 }
 
 fn store_failure(path: &Path, error: StoreError) -> Failure {
@@ -92,6 +103,7 @@ pub(crate) fn rotate(args: &RotateArgs) -> Result<(), Failure> {
             Ok(Rotated { kid, signing_before, forgotten, keys: ring.keys(now) })
         })
         .map_err(|error| update_failure(&args.file, error))?;
+    warn_about_permissions(&store);
 
     let Some(kid) = rotated.kid else {
         let report =
@@ -132,6 +144,7 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), Failure> {
             Ok(ring.active_kid(now))
         })
         .map_err(|error| update_failure(&args.file, error))?;
+    warn_about_permissions(&store);
     let mut report = format!("revoked key {kid} in {}: its tokens are rejected as revoked-key\n", args.file.display());
     match signer {
         Some(signer) => {

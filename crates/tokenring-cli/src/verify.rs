@@ -1,5 +1,6 @@
 //! `verify --keys FILE [--now UNIX_SECS] [--leeway SECS] [--iss S] [--aud S] [--jws] TOKEN|-`.
 
+use serde::de::IgnoredAny;
 use tokenring::{Fingerprint, Rejection, Scratch, Validation};
 
 use crate::cli::{self, VerifyArgs};
@@ -29,6 +30,46 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), Failure> {
     if let Some(audience) = &args.aud {
         validation = validation.audience(audience.as_str());
     }
-    let verified = ring.verify::<serde_json::Value>(&token, &validation, now).map_err(rejected)?;
-    output::stdout(format!("{}\n", verified.claims()).as_bytes())
+    // The claims are checked, then printed as signed: read into a `serde_json::Value`, an
+    // integer beyond 64 bits would print rounded (`1.2345678901234568e+29`).
+    ring.verify::<IgnoredAny>(&token, &validation, now).map_err(rejected)?;
+    let mut scratch = Scratch::new();
+    let verified = ring.verify_jws(&token, now, &mut scratch).map_err(rejected)?;
+    let mut line = one_line(verified.payload());
+    line.push(b'\n');
+    output::stdout(&line)
+}
+
+/// Verified claims on one line: the JSON text as signed, without the whitespace between tokens
+/// (JSON strings hold no raw line breaks, so nothing else can break the line).
+fn one_line(json: &[u8]) -> Vec<u8> {
+    let mut line = Vec::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in json {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if matches!(byte, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        } else if byte == b'"' {
+            in_string = true;
+        }
+        line.push(byte);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn claims_print_on_one_line_as_signed() {
+        assert_eq!(one_line(b"{\"a\" : [1, 2],\r\n \"b\":\"x y\\\" \\\\\"}"), b"{\"a\":[1,2],\"b\":\"x y\\\" \\\\\"}");
+        assert_eq!(one_line(b"{\"n\":123456789012345678901234567890}"), b"{\"n\":123456789012345678901234567890}");
+    }
 }

@@ -4,7 +4,7 @@
 //! non-canonical trailing bits, so every byte string has exactly one accepted encoding.
 //!
 //! Two implementations, chosen by what the data is:
-//! * Key material ([`decode_vec`], [`encode_into`], [`encode`]) goes through `base64ct`, whose
+//! * Key material ([`decode_secret`], [`encode_into`], [`encode`]) goes through `base64ct`, whose
 //!   running time does not depend on the bytes.
 //! * Token segments ([`decode`], [`encode_public_into`]) are public: the header, the payload and
 //!   the signature travel in the clear. They use lookup tables, several times faster, with the
@@ -115,9 +115,14 @@ pub(crate) fn decode<'b>(src: &[u8], dst: &'b mut [u8]) -> Result<&'b [u8], Inva
     }
 }
 
-/// Decodes `src` into a fresh vector (for key material loaded from files).
-pub(crate) fn decode_vec(src: &str) -> Result<Vec<u8>, Invalid> {
-    Base64UrlUnpadded::decode_vec(src).map_err(|_| Invalid)
+/// Decodes `src` into a fresh vector (for key material loaded from files), zeroized when
+/// dropped: on failure too, when it may hold the part of the secret decoded before the fault.
+pub(crate) fn decode_secret(src: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Invalid> {
+    let mut secret = zeroize::Zeroizing::new(vec![0u8; decoded_len_max(src.len())]);
+    let len = Base64UrlUnpadded::decode(src, &mut secret).map_err(|_| Invalid)?.len();
+    // Shrinking the length never reallocates.
+    secret.truncate(len);
+    Ok(secret)
 }
 
 /// Encodes `src` into the front of `dst`.
@@ -234,7 +239,7 @@ mod tests {
         let long = vec![7u8; 5000];
         let mut out = String::new();
         encode_into(&long, &mut out);
-        assert_eq!(decode_vec(&out).unwrap(), long);
+        assert_eq!(*decode_secret(&out).unwrap(), long);
     }
 
     #[test]

@@ -324,6 +324,14 @@ pub enum KeySetError {
         /// Position of the second key.
         index: usize,
     },
+    /// An object in the document names a member twice (`"kid":"a","kid":"b"`), which JSON
+    /// parsers resolve differently: refused, as in token headers and claims.
+    RepeatedMember {
+        /// 1-based line of the second occurrence.
+        line: usize,
+        /// 1-based column of the second occurrence.
+        column: usize,
+    },
     /// `issued_kids` is not an array of at most
     /// [`ISSUED_KIDS_MAX`](crate::limits::ISSUED_KIDS_MAX) valid key identifiers.
     InvalidIssuedKids,
@@ -356,6 +364,9 @@ impl fmt::Display for KeySetError {
             Self::InvalidMember { index, member } => write!(f, "key {index}: invalid member `{member}`"),
             Self::DuplicateKid { index } => {
                 write!(f, "key {index}: kid is missing or not unique, key choice would be ambiguous")
+            }
+            Self::RepeatedMember { line, column } => {
+                write!(f, "key set names a member twice (line {line}, column {column})")
             }
             Self::InvalidIssuedKids => f.write_str("issued_kids is not a list of key identifiers"),
             Self::Key { index, error } => write!(f, "key {index}: {error}"),

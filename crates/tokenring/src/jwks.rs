@@ -22,8 +22,9 @@
 use core::fmt::Write as _;
 use std::collections::BTreeSet;
 
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::base64url;
 use crate::error::{KeyError, KeySetError};
@@ -90,18 +91,20 @@ impl KeyRing {
         if document.len() > KEY_SET_LEN_MAX {
             return Err(KeySetError::TooLarge);
         }
-        let mut root: Value = serde_json::from_slice(document)
-            .map_err(|error| KeySetError::Json { line: error.line(), column: error.column() })?;
-        let Value::Object(root) = &mut root else { return Err(KeySetError::NotAKeySet) };
-        let mut single = Vec::new();
+        let mut root = parse_strict(document)?;
+        let Value::Object(root) = &mut root.0 else { return Err(KeySetError::NotAKeySet) };
+        let mut single = Wiped(Value::Array(Vec::new()));
         let entries = if root.contains_key("keys") {
             match root.get_mut("keys") {
                 Some(Value::Array(keys)) => keys,
                 _ => return Err(KeySetError::NotAKeySet),
             }
         } else if root.contains_key("kty") {
-            single.push(Value::Object(core::mem::take(root)));
-            &mut single
+            single.0 = Value::Array(vec![Value::Object(core::mem::take(root))]);
+            match &mut single.0 {
+                Value::Array(keys) => keys,
+                _ => return Err(KeySetError::NotAKeySet),
+            }
         } else {
             return Err(KeySetError::NotAKeySet);
         };
@@ -195,8 +198,7 @@ fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, K
     if encoded.len() > base64url::encoded_len(KEY_LEN_MAX) {
         return Err(KeySetError::Key { index, error: KeyError::TooLong { bits: encoded.len() * 6 } });
     }
-    let secret =
-        Zeroizing::new(base64url::decode_vec(&encoded).map_err(|_| KeySetError::InvalidMember { index, member: "k" })?);
+    let secret = base64url::decode_secret(&encoded).map_err(|_| KeySetError::InvalidMember { index, member: "k" })?;
     let key = Key::from_bytes(&secret).map_err(|error| KeySetError::Key { index, error })?;
     let mut key = RingKey::new(kid, key, created_secs);
     key.activate_at_secs = activate_at_secs;
@@ -205,4 +207,131 @@ fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, K
     key.revoked_at_secs = revoked_at_secs;
     key.verify_only = !may_sign;
     Ok(key)
+}
+
+/// A parsed document whose strings are zeroized when it is dropped, on every path: the `k`
+/// members hold secrets, and an error about one key must not leave the others' in freed memory.
+struct Wiped(Value);
+
+impl Drop for Wiped {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+/// Zeroizes every string value in `value`. Member names are not secret and stay.
+fn wipe(value: &mut Value) {
+    match value {
+        Value::String(text) => text.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(wipe),
+        Value::Object(members) => members.values_mut().for_each(wipe),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Parses a key set document, refusing a member name repeated in any object (the header and
+/// claims parsers refuse repeats too; a last-wins `kid` or `k` would make two readers of one
+/// file disagree).
+///
+/// The names are checked first, in a pass that keeps no value; only a document that passed it
+/// is read into a [`Value`], which then cannot fail part-way and drop strings unwiped. `Value`
+/// reads numbers in whichever representation `serde_json` is built with.
+fn parse_strict(document: &[u8]) -> Result<Wiped, KeySetError> {
+    let mut repeated = false;
+    let mut deserializer = serde_json::Deserializer::from_slice(document);
+    let checked =
+        UniqueNames { repeated: &mut repeated }.deserialize(&mut deserializer).and_then(|()| deserializer.end());
+    checked.map_err(|error| {
+        let (line, column) = (error.line(), error.column());
+        if repeated {
+            KeySetError::RepeatedMember { line, column }
+        } else {
+            KeySetError::Json { line, column }
+        }
+    })?;
+    serde_json::from_slice(document)
+        .map(Wiped)
+        .map_err(|error| KeySetError::Json { line: error.line(), column: error.column() })
+}
+
+/// Walks a JSON value, refusing any object that names a member twice; keeps nothing.
+struct UniqueNames<'r> {
+    repeated: &'r mut bool,
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueNames<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueNames<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(UniqueNames { repeated: &mut *self.repeated })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut names = BTreeSet::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if !names.insert(name) {
+                *self.repeated = true;
+                return Err(de::Error::custom("repeated member"));
+            }
+            map.next_value_seed(UniqueNames { repeated: &mut *self.repeated })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wiped_document_keeps_no_string_value() {
+        let mut document = serde_json::json!({"keys": [{"k": "secret", "x": ["a", {"y": "b"}], "n": 1}], "s": "c"});
+        wipe(&mut document);
+        assert_eq!(document, serde_json::json!({"keys": [{"k": "", "x": ["", {"y": ""}], "n": 1}], "s": ""}));
+    }
+
+    #[test]
+    fn a_secret_that_is_not_base64url_is_refused_after_being_partly_decoded() {
+        // The fault is in the last group: the groups before it have been decoded into the
+        // zeroizing buffer by then.
+        assert!(base64url::decode_secret("AAAAAAAAAAAAAAAAAAAA=AA").is_err());
+        assert_eq!(*base64url::decode_secret("AAAA").unwrap(), [0u8; 3]);
+    }
 }

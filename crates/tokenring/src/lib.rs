@@ -97,7 +97,7 @@ pub use crate::key::{Entropy, Key, Kid, OsEntropy};
 pub use crate::lifecycle::{KeyInfo, KeyState, Rotation};
 pub use crate::ring::KeyRing;
 pub use crate::shared::{Reloaded, RingGuard, SharedRing};
-pub use crate::store::{FileStore, Loaded};
+pub use crate::store::{FileStore, Loaded, PermissionWarning};
 pub use crate::verified::{Scratch, Verified, VerifiedJws};
 
 #[cfg(doctest)]

@@ -34,6 +34,56 @@ pub enum Loaded {
     Created,
 }
 
+/// Who besides its owner may use a key file: what [`FileStore::check_permissions`] reports.
+///
+/// A key file the application writes needs no permission for anyone but its owner (the store
+/// writes mode 0600). A file that nobody may write (mode 0444, 0440 or 0400) is a copy handed
+/// out on purpose, such as a Kubernetes Secret mounted read-only for a process running under
+/// another user, and reading it is what it is for: it is not reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PermissionWarning {
+    /// Group or others may write the file: they can replace the keys and forge any token.
+    WritableByOthers {
+        /// The file's permission bits.
+        mode: u32,
+    },
+    /// The file is writable by its owner, so it is not a read-only copy, and group or others
+    /// may read it: they can forge any token.
+    ReadableByOthers {
+        /// The file's permission bits.
+        mode: u32,
+    },
+}
+
+impl core::fmt::Display for PermissionWarning {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::WritableByOthers { mode } => {
+                write!(f, "key file mode {mode:04o} lets group or others replace the keys (chmod go-w)")
+            }
+            Self::ReadableByOthers { mode } => write!(
+                f,
+                "key file mode {mode:04o} lets group or others read the keys (chmod 600, or 400/440 for a read-only copy)"
+            ),
+        }
+    }
+}
+
+impl PermissionWarning {
+    /// The warning for a file with these permission bits, if any.
+    fn of_mode(mode: u32) -> Option<Self> {
+        let mode = mode & 0o7777;
+        if mode & 0o022 != 0 {
+            Some(Self::WritableByOthers { mode })
+        } else if mode & 0o044 != 0 && mode & 0o200 != 0 {
+            Some(Self::ReadableByOthers { mode })
+        } else {
+            None
+        }
+    }
+}
+
 /// A JWK Set file holding a [`KeyRing`].
 ///
 /// ```no_run
@@ -74,6 +124,27 @@ impl FileStore {
     /// is not a usable key set (truncated, damaged, too large). The file is never modified.
     pub fn load(&self) -> Result<KeyRing, StoreError> {
         KeyRing::from_jwk_set(&self.read()?).map_err(StoreError::Corrupt)
+    }
+
+    /// Whether the key file's permissions let anyone but its owner read or change the keys (see
+    /// [`PermissionWarning`] for what is reported and what is not). Loading never depends on
+    /// it: a caller logs the warning, and the command-line tool prints it. Always `None` on
+    /// platforms without Unix permissions.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or [`StoreError::Io`] when the file's metadata cannot be read.
+    pub fn check_permissions(&self) -> Result<Option<PermissionWarning>, StoreError> {
+        let metadata = fs::metadata(&self.path).map_err(io_error(StoreOp::Read))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            Ok(PermissionWarning::of_mode(metadata.permissions().mode()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            Ok(None)
+        }
     }
 
     /// The file's bytes, at most [`KEY_SET_LEN_MAX`] + 1 of them (one past the limit, so that an
@@ -259,4 +330,32 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
         let _ = fs::remove_file(path);
     }
     written.map(|()| true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permissions_are_reported_when_someone_else_may_change_or_needlessly_read_the_keys() {
+        for (mode, expected) in [
+            (0o600, None),
+            (0o400, None),
+            (0o440, None),
+            (0o444, None),
+            (0o640, Some(PermissionWarning::ReadableByOthers { mode: 0o640 })),
+            (0o644, Some(PermissionWarning::ReadableByOthers { mode: 0o644 })),
+            (0o100_644, Some(PermissionWarning::ReadableByOthers { mode: 0o644 })),
+            (0o604, Some(PermissionWarning::ReadableByOthers { mode: 0o604 })),
+            (0o666, Some(PermissionWarning::WritableByOthers { mode: 0o666 })),
+            (0o620, Some(PermissionWarning::WritableByOthers { mode: 0o620 })),
+            (0o402, Some(PermissionWarning::WritableByOthers { mode: 0o402 })),
+        ] {
+            assert_eq!(PermissionWarning::of_mode(mode), expected, "{mode:o}");
+        }
+        assert_eq!(
+            PermissionWarning::ReadableByOthers { mode: 0o644 }.to_string(),
+            "key file mode 0644 lets group or others read the keys (chmod 600, or 400/440 for a read-only copy)"
+        );
+    }
 }

@@ -146,7 +146,7 @@ fn keys_revoke_rejects_every_token_of_the_key_and_hands_signing_on() {
 fn a_short_key_is_refused_as_a_key_file_error() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("short.json");
-    fs::write(&keys, SHORT_KEY_JWK).unwrap();
+    crate::support::write_key_file(&keys, SHORT_KEY_JWK);
     let token = "eyJhbGciOiJIUzI1NiIsImtpZCI6InNob3J0X2hzMjU2X2tleSJ9.Zm9v.OHXFiYUEmZcuvFx8FTvvN0fCfe8bspBX1ctB4dqcv0U";
     for run in [
         verify(&keys, token, NOW, &[]),
@@ -379,4 +379,74 @@ fn help_and_version_exit_0() {
     }
     let help = tokenring(&["verify", "--help"]).stdout_text();
     assert!(help.contains("Exit codes"));
+}
+
+#[test]
+fn sign_accepts_an_empty_object_written_with_spaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    for claims in ["{ }", "{\n}", " {\t} ", "{ \"sub\" : \"3\" }"] {
+        let token = sign(&keys, claims, "1h", NOW);
+        verify(&keys, &token, NOW, &[]).expect_code(0);
+    }
+}
+
+#[test]
+fn verify_prints_large_integers_exactly_as_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token =
+        sign(&keys, r#"{"sub":"3","big":123456789012345678901234567890,"neg":-98765432109876543210}"#, "1h", NOW);
+    let run = verify(&keys, &token, NOW, &[]);
+    run.expect_code(0);
+    let exp = NOW + 3600;
+    assert_eq!(
+        run.stdout_text(),
+        format!(
+            "{{\"iat\":{NOW},\"nbf\":{NOW},\"exp\":{exp},\"sub\":\"3\",\"big\":123456789012345678901234567890,\"neg\":-98765432109876543210}}\n"
+        )
+    );
+}
+
+#[test]
+fn a_token_given_as_the_key_file_is_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token = sign(&keys, r#"{"sub":"3"}"#, "1h", NOW);
+    let run = tokenring(&["verify", "--keys", &token, "--now", &NOW.to_string(), "x"]);
+    run.expect_code(2);
+    assert_no_token(&run, &token);
+    assert!(run.stderr.contains("looks like a token"), "{}", run.stderr);
+    // An ordinary missing path is still named.
+    let missing = dir.path().join("absent.json");
+    let run = verify(&missing, &token, NOW, &[]);
+    assert!(run.stderr.contains(arg(&missing)), "{}", run.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_may_read_is_used_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token = sign(&keys, r#"{"sub":"3"}"#, "1h", NOW);
+    for (mode, warned) in
+        [(0o644, Some("read the keys")), (0o666, Some("replace the keys")), (0o444, None), (0o600, None)]
+    {
+        fs::set_permissions(&keys, fs::Permissions::from_mode(mode)).unwrap();
+        let run = verify(&keys, &token, NOW, &[]);
+        run.expect_code(0);
+        match warned {
+            Some(what) => {
+                let expected =
+                    format!("tokenring: warning: {}: key file mode {mode:04o} lets group or others {what}", arg(&keys));
+                assert!(run.first_stderr_line().starts_with(&expected), "{mode:o}: {}", run.stderr);
+            }
+            None => assert!(run.stderr.is_empty(), "{mode:o}: {}", run.stderr),
+        }
+    }
 }

@@ -152,3 +152,14 @@ pub(crate) fn assert_no_token(run: &Run, token: &str) {
         assert!(!everything.contains(signature), "the output contains the signature");
     }
 }
+
+/// Writes a key file readable by its owner only, as `keys new` makes them (a file others may
+/// read is used with a warning on standard error).
+pub(crate) fn write_key_file(path: &Path, contents: impl AsRef<[u8]>) {
+    std::fs::write(path, contents).expect("the key file is written");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("the key file is made private");
+    }
+}

@@ -26,7 +26,7 @@ const RFC_VALID: usize = 5;
 /// Runs `verify --jws` on one case and returns a description of any mismatch.
 fn check(dir: &Path, name: &str, key: &Value, token: &str, expect_valid: bool) -> Option<String> {
     let keys = dir.join(format!("{}.json", name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")));
-    std::fs::write(&keys, key.to_string()).expect("the temporary key file is written");
+    crate::support::write_key_file(&keys, key.to_string());
     let keys_arg = keys.to_str().expect("temporary paths are UTF-8");
     let run = tokenring(&["verify", "--keys", keys_arg, "--now", &NOW.to_string(), "--jws", "--", token]);
 
@@ -139,7 +139,7 @@ fn rfc7519_example_as_a_jwt() {
     let case = file["cases"].as_array().unwrap().iter().find(|case| case["id"] == "rfc7519-3.1").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("rfc7515-a1.json");
-    std::fs::write(&keys, serde_json::to_vec(&case["key_jwk"]).unwrap()).unwrap();
+    crate::support::write_key_file(&keys, serde_json::to_vec(&case["key_jwk"]).unwrap());
     let token = case["token"].as_str().unwrap();
     let exp = case["claims"]["exp"].as_u64().unwrap();
 

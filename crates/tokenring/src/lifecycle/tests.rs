@@ -251,3 +251,15 @@ fn state_names_are_stable() {
     .collect();
     assert_eq!(names, ["active", "pending", "retiring", "retired", "revoked", "forgotten"]);
 }
+
+#[test]
+fn rotation_defaults_and_builders() {
+    let defaults = Rotation::new();
+    assert_eq!(defaults, Rotation::default());
+    assert_eq!(
+        (defaults.propagation(), defaults.overlap(), defaults.forget_after()),
+        (PROPAGATION_SECS_DEFAULT, OVERLAP_SECS_DEFAULT, FORGET_AFTER_SECS_DEFAULT)
+    );
+    let custom = Rotation::new().propagation_secs(7).overlap_secs(11).forget_after_secs(13);
+    assert_eq!((custom.propagation(), custom.overlap(), custom.forget_after()), (7, 11, 13));
+}

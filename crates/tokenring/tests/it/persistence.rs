@@ -131,6 +131,26 @@ fn key_set_faults_are_typed() {
 }
 
 #[test]
+fn a_key_set_that_names_a_member_twice_is_refused_wherever_the_repeat_is() {
+    const K: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    for document in [
+        format!(r#"{{"keys":[{{"kty":"oct","kid":"a","kid":"b","k":"{K}"}}]}}"#),
+        format!(r#"{{"keys":[{{"kty":"oct","k":"{K}","k":"{K}"}}]}}"#),
+        format!(r#"{{"kty":"oct","kid":"a","k":"{K}","kid":"b"}}"#),
+        format!(r#"{{"keys":[{{"kty":"oct","k":"{K}"}}],"keys":[]}}"#),
+        format!(r#"{{"keys":[{{"kty":"oct","k":"{K}","x":{{"y":1,"y":2}}}}]}}"#),
+        format!(r#"{{"keys":[{{"kty":"oct","k":"{K}","k\u0069d":"a","kid":"b"}}]}}"#),
+    ] {
+        let error = KeyRing::from_jwk_set(document.as_bytes()).unwrap_err();
+        assert!(matches!(error, KeySetError::RepeatedMember { line: 1, .. }), "{document}: {error:?}");
+        assert!(!error.to_string().contains("kid"), "the name is not printed: {error}");
+    }
+    // Names that merely look alike are different members.
+    let alike = format!(r#"{{"keys":[{{"kty":"oct","k":"{K}","kid":"a","Kid":"b"}}]}}"#);
+    assert!(KeyRing::from_jwk_set(alike.as_bytes()).is_ok());
+}
+
+#[test]
 fn truncated_or_corrupt_file_is_an_error_and_left_untouched() {
     let dir = temp_dir();
     let path = dir.join("keys.json");
@@ -277,4 +297,28 @@ fn a_failed_rename_leaves_no_temporary_file_and_changes_nothing() {
     assert_eq!(listing(&dir), before);
     assert_eq!(std::fs::read(path.join("inside")).unwrap(), b"kept");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_may_read_or_change_is_reported_and_still_loads() {
+    use std::os::unix::fs::PermissionsExt;
+    use tokenring::PermissionWarning;
+    let dir = temp_dir();
+    let path = dir.join("keys.json");
+    let store = FileStore::new(&path);
+    store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
+    assert_eq!(store.check_permissions().unwrap(), None, "the store writes 0600");
+    for (mode, expected) in [
+        (0o644, Some(PermissionWarning::ReadableByOthers { mode: 0o644 })),
+        (0o666, Some(PermissionWarning::WritableByOthers { mode: 0o666 })),
+        (0o444, None),
+        (0o400, None),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        assert_eq!(store.check_permissions().unwrap(), expected, "{mode:o}");
+        assert!(store.load().is_ok(), "{mode:o}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(matches!(store.check_permissions(), Err(StoreError::NotFound)));
 }
