@@ -29,12 +29,14 @@
 //!
 //! # Events and metrics
 //!
-//! Every rejection is one `tracing` event with the target `tokenring_axum`: `info` for a
+//! Every rejection is one `tracing` event (target `tokenring_axum::observe`): `info` for a
 //! routine rejection (`expired`, `not-yet-valid`, `retired-key`), `warn` for a suspicious one,
 //! `debug` for missing credentials. Its fields are `reason` (the stable code, or `missing`),
 //! `token_fp` (the [`Fingerprint`](tokenring::Fingerprint)), `kid` (only a key identifier the
 //! ring holds or issued, never one chosen by the sender) and `route` (the matched route
-//! template, never the request's path). The token is never logged.
+//! template, never the request's path). The token is never logged. The reloader (target
+//! `tokenring_axum::reload`) emits `info` for a changed ring (`generation`, `keys`,
+//! `active_kid`) and `error` for a file it could not use (`reason`, `error`), never key material.
 //!
 //! Through the `metrics` facade (the application installs the exporter):
 //!
