@@ -18,7 +18,7 @@ fn first_failing_seed(canary: Canary, invariant: Invariant) -> u64 {
     for seed in SWEEP_SEEDS {
         let mut config = Config::swarm(seed, Policy::Rotating);
         config.canary = Some(canary);
-        let broken = run(&config).unwrap();
+        let broken = run(&config).expect("a valid configuration");
         if broken.violation_count() == 0 {
             continue;
         }
@@ -30,7 +30,7 @@ fn first_failing_seed(canary: Canary, invariant: Invariant) -> u64 {
             broken.violations
         );
         config.canary = None;
-        let clean = run(&config).unwrap();
+        let clean = run(&config).expect("a valid configuration");
         assert_eq!(clean.violation_count(), 0, "{}", violation_report(&clean).unwrap_or_default());
         return seed;
     }
