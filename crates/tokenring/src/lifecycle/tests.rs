@@ -95,6 +95,8 @@ fn no_signer_when_every_key_is_pending_retired_revoked_or_verify_only() {
     verify_only.keys[0].verify_only = true;
     assert_eq!(signer(&verify_only, T0).as_deref(), Some("s"), "a verify-only key never signs");
     assert_eq!(state(&verify_only, "v", T0), KeyState::Retiring);
+    let may_sign: Vec<bool> = verify_only.keys(T0).iter().map(|info| info.may_sign).collect();
+    assert_eq!(may_sign, [true, false], "the signer, then the verify-only key");
 
     let mut revoked = ring(vec![key("a", T0, T0, None, None), key("b", T0 - 10, T0 - 10, None, None)]);
     revoked.revoke(&Kid::new("a").unwrap(), T0).unwrap();

@@ -263,16 +263,21 @@ fn rotation_never_reuses_the_kid_of_a_pruned_key() {
     let mut entropy = Scripted::new(&[1, 10, 2, 11, 3, 10, 12]);
     let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
     assert_eq!(ring.active_kid(NOW), Some(kid_from(10)));
-    assert_eq!(
-        ring.rotate_with(NOW, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(0), &mut entropy).unwrap(),
-        kid_from(11)
-    );
-    // The first key retired at NOW and is pruned now; its kid is only in the issued history.
-    let third = ring
-        .rotate_with(NOW + 1, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(0), &mut entropy)
-        .unwrap();
+    let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(0).forget_after_secs(0);
+    assert_eq!(ring.rotate_with(NOW, &rotation, &mut entropy).unwrap(), kid_from(11));
+    // The first key retired and was forgotten at NOW and is pruned now; its kid is only in the
+    // issued history.
+    let third = ring.rotate_with(NOW + 1, &rotation, &mut entropy).unwrap();
+    assert!(ring.keys(NOW + 1).iter().all(|info| info.kid != Some(kid_from(10))));
     assert_eq!(third, kid_from(12));
     assert_eq!(ring.issued_kids(), [kid_from(10), kid_from(11), kid_from(12)]);
+}
+
+#[test]
+fn rotation_never_reuses_the_kid_of_a_held_key() {
+    let mut entropy = Scripted::new(&[1, 10, 2, 10, 11]);
+    let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+    assert_eq!(ring.rotate_with(NOW, &tokenring::Rotation::new(), &mut entropy).unwrap(), kid_from(11));
 }
 
 #[test]
