@@ -54,6 +54,7 @@ fn an_ephemeral_key_logs_users_out_with_one_warning_and_no_token_in_the_log() {
     assert!(warnings[0].contains(&format!("token_fp={}", Fingerprint::of(&token))), "{}", warnings[0]);
     assert!(warnings[0].contains("reason=\"unknown-key\""), "{}", warnings[0]);
     assert!(!warnings[0].contains("kid="), "a kid this ring never held is not logged: {}", warnings[0]);
+    assert!(warnings[0].contains("route=\"/me\""), "the matched route: {}", warnings[0]);
     // The key lived in the first process's memory only; the token and its parts are checked.
     for output in [&first, &second] {
         assert_nothing_secret(&output.all(), &[&token], &[]);
