@@ -407,7 +407,13 @@ pub(crate) fn expect(facts: &TokenFacts, model: &KeySetModel, now_secs: u64, lee
         HeaderFacts::Hs256 { kid } => kid,
     };
     let named = match kid {
-        Some(kid) => match model.held(kid) {
+        // The common case first: the token carries the MAC of the key its kid names.
+        Some(kid) => match facts
+            .signed_by
+            .and_then(|serial| model.held_serial(serial))
+            .filter(|key| key.kid == kid)
+            .or_else(|| model.held(kid))
+        {
             // A forgotten key cannot check a MAC: the identifier alone decides.
             Some(key) if key.phase(now_secs) == Phase::Forgotten => return Outcome::Rejected("forgotten-key"),
             Some(key) => Some(key),

@@ -1,8 +1,6 @@
 //! The oracle: it knows the ground truth (who made each token, with which key, which keys each
 //! node holds) and checks every outcome and every log line against it as the events happen.
 
-use std::collections::BTreeSet;
-
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde::Serialize;
 
@@ -112,12 +110,73 @@ fn prefix(window: &[u8]) -> Option<u128> {
     <[u8; PREFIX_LEN]>::try_from(window.get(..PREFIX_LEN)?).ok().map(u128::from_be_bytes)
 }
 
+/// A set of prefixes: open addressing with linear probing, for a membership test per log-line
+/// window and an insert per token issued (a million in a busy run, where an ordered set spent a
+/// seventh of the run rebalancing). It is never iterated, so its layout cannot reach a result.
+#[derive(Debug, Default)]
+struct PrefixSet {
+    /// Zero marks an empty slot: a prefix is sixteen printable characters, never zero.
+    slots: Vec<u128>,
+    len: usize,
+}
+
+impl PrefixSet {
+    /// The slot a key's probe starts at: Fibonacci hashing of its two halves.
+    fn home(&self, key: u128) -> usize {
+        let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+        let bits = self.slots.len().trailing_zeros();
+        (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+    }
+
+    /// The slot holding `key`, or the empty slot where it would go. The table is at most half
+    /// full, so the probe ends within its length.
+    fn find(&self, key: u128) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut index = self.home(key);
+        for _ in 0..self.slots.len() {
+            if self.slots[index] == key || self.slots[index] == 0 {
+                return index;
+            }
+            index = (index + 1) & mask;
+        }
+        debug_assert!(false, "a table at most half full has an empty slot");
+        index
+    }
+
+    fn contains(&self, key: u128) -> bool {
+        !self.slots.is_empty() && self.slots[self.find(key)] == key
+    }
+
+    fn insert(&mut self, key: u128) {
+        debug_assert_ne!(key, 0);
+        if (self.len + 1) * 2 > self.slots.len() {
+            let capacity = (self.slots.len() * 2).max(1024);
+            let old = core::mem::replace(&mut self.slots, vec![0; capacity]);
+            for held in old.into_iter().filter(|&held| held != 0) {
+                let index = self.find(held);
+                self.slots[index] = held;
+            }
+        }
+        let index = self.find(key);
+        if self.slots[index] == 0 {
+            self.slots[index] = key;
+            self.len += 1;
+        }
+    }
+
+    fn extend(&mut self, keys: impl IntoIterator<Item = u128>) {
+        for key in keys {
+            self.insert(key);
+        }
+    }
+}
+
 /// The secrets in play and the checks against them.
 #[derive(Debug, Default)]
 pub(crate) struct Secrets {
     /// The first [`PREFIX_LEN`] characters of every signature segment of every token made, and
     /// of every key in base64url and in lowercase and uppercase hex.
-    prefixes: BTreeSet<u128>,
+    prefixes: PrefixSet,
 }
 
 impl Secrets {
@@ -176,7 +235,7 @@ impl Secrets {
             let end =
                 bytes[start..].iter().position(|byte| !is_token_char(byte)).map_or(bytes.len(), |len| start + len);
             let run = &bytes[start..end];
-            if run.windows(PREFIX_LEN).any(|window| prefix(window).is_some_and(|key| self.prefixes.contains(&key))) {
+            if run.windows(PREFIX_LEN).any(|window| prefix(window).is_some_and(|key| self.prefixes.contains(key))) {
                 return true;
             }
             start = end;
@@ -213,6 +272,22 @@ mod tests {
     }
 
     #[test]
+    fn the_prefix_set_holds_what_was_inserted_and_nothing_else() {
+        let mut set = PrefixSet::default();
+        let mut rng = crate::rng::SimRng::new(3, crate::rng::Stream::Attacker);
+        let keys: Vec<u128> =
+            (0..5000).map(|_| u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()) | 1).collect();
+        for &key in &keys[..2500] {
+            set.insert(key);
+            set.insert(key);
+        }
+        assert_eq!(set.len, 2500);
+        assert!(keys[..2500].iter().all(|&key| set.contains(key)));
+        assert!(!keys[2500..].iter().any(|&key| set.contains(key)));
+        assert!(!PrefixSet::default().contains(7));
+    }
+
+    #[test]
     fn reads_every_key_of_a_key_set() {
         let mut ring =
             tokenring::KeyRing::generate_with(10, &mut crate::rng::ChaChaEntropy::new(1, crate::rng::Stream::Keys))
@@ -226,7 +301,7 @@ mod tests {
         let document = ring.to_jwk_set();
         let mut secrets = Secrets::default();
         secrets.add_key_set(&document).unwrap();
-        assert_eq!(secrets.prefixes.len(), 6, "two keys, each in base64url and two hex cases");
+        assert_eq!(secrets.prefixes.len, 6, "two keys, each in base64url and two hex cases");
         assert!(secrets.leaks(&document));
     }
 }
