@@ -13,7 +13,7 @@ use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::Rejection;
-use crate::json::{self, Name, NameFault, NotPlain, Plain, Scalar, SeenNames};
+use crate::json::{self, Name, NameFault, NotPlain, Plain, PlainNames, Scalar, SeenNames};
 use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
 
 /// The checks applied to a token's claims once its signature holds.
@@ -253,6 +253,11 @@ fn parse_thoroughly<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
     if !json::depth_within(payload, JSON_DEPTH_MAX) {
         return Err(Rejection::TooLarge("the claims nest deeper than the limit"));
     }
+    // The caller's type reads nested objects straight from `serde_json`, which keeps the last
+    // of repeated names: repeats at any depth are found by a pass of their own.
+    if let Err(json::NamesFault::Repeated { .. }) = json::unique_names(payload) {
+        return Err(Rejection::Malformed("the claims repeat a member"));
+    }
     let mut fault = None;
     let mut is_object = false;
     let mut reading_time = None;
@@ -481,10 +486,6 @@ impl<'de, M: MapAccess<'de>> Deserializer<'de> for TeeDeserializer<'_, M> {
 /// [`TeeDeserializer`], over the plain tee.
 type PlainTeeDeserializer<'t, 'p, 'de> = TeeDeserializer<'t, PlainTee<'p, 'de>>;
 
-/// Most members the fast path tracks. Claims with more are rare and go to the thorough path,
-/// which allows up to [`CLAIMS_MEMBERS_MAX`]; a small set is quicker to set up and to search.
-const PLAIN_MEMBERS_MAX: usize = 16;
-
 /// The map the caller's type sees on the fast path: the tee of [`TeeMap`] written directly over
 /// the plain reader, where every name is a borrowed `&str`. Any fault makes it give up.
 struct PlainTee<'p, 'de> {
@@ -515,55 +516,6 @@ impl<'de> MapAccess<'de> for PlainTee<'_, 'de> {
         };
         self.registered.record(slot, &value).map_err(|_| NotPlain)?;
         seed.deserialize(Replay { value: &value, error: PhantomData })
-    }
-}
-
-/// The fast path's record of member names, to refuse duplicates.
-///
-/// Only a short summary of each name is kept (length, first, middle and last byte): a repeated
-/// name repeats its summary, so a repeat can never pass unnoticed. When two names share a
-/// summary the fast path gives up, and the thorough path, which compares names in full,
-/// decides whether they are a duplicate (refused) or merely alike (accepted). Distinct member
-/// names almost never share a summary, so in practice this costs a few integer compares per
-/// name and no storage of names at all.
-struct PlainNames {
-    summaries: [u32; PLAIN_MEMBERS_MAX],
-    len: usize,
-}
-
-impl PlainNames {
-    /// Marks an empty slot: no name has this summary, since its bytes would have to be `0xFF`,
-    /// which UTF-8 never contains.
-    const EMPTY: u32 = u32::MAX;
-
-    fn new() -> Self {
-        Self { summaries: [Self::EMPTY; PLAIN_MEMBERS_MAX], len: 0 }
-    }
-
-    #[inline]
-    fn summary(name: &str) -> u32 {
-        match name.as_bytes() {
-            [] => 0,
-            bytes @ [first, .., last] | bytes @ [first @ last] => {
-                let middle = bytes[bytes.len() / 2];
-                (bytes.len() as u32 & 0xFF) << 24 | u32::from(*first) << 16 | u32::from(middle) << 8 | u32::from(*last)
-            }
-        }
-    }
-
-    /// Records `name`; gives up on a summary seen before, or one name more than it holds.
-    #[inline]
-    fn insert(&mut self, name: &str) -> Result<(), NotPlain> {
-        let summary = Self::summary(name);
-        let len = self.len.min(PLAIN_MEMBERS_MAX);
-        // Every slot is compared, empty ones included, and the results ORed: a fixed-length
-        // compare without a branch per slot (the compiler makes it a few vector compares).
-        if self.summaries.iter().fold(false, |seen, &other| seen | (other == summary)) {
-            return Err(NotPlain);
-        }
-        *self.summaries.get_mut(len).ok_or(NotPlain)? = summary;
-        self.len = len + 1;
-        Ok(())
     }
 }
 
@@ -628,6 +580,7 @@ impl<'de, E: de::Error> SeqAccess<'de> for ReplaySeq<'_, 'de, E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::PLAIN_MEMBERS_MAX;
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize, PartialEq)]

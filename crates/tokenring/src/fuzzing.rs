@@ -231,8 +231,9 @@ impl<'de> de::Deserialize<'de> for Members {
 }
 
 /// Nesting depth of arrays and objects, measured while parsing so that repeated member names
-/// (which `serde_json::Value` would collapse) count: a scalar is 0, `{}` is 1.
-struct Depth(usize);
+/// (which `serde_json::Value` would collapse) count: a scalar is 0, `{}` is 1. The flag tells
+/// whether any object, at any depth, repeats a member name.
+struct Depth(usize, bool);
 
 impl<'de> de::Deserialize<'de> for Depth {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -243,36 +244,38 @@ impl<'de> de::Deserialize<'de> for Depth {
                 f.write_str("any JSON value")
             }
             fn visit_bool<E: de::Error>(self, _: bool) -> Result<Depth, E> {
-                Ok(Depth(0))
+                Ok(Depth(0, false))
             }
             fn visit_i64<E: de::Error>(self, _: i64) -> Result<Depth, E> {
-                Ok(Depth(0))
+                Ok(Depth(0, false))
             }
             fn visit_u64<E: de::Error>(self, _: u64) -> Result<Depth, E> {
-                Ok(Depth(0))
+                Ok(Depth(0, false))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<Depth, E> {
-                Ok(Depth(0))
+                Ok(Depth(0, false))
             }
             fn visit_str<E: de::Error>(self, _: &str) -> Result<Depth, E> {
-                Ok(Depth(0))
+                Ok(Depth(0, false))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Depth, E> {
-                Ok(Depth(0))
+                Ok(Depth(0, false))
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Depth, A::Error> {
-                let mut deepest = 0;
-                while let Some(Depth(depth)) = seq.next_element()? {
+                let (mut deepest, mut repeats) = (0, false);
+                while let Some(Depth(depth, inner)) = seq.next_element()? {
                     deepest = deepest.max(depth);
+                    repeats |= inner;
                 }
-                Ok(Depth(deepest + 1))
+                Ok(Depth(deepest + 1, repeats))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Depth, A::Error> {
-                let mut deepest = 0;
-                while let Some((_, Depth(depth))) = map.next_entry::<String, Depth>()? {
+                let (mut deepest, mut repeats, mut names) = (0, false, BTreeSet::new());
+                while let Some((name, Depth(depth, inner))) = map.next_entry::<String, Depth>()? {
                     deepest = deepest.max(depth);
+                    repeats |= inner || !names.insert(name);
                 }
-                Ok(Depth(deepest + 1))
+                Ok(Depth(deepest + 1, repeats))
             }
         }
         deserializer.deserialize_any(DepthVisitor)
@@ -293,7 +296,7 @@ enum Parsed {
 
 fn parse_model(json: &[u8]) -> Parsed {
     let Ok(value) = serde_json::from_slice::<Value>(json) else { return Parsed::Invalid };
-    let Ok(Depth(depth)) = serde_json::from_slice::<Depth>(json) else { return Parsed::Invalid };
+    let Ok(Depth(depth, _)) = serde_json::from_slice::<Depth>(json) else { return Parsed::Invalid };
     if depth > JSON_DEPTH_MAX {
         return Parsed::TooDeep;
     }
@@ -304,6 +307,12 @@ fn parse_model(json: &[u8]) -> Parsed {
         Ok(Members(members)) => Parsed::Object(members),
         Err(_) => Parsed::Invalid,
     }
+}
+
+/// Whether any object in `json`, at any depth, repeats a member name (`false` for what is not
+/// JSON).
+fn repeats_anywhere(json: &[u8]) -> bool {
+    matches!(serde_json::from_slice::<Depth>(json), Ok(Depth(_, true)))
 }
 
 /// Whether `members` repeats a name, and how many distinct names it has.
@@ -339,7 +348,7 @@ fn header_faults(header: &[u8]) -> BTreeSet<&'static str> {
         Parsed::Object(members) => members,
     };
     let (repeated, distinct) = name_census(&members);
-    if repeated {
+    if repeated || repeats_anywhere(header) {
         faults.insert("malformed");
     }
     if distinct > HEADER_MEMBERS_MAX {
@@ -935,7 +944,7 @@ pub enum Divergence {
     NonCanonicalBase64,
     /// The decoded header exceeds [`HEADER_LEN_MAX`].
     HeaderTooLong,
-    /// The header or the claims repeat a member name.
+    /// The header or the claims repeat a member name, at any depth.
     DuplicateMember,
     /// The header has a `crit` member.
     Crit,
@@ -1031,7 +1040,7 @@ pub fn divergences(token: &[u8], now_secs: u64) -> BTreeSet<Divergence> {
         }
         Parsed::Object(members) => {
             let (repeated, distinct) = name_census(&members);
-            if repeated {
+            if repeated || repeats_anywhere(&header) {
                 found.insert(Divergence::DuplicateMember);
             }
             if distinct > HEADER_MEMBERS_MAX {
@@ -1071,7 +1080,7 @@ pub fn divergences(token: &[u8], now_secs: u64) -> BTreeSet<Divergence> {
         }
         Parsed::Object(members) => {
             let (repeated, distinct) = name_census(&members);
-            if repeated {
+            if repeated || repeats_anywhere(&payload) {
                 found.insert(Divergence::DuplicateMember);
             }
             if distinct > CLAIMS_MEMBERS_MAX {

@@ -30,6 +30,11 @@ pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
     if !json::is_valid_text(header) {
         return Err(Rejection::Malformed("the header is not valid UTF-8 JSON text"));
     }
+    // Members are read past without being parsed (`jwk`, `x5c`, ...): repeats inside them are
+    // found by a pass of their own, so that no object anywhere is read last-wins.
+    if let Err(json::NamesFault::Repeated { .. }) = json::unique_names(header) {
+        return Err(Rejection::Malformed("the header repeats a member"));
+    }
     let mut fault = None;
     let mut deserializer = serde_json::Deserializer::from_slice(header);
     let parsed = HeaderSeed { fault: &mut fault }.deserialize(&mut deserializer).and_then(|header| {
@@ -159,6 +164,9 @@ mod tests {
         assert!(matches!(parse_str(r#"{"typ":"JWT"}"#), Err(Rejection::Malformed(_))));
         assert!(matches!(parse_str(r#"{"alg":"HS256","alg":"HS256"}"#), Err(Rejection::Malformed(_))));
         assert!(matches!(parse_str(r#"{"alg":"HS256","a\u006cg":"HS256"}"#), Err(Rejection::Malformed(_))));
+        let nested = Err(Rejection::Malformed("the header repeats a member"));
+        assert_eq!(parse_str(r#"{"alg":"HS256","jwk":{"k":"a","k":"b"}}"#), nested);
+        assert_eq!(parse_str(r#"{"alg":"HS256","x5c":[{"a":1,"\u0061":2}]}"#), nested);
         assert!(matches!(parse_str(r#"["alg","HS256"]"#), Err(Rejection::Malformed(_))));
         assert!(matches!(parse_str(r#"{"alg":"HS256"} x"#), Err(Rejection::Malformed(_))));
         assert!(matches!(parse_str(r#"{"alg":"HS256""#), Err(Rejection::Malformed(_))));

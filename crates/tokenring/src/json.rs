@@ -1,6 +1,7 @@
 //! Small JSON helpers shared by the header and claims parsers.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, SeqAccess, Visitor};
 
@@ -250,6 +251,94 @@ impl<'de, const N: usize> SeenNames<'de, N> {
     }
 }
 
+/// Why [`unique_names`] refused a document, with the 1-based position `serde_json` gives.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NamesFault {
+    /// An object names a member twice.
+    Repeated { line: usize, column: usize },
+    /// The document is not JSON `serde_json` can read.
+    NotJson { line: usize, column: usize },
+}
+
+/// Whether every object in `json`, at any depth, names each member once (escapes decoded:
+/// `"a\u006cg"` is `alg`). One pass that keeps only the names of the objects it is inside.
+pub(crate) fn unique_names(json: &[u8]) -> Result<(), NamesFault> {
+    let mut repeated = false;
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let checked =
+        UniqueNames { repeated: &mut repeated }.deserialize(&mut deserializer).and_then(|()| deserializer.end());
+    checked.map_err(|error| {
+        let (line, column) = (error.line(), error.column());
+        if repeated {
+            NamesFault::Repeated { line, column }
+        } else {
+            NamesFault::NotJson { line, column }
+        }
+    })
+}
+
+/// Walks a JSON value, refusing any object that names a member twice; keeps no value.
+struct UniqueNames<'r> {
+    repeated: &'r mut bool,
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueNames<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueNames<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(UniqueNames { repeated: &mut *self.repeated })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut names = BTreeSet::new();
+        while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+            if !names.insert(name) {
+                *self.repeated = true;
+                return Err(de::Error::custom("repeated member"));
+            }
+            map.next_value_seed(UniqueNames { repeated: &mut *self.repeated })?;
+        }
+        Ok(())
+    }
+}
+
 /// Why the plain-JSON reader gave up: the input is outside the subset it reads, is not JSON at
 /// all, or the caller's type refused it. It carries nothing, so giving up never allocates; the
 /// caller then parses again with `serde_json`, which says precisely what is wrong (if anything).
@@ -267,6 +356,59 @@ impl std::error::Error for NotPlain {}
 impl de::Error for NotPlain {
     fn custom<T: core::fmt::Display>(_: T) -> Self {
         Self
+    }
+}
+
+/// Most members the fast path tracks in one object. Objects with more are rare and go to the thorough path,
+/// which allows up to [`CLAIMS_MEMBERS_MAX`](crate::limits::CLAIMS_MEMBERS_MAX); a small set is quicker to set up and to search.
+pub(crate) const PLAIN_MEMBERS_MAX: usize = 16;
+
+/// The fast path's record of one object's member names, to refuse duplicates.
+///
+/// Only a short summary of each name is kept (length, first, middle and last byte): a repeated
+/// name repeats its summary, so a repeat can never pass unnoticed. When two names share a
+/// summary the fast path gives up, and the thorough path, which compares names in full,
+/// decides whether they are a duplicate (refused) or merely alike (accepted). Distinct member
+/// names almost never share a summary, so in practice this costs a few integer compares per
+/// name and no storage of names at all.
+pub(crate) struct PlainNames {
+    summaries: [u32; PLAIN_MEMBERS_MAX],
+    len: usize,
+}
+
+impl PlainNames {
+    /// Marks an empty slot: no name has this summary, since its bytes would have to be `0xFF`,
+    /// which UTF-8 never contains.
+    const EMPTY: u32 = u32::MAX;
+
+    pub(crate) fn new() -> Self {
+        Self { summaries: [Self::EMPTY; PLAIN_MEMBERS_MAX], len: 0 }
+    }
+
+    #[inline]
+    fn summary(name: &str) -> u32 {
+        match name.as_bytes() {
+            [] => 0,
+            bytes @ [first, .., last] | bytes @ [first @ last] => {
+                let middle = bytes[bytes.len() / 2];
+                (bytes.len() as u32 & 0xFF) << 24 | u32::from(*first) << 16 | u32::from(middle) << 8 | u32::from(*last)
+            }
+        }
+    }
+
+    /// Records `name`; gives up on a summary seen before, or one name more than it holds.
+    #[inline]
+    pub(crate) fn insert(&mut self, name: &str) -> Result<(), NotPlain> {
+        let summary = Self::summary(name);
+        let len = self.len.min(PLAIN_MEMBERS_MAX);
+        // Every slot is compared, empty ones included, and the results ORed: a fixed-length
+        // compare without a branch per slot (the compiler makes it a few vector compares).
+        if self.summaries.iter().fold(false, |seen, &other| seen | (other == summary)) {
+            return Err(NotPlain);
+        }
+        *self.summaries.get_mut(len).ok_or(NotPlain)? = summary;
+        self.len = len + 1;
+        Ok(())
     }
 }
 
@@ -561,7 +703,7 @@ impl<'de> Plain<'de> {
 
     fn object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, NotPlain> {
         self.open()?;
-        let value = visitor.visit_map(PlainMap { plain: self, first: true })?;
+        let value = visitor.visit_map(PlainMap { plain: self, first: true, names: PlainNames::new() })?;
         self.close(b'}')?;
         Ok(value)
     }
@@ -787,10 +929,13 @@ impl<'de> SeqAccess<'de> for PlainSeq<'_, 'de> {
     }
 }
 
-/// The members of an object, as `serde_json` hands them out.
+/// The members of an object, as `serde_json` hands them out. A repeated name (or a name it
+/// cannot tell from one before) makes the reader give up, so that the thorough path, which
+/// refuses repeats at every depth, decides.
 struct PlainMap<'p, 'de> {
     plain: &'p mut Plain<'de>,
     first: bool,
+    names: PlainNames,
 }
 
 impl<'de> de::MapAccess<'de> for PlainMap<'_, 'de> {
@@ -798,6 +943,7 @@ impl<'de> de::MapAccess<'de> for PlainMap<'_, 'de> {
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, NotPlain> {
         let Some(name) = self.plain.member(&mut self.first)? else { return Ok(None) };
+        self.names.insert(name)?;
         seed.deserialize(PlainKey(name)).map(Some)
     }
 

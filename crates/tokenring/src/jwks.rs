@@ -22,12 +22,12 @@
 use core::fmt::Write as _;
 use std::collections::BTreeSet;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::base64url;
 use crate::error::{KeyError, KeySetError};
+use crate::json;
 use crate::key::{Key, Kid};
 use crate::limits::{
     FORGET_AFTER_SECS_DEFAULT, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX,
@@ -237,83 +237,13 @@ fn wipe(value: &mut Value) {
 /// is read into a [`Value`], which then cannot fail part-way and drop strings unwiped. `Value`
 /// reads numbers in whichever representation `serde_json` is built with.
 fn parse_strict(document: &[u8]) -> Result<Wiped, KeySetError> {
-    let mut repeated = false;
-    let mut deserializer = serde_json::Deserializer::from_slice(document);
-    let checked =
-        UniqueNames { repeated: &mut repeated }.deserialize(&mut deserializer).and_then(|()| deserializer.end());
-    checked.map_err(|error| {
-        let (line, column) = (error.line(), error.column());
-        if repeated {
-            KeySetError::RepeatedMember { line, column }
-        } else {
-            KeySetError::Json { line, column }
-        }
+    json::unique_names(document).map_err(|fault| match fault {
+        json::NamesFault::Repeated { line, column } => KeySetError::RepeatedMember { line, column },
+        json::NamesFault::NotJson { line, column } => KeySetError::Json { line, column },
     })?;
     serde_json::from_slice(document)
         .map(Wiped)
         .map_err(|error| KeySetError::Json { line: error.line(), column: error.column() })
-}
-
-/// Walks a JSON value, refusing any object that names a member twice; keeps nothing.
-struct UniqueNames<'r> {
-    repeated: &'r mut bool,
-}
-
-impl<'de> DeserializeSeed<'de> for UniqueNames<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for UniqueNames<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(UniqueNames { repeated: &mut *self.repeated })?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut names = BTreeSet::new();
-        while let Some(name) = map.next_key::<String>()? {
-            if !names.insert(name) {
-                *self.repeated = true;
-                return Err(de::Error::custom("repeated member"));
-            }
-            map.next_value_seed(UniqueNames { repeated: &mut *self.repeated })?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -64,3 +64,32 @@ fn times_are_whole_seconds_with_fractions_rounded_where_the_check_lands() {
     let lenient = Validation::new().leeway_secs(600);
     assert!(ring().verify::<Value>(token(r#"{"exp":18446744073709551615}"#), &lenient, u64::MAX - 1).is_ok());
 }
+
+#[test]
+fn a_name_repeated_inside_a_nested_object_is_malformed_at_any_depth() {
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Session {
+        sub: String,
+    }
+    let repeated = Rejection::Malformed("the claims repeat a member");
+    for claims in [
+        r#"{"exp":9999999999,"ctx":{"role":"user","role":"admin"}}"#,
+        r#"{"exp":9999999999,"ctx":{"a":[{"b":1,"b":2}]}}"#,
+        r#"{"exp":9999999999,"ctx":{"role":"user","r\u006fle":"admin"}}"#,
+        r#"{"exp":9999999999,"sub":"3","ignored":{"x":1,"x":2}}"#,
+    ] {
+        let token = token(claims);
+        let validation = Validation::new();
+        assert_eq!(ring().verify::<Value>(&token, &validation, NOW).unwrap_err(), repeated, "{claims}");
+        if claims.contains("sub") {
+            assert_eq!(ring().verify::<Session>(&token, &validation, NOW).unwrap_err(), repeated, "{claims}");
+        }
+        let mut scratch = tokenring::Scratch::new();
+        let borrowed = ring().verify_borrowed::<serde::de::IgnoredAny>(&token, &validation, NOW, &mut scratch);
+        assert_eq!(borrowed.unwrap_err(), repeated, "{claims}");
+    }
+    // Equal names in different objects are not repeats.
+    let token = token(r#"{"exp":9999999999,"a":{"id":1},"b":{"id":2,"a":{"id":3}}}"#);
+    assert!(ring().verify::<Value>(&token, &Validation::new(), NOW).is_ok());
+}
