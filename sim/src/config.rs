@@ -124,6 +124,10 @@ pub enum Canary {
     /// The ring's rotation ignores the overlap: the previous key retires as the new one
     /// activates. Invariants 2 and 6 must fail.
     OverlapIgnored,
+    /// The overlap leaves out the leeway (`overlap = ttl`): a verifier whose clock is ahead of
+    /// the signer's retires the old key while its last tokens are still valid. Invariant 2 must
+    /// fail.
+    OverlapWithoutLeeway,
     /// A node that restarted never signs again (it reports that it cannot). Invariant 7
     /// (liveness) must fail.
     RestartedNodeNeverSigns,
@@ -140,13 +144,14 @@ pub enum Canary {
 
 impl Canary {
     /// Every canary.
-    pub const ALL: [Canary; 10] = [
+    pub const ALL: [Canary; 11] = [
         Self::BrokenVerifier,
         Self::MacSkippedForKnownKid,
         Self::LeakyLog,
         Self::EagerActivation,
         Self::PropagationHalved,
         Self::OverlapIgnored,
+        Self::OverlapWithoutLeeway,
         Self::RestartedNodeNeverSigns,
         Self::ForgottenKidRoutine,
         Self::NonAtomicSave,
@@ -162,6 +167,7 @@ impl Canary {
             Self::EagerActivation => "eager-activation",
             Self::PropagationHalved => "propagation-halved",
             Self::OverlapIgnored => "overlap-ignored",
+            Self::OverlapWithoutLeeway => "overlap-without-leeway",
             Self::RestartedNodeNeverSigns => "restarted-node-never-signs",
             Self::ForgottenKidRoutine => "forgotten-kid-routine",
             Self::NonAtomicSave => "non-atomic-save",
@@ -562,6 +568,7 @@ impl Config {
     /// `rotating-short-overlap`: a quarter of the token lifetime. Zero for the other policies.
     pub fn overlap_secs(&self) -> u64 {
         match self.policy {
+            Policy::Rotating if self.canary == Some(Canary::OverlapWithoutLeeway) => self.token_ttl_secs,
             Policy::Rotating => self.token_ttl_secs + self.leeway_secs,
             Policy::RotatingShortOverlap => (self.token_ttl_secs / 4).max(1),
             Policy::Ephemeral | Policy::Persisted => 0,

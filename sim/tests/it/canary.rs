@@ -64,6 +64,29 @@ fn a_rotation_that_ignores_the_overlap_is_caught_by_invariants_2_and_6() {
     assert!(report.counters.honest_rejections.get("retired-key").copied().unwrap_or(0) > 0);
 }
 
+/// Tokens used to their last second, frequent rotations and clocks as far apart as the leeway
+/// allows: the run that needs the leeway in the overlap.
+#[test]
+fn an_overlap_without_the_leeway_is_caught_by_invariant_2() {
+    let mut config = calm(24, Policy::Rotating);
+    config.nodes = 4;
+    config.clients = 300;
+    config.duration_ms = 12 * HOUR_MS;
+    config.token_ttl_secs = 300;
+    config.refresh_at_per_mille = 1000;
+    config.request_interval_mean_ms = 5 * SECOND_MS;
+    config.session_active_mean_ms = 4 * HOUR_MS;
+    config.clock_skew_max_ms = (config.leeway_secs * SECOND_MS - SECOND_MS) / 2;
+    config.rotation_interval_ms = 20 * MINUTE_MS;
+    config.rolling_restart_interval_ms = Some(2 * HOUR_MS);
+    let clean = run(&config).unwrap();
+    assert_eq!(clean.violation_count(), 0, "{}", violation_report(&clean).unwrap_or_default());
+    config.canary = Some(Canary::OverlapWithoutLeeway);
+    let broken = run(&config).unwrap();
+    assert!(broken.violations_of(Invariant::SpuriousRejection) > 0, "{:?}", broken.violations);
+    assert!(broken.counters.honest_rejections.get("retired-key").copied().unwrap_or(0) > 0);
+}
+
 #[test]
 fn a_restarted_node_that_never_signs_again_is_caught_by_invariant_7() {
     first_failing_seed(Canary::RestartedNodeNeverSigns, Invariant::Liveness);
@@ -96,7 +119,7 @@ fn a_torn_store_and_a_lost_update_are_caught_by_invariant_6() {
 #[test]
 fn every_canary_has_a_test() {
     // The tests above name each canary once; a new canary must be added there and here.
-    assert_eq!(Canary::ALL.len(), 10);
+    assert_eq!(Canary::ALL.len(), 11);
     for canary in Canary::ALL {
         assert_eq!(Canary::from_name(canary.as_str()), Some(canary));
     }
