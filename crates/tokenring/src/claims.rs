@@ -25,7 +25,7 @@ use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEE
 /// ```
 /// use tokenring::Validation;
 /// let validation = Validation::new().issuer("https://auth.example").audience("api").leeway_secs(10);
-/// assert_eq!(validation.leeway(), 10);
+/// assert_eq!(validation.leeway_as_secs(), 10);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validation {
@@ -54,7 +54,14 @@ impl Validation {
         self
     }
 
-    /// The allowance for clock skew, in seconds.
+    /// The allowance for clock skew, in seconds, as set by [`leeway_secs`](Self::leeway_secs).
+    pub fn leeway_as_secs(&self) -> u64 {
+        self.leeway_secs
+    }
+
+    /// The former name of [`leeway_as_secs`](Self::leeway_as_secs), which says its unit like
+    /// the builder does. Kept, hidden, until every caller in the workspace has moved.
+    #[doc(hidden)]
     pub fn leeway(&self) -> u64 {
         self.leeway_secs
     }
@@ -703,9 +710,10 @@ mod tests {
 
     #[test]
     fn validation_settings_read_back() {
-        assert_eq!(Validation::new().leeway(), LEEWAY_SECS_DEFAULT);
-        assert_eq!(Validation::new().leeway_secs(7).leeway(), 7);
-        assert_eq!(Validation::new().leeway_secs(u64::MAX).leeway(), LEEWAY_SECS_MAX, "capped");
+        assert_eq!(Validation::new().leeway_as_secs(), LEEWAY_SECS_DEFAULT);
+        assert_eq!(Validation::new().leeway_secs(7).leeway_as_secs(), 7);
+        assert_eq!(Validation::new().leeway_secs(7).leeway(), 7, "the former name reads the same");
+        assert_eq!(Validation::new().leeway_secs(u64::MAX).leeway_as_secs(), LEEWAY_SECS_MAX, "capped");
     }
 
     /// Typical claims take the fast path; it must not silently give up on them (it would still

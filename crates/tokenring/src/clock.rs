@@ -1,4 +1,10 @@
 //! Injected time. Nothing in the library reads the wall clock on its own.
+//!
+//! Every function of the core takes the time as an argument (`now_secs: u64`): a pure function
+//! of its inputs is what lets the simulator and the tests replay a rotation second by second.
+//! A [`Clock`] is the documented way for an application to produce that argument, and the
+//! trait integrations take when they read the time themselves (`tokenring-axum`'s layer takes
+//! any `Clock`, so that its tests run on a [`ManualClock`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -241,6 +241,14 @@ impl KeyRing {
     /// Serializes `claims` (which must serialize to a JSON object) and signs them with the key
     /// active at `now_secs`, under the header `{"alg":"HS256","typ":"JWT","kid":...}`.
     ///
+    /// The claims are signed exactly as given and not checked: no `iat`, `nbf` or `exp` is
+    /// added, and a hand-written `Serialize` that repeats a member is not caught here. A token
+    /// without `exp` is refused by the default [`Validation`] (`missing-claim`); the verifier
+    /// must opt out with [`Validation::require_exp`]. For session tokens use
+    /// [`issue`](Self::issue), which sets the times and checks the claims against the
+    /// verifier's rules; `sign` is for callers that set their own times and want no second
+    /// pass over the claims.
+    ///
     /// # Errors
     /// [`SignError::Claims`] when the claims are not a JSON object, and those of
     /// [`sign_jws`](Self::sign_jws).

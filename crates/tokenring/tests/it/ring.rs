@@ -204,3 +204,20 @@ fn tokens_signed_elsewhere_under_the_issued_header_verify() {
         ));
     }
 }
+
+/// `sign` signs the claims as given; `issue` adds the times and checks the claims. The
+/// difference is documented on `sign`: these are its consequences.
+#[test]
+fn sign_adds_no_times_and_the_default_validation_then_requires_exp() {
+    let ring = KeyRing::with_key(Key::from_bytes(&[7; 32]).unwrap(), None, NOW);
+    let claims = serde_json::json!({"sub": "3"});
+    let signed = ring.sign(&claims, NOW).unwrap();
+    let refused = ring.verify::<serde_json::Value>(&signed, &Validation::new(), NOW).unwrap_err();
+    assert_eq!(refused, Rejection::MissingClaim("exp"));
+    let accepted = ring.verify::<serde_json::Value>(&signed, &Validation::new().require_exp(false), NOW).unwrap();
+    assert_eq!(accepted.claims(), &claims);
+    assert_eq!((accepted.expires_at(), accepted.issued_at()), (None, None));
+    let issued = ring.issue(&claims, NOW, 60).unwrap();
+    let verified = ring.verify::<serde_json::Value>(&issued, &Validation::new(), NOW).unwrap();
+    assert_eq!((verified.expires_at(), verified.issued_at()), (Some(NOW + 60), Some(NOW)));
+}
