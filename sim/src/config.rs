@@ -339,6 +339,10 @@ pub struct Config {
     pub reload_interval_ms: u64,
     /// How long a retired key's material is kept before it is forgotten (rotating policies).
     pub forget_after_secs: u64,
+    /// The rotations' propagation time as the deployment configured it, when it is not the
+    /// reload bound: an under-configured propagation, whose cost the run shows (invariant 2 is
+    /// not claimed then; the oracle still predicts every rejection's code).
+    pub propagation_configured_secs: Option<u64>,
     /// Chance, per mille, that a second rotator (a deploy pipeline, another node's timer)
     /// rotates at the same moment as the scheduled one (rotating policies).
     pub concurrent_rotation_per_mille: u32,
@@ -416,6 +420,7 @@ impl Config {
             reload_interval_ms: MINUTE_MS,
             // Shorter than the library's 30 days, so that a week sees keys forgotten.
             forget_after_secs: 2 * DAY_MS / SECOND_MS,
+            propagation_configured_secs: None,
             concurrent_rotation_per_mille: 500,
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
@@ -491,6 +496,10 @@ impl Config {
             }
         }
         config.capture_per_mille = rng.between(5, 200) as u32;
+        // One seed in ten configures a propagation below the reload bound.
+        if rng.chance(100) {
+            config.propagation_configured_secs = Some(rng.below(config.reload_bound_secs()));
+        }
         // Keep the run small: shorten it, then slow the clients, until the expected number of
         // requests fits the budget.
         while config.expected_requests() > requests_budget {
@@ -551,11 +560,17 @@ impl Config {
     /// The propagation time of the rotations (`Rotation::propagation_secs`): the reload bound,
     /// or what a canary breaks it to.
     pub fn propagation_secs(&self) -> u64 {
+        let configured = self.propagation_configured_secs.unwrap_or_else(|| self.reload_bound_secs());
         match self.canary {
             Some(Canary::EagerActivation) => 0,
-            Some(Canary::PropagationHalved) => self.reload_bound_secs() / 2,
-            _ => self.reload_bound_secs(),
+            Some(Canary::PropagationHalved) => configured / 2,
+            _ => configured,
         }
+    }
+
+    /// Whether the configured propagation covers the reload bound, a condition of invariant 2.
+    pub fn propagation_within_bound(&self) -> bool {
+        self.propagation_configured_secs.is_none_or(|configured| configured >= self.reload_bound_secs())
     }
 
     /// The overlap of the rotations (`Rotation::overlap_secs`): how long the previous key
@@ -593,7 +608,7 @@ impl Config {
 
     /// Whether invariant 2 applies to this run.
     pub fn promises_no_spurious_rejection(&self) -> bool {
-        self.policy.promises_no_spurious_rejection() && self.skew_within_leeway()
+        self.policy.promises_no_spurious_rejection() && self.skew_within_leeway() && self.propagation_within_bound()
     }
 
     /// The attack kinds in use.
@@ -629,8 +644,12 @@ impl Config {
                 } else {
                     format!(" --request-every {}", format_duration(self.request_interval_mean_ms))
                 };
+                let propagation = self
+                    .propagation_configured_secs
+                    .map(|secs| format!(" --propagation {}", format_duration(secs * SECOND_MS)))
+                    .unwrap_or_default();
                 Some(format!(
-                    "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{interval}{canary}",
+                    "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{interval}{propagation}{canary}",
                     self.seed,
                     self.policy,
                     self.nodes,
@@ -689,10 +708,18 @@ impl Config {
                 format_duration(self.propagation_delay_max_ms)
             ),
             format!(
-                "rotation (rotating policies): every={} reload-every={} propagation={} overlap={} (short: {}) forget-after={}",
+                "rotation (rotating policies): every={} reload-every={} propagation={}{} overlap={} (short: {}) forget-after={}",
                 format_duration(self.rotation_interval_ms),
                 format_duration(self.reload_interval_ms),
                 format_duration(self.propagation_secs() * SECOND_MS),
+                if self.propagation_within_bound() {
+                    String::new()
+                } else {
+                    format!(
+                        " (below the reload bound {}: invariant 2 not claimed)",
+                        format_duration(self.reload_bound_secs() * SECOND_MS)
+                    )
+                },
                 format_duration(Self { policy: Policy::Rotating, ..self.clone() }.overlap_secs() * SECOND_MS),
                 format_duration(Self { policy: Policy::RotatingShortOverlap, ..self.clone() }.overlap_secs() * SECOND_MS),
                 format_duration(self.forget_after_secs * SECOND_MS),

@@ -96,6 +96,10 @@ struct Args {
     /// Mean time between two requests of an active client (what --rate sets).
     #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
     request_every: Option<u64>,
+    /// The rotations' propagation time (default: the reload bound); shorter shows what an
+    /// under-configured propagation costs.
+    #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
+    propagation: Option<u64>,
     /// Print every counter, not only the summary table.
     #[arg(long)]
     verbose: bool,
@@ -244,6 +248,9 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
                     return Err(ConfigError::OutOfRange("rate"));
                 }
                 config.set_request_rate(rate);
+            }
+            if let Some(propagation_ms) = args.propagation {
+                config.propagation_configured_secs = Some(propagation_ms / 1000);
             }
             if let Some(interval) = args.request_every {
                 config.request_interval_mean_ms = interval;

@@ -150,3 +150,16 @@ fn busy_traffic_catches_eager_activation_in_one_run() {
     assert!(eager.violations_of(Invariant::SpuriousRejection) > 0, "{:?}", eager.violations);
     assert!(eager.counters.honest_rejections.get("unknown-key").copied().unwrap_or(0) > 0);
 }
+
+/// Not a canary: a deployment whose propagation is shorter than its reload bound. Invariant 2
+/// is not claimed, but every rejection must still be the one the oracle predicts.
+#[test]
+fn an_under_configured_propagation_costs_what_the_oracle_predicts() {
+    let mut config = busy_rotating();
+    config.propagation_configured_secs = Some(0);
+    assert!(!config.promises_no_spurious_rejection());
+    let report = run(&config).unwrap();
+    assert_eq!(report.violation_count(), 0, "{}", violation_report(&report).unwrap_or_default());
+    assert!(report.counters.forced_relogins.get("unknown-key").copied().unwrap_or(0) > 0, "{:?}", report.counters);
+    assert!(report.counters.warn_lines_honest > 0);
+}
