@@ -128,15 +128,17 @@ pub fn hs256(secret: &[u8], message: &[u8]) -> [u8; 32] {
 }
 
 /// HMAC-SHA256 keyed once and computed exactly as the verifier and the signer compute every
-/// MAC (`mac.rs`). For timing harnesses, whose floor must cost what the library's MAC costs,
-/// and for the HMAC test vectors. [`hs256`] is the independent oracle.
+/// MAC (`mac.rs`: the `hmac` crate from a pre-keyed state). For timing harnesses, whose floor
+/// must cost what the library's MAC costs, and for the HMAC test vectors. [`hs256`] keys a
+/// fresh MAC per message.
 #[derive(Clone, Debug)]
 pub struct PrekeyedMac(Midstate);
 
 impl PrekeyedMac {
-    /// Keys the MAC with `secret`, of any length (the library's keys are at least 256 bits).
-    pub fn new(secret: &[u8]) -> Self {
-        Self(Midstate::new(secret))
+    /// Keys the MAC with `secret`, of any length (the library's keys are at least 256 bits);
+    /// `None` if the `hmac` crate refused the key, which it never does.
+    pub fn new(secret: &[u8]) -> Option<Self> {
+        Midstate::new(secret).map(Self)
     }
 
     /// The HMAC-SHA256 tag of `message`.
@@ -163,11 +165,10 @@ pub fn encode_base64url(bytes: &[u8], out: &mut String) {
     base64url::encode_into(bytes, out);
 }
 
-/// Compares two HS256 tags in constant time: the verifier's own comparison (`tags_equal` in
-/// `ring.rs`, which every MAC check ends with). The timing harness (`examples/ct_check.rs`)
-/// measures this function.
+/// Compares two HS256 tags in constant time, through `subtle`, as the verifier's
+/// `Mac::verify_slice` does.
 pub fn mac_compare(expected: &[u8; 32], actual: &[u8; 32]) -> bool {
-    crate::ring::tags_equal(expected, actual)
+    bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], &actual[..]))
 }
 
 /// A strict base64url decoder written independently of the one the verifier uses: the

@@ -60,7 +60,9 @@ impl Key {
         if secret.len() > KEY_LEN_MAX {
             return Err(KeyError::TooLong { bits: secret.len() * 8 });
         }
-        Ok(Self { secret: Zeroizing::new(secret.to_vec()), keyed: Midstate::new(secret) })
+        // HMAC takes keys of any length: `None` cannot happen, and is a too-long key if it did.
+        let keyed = Midstate::new(secret).ok_or(KeyError::TooLong { bits: secret.len() * 8 })?;
+        Ok(Self { secret: Zeroizing::new(secret.to_vec()), keyed })
     }
 
     /// A fresh random 256-bit key.

@@ -96,6 +96,7 @@ fn updates_go_through_the_file_and_the_shared_ring_follows() {
     let store = FileStore::new(dir.join("keys.json"));
     let (shared, _) = SharedRing::open_or_create(store.clone(), NOW).unwrap();
     let other = SharedRing::open(store.clone()).unwrap();
+    assert_eq!(other.store().map(FileStore::path), Some(store.path()));
     let kid = shared.update(|ring| Ok(ring.rotate(NOW, &Rotation::new())?)).unwrap();
     assert_eq!(shared.generation(), 2);
     assert!(shared.ring().keys(NOW).iter().any(|info| info.kid == Some(kid)));
@@ -206,6 +207,25 @@ fn concurrent_updates_from_many_threads_lose_no_key() {
     for kid in kids {
         assert!(ring.keys(NOW).iter().any(|info| info.kid == Some(kid)), "a rotation was lost");
     }
+    fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_writer_gives_up_with_locked_when_another_holds_the_lock_too_long() {
+    let dir = temp_dir();
+    let store = FileStore::new(dir.join("keys.json"));
+    store.load_or_create(NOW).unwrap();
+    // Hold the lock from inside an update, and try a second update meanwhile: it waits its
+    // bounded number of attempts and reports the lock, changing nothing.
+    let outcome = store
+        .update(|_| {
+            let inner = store.update(|ring| Ok(ring.rotate(NOW, &Rotation::new())?));
+            Ok(inner.map(|_| ()))
+        })
+        .unwrap();
+    assert!(matches!(outcome, Err(Error::Store(StoreError::Locked))), "{outcome:?}");
+    assert_eq!(store.load().unwrap().keys(NOW).len(), 1);
+    assert_eq!(StoreError::Locked.to_string(), "key file is locked by another writer; try again");
     fs::remove_dir_all(dir).unwrap();
 }
 
