@@ -33,6 +33,9 @@ pub const DURATION_MS_MAX: u64 = 366 * DAY_MS;
 pub enum Policy {
     /// A fresh random key at every start, never stored.
     Ephemeral,
+    /// Each node loads, or creates, its own key file (one volume per pod): keys survive
+    /// restarts, but every node signs with a different key.
+    PerNodeFiles,
     /// The JWK Set is loaded from the shared store at start, and created there only if absent.
     Persisted,
     /// Persisted, plus scheduled rotation with an overlap that covers every token the old key
@@ -44,12 +47,14 @@ pub enum Policy {
 
 impl Policy {
     /// Every policy, in the order of the comparison table.
-    pub const ALL: [Policy; 4] = [Policy::Ephemeral, Policy::Persisted, Policy::Rotating, Policy::RotatingShortOverlap];
+    pub const ALL: [Policy; 5] =
+        [Policy::Ephemeral, Policy::PerNodeFiles, Policy::Persisted, Policy::Rotating, Policy::RotatingShortOverlap];
 
     /// The policy's name on the command line and in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ephemeral => "ephemeral",
+            Self::PerNodeFiles => "per-node-files",
             Self::Persisted => "persisted",
             Self::Rotating => "rotating",
             Self::RotatingShortOverlap => "rotating-short-overlap",
@@ -61,9 +66,14 @@ impl Policy {
         Self::ALL.into_iter().find(|policy| policy.as_str() == name)
     }
 
-    /// Whether nodes load their keys from the shared store.
+    /// Whether nodes load their keys from a store (shared, or one per node).
     pub fn uses_store(self) -> bool {
         !matches!(self, Self::Ephemeral)
+    }
+
+    /// Whether each node has a store of its own.
+    pub fn store_per_node(self) -> bool {
+        matches!(self, Self::PerNodeFiles)
     }
 
     /// Whether the cluster rotates its key.
@@ -586,7 +596,7 @@ impl Config {
             Policy::Rotating if self.canary == Some(Canary::OverlapWithoutLeeway) => self.token_ttl_secs,
             Policy::Rotating => self.token_ttl_secs + self.leeway_secs,
             Policy::RotatingShortOverlap => (self.token_ttl_secs / 4).max(1),
-            Policy::Ephemeral | Policy::Persisted => 0,
+            Policy::Ephemeral | Policy::PerNodeFiles | Policy::Persisted => 0,
         }
     }
 

@@ -25,6 +25,7 @@ const EXIT_USAGE: u8 = 2;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum PolicyArg {
     Ephemeral,
+    PerNodeFiles,
     Persisted,
     Rotating,
     RotatingShortOverlap,
@@ -34,6 +35,7 @@ impl From<PolicyArg> for Policy {
     fn from(policy: PolicyArg) -> Self {
         match policy {
             PolicyArg::Ephemeral => Policy::Ephemeral,
+            PolicyArg::PerNodeFiles => Policy::PerNodeFiles,
             PolicyArg::Persisted => Policy::Persisted,
             PolicyArg::Rotating => Policy::Rotating,
             PolicyArg::RotatingShortOverlap => Policy::RotatingShortOverlap,

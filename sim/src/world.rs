@@ -185,7 +185,8 @@ pub(crate) struct World<'c> {
     now_ms: u64,
     nodes: Vec<Node>,
     clients: Vec<Client>,
-    store: SimStore,
+    /// The shared store, or one per node (`per-node-files`).
+    stores: Vec<SimStore>,
     faults: SimRng,
     behaviour: SimRng,
     network: SimRng,
@@ -267,7 +268,11 @@ impl<'c> World<'c> {
             now_ms: 0,
             nodes: (0..config.nodes).map(|_| Node::new()).collect(),
             clients,
-            store: SimStore::new(outages, config.canary == Some(Canary::NonAtomicSave)),
+            stores: {
+                let count = if config.policy.store_per_node() { usize::from(config.nodes) } else { 1 };
+                let in_place = config.canary == Some(Canary::NonAtomicSave);
+                (0..count).map(|_| SimStore::new(outages.clone(), in_place)).collect()
+            },
             faults,
             behaviour,
             network: SimRng::new(seed, Stream::Network),
@@ -462,8 +467,11 @@ impl<'c> World<'c> {
     /// [`read_store`](Self::read_store) as the node's periodic reload sees the store, which
     /// a new document reaches only after its propagation delay.
     fn parse_stored(&mut self, node: usize, propagated: bool) -> Result<(KeyRing, KeySetModel, u64), StoreRead> {
-        let stored =
-            if propagated { self.store.read_propagated(self.now_ms, node) } else { self.store.read(self.now_ms) };
+        let stored = if propagated {
+            self.store(node).read_propagated(self.now_ms, node)
+        } else {
+            self.store(node).read(self.now_ms)
+        };
         let stored = stored.map_err(StoreRead::Fault)?;
         let parsed = KeyRing::from_jwk_set(stored.document.as_bytes());
         let model = stored.model.round_trip();
@@ -559,11 +567,12 @@ impl<'c> World<'c> {
         }
         let Some((ring, model)) = self.nodes[node].pending.take() else { return };
         let crash = self.draw_write_crash();
-        match self.store.create(self.now_ms, ring.to_jwk_set(), model.clone(), crash) {
+        let now_ms = self.now_ms;
+        match self.store_mut(node).create(now_ms, ring.to_jwk_set(), model.clone(), crash) {
             WriteOutcome::Written => {
                 self.counters.creates += 1;
                 self.record(What::Created, node, crate::trace::NONE_U32);
-                let generation = self.store.generation();
+                let generation = self.store(node).generation();
                 self.bring_up(node, ring, model, generation);
             }
             WriteOutcome::AlreadyExists => {
@@ -631,7 +640,7 @@ impl<'c> World<'c> {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
             return;
         }
-        let generation = self.store.read_propagated(self.now_ms, node).map(|stored| stored.generation);
+        let generation = self.store(node).read_propagated(self.now_ms, node).map(|stored| stored.generation);
         match generation {
             Err(ReadFault::Unavailable) => {
                 self.counters.reloads_failed += 1;
@@ -806,7 +815,7 @@ impl<'c> World<'c> {
         crash: Option<CrashPoint>,
     ) -> WriteOutcome {
         let now_secs = self.local_secs(writer);
-        let lost = self.store.read(self.now_ms).map_or(0, |stored| {
+        let lost = self.store(writer).read(self.now_ms).map_or(0, |stored| {
             stored
                 .model
                 .keys()
@@ -814,12 +823,13 @@ impl<'c> World<'c> {
                 .filter(|key| key.phase(now_secs) != model::Phase::Forgotten && model.held_serial(key.serial).is_none())
                 .count()
         });
-        let generation = self.store.generation();
-        let outcome = self.store.replace(self.now_ms, document, model, crash);
-        if self.store.generation() == generation {
+        let generation = self.store(writer).generation();
+        let now_ms = self.now_ms;
+        let outcome = self.store_mut(writer).replace(now_ms, document, model, crash);
+        if self.store(writer).generation() == generation {
             return outcome;
         }
-        self.delay_propagation();
+        self.delay_propagation(writer);
         if lost > 0 {
             self.violate(
                 Invariant::KeyKnowledge,
@@ -829,14 +839,26 @@ impl<'c> World<'c> {
         outcome
     }
 
-    /// Draws, for the document just written, when each node's reload will see it.
-    fn delay_propagation(&mut self) {
+    /// The store node `node` reads and writes.
+    fn store(&self, node: usize) -> &SimStore {
+        let index = if self.stores.len() == 1 { 0 } else { node };
+        &self.stores[index.min(self.stores.len() - 1)]
+    }
+
+    fn store_mut(&mut self, node: usize) -> &mut SimStore {
+        let index = if self.stores.len() == 1 { 0 } else { node };
+        let last = self.stores.len() - 1;
+        &mut self.stores[index.min(last)]
+    }
+
+    /// Draws, for the document `writer` just wrote, when each node's reload will see it.
+    fn delay_propagation(&mut self, writer: usize) {
         let max_ms = self.config.propagation_delay_max_ms;
         if max_ms == 0 {
             return;
         }
         let visible_from_ms = (0..self.nodes.len()).map(|_| self.now_ms + self.faults.between(0, max_ms)).collect();
-        self.store.set_visibility(visible_from_ms);
+        self.store_mut(writer).set_visibility(visible_from_ms);
     }
 
     // ---------------------------------------------------------------- load balancer

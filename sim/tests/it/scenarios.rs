@@ -155,3 +155,25 @@ fn a_short_overlap_logs_users_out_at_rotation_with_retired_key() {
     // The cost is in re-logins, not in alarms.
     assert_eq!(counters.warn_lines_honest, 0);
 }
+
+/// One key file per node (one volume per pod): keys survive restarts, but each node has its
+/// own. Behind a random balancer a token works only where it was issued.
+#[test]
+fn per_node_key_files_log_users_out_behind_a_random_balancer_without_any_restart() {
+    let mut config = calm(14, Policy::PerNodeFiles);
+    config.load_balancing = LoadBalancing::Random;
+    config.clients = 200;
+    config.duration_ms = 6 * HOUR_MS;
+    let report = run_clean(&config);
+    let counters = &report.counters;
+    assert_eq!(counters.planned_stops + counters.crashes, 0);
+    assert_eq!(counters.creates, 3, "every node made its own key file");
+    let logged_out = counters.forced_relogins.get("unknown-key").copied().unwrap_or(0);
+    assert!(logged_out > counters.sessions / 2, "{logged_out} of {} sessions", counters.sessions);
+    assert_eq!(counters.forced_relogins.len(), 1, "{:?}", counters.forced_relogins);
+    assert_eq!(counters.warn_lines_honest, logged_out);
+    // The same files behind a sticky balancer, without restarts: nobody is logged out.
+    config.load_balancing = LoadBalancing::Sticky;
+    let sticky = run_clean(&config);
+    assert!(sticky.counters.forced_relogins.is_empty(), "{:?}", sticky.counters.forced_relogins);
+}
