@@ -3,7 +3,7 @@
 use core::fmt;
 use core::ops::Deref;
 
-use axum::extract::{FromRef, FromRequestParts, MatchedPath};
+use axum::extract::{FromRef, FromRequestParts, MatchedPath, OptionalFromRequestParts};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderValue, StatusCode};
@@ -107,6 +107,26 @@ where
             return Ok(done.clone());
         }
         Auth::from_ref(state).authenticate(&parts.headers, route_of(&parts.extensions))
+    }
+}
+
+/// `Option<Authenticated<C>>`: `None` for a request without credentials (a page that shows more
+/// to a signed-in user), and still a 401 for credentials that are rejected: a bad token is never
+/// silently treated as no token.
+impl<S, C> OptionalFromRequestParts<S> for Authenticated<C>
+where
+    Auth: FromRef<S>,
+    S: Send + Sync,
+    C: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        match <Self as FromRequestParts<S>>::from_request_parts(parts, state).await {
+            Ok(authenticated) => Ok(Some(authenticated)),
+            Err(AuthRejection::Missing) => Ok(None),
+            Err(rejection) => Err(rejection),
+        }
     }
 }
 

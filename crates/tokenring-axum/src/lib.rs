@@ -6,7 +6,8 @@
 //!   optional cookie name; one field of the application's state, reached through `FromRef`.
 //! * [`Authenticated`]: the extractor. Reads `Authorization: Bearer` (the scheme in any case,
 //!   RFC 7235 §2.1), or the named cookie when there is no bearer header, and yields the verified
-//!   claims. Its rejection is [`AuthRejection`].
+//!   claims. Its rejection is [`AuthRejection`]. As `Option<Authenticated<C>>` it yields `None`
+//!   for a request without credentials and still rejects a bad token.
 //! * [`RequireAuthLayer`]: a `tower` layer that rejects every unauthenticated request and puts
 //!   the [`Authenticated`] claims into the request's extensions. Apply it with
 //!   `Router::route_layer` to the protected routes and `merge` the public ones after it.

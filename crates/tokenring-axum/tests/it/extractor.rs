@@ -78,3 +78,26 @@ async fn claims_that_do_not_fit_the_type_are_refused() {
         parts(app(auth).oneshot(request("/me", &[("authorization", &format!("Bearer {token}"))])).await.unwrap()).await;
     assert_eq!(answer, (401, Some(INVALID.to_owned()), UNAUTHORIZED_BODY.to_owned()));
 }
+
+async fn greeting(session: Option<Authenticated<Session>>) -> String {
+    session.map_or_else(|| "hello, guest".to_owned(), |session| format!("hello, {}", session.sub))
+}
+
+#[tokio::test]
+async fn an_optional_extractor_lets_anonymous_requests_in_but_not_bad_tokens() {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let auth = auth_at(&clock);
+    let token = auth.issue(&Session { sub: "ada".into() }, 60).unwrap();
+    let app = Router::new().route("/", get(greeting)).with_state(auth);
+
+    let guest = parts(app.clone().oneshot(request("/", &[])).await.unwrap()).await;
+    assert_eq!(guest, (200, None, "hello, guest".to_owned()));
+    let other_scheme =
+        parts(app.clone().oneshot(request("/", &[("authorization", "Basic dTpw")])).await.unwrap()).await;
+    assert_eq!(other_scheme, (200, None, "hello, guest".to_owned()));
+    let bearer = format!("Bearer {token}");
+    let signed_in = parts(app.clone().oneshot(request("/", &[("authorization", &bearer)])).await.unwrap()).await;
+    assert_eq!(signed_in, (200, None, "hello, ada".to_owned()));
+    let forged = parts(app.oneshot(request("/", &[("authorization", "Bearer a.b.c")])).await.unwrap()).await;
+    assert_eq!(forged, (401, Some(INVALID.to_owned()), UNAUTHORIZED_BODY.to_owned()));
+}
