@@ -11,7 +11,7 @@
 //! the same seed gives the same trace, and the same trace hash.
 //!
 //! * **Nodes** run the core with a key [`Policy`]: `ephemeral` (a new key at every start),
-//!   `persisted` (load-or-create a JWK Set in a shared store), `rotating` (persisted, plus the
+//!   `per-node-files` (each node loads or creates its own key file), `persisted` (load-or-create a JWK Set in a shared store), `rotating` (persisted, plus the
 //!   library's staged rotation: a propagation time covering every node's reload, an overlap
 //!   covering every token the old key may still sign; nodes reload the ring and sign with
 //!   whatever key the library says is active) and

@@ -50,14 +50,14 @@ enum LoadBalancingArg {
 }
 
 /// Deterministic simulation of a token-signing cluster through restarts, rotations, faults and
-/// attacks, comparing key policies. Without arguments: the default scenario, all four policies.
+/// attacks, comparing key policies. Without arguments: the default scenario, all five policies.
 #[derive(Debug, Parser)]
 #[command(name = "tokenring-sim", version)]
 struct Args {
     /// The seed of the run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Run only this policy (default: all four).
+    /// Run only this policy (default: all five).
     #[arg(long, value_enum)]
     policy: Option<PolicyArg>,
     /// Number of server nodes.
