@@ -11,13 +11,15 @@
 //! the same seed gives the same trace, and the same trace hash.
 //!
 //! * **Nodes** run the core with a key [`Policy`]: `ephemeral` (a new key at every start),
-//!   `per-node-files` (each node loads or creates its own key file), `persisted` (load-or-create a JWK Set in a shared store), `rotating` (persisted, plus the
-//!   library's staged rotation: a propagation time covering every node's reload, an overlap
-//!   covering every token the old key may still sign; nodes reload the ring and sign with
-//!   whatever key the library says is active) and
-//!   `rotating-short-overlap` (a misconfigured overlap shorter than the token lifetime).
+//!   `per-node-files` (each node loads or creates its own key file), `persisted`
+//!   (load-or-create a JWK Set in a shared store), `rotating` (persisted, plus the library's
+//!   staged rotation: a propagation time covering every node's reload, an overlap covering every
+//!   token the old key may still sign; nodes reload the ring and sign with whatever key the
+//!   library says is active) and `rotating-short-overlap` (a misconfigured overlap shorter than
+//!   the token lifetime).
 //! * **The store** holds the real bytes of `KeyRing::to_jwk_set`, replaces them atomically, and
-//!   has outages; a node crashing in the middle of a write leaves the old or the new document.
+//!   has outages; a node crashing in the middle of a write leaves the old or the new document; a
+//!   new document reaches each node's reload after a propagation delay.
 //! * **Clients** log in, make requests, refresh before expiry, log out or go idle, and log in
 //!   again when a request is rejected (a *forced re-login*, counted by rejection code).
 //! * **The load balancer** is sticky or random; **faults** are rolling restarts, random crashes,
