@@ -353,6 +353,11 @@ pub struct Config {
     /// reload bound: an under-configured propagation, whose cost the run shows (invariant 2 is
     /// not claimed then; the oracle still predicts every rejection's code).
     pub propagation_configured_secs: Option<u64>,
+    /// Chance, per mille, that a node's reload loop stalls after a reload (a stuck file
+    /// watcher, a blocked thread), beyond every bound: invariant 2 is not claimed then.
+    pub reload_stall_per_mille: u32,
+    /// Longest stall of a reload loop.
+    pub reload_stall_max_ms: u64,
     /// Chance, per mille, that a second rotator (a deploy pipeline, another node's timer)
     /// rotates at the same moment as the scheduled one (rotating policies).
     pub concurrent_rotation_per_mille: u32,
@@ -431,6 +436,8 @@ impl Config {
             // Shorter than the library's 30 days, so that a week sees keys forgotten.
             forget_after_secs: 2 * DAY_MS / SECOND_MS,
             propagation_configured_secs: None,
+            reload_stall_per_mille: 0,
+            reload_stall_max_ms: 30 * MINUTE_MS,
             concurrent_rotation_per_mille: 500,
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
@@ -510,6 +517,11 @@ impl Config {
         if rng.chance(100) {
             config.propagation_configured_secs = Some(rng.below(config.reload_bound_secs()));
         }
+        // One seed in ten has reload loops that stall, for up to half an hour.
+        if rng.chance(100) {
+            config.reload_stall_per_mille = rng.between(5, 100) as u32;
+            config.reload_stall_max_ms = rng.between(MINUTE_MS, 30 * MINUTE_MS);
+        }
         // Keep the run small: shorten it, then slow the clients, until the expected number of
         // requests fits the budget.
         while config.expected_requests() > requests_budget {
@@ -527,7 +539,7 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 14] = [
+        let checks: [(bool, &'static str); 15] = [
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
@@ -538,6 +550,7 @@ impl Config {
             (self.downtime_min_ms >= 1 && self.downtime_min_ms <= self.downtime_max_ms, "downtime"),
             (self.store_outage_max_ms >= 1 && self.store_outage_max_ms <= HOUR_MS, "store outage length"),
             (self.propagation_delay_max_ms <= HOUR_MS, "propagation delay"),
+            (self.reload_stall_max_ms <= DAY_MS && self.reload_stall_per_mille <= 1000, "reload stalls"),
             (self.reload_interval_ms >= SECOND_MS && self.reload_interval_ms <= HOUR_MS, "reload interval"),
             (self.rotation_interval_ms >= SECOND_MS, "rotation interval"),
             (self.forget_after_secs <= FORGET_AFTER_SECS_MAX, "forget period"),
@@ -618,7 +631,10 @@ impl Config {
 
     /// Whether invariant 2 applies to this run.
     pub fn promises_no_spurious_rejection(&self) -> bool {
-        self.policy.promises_no_spurious_rejection() && self.skew_within_leeway() && self.propagation_within_bound()
+        self.policy.promises_no_spurious_rejection()
+            && self.skew_within_leeway()
+            && self.propagation_within_bound()
+            && self.reload_stall_per_mille == 0
     }
 
     /// The attack kinds in use.
@@ -718,7 +734,7 @@ impl Config {
                 format_duration(self.propagation_delay_max_ms)
             ),
             format!(
-                "rotation (rotating policies): every={} reload-every={} propagation={}{} overlap={} (short: {}) forget-after={}",
+                "rotation (rotating policies): every={} reload-every={} propagation={}{} overlap={} (short: {}) forget-after={} reload-stalls={}‰ (≤{})",
                 format_duration(self.rotation_interval_ms),
                 format_duration(self.reload_interval_ms),
                 format_duration(self.propagation_secs() * SECOND_MS),
@@ -733,6 +749,8 @@ impl Config {
                 format_duration(Self { policy: Policy::Rotating, ..self.clone() }.overlap_secs() * SECOND_MS),
                 format_duration(Self { policy: Policy::RotatingShortOverlap, ..self.clone() }.overlap_secs() * SECOND_MS),
                 format_duration(self.forget_after_secs * SECOND_MS),
+                self.reload_stall_per_mille,
+                format_duration(self.reload_stall_max_ms),
             ),
             format!(
                 "scheduled: restarts=[{}] store-outages=[{}]",

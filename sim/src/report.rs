@@ -60,6 +60,8 @@ pub struct Counters {
     pub starts_deferred: u64,
     /// Reloads that found the store unavailable.
     pub reloads_failed: u64,
+    /// Reload loops that stalled.
+    pub reload_stalls: u64,
     /// Key sets created in the empty store.
     pub creates: u64,
     /// Creates that found another node's key set already there, and used it.
@@ -282,6 +284,7 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
         format!("{} / {}", run.report.counters.node_starts, run.report.counters.crashes)
     });
     row("starts deferred (store down)", &|run| count(run.report.counters.starts_deferred));
+    row("reload loops stalled", &|run| count(run.report.counters.reload_stalls));
     row("write crashes (old/new kept)", &|run| {
         format!("{}/{}", run.report.counters.write_crashes_old_survived, run.report.counters.write_crashes_new_survived)
     });

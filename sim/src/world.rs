@@ -674,7 +674,11 @@ impl<'c> World<'c> {
             self.nodes[node].ring = Some(ring);
         }
         self.record(What::Reload, node, crate::trace::NONE_U32);
-        let at = self.now_ms + self.reload_delay();
+        let mut at = self.now_ms + self.reload_delay();
+        if self.config.reload_stall_per_mille > 0 && self.faults.chance(self.config.reload_stall_per_mille) {
+            self.counters.reload_stalls += 1;
+            at += self.faults.between(0, self.config.reload_stall_max_ms);
+        }
         self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
     }
 

@@ -163,3 +163,17 @@ fn an_under_configured_propagation_costs_what_the_oracle_predicts() {
     assert!(report.counters.forced_relogins.get("unknown-key").copied().unwrap_or(0) > 0, "{:?}", report.counters);
     assert!(report.counters.warn_lines_honest > 0);
 }
+
+/// Not a canary: reload loops that stall for up to half an hour, beyond every bound. A stuck
+/// node verifies with an old ring; every rejection it gives is still the predicted one.
+#[test]
+fn stuck_reloaders_cost_what_the_oracle_predicts() {
+    let mut config = busy_rotating();
+    config.reload_stall_per_mille = 100;
+    config.reload_stall_max_ms = 30 * MINUTE_MS;
+    assert!(!config.promises_no_spurious_rejection());
+    let report = run(&config).unwrap();
+    assert_eq!(report.violation_count(), 0, "{}", violation_report(&report).unwrap_or_default());
+    assert!(report.counters.reload_stalls > 10);
+    assert!(report.counters.honest_rejections.get("unknown-key").copied().unwrap_or(0) > 0, "{:?}", report.counters);
+}
