@@ -358,6 +358,8 @@ pub struct Config {
     pub reload_stall_per_mille: u32,
     /// Longest stall of a reload loop.
     pub reload_stall_max_ms: u64,
+    /// Clients send a rejected request once more, to another node, before logging in again.
+    pub retry_elsewhere: bool,
     /// Chance, per mille, that a second rotator (a deploy pipeline, another node's timer)
     /// rotates at the same moment as the scheduled one (rotating policies).
     pub concurrent_rotation_per_mille: u32,
@@ -438,6 +440,7 @@ impl Config {
             propagation_configured_secs: None,
             reload_stall_per_mille: 0,
             reload_stall_max_ms: 30 * MINUTE_MS,
+            retry_elsewhere: false,
             concurrent_rotation_per_mille: 500,
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
@@ -522,6 +525,7 @@ impl Config {
             config.reload_stall_per_mille = rng.between(5, 100) as u32;
             config.reload_stall_max_ms = rng.between(MINUTE_MS, 30 * MINUTE_MS);
         }
+        config.retry_elsewhere = rng.chance(300);
         // Keep the run small: shorten it, then slow the clients, until the expected number of
         // requests fits the budget.
         while config.expected_requests() > requests_budget {
@@ -670,12 +674,13 @@ impl Config {
                 } else {
                     format!(" --request-every {}", format_duration(self.request_interval_mean_ms))
                 };
+                let retry = if self.retry_elsewhere { " --retry-elsewhere" } else { "" };
                 let propagation = self
                     .propagation_configured_secs
                     .map(|secs| format!(" --propagation {}", format_duration(secs * SECOND_MS)))
                     .unwrap_or_default();
                 Some(format!(
-                    "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{interval}{propagation}{canary}",
+                    "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{interval}{propagation}{retry}{canary}",
                     self.seed,
                     self.policy,
                     self.nodes,
@@ -714,12 +719,13 @@ impl Config {
                 self.refresh_at_per_mille
             ),
             format!(
-                "clients: request-every={} active={} idle={} logout={}‰ stale-token-clients={}‰",
+                "clients: request-every={} active={} idle={} logout={}‰ stale-token-clients={}‰ retry-elsewhere={}",
                 format_duration(self.request_interval_mean_ms),
                 format_duration(self.session_active_mean_ms),
                 format_duration(self.session_idle_mean_ms),
                 self.logout_per_mille,
-                self.stale_token_clients_per_mille
+                self.stale_token_clients_per_mille,
+                if self.retry_elsewhere { "yes" } else { "no" }
             ),
             format!(
                 "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰ propagation-delay≤{}",

@@ -102,6 +102,9 @@ struct Args {
     /// under-configured propagation costs.
     #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
     propagation: Option<u64>,
+    /// Clients send a rejected request once more, to another node, before logging in again.
+    #[arg(long, conflicts_with_all = ["swarm", "seeds"])]
+    retry_elsewhere: bool,
     /// Print every counter, not only the summary table.
     #[arg(long)]
     verbose: bool,
@@ -250,6 +253,9 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
                     return Err(ConfigError::OutOfRange("rate"));
                 }
                 config.set_request_rate(rate);
+            }
+            if args.retry_elsewhere {
+                config.retry_elsewhere = true;
             }
             if let Some(propagation_ms) = args.propagation {
                 config.propagation_configured_secs = Some(propagation_ms / 1000);

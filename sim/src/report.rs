@@ -62,6 +62,8 @@ pub struct Counters {
     pub reloads_failed: u64,
     /// Reload loops that stalled.
     pub reload_stalls: u64,
+    /// Rejected requests sent again to another node.
+    pub retries_elsewhere: u64,
     /// Key sets created in the empty store.
     pub creates: u64,
     /// Creates that found another node's key set already there, and used it.
@@ -285,6 +287,7 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
     });
     row("starts deferred (store down)", &|run| count(run.report.counters.starts_deferred));
     row("reload loops stalled", &|run| count(run.report.counters.reload_stalls));
+    row("retries on another node", &|run| count(run.report.counters.retries_elsewhere));
     row("write crashes (old/new kept)", &|run| {
         format!("{}/{}", run.report.counters.write_crashes_old_survived, run.report.counters.write_crashes_new_survived)
     });

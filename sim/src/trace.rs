@@ -23,6 +23,8 @@ pub(crate) enum What {
     Login,
     Request,
     Refresh,
+    /// A rejected request sent again to another node.
+    Retry,
     Attack(AttackKind),
     /// A request that found no node able to serve it.
     NoNode,
@@ -66,6 +68,7 @@ impl What {
             Self::RotationRefused => [13, 0],
             Self::WriteCrash { new_survived } => [14, u8::from(new_survived)],
             Self::RotationNotDue => [15, 0],
+            Self::Retry => [16, 0],
         }
     }
 
@@ -74,6 +77,7 @@ impl What {
             Self::Login => "login".to_owned(),
             Self::Request => "request".to_owned(),
             Self::Refresh => "refresh".to_owned(),
+            Self::Retry => "retry on another node".to_owned(),
             Self::Attack(kind) => format!("attack {}", kind.as_str()),
             Self::NoNode => "no node available".to_owned(),
             Self::NodeUp => "node up".to_owned(),

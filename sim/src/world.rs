@@ -1210,7 +1210,19 @@ impl<'c> World<'c> {
         let Some(held) = self.clients[index].token.take() else { return self.login(client) };
         self.counters.requests += 1;
         self.counters.requests_attempted += 1;
-        match self.serve(node, what, client, &held.text, &held.facts) {
+        let mut result = self.serve(node, what, client, &held.text, &held.facts);
+        let mut node = node;
+        if result.is_err() && self.config.retry_elsewhere {
+            // The client's HTTP library retries a 401 once, on whichever node it reaches next.
+            let others: Vec<usize> =
+                (0..self.nodes.len()).filter(|&other| other != node && self.eligible(other, Purpose::Verify)).collect();
+            if let Some(&other) = self.network.pick(&others) {
+                self.counters.retries_elsewhere += 1;
+                node = other;
+                result = self.serve(node, What::Retry, client, &held.text, &held.facts);
+            }
+        }
+        match result {
             Ok(()) => {
                 self.counters.accepted += 1;
                 let replacement = if what == What::Refresh { self.issue(node, client) } else { None };

@@ -177,3 +177,19 @@ fn per_node_key_files_log_users_out_behind_a_random_balancer_without_any_restart
     let sticky = run_clean(&config);
     assert!(sticky.counters.forced_relogins.is_empty(), "{:?}", sticky.counters.forced_relogins);
 }
+
+/// Clients that retry a rejected request on another node halve the re-logins of per-node key
+/// files behind a random balancer, and raise the operator's WARN count: every miss is logged.
+#[test]
+fn retrying_on_another_node_trades_re_logins_for_warnings() {
+    let mut config = calm(14, Policy::PerNodeFiles);
+    config.load_balancing = LoadBalancing::Random;
+    config.clients = 200;
+    config.duration_ms = 6 * HOUR_MS;
+    let plain = run_clean(&config);
+    config.retry_elsewhere = true;
+    let retrying = run_clean(&config);
+    assert!(retrying.counters.retries_elsewhere > 0);
+    assert!(retrying.counters.forced_relogins_total() < plain.counters.forced_relogins_total() * 3 / 4);
+    assert!(retrying.counters.warn_lines_honest > plain.counters.warn_lines_honest);
+}
