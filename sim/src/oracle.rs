@@ -10,8 +10,9 @@ use serde::Serialize;
 pub enum Invariant {
     /// 1. No attacker token is ever accepted.
     AttackerTokenAccepted = 1,
-    /// 2. Under `persisted` and `rotating`, with clock skew within the leeway, no request with
-    ///    an unexpired token issued by the cluster is rejected.
+    /// 2. Under `persisted` and `rotating`, with clock skew within the leeway, a propagation at
+    ///    least the reload bound and no stalled reload loop, no request with an unexpired token
+    ///    issued by the cluster is rejected.
     SpuriousRejection = 2,
     /// 3. Every outcome is the one the ground truth calls for (code, and for accepted tokens the
     ///    claims and key), and no attacker token is classified routine outside the two
@@ -52,7 +53,7 @@ impl Invariant {
         match self {
             Self::AttackerTokenAccepted => "no attacker token is ever accepted",
             Self::SpuriousRejection => {
-                "no unexpired token issued by the cluster is rejected (persisted, rotating; skew within leeway)"
+                "no unexpired token issued by the cluster is rejected (persisted, rotating; deployment within its rules)"
             }
             Self::WrongClassification => "every outcome and rejection code matches the ground truth",
             Self::SecretInLog => "no log line contains a token, a signature or key bytes",
