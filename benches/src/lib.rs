@@ -17,9 +17,9 @@
 use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use tokenring::fuzzing::{mac_compare, PrekeyedMac};
 use tokenring::limits::TOKEN_LEN_MAX;
 use tokenring::{Key, KeyRing, Kid, Validation};
+use tokenring_testkit::{mac_compare, PrekeyedMac};
 
 /// The HMAC-SHA256 state type the floor clones for every call.
 pub type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -230,12 +230,12 @@ fn ring_header_b64() -> String {
 /// Each step is done the cheapest way tokenring knows, so that the ratios to the floor measure
 /// everything tokenring does besides the MAC, and nothing else:
 /// * The MAC is the `hmac` crate's, from a pre-keyed state cloned per call, as tokenring computes
-///   it (`tokenring::fuzzing::PrekeyedMac`).
+///   it (`tokenring_testkit::PrekeyedMac`).
 /// * The signature is decoded by [`decode_signature`], a plain table lookup: the received
 ///   signature is public, so a constant-time decoder (such as `base64ct`, which costs about as
 ///   much as a quarter of this whole floor) is not needed.
 /// * The tags are compared in constant time through `subtle`, as tokenring compares them
-///   (`tokenring::fuzzing::mac_compare`).
+///   (`tokenring_testkit::mac_compare`).
 #[derive(Clone, Debug)]
 pub struct HmacFloor {
     mac: PrekeyedMac,

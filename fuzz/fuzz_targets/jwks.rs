@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| tokenring::fuzzing::jwks(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tokenring_testkit::jwks(data));

@@ -2,4 +2,4 @@
 
 use tokenring_fuzz::RoundtripInput;
 
-libfuzzer_sys::fuzz_target!(|input: RoundtripInput| tokenring::fuzzing::roundtrip(&input.0));
+libfuzzer_sys::fuzz_target!(|input: RoundtripInput| tokenring_testkit::roundtrip(&input.0));

@@ -1,6 +1,6 @@
 //! Input adapters for the tokenring fuzz targets.
 //!
-//! The properties live in `tokenring::fuzzing`; this crate only turns fuzzer bytes into the
+//! The properties live in `tokenring_testkit`; this crate only turns fuzzer bytes into the
 //! structured cases those functions take (with `arbitrary`, biased so that most inputs are
 //! well-formed tokens signed with the right key), and wraps the reference implementation for
 //! the differential target. It also holds the one wall-clock read of the harness.
@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use arbitrary::{Arbitrary, Result, Unstructured};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
-use tokenring::fuzzing::{ClaimValue, DifferentialCase, EncodingTweak, RoundtripCase, Segment, CLOCK_WINDOW_SECS};
+use tokenring_testkit::{ClaimValue, DifferentialCase, EncodingTweak, RoundtripCase, Segment, CLOCK_WINDOW_SECS};
 
 /// The wall-clock time when the fuzzer started, read once: tokenring's `now` in the
 /// differential target. The reference reads the clock itself on every call, which is why

@@ -86,9 +86,6 @@ mod shared;
 mod store;
 mod verified;
 
-#[doc(hidden)]
-pub mod fuzzing;
-
 pub use crate::claims::Validation;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::error::{Error, KeyError, KeySetError, Rejection, Severity, SignError, StoreError, StoreOp};

@@ -134,34 +134,3 @@ fn rfc7520_cookbook_key_and_signature() {
     assert_eq!(ring.verify_jws(&token, NOW, &mut scratch).unwrap().payload(), payload);
     assert_eq!(ring.active_kid(NOW).unwrap().as_str(), "018c0ae5-4d9b-471b-bfd6-eef314bc7037");
 }
-
-fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len().is_multiple_of(2), "odd hex length");
-    (0..text.len()).step_by(2).map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap()).collect()
-}
-
-/// Every Wycheproof HMAC-SHA256 case through the MAC the library signs and verifies with:
-/// keys of 128, 256 and 520 bits (the last longer than a block, so hashed first), messages of
-/// up to 255 bytes, full and truncated tags, valid and modified.
-#[test]
-fn wycheproof_hmac_sha256_cases() {
-    let vectors = load("wycheproof_hmac_sha256_test.json");
-    let mut checked = 0;
-    for group in vectors["testGroups"].as_array().unwrap() {
-        let tag_len = group["tagSize"].as_u64().unwrap() as usize / 8;
-        for case in group["tests"].as_array().unwrap() {
-            let id = format!("tcId {} ({})", case["tcId"], case["comment"]);
-            let mac = tokenring::fuzzing::PrekeyedMac::new(&hex(case["key"].as_str().unwrap())).unwrap();
-            let tag = mac.mac(&hex(case["msg"].as_str().unwrap()));
-            let matches = tag[..tag_len] == hex(case["tag"].as_str().unwrap())[..];
-            match case["result"].as_str().unwrap() {
-                "valid" => assert!(matches, "{id}: the MAC differs"),
-                "invalid" => assert!(!matches, "{id}: a modified tag matches"),
-                other => panic!("{id}: unexpected result {other}"),
-            }
-            checked += 1;
-        }
-    }
-    assert_eq!(checked, vectors["numberOfTests"].as_u64().unwrap() as usize);
-    assert_eq!(checked, 174);
-}

@@ -2,7 +2,7 @@
 //! depend on where its MAC is wrong?
 //!
 //! ```text
-//! cargo run --release -p tokenring --example ct_check -- [measurements]
+//! cargo run --release -p tokenring-testkit --example ct_check -- [measurements]
 //! ```
 //!
 //! Three pairs of input classes are timed, `measurements` times per pair (default 1,000,000),
@@ -12,7 +12,7 @@
 //! 1. `verify_jws`: MAC wrong in its first byte versus wrong in its last byte (same key, same
 //!    header and payload, equal token lengths).
 //! 2. `mac_compare` (the verifier's constant-time tag comparison, see
-//!    `tokenring::fuzzing::mac_compare`): tags equal versus different in the last byte.
+//!    `tokenring_testkit::mac_compare`): tags equal versus different in the last byte.
 //! 3. A canary: a deliberately early-exit comparison, first byte versus last byte wrong. It
 //!    must show a leak; if it does not, the harness is too blunt to trust its other answers.
 //!
@@ -27,8 +27,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use tokenring::fuzzing::{encode_base64url, hs256, mac_compare};
 use tokenring::{Key, KeyRing, Scratch};
+use tokenring_testkit::{encode_base64url, hs256, mac_compare};
 
 /// The verification time; the tokens never expire before it.
 const NOW_SECS: u64 = 1_700_000_000;

@@ -1,9 +1,12 @@
-//! Entry points for fuzz targets and timing harnesses. Not part of the stable API.
+//! Test support for tokenring, never published: the fuzz targets' properties, the reference
+//! models they check against, the reference implementation's known quirks, and the timing
+//! harnesses' primitives. The fuzz crate (`fuzz/`) and the benchmarks depend on it; the
+//! library does not, so none of this ships to a user of `tokenring`.
 //!
-//! Each public function here takes fuzzer-chosen input, runs it through the public API and
-//! asserts a property, panicking when it does not hold: a panic is what a fuzzer reports. The
-//! targets in `fuzz/fuzz_targets/` are thin wrappers, so the properties live next to the code
-//! they check and are type-checked with it.
+//! Each property function takes fuzzer-chosen input, runs it through tokenring's public API
+//! and asserts a property, panicking when it does not hold: a panic is what a fuzzer reports.
+//! The targets in `fuzz/fuzz_targets/` are thin wrappers, so the properties are type-checked
+//! with the workspace.
 //!
 //! Wherever a property needs to know what the right answer is, it is computed here
 //! independently of the verifier: a separate strict base64url decoder, HMAC-SHA256 straight
@@ -20,17 +23,12 @@ use hmac::{KeyInit, Mac};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use crate::base64url;
-use crate::error::{KeyError, Rejection, SignError};
-use crate::key::{Key, Kid};
-use crate::limits::{
+use base64ct::{Base64UrlUnpadded, Encoding};
+use tokenring::limits::{
     AUDIENCES_MAX, CLAIMS_MEMBERS_MAX, DURATION_SECS_MAX, HEADER_LEN_MAX, HEADER_MEMBERS_MAX, JSON_DEPTH_MAX,
     KEY_LEN_MAX, KEY_LEN_MIN, KID_LEN_MAX, TOKEN_LEN_MAX,
 };
-use crate::mac::Midstate;
-use crate::ring::KeyRing;
-use crate::verified::Scratch;
-use crate::{Validation, Verified};
+use tokenring::{Key, KeyError, KeyRing, Kid, Rejection, Scratch, SignError, Validation, Verified};
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
@@ -99,7 +97,7 @@ fn fixture() -> &'static Fixture {
             document.push_str(r#"{"kty":"oct","alg":"HS256","kid":""#);
             document.push_str(key.kid);
             document.push_str(r#"","k":""#);
-            base64url::encode_into(&key.secret, &mut document);
+            encode_base64url(&key.secret, &mut document);
             document.push_str(&format!(r#"","created_at":{}"#, key.created_secs));
             if let Some(retire_at) = key.retire_at_secs {
                 // Held until well after NOW_SECS: a retired key still classifies its tokens.
@@ -127,23 +125,28 @@ pub fn hs256(secret: &[u8], message: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// HMAC-SHA256 keyed once and computed exactly as the verifier and the signer compute every
-/// MAC (`mac.rs`: the `hmac` crate from a pre-keyed state). For timing harnesses, whose floor
-/// must cost what the library's MAC costs, and for the HMAC test vectors. [`hs256`] keys a
-/// fresh MAC per message.
-#[derive(Clone, Debug)]
-pub struct PrekeyedMac(Midstate);
+/// HMAC-SHA256 keyed once and cloned per message, as the library computes every MAC (the
+/// `hmac` crate from a pre-keyed state). For timing harnesses, whose floor must cost what the
+/// library's MAC costs. [`hs256`] keys a fresh MAC per message.
+#[derive(Clone)]
+pub struct PrekeyedMac(HmacSha256);
+
+impl core::fmt::Debug for PrekeyedMac {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("PrekeyedMac { .. }")
+    }
+}
 
 impl PrekeyedMac {
-    /// Keys the MAC with `secret`, of any length (the library's keys are at least 256 bits);
-    /// `None` if the `hmac` crate refused the key, which it never does.
+    /// Keys the MAC with `secret`, of any length; `None` if the `hmac` crate refused the key,
+    /// which it never does.
     pub fn new(secret: &[u8]) -> Option<Self> {
-        Midstate::new(secret).map(Self)
+        HmacSha256::new_from_slice(secret).ok().map(Self)
     }
 
     /// The HMAC-SHA256 tag of `message`.
     pub fn mac(&self, message: &[u8]) -> [u8; 32] {
-        self.0.finish(message)
+        self.0.clone().chain_update(message).finalize().into_bytes().into()
     }
 }
 
@@ -151,18 +154,18 @@ impl PrekeyedMac {
 /// `secret`, whatever the header and payload bytes are.
 pub fn sign_compact(secret: &[u8], header: &[u8], payload: &[u8]) -> String {
     let mut token = String::new();
-    base64url::encode_into(header, &mut token);
+    encode_base64url(header, &mut token);
     token.push('.');
-    base64url::encode_into(payload, &mut token);
+    encode_base64url(payload, &mut token);
     let tag = hs256(secret, token.as_bytes());
     token.push('.');
-    base64url::encode_into(&tag, &mut token);
+    encode_base64url(&tag, &mut token);
     token
 }
 
 /// Appends the base64url encoding of `bytes` (canonical, unpadded) to `out`.
 pub fn encode_base64url(bytes: &[u8], out: &mut String) {
-    base64url::encode_into(bytes, out);
+    out.push_str(&Base64UrlUnpadded::encode_string(bytes));
 }
 
 /// Compares two HS256 tags in constant time, through `subtle`, as the verifier's
@@ -510,7 +513,7 @@ pub fn verify(token: &[u8]) {
         };
         let mut signing_input = token[..=gap].to_vec();
         let mut encoded = String::new();
-        base64url::encode_into(HEADER_PAYLOAD, &mut encoded);
+        encode_base64url(HEADER_PAYLOAD, &mut encoded);
         signing_input.extend_from_slice(encoded.as_bytes());
         let signature = decode_strict(&token[gap + 2..]);
         let kid = verified.kid().map(Kid::as_str);
@@ -688,7 +691,7 @@ pub fn roundtrip(case: &RoundtripCase) {
     let body_len = serde_json::to_vec(&claims).map_or(0, |body| body.len());
     // The payload is the claims plus the three time claims (about 90 bytes); the header adds
     // at most 130 encoded bytes and the signature 44. Near the limit, either outcome is right.
-    let encoded_payload_len = base64url::encoded_len(body_len + 90);
+    let encoded_payload_len = (body_len + 90).div_ceil(3) * 4;
     if encoded_payload_len + 44 + 1 + 130 > TOKEN_LEN_MAX {
         allowed.push(SignError::TooLarge);
     }
@@ -787,14 +790,14 @@ pub fn jwks(document: &[u8]) {
         }
     };
     let infos = ring.keys(NOW_SECS);
-    assert!(!infos.is_empty() && infos.len() <= crate::limits::KEYS_PER_RING_MAX);
-    assert!(ring.issued_kids().len() <= crate::limits::ISSUED_KIDS_MAX);
+    assert!(!infos.is_empty() && infos.len() <= tokenring::limits::KEYS_PER_RING_MAX);
+    assert!(ring.issued_kids().len() <= tokenring::limits::ISSUED_KIDS_MAX);
     for info in &infos {
         if let Some(kid) = info.kid {
             assert!(ring.issued_kids().contains(&kid), "a held key is missing from the issued history");
         }
     }
-    let active = infos.iter().filter(|info| info.state == crate::KeyState::Active).count();
+    let active = infos.iter().filter(|info| info.state == tokenring::KeyState::Active).count();
     assert_eq!(active, usize::from(ring.can_sign(NOW_SECS)));
 
     let first = ring.to_jwk_set();
@@ -911,10 +914,10 @@ pub fn differential_token(case: &DifferentialCase) -> Vec<u8> {
     let header = case.header_raw.clone().unwrap_or_else(|| object_text(&case.header));
     let payload = case.payload_raw.clone().unwrap_or_else(|| object_text(&case.claims));
     let mut header_b64 = String::new();
-    base64url::encode_into(&header, &mut header_b64);
+    encode_base64url(&header, &mut header_b64);
     tweak_segment(&mut header_b64, case.tweak, Segment::Header);
     let mut payload_b64 = String::new();
-    base64url::encode_into(&payload, &mut payload_b64);
+    encode_base64url(&payload, &mut payload_b64);
     tweak_segment(&mut payload_b64, case.tweak, Segment::Payload);
     let signing_input = format!("{header_b64}.{payload_b64}");
     let mut secret = case.secret.clone();
@@ -922,7 +925,7 @@ pub fn differential_token(case: &DifferentialCase) -> Vec<u8> {
         secret.push(0x5a);
     }
     let mut signature_b64 = String::new();
-    base64url::encode_into(&hs256(&secret, signing_input.as_bytes()), &mut signature_b64);
+    encode_base64url(&hs256(&secret, signing_input.as_bytes()), &mut signature_b64);
     tweak_segment(&mut signature_b64, case.tweak, Segment::Signature);
     let mut token = format!("{signing_input}.{signature_b64}").into_bytes();
     if let Some((position, byte)) = case.mutation {
