@@ -706,7 +706,7 @@ impl<'c> World<'c> {
         let mut unlocked_reads = Vec::new();
         if !locked {
             for &rotator in &rotators {
-                unlocked_reads.push(self.read_store(rotator));
+                unlocked_reads.push(Some(self.read_store(rotator)));
             }
         }
         let mut rotated_any = false;
@@ -715,7 +715,10 @@ impl<'c> World<'c> {
             if self.nodes[rotator].state != NodeState::Up {
                 continue;
             }
-            let read = if locked { self.read_store(rotator) } else { unlocked_reads.remove(0) };
+            let read = match unlocked_reads.get_mut(position).and_then(Option::take) {
+                Some(read) => read,
+                None => self.read_store(rotator),
+            };
             let (mut ring, mut model) = match read {
                 Ok((ring, model, _)) => (ring, model),
                 Err(StoreRead::Fault(ReadFault::Unavailable)) | Err(StoreRead::Corrupt) => {
