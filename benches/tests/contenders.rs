@@ -20,7 +20,9 @@ use peers::{JsonWebToken, JwtCompact, JwtSimple};
 
 /// The fixture claims, expired long ago for every contender's clock (the wall clock included).
 fn expired_token() -> String {
-    ring().sign(&Claims { exp: 1_000_000_000, iat: 999_999_000, ..claims() }).expect("the fixture claims sign")
+    ring()
+        .sign(&Claims { exp: 1_000_000_000, iat: 999_999_000, ..claims() }, ISSUED_AT_SECS)
+        .expect("the fixture claims sign")
 }
 
 #[test]
@@ -127,7 +129,7 @@ fn every_signer_makes_a_token_tokenring_accepts() {
     let validation = validation();
     let expected = claims();
     let signed = [
-        ("tokenring", ring.sign(&expected).unwrap()),
+        ("tokenring", ring.sign(&expected, ISSUED_AT_SECS).unwrap()),
         ("jsonwebtoken", JsonWebToken::new().sign(&expected).unwrap()),
         ("jwt_simple", JwtSimple::new().sign(JwtSimple::claims(&expected)).unwrap()),
         ("jwt_compact", JwtCompact::new().sign(&JwtCompact::claims(&expected)).unwrap()),
