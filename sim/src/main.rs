@@ -84,6 +84,10 @@ struct Args {
     /// Run everything twice and compare the trace hashes.
     #[arg(long)]
     check_determinism: bool,
+    /// Merge the `--json` outputs of sweep shards (given in seed order) into one summary,
+    /// instead of running anything.
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with_all = ["swarm", "seeds", "check_determinism"])]
+    merge: Vec<std::path::PathBuf>,
     /// Machine-readable output (JSON) instead of the table.
     #[arg(long)]
     json: bool,
@@ -144,6 +148,9 @@ fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if !args.merge.is_empty() {
+        return merge(&args.merge);
+    }
     let configs = match configurations(&args) {
         Ok(configs) => configs,
         Err(error) => {
@@ -445,5 +452,108 @@ impl Output<'_> {
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &document).map_err(std::io::Error::other)?;
         writeln!(out)
+    }
+}
+
+/// One counter of a run in a `--json` document.
+fn counter(run: &serde_json::Value, name: &str) -> u64 {
+    run["report"]["counters"][name].as_u64().unwrap_or(0)
+}
+
+/// The sum of a map of counters (by rejection code, by invariant) of a run.
+fn map_total(value: &serde_json::Value) -> u64 {
+    value.as_object().map_or(0, |map| map.values().filter_map(serde_json::Value::as_u64).sum())
+}
+
+/// `--merge`: the sweep summary of several shards' `--json` outputs, as one sweep would print
+/// it, with the combined trace hash (the same as one sweep's when the shards are in seed
+/// order).
+fn merge(paths: &[std::path::PathBuf]) -> ExitCode {
+    let mut runs: Vec<serde_json::Value> = Vec::new();
+    let mut busy_secs = 0.0;
+    for path in paths {
+        let document: serde_json::Value = match std::fs::read(path)
+            .map_err(|error| error.to_string())
+            .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|error| error.to_string()))
+        {
+            Ok(document) => document,
+            Err(error) => {
+                let _ = writeln!(std::io::stderr(), "tokenring-sim: cannot read {}: {error}", path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        };
+        busy_secs += document["busy_secs"].as_f64().unwrap_or(0.0);
+        match document["runs"].as_array() {
+            Some(shard) => runs.extend(shard.iter().cloned()),
+            None => {
+                let _ = writeln!(std::io::stderr(), "tokenring-sim: {} has no runs", path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    let mut hasher = Sha256::new();
+    for run in &runs {
+        hasher.update(run["report"]["trace_hash"].as_str().unwrap_or("").as_bytes());
+    }
+    let combined: String = hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "tokenring-sim merge: {} shards, {} runs", paths.len(), runs.len());
+    let _ = writeln!(
+        out,
+        "{:<24} {:>6} {:>11} {:>10} {:>11} {:>13} {:>9} {:>11} {:>10}",
+        "policy", "runs", "requests", "re-logins", "honest-WARN", "availability", "attacks", "atk-accept", "violations"
+    );
+    let mut violations = 0;
+    for policy in Policy::ALL {
+        let of_policy: Vec<&serde_json::Value> =
+            runs.iter().filter(|run| run["report"]["config"]["policy"].as_str() == Some(policy.as_str())).collect();
+        if of_policy.is_empty() {
+            continue;
+        }
+        let sum = |name: &str| of_policy.iter().map(|run| counter(run, name)).sum::<u64>();
+        let relogins: u64 = of_policy.iter().map(|run| map_total(&run["report"]["counters"]["forced_relogins"])).sum();
+        let violated: u64 = of_policy.iter().map(|run| map_total(&run["report"]["violations"])).sum();
+        violations += violated;
+        let availability = Counters {
+            requests_attempted: sum("requests_attempted") + sum("login_attempts"),
+            unanswered: sum("unanswered"),
+            ..Counters::default()
+        }
+        .availability_ppm();
+        let _ = writeln!(
+            out,
+            "{:<24} {:>6} {:>11} {:>10} {:>11} {:>13} {:>9} {:>11} {:>10}",
+            policy.as_str(),
+            of_policy.len(),
+            sum("requests"),
+            relogins,
+            sum("warn_lines_honest"),
+            format!("{}.{:03}%", availability / 10_000, availability % 10_000 / 10),
+            sum("attacks"),
+            sum("attacks_accepted"),
+            violated,
+        );
+    }
+    let failing: Vec<&serde_json::Value> =
+        runs.iter().filter(|run| map_total(&run["report"]["violations"]) > 0).collect();
+    let _ = writeln!(out, "runs with violations: {}", failing.len());
+    for run in failing.iter().take(10) {
+        let config = &run["report"]["config"];
+        let _ = writeln!(
+            out,
+            "  seed {} policy {}: {}",
+            config["seed"],
+            config["policy"].as_str().unwrap_or("?"),
+            run["report"]["first_violation"]["detail"].as_str().unwrap_or("?")
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "trace hash: {combined}");
+    let verifications: u64 = runs.iter().map(|run| counter(run, "verifications")).sum();
+    let _ = writeln!(out, "{} runs, {verifications} verifications, {busy_secs:.2}s of CPU", runs.len());
+    if violations > 0 {
+        ExitCode::from(EXIT_VIOLATION)
+    } else {
+        ExitCode::SUCCESS
     }
 }

@@ -45,3 +45,34 @@ fn json_output_is_machine_readable() {
     assert_eq!(document["violations"], 0);
     assert_eq!(document["trace_hash"].as_str().unwrap().len(), 64);
 }
+
+#[test]
+fn merged_shards_give_the_sweep_of_the_whole_range() {
+    let dir = std::env::temp_dir().join(format!("tokenring-sim-merge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shard = |range: &str, name: &str, extra: &[&str]| {
+        let mut args = vec!["--seeds", range, "--policy", "persisted", "--swarm-budget", "500", "--json"];
+        args.extend_from_slice(extra);
+        let output = sim(&args);
+        let path = dir.join(name);
+        std::fs::write(&path, &output.stdout).unwrap();
+        path
+    };
+    let first = shard("0..3", "a.json", &[]);
+    let second = shard("3..6", "b.json", &[]);
+    let whole = sim(&["--seeds", "0..6", "--policy", "persisted", "--swarm-budget", "500"]);
+    let merged = sim(&["--merge", first.to_str().unwrap(), second.to_str().unwrap()]);
+    assert_eq!(merged.status.code(), Some(0));
+    let hash_line = |stdout: &[u8]| {
+        String::from_utf8_lossy(stdout).lines().find(|line| line.starts_with("trace hash: ")).map(str::to_owned)
+    };
+    assert!(hash_line(&whole.stdout).is_some());
+    assert_eq!(hash_line(&merged.stdout), hash_line(&whole.stdout));
+    let merged_text = String::from_utf8(merged.stdout).unwrap();
+    assert!(merged_text.contains("persisted                     6"), "{merged_text}");
+    let broken = shard("0..2", "c.json", &["--canary", "broken-verifier"]);
+    let failing = sim(&["--merge", first.to_str().unwrap(), broken.to_str().unwrap()]);
+    assert_eq!(failing.status.code(), Some(3));
+    assert_eq!(sim(&["--merge", dir.join("missing.json").to_str().unwrap()]).status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
