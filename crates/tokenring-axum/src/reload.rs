@@ -254,11 +254,12 @@ async fn run(
             Some(()) = woken.recv() => {}
         }
         let ring = auth.ring().clone();
+        let path = ring.store().map_or_else(std::path::PathBuf::new, |store| store.path().to_owned());
         // File I/O off the runtime's worker threads: a slow NFS read must not stall requests.
         let outcome = match tokio::task::spawn_blocking(move || ring.reload()).await {
             Ok(outcome) => outcome,
             // The blocking task panicked or was cancelled: nothing was swapped in.
-            Err(_) => Err(StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other }),
+            Err(_) => Err(StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other, path }),
         };
         record(&auth, &status, outcome);
     }

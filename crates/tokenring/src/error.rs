@@ -417,6 +417,9 @@ pub enum StoreError {
         op: StoreOp,
         /// The operating system's error kind.
         kind: io::ErrorKind,
+        /// The file or directory it was done to: the key file, its temporary file, its lock
+        /// file or its directory. A path is not secret; it tells an operator which file to fix.
+        path: std::path::PathBuf,
     },
     /// The file exists but is not a usable key set: truncated, damaged, or holding keys this
     /// library cannot use. It was left untouched: the library never replaces such a file with
@@ -434,7 +437,9 @@ pub enum StoreError {
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Io { op, kind } => write!(f, "cannot {} key file: {}", op.as_str(), io::Error::from(*kind)),
+            Self::Io { op, kind, path } => {
+                write!(f, "cannot {} {}: {}", op.as_str(), path.display(), io::Error::from(*kind))
+            }
             Self::Corrupt(error) => {
                 write!(f, "key file is not a usable HS256 key set (left untouched): {error}")
             }

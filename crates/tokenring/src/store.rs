@@ -98,10 +98,11 @@ pub struct FileStore {
     path: PathBuf,
 }
 
-fn io_error(op: StoreOp) -> impl Fn(io::Error) -> StoreError {
+/// The store's error for `error`, met doing `op` to `path`.
+fn io_error(op: StoreOp, path: &Path) -> impl Fn(io::Error) -> StoreError + '_ {
     move |error| match error.kind() {
         io::ErrorKind::NotFound if op == StoreOp::Read => StoreError::NotFound,
-        kind => StoreError::Io { op, kind },
+        kind => StoreError::Io { op, kind, path: path.to_owned() },
     }
 }
 
@@ -134,7 +135,7 @@ impl FileStore {
     /// # Errors
     /// [`StoreError::NotFound`] or [`StoreError::Io`] when the file's metadata cannot be read.
     pub fn check_permissions(&self) -> Result<Option<PermissionWarning>, StoreError> {
-        let metadata = fs::metadata(&self.path).map_err(io_error(StoreOp::Read))?;
+        let metadata = fs::metadata(&self.path).map_err(io_error(StoreOp::Read, &self.path))?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -150,11 +151,13 @@ impl FileStore {
     /// The file's bytes, at most [`KEY_SET_LEN_MAX`] + 1 of them (one past the limit, so that an
     /// oversized file is recognised without reading it all).
     pub(crate) fn read(&self) -> Result<Zeroizing<Vec<u8>>, StoreError> {
-        let file = File::open(&self.path).map_err(io_error(StoreOp::Read))?;
+        let file = File::open(&self.path).map_err(io_error(StoreOp::Read, &self.path))?;
         // Sized up front so the buffer never grows, which would leave copies of the secrets in
         // freed memory.
         let mut document = Zeroizing::new(Vec::with_capacity(KEY_SET_LEN_MAX + 1));
-        file.take(KEY_SET_LEN_MAX as u64 + 1).read_to_end(&mut document).map_err(io_error(StoreOp::Read))?;
+        file.take(KEY_SET_LEN_MAX as u64 + 1)
+            .read_to_end(&mut document)
+            .map_err(io_error(StoreOp::Read, &self.path))?;
         Ok(document)
     }
 
@@ -199,7 +202,8 @@ impl FileStore {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let file = options.open(self.path.with_file_name(format!(".{name}.lock"))).map_err(io_error(StoreOp::Lock))?;
+        let lock_path = self.path.with_file_name(format!(".{name}.lock"));
+        let file = options.open(&lock_path).map_err(io_error(StoreOp::Lock, &lock_path))?;
         for attempt in 0..LOCK_ATTEMPTS_MAX {
             match file.try_lock() {
                 Ok(()) => return Ok(file),
@@ -208,7 +212,7 @@ impl FileStore {
                         std::thread::sleep(Duration::from_millis(LOCK_RETRY_MILLIS));
                     }
                 }
-                Err(TryLockError::Error(error)) => return Err(io_error(StoreOp::Lock)(error)),
+                Err(TryLockError::Error(error)) => return Err(io_error(StoreOp::Lock, &lock_path)(error)),
             }
         }
         Err(StoreError::Locked)
@@ -220,7 +224,7 @@ impl FileStore {
     /// [`StoreError::Io`] naming the step that failed; the previous file is then intact.
     pub fn save(&self, ring: &KeyRing) -> Result<(), StoreError> {
         let temp = self.write_temp(ring)?;
-        let renamed = fs::rename(&temp, &self.path).map_err(io_error(StoreOp::Rename));
+        let renamed = fs::rename(&temp, &self.path).map_err(io_error(StoreOp::Rename, &self.path));
         if renamed.is_err() {
             let _ = fs::remove_file(&temp);
         }
@@ -241,7 +245,7 @@ impl FileStore {
         match linked {
             Ok(()) => self.sync_directory(),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists),
-            Err(error) => Err(io_error(StoreOp::Rename)(error)),
+            Err(error) => Err(io_error(StoreOp::Rename, &self.path)(error)),
         }
     }
 
@@ -289,7 +293,7 @@ impl FileStore {
                 return Ok(temp);
             }
         }
-        Err(StoreError::Io { op: StoreOp::Write, kind: io::ErrorKind::AlreadyExists })
+        Err(StoreError::Io { op: StoreOp::Write, kind: io::ErrorKind::AlreadyExists, path: self.path.clone() })
     }
 
     fn sync_directory(&self) -> Result<(), StoreError> {
@@ -299,7 +303,7 @@ impl FileStore {
                 Some(parent) if !parent.as_os_str().is_empty() => parent,
                 _ => Path::new("."),
             };
-            File::open(parent).and_then(|directory| directory.sync_all()).map_err(io_error(StoreOp::Sync))?;
+            File::open(parent).and_then(|directory| directory.sync_all()).map_err(io_error(StoreOp::Sync, parent))?;
         }
         Ok(())
     }
@@ -319,12 +323,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
     let mut file = match options.open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-        Err(error) => return Err(io_error(StoreOp::Write)(error)),
+        Err(error) => return Err(io_error(StoreOp::Write, path)(error)),
     };
     let written = file
         .write_all(bytes)
-        .map_err(io_error(StoreOp::Write))
-        .and_then(|()| file.sync_all().map_err(io_error(StoreOp::Sync)));
+        .map_err(io_error(StoreOp::Write, path))
+        .and_then(|()| file.sync_all().map_err(io_error(StoreOp::Sync, path)));
     if written.is_err() {
         drop(file);
         let _ = fs::remove_file(path);

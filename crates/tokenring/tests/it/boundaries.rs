@@ -510,9 +510,24 @@ fn a_missing_directory_is_a_write_error_not_a_missing_key_file() {
     let store = FileStore::new(dir.join("absent").join("keys.json"));
     assert!(matches!(store.load(), Err(StoreError::NotFound)));
     let error = store.save(&ring()).unwrap_err();
-    assert!(matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::NotFound }), "{error:?}");
+    assert!(
+        matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::NotFound, .. }),
+        "{error:?}"
+    );
     let error = store.create(&ring()).unwrap_err();
-    assert!(matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::NotFound }), "{error:?}");
+    assert!(
+        matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::NotFound, .. }),
+        "{error:?}"
+    );
+    // The error names the file it could not write: the temporary file beside the key file.
+    let StoreError::Io { path, .. } = &error else { unreachable!() };
+    assert_eq!(path.parent(), Some(dir.join("absent").as_path()));
+    assert!(
+        error.to_string().starts_with(&format!("cannot write {}/absent/.keys.json.tmp.", dir.display())),
+        "{error}"
+    );
+    let locked = store.update(|_| Ok(())).unwrap_err();
+    assert!(locked.to_string().contains(".keys.json.lock"), "{locked}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -523,7 +538,10 @@ fn create_reports_a_failed_link_as_io_unless_the_file_exists() {
     let dir = temp_dir();
     let store = FileStore::new(format!("{}/keys.json/", dir.display()));
     let error = store.create(&ring()).unwrap_err();
-    assert!(matches!(error, StoreError::Io { op: StoreOp::Rename, kind: std::io::ErrorKind::NotFound }), "{error:?}");
+    assert!(
+        matches!(error, StoreError::Io { op: StoreOp::Rename, kind: std::io::ErrorKind::NotFound, .. }),
+        "{error:?}"
+    );
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the temporary file is removed");
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -44,17 +44,19 @@ fn error_display_and_sources() {
     assert_eq!(corrupt.to_string(), "key file is not a usable HS256 key set (left untouched): key set has no keys");
     assert_eq!(corrupt.source().map(ToString::to_string), Some("key set has no keys".to_owned()));
     assert!(StoreError::NotFound.source().is_none());
-    let io = StoreError::Io { op: StoreOp::Rename, kind: io::ErrorKind::PermissionDenied };
-    assert_eq!(io.to_string(), "cannot rename key file: permission denied");
+    let path = std::path::PathBuf::from("/srv/app/keys.json");
+    let io = StoreError::Io { op: StoreOp::Rename, kind: io::ErrorKind::PermissionDenied, path: path.clone() };
+    assert_eq!(io.to_string(), "cannot rename /srv/app/keys.json: permission denied");
     for (op, verb) in [
         (StoreOp::Read, "read"),
         (StoreOp::Write, "write"),
         (StoreOp::Sync, "sync"),
         (StoreOp::Rename, "rename"),
         (StoreOp::Permissions, "set permissions on"),
+        (StoreOp::Lock, "lock"),
     ] {
-        let error = StoreError::Io { op, kind: io::ErrorKind::Other };
-        assert!(error.to_string().starts_with(&format!("cannot {verb} key file: ")), "{error}");
+        let error = StoreError::Io { op, kind: io::ErrorKind::Other, path: path.clone() };
+        assert!(error.to_string().starts_with(&format!("cannot {verb} /srv/app/keys.json: ")), "{error}");
     }
     assert_eq!(StoreError::AlreadyExists.to_string(), "key file already exists");
 

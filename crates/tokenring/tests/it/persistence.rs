@@ -270,7 +270,7 @@ fn when_every_temporary_name_is_taken_save_fails_and_the_key_file_is_intact() {
     let before = listing(&dir);
     let error = store.save(&KeyRing::generate(NOW).unwrap()).unwrap_err();
     assert!(
-        matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::AlreadyExists }),
+        matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::AlreadyExists, .. }),
         "{error:?}"
     );
     assert_eq!(listing(&dir), before, "nothing written, nothing removed");
