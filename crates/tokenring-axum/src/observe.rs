@@ -15,16 +15,6 @@ pub const RELOADS_TOTAL: &str = "tokenring_reloads_total";
 /// Gauge of the keys the ring holds, labelled `state` (a [`KeyState::as_str`]).
 pub const KEYS: &str = "tokenring_keys";
 
-/// Every key state, for the gauge: a state with no key reads 0 rather than keeping an old value.
-const STATES: [KeyState; 6] = [
-    KeyState::Active,
-    KeyState::Pending,
-    KeyState::Retiring,
-    KeyState::Retired,
-    KeyState::Revoked,
-    KeyState::Forgotten,
-];
-
 pub(crate) fn verified() {
     metrics::counter!(VERIFICATIONS_TOTAL, "result" => "ok").increment(1);
 }
@@ -79,7 +69,7 @@ pub(crate) fn known_kid(token: &[u8], ring: &KeyRing, now_secs: u64) -> Option<K
 /// Sets the key gauge from the ring's keys at `now_secs`.
 pub(crate) fn key_gauges(ring: &KeyRing, now_secs: u64) {
     let keys = ring.keys(now_secs);
-    for state in STATES {
+    for state in KeyState::ALL {
         let count = keys.iter().filter(|key| key.state == state).count();
         metrics::gauge!(KEYS, "state" => state.as_str()).set(count as f64);
     }

@@ -46,6 +46,10 @@ pub enum KeyState {
 }
 
 impl KeyState {
+    /// Every state, in their order: for a gauge that must report zero for a state no key is in.
+    pub const ALL: [Self; 6] =
+        [Self::Active, Self::Pending, Self::Retiring, Self::Retired, Self::Revoked, Self::Forgotten];
+
     /// `active`, `pending`, `retiring`, `retired`, `revoked` or `forgotten`.
     pub fn as_str(self) -> &'static str {
         match self {

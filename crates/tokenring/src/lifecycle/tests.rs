@@ -240,18 +240,9 @@ fn prune_drops_only_forgotten_keys_and_keeps_their_kids() {
 
 #[test]
 fn state_names_are_stable() {
-    let names: Vec<&str> = [
-        KeyState::Active,
-        KeyState::Pending,
-        KeyState::Retiring,
-        KeyState::Retired,
-        KeyState::Revoked,
-        KeyState::Forgotten,
-    ]
-    .into_iter()
-    .map(KeyState::as_str)
-    .collect();
+    let names: Vec<&str> = KeyState::ALL.into_iter().map(KeyState::as_str).collect();
     assert_eq!(names, ["active", "pending", "retiring", "retired", "revoked", "forgotten"]);
+    assert!(KeyState::ALL.windows(2).all(|pair| pair[0] < pair[1]), "listed in their order");
 }
 
 #[test]
