@@ -965,13 +965,13 @@ impl<'c> World<'c> {
             return Err(Rejection::UnknownKey);
         };
         match self.config.canary {
-            Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.validation.leeway()),
+            Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.validation.leeway_as_secs()),
             Some(Canary::MacSkippedForKnownKid) => {
                 // The mutation: a token naming a key the ring holds is trusted without its MAC.
                 let held = attacker::header_kid(token)
                     .is_some_and(|kid| ring.keys(now_secs).iter().any(|info| info.kid == Some(kid)));
                 if held {
-                    return broken_verify(token, now_secs, self.validation.leeway());
+                    return broken_verify(token, now_secs, self.validation.leeway_as_secs());
                 }
             }
             _ => {}
@@ -993,7 +993,7 @@ impl<'c> World<'c> {
         self.counters.verifications += 1;
         let now_secs = self.local_secs(node);
         let result = self.verify(node, token, now_secs);
-        let expectation = model::expect(facts, &self.nodes[node].model, now_secs, self.validation.leeway());
+        let expectation = model::expect(facts, &self.nodes[node].model, now_secs, self.validation.leeway_as_secs());
         // A rejection is routine only after a MAC held: the token must carry the MAC of a key
         // this node holds.
         let mac_verified = facts.signed_by.is_some_and(|serial| self.nodes[node].model.held_serial(serial).is_some());
