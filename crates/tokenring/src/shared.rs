@@ -130,6 +130,13 @@ impl SharedRing {
     /// # Errors
     /// Those of [`FileStore::load_or_create`].
     pub fn open_or_create(store: FileStore, now_secs: u64) -> Result<(Self, Loaded), Error> {
+        // The common case, an existing file, is read and parsed once; only a missing file goes
+        // through the store's create-or-adopt path, then is read back for its digest.
+        match Self::open(store.clone()) {
+            Ok(shared) => return Ok((shared, Loaded::Existing)),
+            Err(StoreError::NotFound) => {}
+            Err(error) => return Err(error.into()),
+        }
         let (_, loaded) = store.load_or_create_with(now_secs, &mut OsEntropy)?;
         Ok((Self::open(store)?, loaded))
     }
