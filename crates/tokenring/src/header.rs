@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use crate::error::Rejection;
-use crate::json::{self, Name, NameFault, Scalar, SeenNames};
 use crate::limits::{HEADER_LEN_MAX, HEADER_MEMBERS_MAX, JSON_DEPTH_MAX, KID_LEN_MAX};
+use crate::strict_json::{self, Name, NameFault, Scalar, SeenNames};
 
 /// What verification needs from a header.
 #[derive(Debug, PartialEq)]
@@ -24,16 +24,20 @@ pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
     if header.len() > HEADER_LEN_MAX {
         return Err(Rejection::TooLarge("the header exceeds its length limit"));
     }
-    if !json::depth_within(header, JSON_DEPTH_MAX) {
+    let nesting = strict_json::nesting(header, JSON_DEPTH_MAX);
+    if !nesting.within_depth {
         return Err(Rejection::TooLarge("the header nests deeper than the limit"));
     }
-    if !json::is_valid_text(header) {
+    if !strict_json::is_valid_text(header) {
         return Err(Rejection::Malformed("the header is not valid UTF-8 JSON text"));
     }
     // Members are read past without being parsed (`jwk`, `x5c`, ...): repeats inside them are
-    // found by a pass of their own, so that no object anywhere is read last-wins.
-    if let Err(json::NamesFault::Repeated { .. }) = json::unique_names(header) {
-        return Err(Rejection::Malformed("the header repeats a member"));
+    // found by a pass of their own, so that no object anywhere is read last-wins. The header's
+    // own names are checked as they are read.
+    if nesting.nested_objects {
+        if let Err(strict_json::NamesFault::Repeated { .. }) = strict_json::unique_names(header) {
+            return Err(Rejection::Malformed("the header repeats a member"));
+        }
     }
     let mut fault = None;
     let mut deserializer = serde_json::Deserializer::from_slice(header);
@@ -77,8 +81,13 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
             de::Error::custom("rejected")
         };
         while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+            let index = match seen.insert(name) {
+                Ok(index) => index,
+                Err(NameFault::Duplicate) => return Err(fail(Rejection::Malformed("the header repeats a member"))),
+                Err(NameFault::TooMany) => return Err(fail(Rejection::TooLarge("the header has too many members"))),
+            };
             let value: Scalar<'de> = map.next_value()?;
-            match &*name {
+            match &**seen.get(index) {
                 "alg" => {
                     if value != Scalar::Str(Cow::Borrowed("HS256")) {
                         return Err(fail(Rejection::UnsupportedAlgorithm));
@@ -104,11 +113,6 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                     return Err(fail(Rejection::UnsupportedHeader("the header sets b64 (RFC 7797)")));
                 }
                 _ => {}
-            }
-            match seen.insert(name) {
-                Ok(_) => {}
-                Err(NameFault::Duplicate) => return Err(fail(Rejection::Malformed("the header repeats a member"))),
-                Err(NameFault::TooMany) => return Err(fail(Rejection::TooLarge("the header has too many members"))),
             }
         }
         if !alg_seen {

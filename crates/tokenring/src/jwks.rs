@@ -27,12 +27,12 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::base64url;
 use crate::error::{KeyError, KeySetError};
-use crate::json;
 use crate::key::{Key, Kid};
 use crate::limits::{
     FORGET_AFTER_SECS_DEFAULT, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX,
 };
 use crate::ring::{trim_history, KeyRing, RingKey};
+use crate::strict_json;
 
 impl KeyRing {
     /// The ring as a JWK Set document, secrets included: write it only where the keys belong.
@@ -237,9 +237,9 @@ fn wipe(value: &mut Value) {
 /// is read into a [`Value`], which then cannot fail part-way and drop strings unwiped. `Value`
 /// reads numbers in whichever representation `serde_json` is built with.
 fn parse_strict(document: &[u8]) -> Result<Wiped, KeySetError> {
-    json::unique_names(document).map_err(|fault| match fault {
-        json::NamesFault::Repeated { line, column } => KeySetError::RepeatedMember { line, column },
-        json::NamesFault::NotJson { line, column } => KeySetError::Json { line, column },
+    strict_json::unique_names(document).map_err(|fault| match fault {
+        strict_json::NamesFault::Repeated { line, column } => KeySetError::RepeatedMember { line, column },
+        strict_json::NamesFault::NotJson { line, column } => KeySetError::Json { line, column },
     })?;
     serde_json::from_slice(document)
         .map(Wiped)

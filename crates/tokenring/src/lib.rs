@@ -75,7 +75,6 @@ mod clock;
 mod error;
 mod fingerprint;
 mod header;
-mod json;
 mod jwks;
 mod key;
 mod lifecycle;
@@ -84,6 +83,7 @@ mod mac;
 mod ring;
 mod shared;
 mod store;
+mod strict_json;
 mod verified;
 
 pub use crate::claims::Validation;

@@ -1,2 +1,0 @@
-//! Tests that pin boundaries and bookkeeping of `ring.rs` which the behaviour tests leave loose
-//! (found by mutation testing: see docs/testing.md).
