@@ -291,84 +291,47 @@ impl KeyRing {
     /// Checks a token's length, structure, header and signature, decodes its payload into
     /// `buffer`, and returns the index of the key whose MAC matched and the payload's length.
     /// No claims are read.
-    ///
-    /// Every rejection is the one [`check_signature`](Self::check_signature) followed by the
-    /// payload's decoding would give, in the documented order; the fast path below only skips
-    /// work for tokens under a header this ring issued.
-    fn check_and_decode(&self, token: &[u8], now_secs: u64, buffer: &mut [u8]) -> Result<(usize, usize), Rejection> {
-        if token.len() > TOKEN_LEN_MAX {
-            return Err(Rejection::TooLarge("the token exceeds its length limit"));
-        }
-        if let Some(outcome) = self.check_issued(token, now_secs, buffer) {
-            return outcome;
-        }
-        let (index, payload_b64) = self.check_signature(token, now_secs)?;
+    fn check_and_decode(
+        &self,
+        token: Bounded<'_>,
+        now_secs: u64,
+        buffer: &mut [u8],
+    ) -> Result<(usize, usize), Rejection> {
+        let (index, payload_b64) = self.check(token, now_secs)?;
         let payload = decode_payload(payload_b64, buffer)?;
         Ok((index, payload.len()))
     }
 
-    /// The fast path of [`check_and_decode`](Self::check_and_decode), for a token that starts
-    /// with the exact header segment of one of the ring's keys (the header the ring issues).
+    /// The verification pipeline every entry point runs: checks a token's length, structure,
+    /// header, key and signature, in that order, and returns the index of the key whose MAC
+    /// matched and the encoded payload segment. No claims are read.
     ///
-    /// Such a token needs no search for its first dot and no header parse, and its last dot
-    /// must sit right before a 43-character signature. The signature and the payload are
-    /// decoded before the MAC: both decoders refuse a `.`, so when both succeed the token has
-    /// exactly three segments and every structural check has passed, and only the MAC and the
-    /// key's retirement are left, in that order. Any other outcome returns `None` (before any
-    /// MAC is computed), and the thorough path then finds the rejection that comes first.
-    fn check_issued(
-        &self,
-        token: &[u8],
-        now_secs: u64,
-        buffer: &mut [u8],
-    ) -> Option<Result<(usize, usize), Rejection>> {
-        let index = self.keys.iter().position(|key| {
+    /// A token whose header segment is exactly one the ring issues is known, from those bytes,
+    /// to mean `alg` HS256 and that key's `kid`: it skips the header parse, and its MAC starts
+    /// from the key's state after that header. Every check still runs, in the same order.
+    fn check<'t>(&self, Bounded(token): Bounded<'t>, now_secs: u64) -> Result<(usize, &'t [u8]), Rejection> {
+        const NOT_THREE_SEGMENTS: Rejection = Rejection::Malformed("the token does not have three segments");
+        let Some(last_dot) = token.iter().rposition(|&byte| byte == b'.') else { return Err(NOT_THREE_SEGMENTS) };
+        let (signing_input, signature_b64) = (&token[..last_dot], &token[last_dot + 1..]);
+        let own = self.keys.iter().position(|key| {
             let header = key.header_b64.as_bytes();
-            token.starts_with(header) && token.get(header.len()) == Some(&b'.')
-        })?;
-        let payload_start = self.keys[index].header_b64.len() + 1;
-        let signing_input_len = token.len().checked_sub(SIGNATURE_B64_LEN + 1)?;
-        if signing_input_len < payload_start || token[signing_input_len] != b'.' {
-            return None;
-        }
-        let (signing_input, signature_b64) = (&token[..signing_input_len], &token[signing_input_len + 1..]);
-        let mut signature = [0u8; SIGNATURE_LEN];
-        base64url::decode(signature_b64, &mut signature).ok()?;
-        let payload_len = base64url::decode(&signing_input[payload_start..], buffer).ok()?.len();
-        let key = &self.keys[index];
-        // A forgotten key is classified without its MAC, by the thorough path.
-        if key.phase(now_secs) == Phase::Forgotten {
-            return None;
-        }
-        let mac_matches = key.mac_after_header_matches(signing_input, &signature);
-        Some(if mac_matches {
-            key.verdict(now_secs).map(|()| (index, payload_len))
-        } else {
-            Err(Rejection::BadSignature)
-        })
-    }
-
-    /// Checks a token's structure, header and signature, and returns the index of the key whose
-    /// MAC matched and the encoded payload segment. No claims are read.
-    fn check_signature<'t>(&self, token: &'t [u8], now_secs: u64) -> Result<(usize, &'t [u8]), Rejection> {
-        if token.len() > TOKEN_LEN_MAX {
-            return Err(Rejection::TooLarge("the token exceeds its length limit"));
-        }
-        let (signing_input, signature_b64) = match token.iter().rposition(|&byte| byte == b'.') {
-            Some(dot) => (&token[..dot], &token[dot + 1..]),
-            None => return Err(Rejection::Malformed("the token does not have three segments")),
+            signing_input.starts_with(header) && signing_input.get(header.len()) == Some(&b'.')
+        });
+        let header_len = match own {
+            Some(index) => self.keys[index].header_b64.len(),
+            None => signing_input.iter().position(|&byte| byte == b'.').ok_or(NOT_THREE_SEGMENTS)?,
         };
-        let (header_b64, payload_b64) = match signing_input.iter().position(|&byte| byte == b'.') {
-            Some(dot) => (&signing_input[..dot], &signing_input[dot + 1..]),
-            None => return Err(Rejection::Malformed("the token does not have three segments")),
-        };
+        let payload_b64 = &signing_input[header_len + 1..];
         if payload_b64.contains(&b'.') {
-            return Err(Rejection::Malformed("the token does not have three segments"));
+            return Err(NOT_THREE_SEGMENTS);
         }
         // The header is judged before the signature's shape: a token with `alg` `none` (and an
         // empty signature) or `HS512` (and a 64-byte one) is an algorithm attack or mistake,
         // and must be reported as `unsupported-algorithm`, not as a malformed signature.
-        let selected = self.select_key(header_b64, now_secs)?;
+        let selected = match own {
+            Some(index) => self.usable(index, now_secs).map(|_| Selected::Own(index))?,
+            None => self.select_key(&signing_input[..header_len], now_secs)?,
+        };
         if signature_b64.len() != SIGNATURE_B64_LEN {
             return Err(Rejection::Malformed("the signature is not 32 bytes of base64url"));
         }
@@ -377,6 +340,9 @@ impl KeyRing {
             return Err(Rejection::Malformed("the signature is not canonical base64url"));
         }
         let matched = match selected {
+            Selected::Own(index) => {
+                self.keys[index].mac_after_header_matches(signing_input, &signature).then_some(index)
+            }
             Selected::One(index) => self.keys[index].mac_matches(signing_input, &signature).then_some(index),
             Selected::Any => self
                 .keys
@@ -388,20 +354,21 @@ impl KeyRing {
         Ok((index, payload_b64))
     }
 
-    /// Picks the key a header names. A key the ring has forgotten (or holds but is past its
-    /// forget time) cannot check a MAC: `forgotten-key`, never routine.
-    fn select_key(&self, header_b64: &[u8], now_secs: u64) -> Result<Selected, Rejection> {
-        let usable = |index: usize| {
-            if self.keys[index].phase(now_secs) == Phase::Forgotten {
-                Err(Rejection::ForgottenKey)
-            } else {
-                Ok(Selected::One(index))
-            }
-        };
-        // Fast path: the exact header bytes this ring issues carry no surprises.
-        if let Some(index) = self.keys.iter().position(|key| key.header_b64.as_bytes() == header_b64) {
-            return usable(index);
+    /// The key at `index`, unless it is past its forget time: a forgotten key cannot check a
+    /// MAC, so its tokens are `forgotten-key`, never routine.
+    fn usable(&self, index: usize, now_secs: u64) -> Result<Selected, Rejection> {
+        if self.keys[index].phase(now_secs) == Phase::Forgotten {
+            Err(Rejection::ForgottenKey)
+        } else {
+            Ok(Selected::One(index))
         }
+    }
+
+    /// Picks the key a header segment other than the ring's own names. A key the ring has
+    /// forgotten (or holds but is past its forget time) cannot check a MAC: `forgotten-key`,
+    /// never routine.
+    fn select_key(&self, header_b64: &[u8], now_secs: u64) -> Result<Selected, Rejection> {
+        let usable = |index: usize| self.usable(index, now_secs);
         if header_b64.is_empty() {
             return Err(Rejection::Malformed("the header segment is empty"));
         }
@@ -439,7 +406,8 @@ impl KeyRing {
         now_secs: u64,
         scratch: &'s mut Scratch,
     ) -> Result<VerifiedJws<'s>, Rejection> {
-        let (index, payload_len) = self.check_and_decode(token.as_ref(), now_secs, &mut scratch.payload[..])?;
+        let token = Bounded::new(token.as_ref())?;
+        let (index, payload_len) = self.check_and_decode(token, now_secs, &mut scratch.payload[..])?;
         Ok(VerifiedJws::new(self.keys[index].kid, &scratch.payload[..payload_len]))
     }
 
@@ -474,7 +442,7 @@ impl KeyRing {
             core::str::from_utf8(&token[gap + 1..])
                 .map_err(|_| Rejection::Malformed("the signature is not canonical base64url"))?,
         );
-        let (index, _) = self.check_signature(attached.as_bytes(), now_secs)?;
+        let (index, _) = self.check(Bounded::new(attached.as_bytes())?, now_secs)?;
         Ok(VerifiedJws::new(self.keys[index].kid, payload))
     }
 
@@ -491,14 +459,11 @@ impl KeyRing {
         validation: &Validation,
         now_secs: u64,
     ) -> Result<Verified<C>, Rejection> {
-        let token = token.as_ref();
-        if token.len() > TOKEN_LEN_MAX {
-            return Err(Rejection::TooLarge("the token exceeds its length limit"));
-        }
+        let token = Bounded::new(token.as_ref())?;
         // The buffer must be initialised before it is written, so its size is picked to fit:
         // zeroing a kilobyte for every small token would cost more than decoding it. The
         // token's own length bounds its payload's.
-        let payload_len_max = base64url::decoded_len_max(token.len());
+        let payload_len_max = base64url::decoded_len_max(token.0.len());
         if payload_len_max <= SMALL_PAYLOAD_LEN {
             let mut buffer = [0u8; SMALL_PAYLOAD_LEN];
             self.verify_into(token, validation, now_secs, &mut buffer)
@@ -514,7 +479,7 @@ impl KeyRing {
     /// [`verify`](Self::verify) with the payload decoded into `buffer`.
     fn verify_into<C: DeserializeOwned>(
         &self,
-        token: &[u8],
+        token: Bounded<'_>,
         validation: &Validation,
         now_secs: u64,
         buffer: &mut [u8],
@@ -538,7 +503,8 @@ impl KeyRing {
         now_secs: u64,
         scratch: &'s mut Scratch,
     ) -> Result<Verified<C>, Rejection> {
-        let (index, payload_len) = self.check_and_decode(token.as_ref(), now_secs, &mut scratch.payload[..])?;
+        let token = Bounded::new(token.as_ref())?;
+        let (index, payload_len) = self.check_and_decode(token, now_secs, &mut scratch.payload[..])?;
         finish(&scratch.payload[..payload_len], self.keys[index].kid, validation, now_secs)
     }
 }
@@ -559,8 +525,27 @@ pub(crate) fn trim_history(issued: &mut Vec<Kid>, held: &[Kid]) {
     });
 }
 
+/// A token no longer than [`TOKEN_LEN_MAX`]: the one place its length is checked, before any
+/// other work on it.
+#[derive(Clone, Copy)]
+struct Bounded<'t>(&'t [u8]);
+
+impl<'t> Bounded<'t> {
+    fn new(token: &'t [u8]) -> Result<Self, Rejection> {
+        if token.len() > TOKEN_LEN_MAX {
+            return Err(Rejection::TooLarge("the token exceeds its length limit"));
+        }
+        Ok(Self(token))
+    }
+}
+
+/// The key, or keys, whose MAC a token must match.
 enum Selected {
+    /// The key whose own header segment the token starts with.
+    Own(usize),
+    /// The key the header names.
     One(usize),
+    /// Any key the ring holds that is not forgotten: the header names no key.
     Any,
 }
 
@@ -580,6 +565,3 @@ fn finish<'p, C: Deserialize<'p>>(
     let (claims, exp, iat) = claims::parse_and_check::<C>(payload, validation, now_secs)?;
     Ok(Verified::new(claims, kid, exp, iat))
 }
-
-#[cfg(test)]
-mod boundary_tests;
