@@ -4,8 +4,8 @@
 use serde_json::Value;
 use tokenring::{KeyRing, Rejection, Validation};
 
+use crate::helpers::signed_with;
 use crate::ring::NOW;
-use crate::text::signed_with;
 
 /// A full issued history keeps the identifiers of the keys the ring holds.
 #[test]

@@ -4,15 +4,19 @@
 #![allow(clippy::unwrap_used)]
 
 mod algorithms;
-mod boundaries;
 mod claims;
 mod errors;
+mod helpers;
 mod key_choice;
+mod key_sets;
+mod lifecycle;
 mod limits;
 mod persistence;
 mod properties;
 mod redaction;
 mod ring;
+mod segments;
 mod shared;
+mod store_paths;
 mod text;
 mod vectors;

@@ -1,4 +1,5 @@
-//! Nothing the library prints contains a token, a signature or a key.
+//! What the library prints: no token, signature or key in any output, rejection codes listed
+//! and kebab-case, and the documented `Debug` forms.
 
 use serde_json::Value;
 use tokenring::{Key, KeyRing, Kid, Rejection, Scratch, Validation};
@@ -113,4 +114,10 @@ fn every_code_is_listed_and_kebab_case() {
     let display = Rejection::BadSignature.to_string();
     assert!(display.starts_with("bad-signature: "));
     assert_eq!(display, display.to_lowercase());
+}
+
+#[test]
+fn kids_and_scratch_debug_print_as_documented() {
+    assert_eq!(format!("{:?}", Kid::new("key-1").unwrap()), r#"Kid("key-1")"#);
+    assert_eq!(format!("{:?}", Scratch::new()), "Scratch { .. }");
 }

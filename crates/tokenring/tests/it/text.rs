@@ -5,21 +5,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokenring::{Key, KeyRing, Rejection, Validation};
 
+use crate::helpers::signed_with;
 use crate::ring::NOW;
 
 /// A token with exactly these header and payload bytes, correctly signed with `[7; 32]`.
 fn signed(header: &[u8], payload: &[u8]) -> String {
     signed_with(&[7; 32], header, payload)
-}
-
-/// A token with exactly these header and payload bytes, correctly signed with `key`.
-pub(crate) fn signed_with(key: &[u8], header: &[u8], payload: &[u8]) -> String {
-    use base64ct::{Base64UrlUnpadded, Encoding};
-    use hmac::{KeyInit, Mac};
-    let input = format!("{}.{}", Base64UrlUnpadded::encode_string(header), Base64UrlUnpadded::encode_string(payload));
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-    mac.update(input.as_bytes());
-    format!("{input}.{}", Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes()))
 }
 
 fn ring() -> KeyRing {
