@@ -82,6 +82,7 @@ pub mod limits;
 mod mac;
 mod ring;
 mod shared;
+mod storage;
 mod store;
 mod strict_json;
 mod verified;
@@ -94,6 +95,7 @@ pub use crate::key::{Entropy, Key, Kid, OsEntropy};
 pub use crate::lifecycle::{KeyInfo, KeyState, Rotation};
 pub use crate::ring::KeyRing;
 pub use crate::shared::{Reloaded, RingGuard, SharedRing};
+pub use crate::storage::{OsStorage, Storage, StorageLock};
 pub use crate::store::{FileStore, Loaded, PermissionWarning};
 pub use crate::verified::{Scratch, Verified, VerifiedJws};
 

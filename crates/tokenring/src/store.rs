@@ -12,10 +12,13 @@
 //! writers lock two different files), and re-reads the key file under it, so concurrent
 //! rotations never lose a key. Readers take no lock: the atomic rename is all they need, which
 //! is what lets a read-only mount (a Kubernetes Secret volume) be read.
+//!
+//! Every file operation goes through a [`Storage`]: `std::fs` by default ([`OsStorage`]), a
+//! simulated disk in the simulator.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use zeroize::Zeroizing;
@@ -24,6 +27,7 @@ use crate::error::{Error, StoreError, StoreOp};
 use crate::key::{Entropy, OsEntropy};
 use crate::limits::{KEY_SET_LEN_MAX, LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS, TEMP_NAMES_MAX};
 use crate::ring::KeyRing;
+use crate::storage::{OsStorage, Storage, StorageLock};
 
 /// Whether [`FileStore::load_or_create`] found a key file or made one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,23 +97,33 @@ impl PermissionWarning {
 /// let (ring, _) = store.load_or_create(SystemClock.now_secs())?;
 /// # let _ = ring; Ok(()) }
 /// ```
+///
+/// The store reaches its files through a [`Storage`], shared by its clones: `std::fs`
+/// ([`OsStorage`]) with [`new`](Self::new), any other with [`with_storage`](Self::with_storage).
 #[derive(Clone, Debug)]
 pub struct FileStore {
     path: PathBuf,
+    storage: Arc<dyn Storage>,
 }
 
-/// The store's error for `error`, met doing `op` to `path`.
-fn io_error(op: StoreOp, path: &Path) -> impl Fn(io::Error) -> StoreError + '_ {
-    move |error| match error.kind() {
+/// The store's error for the failure `kind`, met doing `op` to `path`.
+fn io_error(op: StoreOp, path: &Path) -> impl Fn(io::ErrorKind) -> StoreError + '_ {
+    move |kind| match kind {
         io::ErrorKind::NotFound if op == StoreOp::Read => StoreError::NotFound,
         kind => StoreError::Io { op, kind, path: path.to_owned() },
     }
 }
 
 impl FileStore {
-    /// A store at `path`. Nothing is read or written yet.
+    /// A store at `path` on the operating system's file system. Nothing is read or written yet.
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        Self::with_storage(path, Arc::new(OsStorage))
+    }
+
+    /// A store at `path` whose every file operation goes through `storage`: a simulated or
+    /// instrumented file system. Nothing is read or written yet.
+    pub fn with_storage(path: impl Into<PathBuf>, storage: Arc<dyn Storage>) -> Self {
+        Self { path: path.into(), storage }
     }
 
     /// The file's path.
@@ -135,29 +149,23 @@ impl FileStore {
     /// # Errors
     /// [`StoreError::NotFound`] or [`StoreError::Io`] when the file's metadata cannot be read.
     pub fn check_permissions(&self) -> Result<Option<PermissionWarning>, StoreError> {
-        let metadata = fs::metadata(&self.path).map_err(io_error(StoreOp::Read, &self.path))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            Ok(PermissionWarning::of_mode(metadata.permissions().mode()))
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = metadata;
-            Ok(None)
-        }
+        let mode = self.storage.mode(&self.path).map_err(io_error(StoreOp::Read, &self.path))?;
+        Ok(mode.and_then(PermissionWarning::of_mode))
     }
 
     /// The file's bytes, at most [`KEY_SET_LEN_MAX`] + 1 of them (one past the limit, so that an
     /// oversized file is recognised without reading it all).
     pub(crate) fn read(&self) -> Result<Zeroizing<Vec<u8>>, StoreError> {
-        let file = File::open(&self.path).map_err(io_error(StoreOp::Read, &self.path))?;
-        // Sized up front so the buffer never grows, which would leave copies of the secrets in
-        // freed memory.
-        let mut document = Zeroizing::new(Vec::with_capacity(KEY_SET_LEN_MAX + 1));
-        file.take(KEY_SET_LEN_MAX as u64 + 1)
-            .read_to_end(&mut document)
-            .map_err(io_error(StoreOp::Read, &self.path))?;
+        let limit = KEY_SET_LEN_MAX + 1;
+        let document = self.storage.read(&self.path, limit).map_err(io_error(StoreOp::Read, &self.path))?;
+        if document.len() > limit {
+            // A storage that ignored the limit: the document is refused as an oversized one.
+            return Err(StoreError::Io {
+                op: StoreOp::Read,
+                kind: io::ErrorKind::FileTooLarge,
+                path: self.path.clone(),
+            });
+        }
         Ok(document)
     }
 
@@ -192,30 +200,27 @@ impl FileStore {
     }
 
     /// Takes the exclusive lock beside the key file, waiting a bounded time for another
-    /// writer. The lock is released when the returned file is closed.
-    fn lock(&self) -> Result<File, StoreError> {
-        let name = self.path.file_name().map_or_else(|| "keys".into(), |name| name.to_string_lossy());
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let lock_path = self.path.with_file_name(format!(".{name}.lock"));
-        let file = options.open(&lock_path).map_err(io_error(StoreOp::Lock, &lock_path))?;
+    /// writer. The lock is released when the returned value is dropped.
+    fn lock(&self) -> Result<StorageLock, StoreError> {
+        let lock_path = self.sibling("lock");
         for attempt in 0..LOCK_ATTEMPTS_MAX {
-            match file.try_lock() {
-                Ok(()) => return Ok(file),
-                Err(TryLockError::WouldBlock) => {
+            match self.storage.try_lock(&lock_path) {
+                Ok(Some(lock)) => return Ok(lock),
+                Ok(None) => {
                     if attempt + 1 < LOCK_ATTEMPTS_MAX {
-                        std::thread::sleep(Duration::from_millis(LOCK_RETRY_MILLIS));
+                        self.storage.wait(Duration::from_millis(LOCK_RETRY_MILLIS));
                     }
                 }
-                Err(TryLockError::Error(error)) => return Err(io_error(StoreOp::Lock, &lock_path)(error)),
+                Err(kind) => return Err(io_error(StoreOp::Lock, &lock_path)(kind)),
             }
         }
         Err(StoreError::Locked)
+    }
+
+    /// The path `.<file name>.<suffix>` beside the key file.
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let name = self.path.file_name().map_or_else(|| "keys".into(), |name| name.to_string_lossy());
+        self.path.with_file_name(format!(".{name}.{suffix}"))
     }
 
     /// Writes the ring, atomically replacing any existing file.
@@ -224,9 +229,9 @@ impl FileStore {
     /// [`StoreError::Io`] naming the step that failed; the previous file is then intact.
     pub fn save(&self, ring: &KeyRing) -> Result<(), StoreError> {
         let temp = self.write_temp(ring)?;
-        let renamed = fs::rename(&temp, &self.path).map_err(io_error(StoreOp::Rename, &self.path));
+        let renamed = self.storage.rename(&temp, &self.path).map_err(io_error(StoreOp::Rename, &self.path));
         if renamed.is_err() {
-            let _ = fs::remove_file(&temp);
+            let _ = self.storage.remove(&temp);
         }
         renamed?;
         self.sync_directory()
@@ -239,13 +244,12 @@ impl FileStore {
     /// [`StoreError::AlreadyExists`] when the file exists, [`StoreError::Io`] otherwise.
     pub fn create(&self, ring: &KeyRing) -> Result<(), StoreError> {
         let temp = self.write_temp(ring)?;
-        // A hard link fails if the target exists, which makes "create if absent" atomic.
-        let linked = fs::hard_link(&temp, &self.path);
-        let _ = fs::remove_file(&temp);
+        let linked = self.storage.link_new(&temp, &self.path);
+        let _ = self.storage.remove(&temp);
         match linked {
             Ok(()) => self.sync_directory(),
-            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Err(StoreError::AlreadyExists),
-            Err(error) => Err(io_error(StoreOp::Rename, &self.path)(error)),
+            Err(io::ErrorKind::AlreadyExists) => Err(StoreError::AlreadyExists),
+            Err(kind) => Err(io_error(StoreOp::Rename, &self.path)(kind)),
         }
     }
 
@@ -285,55 +289,39 @@ impl FileStore {
     /// has the same process id: 1, in a container), is left alone and the next attempt tried,
     /// up to [`TEMP_NAMES_MAX`].
     fn write_temp(&self, ring: &KeyRing) -> Result<PathBuf, StoreError> {
-        let name = self.path.file_name().map_or_else(|| "keys".into(), |name| name.to_string_lossy());
         let document = ring.to_jwk_set();
         for attempt in 0..TEMP_NAMES_MAX {
-            let temp = self.path.with_file_name(format!(".{name}.tmp.{}.{attempt}", std::process::id()));
-            if write_private(&temp, document.as_bytes())? {
+            let temp = self.sibling(&format!("tmp.{}.{attempt}", std::process::id()));
+            if self.write_private(&temp, document.as_bytes())? {
                 return Ok(temp);
             }
         }
         Err(StoreError::Io { op: StoreOp::Write, kind: io::ErrorKind::AlreadyExists, path: self.path.clone() })
     }
 
-    fn sync_directory(&self) -> Result<(), StoreError> {
-        #[cfg(unix)]
-        {
-            let parent = match self.path.parent() {
-                Some(parent) if !parent.as_os_str().is_empty() => parent,
-                _ => Path::new("."),
-            };
-            File::open(parent).and_then(|directory| directory.sync_all()).map_err(io_error(StoreOp::Sync, parent))?;
+    /// Creates `path` readable and writable by the owner only, writes `bytes` and flushes them
+    /// to disk; `false`, with nothing touched, when `path` already exists. A file it created but
+    /// could not finish is removed.
+    fn write_private(&self, path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
+        match self.storage.write_new(path, bytes) {
+            Ok(()) => {}
+            Err(io::ErrorKind::AlreadyExists) => return Ok(false),
+            Err(kind) => return Err(io_error(StoreOp::Write, path)(kind)),
         }
-        Ok(())
+        if let Err(kind) = self.storage.sync_file(path) {
+            let _ = self.storage.remove(path);
+            return Err(io_error(StoreOp::Sync, path)(kind));
+        }
+        Ok(true)
     }
-}
 
-/// Creates `path` readable and writable by the owner only, writes `bytes` and flushes them to
-/// disk; `false`, with nothing touched, when `path` already exists. A file it created but could
-/// not finish is removed.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    fn sync_directory(&self) -> Result<(), StoreError> {
+        let parent = match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        self.storage.sync_directory(parent).map_err(io_error(StoreOp::Sync, parent))
     }
-    let mut file = match options.open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
-        Err(error) => return Err(io_error(StoreOp::Write, path)(error)),
-    };
-    let written = file
-        .write_all(bytes)
-        .map_err(io_error(StoreOp::Write, path))
-        .and_then(|()| file.sync_all().map_err(io_error(StoreOp::Sync, path)));
-    if written.is_err() {
-        drop(file);
-        let _ = fs::remove_file(path);
-    }
-    written.map(|()| true)
 }
 
 #[cfg(test)]

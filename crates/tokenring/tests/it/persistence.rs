@@ -322,3 +322,170 @@ fn a_key_file_others_may_read_or_change_is_reported_and_still_loads() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(matches!(store.check_permissions(), Err(StoreError::NotFound)));
 }
+
+/// An in-memory storage that "crashes" at one operation: that operation and every later one
+/// fail, as if the process died there. What survives is what the earlier operations did.
+#[derive(Debug, Default)]
+struct CrashingMemory {
+    files: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>>,
+    /// Operations that change something, counted from 0.
+    operations: std::sync::atomic::AtomicUsize,
+    crash_at: std::sync::atomic::AtomicUsize,
+    /// Attempts to take the lock that fail as if another writer held it.
+    contended_attempts: std::sync::atomic::AtomicU32,
+    waits: std::sync::atomic::AtomicU32,
+    /// Bytes added to every read, as a storage that ignores the read limit would.
+    overread: usize,
+}
+
+impl CrashingMemory {
+    fn files(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>> {
+        self.files.lock().unwrap()
+    }
+
+    /// Counts a changing operation; an error from the crash on.
+    fn step(&self) -> Result<(), std::io::ErrorKind> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let number = self.operations.fetch_add(1, SeqCst);
+        if number >= self.crash_at.load(SeqCst) {
+            return Err(std::io::ErrorKind::Other);
+        }
+        Ok(())
+    }
+}
+
+impl tokenring::Storage for CrashingMemory {
+    fn read(&self, path: &std::path::Path, limit: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, std::io::ErrorKind> {
+        let files = self.files();
+        let bytes = files.get(path).ok_or(std::io::ErrorKind::NotFound)?;
+        let mut read = bytes[..bytes.len().min(limit)].to_vec();
+        read.extend(std::iter::repeat_n(b' ', self.overread));
+        Ok(zeroize::Zeroizing::new(read))
+    }
+    fn write_new(&self, path: &std::path::Path, bytes: &[u8]) -> Result<(), std::io::ErrorKind> {
+        self.step()?;
+        let mut files = self.files();
+        if files.contains_key(path) {
+            return Err(std::io::ErrorKind::AlreadyExists);
+        }
+        files.insert(path.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+    fn sync_file(&self, _path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        self.step()
+    }
+    fn rename(&self, from: &std::path::Path, to: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        self.step()?;
+        let mut files = self.files();
+        let bytes = files.remove(from).ok_or(std::io::ErrorKind::NotFound)?;
+        files.insert(to.to_owned(), bytes);
+        Ok(())
+    }
+    fn link_new(&self, existing: &std::path::Path, new: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        self.step()?;
+        let mut files = self.files();
+        if files.contains_key(new) {
+            return Err(std::io::ErrorKind::AlreadyExists);
+        }
+        let bytes = files.get(existing).ok_or(std::io::ErrorKind::NotFound)?.clone();
+        files.insert(new.to_owned(), bytes);
+        Ok(())
+    }
+    fn remove(&self, path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        self.step()?;
+        self.files().remove(path).map(drop).ok_or(std::io::ErrorKind::NotFound)
+    }
+    fn sync_directory(&self, _path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        self.step()
+    }
+    fn try_lock(&self, _path: &std::path::Path) -> Result<Option<tokenring::StorageLock>, std::io::ErrorKind> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let contended = self.contended_attempts.fetch_update(SeqCst, SeqCst, |left| left.checked_sub(1)).is_ok();
+        Ok((!contended).then(|| tokenring::StorageLock::new(())))
+    }
+    fn mode(&self, path: &std::path::Path) -> Result<Option<u32>, std::io::ErrorKind> {
+        self.files().get(path).map(|_| Some(0o640)).ok_or(std::io::ErrorKind::NotFound)
+    }
+    fn wait(&self, _duration: std::time::Duration) {
+        self.waits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn memory_store(storage: &std::sync::Arc<CrashingMemory>) -> FileStore {
+    FileStore::with_storage("/keys/keys.json", storage.clone())
+}
+
+#[test]
+fn a_crash_at_any_step_of_a_save_or_create_leaves_the_old_file_or_the_new_one() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let old = KeyRing::generate(NOW).unwrap();
+    let mut new = KeyRing::from_jwk_set(old.to_jwk_set().as_bytes()).unwrap();
+    new.rotate(NOW + 1, &tokenring::Rotation::new()).unwrap();
+    let (old_document, new_document) = (old.to_jwk_set(), new.to_jwk_set());
+    let mut outcomes = std::collections::BTreeSet::new();
+    for crash_at in 0..8 {
+        let storage = std::sync::Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+        memory_store(&storage).create(&old).unwrap();
+        storage.operations.store(0, SeqCst);
+        storage.crash_at.store(crash_at, SeqCst);
+        let saved = memory_store(&storage).save(&new);
+        let after = memory_store(&storage).load().unwrap().to_jwk_set();
+        assert!(*after == *old_document || *after == *new_document, "crash at {crash_at}");
+        outcomes.insert((saved.is_ok(), *after == *new_document));
+        // A failed save is never reported as done; a successful one left the new file.
+        assert!(saved.is_err() || *after == *new_document, "crash at {crash_at}");
+
+        let empty = std::sync::Arc::new(CrashingMemory::default());
+        empty.crash_at.store(crash_at, SeqCst);
+        match memory_store(&empty).create(&old) {
+            Ok(()) => assert_eq!(memory_store(&empty).load().unwrap().to_jwk_set().as_str(), old_document.as_str()),
+            Err(_) => match memory_store(&empty).load() {
+                Ok(ring) => assert_eq!(ring.to_jwk_set().as_str(), old_document.as_str()),
+                Err(error) => assert!(matches!(error, StoreError::NotFound), "{error:?}"),
+            },
+        }
+    }
+    // The crash points cover the old file surviving, the new one surviving a crash after the
+    // rename, and a save that completes.
+    assert_eq!(outcomes, [(false, false), (false, true), (true, true)].into_iter().collect());
+}
+
+#[test]
+fn update_waits_for_the_lock_through_the_storage_and_gives_up_after_the_bounded_retry() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let storage = std::sync::Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+    let store = memory_store(&storage);
+    store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
+    storage.contended_attempts.store(3, SeqCst);
+    let rotated = store.update(|ring| Ok(ring.rotate(NOW + 1, &tokenring::Rotation::new())?)).unwrap();
+    assert_eq!(storage.waits.load(SeqCst), 3);
+    assert!(store.load().unwrap().keys(NOW + 1).iter().any(|key| key.kid == Some(rotated)));
+
+    storage.waits.store(0, SeqCst);
+    storage.contended_attempts.store(u32::MAX, SeqCst);
+    let error = store.update(|ring| Ok(ring.rotate(NOW + 2, &tokenring::Rotation::new())?)).unwrap_err();
+    assert!(matches!(error, tokenring::Error::Store(StoreError::Locked)), "{error:?}");
+    assert_eq!(storage.waits.load(SeqCst), tokenring::limits::LOCK_ATTEMPTS_MAX - 1);
+    assert_eq!(store.load().unwrap().keys(NOW + 2).len(), 2, "nothing written without the lock");
+    assert_eq!(
+        store.check_permissions().unwrap(),
+        Some(tokenring::PermissionWarning::ReadableByOthers { mode: 0o640 })
+    );
+}
+
+#[test]
+fn a_storage_that_reads_past_the_limit_is_refused() {
+    let storage = std::sync::Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+    memory_store(&storage).create(&KeyRing::generate(NOW).unwrap()).unwrap();
+    let overreading = std::sync::Arc::new(CrashingMemory {
+        crash_at: usize::MAX.into(),
+        overread: tokenring::limits::KEY_SET_LEN_MAX + 2,
+        files: std::sync::Mutex::new(storage.files().clone()),
+        ..Default::default()
+    });
+    let error = memory_store(&overreading).load().unwrap_err();
+    assert!(
+        matches!(error, StoreError::Io { op: StoreOp::Read, kind: std::io::ErrorKind::FileTooLarge, .. }),
+        "{error:?}"
+    );
+}

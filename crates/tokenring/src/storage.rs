@@ -1,0 +1,288 @@
+//! The storage seam under [`FileStore`](crate::FileStore): the few file operations it uses.
+//!
+//! [`OsStorage`] (the default) calls `std::fs`. Another implementation runs the same store on
+//! something else: the simulator runs the real `FileStore` on an in-memory disk that crashes
+//! between any two operations, fills up, fails reads and serves stale copies, so that the
+//! store's atomicity is checked by running it, not by a model of it.
+//!
+//! Failures are reported as an [`io::ErrorKind`]: it is all a [`StoreError::Io`] keeps (with
+//! the operation and the path), so an implementation never has to invent an `io::Error`.
+//!
+//! [`StoreError::Io`]: crate::StoreError::Io
+
+use core::fmt;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+/// The file operations a [`FileStore`](crate::FileStore) needs.
+///
+/// Paths are the ones the store derives from its key file's path: the key file, a temporary
+/// file and a lock file beside it (`.<name>.tmp.<pid>.<n>`, `.<name>.lock`), and their
+/// directory. Every method reports a failure by its [`io::ErrorKind`];
+/// [`io::ErrorKind::NotFound`] from [`read`](Self::read) and [`io::ErrorKind::AlreadyExists`]
+/// from [`write_new`](Self::write_new) and [`link_new`](Self::link_new) are meaningful to the
+/// store, the rest are passed on in [`StoreError::Io`](crate::StoreError::Io).
+///
+/// A store that runs on a simulated disk:
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use std::io::ErrorKind;
+/// use std::path::{Path, PathBuf};
+/// use std::sync::{Arc, Mutex};
+/// use tokenring::{FileStore, KeyRing, Storage, StorageLock};
+/// use zeroize::Zeroizing;
+///
+/// /// Files in memory: no crashes, no permissions, a lock that is always free.
+/// #[derive(Debug, Default)]
+/// struct Memory(Mutex<BTreeMap<PathBuf, Zeroizing<Vec<u8>>>>);
+///
+/// impl Memory {
+///     fn files(&self) -> std::sync::MutexGuard<'_, BTreeMap<PathBuf, Zeroizing<Vec<u8>>>> {
+///         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+///     }
+/// }
+///
+/// impl Storage for Memory {
+///     fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
+///         let files = self.files();
+///         let bytes = files.get(path).ok_or(ErrorKind::NotFound)?;
+///         Ok(Zeroizing::new(bytes[..bytes.len().min(limit)].to_vec()))
+///     }
+///     fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
+///         let mut files = self.files();
+///         if files.contains_key(path) {
+///             return Err(ErrorKind::AlreadyExists);
+///         }
+///         files.insert(path.to_owned(), Zeroizing::new(bytes.to_vec()));
+///         Ok(())
+///     }
+///     fn sync_file(&self, _path: &Path) -> Result<(), ErrorKind> { Ok(()) }
+///     fn rename(&self, from: &Path, to: &Path) -> Result<(), ErrorKind> {
+///         let mut files = self.files();
+///         let bytes = files.remove(from).ok_or(ErrorKind::NotFound)?;
+///         files.insert(to.to_owned(), bytes);
+///         Ok(())
+///     }
+///     fn link_new(&self, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
+///         let mut files = self.files();
+///         if files.contains_key(new) {
+///             return Err(ErrorKind::AlreadyExists);
+///         }
+///         let bytes = files.get(existing).ok_or(ErrorKind::NotFound)?.clone();
+///         files.insert(new.to_owned(), bytes);
+///         Ok(())
+///     }
+///     fn remove(&self, path: &Path) -> Result<(), ErrorKind> {
+///         self.files().remove(path).map(drop).ok_or(ErrorKind::NotFound)
+///     }
+///     fn sync_directory(&self, _path: &Path) -> Result<(), ErrorKind> { Ok(()) }
+///     fn try_lock(&self, _path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
+///         Ok(Some(StorageLock::new(())))
+///     }
+///     fn mode(&self, path: &Path) -> Result<Option<u32>, ErrorKind> {
+///         self.files().get(path).map(|_| Some(0o600)).ok_or(ErrorKind::NotFound)
+///     }
+/// }
+///
+/// # fn main() -> Result<(), tokenring::Error> {
+/// let store = FileStore::with_storage("/keys.json", Arc::new(Memory::default()));
+/// let ring = KeyRing::generate(1_700_000_000)?;
+/// store.create(&ring)?;
+/// assert_eq!(store.load()?.to_jwk_set().as_str(), ring.to_jwk_set().as_str());
+/// # Ok(()) }
+/// ```
+pub trait Storage: fmt::Debug + Send + Sync {
+    /// The bytes of the file at `path`, at most `limit` of them (the store asks for one more
+    /// than it accepts, so that an oversized file is recognised without reading it all). The
+    /// buffer holds key material: it is zeroized when dropped, and should be sized so that it
+    /// never grows (a grown buffer leaves copies in freed memory).
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::NotFound`] when there is no such file; any other kind otherwise.
+    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, io::ErrorKind>;
+
+    /// Creates the file `path`, which must not exist, readable and writable by its owner only,
+    /// and writes `bytes` to it. The data need not be on disk yet: [`sync_file`](Self::sync_file)
+    /// follows. On failure nothing is left at `path` that this call created.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::AlreadyExists`] when `path` exists (nothing is touched then); any other
+    /// kind otherwise.
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), io::ErrorKind>;
+
+    /// Flushes the data of the file at `path` to stable storage.
+    ///
+    /// # Errors
+    /// Any kind.
+    fn sync_file(&self, path: &Path) -> Result<(), io::ErrorKind>;
+
+    /// Renames `from` to `to` atomically, replacing any file at `to`: a reader sees the old
+    /// file or the new one, never neither.
+    ///
+    /// # Errors
+    /// Any kind.
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), io::ErrorKind>;
+
+    /// Gives the file at `existing` the second name `new`, only if `new` does not exist: how
+    /// the store creates a key file exclusively, without a window in which it is partial.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::AlreadyExists`] when `new` exists; any other kind otherwise.
+    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), io::ErrorKind>;
+
+    /// Removes the file at `path`.
+    ///
+    /// # Errors
+    /// Any kind.
+    fn remove(&self, path: &Path) -> Result<(), io::ErrorKind>;
+
+    /// Flushes the directory `path` itself (its entries: the renames and links made in it) to
+    /// stable storage.
+    ///
+    /// # Errors
+    /// Any kind.
+    fn sync_directory(&self, path: &Path) -> Result<(), io::ErrorKind>;
+
+    /// Tries once to take an exclusive advisory lock on the file at `path`, creating it
+    /// (owner-only) if needed. `Ok(None)` when another holder has it; the store retries a
+    /// bounded number of times, with [`wait`](Self::wait) between attempts. The lock is
+    /// released when the returned [`StorageLock`] is dropped.
+    ///
+    /// # Errors
+    /// Any kind other than contention.
+    fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, io::ErrorKind>;
+
+    /// The permission bits of the file at `path`, `None` where the platform has no Unix
+    /// permissions.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::NotFound`] when there is no such file; any other kind otherwise.
+    fn mode(&self, path: &Path) -> Result<Option<u32>, io::ErrorKind>;
+
+    /// Waits before the next attempt to take a lock. The default sleeps the thread; a simulated
+    /// storage, whose time is not the wall clock's, overrides it.
+    fn wait(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+/// An advisory lock taken by [`Storage::try_lock`], released when dropped.
+pub struct StorageLock {
+    _held: Box<dyn Send + Sync>,
+}
+
+impl StorageLock {
+    /// A lock that is held for as long as `held` lives: an open file for [`OsStorage`], any
+    /// value whose `Drop` releases the lock for another storage.
+    pub fn new(held: impl Send + Sync + 'static) -> Self {
+        Self { _held: Box::new(held) }
+    }
+}
+
+impl fmt::Debug for StorageLock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StorageLock { .. }")
+    }
+}
+
+/// The operating system's file system, through `std::fs`: what [`FileStore::new`] uses.
+///
+/// [`FileStore::new`]: crate::FileStore::new
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OsStorage;
+
+/// Options for a file only its owner may read and write.
+fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+impl Storage for OsStorage {
+    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, io::ErrorKind> {
+        let file = File::open(path).map_err(|error| error.kind())?;
+        // Sized up front so the buffer never grows, which would leave copies of the secrets in
+        // freed memory.
+        let mut document = Zeroizing::new(Vec::with_capacity(limit));
+        file.take(limit as u64).read_to_end(&mut document).map_err(|error| error.kind())?;
+        Ok(document)
+    }
+
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), io::ErrorKind> {
+        let mut file = private_options().write(true).create_new(true).open(path).map_err(|error| error.kind())?;
+        let written = file.write_all(bytes).map_err(|error| error.kind());
+        if written.is_err() {
+            drop(file);
+            let _ = fs::remove_file(path);
+        }
+        written
+    }
+
+    fn sync_file(&self, path: &Path) -> Result<(), io::ErrorKind> {
+        // Opened for writing: some platforms flush only a file opened with write access.
+        OpenOptions::new().write(true).open(path).and_then(|file| file.sync_all()).map_err(|error| error.kind())
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), io::ErrorKind> {
+        fs::rename(from, to).map_err(|error| error.kind())
+    }
+
+    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), io::ErrorKind> {
+        // A hard link fails if the target exists, which makes "create if absent" atomic.
+        fs::hard_link(existing, new).map_err(|error| error.kind())
+    }
+
+    fn remove(&self, path: &Path) -> Result<(), io::ErrorKind> {
+        fs::remove_file(path).map_err(|error| error.kind())
+    }
+
+    fn sync_directory(&self, path: &Path) -> Result<(), io::ErrorKind> {
+        #[cfg(unix)]
+        {
+            File::open(path).and_then(|directory| directory.sync_all()).map_err(|error| error.kind())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            Ok(())
+        }
+    }
+
+    fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, io::ErrorKind> {
+        let file = private_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|error| error.kind())?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(StorageLock::new(file))),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(error)) => Err(error.kind()),
+        }
+    }
+
+    fn mode(&self, path: &Path) -> Result<Option<u32>, io::ErrorKind> {
+        let metadata = fs::metadata(path).map_err(|error| error.kind())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            Ok(Some(metadata.permissions().mode()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = metadata;
+            Ok(None)
+        }
+    }
+}
