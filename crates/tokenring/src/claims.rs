@@ -14,7 +14,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, Ma
 
 use crate::error::Rejection;
 use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
-use crate::strict_json::{self, Name, NameFault, Scalar, SeenNames};
+use crate::strict_json::{self, Name, NameFault, Scalar, Seen, SeenNames};
 
 /// The checks applied to a token's claims once its signature holds.
 ///
@@ -350,15 +350,13 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
         let Some(Name(name)) = self.inner.next_key::<Name<'de>>()? else { return Ok(None) };
         self.pending = Slot::of(&name);
-        let index = match self.seen.insert(name) {
-            Ok(index) => index,
-            Err(NameFault::Duplicate) => return Err(self.fail(Rejection::Malformed("the claims repeat a member"))),
-            Err(NameFault::TooMany) => return Err(self.fail(Rejection::TooLarge("the claims have too many members"))),
+        let fault = match self.seen.insert(name) {
+            Ok(Seen::Borrowed(name)) => return seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
+            Ok(Seen::Kept(name)) => return seed.deserialize(StrDeserializer::new(name)).map(Some),
+            Err(NameFault::Duplicate) => Rejection::Malformed("the claims repeat a member"),
+            Err(NameFault::TooMany) => Rejection::TooLarge("the claims have too many members"),
         };
-        match self.seen.get(index) {
-            Cow::Borrowed(name) => seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
-            Cow::Owned(name) => seed.deserialize(StrDeserializer::new(name)).map(Some),
-        }
+        Err(self.fail(fault))
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {

@@ -81,13 +81,13 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
             de::Error::custom("rejected")
         };
         while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
-            let index = match seen.insert(name) {
-                Ok(index) => index,
+            let name = match seen.insert(name) {
+                Ok(seen) => seen,
                 Err(NameFault::Duplicate) => return Err(fail(Rejection::Malformed("the header repeats a member"))),
                 Err(NameFault::TooMany) => return Err(fail(Rejection::TooLarge("the header has too many members"))),
             };
             let value: Scalar<'de> = map.next_value()?;
-            match &**seen.get(index) {
+            match name.as_str() {
                 "alg" => {
                     if value != Scalar::Str(Cow::Borrowed("HS256")) {
                         return Err(fail(Rejection::UnsupportedAlgorithm));

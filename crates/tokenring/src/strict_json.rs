@@ -72,13 +72,28 @@ pub(crate) struct Nesting {
     pub(crate) nested_objects: bool,
 }
 
+/// How many `{` and how many `[` appear in `json`, anywhere.
+///
+/// Counted in chunks short enough for byte-wide counters, which the compiler turns into vector
+/// compares and adds.
+fn count_openers(json: &[u8]) -> (usize, usize) {
+    let (mut objects, mut arrays) = (0, 0);
+    for chunk in json.chunks(usize::from(u8::MAX)) {
+        let (chunk_objects, chunk_arrays) = chunk.iter().fold((0u8, 0u8), |(objects, arrays), &byte| {
+            (objects + u8::from(byte == b'{'), arrays + u8::from(byte == b'['))
+        });
+        objects += usize::from(chunk_objects);
+        arrays += usize::from(chunk_arrays);
+    }
+    (objects, arrays)
+}
+
 /// Scans `json` for its nesting, before a parser that would recurse into it.
 ///
 /// A cheap scan: the common case (fewer brackets than the limit) is decided by counting them;
 /// otherwise the scan follows strings, so that brackets inside them do not count.
 pub(crate) fn nesting(json: &[u8], depth_max: usize) -> Nesting {
-    let objects = json.iter().filter(|&&byte| byte == b'{').count();
-    let arrays = json.iter().filter(|&&byte| byte == b'[').count();
+    let (objects, arrays) = count_openers(json);
     let nested_objects = objects > 1;
     if objects + arrays <= depth_max {
         return Nesting { within_depth: true, nested_objects };
@@ -256,11 +271,17 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
-/// Member names seen so far in one object, to refuse duplicates without allocating for the
-/// usual case of unescaped names.
+/// How many names [`SeenNames`] keeps inline; more, or names with escapes, go to the heap.
+const SEEN_INLINE: usize = 16;
+
+/// Member names seen so far in one object, at most `N`, to refuse repeats.
+///
+/// Names without escapes are borrowed from the document and the first [`SEEN_INLINE`] of them
+/// kept inline, so that the usual object costs no allocation; the rest are kept in a vector.
 pub(crate) struct SeenNames<'de, const N: usize> {
-    names: [Cow<'de, str>; N],
-    len: usize,
+    inline: [&'de str; SEEN_INLINE],
+    inline_len: usize,
+    spilled: Vec<Cow<'de, str>>,
 }
 
 /// Why a name could not be recorded.
@@ -270,27 +291,51 @@ pub(crate) enum NameFault {
     TooMany,
 }
 
+/// A name as recorded: borrowed from the document, or decoded from escapes and kept.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Seen<'s, 'de> {
+    Borrowed(&'de str),
+    Kept(&'s str),
+}
+
+impl Seen<'_, '_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Seen::Borrowed(name) => name,
+            Seen::Kept(name) => name,
+        }
+    }
+}
+
 impl<'de, const N: usize> SeenNames<'de, N> {
     pub(crate) fn new() -> Self {
-        Self { names: [const { Cow::Borrowed("") }; N], len: 0 }
+        Self { inline: [""; SEEN_INLINE], inline_len: 0, spilled: Vec::new() }
     }
 
-    /// Records `name`, refusing a repeat or one name too many; returns where it was stored.
-    pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> Result<usize, NameFault> {
-        if self.names[..self.len].contains(&name) {
+    /// Records `name`, refusing a repeat or one name too many.
+    pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> Result<Seen<'_, 'de>, NameFault> {
+        let repeated = self.inline[..self.inline_len].iter().any(|&seen| seen == name)
+            || self.spilled.iter().any(|seen| *seen == name);
+        if repeated {
             return Err(NameFault::Duplicate);
         }
-        if self.len == N {
+        if self.inline_len + self.spilled.len() == N {
             return Err(NameFault::TooMany);
         }
-        self.names[self.len] = name;
-        self.len += 1;
-        Ok(self.len - 1)
-    }
-
-    /// The name stored at `index`.
-    pub(crate) fn get(&self, index: usize) -> &Cow<'de, str> {
-        &self.names[index]
+        match name {
+            Cow::Borrowed(name) if self.inline_len < SEEN_INLINE => {
+                self.inline[self.inline_len] = name;
+                self.inline_len += 1;
+                Ok(Seen::Borrowed(name))
+            }
+            name => {
+                self.spilled.push(name);
+                Ok(match &self.spilled[self.spilled.len() - 1] {
+                    Cow::Borrowed(name) => Seen::Borrowed(name),
+                    Cow::Owned(name) => Seen::Kept(name),
+                })
+            }
+        }
     }
 }
 

@@ -118,9 +118,42 @@ fn the_number_representation_is_read_through_serde_jsons_own_value() {
 #[test]
 fn seen_names_refuse_a_repeat_and_one_name_too_many() {
     let mut seen = SeenNames::<2>::new();
-    assert_eq!(seen.insert(Cow::Borrowed("a")), Ok(0));
+    assert_eq!(seen.insert(Cow::Borrowed("a")), Ok(Seen::Borrowed("a")));
     assert_eq!(seen.insert(Cow::Owned("a".to_owned())), Err(NameFault::Duplicate));
-    assert_eq!(seen.insert(Cow::Borrowed("b")), Ok(1));
-    assert_eq!(seen.get(1), "b");
+    assert_eq!(seen.insert(Cow::Owned("b".to_owned())), Ok(Seen::Kept("b")));
+    assert_eq!(seen.insert(Cow::Borrowed("b")), Err(NameFault::Duplicate));
     assert_eq!(seen.insert(Cow::Borrowed("c")), Err(NameFault::TooMany));
+}
+
+#[test]
+fn seen_names_past_the_inline_ones_are_kept_and_compared_too() {
+    let names: Vec<String> = (0..SEEN_INLINE + 4).map(|index| format!("m{index}")).collect();
+    let mut seen = SeenNames::<{ SEEN_INLINE + 4 }>::new();
+    for name in &names {
+        assert_eq!(seen.insert(Cow::Borrowed(name)).map(|seen| seen.as_str().to_owned()), Ok(name.clone()));
+    }
+    for name in [&names[0], &names[SEEN_INLINE - 1], &names[SEEN_INLINE], &names[SEEN_INLINE + 3]] {
+        assert_eq!(seen.insert(Cow::Borrowed(name)), Err(NameFault::Duplicate), "{name}");
+    }
+    assert_eq!(seen.insert(Cow::Borrowed("new")), Err(NameFault::TooMany));
+}
+
+#[test]
+fn openers_are_counted_across_chunks_of_every_length() {
+    for len in [0, 1, 254, 255, 256, 510, 511, 1000] {
+        let mut json = vec![b'a'; len];
+        for (at, byte) in json.iter_mut().enumerate() {
+            *byte = match at % 3 {
+                0 => b'{',
+                1 => b'[',
+                _ => b'x',
+            };
+        }
+        let objects = json.iter().filter(|&&byte| byte == b'{').count();
+        let arrays = json.iter().filter(|&&byte| byte == b'[').count();
+        assert_eq!(count_openers(&json), (objects, arrays), "length {len}");
+    }
+    // A chunk entirely of openers fills a byte-wide counter exactly.
+    assert_eq!(count_openers(&[b'{'; 255]), (255, 0));
+    assert_eq!(count_openers(&[b'['; 256]), (0, 256));
 }
