@@ -314,8 +314,7 @@ impl<'de, const N: usize> SeenNames<'de, N> {
 
     /// Records `name`, refusing a repeat or one name too many.
     pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> Result<Seen<'_, 'de>, NameFault> {
-        let repeated = self.inline[..self.inline_len].iter().any(|&seen| seen == name)
-            || self.spilled.iter().any(|seen| *seen == name);
+        let repeated = self.inline[..self.inline_len].iter().any(|&seen| seen == name) || self.spilled.contains(&name);
         if repeated {
             return Err(NameFault::Duplicate);
         }
