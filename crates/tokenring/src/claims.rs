@@ -181,6 +181,9 @@ pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
     };
     let parsed = seed.deserialize(&mut deserializer).and_then(|claims| deserializer.end().map(|()| claims));
     match (parsed, fault) {
+        // A fault stops the parse where it is found: the rest must still be JSON, or the
+        // claims are malformed wherever the fault sits.
+        (_, Some(_)) if serde_json::from_slice::<IgnoredAny>(payload).is_err() => Err(NOT_AN_OBJECT),
         (_, Some(rejection)) => Err(rejection),
         (Ok(claims), None) => Ok((claims, registered)),
         // The JSON is a well-formed object that does not fit the caller's type.
@@ -193,9 +196,11 @@ pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
         {
             Err(Rejection::InvalidClaim(reading_time.map_or("claims", Slot::name)))
         }
-        (Err(_), None) => Err(Rejection::Malformed("the claims are not a JSON object")),
+        (Err(_), None) => Err(NOT_AN_OBJECT),
     }
 }
+
+const NOT_AN_OBJECT: Rejection = Rejection::Malformed("the claims are not a JSON object");
 
 /// Claims that passed [`Registered::check`], with their `exp` and `iat`.
 pub(crate) type Checked<C> = (C, Option<u64>, Option<u64>);
@@ -645,6 +650,14 @@ mod tests {
             let exp = parse::<serde_json::Value>(payload.as_bytes()).map(|(_, registered)| registered.exp);
             assert_eq!(exp, expected, "{payload}");
         }
+    }
+
+    #[test]
+    fn claims_that_are_not_json_are_malformed_wherever_a_claim_fault_sits() {
+        for payload in [&br#"{"exp":"soon""#[..], br#"{"exp":1e400"#, br#"{"a":1,"a":2,"#, br#"{"iss":7} x"#] {
+            assert_eq!(parse::<IgnoredAny>(payload).unwrap_err(), NOT_AN_OBJECT, "{payload:?}");
+        }
+        assert_eq!(parse::<IgnoredAny>(br#"{"exp":"soon"}"#).unwrap_err(), Rejection::InvalidClaim("exp"));
     }
 
     #[test]
