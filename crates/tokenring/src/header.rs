@@ -168,6 +168,10 @@ mod tests {
         assert!(matches!(parse_str(r#"{"typ":"JWT"}"#), Err(Rejection::Malformed(_))));
         assert!(matches!(parse_str(r#"{"alg":"HS256","alg":"HS256"}"#), Err(Rejection::Malformed(_))));
         assert!(matches!(parse_str(r#"{"alg":"HS256","a\u006cg":"HS256"}"#), Err(Rejection::Malformed(_))));
+        // A repeat is found before its value is judged: a second `alg` is no algorithm attack.
+        let repeated = Err(Rejection::Malformed("the header repeats a member"));
+        assert_eq!(parse_str(r#"{"alg":"HS256","alg":"none"}"#), repeated);
+        assert_eq!(parse_str(r#"{"alg":"HS256","kid":"a","kid":7}"#), repeated);
         let nested = Err(Rejection::Malformed("the header repeats a member"));
         assert_eq!(parse_str(r#"{"alg":"HS256","jwk":{"k":"a","k":"b"}}"#), nested);
         assert_eq!(parse_str(r#"{"alg":"HS256","x5c":[{"a":1,"\u0061":2}]}"#), nested);
