@@ -187,7 +187,7 @@ pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
         (_, Some(rejection)) => Err(rejection),
         (Ok(claims), None) => Ok((claims, registered)),
         // The JSON is a well-formed object that does not fit the caller's type.
-        (Err(error), None) if is_object && error.is_data() => Err(Rejection::InvalidClaim("claims")),
+        (Err(error), None) if is_object && error.is_data() => Err(DOES_NOT_FIT),
         // Well-formed JSON that `serde_json` could not read: a number beyond a float's range
         // (`1e400`), which JSON's grammar allows. In a time claim that claim is invalid,
         // elsewhere the claims do not fit the caller's type.
@@ -206,15 +206,32 @@ const NOT_AN_OBJECT: Rejection = Rejection::Malformed("the claims are not a JSON
 pub(crate) type Checked<C> = (C, Option<u64>, Option<u64>);
 
 /// [`parse`] followed by [`Registered::check`]: the claims with their `exp` and `iat`.
+///
+/// Claims that are JSON but do not fit the caller's type are read once more, into nothing, for
+/// their registered claims: when those fail the check, that verdict is the one reported. A
+/// token issued under an older claims type that has since expired is `expired` (routine), not
+/// `invalid-claim`.
 pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     payload: &'de [u8],
     validation: &Validation,
     now_secs: u64,
 ) -> Result<Checked<C>, Rejection> {
-    let (claims, registered) = parse(payload)?;
-    registered.check(validation, now_secs)?;
-    Ok((claims, registered.exp, registered.iat))
+    match parse::<C>(payload) {
+        Ok((claims, registered)) => {
+            registered.check(validation, now_secs)?;
+            Ok((claims, registered.exp, registered.iat))
+        }
+        Err(DOES_NOT_FIT) => {
+            let (_, registered) = parse::<IgnoredAny>(payload)?;
+            registered.check(validation, now_secs)?;
+            Err(DOES_NOT_FIT)
+        }
+        Err(rejection) => Err(rejection),
+    }
 }
+
+/// Claims that are a JSON object the caller's type does not accept.
+const DOES_NOT_FIT: Rejection = Rejection::InvalidClaim("claims");
 
 struct ClaimsSeed<'f, 'de, C> {
     fault: &'f mut Option<Rejection>,
@@ -658,6 +675,21 @@ mod tests {
             assert_eq!(parse::<IgnoredAny>(payload).unwrap_err(), NOT_AN_OBJECT, "{payload:?}");
         }
         assert_eq!(parse::<IgnoredAny>(br#"{"exp":"soon"}"#).unwrap_err(), Rejection::InvalidClaim("exp"));
+    }
+
+    #[test]
+    fn claims_that_do_not_fit_the_callers_type_report_a_failed_registered_check_first() {
+        let strict = Validation::new().leeway_secs(0).issuer("me");
+        let checked = |payload: &str, now| parse_and_check::<Owned>(payload.as_bytes(), &strict, now).map(|_| ());
+        // `Owned` needs `sub`: these do not fit it.
+        assert_eq!(checked(r#"{"iss":"me","exp":10}"#, 10), Err(Rejection::Expired));
+        assert_eq!(checked(r#"{"iss":"me","exp":10,"nbf":5}"#, 4), Err(Rejection::NotYetValid));
+        assert_eq!(checked(r#"{"iss":"you","exp":10}"#, 0), Err(Rejection::WrongIssuer));
+        assert_eq!(checked(r#"{"iss":"me"}"#, 0), Err(Rejection::MissingClaim("exp")));
+        assert_eq!(checked(r#"{"iss":"me","exp":10}"#, 9), Err(DOES_NOT_FIT));
+        // A registered claim after the field the type refuses is still read and checked.
+        assert_eq!(checked(r#"{"sub":7,"iss":"me","exp":10}"#, 10), Err(Rejection::Expired));
+        assert_eq!(checked(r#"{"sub":"3","iss":"me","exp":10}"#, 9), Ok(()));
     }
 
     #[test]
