@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use clap::Parser;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokenring::{Clock, FileStore, KeyRing, Loaded, SharedRing, SystemClock, Validation};
 use tokenring_axum::{Auth, Authenticated, ReloadOptions, ReloadOutcome, Reloader};
@@ -68,7 +68,7 @@ struct AppState {
     auth: Auth,
     reloader: Arc<Reloader>,
     /// What `/baseline/me` answers: claims of the shape `/me` answers.
-    baseline: Arc<Value>,
+    baseline: Arc<Session>,
 }
 
 impl FromRef<AppState> for Auth {
@@ -119,8 +119,14 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let auth = Auth::new(ring).validation(Validation::new().issuer(ISSUER).audience(ISSUER));
     let reloader = Reloader::spawn(&auth, ReloadOptions::new().poll(args.poll).watch(!args.no_watch))?;
-    let baseline =
-        json!({"iat": now, "nbf": now, "exp": now + TOKEN_TTL_SECS, "sub": "bench", "iss": ISSUER, "aud": ISSUER});
+    let baseline = Session {
+        sub: "bench".to_owned(),
+        iss: ISSUER.to_owned(),
+        aud: ISSUER.to_owned(),
+        iat: now,
+        nbf: now,
+        exp: now + TOKEN_TTL_SECS,
+    };
     let state = AppState { auth, reloader: Arc::new(reloader), baseline: Arc::new(baseline) };
 
     let mut app = Router::new().route("/login", post(login)).route("/me", get(me)).route("/healthz", get(healthz));
@@ -190,12 +196,23 @@ async fn login(State(state): State<AppState>, body: Body) -> Response {
     }
 }
 
-async fn me(session: Authenticated<Value>) -> Json<Value> {
+/// The claims the demo issues, which `/me` answers with: typed, as the README recommends.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Session {
+    sub: String,
+    iss: String,
+    aud: String,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+}
+
+async fn me(session: Authenticated<Session>) -> Json<Session> {
     Json(session.into_claims())
 }
 
-async fn baseline_me(State(state): State<AppState>) -> Json<Value> {
-    Json(Value::clone(&state.baseline))
+async fn baseline_me(State(state): State<AppState>) -> Json<Session> {
+    Json(Session::clone(&state.baseline))
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<Value> {
