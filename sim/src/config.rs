@@ -363,6 +363,9 @@ pub struct Config {
     /// Chance, per mille, that a second rotator (a deploy pipeline, another node's timer)
     /// rotates at the same moment as the scheduled one (rotating policies).
     pub concurrent_rotation_per_mille: u32,
+    /// Chance, per mille, that a write finds the key file's lock held by an outside process
+    /// (an operator's command) for a number of attempts, sometimes longer than a writer waits.
+    pub lock_contention_per_mille: u32,
 
     /// Mean time between two attacks, if there is an attacker.
     pub attack_interval_mean_ms: Option<u64>,
@@ -442,6 +445,7 @@ impl Config {
             reload_stall_max_ms: 30 * MINUTE_MS,
             retry_elsewhere: false,
             concurrent_rotation_per_mille: 500,
+            lock_contention_per_mille: 100,
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
             capture_per_mille: 20,
@@ -506,6 +510,7 @@ impl Config {
         let forget_rotations = if rng.chance(100) { 200 } else { rng.between(0, 12) };
         config.forget_after_secs = forget_rotations * config.rotation_interval_ms / SECOND_MS;
         config.concurrent_rotation_per_mille = if rng.chance(500) { 0 } else { rng.between(100, 1000) as u32 };
+        config.lock_contention_per_mille = if rng.chance(500) { 0 } else { rng.between(0, 500) as u32 };
         config.attack_interval_mean_ms = rng.chance(900).then(|| rng.between(SECOND_MS, 5 * MINUTE_MS));
         config.attack_kinds = 0;
         while config.attack_kinds == 0 {

@@ -78,6 +78,10 @@ pub struct Counters {
     pub rotations_deferred: u64,
     /// Rotations refused because the ring was full.
     pub rotations_refused: u64,
+    /// Rotations that gave up because another writer held the key file's lock too long.
+    pub rotations_locked_out: u64,
+    /// Waits for the key file's lock (retries inside `FileStore::update`).
+    pub lock_waits: u64,
     /// Tokens verified, honest and attacker.
     pub verifications: u64,
 }

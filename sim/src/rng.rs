@@ -4,6 +4,7 @@
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokenring::{Entropy, KeyError};
+use zeroize::Zeroizing;
 
 /// The components that draw random numbers. Each draws from its own ChaCha stream of the run's
 /// seed, so a change in how often one component draws never shifts what another one sees.
@@ -23,6 +24,8 @@ pub(crate) enum Stream {
     AttackerKeys = 6,
     /// Load-balancer choices and node clock skew.
     Network = 7,
+    /// What a simulated disk keeps when a node crashes in the middle of a write.
+    Disk = 8,
 }
 
 /// A seeded generator with the few integer distributions the simulator needs.
@@ -118,6 +121,49 @@ impl ChaChaEntropy {
 impl Entropy for ChaChaEntropy {
     fn fill(&mut self, dest: &mut [u8]) -> Result<(), KeyError> {
         self.rng.fill(dest);
+        Ok(())
+    }
+}
+
+/// Entropy that keeps a copy of what it hands out, so that a ring generated inside a call the
+/// simulator cannot see into (`FileStore::load_or_create_with`) can be generated again.
+#[derive(Debug)]
+pub(crate) struct Recording<'a> {
+    inner: &'a mut ChaChaEntropy,
+    pub(crate) drawn: Zeroizing<Vec<u8>>,
+}
+
+impl<'a> Recording<'a> {
+    pub(crate) fn new(inner: &'a mut ChaChaEntropy) -> Self {
+        Self { inner, drawn: Zeroizing::new(Vec::new()) }
+    }
+}
+
+impl Entropy for Recording<'_> {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), KeyError> {
+        self.inner.fill(dest)?;
+        self.drawn.extend_from_slice(dest);
+        Ok(())
+    }
+}
+
+/// Hands out recorded bytes again, in order.
+#[derive(Debug)]
+pub(crate) struct Replay<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Replay<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+}
+
+impl Entropy for Replay<'_> {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), KeyError> {
+        let (head, rest) = self.bytes.split_at_checked(dest.len()).ok_or(KeyError::Entropy)?;
+        dest.copy_from_slice(head);
+        self.bytes = rest;
         Ok(())
     }
 }

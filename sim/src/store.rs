@@ -1,262 +1,734 @@
-//! The simulated durable key store shared by the nodes: one JWK Set document with the
-//! semantics of the core's `FileStore`.
+//! The simulated disk the nodes' real `FileStore` runs on: an implementation of
+//! `tokenring::Storage` in memory, deterministic, with the faults of a real one.
 //!
-//! A write is the `FileStore` protocol: write a temporary file, flush it, then rename it over
-//! the document (or, for a create, link it only if no document exists), then flush the
-//! directory. A crash can interrupt any step. Until the rename, the old document is what
-//! survives; from the rename on, the new one. No step ever exposes part of a document, so a
-//! reader sees the old bytes or the new bytes and nothing else. The bytes stored are the real
-//! output of `KeyRing::to_jwk_set`, and nodes read them back with `KeyRing::from_jwk_set`.
+//! Files are inodes under names. A name change (a write of a new file, a rename, a link, a
+//! removal) is durable only once the directory is synced; a file's data only once the file is
+//! synced. A node can crash before or after any operation that changes something: the disk then
+//! keeps its durable state, plus a prefix (drawn from the seed) of the name changes made since
+//! the last directory sync, and every file whose data was not synced keeps a prefix of its
+//! bytes (a torn write). A call that ends without a crash leaves everything on disk, as the
+//! kernel's write-back would long before the next simulated event. The store's atomicity is
+//! then what the real `FileStore` makes of these rules.
 //!
-//! Besides crashes, the store has outages: windows of time in which every read and write fails,
-//! as a network file system or a secrets service might; and propagation delays: a node's
-//! periodic reload sees a new document only some time after it was written (a mounted
-//! Kubernetes Secret reaches each pod at its kubelet's next sync), drawn per node and write.
+//! Besides crashes: outages (windows in which every operation fails with an I/O error or
+//! permission denied, or every new file fails with the disk full), contention for the lock (an
+//! outside holder, such as an operator's command, for a number of attempts), and per-node
+//! propagation: a node's mount shows each new version of the key file only some time after it
+//! was written (a mounted Kubernetes Secret reaches each pod at its kubelet's next sync).
+//!
+//! The two seam-level mutations the canaries inject, a rename that rewrites the key file in
+//! place and a lock that is always granted, wrap a node's handle ([`Mutated`]).
 
+use std::collections::{BTreeMap, VecDeque};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use tokenring::{Storage, StorageLock};
 use zeroize::Zeroizing;
 
-use crate::model::KeySetModel;
+use crate::rng::SimRng;
 
-/// The document in the store, with the oracle's model of what it holds.
+/// The directory of the key file, on every simulated disk.
+pub(crate) const KEY_DIRECTORY: &str = "/var/lib/app";
+/// The key file.
+pub(crate) const KEY_FILE: &str = "/var/lib/app/keys.json";
+
+/// Most versions of the key file kept for mounts that have not shown the newest one yet.
+const VERSIONS_MAX: usize = 16;
+
+/// What an outage does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OutageKind {
+    /// Every operation fails with an I/O error (`EIO`).
+    Io,
+    /// Every operation fails with permission denied (`EACCES`: a volume remounted under another
+    /// owner).
+    Denied,
+    /// Creating a file fails with the disk full (`ENOSPC`); reads, renames and locks work.
+    Full,
+}
+
+impl OutageKind {
+    pub(crate) const ALL: [OutageKind; 3] = [OutageKind::Io, OutageKind::Denied, OutageKind::Full];
+
+    /// The error an operation meets, if this outage stops it.
+    fn stops(self, creates_file: bool) -> Option<ErrorKind> {
+        match self {
+            Self::Io => Some(ErrorKind::Other),
+            Self::Denied => Some(ErrorKind::PermissionDenied),
+            Self::Full => creates_file.then_some(ErrorKind::StorageFull),
+        }
+    }
+}
+
+/// A window `[start_ms, end_ms)` of trouble.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Outage {
+    pub(crate) start_ms: u64,
+    pub(crate) end_ms: u64,
+    pub(crate) kind: OutageKind,
+}
+
+/// Which key file a handle reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum View {
+    /// The file as it is (a writer, a starting node).
+    Direct,
+    /// The newest version the node's mount shows (a node's periodic reload).
+    Mounted,
+}
+
+/// Where a planned crash interrupts a call: before or after its `operation`-th (from 1)
+/// operation that changes the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct CrashPlan {
+    pub(crate) operation: u32,
+    pub(crate) after: bool,
+}
+
 #[derive(Debug)]
-pub(crate) struct StoredSet {
-    pub(crate) document: Zeroizing<String>,
-    pub(crate) model: KeySetModel,
-    /// Increases with every write that lands: what a node compares to skip re-parsing an
-    /// unchanged document (as a file's modification time would).
-    pub(crate) generation: u64,
-    /// From when each node's periodic reload sees this document (empty: every node at once).
+struct Inode {
+    data: Zeroizing<Vec<u8>>,
+    /// Whether `data` is on stable storage.
+    synced: bool,
+}
+
+/// One version of the key file as the mounts show it.
+#[derive(Debug)]
+struct Version {
+    /// The bytes; `None` when the file did not exist.
+    document: Option<Zeroizing<Vec<u8>>>,
+    generation: u64,
+    /// From when each node's mount shows it (empty: every node at once).
     visible_from_ms: Vec<u64>,
 }
 
-/// A read that found nothing usable.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ReadFault {
-    /// The store cannot be reached right now.
-    Unavailable,
-    /// There is no document yet.
-    NotFound,
-}
+/// A change of the directory: names set to an inode, or removed.
+type NameChange = Vec<(PathBuf, Option<u64>)>;
 
-/// The step of a write at which the writer crashed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CrashPoint {
-    /// While writing or flushing the temporary file: the old document survives.
-    BeforeRename,
-    /// After the rename (or link), before the directory was flushed: the new document survives.
-    AfterRename,
-}
-
-impl CrashPoint {
-    pub(crate) const ALL: [CrashPoint; 2] = [CrashPoint::BeforeRename, CrashPoint::AfterRename];
-}
-
-/// How a write ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WriteOutcome {
-    /// The new document is in place.
-    Written,
-    /// A create found a document already there and left it alone.
-    AlreadyExists,
-    /// The store could not be reached; nothing changed.
-    Unavailable,
-    /// The writer crashed at this point.
-    Crashed(CrashPoint),
-}
-
-/// Most documents kept for nodes that have not seen the newest one yet.
-const VERSIONS_MAX: usize = 16;
-
-/// The shared store.
+/// One simulated disk: the shared store, or one node's own volume.
 #[derive(Debug)]
-pub(crate) struct SimStore {
-    current: Option<StoredSet>,
-    /// Earlier documents, oldest first, for nodes the newer ones have not reached yet.
-    older: std::collections::VecDeque<StoredSet>,
-    /// Outage windows `[start, end)`, sorted and disjoint.
-    outages: Vec<(u64, u64)>,
+pub(crate) struct Disk {
+    now_ms: u64,
+    outages: Vec<Outage>,
+    names: BTreeMap<PathBuf, u64>,
+    /// The names as they are on stable storage.
+    durable_names: BTreeMap<PathBuf, u64>,
+    /// Name changes since the last directory sync, in order.
+    pending: Vec<NameChange>,
+    inodes: BTreeMap<u64, Inode>,
+    next_inode: u64,
+    lock_holder: Option<usize>,
+    /// Attempts to take the lock that an outside holder still wins.
+    contended_attempts: u32,
+    /// Planned crashes, by node, with the operations each node has made in its current call.
+    crash_plans: BTreeMap<usize, (CrashPlan, u32)>,
+    /// Nodes that crashed in their current call: every further operation of theirs fails.
+    crashed: BTreeMap<usize, ()>,
+    versions: VecDeque<Version>,
     generation: u64,
-    /// The `non-atomic-save` canary: writes go straight into the document, so a crash in the
-    /// middle leaves part of it.
-    in_place: bool,
+    /// Draws what survives a crash.
+    rng: SimRng,
+    /// Waits for the lock (each one a retry of `FileStore::update`).
+    pub(crate) lock_waits: u64,
 }
 
-impl SimStore {
-    pub(crate) fn new(outages: Vec<(u64, u64)>, in_place: bool) -> Self {
-        debug_assert!(outages.windows(2).all(|pair| pair[0].1 <= pair[1].0));
-        Self { current: None, older: std::collections::VecDeque::new(), outages, generation: 0, in_place }
-    }
-
-    /// The generation of the document in place (0 before the first write).
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation
-    }
-
-    /// Whether the store can be reached at `now_ms`.
-    pub(crate) fn is_available(&self, now_ms: u64) -> bool {
-        let index = self.outages.partition_point(|&(start, _)| start <= now_ms);
-        index == 0 || self.outages[index - 1].1 <= now_ms
-    }
-
-    /// Reads the document.
-    pub(crate) fn read(&self, now_ms: u64) -> Result<&StoredSet, ReadFault> {
-        if !self.is_available(now_ms) {
-            return Err(ReadFault::Unavailable);
-        }
-        self.current.as_ref().ok_or(ReadFault::NotFound)
-    }
-
-    /// Reads the document as node `node`'s periodic reload sees it: the newest one that has
-    /// reached it (or the oldest kept, if none has).
-    pub(crate) fn read_propagated(&self, now_ms: u64, node: usize) -> Result<&StoredSet, ReadFault> {
-        let current = self.read(now_ms)?;
-        let reached = |stored: &StoredSet| stored.visible_from_ms.get(node).is_none_or(|&from| from <= now_ms);
-        let newest_reached = core::iter::once(current).chain(self.older.iter().rev()).find(|stored| reached(stored));
-        Ok(newest_reached.or(self.older.front()).unwrap_or(current))
-    }
-
-    /// Sets from when each node's reload sees the document just written.
-    pub(crate) fn set_visibility(&mut self, visible_from_ms: Vec<u64>) {
-        if let Some(current) = self.current.as_mut() {
-            current.visible_from_ms = visible_from_ms;
+impl Disk {
+    pub(crate) fn new(outages: Vec<Outage>, rng: SimRng) -> Self {
+        debug_assert!(outages.windows(2).all(|pair| pair[0].end_ms <= pair[1].start_ms));
+        Self {
+            now_ms: 0,
+            outages,
+            names: BTreeMap::new(),
+            durable_names: BTreeMap::new(),
+            pending: Vec::new(),
+            inodes: BTreeMap::new(),
+            next_inode: 1,
+            lock_holder: None,
+            contended_attempts: 0,
+            crash_plans: BTreeMap::new(),
+            crashed: BTreeMap::new(),
+            versions: VecDeque::new(),
+            generation: 0,
+            rng,
+            lock_waits: 0,
         }
     }
 
-    /// Replaces the document atomically (`FileStore::save`).
-    pub(crate) fn replace(
-        &mut self,
-        now_ms: u64,
-        document: Zeroizing<String>,
-        model: KeySetModel,
-        crash: Option<CrashPoint>,
-    ) -> WriteOutcome {
-        if !self.is_available(now_ms) {
-            return WriteOutcome::Unavailable;
-        }
-        self.land(document, model, crash)
+    /// A shared handle on a new disk.
+    pub(crate) fn shared(outages: Vec<Outage>, rng: SimRng) -> Arc<Mutex<Disk>> {
+        Arc::new(Mutex::new(Self::new(outages, rng)))
     }
 
-    /// Writes the document only if there is none (`FileStore::create`).
-    pub(crate) fn create(
-        &mut self,
-        now_ms: u64,
-        document: Zeroizing<String>,
-        model: KeySetModel,
-        crash: Option<CrashPoint>,
-    ) -> WriteOutcome {
-        if !self.is_available(now_ms) {
-            return WriteOutcome::Unavailable;
-        }
-        if self.current.is_some() && crash != Some(CrashPoint::BeforeRename) {
-            return WriteOutcome::AlreadyExists;
-        }
-        self.land(document, model, crash)
+    pub(crate) fn set_now(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
     }
 
-    /// Makes `stored` the newest document, visible to every node at once until
-    /// [`set_visibility`](Self::set_visibility) says otherwise.
-    fn push(&mut self, stored: StoredSet) {
-        if let Some(previous) = self.current.replace(stored) {
-            if self.older.len() == VERSIONS_MAX {
-                self.older.pop_front();
-            }
-            self.older.push_back(previous);
+    /// The outage in force, if any.
+    pub(crate) fn outage(&self) -> Option<OutageKind> {
+        let index = self.outages.partition_point(|outage| outage.start_ms <= self.now_ms);
+        let outage = self.outages.get(index.checked_sub(1)?)?;
+        (self.now_ms < outage.end_ms).then_some(outage.kind)
+    }
+
+    /// Plans a crash of `node` in its next call.
+    pub(crate) fn plan_crash(&mut self, node: usize, plan: CrashPlan) {
+        self.crash_plans.insert(node, (plan, 0));
+    }
+
+    /// An outside holder wins the lock's next `attempts` attempts.
+    pub(crate) fn contend_lock(&mut self, attempts: u32) {
+        self.contended_attempts = attempts;
+    }
+
+    /// Ends `node`'s call: whether it crashed (the disk already holds what survived). A crash
+    /// that was planned but not reached is dropped.
+    pub(crate) fn end_call(&mut self, node: usize) -> bool {
+        self.crash_plans.remove(&node);
+        let crashed = self.crashed.remove(&node).is_some();
+        if !crashed {
+            // Write-back: what the call left in memory reaches the disk long before any later
+            // crash.
+            self.settle();
+        }
+        crashed
+    }
+
+    fn settle(&mut self) {
+        self.durable_names.clone_from(&self.names);
+        self.pending.clear();
+        for inode in self.inodes.values_mut() {
+            inode.synced = true;
         }
     }
 
-    fn land(&mut self, document: Zeroizing<String>, model: KeySetModel, crash: Option<CrashPoint>) -> WriteOutcome {
-        match crash {
-            Some(CrashPoint::BeforeRename) if self.in_place => {
-                // Half the document reached the disk before the crash.
-                let torn = document.get(..document.len() / 2).unwrap_or_default().to_owned();
-                self.generation += 1;
-                self.push(StoredSet {
-                    document: Zeroizing::new(torn),
-                    model,
-                    generation: self.generation,
-                    visible_from_ms: Vec::new(),
-                });
-                return WriteOutcome::Crashed(CrashPoint::BeforeRename);
-            }
-            Some(CrashPoint::BeforeRename) => return WriteOutcome::Crashed(CrashPoint::BeforeRename),
-            Some(CrashPoint::AfterRename) | None => {}
+    /// The key file's bytes as they are now (the ground truth, whatever the faults).
+    pub(crate) fn key_file(&self) -> Option<&[u8]> {
+        let inode = self.names.get(Path::new(KEY_FILE))?;
+        self.inodes.get(inode).map(|inode| inode.data.as_slice())
+    }
+
+    /// If the key file changed since the newest version the mounts know, records the new
+    /// version, shown to each node from its time in `visible_from_ms` (every node at once if it
+    /// is empty), and returns the previous version's bytes (`Some(None)`: there was no file).
+    /// `None` when nothing changed.
+    #[allow(clippy::option_option)]
+    pub(crate) fn publish(&mut self, visible_from_ms: Vec<u64>) -> Option<Option<Zeroizing<Vec<u8>>>> {
+        let current = self.key_file();
+        let unchanged = match self.versions.back() {
+            Some(newest) => newest.document.as_deref().map(Vec::as_slice) == current,
+            None => current.is_none(),
+        };
+        if unchanged {
+            return None;
         }
+        let current = current.map(|bytes| Zeroizing::new(bytes.to_vec()));
+        let previous = self.versions.back().and_then(|version| version.document.clone());
         self.generation += 1;
-        self.push(StoredSet { document, model, generation: self.generation, visible_from_ms: Vec::new() });
-        match crash {
-            Some(point) => WriteOutcome::Crashed(point),
-            None => WriteOutcome::Written,
+        if self.versions.len() == VERSIONS_MAX {
+            self.versions.pop_front();
         }
+        self.versions.push_back(Version { document: current, generation: self.generation, visible_from_ms });
+        Some(previous)
+    }
+
+    /// Sets from when each node's mount shows the newest version.
+    pub(crate) fn set_visibility(&mut self, visible_from_ms: Vec<u64>) {
+        if let Some(newest) = self.versions.back_mut() {
+            newest.visible_from_ms = visible_from_ms;
+        }
+    }
+
+    /// The version `node`'s mount shows: the newest that has reached it, or the oldest kept.
+    fn mounted(&self, node: usize) -> Option<&Version> {
+        let reached = |version: &&Version| version.visible_from_ms.get(node).is_none_or(|&from| from <= self.now_ms);
+        self.versions.iter().rev().find(reached).or(self.versions.front())
+    }
+
+    /// The generation of the key file `node` sees through `view` (0 before the first write),
+    /// as a file's modification time tells a reloader whether to read it again.
+    ///
+    /// # Errors
+    /// The outage's error, if one stops reads.
+    pub(crate) fn generation_seen(&self, node: usize, view: View) -> Result<u64, ErrorKind> {
+        if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
+            return Err(kind);
+        }
+        Ok(match view {
+            View::Direct => self.generation,
+            View::Mounted => self.mounted(node).map_or(0, |version| version.generation),
+        })
+    }
+
+    /// Counts an operation of `node` that changes the disk; `Err` if the node is dead, an
+    /// outage stops it, or the node crashes before it. `Ok(true)`: the node crashes right after
+    /// it.
+    fn begin_change(&mut self, node: usize, creates_file: bool) -> Result<bool, ErrorKind> {
+        if self.crashed.contains_key(&node) {
+            return Err(ErrorKind::Other);
+        }
+        if let Some(kind) = self.outage().and_then(|kind| kind.stops(creates_file)) {
+            return Err(kind);
+        }
+        let Some((plan, count)) = self.crash_plans.get_mut(&node) else { return Ok(false) };
+        *count += 1;
+        if *count != plan.operation {
+            return Ok(false);
+        }
+        if plan.after {
+            return Ok(true);
+        }
+        self.crash(node);
+        Err(ErrorKind::Other)
+    }
+
+    /// Ends an operation begun with [`begin_change`](Self::begin_change).
+    fn end_change<T>(&mut self, node: usize, crash_after: bool, result: Result<T, ErrorKind>) -> Result<T, ErrorKind> {
+        if crash_after {
+            self.crash(node);
+            return Err(ErrorKind::Other);
+        }
+        result
+    }
+
+    /// `node` dies: the disk keeps its durable state, a prefix of the name changes since the
+    /// last directory sync, and a prefix of every file's unsynced data.
+    fn crash(&mut self, node: usize) {
+        self.crashed.insert(node, ());
+        if self.lock_holder == Some(node) {
+            self.lock_holder = None;
+        }
+        let kept = self.rng.below(self.pending.len() as u64 + 1) as usize;
+        let mut names = self.durable_names.clone();
+        for change in self.pending.drain(..).take(kept) {
+            for (name, inode) in change {
+                match inode {
+                    Some(inode) => names.insert(name, inode),
+                    None => names.remove(&name),
+                };
+            }
+        }
+        self.names = names;
+        self.inodes.retain(|id, _| self.names.values().any(|named| named == id));
+        for inode in self.inodes.values_mut() {
+            if !inode.synced {
+                let length = self.rng.below(inode.data.len() as u64 + 1) as usize;
+                inode.data.truncate(length);
+                inode.synced = true;
+            }
+        }
+        self.durable_names.clone_from(&self.names);
+    }
+
+    fn change_names(&mut self, change: NameChange) {
+        for (name, inode) in &change {
+            match inode {
+                Some(inode) => self.names.insert(name.clone(), *inode),
+                None => self.names.remove(name),
+            };
+        }
+        self.pending.push(change);
+    }
+
+    fn read(&self, node: usize, view: View, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
+        if self.crashed.contains_key(&node) {
+            return Err(ErrorKind::Other);
+        }
+        if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
+            return Err(kind);
+        }
+        let bytes: &[u8] = if view == View::Mounted && path == Path::new(KEY_FILE) {
+            self.mounted(node).and_then(|version| version.document.as_deref()).ok_or(ErrorKind::NotFound)?
+        } else {
+            let inode = self.names.get(path).ok_or(ErrorKind::NotFound)?;
+            self.inodes.get(inode).map(|inode| inode.data.as_slice()).ok_or(ErrorKind::NotFound)?
+        };
+        let length = bytes.len().min(limit);
+        let mut copy = Zeroizing::new(Vec::with_capacity(length));
+        copy.extend_from_slice(&bytes[..length]);
+        Ok(copy)
+    }
+
+    fn write_new(&mut self, node: usize, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
+        let crash_after = self.begin_change(node, true)?;
+        let result = if self.names.contains_key(path) {
+            Err(ErrorKind::AlreadyExists)
+        } else {
+            let inode = self.next_inode;
+            self.next_inode += 1;
+            self.inodes.insert(inode, Inode { data: Zeroizing::new(bytes.to_vec()), synced: false });
+            self.change_names(vec![(path.to_owned(), Some(inode))]);
+            Ok(())
+        };
+        self.end_change(node, crash_after, result)
+    }
+
+    fn sync_file(&mut self, node: usize, path: &Path) -> Result<(), ErrorKind> {
+        let crash_after = self.begin_change(node, false)?;
+        let result = match self.names.get(path).and_then(|inode| self.inodes.get_mut(inode)) {
+            Some(inode) => {
+                inode.synced = true;
+                Ok(())
+            }
+            None => Err(ErrorKind::NotFound),
+        };
+        self.end_change(node, crash_after, result)
+    }
+
+    fn rename(&mut self, node: usize, from: &Path, to: &Path) -> Result<(), ErrorKind> {
+        let crash_after = self.begin_change(node, false)?;
+        let result = match self.names.get(from).copied() {
+            Some(inode) => {
+                self.change_names(vec![(from.to_owned(), None), (to.to_owned(), Some(inode))]);
+                Ok(())
+            }
+            None => Err(ErrorKind::NotFound),
+        };
+        self.end_change(node, crash_after, result)
+    }
+
+    fn link_new(&mut self, node: usize, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
+        let crash_after = self.begin_change(node, false)?;
+        let result = match (self.names.get(existing).copied(), self.names.contains_key(new)) {
+            (_, true) => Err(ErrorKind::AlreadyExists),
+            (Some(inode), false) => {
+                self.change_names(vec![(new.to_owned(), Some(inode))]);
+                Ok(())
+            }
+            (None, false) => Err(ErrorKind::NotFound),
+        };
+        self.end_change(node, crash_after, result)
+    }
+
+    fn remove(&mut self, node: usize, path: &Path) -> Result<(), ErrorKind> {
+        let crash_after = self.begin_change(node, false)?;
+        let result = if self.names.contains_key(path) {
+            self.change_names(vec![(path.to_owned(), None)]);
+            Ok(())
+        } else {
+            Err(ErrorKind::NotFound)
+        };
+        self.end_change(node, crash_after, result)
+    }
+
+    fn sync_directory(&mut self, node: usize) -> Result<(), ErrorKind> {
+        let crash_after = self.begin_change(node, false)?;
+        self.durable_names.clone_from(&self.names);
+        self.pending.clear();
+        self.end_change(node, crash_after, Ok(()))
+    }
+
+    fn try_lock(&mut self, node: usize) -> Result<bool, ErrorKind> {
+        if self.crashed.contains_key(&node) {
+            return Err(ErrorKind::Other);
+        }
+        if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
+            return Err(kind);
+        }
+        if self.contended_attempts > 0 {
+            self.contended_attempts -= 1;
+            return Ok(false);
+        }
+        if self.lock_holder.is_some() {
+            return Ok(false);
+        }
+        self.lock_holder = Some(node);
+        Ok(true)
+    }
+}
+
+fn lock(disk: &Mutex<Disk>) -> MutexGuard<'_, Disk> {
+    disk.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A node's handle on a disk: what its `FileStore` runs on.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeDisk {
+    disk: Arc<Mutex<Disk>>,
+    node: usize,
+    view: View,
+}
+
+impl NodeDisk {
+    pub(crate) fn new(disk: Arc<Mutex<Disk>>, node: usize, view: View) -> Self {
+        Self { disk, node, view }
+    }
+}
+
+/// Releases a node's lock on the disk when dropped.
+#[derive(Debug)]
+struct Held {
+    disk: Arc<Mutex<Disk>>,
+    node: usize,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut disk = lock(&self.disk);
+        if disk.lock_holder == Some(self.node) {
+            disk.lock_holder = None;
+        }
+    }
+}
+
+impl Storage for NodeDisk {
+    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
+        lock(&self.disk).read(self.node, self.view, path, limit)
+    }
+
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
+        lock(&self.disk).write_new(self.node, path, bytes)
+    }
+
+    fn sync_file(&self, path: &Path) -> Result<(), ErrorKind> {
+        lock(&self.disk).sync_file(self.node, path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), ErrorKind> {
+        lock(&self.disk).rename(self.node, from, to)
+    }
+
+    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
+        lock(&self.disk).link_new(self.node, existing, new)
+    }
+
+    fn remove(&self, path: &Path) -> Result<(), ErrorKind> {
+        lock(&self.disk).remove(self.node, path)
+    }
+
+    fn sync_directory(&self, path: &Path) -> Result<(), ErrorKind> {
+        debug_assert_eq!(path, Path::new(KEY_DIRECTORY));
+        lock(&self.disk).sync_directory(self.node)
+    }
+
+    fn try_lock(&self, _path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
+        let taken = lock(&self.disk).try_lock(self.node)?;
+        Ok(taken.then(|| StorageLock::new(Held { disk: Arc::clone(&self.disk), node: self.node })))
+    }
+
+    fn mode(&self, path: &Path) -> Result<Option<u32>, ErrorKind> {
+        let disk = lock(&self.disk);
+        disk.names.get(path).map(|_| Some(0o600)).ok_or(ErrorKind::NotFound)
+    }
+
+    fn wait(&self, _duration: std::time::Duration) {
+        // Simulated time stands still inside an event; the wait is only counted.
+        lock(&self.disk).lock_waits += 1;
+    }
+}
+
+/// A mutation of the storage seam, for a canary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mutation {
+    /// `rename` rewrites the target in place: it removes it, then writes the source's bytes
+    /// under its name (unsynced), as a save that opens the key file and truncates it does.
+    InPlaceRename,
+    /// `try_lock` always succeeds, without taking the lock.
+    LockAlwaysGranted,
+}
+
+/// A node's handle with a [`Mutation`].
+#[derive(Debug)]
+pub(crate) struct Mutated {
+    pub(crate) inner: NodeDisk,
+    pub(crate) mutation: Mutation,
+}
+
+impl Storage for Mutated {
+    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
+        self.inner.read(path, limit)
+    }
+
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
+        self.inner.write_new(path, bytes)
+    }
+
+    fn sync_file(&self, path: &Path) -> Result<(), ErrorKind> {
+        self.inner.sync_file(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), ErrorKind> {
+        if self.mutation != Mutation::InPlaceRename {
+            return self.inner.rename(from, to);
+        }
+        let bytes = self.inner.read(from, usize::MAX)?;
+        match self.inner.remove(to) {
+            Ok(()) | Err(ErrorKind::NotFound) => {}
+            Err(kind) => return Err(kind),
+        }
+        self.inner.write_new(to, &bytes)?;
+        self.inner.remove(from)
+    }
+
+    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
+        self.inner.link_new(existing, new)
+    }
+
+    fn remove(&self, path: &Path) -> Result<(), ErrorKind> {
+        self.inner.remove(path)
+    }
+
+    fn sync_directory(&self, path: &Path) -> Result<(), ErrorKind> {
+        self.inner.sync_directory(path)
+    }
+
+    fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
+        match self.mutation {
+            Mutation::LockAlwaysGranted => Ok(Some(StorageLock::new(()))),
+            Mutation::InPlaceRename => self.inner.try_lock(path),
+        }
+    }
+
+    fn mode(&self, path: &Path) -> Result<Option<u32>, ErrorKind> {
+        self.inner.mode(path)
+    }
+
+    fn wait(&self, duration: std::time::Duration) {
+        self.inner.wait(duration);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use tokenring::{FileStore, KeyRing, Rotation, StoreError};
+
     use super::*;
+    use crate::rng::Stream;
 
-    fn document(text: &str) -> Zeroizing<String> {
-        Zeroizing::new(text.to_owned())
+    const NOW: u64 = 1_700_000_000;
+
+    fn disk(outages: Vec<Outage>) -> Arc<Mutex<Disk>> {
+        Disk::shared(outages, SimRng::new(3, Stream::Disk))
+    }
+
+    fn store(disk: &Arc<Mutex<Disk>>, node: usize, view: View) -> FileStore {
+        FileStore::with_storage(KEY_FILE, Arc::new(NodeDisk::new(Arc::clone(disk), node, view)))
+    }
+
+    fn rotated(ring: &KeyRing) -> KeyRing {
+        let mut next = KeyRing::from_jwk_set(ring.to_jwk_set().as_bytes()).unwrap();
+        next.rotate(NOW + 1, &Rotation::new()).unwrap();
+        next
+    }
+
+    /// Every crash point of the real `FileStore::save`, each with several draws of what
+    /// survives: the key file is always the old document or the new one.
+    #[test]
+    fn the_real_save_survives_a_crash_at_any_step_whole() {
+        let old = KeyRing::generate(NOW).unwrap();
+        let new = rotated(&old);
+        let mut survivors = std::collections::BTreeSet::new();
+        for operation in 1..=6 {
+            for after in [false, true] {
+                for seed in 0..8 {
+                    let disk = Disk::shared(Vec::new(), SimRng::new(seed, Stream::Disk));
+                    store(&disk, 0, View::Direct).create(&old).unwrap();
+                    assert!(!lock(&disk).end_call(0));
+                    lock(&disk).plan_crash(0, CrashPlan { operation, after });
+                    let saved = store(&disk, 0, View::Direct).save(&new);
+                    let crashed = lock(&disk).end_call(0);
+                    assert_eq!(crashed, saved.is_err(), "operation {operation} after {after}");
+                    let document = lock(&disk).key_file().map(<[u8]>::to_vec).unwrap();
+                    assert!(
+                        document == old.to_jwk_set().as_bytes() || document == new.to_jwk_set().as_bytes(),
+                        "operation {operation} after {after} seed {seed}: a torn key file"
+                    );
+                    survivors.insert(document == new.to_jwk_set().as_bytes());
+                }
+            }
+        }
+        assert_eq!(survivors.len(), 2, "some crashes keep the old document, some the new");
     }
 
     #[test]
-    fn a_crash_leaves_the_old_or_the_new_document_whole() {
-        let mut store = SimStore::new(Vec::new(), false);
-        assert_eq!(store.read(0).unwrap_err(), ReadFault::NotFound);
-        let model = KeySetModel::default();
-        assert_eq!(
-            store.create(0, document("one"), model.clone(), Some(CrashPoint::BeforeRename)),
-            WriteOutcome::Crashed(CrashPoint::BeforeRename)
-        );
-        assert_eq!(store.read(0).unwrap_err(), ReadFault::NotFound);
-        assert_eq!(store.create(0, document("one"), model.clone(), None), WriteOutcome::Written);
-        assert_eq!(store.create(0, document("two"), model.clone(), None), WriteOutcome::AlreadyExists);
-        assert_eq!(
-            store.replace(0, document("two"), model.clone(), Some(CrashPoint::BeforeRename)),
-            WriteOutcome::Crashed(CrashPoint::BeforeRename)
-        );
-        assert_eq!(store.read(0).unwrap().document.as_str(), "one");
-        assert_eq!(
-            store.replace(0, document("three"), model.clone(), Some(CrashPoint::AfterRename)),
-            WriteOutcome::Crashed(CrashPoint::AfterRename)
-        );
-        let stored = store.read(0).unwrap();
-        assert_eq!((stored.document.as_str(), stored.generation), ("three", 2));
+    fn an_in_place_rename_can_leave_a_torn_or_missing_key_file() {
+        let old = KeyRing::generate(NOW).unwrap();
+        let new = rotated(&old);
+        let mut broken = 0;
+        for operation in 1..=8 {
+            for seed in 0..8 {
+                let disk = Disk::shared(Vec::new(), SimRng::new(seed, Stream::Disk));
+                store(&disk, 0, View::Direct).create(&old).unwrap();
+                lock(&disk).end_call(0);
+                lock(&disk).plan_crash(0, CrashPlan { operation, after: false });
+                let mutated = Mutated {
+                    inner: NodeDisk::new(Arc::clone(&disk), 0, View::Direct),
+                    mutation: Mutation::InPlaceRename,
+                };
+                let _ = FileStore::with_storage(KEY_FILE, Arc::new(mutated)).save(&new);
+                lock(&disk).end_call(0);
+                let whole = lock(&disk).key_file().map(<[u8]>::to_vec).is_some_and(|document| {
+                    document == old.to_jwk_set().as_bytes() || document == new.to_jwk_set().as_bytes()
+                });
+                broken += usize::from(!whole);
+            }
+        }
+        assert!(broken > 0);
     }
 
     #[test]
-    fn an_in_place_save_that_crashes_leaves_a_torn_document() {
-        let mut store = SimStore::new(Vec::new(), true);
-        assert_eq!(store.create(0, document("whole"), KeySetModel::default(), None), WriteOutcome::Written);
-        assert_eq!(
-            store.replace(0, document("complete"), KeySetModel::default(), Some(CrashPoint::BeforeRename)),
-            WriteOutcome::Crashed(CrashPoint::BeforeRename)
-        );
-        assert_eq!(store.read(0).unwrap().document.as_str(), "comp");
+    fn a_mount_shows_a_new_version_after_its_delay_and_a_writer_reads_the_file() {
+        let disk = disk(Vec::new());
+        let old = KeyRing::generate(NOW).unwrap();
+        store(&disk, 0, View::Direct).create(&old).unwrap();
+        lock(&disk).end_call(0);
+        assert_eq!(lock(&disk).publish(Vec::new()), Some(None));
+        let new = rotated(&old);
+        store(&disk, 0, View::Direct).save(&new).unwrap();
+        lock(&disk).end_call(0);
+        assert!(lock(&disk).publish(vec![0, 50]).is_some());
+        assert_eq!(lock(&disk).publish(vec![0, 50]), None, "nothing changed since");
+        lock(&disk).set_now(20);
+        let mounted = |node| store(&disk, node, View::Mounted).load().unwrap().to_jwk_set();
+        assert_eq!(mounted(0).as_str(), new.to_jwk_set().as_str());
+        assert_eq!(mounted(1).as_str(), old.to_jwk_set().as_str());
+        assert_eq!(store(&disk, 1, View::Direct).load().unwrap().to_jwk_set().as_str(), new.to_jwk_set().as_str());
+        assert_eq!(lock(&disk).generation_seen(1, View::Mounted), Ok(1));
+        lock(&disk).set_now(50);
+        assert_eq!(mounted(1).as_str(), new.to_jwk_set().as_str());
     }
 
     #[test]
-    fn a_reload_sees_the_newest_document_that_has_reached_its_node() {
-        let mut store = SimStore::new(Vec::new(), false);
-        assert_eq!(store.create(0, document("one"), KeySetModel::default(), None), WriteOutcome::Written);
-        assert_eq!(store.replace(10, document("two"), KeySetModel::default(), None), WriteOutcome::Written);
-        store.set_visibility(vec![10, 50]);
-        assert_eq!(store.read_propagated(20, 0).unwrap().document.as_str(), "two");
-        assert_eq!(store.read_propagated(20, 1).unwrap().document.as_str(), "one");
-        assert_eq!(store.read_propagated(50, 1).unwrap().document.as_str(), "two");
-        assert_eq!(store.read(20).unwrap().document.as_str(), "two", "a writer reads the source");
+    fn outages_fail_what_they_stop_and_only_inside_their_window() {
+        let disk = disk(vec![
+            Outage { start_ms: 100, end_ms: 200, kind: OutageKind::Full },
+            Outage { start_ms: 300, end_ms: 400, kind: OutageKind::Denied },
+        ]);
+        let ring = KeyRing::generate(NOW).unwrap();
+        lock(&disk).set_now(150);
+        let full = store(&disk, 0, View::Direct).create(&ring).unwrap_err();
+        assert!(matches!(full, StoreError::Io { kind: ErrorKind::StorageFull, .. }), "{full:?}");
+        assert!(matches!(store(&disk, 0, View::Direct).load().unwrap_err(), StoreError::NotFound));
+        lock(&disk).set_now(200);
+        store(&disk, 0, View::Direct).create(&ring).unwrap();
+        lock(&disk).set_now(350);
+        let denied = store(&disk, 0, View::Direct).load().unwrap_err();
+        assert!(matches!(denied, StoreError::Io { kind: ErrorKind::PermissionDenied, .. }), "{denied:?}");
+        lock(&disk).set_now(400);
+        assert!(store(&disk, 0, View::Direct).load().is_ok());
     }
 
     #[test]
-    fn outages_block_reads_and_writes_inside_their_window_only() {
-        let mut store = SimStore::new(vec![(100, 200), (500, 600)], false);
-        assert!(store.is_available(99));
-        assert!(!store.is_available(100));
-        assert!(!store.is_available(199));
-        assert!(store.is_available(200));
-        assert!(!store.is_available(550));
-        assert!(store.is_available(600));
-        assert_eq!(store.read(150).unwrap_err(), ReadFault::Unavailable);
-        assert_eq!(store.create(150, document("x"), KeySetModel::default(), None), WriteOutcome::Unavailable);
-        assert_eq!(store.read(250).unwrap_err(), ReadFault::NotFound);
+    fn the_lock_serializes_writers_unless_the_mutation_grants_it_to_all() {
+        let disk = disk(Vec::new());
+        store(&disk, 0, View::Direct).create(&KeyRing::generate(NOW).unwrap()).unwrap();
+        lock(&disk).end_call(0);
+        let inner = store(&disk, 1, View::Direct);
+        let nested = store(&disk, 0, View::Direct).update(|_| Ok(inner.update(|_| Ok(())).is_err())).unwrap();
+        assert!(nested, "a second writer cannot take the lock the first one holds");
+        assert_eq!(lock(&disk).lock_waits, u64::from(tokenring::limits::LOCK_ATTEMPTS_MAX - 1));
+        let unlocked = |node| {
+            let mutated = Mutated {
+                inner: NodeDisk::new(Arc::clone(&disk), node, View::Direct),
+                mutation: Mutation::LockAlwaysGranted,
+            };
+            FileStore::with_storage(KEY_FILE, Arc::new(mutated))
+        };
+        let inner = unlocked(1);
+        let nested = unlocked(0).update(|_| Ok(inner.update(|_| Ok(())).is_err())).unwrap();
+        assert!(!nested);
+        lock(&disk).contend_lock(3);
+        store(&disk, 0, View::Direct).update(|_| Ok(())).unwrap();
     }
 }

@@ -3,16 +3,21 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use tokenring::{Fingerprint, KeyError, KeyRing, Kid, Rejection, Rotation, Scratch, Validation};
+use sha2::{Digest, Sha256};
+use tokenring::{
+    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, Rotation, Scratch, Storage, StoreError,
+    Validation,
+};
 
 use crate::attacker::{self, Attacker, Material};
-use crate::config::{AttackKind, Canary, Config, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
+use crate::config::{AttackKind, Canary, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
 use crate::oracle::{Invariant, RoutineByDesign, Secrets, Violation};
 use crate::report::{Counters, RunReport};
-use crate::rng::{ChaChaEntropy, SimRng, Stream};
-use crate::store::{CrashPoint, ReadFault, SimStore, WriteOutcome};
+use crate::rng::{ChaChaEntropy, Recording, Replay, SimRng, Stream};
+use crate::store::{CrashPlan, Disk, Mutated, Mutation, NodeDisk, Outage, OutageKind, View, KEY_FILE};
 use crate::trace::{tail_of, Trace, TraceRecord, What};
 
 /// Simulated time 0 is this instant (November 2023), so that timestamps look real.
@@ -28,6 +33,9 @@ const ROLLING_GAP_EXTRA_MS: u64 = 30 * SECOND_MS;
 /// Longest wait between a node finding the store empty and writing its new key set: the
 /// window in which two nodes can race to create it.
 const CREATE_DELAY_MAX_MS: u64 = 200;
+/// Highest operation of a write at which a planned crash strikes (a save makes four, a create
+/// five; a higher draw lets the write finish).
+const CRASH_OPERATION_MAX: u64 = 6;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
@@ -94,8 +102,6 @@ struct Node {
     /// The oracle's model of `ring`.
     model: KeySetModel,
     loaded_generation: u64,
-    /// A key set generated for an empty store, waiting to be written.
-    pending: Option<(KeyRing, KeySetModel)>,
 }
 
 impl Node {
@@ -108,7 +114,6 @@ impl Node {
             ring: None,
             model: KeySetModel::default(),
             loaded_generation: 0,
-            pending: None,
         }
     }
 }
@@ -140,9 +145,35 @@ struct Client {
 /// Why reading the key set from the store gave no ring.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum StoreRead {
-    Fault(ReadFault),
-    /// The document does not parse (already reported as a violation).
+    /// There is no key file.
+    NotFound,
+    /// The store failed (an outage): try again later.
+    Unavailable,
+    /// The document does not parse, or no writer wrote it (already reported as a violation).
     Corrupt,
+}
+
+/// A node's two ways to its key file: as it is (starts and updates) and as its mount shows it
+/// (periodic reloads). Both are the real `FileStore` on the node's handle of a simulated disk.
+#[derive(Debug)]
+struct NodeStores {
+    direct: FileStore,
+    mounted: FileStore,
+}
+
+/// How one rotator's read-modify-write ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Rotated {
+    /// A new key is in the store.
+    Written,
+    /// The newest key is fresh enough, or the ring is full: nothing to add.
+    NotNeeded,
+    /// Another writer held the lock for too long.
+    LockedOut,
+    /// The store failed, or the rotator could not rotate: try again later.
+    Failed,
+    /// The rotator crashed in the middle of its write.
+    Crashed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,8 +216,12 @@ pub(crate) struct World<'c> {
     now_ms: u64,
     nodes: Vec<Node>,
     clients: Vec<Client>,
-    /// The shared store, or one per node (`per-node-files`).
-    stores: Vec<SimStore>,
+    /// The shared disk, or one per node (`per-node-files`).
+    disks: Vec<Arc<Mutex<Disk>>>,
+    /// Each node's `FileStore`s (none under `ephemeral`).
+    stores: Vec<NodeStores>,
+    /// The oracle's model of every key set document a writer wrote, by the document's SHA-256.
+    documents: BTreeMap<[u8; 32], KeySetModel>,
     faults: SimRng,
     behaviour: SimRng,
     network: SimRng,
@@ -240,7 +275,38 @@ impl<'c> World<'c> {
                 _ => merged.push((start, end)),
             }
         }
-        let outages = merged;
+        let outages: Vec<Outage> = merged
+            .into_iter()
+            .map(|(start_ms, end_ms)| {
+                let kind = *faults.pick(&OutageKind::ALL).unwrap_or(&OutageKind::Io);
+                Outage { start_ms, end_ms, kind }
+            })
+            .collect();
+        let mutation = match config.canary {
+            Some(Canary::NonAtomicSave) => Some(Mutation::InPlaceRename),
+            Some(Canary::NoLockOnUpdate) => Some(Mutation::LockAlwaysGranted),
+            _ => None,
+        };
+        let disks: Vec<Arc<Mutex<Disk>>> = match config.policy {
+            Policy::Ephemeral => Vec::new(),
+            Policy::PerNodeFiles => {
+                (0..config.nodes).map(|_| Disk::shared(outages.clone(), SimRng::new(seed, Stream::Disk))).collect()
+            }
+            _ => vec![Disk::shared(outages, SimRng::new(seed, Stream::Disk))],
+        };
+        let stores = if disks.is_empty() {
+            Vec::new()
+        } else {
+            (0..usize::from(config.nodes))
+                .map(|node| {
+                    let disk = &disks[node.min(disks.len() - 1)];
+                    NodeStores {
+                        direct: node_store(disk, node, View::Direct, mutation),
+                        mounted: node_store(disk, node, View::Mounted, None),
+                    }
+                })
+                .collect()
+        };
         let mut behaviour = SimRng::new(seed, Stream::Clients);
         let clients = (0..config.clients)
             .map(|_| Client {
@@ -268,11 +334,9 @@ impl<'c> World<'c> {
             now_ms: 0,
             nodes: (0..config.nodes).map(|_| Node::new()).collect(),
             clients,
-            stores: {
-                let count = if config.policy.store_per_node() { usize::from(config.nodes) } else { 1 };
-                let in_place = config.canary == Some(Canary::NonAtomicSave);
-                (0..count).map(|_| SimStore::new(outages.clone(), in_place)).collect()
-            },
+            disks,
+            stores,
+            documents: BTreeMap::new(),
             faults,
             behaviour,
             network: SimRng::new(seed, Stream::Network),
@@ -305,6 +369,8 @@ impl<'c> World<'c> {
             self.handle(next.event);
         }
         let events = self.trace.events();
+        self.counters.lock_waits =
+            self.disks.iter().map(|disk| disk.lock().unwrap_or_else(PoisonError::into_inner).lock_waits).sum();
         RunReport {
             config: self.config.clone(),
             counters: self.counters,
@@ -458,33 +524,57 @@ impl<'c> World<'c> {
         Some((ring, KeySetModel::generated(serial, kid, now_secs)))
     }
 
-    /// Reads and parses the store: the ring, its model, its generation. A document that does
-    /// not parse is a violation, reported here, and comes back as [`StoreRead::Corrupt`].
-    fn read_store(&mut self, node: usize) -> Result<(KeyRing, KeySetModel, u64), StoreRead> {
-        self.parse_stored(node, false)
+    /// The disk node `node`'s key file is on, with its clock set to now.
+    fn disk(&self, node: usize) -> MutexGuard<'_, Disk> {
+        let disk = &self.disks[node.min(self.disks.len() - 1)];
+        let mut disk = disk.lock().unwrap_or_else(PoisonError::into_inner);
+        disk.set_now(self.now_ms);
+        disk
     }
 
-    /// [`read_store`](Self::read_store) as the node's periodic reload sees the store, which
-    /// a new document reaches only after its propagation delay.
-    fn parse_stored(&mut self, node: usize, propagated: bool) -> Result<(KeyRing, KeySetModel, u64), StoreRead> {
-        let stored = if propagated {
-            self.store(node).read_propagated(self.now_ms, node)
-        } else {
-            self.store(node).read(self.now_ms)
-        };
-        let stored = stored.map_err(StoreRead::Fault)?;
-        let parsed = KeyRing::from_jwk_set(stored.document.as_bytes());
-        let model = stored.model.round_trip();
-        let generation = stored.generation;
-        match parsed {
-            Ok(ring) => Ok((ring, model, generation)),
-            Err(error) => {
+    /// Node `node`'s `FileStore` for `view`, its disk's clock set to now.
+    fn file_store(&self, node: usize, view: View) -> FileStore {
+        drop(self.disk(node));
+        let stores = &self.stores[node];
+        match view {
+            View::Direct => stores.direct.clone(),
+            View::Mounted => stores.mounted.clone(),
+        }
+    }
+
+    /// The oracle's model of the key set `ring` was read from, if a writer wrote it.
+    fn model_of(&self, ring: &KeyRing) -> Option<KeySetModel> {
+        self.documents.get(&digest(ring.to_jwk_set().as_bytes())).map(KeySetModel::round_trip)
+    }
+
+    /// Records the model of the document `ring` is written as, before it is written.
+    fn register_document(&mut self, ring: &KeyRing, model: KeySetModel) {
+        self.documents.insert(digest(ring.to_jwk_set().as_bytes()), model);
+    }
+
+    /// Loads the ring with the real `FileStore::load` through `view`: the ring, its model, the
+    /// generation of the file it came from. A document that does not parse, or that no writer
+    /// wrote, is a violation, reported here.
+    fn load(&mut self, node: usize, view: View) -> Result<(KeyRing, KeySetModel, u64), StoreRead> {
+        let loaded = self.file_store(node, view).load();
+        let generation = self.disk(node).generation_seen(node, view).unwrap_or(0);
+        match loaded {
+            Ok(ring) => match self.model_of(&ring) {
+                Some(model) => Ok((ring, model, generation)),
+                None => {
+                    self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"));
+                    Err(StoreRead::Corrupt)
+                }
+            },
+            Err(StoreError::NotFound) => Err(StoreRead::NotFound),
+            Err(StoreError::Corrupt(error)) => {
                 self.violate(
                     Invariant::KeyKnowledge,
                     format!("node {node} read a key set it cannot parse (torn write?): {error}"),
                 );
                 Err(StoreRead::Corrupt)
             }
+            Err(_) => Err(StoreRead::Unavailable),
         }
     }
 
@@ -495,16 +585,65 @@ impl<'c> World<'c> {
         }
     }
 
-    fn draw_write_crash(&mut self) -> Option<CrashPoint> {
+    /// Plans, by the configured chance, a crash of `writer` in its next write, and, by its
+    /// own, an outside holder of the lock for some attempts.
+    fn plan_write_faults(&mut self, writer: usize) {
         if self.faults.chance(self.config.store_write_crash_per_mille) {
-            self.faults.pick(&CrashPoint::ALL).copied()
-        } else {
-            None
+            let plan = CrashPlan {
+                operation: self.faults.between(1, CRASH_OPERATION_MAX) as u32,
+                after: self.faults.chance(500),
+            };
+            self.disk(writer).plan_crash(writer, plan);
+        }
+        if self.faults.chance(self.config.lock_contention_per_mille) {
+            let attempts_max = 2 * u64::from(tokenring::limits::LOCK_ATTEMPTS_MAX);
+            let attempts = self.faults.between(1, attempts_max) as u32;
+            self.disk(writer).contend_lock(attempts);
         }
     }
 
-    fn count_write_crash(&mut self, node: usize, point: CrashPoint) {
-        let new_survived = point == CrashPoint::AfterRename;
+    /// After a write call of `writer`: whether it crashed, and whether the key file changed.
+    /// A changed file is published to the mounts (after a propagation delay per node, if
+    /// `delayed`; the writer sees it at once) and checked: it must be a document a writer wrote
+    /// (never torn), and lose no key that is not yet forgotten by the writer's clock (what the
+    /// lock of `FileStore::update` guarantees).
+    fn end_write(&mut self, writer: usize, delayed: bool) -> (bool, bool) {
+        let crashed = self.disk(writer).end_call(writer);
+        let mut disk = self.disk(writer);
+        let Some(previous) = disk.publish(Vec::new()) else { return (crashed, false) };
+        let current = disk.key_file().map(digest);
+        drop(disk);
+        if delayed {
+            self.delay_propagation(writer);
+        }
+        let now_secs = self.local_secs(writer);
+        let before = previous.as_deref().and_then(|bytes| self.documents.get(&digest(bytes)));
+        let after = current.as_ref().and_then(|current| self.documents.get(current));
+        let detail = match (current.is_some(), after) {
+            (false, _) => Some(format!("node {writer}'s write left no key file")),
+            (true, None) => Some(format!("node {writer}'s write left a key file no writer wrote (torn)")),
+            (true, Some(after)) => {
+                let lost = before.map_or(0, |before| {
+                    before
+                        .keys()
+                        .iter()
+                        .filter(|key| {
+                            key.phase(now_secs) != model::Phase::Forgotten && after.held_serial(key.serial).is_none()
+                        })
+                        .count()
+                });
+                (lost > 0).then(|| {
+                    format!("node {writer} overwrote the key store and lost {lost} keys that were not forgotten")
+                })
+            }
+        };
+        if let Some(detail) = detail {
+            self.violate(Invariant::KeyKnowledge, detail);
+        }
+        (crashed, true)
+    }
+
+    fn count_write_crash(&mut self, node: usize, new_survived: bool) {
         if new_survived {
             self.counters.write_crashes_new_survived += 1;
         } else {
@@ -532,19 +671,16 @@ impl<'c> World<'c> {
             }
             return;
         }
-        match self.read_store(node) {
+        match self.load(node, View::Direct) {
             Ok((ring, model, generation)) => self.bring_up(node, ring, model, generation),
             // A damaged store is reported; the node stays down rather than replace it.
             Err(StoreRead::Corrupt) => {}
-            Err(StoreRead::Fault(ReadFault::Unavailable)) => self.defer_start(node, incarnation),
-            Err(StoreRead::Fault(ReadFault::NotFound)) => {
-                // First start of the cluster: make a key set and write it only if no other
-                // node has by then (`FileStore::load_or_create`).
-                if let Some(pending) = self.generate_ring(node) {
-                    self.nodes[node].pending = Some(pending);
-                    let at = self.now_ms + self.faults.between(1, CREATE_DELAY_MAX_MS);
-                    self.schedule(at, Event::NodeCreate { node: node as u16, incarnation });
-                }
+            Err(StoreRead::Unavailable) => self.defer_start(node, incarnation),
+            Err(StoreRead::NotFound) => {
+                // First start: a little later, load the key set or create it if no other
+                // node has by then (`FileStore::load_or_create_with`).
+                let at = self.now_ms + self.faults.between(1, CREATE_DELAY_MAX_MS);
+                self.schedule(at, Event::NodeCreate { node: node as u16, incarnation });
             }
         }
     }
@@ -561,30 +697,58 @@ impl<'c> World<'c> {
         self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeStart { node: node as u16, incarnation });
     }
 
+    /// `FileStore::load_or_create_with` on the node's disk: the key set another node created
+    /// meanwhile, or a new one, created only if there is still none.
     fn create_key_set(&mut self, node: usize, incarnation: u32) {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Starting {
             return;
         }
-        let Some((ring, model)) = self.nodes[node].pending.take() else { return };
-        let crash = self.draw_write_crash();
-        let now_ms = self.now_ms;
-        match self.store_mut(node).create(now_ms, ring.to_jwk_set(), model.clone(), crash) {
-            WriteOutcome::Written => {
-                self.counters.creates += 1;
-                self.record(What::Created, node, crate::trace::NONE_U32);
-                let generation = self.store(node).generation();
-                self.bring_up(node, ring, model, generation);
+        self.plan_write_faults(node);
+        let store = self.file_store(node, View::Direct);
+        let now_secs = self.local_secs(node);
+        let mut recording = Recording::new(&mut self.entropy);
+        let result = store.load_or_create_with(now_secs, &mut recording);
+        let drawn = core::mem::take(&mut recording.drawn);
+        if !drawn.is_empty() {
+            // The ring the call generated, whether or not it reached the disk: registered
+            // before the oracle looks at the disk.
+            match KeyRing::generate_with(now_secs, &mut Replay::new(&drawn)) {
+                Ok(ring) => {
+                    if let Some(kid) = ring.active_kid(now_secs) {
+                        let serial = self.register_cluster_ring(&ring, kid);
+                        self.register_document(&ring, KeySetModel::generated(serial, kid, now_secs));
+                    }
+                }
+                Err(error) => self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}")),
             }
-            WriteOutcome::AlreadyExists => {
-                // Another node won the race: use its key set, so that both sign alike.
-                self.counters.creates_lost_race += 1;
-                self.start_node(node, incarnation);
+        }
+        let (crashed, changed) = self.end_write(node, false);
+        if crashed {
+            self.count_write_crash(node, changed);
+            return self.stop_node(node, true);
+        }
+        match result {
+            Ok((ring, loaded)) => {
+                if loaded == Loaded::Created {
+                    self.counters.creates += 1;
+                    self.record(What::Created, node, crate::trace::NONE_U32);
+                } else {
+                    // Another node won the race: use its key set, so that both sign alike.
+                    self.counters.creates_lost_race += 1;
+                }
+                let generation = self.disk(node).generation_seen(node, View::Direct).unwrap_or(0);
+                match self.model_of(&ring) {
+                    Some(model) => self.bring_up(node, ring, model, generation),
+                    None => {
+                        self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"))
+                    }
+                }
             }
-            WriteOutcome::Unavailable => self.defer_start(node, incarnation),
-            WriteOutcome::Crashed(point) => {
-                self.count_write_crash(node, point);
-                self.stop_node(node, true);
-            }
+            Err(Error::Store(StoreError::Corrupt(error))) => self.violate(
+                Invariant::KeyKnowledge,
+                format!("node {node} read a key set it cannot parse (torn write?): {error}"),
+            ),
+            Err(_) => self.defer_start(node, incarnation),
         }
     }
 
@@ -618,7 +782,6 @@ impl<'c> World<'c> {
         state.state = NodeState::Down;
         state.incarnation += 1;
         state.ring = None;
-        state.pending = None;
         state.model = KeySetModel::default();
         let incarnation = state.incarnation;
         if crash {
@@ -640,23 +803,28 @@ impl<'c> World<'c> {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
             return;
         }
-        let generation = self.store(node).read_propagated(self.now_ms, node).map(|stored| stored.generation);
-        match generation {
-            Err(ReadFault::Unavailable) => {
+        // A stat of the mounted file: read it only if it changed, as a file's modification
+        // time tells a reloader.
+        let seen = self.disk(node).generation_seen(node, View::Mounted);
+        match seen {
+            Err(_) => {
                 self.counters.reloads_failed += 1;
                 self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeReload { node: node as u16, incarnation });
                 return;
             }
-            Err(ReadFault::NotFound) => {
-                self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"));
-            }
             Ok(generation) if generation != self.nodes[node].loaded_generation => {
                 // Like `SharedRing::reload`: the last good ring stays if the new one is bad.
-                if let Ok((ring, model, generation)) = self.parse_stored(node, true) {
-                    let state = &mut self.nodes[node];
-                    state.ring = Some(ring);
-                    state.model = model;
-                    state.loaded_generation = generation;
+                match self.load(node, View::Mounted) {
+                    Ok((ring, model, generation)) => {
+                        let state = &mut self.nodes[node];
+                        state.ring = Some(ring);
+                        state.model = model;
+                        state.loaded_generation = generation;
+                    }
+                    Err(StoreRead::NotFound) => self
+                        .violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start")),
+                    Err(StoreRead::Unavailable) => self.counters.reloads_failed += 1,
+                    Err(StoreRead::Corrupt) => {}
                 }
             }
             Ok(_) => {}
@@ -684,125 +852,142 @@ impl<'c> World<'c> {
 
     // ---------------------------------------------------------------- rotation
 
-    /// A scheduled rotation: a random node that is up (and, sometimes, a second rotator at
-    /// the same moment) runs `rotate_if_older_than` in a read-modify-write of the store, as
-    /// `FileStore::update` does: under its lock, so two rotators add one key.
+    /// A scheduled rotation: a random node that is up runs `rotate_if_older_than` through
+    /// the real `FileStore::update` on its disk. Sometimes a second rotator (another node's
+    /// timer, a deploy pipeline) starts while the first is inside its read-modify-write: the
+    /// lock makes it wait, and once it has the lock it re-reads, sees the fresh key and adds
+    /// none.
     fn rotate(&mut self) {
         let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].state == NodeState::Up).collect();
         let Some(&leader) = self.faults.pick(&up) else {
             return self.defer_rotation(crate::trace::NONE_U16 as usize);
         };
-        let mut rotators = vec![leader];
+        let mut second = None;
         if self.faults.chance(self.config.concurrent_rotation_per_mille) {
-            if let Some(&second) = self.faults.pick(&up) {
-                rotators.push(second);
-            }
+            let others: Vec<usize> = up.iter().copied().filter(|&node| node != leader).collect();
+            second = self.faults.pick(&others).copied();
         }
-        // A key at least half a rotation interval old is due: a second rotator that sees the
-        // first one's key does nothing.
-        let max_age_secs = (self.config.rotation_interval_ms / 2 / SECOND_MS).max(1);
-        let locked = self.config.canary != Some(Canary::NoLockOnUpdate);
-        // Without the lock both rotators read before either writes.
-        let mut unlocked_reads = Vec::new();
-        if !locked {
-            for &rotator in &rotators {
-                unlocked_reads.push(Some(self.read_store(rotator)));
+        let (first, waited) = self.rotate_at(leader, second);
+        // The second rotator that found the lock taken waited for it, and runs now.
+        let late = match (second, waited) {
+            (Some(other), Some(Rotated::LockedOut)) if self.nodes[other].state == NodeState::Up => {
+                Some(self.rotate_at(other, None).0)
             }
-        }
-        let mut rotated_any = false;
-        let mut retry = false;
-        for (position, &rotator) in rotators.iter().enumerate() {
-            if self.nodes[rotator].state != NodeState::Up {
-                continue;
-            }
-            let read = match unlocked_reads.get_mut(position).and_then(Option::take) {
-                Some(read) => read,
-                None => self.read_store(rotator),
-            };
-            let (mut ring, mut model) = match read {
-                Ok((ring, model, _)) => (ring, model),
-                Err(StoreRead::Fault(ReadFault::Unavailable)) | Err(StoreRead::Corrupt) => {
-                    retry |= position == 0;
-                    continue;
-                }
-                Err(StoreRead::Fault(ReadFault::NotFound)) => {
-                    self.violate(Invariant::KeyKnowledge, format!("node {rotator} is up but the key store is empty"));
-                    retry |= position == 0;
-                    continue;
-                }
-            };
-            let now_secs = self.local_secs(rotator);
-            let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
-            let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
-            let kid = match ring.rotate_if_older_than_with(now_secs, max_age_secs, &self.rotation, &mut self.entropy) {
-                Ok(Some(kid)) => kid,
-                Ok(None) => {
-                    if model_rotates {
-                        self.violate(
-                            Invariant::KeyKnowledge,
-                            "the ring declined a rotation the model makes".to_owned(),
-                        );
-                    }
-                    self.record(What::RotationNotDue, rotator, crate::trace::NONE_U32);
-                    continue;
-                }
-                Err(KeyError::RingFull) => {
-                    if !model_refuses {
-                        self.violate(
-                            Invariant::KeyKnowledge,
-                            "the ring refused a rotation the model allows".to_owned(),
-                        );
-                    }
-                    self.counters.rotations_refused += 1;
-                    self.record(What::RotationRefused, rotator, crate::trace::NONE_U32);
-                    self.log(Level::Warn, &format!("WARN node={rotator} rotation refused: key ring full"), false);
-                    continue;
-                }
-                Err(error) => {
-                    self.violate(Invariant::KeyKnowledge, format!("rotation failed: {error}"));
-                    continue;
-                }
-            };
-            if !model_rotates || model_refuses {
-                self.violate(Invariant::KeyKnowledge, "the ring rotated where the model does not".to_owned());
-                continue;
-            }
-            let serial = self.register_cluster_ring(&ring, kid);
-            model.finish_rotation(now_secs, self.staging, serial, kid);
-            self.check_agreement(rotator, &ring, &model, "after rotation");
-            let crash = self.draw_write_crash();
-            let document = ring.to_jwk_set();
-            match self.write_store(rotator, document, model, crash) {
-                WriteOutcome::Written => {
-                    rotated_any = true;
-                    self.counters.rotations += 1;
-                    self.record(What::Rotation, rotator, crate::trace::NONE_U32);
-                    self.log(Level::Info, &format!("INFO node={rotator} rotated: new kid={kid}"), false);
-                    // `SharedRing::update` reloads after its update.
-                    if let Ok((ring, model, generation)) = self.read_store(rotator) {
-                        let state = &mut self.nodes[rotator];
-                        state.ring = Some(ring);
-                        state.model = model;
-                        state.loaded_generation = generation;
-                    }
-                }
-                WriteOutcome::Crashed(point) => {
-                    self.count_write_crash(rotator, point);
-                    self.stop_node(rotator, true);
-                    if point == CrashPoint::AfterRename {
-                        rotated_any = true;
-                        self.counters.rotations += 1;
-                    } else {
-                        retry |= position == 0;
-                    }
-                }
-                WriteOutcome::Unavailable | WriteOutcome::AlreadyExists => retry |= position == 0,
-            }
-        }
-        if retry && !rotated_any {
+            _ => None,
+        };
+        let written = [Some(first), waited, late].contains(&Some(Rotated::Written));
+        if !written && matches!(first, Rotated::Failed | Rotated::LockedOut | Rotated::Crashed) {
             return self.defer_rotation(leader);
         }
         self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
+    }
+
+    /// One rotator's `FileStore::update`; `concurrent` starts its own in the middle of it.
+    /// Returns how this one ended and how the concurrent one did.
+    fn rotate_at(&mut self, rotator: usize, concurrent: Option<usize>) -> (Rotated, Option<Rotated>) {
+        self.plan_write_faults(rotator);
+        let store = self.file_store(rotator, View::Direct);
+        let mut inner = None;
+        let result = store.update(|ring| {
+            if let Some(other) = concurrent {
+                inner = Some(self.rotate_at(other, None).0);
+            }
+            Ok(self.rotate_ring(rotator, ring))
+        });
+        let (crashed, changed) = self.end_write(rotator, true);
+        if crashed {
+            self.count_write_crash(rotator, changed);
+            self.stop_node(rotator, true);
+            if changed {
+                self.counters.rotations += 1;
+            }
+            return (Rotated::Crashed, inner);
+        }
+        let outcome = match result {
+            Ok(Rotated::Written) => {
+                self.counters.rotations += 1;
+                self.record(What::Rotation, rotator, crate::trace::NONE_U32);
+                // `SharedRing::update` reloads after its update.
+                if let Ok((ring, model, generation)) = self.load(rotator, View::Direct) {
+                    let kid = model.keys().last().map(|key| key.kid.to_string()).unwrap_or_default();
+                    self.log(Level::Info, &format!("INFO node={rotator} rotated: new kid={kid}"), false);
+                    let state = &mut self.nodes[rotator];
+                    state.ring = Some(ring);
+                    state.model = model;
+                    state.loaded_generation = generation;
+                }
+                Rotated::Written
+            }
+            Ok(other) => other,
+            Err(Error::Store(StoreError::Locked)) => {
+                self.counters.rotations_locked_out += 1;
+                Rotated::LockedOut
+            }
+            Err(Error::Store(StoreError::Corrupt(error))) => {
+                self.violate(
+                    Invariant::KeyKnowledge,
+                    format!("node {rotator} read a key set it cannot parse (torn write?): {error}"),
+                );
+                Rotated::Failed
+            }
+            Err(Error::Store(StoreError::NotFound)) => {
+                self.violate(Invariant::KeyKnowledge, format!("node {rotator} is up but the key store is empty"));
+                Rotated::Failed
+            }
+            Err(_) => Rotated::Failed,
+        };
+        (outcome, inner)
+    }
+
+    /// Inside `FileStore::update`, under the lock: the rotation of the ring just read, beside
+    /// the model's. The model of what the update will write is registered before it is
+    /// written.
+    fn rotate_ring(&mut self, rotator: usize, ring: &mut KeyRing) -> Rotated {
+        let Some(mut model) = self.model_of(ring) else {
+            self.violate(Invariant::KeyKnowledge, format!("node {rotator} read a key set no writer wrote"));
+            return Rotated::Failed;
+        };
+        // A key at least half a rotation interval old is due: a second rotator that sees the
+        // first one's key does nothing.
+        let max_age_secs = (self.config.rotation_interval_ms / 2 / SECOND_MS).max(1);
+        let now_secs = self.local_secs(rotator);
+        let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
+        let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
+        let outcome = match ring.rotate_if_older_than_with(now_secs, max_age_secs, &self.rotation, &mut self.entropy) {
+            Ok(Some(kid)) => {
+                if !model_rotates || model_refuses {
+                    self.violate(Invariant::KeyKnowledge, "the ring rotated where the model does not".to_owned());
+                    return Rotated::Failed;
+                }
+                let serial = self.register_cluster_ring(ring, kid);
+                model.finish_rotation(now_secs, self.staging, serial, kid);
+                self.check_agreement(rotator, ring, &model, "after rotation");
+                Rotated::Written
+            }
+            Ok(None) => {
+                if model_rotates {
+                    self.violate(Invariant::KeyKnowledge, "the ring declined a rotation the model makes".to_owned());
+                }
+                self.record(What::RotationNotDue, rotator, crate::trace::NONE_U32);
+                Rotated::NotNeeded
+            }
+            Err(KeyError::RingFull) => {
+                if !model_refuses {
+                    self.violate(Invariant::KeyKnowledge, "the ring refused a rotation the model allows".to_owned());
+                }
+                self.counters.rotations_refused += 1;
+                self.record(What::RotationRefused, rotator, crate::trace::NONE_U32);
+                self.log(Level::Warn, &format!("WARN node={rotator} rotation refused: key ring full"), false);
+                Rotated::NotNeeded
+            }
+            Err(error) => {
+                self.violate(Invariant::KeyKnowledge, format!("rotation failed: {error}"));
+                return Rotated::Failed;
+            }
+        };
+        // A refused rotation still pruned the ring, and the update writes what changed.
+        self.register_document(ring, model);
+        outcome
     }
 
     fn defer_rotation(&mut self, leader: usize) {
@@ -811,61 +996,18 @@ impl<'c> World<'c> {
         self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Rotation);
     }
 
-    /// Replaces the store's document, checking that the write loses no key the store held
-    /// that is not yet forgotten by the writer's clock (what the lock of
-    /// `FileStore::update` guarantees).
-    fn write_store(
-        &mut self,
-        writer: usize,
-        document: zeroize::Zeroizing<String>,
-        model: KeySetModel,
-        crash: Option<CrashPoint>,
-    ) -> WriteOutcome {
-        let now_secs = self.local_secs(writer);
-        let lost = self.store(writer).read(self.now_ms).map_or(0, |stored| {
-            stored
-                .model
-                .keys()
-                .iter()
-                .filter(|key| key.phase(now_secs) != model::Phase::Forgotten && model.held_serial(key.serial).is_none())
-                .count()
-        });
-        let generation = self.store(writer).generation();
-        let now_ms = self.now_ms;
-        let outcome = self.store_mut(writer).replace(now_ms, document, model, crash);
-        if self.store(writer).generation() == generation {
-            return outcome;
-        }
-        self.delay_propagation(writer);
-        if lost > 0 {
-            self.violate(
-                Invariant::KeyKnowledge,
-                format!("node {writer} overwrote the key store and lost {lost} keys that were not forgotten"),
-            );
-        }
-        outcome
-    }
-
-    /// The store node `node` reads and writes.
-    fn store(&self, node: usize) -> &SimStore {
-        let index = if self.stores.len() == 1 { 0 } else { node };
-        &self.stores[index.min(self.stores.len() - 1)]
-    }
-
-    fn store_mut(&mut self, node: usize) -> &mut SimStore {
-        let index = if self.stores.len() == 1 { 0 } else { node };
-        let last = self.stores.len() - 1;
-        &mut self.stores[index.min(last)]
-    }
-
-    /// Draws, for the document `writer` just wrote, when each node's reload will see it.
+    /// Draws, for the version of the key file `writer` just wrote, when each node's mount
+    /// shows it; the writer's own at once.
     fn delay_propagation(&mut self, writer: usize) {
         let max_ms = self.config.propagation_delay_max_ms;
         if max_ms == 0 {
             return;
         }
-        let visible_from_ms = (0..self.nodes.len()).map(|_| self.now_ms + self.faults.between(0, max_ms)).collect();
-        self.store_mut(writer).set_visibility(visible_from_ms);
+        let now_ms = self.now_ms;
+        let visible_from_ms = (0..self.nodes.len())
+            .map(|node| if node == writer { now_ms } else { now_ms + self.faults.between(0, max_ms) })
+            .collect();
+        self.disk(writer).set_visibility(visible_from_ms);
     }
 
     // ---------------------------------------------------------------- load balancer
@@ -1277,6 +1419,22 @@ impl<'c> World<'c> {
         }
         Counters::bump(self.counters.attack_outcomes.entry(kind.as_str()).or_default(), outcome);
     }
+}
+
+/// SHA-256 of a key set document: how the oracle finds its model.
+fn digest(document: &[u8]) -> [u8; 32] {
+    Sha256::digest(document).into()
+}
+
+/// A `FileStore` at the key file on `disk`, as node `node` reaches it through `view`, with a
+/// canary's mutation of the storage seam if any.
+fn node_store(disk: &Arc<Mutex<Disk>>, node: usize, view: View, mutation: Option<Mutation>) -> FileStore {
+    let handle = NodeDisk::new(Arc::clone(disk), node, view);
+    let storage: Arc<dyn Storage> = match mutation {
+        Some(mutation) => Arc::new(Mutated { inner: handle, mutation }),
+        None => Arc::new(handle),
+    };
+    FileStore::with_storage(KEY_FILE, storage)
 }
 
 /// The canary's verifier: decodes the header and payload and checks `exp`, and never the MAC.
