@@ -153,9 +153,9 @@ impl Registered<'_> {
 /// object sits inside another, repeated names at every depth (the outer object's names are
 /// checked as they are read, which is all a payload without nested objects needs).
 pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
-    if !strict_json::is_valid_text(payload) {
+    let Some(text) = strict_json::text(payload) else {
         return Err(Rejection::Malformed("the claims are not valid UTF-8 JSON text"));
-    }
+    };
     let nesting = strict_json::nesting(payload, JSON_DEPTH_MAX);
     if !nesting.within_depth {
         return Err(Rejection::TooLarge("the claims nest deeper than the limit"));
@@ -171,7 +171,7 @@ pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
     let mut is_object = false;
     let mut reading_time = None;
     let mut registered = Registered::default();
-    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let seed = ClaimsSeed {
         fault: &mut fault,
         is_object: &mut is_object,
@@ -183,7 +183,7 @@ pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
     match (parsed, fault) {
         // A fault stops the parse where it is found: the rest must still be JSON, or the
         // claims are malformed wherever the fault sits.
-        (_, Some(_)) if serde_json::from_slice::<IgnoredAny>(payload).is_err() => Err(NOT_AN_OBJECT),
+        (_, Some(_)) if serde_json::from_str::<IgnoredAny>(text).is_err() => Err(NOT_AN_OBJECT),
         (_, Some(rejection)) => Err(rejection),
         (Ok(claims), None) => Ok((claims, registered)),
         // The JSON is a well-formed object that does not fit the caller's type.
@@ -191,9 +191,7 @@ pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
         // Well-formed JSON that `serde_json` could not read: a number beyond a float's range
         // (`1e400`), which JSON's grammar allows. In a time claim that claim is invalid,
         // elsewhere the claims do not fit the caller's type.
-        (Err(error), None)
-            if is_object && error.is_syntax() && serde_json::from_slice::<IgnoredAny>(payload).is_ok() =>
-        {
+        (Err(error), None) if is_object && error.is_syntax() && serde_json::from_str::<IgnoredAny>(text).is_ok() => {
             Err(Rejection::InvalidClaim(reading_time.map_or("claims", Slot::name)))
         }
         (Err(_), None) => Err(NOT_AN_OBJECT),

@@ -28,9 +28,9 @@ pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
     if !nesting.within_depth {
         return Err(Rejection::TooLarge("the header nests deeper than the limit"));
     }
-    if !strict_json::is_valid_text(header) {
+    let Some(text) = strict_json::text(header) else {
         return Err(Rejection::Malformed("the header is not valid UTF-8 JSON text"));
-    }
+    };
     // Members are read past without being parsed (`jwk`, `x5c`, ...): repeats inside them are
     // found by a pass of their own, so that no object anywhere is read last-wins. The header's
     // own names are checked as they are read.
@@ -40,7 +40,7 @@ pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
         }
     }
     let mut fault = None;
-    let mut deserializer = serde_json::Deserializer::from_slice(header);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
     let parsed = HeaderSeed { fault: &mut fault }.deserialize(&mut deserializer).and_then(|header| {
         deserializer.end()?;
         Ok(header)

@@ -15,11 +15,12 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, SeqAccess, Vis
 
 use crate::limits::AUDIENCES_MAX;
 
-/// Whether `json` is text a JSON parser may read: valid UTF-8, with no lone UTF-16 surrogate
-/// escaped anywhere (RFC 8259 §8.1-8.2, RFC 7519 §7.2). Checked before a header or claims set is
-/// parsed, since the parser does not look inside values it skips.
-pub(crate) fn is_valid_text(json: &[u8]) -> bool {
-    core::str::from_utf8(json).is_ok() && surrogate_escapes_are_paired(json)
+/// `json` as text a JSON parser may read: valid UTF-8, with no lone UTF-16 surrogate escaped
+/// anywhere (RFC 8259 §8.1-8.2, RFC 7519 §7.2); `None` otherwise. Checked before a header or
+/// claims set is parsed, since the parser does not look inside values it skips; the parser
+/// then reads the `&str`, and does not check its strings' UTF-8 again.
+pub(crate) fn text(json: &[u8]) -> Option<&str> {
+    core::str::from_utf8(json).ok().filter(|text| surrogate_escapes_are_paired(text.as_bytes()))
 }
 
 /// Whether every `\u` escape of a UTF-16 surrogate in `json` is half of a proper pair.
