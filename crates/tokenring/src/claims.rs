@@ -59,13 +59,6 @@ impl Validation {
         self.leeway_secs
     }
 
-    /// The former name of [`leeway_as_secs`](Self::leeway_as_secs), which says its unit like
-    /// the builder does. Kept, hidden, until every caller in the workspace has moved.
-    #[doc(hidden)]
-    pub fn leeway(&self) -> u64 {
-        self.leeway_secs
-    }
-
     /// Whether a token without `exp` is refused (the default) or accepted.
     #[must_use]
     pub fn require_exp(mut self, required: bool) -> Self {
@@ -608,7 +601,6 @@ mod tests {
     fn validation_settings_read_back() {
         assert_eq!(Validation::new().leeway_as_secs(), LEEWAY_SECS_DEFAULT);
         assert_eq!(Validation::new().leeway_secs(7).leeway_as_secs(), 7);
-        assert_eq!(Validation::new().leeway_secs(7).leeway(), 7, "the former name reads the same");
         assert_eq!(Validation::new().leeway_secs(u64::MAX).leeway_as_secs(), LEEWAY_SECS_MAX, "capped");
     }
 
