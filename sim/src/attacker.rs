@@ -65,10 +65,10 @@ impl Attacker {
         &mut self.rng
     }
 
-    /// Sees a token go by; keeps it with probability `per_mille`.
-    pub(crate) fn observe(&mut self, token: &str, facts: TokenFacts, per_mille: u32) {
+    /// Sees a token go by; keeps it with probability `per_mille`, and says whether it did.
+    pub(crate) fn observe(&mut self, token: &str, facts: TokenFacts, per_mille: u32) -> bool {
         if !self.rng.chance(per_mille) {
-            return;
+            return false;
         }
         let captured = Captured { token: token.to_owned(), facts };
         if self.captured.len() < CAPTURED_MAX {
@@ -77,6 +77,7 @@ impl Attacker {
             let slot = self.rng.below(CAPTURED_MAX as u64) as usize;
             self.captured[slot] = captured;
         }
+        true
     }
 
     /// Makes a token of `kind`, or nothing if the attacker lacks the material for it (no

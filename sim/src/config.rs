@@ -26,6 +26,8 @@ pub const FORGET_AFTER_SECS_MAX: u64 = 366 * DAY_MS / SECOND_MS;
 pub const CLIENTS_MAX: u32 = 1_000_000;
 /// Longest simulated duration: a year.
 pub const DURATION_MS_MAX: u64 = 366 * DAY_MS;
+/// Most requests in a client's burst after it gets a new token.
+pub const BURST_REQUESTS_MAX: u32 = 8;
 
 /// How a node gets the HMAC key it signs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -147,14 +149,21 @@ pub enum Canary {
     /// The store's save writes the document in place: a crash in the middle leaves a torn
     /// document. Invariant 6 must fail.
     NonAtomicSave,
-    /// The rotation's read-modify-write takes no lock: two rotators that overlap each write
-    /// their own ring, and the later write drops the other's key. Invariant 6 must fail.
+    /// The key file's lock is always granted (a mutation of the storage seam): two rotators
+    /// that overlap each write their own ring, and the later write drops the other's key.
+    /// Invariant 6 must fail.
     NoLockOnUpdate,
+    /// A key retires only after its `retire_at` second, not in it: the node verifies a token
+    /// of a key retiring this very second as if it were a second earlier. Invariant 3 must fail.
+    RetireBoundaryOffByOne,
+    /// A token expires only after `exp + leeway`, not at it: the node verifies with one more
+    /// second of leeway a token that just expired. Invariants 1 and 3 must fail.
+    ExpiryBoundaryOffByOne,
 }
 
 impl Canary {
     /// Every canary.
-    pub const ALL: [Canary; 11] = [
+    pub const ALL: [Canary; 13] = [
         Self::BrokenVerifier,
         Self::MacSkippedForKnownKid,
         Self::LeakyLog,
@@ -166,6 +175,8 @@ impl Canary {
         Self::ForgottenKidRoutine,
         Self::NonAtomicSave,
         Self::NoLockOnUpdate,
+        Self::RetireBoundaryOffByOne,
+        Self::ExpiryBoundaryOffByOne,
     ];
 
     /// The canary's name on the command line.
@@ -182,6 +193,8 @@ impl Canary {
             Self::ForgottenKidRoutine => "forgotten-kid-routine",
             Self::NonAtomicSave => "non-atomic-save",
             Self::NoLockOnUpdate => "no-lock-on-update",
+            Self::RetireBoundaryOffByOne => "retire-boundary-off-by-one",
+            Self::ExpiryBoundaryOffByOne => "expiry-boundary-off-by-one",
         }
     }
 
@@ -319,6 +332,12 @@ pub struct Config {
     /// Share of clients, per mille, that resend their last token after an idle period without
     /// checking whether it expired.
     pub stale_token_clients_per_mille: u32,
+    /// Share of clients, per mille, that never refresh: they use each token to its last
+    /// millisecond (a last request just before it expires), then log in again.
+    pub to_the_end_clients_per_mille: u32,
+    /// Requests a client sends within two seconds of getting a new token (a page loading its
+    /// data), besides its regular ones.
+    pub burst_requests: u32,
 
     /// Period of rolling restarts (every node, one after the other), if any.
     pub rolling_restart_interval_ms: Option<u64>,
@@ -342,6 +361,9 @@ pub struct Config {
     /// Longest delay before a node's periodic reload sees a new document (a mounted secret
     /// reaching a pod at its kubelet's next sync), drawn per node and write.
     pub propagation_delay_max_ms: u64,
+    /// Chance, per mille, that a node's propagation delay is the longest one (a slow kubelet),
+    /// rather than drawn uniformly up to it.
+    pub slow_propagation_per_mille: u32,
 
     /// Time between two rotations (rotating policies).
     pub rotation_interval_ms: u64,
@@ -417,13 +439,17 @@ impl Config {
             load_balancing: LoadBalancing::Random,
             token_ttl_secs: 3600,
             leeway_secs: 30,
-            clock_skew_max_ms: 10 * SECOND_MS,
+            // As far apart as the leeway allows (2 × 14.5 s + 1 s = 30 s): where the rotation's
+            // and the expiry's boundaries are tested.
+            clock_skew_max_ms: 14_500,
             request_interval_mean_ms: 4 * MINUTE_MS,
             session_active_mean_ms: 2 * HOUR_MS,
             session_idle_mean_ms: 6 * HOUR_MS,
             logout_per_mille: 300,
             refresh_at_per_mille: 750,
             stale_token_clients_per_mille: 0,
+            to_the_end_clients_per_mille: 300,
+            burst_requests: 2,
             rolling_restart_interval_ms: Some(DAY_MS),
             scheduled_restarts: Vec::new(),
             crash_interval_mean_ms: Some(3 * DAY_MS),
@@ -433,9 +459,10 @@ impl Config {
             store_outage_max_ms: MINUTE_MS,
             // The store is down for the first half minute: the cluster's first start waits.
             scheduled_store_outages: vec![(0, 30 * SECOND_MS)],
-            store_write_crash_per_mille: 200,
+            store_write_crash_per_mille: 500,
             // The kubelet's default sync period.
             propagation_delay_max_ms: MINUTE_MS,
+            slow_propagation_per_mille: 800,
             rotation_interval_ms: DAY_MS,
             reload_interval_ms: MINUTE_MS,
             // Shorter than the library's 30 days, so that a week sees keys forgotten.
@@ -481,6 +508,8 @@ impl Config {
             0..=2 => 0,
             // One seed in ten lets the clocks drift further apart than the leeway allows.
             3 => rng.between(skew_within_leeway_ms + 1, 3 * config.leeway_secs * SECOND_MS),
+            // Clocks as far apart as the leeway allows, where its boundaries are tested.
+            4..=6 => skew_within_leeway_ms,
             _ => rng.between(0, skew_within_leeway_ms),
         };
         config.request_interval_mean_ms = rng.between(5 * SECOND_MS, 10 * MINUTE_MS);
@@ -489,6 +518,8 @@ impl Config {
         config.logout_per_mille = rng.between(0, 1000) as u32;
         config.refresh_at_per_mille = rng.between(500, 900) as u32;
         config.stale_token_clients_per_mille = if rng.chance(500) { 0 } else { rng.between(0, 300) as u32 };
+        config.to_the_end_clients_per_mille = rng.between(0, 1000) as u32;
+        config.burst_requests = rng.between(0, u64::from(BURST_REQUESTS_MAX)) as u32;
         config.rolling_restart_interval_ms = rng.chance(600).then(|| rng.between(HOUR_MS, DAY_MS));
         config.crash_interval_mean_ms = rng.chance(600).then(|| rng.between(HOUR_MS, 2 * DAY_MS));
         config.downtime_min_ms = rng.between(SECOND_MS, 30 * SECOND_MS);
@@ -501,6 +532,7 @@ impl Config {
         config.store_write_crash_per_mille = if rng.chance(500) { 0 } else { rng.between(0, 500) as u32 };
         config.reload_interval_ms = rng.between(10 * SECOND_MS, 2 * MINUTE_MS);
         config.propagation_delay_max_ms = if rng.chance(300) { 0 } else { rng.between(SECOND_MS, 2 * MINUTE_MS) };
+        config.slow_propagation_per_mille = rng.between(0, 1000) as u32;
         // Rotations no closer than twice the propagation time, and not so close that more
         // than a few keys overlap.
         let rotation_min_ms = (2 * config.reload_bound_secs() * SECOND_MS).max(config.overlap_secs() * SECOND_MS / 6);
@@ -548,7 +580,7 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 15] = [
+        let checks: [(bool, &'static str); 16] = [
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
@@ -564,6 +596,7 @@ impl Config {
             (self.rotation_interval_ms >= SECOND_MS, "rotation interval"),
             (self.forget_after_secs <= FORGET_AFTER_SECS_MAX, "forget period"),
             (self.refresh_at_per_mille <= 1000 && self.logout_per_mille <= 1000, "client shares"),
+            (self.burst_requests <= BURST_REQUESTS_MAX, "burst requests"),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, what)) => Err(ConfigError::OutOfRange(what)),
@@ -724,16 +757,18 @@ impl Config {
                 self.refresh_at_per_mille
             ),
             format!(
-                "clients: request-every={} active={} idle={} logout={}‰ stale-token-clients={}‰ retry-elsewhere={}",
+                "clients: request-every={} active={} idle={} logout={}‰ stale-token-clients={}‰ to-the-end-clients={}‰ burst={} retry-elsewhere={}",
                 format_duration(self.request_interval_mean_ms),
                 format_duration(self.session_active_mean_ms),
                 format_duration(self.session_idle_mean_ms),
                 self.logout_per_mille,
                 self.stale_token_clients_per_mille,
+                self.to_the_end_clients_per_mille,
+                self.burst_requests,
                 if self.retry_elsewhere { "yes" } else { "no" }
             ),
             format!(
-                "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰ propagation-delay≤{}",
+                "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰ lock-contention={}‰ propagation-delay≤{} (at the bound: {}‰)",
                 optional(self.rolling_restart_interval_ms),
                 optional(self.crash_interval_mean_ms),
                 format_duration(self.downtime_min_ms),
@@ -742,7 +777,9 @@ impl Config {
                 format_duration(self.store_outage_max_ms),
                 self.store_write_crash_per_mille,
                 self.concurrent_rotation_per_mille,
-                format_duration(self.propagation_delay_max_ms)
+                self.lock_contention_per_mille,
+                format_duration(self.propagation_delay_max_ms),
+                self.slow_propagation_per_mille
             ),
             format!(
                 "rotation (rotating policies): every={} reload-every={} propagation={}{} overlap={} (short: {}) forget-after={} reload-stalls={}‰ (≤{})",

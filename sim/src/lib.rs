@@ -60,7 +60,7 @@ mod world;
 
 pub use crate::config::{
     format_duration, format_instant, parse_duration, AttackKind, Canary, Config, ConfigError, LoadBalancing, Origin,
-    Policy, CLIENTS_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
+    Policy, BURST_REQUESTS_MAX, CLIENTS_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
 };
 pub use crate::oracle::{Invariant, Violation};
 pub use crate::report::{

@@ -7,10 +7,10 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokenring_sim::{
     comparison_table, parse_duration, run, run_all, summary_table, violation_report, Canary, Config, ConfigError,
@@ -162,9 +162,16 @@ fn main() -> ExitCode {
     let repeats = if args.check_determinism { 2 } else { 1 };
     let jobs: Vec<Config> = configs.iter().flat_map(|config| std::iter::repeat_n(config.clone(), repeats)).collect();
 
-    let done = AtomicUsize::new(0);
-    let show_progress = args.seeds.is_some() && std::io::stderr().is_terminal();
-    let total = jobs.len();
+    // A sweep on a terminal shows a progress bar on standard error; anywhere else, nothing.
+    let progress = if args.seeds.is_some() && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(jobs.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} (eta {eta})") {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
     let started = Instant::now();
     let runner = |config: &Config| -> Result<TimedReport, ConfigError> {
         let begun = Instant::now();
@@ -172,17 +179,12 @@ fn main() -> ExitCode {
         let report = run(config)?;
         let wall_secs = begun.elapsed().as_secs_f64();
         let cpu_secs = thread_cpu_secs().zip(cpu_before).map(|(after, before)| after - before);
-        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if show_progress {
-            let _ = write!(std::io::stderr().lock(), "\r{finished}/{total} runs");
-        }
+        progress.inc(1);
         Ok(TimedReport { report, wall_secs, cpu_secs })
     };
     let results = run_all(&jobs, threads, &runner);
     let wall_secs = started.elapsed().as_secs_f64();
-    if show_progress {
-        let _ = writeln!(std::io::stderr());
-    }
+    progress.finish_and_clear();
     let mut timed = Vec::with_capacity(results.len());
     for result in results {
         match result {

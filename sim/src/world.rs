@@ -28,6 +28,10 @@ const RETRY_MIN_MS: u64 = 5 * SECOND_MS;
 const RETRY_MAX_MS: u64 = 30 * SECOND_MS;
 /// How long the cluster waits before trying a postponed rotation again.
 const ROTATION_RETRY_MS: u64 = 30 * SECOND_MS;
+/// The window after a new token in which a client's burst of requests falls.
+const BURST_SPREAD_MS: u64 = 2 * SECOND_MS;
+/// Most edge replays the attacker has scheduled at once.
+const EDGE_REPLAYS_MAX: usize = 4096;
 /// Gap between two nodes' stops in a rolling restart, beyond the longest downtime.
 const ROLLING_GAP_EXTRA_MS: u64 = 30 * SECOND_MS;
 /// Longest wait between a node finding the store empty and writing its new key set: the
@@ -41,13 +45,37 @@ const CRASH_OPERATION_MAX: u64 = 6;
 enum Event {
     Client(u32),
     Attack,
-    NodeStart { node: u16, incarnation: u32 },
-    NodeCreate { node: u16, incarnation: u32 },
-    NodeStop { node: u16, crash: bool },
-    CrashTimer { node: u16 },
-    NodeReload { node: u16, incarnation: u32 },
+    NodeStart {
+        node: u16,
+        incarnation: u32,
+    },
+    NodeCreate {
+        node: u16,
+        incarnation: u32,
+    },
+    NodeStop {
+        node: u16,
+        crash: bool,
+    },
+    CrashTimer {
+        node: u16,
+    },
+    NodeReload {
+        node: u16,
+        incarnation: u32,
+    },
     Rotation,
     RollingRestart,
+    /// The client sends the token it was given at `issued_ms` once more, if it still holds it:
+    /// a burst after a new token, or a to-the-end client's last request.
+    OneShot {
+        client: u32,
+        issued_ms: u64,
+    },
+    /// The attacker replays a captured token in the second it expires on the node it reaches.
+    EdgeReplay {
+        replay: u32,
+    },
 }
 
 /// An event and when it happens. Ties in time are broken by the order of scheduling, so the
@@ -140,6 +168,16 @@ struct Client {
     token: Option<HeldToken>,
     /// Resends its last token after an idle period without checking its expiry.
     stale_habit: bool,
+    /// Never refreshes: uses each token to its last millisecond.
+    to_the_end: bool,
+}
+
+/// A captured token the attacker will replay in the second it expires on `node`.
+#[derive(Debug)]
+struct EdgeReplay {
+    token: String,
+    facts: TokenFacts,
+    node: usize,
 }
 
 /// Why reading the key set from the store gave no ring.
@@ -205,6 +243,8 @@ impl Level {
 pub(crate) struct World<'c> {
     config: &'c Config,
     validation: Validation,
+    /// The `expiry-boundary-off-by-one` mutation's validation: one more second of leeway.
+    validation_late: Validation,
     attack_kinds: Vec<AttackKind>,
     /// The staging the rings rotate with (what a canary may break).
     rotation: Rotation,
@@ -232,6 +272,8 @@ pub(crate) struct World<'c> {
     cluster_kids: Vec<Kid>,
     scratch: Scratch,
     secrets: Secrets,
+    edge_replays: BTreeMap<u32, EdgeReplay>,
+    next_edge_replay: u32,
     trace: Trace,
     counters: Counters,
     violations: BTreeMap<Invariant, u64>,
@@ -313,11 +355,13 @@ impl<'c> World<'c> {
                 phase: Phase::LoggedOut,
                 token: None,
                 stale_habit: behaviour.chance(config.stale_token_clients_per_mille),
+                to_the_end: behaviour.chance(config.to_the_end_clients_per_mille),
             })
             .collect();
         Self {
             config,
             validation: Validation::new().leeway_secs(config.leeway_secs),
+            validation_late: Validation::new().leeway_secs(config.leeway_secs + 1),
             attack_kinds: config.attack_kinds(),
             rotation: Rotation::new()
                 .propagation_secs(config.propagation_secs())
@@ -350,6 +394,8 @@ impl<'c> World<'c> {
             cluster_kids: Vec::new(),
             scratch: Scratch::new(),
             secrets: Secrets::default(),
+            edge_replays: BTreeMap::new(),
+            next_edge_replay: 0,
             trace: Trace::new(),
             counters: Counters::default(),
             violations: BTreeMap::new(),
@@ -434,6 +480,8 @@ impl<'c> World<'c> {
             }
             Event::NodeReload { node, incarnation } => self.reload(usize::from(node), incarnation),
             Event::Rotation => self.rotate(),
+            Event::OneShot { client, issued_ms } => self.one_shot(client, issued_ms),
+            Event::EdgeReplay { replay } => self.edge_replay(replay),
             Event::RollingRestart => {
                 let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
                 for node in 0..self.config.nodes {
@@ -1005,7 +1053,15 @@ impl<'c> World<'c> {
         }
         let now_ms = self.now_ms;
         let visible_from_ms = (0..self.nodes.len())
-            .map(|node| if node == writer { now_ms } else { now_ms + self.faults.between(0, max_ms) })
+            .map(|node| {
+                if node == writer {
+                    now_ms
+                } else if self.faults.chance(self.config.slow_propagation_per_mille) {
+                    now_ms + max_ms
+                } else {
+                    now_ms + self.faults.between(0, max_ms)
+                }
+            })
             .collect();
         self.disk(writer).set_visibility(visible_from_ms);
     }
@@ -1097,7 +1153,9 @@ impl<'c> World<'c> {
             issued_ms: self.now_ms,
         };
         self.secrets.add_token(&token);
-        self.attacker.observe(&token, facts, self.config.capture_per_mille);
+        if self.attacker.observe(&token, facts, self.config.capture_per_mille) {
+            self.schedule_edge_replay(&token, facts);
+        }
         Some(HeldToken { text: token, facts, expires_ms: self.now_ms + self.ttl_ms })
     }
 
@@ -1121,10 +1179,26 @@ impl<'c> World<'c> {
         let result = ring
             .verify_borrowed::<Session>(token, &self.validation, now_secs, &mut self.scratch)
             .map(|verified| (verified.claims().sub, verified.kid().copied()));
+        let canary = self.config.canary;
         match result {
             // The mutation: the old classification of an identifier without its key.
-            Err(Rejection::ForgottenKey) if self.config.canary == Some(Canary::ForgottenKidRoutine) => {
-                Err(Rejection::RetiredKey)
+            Err(Rejection::ForgottenKey) if canary == Some(Canary::ForgottenKidRoutine) => Err(Rejection::RetiredKey),
+            // The mutation: `exp + leeway <= now` became `exp + leeway < now`.
+            Err(Rejection::Expired) if canary == Some(Canary::ExpiryBoundaryOffByOne) => ring
+                .verify_borrowed::<Session>(token, &self.validation_late, now_secs, &mut self.scratch)
+                .map(|verified| (verified.claims().sub, verified.kid().copied())),
+            // The mutation: `retire_at <= now` became `retire_at < now`.
+            Err(Rejection::RetiredKey) if canary == Some(Canary::RetireBoundaryOffByOne) => {
+                let retiring_now = attacker::header_kid(token).is_some_and(|kid| {
+                    ring.keys(now_secs)
+                        .iter()
+                        .any(|info| info.kid == Some(kid) && info.retire_at_secs == Some(now_secs))
+                });
+                if !retiring_now {
+                    return Err(Rejection::RetiredKey);
+                }
+                ring.verify_borrowed::<Session>(token, &self.validation, now_secs - 1, &mut self.scratch)
+                    .map(|verified| (verified.claims().sub, verified.kid().copied()))
             }
             other => other,
         }
@@ -1305,7 +1379,7 @@ impl<'c> World<'c> {
         }
         let age_ms = self.now_ms - held.facts.issued_ms;
         let refresh_from_ms = self.ttl_ms * u64::from(self.config.refresh_at_per_mille) / 1000;
-        if !expired && age_ms >= refresh_from_ms {
+        if !expired && age_ms >= refresh_from_ms && !self.clients[index].to_the_end {
             self.refresh(client);
         } else {
             self.request(client);
@@ -1325,6 +1399,7 @@ impl<'c> World<'c> {
         record.token_tail = tail_of(&held.text);
         self.trace.record(record);
         let index = client as usize;
+        self.after_new_token(client, &held);
         self.clients[index].token = Some(held);
         if self.clients[index].phase == Phase::LoggedOut {
             let until_ms = self.now_ms + self.behaviour.exponential(self.config.session_active_mean_ms);
@@ -1350,29 +1425,41 @@ impl<'c> World<'c> {
         }
     }
 
-    fn send(&mut self, client: u32, node: usize, what: What) {
-        let index = client as usize;
-        let Some(held) = self.clients[index].token.take() else { return self.login(client) };
-        self.counters.requests += 1;
-        self.counters.requests_attempted += 1;
-        let mut result = self.serve(node, what, client, &held.text, &held.facts);
-        let mut node = node;
+    /// Serves the client's request at `node`; a rejected one is sent once more, to another
+    /// node, if clients retry elsewhere. The result and the node that gave it.
+    fn serve_with_retry(
+        &mut self,
+        client: u32,
+        node: usize,
+        what: What,
+        held: &HeldToken,
+    ) -> (Result<(), Rejection>, usize) {
+        let result = self.serve(node, what, client, &held.text, &held.facts);
         if result.is_err() && self.config.retry_elsewhere {
             // The client's HTTP library retries a 401 once, on whichever node it reaches next.
             let others: Vec<usize> =
                 (0..self.nodes.len()).filter(|&other| other != node && self.eligible(other, Purpose::Verify)).collect();
             if let Some(&other) = self.network.pick(&others) {
                 self.counters.retries_elsewhere += 1;
-                node = other;
-                result = self.serve(node, What::Retry, client, &held.text, &held.facts);
+                return (self.serve(other, What::Retry, client, &held.text, &held.facts), other);
             }
         }
+        (result, node)
+    }
+
+    fn send(&mut self, client: u32, node: usize, what: What) {
+        let index = client as usize;
+        let Some(held) = self.clients[index].token.take() else { return self.login(client) };
+        self.counters.requests += 1;
+        self.counters.requests_attempted += 1;
+        let (result, node) = self.serve_with_retry(client, node, what, &held);
         match result {
             Ok(()) => {
                 self.counters.accepted += 1;
                 let replacement = if what == What::Refresh { self.issue(node, client) } else { None };
-                if replacement.is_some() {
+                if let Some(replacement) = &replacement {
                     self.counters.refreshes += 1;
+                    self.after_new_token(client, replacement);
                 }
                 self.clients[index].token = Some(replacement.unwrap_or(held));
                 let at = self.next_request_at();
@@ -1385,7 +1472,75 @@ impl<'c> World<'c> {
         }
     }
 
+    /// A client got a new token: its burst of requests, and, if it uses tokens to the end, its
+    /// last request just before the token expires.
+    fn after_new_token(&mut self, client: u32, held: &HeldToken) {
+        let issued_ms = held.facts.issued_ms;
+        for _ in 0..self.config.burst_requests {
+            let at = self.now_ms + self.behaviour.between(0, BURST_SPREAD_MS);
+            self.schedule(at, Event::OneShot { client, issued_ms });
+        }
+        if self.clients[client as usize].to_the_end {
+            self.schedule(held.expires_ms.saturating_sub(1), Event::OneShot { client, issued_ms });
+        }
+    }
+
+    /// A request outside the client's regular ones, with the token it got at `issued_ms` if it
+    /// still holds it. A rejection drops the token: the client's next turn logs in again.
+    fn one_shot(&mut self, client: u32, issued_ms: u64) {
+        let index = client as usize;
+        let holds = self.clients[index].token.as_ref().is_some_and(|held| held.facts.issued_ms == issued_ms);
+        if !holds || self.clients[index].phase == Phase::LoggedOut {
+            return;
+        }
+        let Some(node) = self.pick_node(Purpose::Verify, Some(client)) else { return };
+        let Some(held) = self.clients[index].token.take() else { return };
+        self.counters.requests += 1;
+        self.counters.requests_attempted += 1;
+        match self.serve_with_retry(client, node, What::Request, &held).0 {
+            Ok(()) => {
+                self.counters.accepted += 1;
+                self.clients[index].token = Some(held);
+            }
+            Err(rejection) => Counters::bump(&mut self.counters.forced_relogins, rejection.code()),
+        }
+    }
+
     // ---------------------------------------------------------------- attacker
+
+    /// The attacker will replay the token it just captured in the second the token expires
+    /// (`exp + leeway`) on the clock of a node it picks now: the edge of the expiry check.
+    fn schedule_edge_replay(&mut self, token: &str, facts: TokenFacts) {
+        if self.edge_replays.len() >= EDGE_REPLAYS_MAX {
+            return;
+        }
+        let node = self.attacker.rng().below(self.nodes.len() as u64) as usize;
+        let boundary_ms = (facts.exp_secs + self.validation.leeway_as_secs()) * SECOND_MS;
+        let local_ms = boundary_ms + self.attacker.rng().below(SECOND_MS);
+        let Some(at) = local_ms.saturating_add_signed(-self.nodes[node].skew_ms).checked_sub(EPOCH_MS) else { return };
+        if at <= self.now_ms {
+            return;
+        }
+        let replay = self.next_edge_replay;
+        self.next_edge_replay = self.next_edge_replay.wrapping_add(1);
+        self.edge_replays.insert(replay, EdgeReplay { token: token.to_owned(), facts, node });
+        self.schedule(at, Event::EdgeReplay { replay });
+    }
+
+    /// An edge replay, if its node is up and the token is expired there (the attacker replays
+    /// only expired tokens: a genuine unexpired one is the client's own).
+    fn edge_replay(&mut self, replay: u32) {
+        let Some(EdgeReplay { token, facts, node }) = self.edge_replays.remove(&replay) else { return };
+        if self.nodes[node].state != NodeState::Up {
+            return;
+        }
+        let expectation =
+            model::expect(&facts, &self.nodes[node].model, self.local_secs(node), self.validation.leeway_as_secs());
+        if expectation == Outcome::Accepted {
+            return;
+        }
+        self.deliver_attack(node, AttackKind::ReplayExpired, &token, &facts);
+    }
 
     fn on_attack(&mut self) {
         if let Some(mean) = self.config.attack_interval_mean_ms {
@@ -1407,9 +1562,14 @@ impl<'c> World<'c> {
             return;
         };
         let Some(node) = self.pick_node(Purpose::Verify, None) else { return };
+        self.deliver_attack(node, kind, &crafted.token, &crafted.facts);
+    }
+
+    /// The attacker's token reaches `node`.
+    fn deliver_attack(&mut self, node: usize, kind: AttackKind, token: &str, facts: &TokenFacts) {
         self.counters.attacks += 1;
         let number = u32::try_from(self.counters.attacks).unwrap_or(u32::MAX);
-        let result = self.serve(node, What::Attack(kind), number, &crafted.token, &crafted.facts);
+        let result = self.serve(node, What::Attack(kind), number, token, facts);
         let outcome = match &result {
             Ok(()) => "accepted",
             Err(rejection) => rejection.code(),

@@ -1,9 +1,10 @@
 //! The canaries: deliberately broken components that the oracle must catch. A checker that
 //! cannot fail proves nothing.
 //!
-//! Each canary is caught by the swarm sweep (`--seeds 0..200 --policy rotating`): the test
-//! finds the first failing seed, checks the expected invariant fails there, and checks the same
-//! seed without the canary holds every invariant. `docs/simulator.md` lists the seeds.
+//! Each canary is caught by the swarm sweep (`--seeds 0..200`, every policy): the test finds the
+//! first failing run in the sweep's order (seed by seed, each policy in turn), checks the
+//! expected invariant fails there, and checks the same run without the canary holds every
+//! invariant. `docs/simulator.md` lists the seeds.
 
 use tokenring_sim::{run, violation_report, Canary, Config, Invariant, LoadBalancing, Policy};
 
@@ -12,11 +13,11 @@ use crate::{calm, DAY_MS, HOUR_MS, MINUTE_MS, SECOND_MS};
 /// The swarm seeds a canary is looked for in, as the documented sweep does.
 const SWEEP_SEEDS: core::ops::Range<u64> = 0..200;
 
-/// The first seed of the sweep at which `canary` breaks `invariant`; panics if none does, or
-/// if that seed fails without the canary.
-fn first_failing_seed(canary: Canary, invariant: Invariant) -> u64 {
-    for seed in SWEEP_SEEDS {
-        let mut config = Config::swarm(seed, Policy::Rotating);
+/// The first run of the sweep (its seed and policy) at which `canary` breaks `invariant`;
+/// panics if none does, or if that run fails without the canary.
+fn first_failing_seed(canary: Canary, invariant: Invariant) -> (u64, Policy) {
+    for (seed, policy) in SWEEP_SEEDS.flat_map(|seed| Policy::ALL.map(|policy| (seed, policy))) {
+        let mut config = Config::swarm(seed, policy);
         config.canary = Some(canary);
         let broken = run(&config).expect("a valid configuration");
         if broken.violation_count() == 0 {
@@ -24,7 +25,7 @@ fn first_failing_seed(canary: Canary, invariant: Invariant) -> u64 {
         }
         assert!(
             broken.violations_of(invariant) > 0,
-            "{}: seed {seed} fails, but not invariant {}: {:?}",
+            "{}: seed {seed} policy {policy} fails, but not invariant {}: {:?}",
             canary.as_str(),
             invariant.number(),
             broken.violations
@@ -32,15 +33,15 @@ fn first_failing_seed(canary: Canary, invariant: Invariant) -> u64 {
         config.canary = None;
         let clean = run(&config).expect("a valid configuration");
         assert_eq!(clean.violation_count(), 0, "{}", violation_report(&clean).unwrap_or_default());
-        return seed;
+        return (seed, policy);
     }
     panic!("{} is never caught in seeds {SWEEP_SEEDS:?}", canary.as_str());
 }
 
 #[test]
 fn a_verifier_that_skips_the_mac_is_caught_by_invariant_1() {
-    assert_eq!(first_failing_seed(Canary::BrokenVerifier, Invariant::AttackerTokenAccepted), 0);
-    assert_eq!(first_failing_seed(Canary::MacSkippedForKnownKid, Invariant::AttackerTokenAccepted), 0);
+    assert_eq!(first_failing_seed(Canary::BrokenVerifier, Invariant::AttackerTokenAccepted).0, 0);
+    assert_eq!(first_failing_seed(Canary::MacSkippedForKnownKid, Invariant::AttackerTokenAccepted).0, 0);
 }
 
 #[test]
@@ -117,9 +118,15 @@ fn a_torn_store_and_a_lost_update_are_caught_by_invariant_6() {
 }
 
 #[test]
+fn boundaries_off_by_one_second_are_caught_by_invariant_3() {
+    first_failing_seed(Canary::RetireBoundaryOffByOne, Invariant::WrongClassification);
+    first_failing_seed(Canary::ExpiryBoundaryOffByOne, Invariant::WrongClassification);
+}
+
+#[test]
 fn every_canary_has_a_test() {
     // The tests above name each canary once; a new canary must be added there and here.
-    assert_eq!(Canary::ALL.len(), 11);
+    assert_eq!(Canary::ALL.len(), 13);
     for canary in Canary::ALL {
         assert_eq!(Canary::from_name(canary.as_str()), Some(canary));
     }

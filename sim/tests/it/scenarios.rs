@@ -22,6 +22,7 @@ fn one_restart(policy: Policy) -> Config {
     config.session_active_mean_ms = 300 * DAY_MS;
     config.session_idle_mean_ms = 10 * MINUTE_MS;
     config.request_interval_mean_ms = MINUTE_MS;
+    config.to_the_end_clients_per_mille = 0;
     config.scheduled_restarts = vec![(2 * HOUR_MS, 0)];
     config
 }
