@@ -158,3 +158,19 @@ fn openers_are_counted_across_chunks_of_every_length() {
     assert_eq!(count_openers(&[b'{'; 255]), (255, 0));
     assert_eq!(count_openers(&[b'['; 256]), (0, 256));
 }
+
+#[test]
+fn the_first_unescaped_names_are_kept_without_allocating() {
+    let names: Vec<String> = (0..=SEEN_INLINE).map(|index| format!("m{index}")).collect();
+    let mut seen = SeenNames::<64>::new();
+    for name in &names[..SEEN_INLINE] {
+        assert!(seen.insert(Cow::Borrowed(name)).is_ok());
+    }
+    assert_eq!(seen.spilled.capacity(), 0, "no allocation for the first {SEEN_INLINE} names");
+    assert!(seen.insert(Cow::Borrowed(&names[SEEN_INLINE])).is_ok());
+    assert_eq!(seen.spilled.len(), 1, "the next one is kept on the heap");
+    // A name with escapes is decoded, so it is kept on the heap even among the first.
+    let mut seen = SeenNames::<64>::new();
+    assert_eq!(seen.insert(Cow::Owned("a".to_owned())), Ok(Seen::Kept("a")));
+    assert_eq!((seen.inline_len, seen.spilled.len()), (0, 1));
+}
