@@ -96,6 +96,24 @@ fn mac_hs256(c: &mut Criterion) {
     group.finish();
 }
 
+/// `serde_json` alone, reading the shared token's decoded claims into the same two types, with
+/// no check of any kind. Not a target: it is what the one claims reader (`serde_json`) costs at
+/// least, to set beside the HMAC floor.
+fn claims_json(c: &mut Criterion) {
+    let token = token();
+    let mut scratch = Scratch::new();
+    let payload =
+        ring().verify_jws(&token, NOW_SECS, &mut scratch).expect("the shared token verifies").payload().to_vec();
+    assert_eq!(serde_json::from_slice::<Claims>(&payload).expect("the claims parse"), claims());
+    assert!(serde_json::from_slice::<BorrowedClaims<'_>>(&payload).is_ok());
+    let mut group = c.benchmark_group("claims_json");
+    group.bench_function("serde_json_owned", |b| b.iter(|| serde_json::from_slice::<Claims>(black_box(&payload))));
+    group.bench_function("serde_json_borrowed", |b| {
+        b.iter(|| serde_json::from_slice::<BorrowedClaims<'_>>(black_box(&payload)).map(|claims| claims.iat))
+    });
+    group.finish();
+}
+
 fn reject_hs256(c: &mut Criterion) {
     let ring = ring();
     let validation = validation();
@@ -142,5 +160,5 @@ fn verify_by_size(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, verify_hs256, sign_hs256, mac_hs256, reject_hs256, verify_by_size);
+criterion_group!(benches, verify_hs256, sign_hs256, mac_hs256, claims_json, reject_hs256, verify_by_size);
 criterion_main!(benches);

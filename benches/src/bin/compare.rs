@@ -55,6 +55,7 @@ const VERIFY: [&str; 6] =
 const SIGN: [&str; 4] = ["tokenring", "jsonwebtoken", "jwt_simple", "jwt_compact"];
 const MAC: [&str; 2] = ["tokenring", "hmac_crate"];
 const REJECT: [&str; 4] = ["bad_signature", "unknown_key", "malformed", "too_large"];
+const CLAIMS_JSON: [&str; 2] = ["serde_json_owned", "serde_json_borrowed"];
 const SIZES: [usize; 3] = [256, 1024, 4096];
 
 const TARGETS: [Target; 8] = [
@@ -144,6 +145,8 @@ fn run(results: &Results) -> Result<bool, String> {
     println!();
     println!("{:<34} {:>12} {:>14}", "benchmark", "median", "vs hmac_floor");
     print_rows(results, "reject_hs256", &REJECT, floor)?;
+    // What the claims reader costs at least: `serde_json` alone, no checks.
+    print_rows(results, "claims_json", &CLAIMS_JSON, floor)?;
     println!();
     println!("{:<34} {:>12} {:>12} {:>10}", "verify_by_size", "tokenring", "hmac_floor", "ratio");
     for size in SIZES {
