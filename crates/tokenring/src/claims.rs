@@ -139,16 +139,29 @@ impl Registered<'_> {
     }
 }
 
-/// Parses `payload` into `C` with `serde_json`, capturing the registered claims on the way.
+/// Parses `payload` into `C`, capturing the registered claims on the way.
 ///
-/// Before the parse, the strict-JSON checks `serde_json` leaves out: the text (UTF-8, escaped
-/// surrogates paired, also in values the caller's type skips), the nesting depth, and, when an
-/// object sits inside another, repeated names at every depth (the outer object's names are
-/// checked as they are read, which is all a payload without nested objects needs).
+/// The claims are valid text (UTF-8, escaped surrogates paired, also in values the caller's
+/// type skips) or `malformed`. Plain claims are read by the fast path ([`plain`]); whatever it
+/// gives up on is read by [`read`], with `serde_json`, which decides every rejection.
 pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
     let Some(text) = strict_json::text(payload) else {
         return Err(Rejection::Malformed("the claims are not valid UTF-8 JSON text"));
     };
+    if let Some(parsed) = plain::parse(text) {
+        return Ok(parsed);
+    }
+    read(text)
+}
+
+/// Reads `text` into `C` with `serde_json`, capturing the registered claims on the way: the
+/// claims reader, of which [`plain`] is only a faster path.
+///
+/// Before the parse, the strict-JSON checks `serde_json` leaves out: the nesting depth, and,
+/// when an object sits inside another, repeated names at every depth (the outer object's names
+/// are checked as they are read, which is all a payload without nested objects needs).
+fn read<'de, C: Deserialize<'de>>(text: &'de str) -> Result<(C, Registered<'de>), Rejection> {
+    let payload = text.as_bytes();
     let nesting = strict_json::nesting(payload, JSON_DEPTH_MAX);
     if !nesting.within_depth {
         return Err(Rejection::TooLarge("the claims nest deeper than the limit"));
@@ -472,6 +485,55 @@ impl<'de, E: de::Error> SeqAccess<'de> for ReplaySeq<'_, 'de, E> {
     fn size_hint(&self) -> Option<usize> {
         Some(self.items.len())
     }
+}
+
+mod plain;
+
+/// Reads `payload` by the fast path and by `serde_json`, into nothing, into a `Value` and into a
+/// typed struct, and panics where the fast path accepts with another result than `serde_json`
+/// gives: the `claims` fuzz target. Compiled only under `cargo fuzz`.
+#[cfg(fuzzing)]
+pub(crate) fn paths_agree(payload: &[u8]) {
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    struct Typed<'a> {
+        #[serde(borrow, default)]
+        sub: Option<Cow<'a, str>>,
+        #[serde(default)]
+        exp: Option<u64>,
+        #[serde(default)]
+        roles: Option<Vec<String>>,
+        #[serde(default)]
+        small: Option<u8>,
+        #[serde(default)]
+        signed: Option<i32>,
+        #[serde(default)]
+        float: Option<f64>,
+        #[serde(default)]
+        flag: Option<bool>,
+        #[serde(default)]
+        unit: Option<()>,
+        #[serde(default)]
+        map: Option<BTreeMap<String, i64>>,
+        #[serde(default)]
+        any: Option<serde_json::Value>,
+        #[serde(borrow, default)]
+        nested: Option<Box<Typed<'a>>>,
+    }
+
+    fn agree<'de, C: Deserialize<'de> + PartialEq + core::fmt::Debug>(text: &'de str) {
+        if let Some(fast) = plain::parse::<C>(text) {
+            assert_eq!(Ok(fast), read::<C>(text), "the fast path and serde_json disagree");
+        }
+    }
+
+    let Some(text) = strict_json::text(payload) else { return };
+    if let Some((_, fast)) = plain::parse::<IgnoredAny>(text) {
+        assert_eq!(Ok(fast), read::<IgnoredAny>(text).map(|(_, registered)| registered), "registered claims differ");
+    }
+    agree::<serde_json::Value>(text);
+    agree::<Typed<'_>>(text);
 }
 
 #[cfg(test)]

@@ -99,6 +99,18 @@ pub use crate::storage::{OsStorage, Storage, StorageLock};
 pub use crate::store::{FileStore, Loaded, PermissionWarning};
 pub use crate::verified::{Scratch, Verified, VerifiedJws};
 
+/// Hooks for the fuzz targets in `fuzz/`, compiled only under `cargo fuzz` (`--cfg fuzzing`):
+/// never part of the library a consumer builds.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Panics when the claims reader's fast path accepts `payload` with another result than
+    /// `serde_json` gives.
+    pub fn claims_paths_agree(payload: &[u8]) {
+        crate::claims::paths_agree(payload);
+    }
+}
+
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;

@@ -1,0 +1,377 @@
+//! The fast path against `serde_json` (the claims reader it must agree with), and the plain
+//! reader's own boundaries.
+
+use std::borrow::Cow;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+use super::*;
+use crate::claims::{parse as claims_parse, read, Validation};
+use crate::error::Rejection;
+use crate::limits::CLAIMS_MEMBERS_MAX;
+
+/// Reads all of `json` as a `T` with the plain reader, or `None` where it gives up.
+fn plain<'de, T: Deserialize<'de>>(json: &'de str, depth_max: usize) -> Option<T> {
+    let mut plain = Plain::new(json.as_bytes(), depth_max)?;
+    let value = T::deserialize(&mut plain).ok()?;
+    plain.at_end().then_some(value)
+}
+
+/// Whether the plain reader reads all of `json`.
+fn reads(json: &str) -> bool {
+    plain::<IgnoredAny>(json, JSON_DEPTH_MAX).is_some()
+}
+
+/// The fast path over bytes: `None` for bytes that are not UTF-8, as for anything it gives up on.
+fn plain_bytes<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Option<(C, Registered<'de>)> {
+    parse(core::str::from_utf8(payload).ok()?)
+}
+
+/// A verdict with the token's `exp` and `iat`.
+type Times = Result<(Option<u64>, Option<u64>), Rejection>;
+
+/// The fast path's verdict on `text` at `now`: `None` when it gave up.
+fn check_fast(text: &str, now: u64) -> Option<Times> {
+    let (_, registered) = parse::<IgnoredAny>(text)?;
+    Some(registered.check(&Validation::new().leeway_secs(0), now).map(|()| (registered.exp, registered.iat)))
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct Owned {
+    sub: String,
+    exp: u64,
+    #[serde(default)]
+    aud: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct Borrowed<'a> {
+    sub: &'a str,
+    iss: Option<&'a str>,
+}
+
+#[test]
+fn control_characters_end_a_plain_string_and_a_space_does_not() {
+    // Short strings are read byte by byte through the table; long ones eight bytes at a time.
+    for control in [0x00, 0x01, 0x08, 0x10, 0x1F] {
+        let short = [b'"', b'a', control, b'"'];
+        assert_eq!(string_end(&short, 1), Err(NotPlain), "{control:#04x}");
+        let mut long = b"\"abcdefghijklmnop\"".to_vec();
+        long[4] = control;
+        assert_eq!(string_end(&long, 1), Err(NotPlain), "{control:#04x}");
+    }
+    assert_eq!(string_end(b"\"a \"", 1), Ok(3));
+    assert_eq!(string_end(b"\" ~\x7f\"", 1), Ok(4));
+    assert_eq!(string_end(b"\"a bc defgh ijk\"", 1), Ok(15));
+    assert_eq!(string_end("\"caf\u{e9} \u{1F600} abc\"".as_bytes(), 1), Ok(15));
+    assert!(reads("{\"a\":\" \"}"));
+    assert!(!reads("{\"a\":\"\x1f\"}"));
+}
+
+#[test]
+fn the_reader_nests_exactly_to_its_depth_limit() {
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    assert!(reads(&nested(JSON_DEPTH_MAX)));
+    assert!(!reads(&nested(JSON_DEPTH_MAX + 1)));
+    assert!(plain::<IgnoredAny>("{\"a\":{}}", 2).is_some());
+    assert!(plain::<IgnoredAny>("{\"a\":{}}", 1).is_none());
+}
+
+#[test]
+fn closing_a_container_gives_its_depth_back() {
+    // Siblings never add up: many arrays side by side at the deepest level allowed.
+    let siblings = format!("[{}]", vec!["[]"; 20].join(","));
+    assert!(plain::<IgnoredAny>(&siblings, 2).is_some());
+    let objects = format!("{{{}}}", (0..10).map(|index| format!("\"m{index}\":{{}}")).collect::<Vec<_>>().join(","));
+    assert!(plain::<IgnoredAny>(&objects, 2).is_some());
+}
+
+#[test]
+fn members_need_exactly_one_comma_between_them_with_or_without_whitespace() {
+    for json in
+        ["{\"a\":1,\"b\":2}", "{ \"a\" : 1 , \"b\" : 2 }", "{\"a\":1 ,\"b\":2}", "{\n\"a\":1,\n\"b\":2\n}", "{}"]
+    {
+        assert!(reads(json), "{json}");
+    }
+    for json in ["{,\"a\":1}", "{ ,\"a\":1}", "{,}", "{\"a\":1,,\"b\":2}", "{\"a\":1 \"b\":2}", "{\"a\":1,}"] {
+        assert!(!reads(json), "{json}");
+    }
+}
+
+#[test]
+fn a_member_name_needs_its_own_colon() {
+    assert!(reads("{\"a:\":1}"));
+    assert!(reads("{\"a:\" :1}"));
+    assert!(!reads("{\"a:\" 1}"));
+    assert!(!reads("{\"a\" 1}"));
+    assert!(!reads("{\"a\"}"));
+}
+
+#[test]
+fn array_elements_need_exactly_one_comma_between_them() {
+    assert_eq!(plain::<Vec<u64>>("[1,2]", 2), Some(vec![1, 2]));
+    assert_eq!(plain::<Vec<u64>>(" [ 1 , 2 ] ", 2), Some(vec![1, 2]));
+    assert_eq!(plain::<Vec<u64>>("[]", 2), Some(vec![]));
+    for json in ["[,1]", "[ ,1]", "[,]", "[1,]", "[1,,2]", "[1 2]"] {
+        assert_eq!(plain::<Vec<u64>>(json, 2), None, "{json}");
+    }
+}
+
+#[test]
+fn peek_is_digit_looks_past_whitespace_without_consuming() {
+    for (json, expected) in [("7", true), (" \n\t0", true), ("9x", true), ("-1", false), ("\"1\"", false), ("", false)]
+    {
+        let mut plain = Plain::new(json.as_bytes(), 1).unwrap();
+        assert_eq!(plain.peek_is_digit(), expected, "{json:?}");
+        assert_eq!(plain.peek_is_digit(), expected, "{json:?} again");
+    }
+    let mut plain = Plain::new(b" 42", 1).unwrap();
+    assert!(plain.peek_is_digit());
+    assert_eq!(plain.unsigned_value(), Ok(42));
+}
+
+#[test]
+fn a_unit_reads_null_and_nothing_else() {
+    assert_eq!(plain::<()>("null", 1), Some(()));
+    assert_eq!(plain::<()>(" null ", 1), Some(()));
+    assert_eq!(plain::<()>("0", 1), None);
+    assert_eq!(plain::<()>("nul", 1), None);
+}
+
+#[test]
+fn integers_of_nineteen_and_twenty_digits() {
+    for (json, expected) in [
+        ("1234567890123456789", Some(1_234_567_890_123_456_789)),
+        ("9999999999999999999", Some(9_999_999_999_999_999_999)),
+        ("12345678901234567890", Some(12_345_678_901_234_567_890)),
+        ("18446744073709551615", Some(u64::MAX)),
+        ("18446744073709551616", None),
+        ("100000000000000000000", None),
+    ] {
+        assert_eq!(plain::<u64>(json, 1), expected, "{json}");
+        // The same digits after some text: the digit count is relative to where the number starts.
+        let nested = format!("[\"abcdefghijklmnopqrstu\",{json}]");
+        assert_eq!(plain::<(&str, u64)>(&nested, 1).map(|(_, number)| number), expected, "{nested}");
+    }
+}
+
+#[test]
+fn eight_digits_at_a_time() {
+    for text in [&b"00000000"[..], b"12345678", b"99999999", b"41024448", b"10000001"] {
+        let expected = core::str::from_utf8(text).unwrap().parse::<u64>().unwrap();
+        assert_eq!(eight_digits(u64::from_le_bytes(text.try_into().unwrap())), Some(expected));
+    }
+    for text in [&b"1234567a"[..], b"/2345678", b":2345678", b"1234 678", b"\x001234567"] {
+        assert_eq!(eight_digits(u64::from_le_bytes(text.try_into().unwrap())), None, "{text:?}");
+    }
+    for number in [0u64, 7, 10, 1_700_000_000, 4_102_444_800, 99_999_999, 100_000_000, u64::MAX / 10, u64::MAX] {
+        let text = number.to_string();
+        let mut plain = Plain::new(text.as_bytes(), 1).unwrap();
+        assert_eq!(plain.unsigned(), Ok(number));
+        assert!(plain.at_end());
+    }
+    for text in ["18446744073709551616", "99999999999999999999", "012345678901", "123456789.5", "12345678e1"] {
+        assert_eq!(Plain::new(text.as_bytes(), 1).unwrap().unsigned(), Err(NotPlain), "{text}");
+    }
+}
+
+/// Typical claims take the fast path; it must not silently give up on them (it would still
+/// be correct, through the thorough path, but slow).
+#[test]
+fn plain_claims_take_the_fast_path() {
+    let text = r#"{"sub":"3","username":"alice","roles":["admin","ops"],"iat":1,"exp":9,"jti":"x1"}"#;
+    let checked = check_fast(text, 5);
+    assert_eq!(checked, Some(Ok((Some(9), Some(1)))));
+    let expired = check_fast(text, 9);
+    assert_eq!(expired, Some(Err(Rejection::Expired)));
+    // Escapes are left to the thorough path, which reads them the same way.
+    assert!(parse::<IgnoredAny>(r#"{"s\u0075b":"3","exp":9}"#).is_none());
+}
+
+/// A type that asks the deserializer for most of what serde offers.
+#[derive(Debug, Deserialize, PartialEq)]
+struct Mixed<'a> {
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default)]
+    small: Option<u8>,
+    #[serde(default)]
+    signed: Option<i32>,
+    #[serde(default)]
+    float: Option<f64>,
+    #[serde(default)]
+    flag: Option<bool>,
+    #[serde(default)]
+    list: Option<Vec<u32>>,
+    #[serde(borrow, default)]
+    pair: Option<(u8, &'a str)>,
+    #[serde(default)]
+    unit: Option<()>,
+    #[serde(default)]
+    map: Option<std::collections::BTreeMap<String, i64>>,
+    #[serde(default)]
+    character: Option<char>,
+    #[serde(default)]
+    wrapped: Option<Wrapped>,
+    #[serde(default)]
+    any: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    nested: Option<Box<Mixed<'a>>>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+struct Wrapped(u16);
+
+/// Whenever the fast path accepts, the thorough path accepts with the same result.
+fn agree<'de, C: Deserialize<'de> + PartialEq + core::fmt::Debug>(payload: &'de [u8]) -> bool {
+    match core::str::from_utf8(payload).ok().and_then(parse::<C>) {
+        None => false,
+        Some(plain) => {
+            assert_eq!(
+                Ok(&plain),
+                read::<C>(core::str::from_utf8(payload).unwrap()).as_ref(),
+                "{}",
+                String::from_utf8_lossy(payload)
+            );
+            true
+        }
+    }
+}
+
+#[test]
+fn numbers_asked_for_as_anything_are_left_to_serde_json() {
+    // A `Value` takes the fast path while it holds no number outside the registered claims.
+    assert!(agree::<serde_json::Value>(br#"{"sub":"3","exp":10,"roles":["a"],"ok":true,"n":null}"#));
+    assert!(!agree::<serde_json::Value>(br#"{"sub":"3","exp":10,"uid":7}"#));
+    assert!(!agree::<serde_json::Value>(br#"{"sub":"3","exp":10,"x":[1]}"#));
+    // A skipped number is read past: unknown members of a typed struct stay on the fast path.
+    assert!(agree::<Owned>(br#"{"sub":"3","exp":10,"uid":7,"x":[1,{"y":2}]}"#));
+    assert!(agree::<IgnoredAny>(br#"{"a":7,"b":[1,2]}"#));
+    // Both paths give the caller's `Value` the same registered time.
+    let (fast, _) = parse::<serde_json::Value>(r#"{"exp":10}"#).unwrap();
+    assert_eq!(fast, serde_json::json!({"exp": 10}));
+}
+
+#[test]
+fn the_fast_path_takes_plain_claims() {
+    for payload in [
+        &br#"{"sub":"3","exp":10}"#[..],
+        br#" { "sub" : "3" , "exp" : 10 , "aud" : [ "a" , "b" ] } "#,
+        br#"{"sub":"caf\u00e9 is fine as raw UTF-8: caf\xc3\xa9","exp":0,"nbf":18446744073709551615}"#,
+    ] {
+        assert!(agree::<IgnoredAny>(payload) || payload.contains(&b'\\'));
+    }
+    assert!(agree::<Owned>(br#"{"sub":"3","exp":10,"aud":["a","b"]}"#));
+    assert!(agree::<Borrowed<'_>>(br#"{"iss":"me","sub":"3","exp":1}"#));
+    assert!(agree::<Mixed<'_>>(
+        br#"{"text":"t","small":255,"signed":7,"float":2,"flag":true,"list":[1,2],"pair":[1,"x"],"unit":null,
+            "map":{"a":1},"character":"c","wrapped":9,"any":{"k":[true,null,{}]},"nested":{"flag":false},"exp":1}"#
+    ));
+}
+
+#[test]
+fn the_fast_path_leaves_the_rest_to_serde_json() {
+    for payload in [
+        &br#"{"sub":"a\"b","exp":1}"#[..],
+        br#"{"sub":"3","exp":1.5}"#,
+        br#"{"sub":"3","exp":-1}"#,
+        br#"{"sub":"3","exp":1e3}"#,
+        br#"{"sub":"3","exp":01}"#,
+        br#"{"sub":"3","exp":18446744073709551616}"#,
+        br#"{"sub":"3","exp":1,}"#,
+        br#"{"sub":"3","exp":1,"exp":2}"#,
+        br#"{"a":1,"b":2,"a":3}"#,
+        br#"{"sub":"3","exp":1} x"#,
+        br#"{"sub":"3","exp":"1"}"#,
+        br#"{"sub":"3\u0001","exp":1}"#,
+        b"{\"sub\":\"3\x01\",\"exp\":1}",
+        b"{\"sub\":\"\xff\",\"exp\":1}",
+        br#"[{"sub":"3"}]"#,
+        br#"{"a":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}"#,
+    ] {
+        assert!(plain_bytes::<IgnoredAny>(payload).is_none(), "{}", String::from_utf8_lossy(payload));
+    }
+    // The caller's type refusing a value also sends the claims to the thorough path, which
+    // names the fault.
+    assert!(plain_bytes::<Mixed<'_>>(br#"{"small":256}"#).is_none());
+    assert_eq!(claims_parse::<Mixed<'_>>(br#"{"small":256}"#).unwrap_err(), Rejection::InvalidClaim("claims"));
+    let long_pair = br#"{"pair":[1,"x",2]}"#;
+    assert!(plain_bytes::<Mixed<'_>>(long_pair).is_none());
+    assert_eq!(
+        claims_parse::<Mixed<'_>>(long_pair).unwrap_err(),
+        read::<Mixed<'_>>(core::str::from_utf8(long_pair).unwrap()).unwrap_err()
+    );
+}
+
+#[test]
+fn the_fast_path_counts_members_like_the_thorough_one() {
+    for count in
+        [PLAIN_MEMBERS_MAX - 1, PLAIN_MEMBERS_MAX, PLAIN_MEMBERS_MAX + 1, CLAIMS_MEMBERS_MAX, CLAIMS_MEMBERS_MAX + 1]
+    {
+        let members: Vec<String> = (0..count).map(|index| format!("\"m{index}\":0")).collect();
+        let payload = format!("{{{}}}", members.join(","));
+        let thorough = read::<IgnoredAny>(&payload).map(|(_, registered)| registered);
+        assert_eq!(claims_parse::<IgnoredAny>(payload.as_bytes()).map(|(_, registered)| registered), thorough);
+        assert_eq!(plain_bytes::<IgnoredAny>(payload.as_bytes()).is_some(), count <= PLAIN_MEMBERS_MAX);
+    }
+    // Names that share a summary (length, first, middle and last byte) are told apart by the
+    // thorough path.
+    assert!(plain_bytes::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#).is_none());
+    assert!(claims_parse::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#).is_ok());
+    assert!(claims_parse::<IgnoredAny>(br#"{"abxd":1,"abxd":2,"exp":3}"#).is_err());
+    assert!(agree::<IgnoredAny>(br#"{"abxd":1,"abyx":2,"exp":3}"#));
+}
+
+/// A repeated name is noticed wherever the two occurrences sit among the members the fast
+/// path tracks (every slot is compared, the empty ones included), and the claims are refused.
+#[test]
+fn every_repeat_within_the_fast_paths_capacity_is_noticed() {
+    for first in 0..PLAIN_MEMBERS_MAX {
+        for second in first + 1..PLAIN_MEMBERS_MAX {
+            let members: Vec<String> = (0..PLAIN_MEMBERS_MAX)
+                .map(|index| format!("\"member{}\":0", if index == second { first } else { index }))
+                .collect();
+            let payload = format!("{{{}}}", members.join(","));
+            assert!(plain_bytes::<IgnoredAny>(payload.as_bytes()).is_none(), "{first} and {second}");
+            assert!(
+                matches!(claims_parse::<IgnoredAny>(payload.as_bytes()), Err(Rejection::Malformed(_))),
+                "{first} and {second}"
+            );
+        }
+    }
+}
+
+proptest::proptest! {
+    /// Claims assembled from fragments that are plain, nearly plain or not JSON at all: the
+    /// two paths never disagree on anything the fast one accepts.
+    #[test]
+    fn the_paths_agree(
+        members in proptest::collection::vec((
+            proptest::sample::select(vec![
+                "text", "small", "signed", "float", "flag", "list", "pair", "unit", "map", "character",
+                "wrapped", "any", "nested", "exp", "nbf", "iat", "iss", "aud", "other", "t\u{e9}xt",
+            ]),
+            proptest::prop_oneof![
+                6 => proptest::sample::select(vec![
+                    "\"v\"", "\"\"", "\"x y\"", "0", "7", "255", "256", "18446744073709551615", "true",
+                    "false", "null", "[]", "[1,2]", "[1,\"x\"]", "[\"a\",\"b\"]", "{}", "{\"a\":1}",
+                    "{\"flag\":true}", "\"c\"", "\"cc\"", "[[[[]]]]", " 3 ",
+                ]),
+                1 => proptest::sample::select(vec![
+                    "\"a\\\"b\"", "\"\\u0041\"", "01", "-1", "-0", "1.5", "1e2", "18446744073709551616",
+                    "nul", "[1,]", "[,1]", "[1 2]", "{\"a\":1,}", "{\"a\" 1}", "{1:2}",
+                ]),
+            ],
+        ), 0..6),
+        separator in proptest::prop_oneof![6 => proptest::strategy::Just(","), 1 => proptest::sample::select(vec![" , ", ",,", ""])],
+        tail in proptest::prop_oneof![6 => proptest::strategy::Just("}"), 1 => proptest::sample::select(vec![" }\n", "", "}}", "} 1"])],
+    ) {
+        let body: Vec<String> = members.iter().map(|(name, value)| format!("\"{name}\":{value}")).collect();
+        let payload = format!("{{{}{tail}", body.join(separator));
+        agree::<IgnoredAny>(payload.as_bytes());
+        agree::<serde_json::Value>(payload.as_bytes());
+        agree::<Mixed<'_>>(payload.as_bytes());
+        agree::<Owned>(payload.as_bytes());
+    }
+}
