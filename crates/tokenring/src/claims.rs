@@ -146,7 +146,7 @@ impl Registered<'_> {
 /// gives up on is read by [`read`], with `serde_json`, which decides every rejection.
 pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
     let Some(text) = strict_json::text(payload) else {
-        return Err(Rejection::Malformed("the claims are not valid UTF-8 JSON text"));
+        return Err(NOT_TEXT);
     };
     if let Some(parsed) = plain::parse(text) {
         return Ok(parsed);
@@ -220,19 +220,32 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     validation: &Validation,
     now_secs: u64,
 ) -> Result<Checked<C>, Rejection> {
-    match parse::<C>(payload) {
+    let Some(text) = strict_json::text(payload) else {
+        return Err(NOT_TEXT);
+    };
+    // The fast path checks the registered claims where it read them.
+    let checked = plain::parse_then(text, |claims: C, registered| {
+        registered.check(validation, now_secs).map(|()| (claims, registered.exp, registered.iat))
+    });
+    if let Some(checked) = checked {
+        return checked;
+    }
+    match read::<C>(text) {
         Ok((claims, registered)) => {
             registered.check(validation, now_secs)?;
             Ok((claims, registered.exp, registered.iat))
         }
         Err(DOES_NOT_FIT) => {
-            let (_, registered) = parse::<IgnoredAny>(payload)?;
+            let (_, registered) = read::<IgnoredAny>(text)?;
             registered.check(validation, now_secs)?;
             Err(DOES_NOT_FIT)
         }
         Err(rejection) => Err(rejection),
     }
 }
+
+/// Claims that are not valid text: not UTF-8, or a lone surrogate escaped.
+const NOT_TEXT: Rejection = Rejection::Malformed("the claims are not valid UTF-8 JSON text");
 
 /// Claims that are a JSON object the caller's type does not accept.
 const DOES_NOT_FIT: Rejection = Rejection::InvalidClaim("claims");
