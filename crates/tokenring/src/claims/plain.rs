@@ -796,5 +796,8 @@ impl<'de> MapAccess<'de> for PlainTee<'_, 'de> {
     }
 }
 
+#[cfg(any(test, fuzzing))]
+pub(super) mod oracle;
+
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,10 @@
 //! The fast path against `serde_json` (the claims reader it must agree with), and the plain
 //! reader's own boundaries.
 
-use std::borrow::Cow;
-
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
+use super::oracle::{Borrowed, Mixed, Owned};
 use super::*;
 use crate::claims::{parse as claims_parse, read, Validation};
 use crate::error::Rejection;
@@ -35,20 +34,6 @@ type Times = Result<(Option<u64>, Option<u64>), Rejection>;
 fn check_fast(text: &str, now: u64) -> Option<Times> {
     let (_, registered) = parse::<IgnoredAny>(text)?;
     Some(registered.check(&Validation::new().leeway_secs(0), now).map(|()| (registered.exp, registered.iat)))
-}
-
-#[derive(Debug, Deserialize, PartialEq)]
-struct Owned {
-    sub: String,
-    exp: u64,
-    #[serde(default)]
-    aud: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize, PartialEq)]
-struct Borrowed<'a> {
-    sub: &'a str,
-    iss: Option<&'a str>,
 }
 
 #[test]
@@ -189,54 +174,9 @@ fn plain_claims_take_the_fast_path() {
     assert!(parse::<IgnoredAny>(r#"{"s\u0075b":"3","exp":9}"#).is_none());
 }
 
-/// A type that asks the deserializer for most of what serde offers.
-#[derive(Debug, Deserialize, PartialEq)]
-struct Mixed<'a> {
-    #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
-    #[serde(default)]
-    small: Option<u8>,
-    #[serde(default)]
-    signed: Option<i32>,
-    #[serde(default)]
-    float: Option<f64>,
-    #[serde(default)]
-    flag: Option<bool>,
-    #[serde(default)]
-    list: Option<Vec<u32>>,
-    #[serde(borrow, default)]
-    pair: Option<(u8, &'a str)>,
-    #[serde(default)]
-    unit: Option<()>,
-    #[serde(default)]
-    map: Option<std::collections::BTreeMap<String, i64>>,
-    #[serde(default)]
-    character: Option<char>,
-    #[serde(default)]
-    wrapped: Option<Wrapped>,
-    #[serde(default)]
-    any: Option<serde_json::Value>,
-    #[serde(borrow, default)]
-    nested: Option<Box<Mixed<'a>>>,
-}
-
-#[derive(Debug, Deserialize, PartialEq)]
-struct Wrapped(u16);
-
-/// Whenever the fast path accepts, the thorough path accepts with the same result.
+/// Whether the fast path read `payload` (then agreeing with `serde_json`, or panicking).
 fn agree<'de, C: Deserialize<'de> + PartialEq + core::fmt::Debug>(payload: &'de [u8]) -> bool {
-    match core::str::from_utf8(payload).ok().and_then(parse::<C>) {
-        None => false,
-        Some(plain) => {
-            assert_eq!(
-                Ok(&plain),
-                read::<C>(core::str::from_utf8(payload).unwrap()).as_ref(),
-                "{}",
-                String::from_utf8_lossy(payload)
-            );
-            true
-        }
-    }
+    core::str::from_utf8(payload).is_ok_and(oracle::agree::<C>)
 }
 
 #[test]
