@@ -220,23 +220,13 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     validation: &Validation,
     now_secs: u64,
 ) -> Result<Checked<C>, Rejection> {
-    let Some(text) = strict_json::text(payload) else {
-        return Err(NOT_TEXT);
-    };
-    // The fast path checks the registered claims where it read them.
-    let checked = plain::parse_then(text, |claims: C, registered| {
-        registered.check(validation, now_secs).map(|()| (claims, registered.exp, registered.iat))
-    });
-    if let Some(checked) = checked {
-        return checked;
-    }
-    match read::<C>(text) {
+    match parse::<C>(payload) {
         Ok((claims, registered)) => {
             registered.check(validation, now_secs)?;
             Ok((claims, registered.exp, registered.iat))
         }
         Err(DOES_NOT_FIT) => {
-            let (_, registered) = read::<IgnoredAny>(text)?;
+            let (_, registered) = parse::<IgnoredAny>(payload)?;
             registered.check(validation, now_secs)?;
             Err(DOES_NOT_FIT)
         }

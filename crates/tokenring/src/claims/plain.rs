@@ -23,15 +23,6 @@ use crate::strict_json::Scalar;
 /// Reads `text` into `C`, with the registered claims, or `None` when it gave up, for whatever
 /// reason (a fault included: `serde_json` finds it again and names it).
 pub(super) fn parse<'de, C: Deserialize<'de>>(text: &'de str) -> Option<(C, Registered<'de>)> {
-    parse_then(text, |claims, registered| (claims, registered.clone()))
-}
-
-/// [`parse`], handing the claims and the registered claims to `then` where they were read, so
-/// that a check of them moves neither.
-pub(super) fn parse_then<'de, C: Deserialize<'de>, T>(
-    text: &'de str,
-    then: impl FnOnce(C, &Registered<'de>) -> T,
-) -> Option<T> {
     let mut registered = Registered::default();
     // The reader refuses to nest deeper than the limit itself.
     let mut plain = Plain::over(text, JSON_DEPTH_MAX);
@@ -49,7 +40,7 @@ pub(super) fn parse_then<'de, C: Deserialize<'de>, T>(
         tee.next_value::<IgnoredAny>().ok()?;
     }
     plain.close_object().ok()?;
-    plain.at_end().then(|| then(claims, &registered))
+    plain.at_end().then_some((claims, registered))
 }
 
 /// Why the plain-JSON reader gave up: the input is outside the subset it reads, is not JSON at
