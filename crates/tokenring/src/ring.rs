@@ -329,7 +329,7 @@ impl KeyRing {
         // empty signature) or `HS512` (and a 64-byte one) is an algorithm attack or mistake,
         // and must be reported as `unsupported-algorithm`, not as a malformed signature.
         let selected = match own {
-            Some(index) => self.usable(index, now_secs).map(|_| Selected::Own(index))?,
+            Some(index) => Selected::Own(self.usable(index, now_secs)?),
             None => self.select_key(&signing_input[..header_len], now_secs)?,
         };
         if signature_b64.len() != SIGNATURE_B64_LEN {
@@ -356,11 +356,11 @@ impl KeyRing {
 
     /// The key at `index`, unless it is past its forget time: a forgotten key cannot check a
     /// MAC, so its tokens are `forgotten-key`, never routine.
-    fn usable(&self, index: usize, now_secs: u64) -> Result<Selected, Rejection> {
+    fn usable(&self, index: usize, now_secs: u64) -> Result<usize, Rejection> {
         if self.keys[index].phase(now_secs) == Phase::Forgotten {
             Err(Rejection::ForgottenKey)
         } else {
-            Ok(Selected::One(index))
+            Ok(index)
         }
     }
 
@@ -368,7 +368,7 @@ impl KeyRing {
     /// forgotten (or holds but is past its forget time) cannot check a MAC: `forgotten-key`,
     /// never routine.
     fn select_key(&self, header_b64: &[u8], now_secs: u64) -> Result<Selected, Rejection> {
-        let usable = |index: usize| self.usable(index, now_secs);
+        let usable = |index: usize| self.usable(index, now_secs).map(Selected::One);
         if header_b64.is_empty() {
             return Err(Rejection::Malformed("the header segment is empty"));
         }
