@@ -329,6 +329,23 @@ fn name_census(members: &[(String, Value)]) -> (bool, usize) {
     (repeated, seen.len())
 }
 
+/// Notes the name divergences of an object read from `json`: a name repeated at any depth, or
+/// more than `members_max` distinct names.
+fn note_name_divergences(
+    found: &mut BTreeSet<Divergence>,
+    members: &[(String, Value)],
+    json: &[u8],
+    members_max: usize,
+) {
+    let (repeated, distinct) = name_census(members);
+    if repeated || repeats_anywhere(json) {
+        found.insert(Divergence::DuplicateMember);
+    }
+    if distinct > members_max {
+        found.insert(Divergence::TooManyMembers);
+    }
+}
+
 /// Every rule a decoded header breaks, as the rejection codes that may report it. Empty when
 /// the header is acceptable.
 fn header_faults(header: &[u8]) -> BTreeSet<&'static str> {
@@ -1043,13 +1060,7 @@ pub fn divergences(token: &[u8], now_secs: u64) -> BTreeSet<Divergence> {
             found.insert(Divergence::TooDeep);
         }
         Parsed::Object(members) => {
-            let (repeated, distinct) = name_census(&members);
-            if repeated || repeats_anywhere(&header) {
-                found.insert(Divergence::DuplicateMember);
-            }
-            if distinct > HEADER_MEMBERS_MAX {
-                found.insert(Divergence::TooManyMembers);
-            }
+            note_name_divergences(&mut found, &members, &header, HEADER_MEMBERS_MAX);
             for (name, value) in &members {
                 match (name.as_str(), value) {
                     ("crit", _) => {
@@ -1083,13 +1094,7 @@ pub fn divergences(token: &[u8], now_secs: u64) -> BTreeSet<Divergence> {
             found.insert(Divergence::ClaimsNotObject);
         }
         Parsed::Object(members) => {
-            let (repeated, distinct) = name_census(&members);
-            if repeated || repeats_anywhere(&payload) {
-                found.insert(Divergence::DuplicateMember);
-            }
-            if distinct > CLAIMS_MEMBERS_MAX {
-                found.insert(Divergence::TooManyMembers);
-            }
+            note_name_divergences(&mut found, &members, &payload, CLAIMS_MEMBERS_MAX);
             for (name, value) in &members {
                 match name.as_str() {
                     "exp" | "nbf" | "iat" if !value.is_number() || numeric_date_outside_u64(value) => {
