@@ -171,7 +171,7 @@ impl Auth {
                 Ok(Authenticated::new(verified))
             }
             Err(rejection) => {
-                observe::rejected(&rejection, Some(token), Some((&ring, now_secs)), route);
+                observe::rejected(&rejection, Some(token), Some(&ring), route);
                 Err(AuthRejection::Invalid(rejection))
             }
         }

@@ -206,6 +206,39 @@ impl KeyRing {
         &self.issued
     }
 
+    /// The key identifier a token's header names, if it is one of this ring's: a key the ring
+    /// holds, or one it issued and has since forgotten. It is an identifier the ring chose, so
+    /// a service may log it beside a rejection; a string the sender chose is never returned.
+    ///
+    /// `None` when the header names no key or one the ring never had, or is not a header
+    /// verification reads (over its length limit, not canonical base64url, not a strict JOSE
+    /// header with `alg` HS256). The work is bounded by
+    /// [`HEADER_LEN_MAX`](crate::limits::HEADER_LEN_MAX); no MAC is checked, so the answer says
+    /// nothing about who made the token.
+    ///
+    /// ```
+    /// # use tokenring::KeyRing;
+    /// # let now = 1_700_000_000;
+    /// let ring = KeyRing::generate(now)?;
+    /// let token = ring.issue(&serde_json::json!({"sub": "ada"}), now, 3600)?;
+    /// assert_eq!(ring.known_kid(&token), ring.active_kid(now));
+    /// assert_eq!(KeyRing::generate(now)?.known_kid(&token), None);
+    /// # Ok::<(), tokenring::Error>(())
+    /// ```
+    pub fn known_kid(&self, token: impl AsRef<[u8]>) -> Option<Kid> {
+        let token = token.as_ref();
+        // The dot is looked for only where a header within its limit can end.
+        let window = &token[..token.len().min(base64url::encoded_len(HEADER_LEN_MAX) + 1)];
+        let header_b64 = &token[..window.iter().position(|&byte| byte == b'.')?];
+        if let Some(key) = self.keys.iter().find(|key| key.header_b64.as_bytes() == header_b64) {
+            return key.kid;
+        }
+        let mut buffer = [0u8; HEADER_LEN_MAX];
+        let named = decode_header(header_b64, &mut buffer).ok()?.kid?;
+        let held = self.keys.iter().filter_map(|key| key.kid);
+        held.chain(self.issued.iter().copied()).find(|kid| kid.as_str() == named)
+    }
+
     fn active_key(&self, now_secs: u64) -> Result<&RingKey, SignError> {
         self.signer(now_secs).map(|index| &self.keys[index]).ok_or(SignError::NoActiveKey)
     }
@@ -369,16 +402,8 @@ impl KeyRing {
     /// never routine.
     fn select_key(&self, header_b64: &[u8], now_secs: u64) -> Result<Selected, Rejection> {
         let usable = |index: usize| self.usable(index, now_secs).map(Selected::One);
-        if header_b64.is_empty() {
-            return Err(Rejection::Malformed("the header segment is empty"));
-        }
-        if base64url::decoded_len_max(header_b64.len()) > HEADER_LEN_MAX {
-            return Err(Rejection::TooLarge("the header exceeds its length limit"));
-        }
         let mut buffer = [0u8; HEADER_LEN_MAX];
-        let decoded = base64url::decode(header_b64, &mut buffer)
-            .map_err(|_| Rejection::Malformed("the header is not canonical base64url"))?;
-        let header = header::parse(decoded)?;
+        let header = decode_header(header_b64, &mut buffer)?;
         if let [only] = self.keys.as_slice() {
             if only.kid.is_none() {
                 return usable(0);
@@ -523,6 +548,19 @@ pub(crate) fn trim_history(issued: &mut Vec<Kid>, held: &[Kid]) {
         excess -= usize::from(drop);
         !drop
     });
+}
+
+/// Decodes a header segment other than the ring's own into `buffer` and parses it.
+fn decode_header<'b>(header_b64: &[u8], buffer: &'b mut [u8; HEADER_LEN_MAX]) -> Result<header::Header<'b>, Rejection> {
+    if header_b64.is_empty() {
+        return Err(Rejection::Malformed("the header segment is empty"));
+    }
+    if base64url::decoded_len_max(header_b64.len()) > HEADER_LEN_MAX {
+        return Err(Rejection::TooLarge("the header exceeds its length limit"));
+    }
+    let decoded = base64url::decode(header_b64, buffer)
+        .map_err(|_| Rejection::Malformed("the header is not canonical base64url"))?;
+    header::parse(decoded)
 }
 
 /// A token no longer than [`TOKEN_LEN_MAX`]: the one place its length is checked, before any

@@ -121,3 +121,52 @@ fn kids_and_scratch_debug_print_as_documented() {
     assert_eq!(format!("{:?}", Kid::new("key-1").unwrap()), r#"Kid("key-1")"#);
     assert_eq!(format!("{:?}", Scratch::new()), "Scratch { .. }");
 }
+
+#[test]
+fn known_kid_names_only_identifiers_the_ring_chose() {
+    use tokenring::limits::HEADER_LEN_MAX;
+    use tokenring::Rotation;
+
+    use crate::helpers::{b64, signed};
+
+    let mut ring = KeyRing::generate(NOW).unwrap();
+    let first = ring.active_kid(NOW).unwrap();
+    let old = ring.issue(&serde_json::json!({"sub": "ada"}), NOW, 60).unwrap();
+    ring.rotate(NOW, &Rotation::new().propagation_secs(0).overlap_secs(10).forget_after_secs(10)).unwrap();
+    let active = ring.active_kid(NOW).unwrap();
+    let new = ring.issue(&serde_json::json!({"sub": "ada"}), NOW, 60).unwrap();
+    assert_ne!(first, active);
+    assert_eq!(ring.known_kid(&new), Some(active), "the ring's own header");
+    assert_eq!(ring.known_kid(&old), Some(first), "a key it holds, no longer signing");
+    // The same kid in a header written differently is still found.
+    let spaced = signed(&format!(r#"{{ "kid": "{first}", "alg": "HS256" }}"#), "{}");
+    assert_eq!(ring.known_kid(&spaced), Some(first));
+
+    // Forgotten and pruned: the ring no longer holds the key, but it did issue the kid.
+    let later = NOW + 60;
+    assert_eq!(ring.prune(later), 1);
+    assert!(ring.keys(later).iter().all(|key| key.kid != Some(first)));
+    assert_eq!(ring.known_kid(&old), Some(first), "a kid it issued and forgot");
+
+    let never = signed(r#"{"alg":"HS256","kid":"attacker-chosen"}"#, "{}");
+    let without = signed(r#"{"alg":"HS256"}"#, "{}");
+    let alg_none = format!("{}.{}.", b64(format!(r#"{{"alg":"none","kid":"{active}"}}"#).as_bytes()), b64(b"{}"));
+    let not_a_string = signed(r#"{"alg":"HS256","kid":7}"#, "{}");
+    let oversized =
+        signed(&format!(r#"{{"alg":"HS256","kid":"{active}","pad":"{}"}}"#, "x".repeat(HEADER_LEN_MAX)), "{}");
+    for (token, what) in [
+        (never.as_str(), "a kid the ring never had"),
+        (without.as_str(), "no kid"),
+        (alg_none.as_str(), "a header verification refuses"),
+        (not_a_string.as_str(), "a kid that is not a string"),
+        (oversized.as_str(), "a header over its limit"),
+        ("!!!.e30.sig", "not base64url"),
+        ("", "empty"),
+        ("no-dot-at-all", "one segment"),
+    ] {
+        assert_eq!(ring.known_kid(token), None, "{what}");
+    }
+    // A header segment longer than any header within the limit is not decoded, dot or no dot.
+    let long = format!("{}.e30.sig", "A".repeat(4 * HEADER_LEN_MAX));
+    assert_eq!(ring.known_kid(&long), None);
+}
