@@ -502,6 +502,20 @@ pub fn verify(token: &[u8]) {
         }
     }
 
+    // `known_kid` names only identifiers the ring chose, the one the header names, and the key
+    // of every accepted token whose header names one.
+    let known = ring.known_kid(token);
+    let header = token.split(|&byte| byte == b'.').next().and_then(decode_strict);
+    let named = header.as_deref().and_then(header_kid);
+    if let Some(kid) = &known {
+        let chosen = FIXTURE_KEYS.iter().any(|key| key.kid == kid.as_str()) || kid.as_str() == FORGOTTEN_KID;
+        assert!(chosen, "known_kid named an identifier the ring never had");
+        assert_eq!(named.as_deref(), Some(kid.as_str()), "known_kid named another kid than the header");
+    }
+    if let (Ok(verified), Some(_)) = (&jws, &named) {
+        assert_eq!(known.as_ref(), verified.kid(), "known_kid missed the kid of an accepted token");
+    }
+
     if let Err(rejection) = &owned {
         assert_redacted(rejection, token);
     }
