@@ -20,6 +20,7 @@
 //! place and a lock that is always granted, wrap a node's handle ([`Mutated`]).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -33,6 +34,8 @@ use crate::rng::SimRng;
 pub(crate) const KEY_DIRECTORY: &str = "/var/lib/app";
 /// The key file.
 pub(crate) const KEY_FILE: &str = "/var/lib/app/keys.json";
+/// What the name of every temporary file of the key file's store begins with.
+const TEMP_PREFIX: &str = ".keys.json.tmp.";
 
 /// Most versions of the key file kept for mounts that have not shown the newest one yet.
 const VERSIONS_MAX: usize = 16;
@@ -201,6 +204,18 @@ impl Disk {
         for inode in self.inodes.values_mut() {
             inode.synced = true;
         }
+    }
+
+    /// How many temporary files of the key file's store are on the disk now: a write that
+    /// crashed can leave one, and the next write that completes removes it.
+    pub(crate) fn temp_files(&self) -> usize {
+        self.names.keys().filter(|path| Self::named_with_prefix(Path::new(KEY_DIRECTORY), TEMP_PREFIX, path)).count()
+    }
+
+    /// Whether `path` is in `directory` and its name begins with `prefix`.
+    fn named_with_prefix(directory: &Path, prefix: &str, path: &Path) -> bool {
+        path.parent() == Some(directory)
+            && path.file_name().is_some_and(|name| name.as_encoded_bytes().starts_with(prefix.as_bytes()))
     }
 
     /// The key file's bytes as they are now (the ground truth, whatever the faults).
@@ -412,6 +427,18 @@ impl Disk {
         self.end_change(node, crash_after, result)
     }
 
+    /// The names in `directory` that begin with `prefix`, in the names' order, at most `limit`.
+    fn list(&self, node: usize, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, ErrorKind> {
+        if self.crashed.contains_key(&node) {
+            return Err(ErrorKind::Other);
+        }
+        if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
+            return Err(kind);
+        }
+        let listed = self.names.keys().filter(|path| Self::named_with_prefix(directory, prefix, path));
+        Ok(listed.filter_map(|path| path.file_name()).take(limit).map(OsString::from).collect())
+    }
+
     fn sync_directory(&mut self, node: usize) -> Result<(), ErrorKind> {
         let crash_after = self.begin_change(node, false)?;
         self.durable_names.clone_from(&self.names);
@@ -502,6 +529,11 @@ impl Storage for NodeDisk {
         lock(&self.disk).sync_directory(self.node)
     }
 
+    fn list(&self, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, ErrorKind> {
+        debug_assert_eq!(directory, Path::new(KEY_DIRECTORY));
+        lock(&self.disk).list(self.node, directory, prefix, limit)
+    }
+
     fn try_lock(&self, _path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
         let taken = lock(&self.disk).try_lock(self.node)?;
         Ok(taken.then(|| StorageLock::new(Held { disk: Arc::clone(&self.disk), node: self.node })))
@@ -573,6 +605,10 @@ impl Storage for Mutated {
         self.inner.sync_directory(path)
     }
 
+    fn list(&self, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, ErrorKind> {
+        self.inner.list(directory, prefix, limit)
+    }
+
     fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
         match self.mutation {
             Mutation::LockAlwaysGranted => Ok(Some(StorageLock::new(()))),
@@ -639,6 +675,34 @@ mod tests {
             }
         }
         assert_eq!(survivors.len(), 2, "some crashes keep the old document, some the new");
+    }
+
+    /// A crash at any step of a save can leave its temporary file (key material); the next
+    /// save, under the lock, removes it, and a save that completes leaves none of its own.
+    #[test]
+    fn the_next_save_removes_the_temporary_file_a_crash_left() {
+        let old = KeyRing::generate(NOW).unwrap();
+        let new = rotated(&old);
+        let mut left = 0;
+        for operation in 1..=4 {
+            for after in [false, true] {
+                for seed in 0..8 {
+                    let disk = Disk::shared(Vec::new(), SimRng::new(seed, Stream::Disk));
+                    store(&disk, 0, View::Direct).create(&old).unwrap();
+                    assert!(!lock(&disk).end_call(0));
+                    assert_eq!(lock(&disk).temp_files(), 0, "create leaves no temporary file");
+                    lock(&disk).plan_crash(0, CrashPlan { operation, after });
+                    assert!(store(&disk, 0, View::Direct).save(&new).is_err());
+                    assert!(lock(&disk).end_call(0));
+                    left += lock(&disk).temp_files();
+                    assert!(lock(&disk).temp_files() <= 1, "operation {operation} after {after} seed {seed}");
+                    store(&disk, 1, View::Direct).save(&rotated(&new)).unwrap();
+                    assert!(!lock(&disk).end_call(1));
+                    assert_eq!(lock(&disk).temp_files(), 0, "operation {operation} after {after} seed {seed}");
+                }
+            }
+        }
+        assert!(left > 0, "some crashes leave a temporary file");
     }
 
     #[test]

@@ -654,13 +654,22 @@ impl<'c> World<'c> {
     /// A changed file is published to the mounts (after a propagation delay per node, if
     /// `delayed`; the writer sees it at once) and checked: it must be a document a writer wrote
     /// (never torn), and lose no key that is not yet forgotten by the writer's clock (what the
-    /// lock of `FileStore::update` guarantees).
+    /// lock of `FileStore::update` guarantees). A write that changed the file and did not crash
+    /// completed under the lock, so it must leave no temporary file: neither its own nor one a
+    /// crashed write left (key material that would outlive the key's forget time).
     fn end_write(&mut self, writer: usize, delayed: bool) -> (bool, bool) {
         let crashed = self.disk(writer).end_call(writer);
         let mut disk = self.disk(writer);
         let Some(previous) = disk.publish(Vec::new()) else { return (crashed, false) };
         let current = disk.key_file().map(digest);
+        let temp_files = disk.temp_files();
         drop(disk);
+        if !crashed && temp_files > 0 {
+            self.violate(
+                Invariant::KeyKnowledge,
+                format!("node {writer}'s completed write left {temp_files} temporary files beside the key file"),
+            );
+        }
         if delayed {
             self.delay_propagation(writer);
         }

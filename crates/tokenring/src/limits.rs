@@ -52,9 +52,22 @@ pub const ISSUED_KIDS_MAX: usize = 256;
 /// Largest JWK Set document accepted, in bytes.
 pub const KEY_SET_LEN_MAX: usize = 256 * 1024;
 
-/// Most names a [`FileStore`](crate::FileStore) tries for its temporary file when earlier ones
-/// are taken (by a concurrent save, or left by a save that crashed).
+/// Most names a [`FileStore`](crate::FileStore) tries for its temporary file. A write holds the
+/// key file's lock, so a name it finds taken is a leftover of a write that crashed: it removes
+/// that file and tries the next name. The names run out only when such removals fail.
 pub const TEMP_NAMES_MAX: usize = 16;
+
+/// Most leftover temporary files (of writes that crashed) a [`FileStore`](crate::FileStore)
+/// write removes, under the key file's lock, before it writes its own. A crash leaves at most
+/// one; versions that wrote without the lock could leave [`TEMP_NAMES_MAX`] per process id, and
+/// one write removes them all.
+pub const LEFTOVERS_REMOVED_MAX: usize = 64;
+
+/// Most entries of a directory [`OsStorage`](crate::OsStorage) examines when a store looks in
+/// it for leftover temporary files; a key file's directory holds a handful. A leftover among
+/// further entries blocks nothing: a write that meets it under one of its temporary names
+/// removes it (see [`TEMP_NAMES_MAX`]).
+pub const DIRECTORY_ENTRIES_MAX: usize = 4096;
 
 /// Default time a rotated-in key is published before it signs, in seconds (five minutes).
 ///
@@ -115,3 +128,4 @@ const _: () = assert!(LEEWAY_SECS_DEFAULT <= LEEWAY_SECS_MAX);
 const _: () = assert!(PROPAGATION_SECS_DEFAULT <= DURATION_SECS_MAX && OVERLAP_SECS_DEFAULT <= DURATION_SECS_MAX);
 const _: () = assert!(FORGET_AFTER_SECS_DEFAULT <= DURATION_SECS_MAX);
 const _: () = assert!(KID_LEN_MAX <= u8::MAX as usize);
+const _: () = assert!(TEMP_NAMES_MAX <= LEFTOVERS_REMOVED_MAX && LEFTOVERS_REMOVED_MAX <= DIRECTORY_ENTRIES_MAX);

@@ -11,6 +11,7 @@
 //! [`StoreError::Io`]: crate::StoreError::Io
 
 use core::fmt;
+use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -18,11 +19,13 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use crate::limits::DIRECTORY_ENTRIES_MAX;
+
 /// The file operations a [`FileStore`](crate::FileStore) needs.
 ///
 /// Paths are the ones the store derives from its key file's path: the key file, a temporary
-/// file and a lock file beside it (`.<name>.tmp.<pid>.<n>`, `.<name>.lock`), and their
-/// directory. Every method reports a failure by its [`io::ErrorKind`];
+/// file and a lock file beside it (`.<name>.tmp.<n>`, `.<name>.lock`), and their directory.
+/// Every method reports a failure by its [`io::ErrorKind`];
 /// [`io::ErrorKind::NotFound`] from [`read`](Self::read) and [`io::ErrorKind::AlreadyExists`]
 /// from [`write_new`](Self::write_new) and [`link_new`](Self::link_new) are meaningful to the
 /// store, the rest are passed on in [`StoreError::Io`](crate::StoreError::Io).
@@ -31,6 +34,7 @@ use zeroize::Zeroizing;
 ///
 /// ```
 /// use std::collections::BTreeMap;
+/// use std::ffi::OsString;
 /// use std::io::ErrorKind;
 /// use std::path::{Path, PathBuf};
 /// use std::sync::{Arc, Mutex};
@@ -81,6 +85,12 @@ use zeroize::Zeroizing;
 ///         self.files().remove(path).map(drop).ok_or(ErrorKind::NotFound)
 ///     }
 ///     fn sync_directory(&self, _path: &Path) -> Result<(), ErrorKind> { Ok(()) }
+///     fn list(&self, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, ErrorKind> {
+///         let files = self.files();
+///         let names = files.keys().filter(|path| path.parent() == Some(directory)).filter_map(|path| path.file_name());
+///         let prefixed = names.filter(|name| name.as_encoded_bytes().starts_with(prefix.as_bytes()));
+///         Ok(prefixed.take(limit).map(OsString::from).collect())
+///     }
 ///     fn try_lock(&self, _path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
 ///         Ok(Some(StorageLock::new(())))
 ///     }
@@ -147,6 +157,18 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// # Errors
     /// Any kind.
     fn sync_directory(&self, path: &Path) -> Result<(), io::ErrorKind>;
+
+    /// The names (without the directory) of at most `limit` files in the directory `directory`
+    /// whose names begin with `prefix`, in any order: how the store finds the temporary files
+    /// that writes which crashed left behind, to remove them while it holds the lock. An
+    /// implementation that reads a directory of unknown size examines a bounded number of its
+    /// entries ([`OsStorage`]: [`DIRECTORY_ENTRIES_MAX`]) and may miss names beyond them.
+    ///
+    /// [`DIRECTORY_ENTRIES_MAX`]: crate::limits::DIRECTORY_ENTRIES_MAX
+    ///
+    /// # Errors
+    /// Any kind; the store then removes nothing.
+    fn list(&self, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, io::ErrorKind>;
 
     /// Tries once to take an exclusive advisory lock on the file at `path`, creating it
     /// (owner-only) if needed. `Ok(None)` when another holder has it; the store retries a
@@ -255,6 +277,14 @@ impl Storage for OsStorage {
             let _ = path;
             Ok(())
         }
+    }
+
+    fn list(&self, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, io::ErrorKind> {
+        let entries = fs::read_dir(directory).map_err(|error| error.kind())?;
+        // An entry that cannot be read counts as examined: the bound holds whatever the
+        // directory returns.
+        let names = entries.take(DIRECTORY_ENTRIES_MAX).filter_map(|entry| entry.ok().map(|entry| entry.file_name()));
+        Ok(names.filter(|name| name.as_encoded_bytes().starts_with(prefix.as_bytes())).take(limit).collect())
     }
 
     fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, io::ErrorKind> {

@@ -7,11 +7,26 @@
 //! A file that exists but cannot be read or parsed is an error, and its bytes are left as they
 //! are: silently replacing it with a fresh key would log every user out and hide the fault.
 //!
-//! Every read-modify-write ([`FileStore::update`]) holds an exclusive advisory lock on a lock
-//! file beside the key file (`.<name>.lock`, never removed: removing a lock file lets two
-//! writers lock two different files), and re-reads the key file under it, so concurrent
-//! rotations never lose a key. Readers take no lock: the atomic rename is all they need, which
-//! is what lets a read-only mount (a Kubernetes Secret volume) be read.
+//! Every write holds an exclusive advisory lock on a lock file beside the key file
+//! (`.<name>.lock`, never removed: removing a lock file lets two writers lock two different
+//! files): a read-modify-write ([`FileStore::update`]) for all of it, re-reading the key file
+//! under the lock so that concurrent rotations never lose a key; [`FileStore::save`] and
+//! [`FileStore::create`] while they write the temporary file and rename or link it. Readers
+//! take no lock: the atomic rename is all they need, which is what lets a read-only mount (a
+//! Kubernetes Secret volume) be read.
+//!
+//! A write that crashed leaves its temporary file behind, holding key material (mode 0600) that
+//! may outlive the key's forget time. Because every writer holds the lock for as long as its
+//! temporary file exists, and the operating system releases the lock of a process that dies, a
+//! writer that has the lock knows that no other writer is between writing a temporary file and
+//! renaming it: every temporary file it finds is a leftover. It removes them (best effort, at
+//! most [`LEFTOVERS_REMOVED_MAX`]) before it writes its own, so a leftover lasts only until the
+//! next successful write, and leftovers never use up the temporary names (the process id is
+//! not in them: after a restart in a container it is 1 again). The files removed are
+//! `.<name>.tmp.` followed by digits and dots: the store's own `.<name>.tmp.<n>` and the
+//! `.<name>.tmp.<pid>.<n>` of earlier versions. A writer that does not take the lock (an
+//! earlier version's `save`) can lose its temporary file to this: its rename then fails, and
+//! the key file is left as it was.
 //!
 //! Every file operation goes through a [`Storage`]: `std::fs` by default ([`OsStorage`]), a
 //! simulated disk in the simulator.
@@ -25,7 +40,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, StoreError, StoreOp};
 use crate::key::{Entropy, OsEntropy};
-use crate::limits::{KEY_SET_LEN_MAX, LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS, TEMP_NAMES_MAX};
+use crate::limits::{KEY_SET_LEN_MAX, LEFTOVERS_REMOVED_MAX, LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS, TEMP_NAMES_MAX};
 use crate::ring::KeyRing;
 use crate::storage::{OsStorage, Storage, StorageLock};
 
@@ -189,18 +204,20 @@ impl FileStore {
     /// [`load`](Self::load) (a missing file included) or [`save`](Self::save), and whatever
     /// `change` returns, in which case nothing is written.
     pub fn update<T>(&self, change: impl FnOnce(&mut KeyRing) -> Result<T, Error>) -> Result<T, Error> {
-        let _lock = self.lock()?;
+        let lock = self.lock()?;
         let mut ring = self.load()?;
         let before = ring.to_jwk_set();
         let outcome = change(&mut ring)?;
         if ring.to_jwk_set() != before {
-            self.save(&ring)?;
+            // Under the lock already held: `save` would wait for it, and give up.
+            self.save_locked(&ring, &lock)?;
         }
         Ok(outcome)
     }
 
     /// Takes the exclusive lock beside the key file, waiting a bounded time for another
-    /// writer. The lock is released when the returned value is dropped.
+    /// writer. The lock is released when the returned value is dropped; the private writers
+    /// ask for it by reference, as proof that it is held.
     fn lock(&self) -> Result<StorageLock, StoreError> {
         let lock_path = self.sibling("lock");
         for attempt in 0..LOCK_ATTEMPTS_MAX {
@@ -223,12 +240,23 @@ impl FileStore {
         self.path.with_file_name(format!(".{name}.{suffix}"))
     }
 
-    /// Writes the ring, atomically replacing any existing file.
+    /// Writes the ring, atomically replacing any existing file, under the key file's lock
+    /// (waiting a bounded time for another writer), and removes the temporary files of writes
+    /// that crashed.
     ///
     /// # Errors
-    /// [`StoreError::Io`] naming the step that failed; the previous file is then intact.
+    /// [`StoreError::Locked`] when another writer holds the lock for too long;
+    /// [`StoreError::Io`] naming the step that failed, [`StoreOp::Lock`] included (a directory
+    /// without a lock file that the process may not create, such as a read-only one). The
+    /// previous file is then intact.
     pub fn save(&self, ring: &KeyRing) -> Result<(), StoreError> {
-        let temp = self.write_temp(ring)?;
+        let lock = self.lock()?;
+        self.save_locked(ring, &lock)
+    }
+
+    /// [`save`](Self::save) with the lock held.
+    fn save_locked(&self, ring: &KeyRing, lock: &StorageLock) -> Result<(), StoreError> {
+        let temp = self.write_temp(ring, lock)?;
         let renamed = self.storage.rename(&temp, &self.path).map_err(io_error(StoreOp::Rename, &self.path));
         if renamed.is_err() {
             let _ = self.storage.remove(&temp);
@@ -238,12 +266,15 @@ impl FileStore {
     }
 
     /// Writes the ring only if no file exists yet (atomically, without a window in which a
-    /// partial file is visible).
+    /// partial file is visible), under the key file's lock like [`save`](Self::save).
     ///
     /// # Errors
-    /// [`StoreError::AlreadyExists`] when the file exists, [`StoreError::Io`] otherwise.
+    /// [`StoreError::AlreadyExists`] when the file exists, [`StoreError::Locked`] when another
+    /// writer holds the lock for too long, [`StoreError::Io`] otherwise ([`StoreOp::Lock`]
+    /// included, as for [`save`](Self::save)).
     pub fn create(&self, ring: &KeyRing) -> Result<(), StoreError> {
-        let temp = self.write_temp(ring)?;
+        let lock = self.lock()?;
+        let temp = self.write_temp(ring, &lock)?;
         let linked = self.storage.link_new(&temp, &self.path);
         let _ = self.storage.remove(&temp);
         match linked {
@@ -256,9 +287,15 @@ impl FileStore {
     /// Loads the ring, or, if there is no file at all, generates one with a fresh key from the
     /// operating system and writes it. What a server calls at start-up.
     ///
+    /// The file is read without the lock, so an existing file is loaded from a read-only
+    /// directory. Processes that start together on an empty directory each generate a ring,
+    /// and [`create`](Self::create) lets one of them write it: the others find the file
+    /// there, under the lock, and load it, so that all of them sign with the same key.
+    ///
     /// # Errors
     /// Any error of [`load`](Self::load) other than `NotFound`, which is never answered with a
-    /// new key; errors of [`create`](Self::create); [`KeyError::Entropy`](crate::KeyError).
+    /// new key; errors of [`create`](Self::create) other than `AlreadyExists`
+    /// ([`StoreError::Locked`] among them); [`KeyError::Entropy`](crate::KeyError).
     pub fn load_or_create(&self, now_secs: u64) -> Result<(KeyRing, Loaded), Error> {
         self.load_or_create_with(now_secs, &mut OsEntropy)
     }
@@ -282,21 +319,44 @@ impl FileStore {
         }
     }
 
-    /// Writes the ring to a new temporary file next to the key file and returns its path.
+    /// Removes the leftovers of writes that crashed, then writes the ring to a new temporary
+    /// file next to the key file and returns its path. Only with the lock held: then no other
+    /// writer has a temporary file (see the module documentation).
     ///
-    /// The name is `.<file name>.tmp.<process id>.<attempt>`. A name that is taken, by a save in
-    /// flight in another thread or by a process that crashed mid-save (after a restart it often
-    /// has the same process id: 1, in a container), is left alone and the next attempt tried,
-    /// up to [`TEMP_NAMES_MAX`].
-    fn write_temp(&self, ring: &KeyRing) -> Result<PathBuf, StoreError> {
+    /// The name is `.<file name>.tmp.<attempt>`. A name that is taken is a leftover the listing
+    /// missed: it is removed and the name tried again, or, if it cannot be removed, the next
+    /// attempt tried, up to [`TEMP_NAMES_MAX`].
+    fn write_temp(&self, ring: &KeyRing, lock: &StorageLock) -> Result<PathBuf, StoreError> {
+        self.remove_leftovers(lock);
         let document = ring.to_jwk_set();
         for attempt in 0..TEMP_NAMES_MAX {
-            let temp = self.sibling(&format!("tmp.{}.{attempt}", std::process::id()));
-            if self.write_private(&temp, document.as_bytes())? {
+            let temp = self.sibling(&format!("tmp.{attempt}"));
+            if self.write_private(&temp, document.as_bytes())?
+                || (self.storage.remove(&temp).is_ok() && self.write_private(&temp, document.as_bytes())?)
+            {
                 return Ok(temp);
             }
         }
         Err(StoreError::Io { op: StoreOp::Write, kind: io::ErrorKind::AlreadyExists, path: self.path.clone() })
+    }
+
+    /// Removes, best effort, up to [`LEFTOVERS_REMOVED_MAX`] temporary files beside the key
+    /// file: `.<file name>.tmp.` followed by digits and dots, this version's names and earlier
+    /// versions' (`.<file name>.tmp.<process id>.<attempt>`). Only with the lock held: then
+    /// every such file is a leftover of a write that crashed. A failure changes nothing but
+    /// what is removed: the write goes on, and the next one tries again.
+    fn remove_leftovers(&self, _lock: &StorageLock) {
+        let prefix = self.sibling("tmp.");
+        let Some(prefix) = prefix.file_name().and_then(|prefix| prefix.to_str()) else { return };
+        let Ok(names) = self.storage.list(self.directory(), prefix, LEFTOVERS_REMOVED_MAX) else { return };
+        for name in names.iter().take(LEFTOVERS_REMOVED_MAX) {
+            let is_temporary = name.to_str().and_then(|name| name.strip_prefix(prefix)).is_some_and(|suffix| {
+                !suffix.is_empty() && suffix.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.')
+            });
+            if is_temporary {
+                let _ = self.storage.remove(&self.path.with_file_name(name));
+            }
+        }
     }
 
     /// Creates `path` readable and writable by the owner only, writes `bytes` and flushes them
@@ -315,12 +375,17 @@ impl FileStore {
         Ok(true)
     }
 
-    fn sync_directory(&self) -> Result<(), StoreError> {
-        let parent = match self.path.parent() {
+    /// The key file's directory (`.` for a bare file name).
+    fn directory(&self) -> &Path {
+        match self.path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
-        };
-        self.storage.sync_directory(parent).map_err(io_error(StoreOp::Sync, parent))
+        }
+    }
+
+    fn sync_directory(&self) -> Result<(), StoreError> {
+        let directory = self.directory();
+        self.storage.sync_directory(directory).map_err(io_error(StoreOp::Sync, directory))
     }
 }
 

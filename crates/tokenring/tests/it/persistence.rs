@@ -179,9 +179,9 @@ fn create_refuses_to_overwrite_and_save_replaces_atomically() {
     assert_eq!(store.load().unwrap().active_kid(NOW), first.active_kid(NOW));
     store.save(&second).unwrap();
     assert_eq!(store.load().unwrap().active_kid(NOW), second.active_kid(NOW));
-    // No temporary files are left behind.
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name()).collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("keys.json")]);
+    // No temporary files are left behind; the lock file stays.
+    let names: Vec<_> = listing(&dir).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, [".keys.json.lock", "keys.json"]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -213,73 +213,147 @@ fn oversized_key_file_is_corrupt_without_being_read_whole() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// The name `FileStore` gives its `attempt`-th temporary file for `keys.json` in this process.
+/// The name `FileStore` gives its `attempt`-th temporary file for `keys.json`.
 fn temp_name(attempt: usize) -> String {
-    format!(".keys.json.tmp.{}.{attempt}", std::process::id())
+    format!(".keys.json.tmp.{attempt}")
+}
+
+/// The name earlier versions gave the `attempt`-th temporary file of process `pid`.
+fn earlier_temp_name(pid: u32, attempt: usize) -> String {
+    format!(".keys.json.tmp.{pid}.{attempt}")
 }
 
 /// The directory's entries and their contents, sorted by name.
-fn listing(dir: &std::path::Path) -> Vec<(std::ffi::OsString, Option<Vec<u8>>)> {
+fn listing(dir: &std::path::Path) -> Vec<(String, Option<Vec<u8>>)> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|entry| {
             let entry = entry.unwrap();
-            (entry.file_name(), std::fs::read(entry.path()).ok())
+            (entry.file_name().into_string().unwrap(), std::fs::read(entry.path()).ok())
         })
         .collect();
     entries.sort();
     entries
 }
 
+/// The directory's entries other than the lock file, which a write creates and never removes.
+fn listing_without_lock(dir: &std::path::Path) -> Vec<(String, Option<Vec<u8>>)> {
+    listing(dir).into_iter().filter(|(name, _)| name != ".keys.json.lock").collect()
+}
+
+/// The secret (`k`) of every key in `ring`, as the key file holds it.
+fn secrets(ring: &KeyRing) -> Vec<String> {
+    let document: Value = serde_json::from_str(&ring.to_jwk_set()).unwrap();
+    document["keys"].as_array().unwrap().iter().map(|key| key["k"].as_str().unwrap().to_owned()).collect()
+}
+
 #[test]
-fn a_temporary_file_left_by_a_crashed_save_blocks_neither_create_nor_save() {
-    // A crash in the middle of writing the temporary file leaves half a document under the
-    // name the next incarnation (often with the same process id) tries first.
+fn leftover_temporary_files_of_crashed_writes_are_removed_and_the_next_save_succeeds() {
+    // Crashes between writing a temporary file and renaming it, in containers (process id 1,
+    // every time) under earlier versions' names and under today's: more leftovers than there
+    // are temporary names.
     let dir = temp_dir();
     let path = dir.join("keys.json");
     let store = FileStore::new(&path);
-    let first = KeyRing::generate(NOW).unwrap();
-    let second = KeyRing::generate(NOW).unwrap();
-    let half = &first.to_jwk_set().as_bytes()[..100].to_vec();
-    for attempt in 0..2 {
-        std::fs::write(dir.join(temp_name(attempt)), half).unwrap();
+    store.save(&KeyRing::generate(NOW).unwrap()).unwrap();
+    let mut leftovers = Vec::new();
+    for attempt in 0..tokenring::limits::TEMP_NAMES_MAX {
+        leftovers.extend([
+            temp_name(attempt),
+            earlier_temp_name(1, attempt),
+            earlier_temp_name(std::process::id(), attempt),
+        ]);
     }
-    let (ring, loaded) = store.load_or_create(NOW).unwrap();
-    assert_eq!(loaded, Loaded::Created);
-    assert_eq!(store.load().unwrap().active_kid(NOW), ring.active_kid(NOW));
+    assert!(leftovers.len() > tokenring::limits::TEMP_NAMES_MAX);
+    assert!(leftovers.len() <= tokenring::limits::LEFTOVERS_REMOVED_MAX);
+    for name in &leftovers {
+        std::fs::write(dir.join(name), b"left by a crash").unwrap();
+    }
+    // Not the store's: another key file's temporary file, names that only look alike.
+    let others = [".other.json.tmp.0", ".keys.json.tmp.orig", ".keys.json.tmp.", "keys.json.tmp.0", "notes"];
+    for name in others {
+        std::fs::write(dir.join(name), name).unwrap();
+    }
+    let second = KeyRing::generate(NOW).unwrap();
     store.save(&second).unwrap();
     assert_eq!(store.load().unwrap().active_kid(NOW), second.active_kid(NOW));
-    // The leftovers are not the store's to delete, and are untouched.
-    for attempt in 0..2 {
-        assert_eq!(&std::fs::read(dir.join(temp_name(attempt))).unwrap(), half);
-    }
-    assert_eq!(listing(&dir).len(), 3, "the key file and the two leftovers, nothing else");
+    let mut expected: Vec<_> = others.iter().map(|name| (name.to_string(), Some(name.as_bytes().to_vec()))).collect();
+    expected.push(("keys.json".into(), Some(std::fs::read(&path).unwrap())));
+    expected.sort();
+    assert_eq!(listing_without_lock(&dir), expected, "every leftover removed, nothing else");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
-fn when_every_temporary_name_is_taken_save_fails_and_the_key_file_is_intact() {
+fn a_leftover_holding_key_material_is_gone_after_the_next_write() {
+    // A first start that crashed after writing its temporary file whole, and one that crashed
+    // half-way: the next start creates the key file and removes both.
+    let dir = temp_dir();
+    let path = dir.join("keys.json");
+    let store = FileStore::new(&path);
+    let crashed = KeyRing::generate(NOW).unwrap();
+    std::fs::write(dir.join(temp_name(0)), crashed.to_jwk_set().as_bytes()).unwrap();
+    std::fs::write(dir.join(earlier_temp_name(1, 0)), &crashed.to_jwk_set().as_bytes()[..100]).unwrap();
+    let (ring, loaded) = store.load_or_create(NOW).unwrap();
+    assert_eq!(loaded, Loaded::Created);
+    assert_eq!(listing_without_lock(&dir), [("keys.json".into(), Some(ring.to_jwk_set().as_bytes().to_vec()))]);
+
+    // A rotation that crashed after writing its temporary file: it holds the key the ring
+    // later forgets. The update that prunes it removes the leftover too, so the forgotten key is
+    // nowhere on disk.
+    let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(60).forget_after_secs(60);
+    let mut rotated = ring.clone();
+    rotated.rotate(NOW + 1, &rotation).unwrap();
+    std::fs::write(dir.join(temp_name(0)), rotated.to_jwk_set().as_bytes()).unwrap();
+    let first_secret = secrets(&ring).remove(0);
+    store
+        .update(|ring| {
+            ring.rotate(NOW + 1, &rotation)?;
+            ring.rotate(NOW + 2, &rotation)?;
+            Ok(ring.prune(NOW + 1000))
+        })
+        .unwrap();
+    assert!(!secrets(&store.load().unwrap()).contains(&first_secret), "the key is forgotten");
+    for (name, contents) in listing(&dir) {
+        let contents = String::from_utf8(contents.unwrap()).unwrap();
+        assert!(!contents.contains(&first_secret), "{name} holds a forgotten key");
+    }
+    assert_eq!(listing_without_lock(&dir).len(), 1, "the key file alone");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_write_waits_for_another_writers_lock_and_never_removes_its_temporary_file() {
+    // Another process (or thread) holds the lock and is between writing its temporary file and
+    // renaming it. A save from here waits for the lock instead of taking the file for a
+    // leftover, then writes after it.
     let dir = temp_dir();
     let path = dir.join("keys.json");
     let store = FileStore::new(&path);
     let first = KeyRing::generate(NOW).unwrap();
     store.save(&first).unwrap();
-    for attempt in 0..tokenring::limits::TEMP_NAMES_MAX {
-        std::fs::write(dir.join(temp_name(attempt)), b"left by a crash").unwrap();
-    }
+    let lock_file = dir.join(".keys.json.lock");
+    let lock = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(lock_file).unwrap();
+    lock.lock().unwrap();
+    let theirs = KeyRing::generate(NOW).unwrap();
+    std::fs::write(dir.join(temp_name(0)), theirs.to_jwk_set().as_bytes()).unwrap();
     let before = listing(&dir);
-    let error = store.save(&KeyRing::generate(NOW).unwrap()).unwrap_err();
-    assert!(
-        matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::AlreadyExists, .. }),
-        "{error:?}"
-    );
-    assert_eq!(listing(&dir), before, "nothing written, nothing removed");
-    assert_eq!(store.load().unwrap().active_kid(NOW), first.active_kid(NOW));
-    // One name freed: the next save goes through.
-    std::fs::remove_file(dir.join(temp_name(tokenring::limits::TEMP_NAMES_MAX - 1))).unwrap();
-    let second = KeyRing::generate(NOW).unwrap();
-    store.save(&second).unwrap();
-    assert_eq!(store.load().unwrap().active_kid(NOW), second.active_kid(NOW));
+
+    let ours = KeyRing::generate(NOW).unwrap();
+    let saving = std::thread::spawn({
+        let (store, ours) = (store.clone(), ours.clone());
+        move || store.save(&ours)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!saving.is_finished(), "the save waits for the lock");
+    assert_eq!(listing(&dir), before, "their temporary file and the key file are untouched");
+
+    // They finish their save and release the lock; ours goes through after theirs.
+    std::fs::rename(dir.join(temp_name(0)), &path).unwrap();
+    drop(lock);
+    saving.join().unwrap().unwrap();
+    assert_eq!(store.load().unwrap().active_kid(NOW), ours.active_kid(NOW));
+    assert_eq!(listing_without_lock(&dir).len(), 1, "the key file alone");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -294,7 +368,7 @@ fn a_failed_rename_leaves_no_temporary_file_and_changes_nothing() {
     let before = listing(&dir);
     let error = FileStore::new(&path).save(&KeyRing::generate(NOW).unwrap()).unwrap_err();
     assert!(matches!(error, StoreError::Io { op: StoreOp::Rename, .. }), "{error:?}");
-    assert_eq!(listing(&dir), before);
+    assert_eq!(listing_without_lock(&dir), before);
     assert_eq!(std::fs::read(path.join("inside")).unwrap(), b"kept");
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -398,6 +472,17 @@ impl tokenring::Storage for CrashingMemory {
     fn sync_directory(&self, _path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
         self.step()
     }
+    fn list(
+        &self,
+        directory: &std::path::Path,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<std::ffi::OsString>, std::io::ErrorKind> {
+        let files = self.files();
+        let names = files.keys().filter(|path| path.parent() == Some(directory)).filter_map(|path| path.file_name());
+        let prefixed = names.filter(|name| name.to_str().is_some_and(|name| name.starts_with(prefix)));
+        Ok(prefixed.take(limit).map(std::ffi::OsString::from).collect())
+    }
     fn try_lock(&self, _path: &std::path::Path) -> Result<Option<tokenring::StorageLock>, std::io::ErrorKind> {
         use std::sync::atomic::Ordering::SeqCst;
         let contended = self.contended_attempts.fetch_update(SeqCst, SeqCst, |left| left.checked_sub(1)).is_ok();
@@ -471,6 +556,27 @@ fn update_waits_for_the_lock_through_the_storage_and_gives_up_after_the_bounded_
         store.check_permissions().unwrap(),
         Some(tokenring::PermissionWarning::ReadableByOthers { mode: 0o640 })
     );
+}
+
+#[test]
+fn save_and_create_give_up_on_a_held_lock_and_touch_nothing() {
+    use std::sync::atomic::Ordering::SeqCst;
+    // Another writer holds the lock for longer than a writer waits, with its temporary file
+    // written: it is not a leftover, and nothing is written beside it.
+    let storage = std::sync::Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+    let theirs = KeyRing::generate(NOW).unwrap();
+    storage.files().insert("/keys/.keys.json.tmp.0".into(), theirs.to_jwk_set().as_bytes().to_vec());
+    storage.contended_attempts.store(u32::MAX, SeqCst);
+    let before = storage.files().clone();
+    let store = memory_store(&storage);
+    let ours = KeyRing::generate(NOW).unwrap();
+    assert!(matches!(store.save(&ours), Err(StoreError::Locked)));
+    assert!(matches!(store.create(&ours), Err(StoreError::Locked)));
+    let error = store.load_or_create(NOW).unwrap_err();
+    assert!(matches!(error, tokenring::Error::Store(StoreError::Locked)), "{error:?}");
+    assert_eq!(*storage.files(), before);
+    assert_eq!(storage.operations.load(SeqCst), 0, "no file written, synced, renamed or removed");
+    assert_eq!(storage.waits.load(SeqCst), 3 * (tokenring::limits::LOCK_ATTEMPTS_MAX - 1));
 }
 
 #[test]
