@@ -1,5 +1,5 @@
 //! Where the file store writes, and what it reports when it cannot: a bare file name lands in
-//! the working directory, a missing directory is a write error rather than a missing key file,
+//! the working directory, a missing directory is a lock error rather than a missing key file,
 //! and a failed link is `Io` unless the key file exists; each error names the file involved.
 
 use tokenring::{FileStore, KeyRing, StoreError, StoreOp};
@@ -9,27 +9,18 @@ use crate::persistence::temp_dir;
 use crate::ring::NOW;
 
 #[test]
-fn a_missing_directory_is_a_write_error_not_a_missing_key_file() {
+fn a_missing_directory_is_a_lock_error_not_a_missing_key_file() {
     let dir = temp_dir();
     let store = FileStore::new(dir.join("absent").join("keys.json"));
     assert!(matches!(store.load(), Err(StoreError::NotFound)));
+    // Every write takes the lock first: the error names the lock file beside the key file.
     let error = store.save(&ring()).unwrap_err();
-    assert!(
-        matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::NotFound, .. }),
-        "{error:?}"
-    );
+    assert!(matches!(error, StoreError::Io { op: StoreOp::Lock, kind: std::io::ErrorKind::NotFound, .. }), "{error:?}");
     let error = store.create(&ring()).unwrap_err();
-    assert!(
-        matches!(error, StoreError::Io { op: StoreOp::Write, kind: std::io::ErrorKind::NotFound, .. }),
-        "{error:?}"
-    );
-    // The error names the file it could not write: the temporary file beside the key file.
+    assert!(matches!(error, StoreError::Io { op: StoreOp::Lock, kind: std::io::ErrorKind::NotFound, .. }), "{error:?}");
     let StoreError::Io { path, .. } = &error else { unreachable!() };
     assert_eq!(path.parent(), Some(dir.join("absent").as_path()));
-    assert!(
-        error.to_string().starts_with(&format!("cannot write {}/absent/.keys.json.tmp.", dir.display())),
-        "{error}"
-    );
+    assert!(error.to_string().starts_with(&format!("cannot lock {}/absent/.keys.json.lock", dir.display())), "{error}");
     let locked = store.update(|_| Ok(())).unwrap_err();
     assert!(locked.to_string().contains(".keys.json.lock"), "{locked}");
     std::fs::remove_dir_all(dir).unwrap();
@@ -46,7 +37,8 @@ fn create_reports_a_failed_link_as_io_unless_the_file_exists() {
         matches!(error, StoreError::Io { op: StoreOp::Rename, kind: std::io::ErrorKind::NotFound, .. }),
         "{error:?}"
     );
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the temporary file is removed");
+    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert_eq!(names, [".keys.json.lock"], "the temporary file is removed, the lock file stays");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
