@@ -169,4 +169,9 @@ fn known_kid_names_only_identifiers_the_ring_chose() {
     // A header segment longer than any header within the limit is not decoded, dot or no dot.
     let long = format!("{}.e30.sig", "A".repeat(4 * HEADER_LEN_MAX));
     assert_eq!(ring.known_kid(&long), None);
+    // A header of exactly the limit is: its segment is as long as one can be.
+    let start = format!(r#"{{"alg":"HS256","kid":"{active}","pad":""#);
+    let at_limit = format!("{start}{}\"}}", "x".repeat(HEADER_LEN_MAX - start.len() - 2));
+    assert_eq!(at_limit.len(), HEADER_LEN_MAX);
+    assert_eq!(ring.known_kid(signed(&at_limit, "{}")), Some(active));
 }
