@@ -410,6 +410,8 @@ struct CrashingMemory {
     waits: std::sync::atomic::AtomicU32,
     /// Bytes added to every read, as a storage that ignores the read limit would.
     overread: usize,
+    /// `list` fails, as on a storage that cannot list a directory.
+    unlisted: bool,
 }
 
 impl CrashingMemory {
@@ -478,6 +480,9 @@ impl tokenring::Storage for CrashingMemory {
         prefix: &str,
         limit: usize,
     ) -> Result<Vec<std::ffi::OsString>, std::io::ErrorKind> {
+        if self.unlisted {
+            return Err(std::io::ErrorKind::Unsupported);
+        }
         let files = self.files();
         let names = files.keys().filter(|path| path.parent() == Some(directory)).filter_map(|path| path.file_name());
         let prefixed = names.filter(|name| name.to_str().is_some_and(|name| name.starts_with(prefix)));
@@ -594,4 +599,26 @@ fn a_storage_that_reads_past_the_limit_is_refused() {
         matches!(error, StoreError::Io { op: StoreOp::Read, kind: std::io::ErrorKind::FileTooLarge, .. }),
         "{error:?}"
     );
+}
+
+#[test]
+fn a_leftover_the_listing_misses_is_removed_when_a_write_meets_its_name() {
+    // A storage that cannot list its directory: every temporary name is taken by a leftover,
+    // and the write still goes through, under the first name, which it frees.
+    let storage =
+        std::sync::Arc::new(CrashingMemory { unlisted: true, crash_at: usize::MAX.into(), ..Default::default() });
+    let store = memory_store(&storage);
+    for attempt in 0..tokenring::limits::TEMP_NAMES_MAX {
+        storage.files().insert(format!("/keys/{}", temp_name(attempt)).into(), b"left by a crash".to_vec());
+    }
+    let ring = KeyRing::generate(NOW).unwrap();
+    store.save(&ring).unwrap();
+    assert_eq!(store.load().unwrap().active_kid(NOW), ring.active_kid(NOW));
+    let names: Vec<_> = storage.files().keys().map(|path| path.display().to_string()).collect();
+    let mut expected: Vec<_> = (1..tokenring::limits::TEMP_NAMES_MAX)
+        .map(|attempt| format!("/keys/{}", temp_name(attempt)))
+        .chain(["/keys/keys.json".to_owned()])
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected, "the first name was freed and used; the listing would have found the others");
 }
