@@ -208,9 +208,10 @@ impl FileStore {
         let mut ring = self.load()?;
         let before = ring.to_jwk_set();
         let outcome = change(&mut ring)?;
-        if ring.to_jwk_set() != before {
+        let after = ring.to_jwk_set();
+        if after != before {
             // Under the lock already held: `save` would wait for it, and give up.
-            self.save_locked(&ring, &lock)?;
+            self.save_locked(&after, &lock)?;
         }
         Ok(outcome)
     }
@@ -251,12 +252,12 @@ impl FileStore {
     /// previous file is then intact.
     pub fn save(&self, ring: &KeyRing) -> Result<(), StoreError> {
         let lock = self.lock()?;
-        self.save_locked(ring, &lock)
+        self.save_locked(&ring.to_jwk_set(), &lock)
     }
 
-    /// [`save`](Self::save) with the lock held.
-    fn save_locked(&self, ring: &KeyRing, lock: &StorageLock) -> Result<(), StoreError> {
-        let temp = self.write_temp(ring, lock)?;
+    /// [`save`](Self::save) of a serialized ring, with the lock held.
+    fn save_locked(&self, document: &str, lock: &StorageLock) -> Result<(), StoreError> {
+        let temp = self.write_temp(document, lock)?;
         let renamed = self.storage.rename(&temp, &self.path).map_err(io_error(StoreOp::Rename, &self.path));
         if renamed.is_err() {
             let _ = self.storage.remove(&temp);
@@ -274,7 +275,7 @@ impl FileStore {
     /// included, as for [`save`](Self::save)).
     pub fn create(&self, ring: &KeyRing) -> Result<(), StoreError> {
         let lock = self.lock()?;
-        let temp = self.write_temp(ring, &lock)?;
+        let temp = self.write_temp(&ring.to_jwk_set(), &lock)?;
         let linked = self.storage.link_new(&temp, &self.path);
         let _ = self.storage.remove(&temp);
         match linked {
@@ -319,16 +320,15 @@ impl FileStore {
         }
     }
 
-    /// Removes the leftovers of writes that crashed, then writes the ring to a new temporary
+    /// Removes the leftovers of writes that crashed, then writes `document` to a new temporary
     /// file next to the key file and returns its path. Only with the lock held: then no other
     /// writer has a temporary file (see the module documentation).
     ///
     /// The name is `.<file name>.tmp.<attempt>`. A name that is taken is a leftover the listing
     /// missed: it is removed and the name tried again, or, if it cannot be removed, the next
     /// attempt tried, up to [`TEMP_NAMES_MAX`].
-    fn write_temp(&self, ring: &KeyRing, lock: &StorageLock) -> Result<PathBuf, StoreError> {
+    fn write_temp(&self, document: &str, lock: &StorageLock) -> Result<PathBuf, StoreError> {
         self.remove_leftovers(lock);
-        let document = ring.to_jwk_set();
         for attempt in 0..TEMP_NAMES_MAX {
             let temp = self.sibling(&format!("tmp.{attempt}"));
             if self.write_private(&temp, document.as_bytes())?
