@@ -159,7 +159,7 @@ impl Auth {
             }
             Credential::Ambiguous(detail) => {
                 let rejection = Rejection::Malformed(detail);
-                observe::rejected(&rejection, None, None, route);
+                observe::rejected(&rejection, None, route);
                 return Err(AuthRejection::Invalid(rejection));
             }
         };
@@ -171,7 +171,7 @@ impl Auth {
                 Ok(Authenticated::new(verified))
             }
             Err(rejection) => {
-                observe::rejected(&rejection, Some(token), Some(&ring), route);
+                observe::rejected(&rejection, Some((token, &ring)), route);
                 Err(AuthRejection::Invalid(rejection))
             }
         }

@@ -21,9 +21,9 @@ pub(crate) fn missing(route: &str) {
     tracing::debug!(reason = "missing", route, "request has no bearer token");
 }
 
-/// Records a rejection and emits its event. `token` is what was presented (if one thing was),
-/// `ring` the ring it was verified against.
-pub(crate) fn rejected(rejection: &Rejection, token: Option<&[u8]>, ring: Option<&KeyRing>, route: &str) {
+/// Records a rejection and emits its event. `presented` is the token that was presented, with
+/// the ring it was verified against, if one token was.
+pub(crate) fn rejected(rejection: &Rejection, presented: Option<(&[u8], &KeyRing)>, route: &str) {
     let reason = rejection.code();
     metrics::counter!(VERIFICATIONS_TOTAL, "result" => reason).increment(1);
     let severity = rejection.severity();
@@ -34,8 +34,8 @@ pub(crate) fn rejected(rejection: &Rejection, token: Option<&[u8]>, ring: Option
     if !enabled {
         return;
     }
-    let token_fp = token.map(|token| display(Fingerprint::of(token)));
-    let kid = token.zip(ring).and_then(|(token, ring)| ring.known_kid(token)).map(display);
+    let token_fp = presented.map(|(token, _)| display(Fingerprint::of(token)));
+    let kid = presented.and_then(|(token, ring)| ring.known_kid(token)).map(display);
     match severity {
         Severity::Routine => tracing::info!(reason, token_fp, kid, route, "token rejected"),
         _ => tracing::warn!(reason, token_fp, kid, route, "token rejected"),
