@@ -51,6 +51,7 @@ mod attacker;
 mod config;
 mod model;
 mod oracle;
+mod queue;
 mod report;
 mod rng;
 mod store;

@@ -1,8 +1,7 @@
 //! The simulated world and its event loop: nodes, clients, the store, the attacker, and the
 //! oracle watching every event.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
@@ -15,6 +14,7 @@ use crate::attacker::{self, Attacker, Material};
 use crate::config::{AttackKind, Canary, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
 use crate::oracle::{Invariant, RoutineByDesign, Secrets, Violation};
+use crate::queue::RadixQueue;
 use crate::report::{Counters, RunReport};
 use crate::rng::{ChaChaEntropy, Recording, Replay, SimRng, Stream};
 use crate::store::{CrashPlan, Disk, Mutated, Mutation, NodeDisk, Outage, OutageKind, View, KEY_FILE};
@@ -78,34 +78,16 @@ enum Event {
     },
 }
 
-/// An event and when it happens. Ties in time are broken by the order of scheduling, so the
-/// queue's order never depends on anything but the seed.
-#[derive(Debug)]
-struct Scheduled {
-    time_ms: u64,
-    sequence: u64,
-    event: Event,
+/// When an event happens, as the queue orders it: its time, then the order of scheduling
+/// (ties in time are broken by it), so that the queue's order never depends on anything but
+/// the seed. One integer, unique per event.
+fn queue_key(time_ms: u64, sequence: u64) -> u128 {
+    (u128::from(time_ms) << 64) | u128::from(sequence)
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time_ms, self.sequence) == (other.time_ms, other.sequence)
-    }
-}
-
-impl Eq for Scheduled {}
-
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Scheduled {
-    /// Reversed, so that the max-heap pops the earliest event first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time_ms, other.sequence).cmp(&(self.time_ms, self.sequence))
-    }
+/// The time of an event's queue key.
+fn time_of(key: u128) -> u64 {
+    (key >> 64) as u64
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,7 +233,7 @@ pub(crate) struct World<'c> {
     /// The staging the operator configured: what the oracle expects.
     staging: Staging,
     ttl_ms: u64,
-    queue: BinaryHeap<Scheduled>,
+    queue: RadixQueue<Event>,
     sequence: u64,
     now_ms: u64,
     nodes: Vec<Node>,
@@ -373,7 +355,7 @@ impl<'c> World<'c> {
                 forget_after_secs: config.forget_after_secs,
             },
             ttl_ms: config.token_ttl_secs * SECOND_MS,
-            queue: BinaryHeap::new(),
+            queue: RadixQueue::new(),
             sequence: 0,
             now_ms: 0,
             nodes: (0..config.nodes).map(|_| Node::new()).collect(),
@@ -406,13 +388,14 @@ impl<'c> World<'c> {
     /// Runs to the end of the configured duration.
     pub(crate) fn run(mut self) -> RunReport {
         self.schedule_start();
-        while let Some(next) = self.queue.pop() {
-            if next.time_ms > self.config.duration_ms {
+        while let Some((key, event)) = self.queue.pop() {
+            let time_ms = time_of(key);
+            if time_ms > self.config.duration_ms {
                 break;
             }
-            debug_assert!(next.time_ms >= self.now_ms, "time never goes backwards");
-            self.now_ms = next.time_ms;
-            self.handle(next.event);
+            debug_assert!(time_ms >= self.now_ms, "time never goes backwards");
+            self.now_ms = time_ms;
+            self.handle(event);
         }
         let events = self.trace.events();
         self.counters.lock_waits =
@@ -427,9 +410,10 @@ impl<'c> World<'c> {
         }
     }
 
+    /// Schedules `event` at `time_ms`, which is never before now.
     fn schedule(&mut self, time_ms: u64, event: Event) {
         self.sequence += 1;
-        self.queue.push(Scheduled { time_ms, sequence: self.sequence, event });
+        self.queue.push(queue_key(time_ms, self.sequence), event);
     }
 
     fn schedule_start(&mut self) {
@@ -1635,11 +1619,12 @@ mod tests {
 
     #[test]
     fn the_queue_pops_in_time_then_scheduling_order() {
-        let mut heap = BinaryHeap::new();
-        heap.push(Scheduled { time_ms: 5, sequence: 2, event: Event::Attack });
-        heap.push(Scheduled { time_ms: 5, sequence: 1, event: Event::Rotation });
-        heap.push(Scheduled { time_ms: 1, sequence: 3, event: Event::RollingRestart });
-        let order: Vec<Event> = std::iter::from_fn(|| heap.pop().map(|scheduled| scheduled.event)).collect();
-        assert_eq!(order, vec![Event::RollingRestart, Event::Rotation, Event::Attack]);
+        let mut queue = RadixQueue::new();
+        queue.push(queue_key(5, 2), Event::Attack);
+        queue.push(queue_key(5, 1), Event::Rotation);
+        queue.push(queue_key(1, 3), Event::RollingRestart);
+        let order: Vec<(u64, Event)> =
+            std::iter::from_fn(|| queue.pop().map(|(key, event)| (time_of(key), event))).collect();
+        assert_eq!(order, vec![(1, Event::RollingRestart), (5, Event::Rotation), (5, Event::Attack)]);
     }
 }
