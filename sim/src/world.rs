@@ -2,6 +2,7 @@
 //! oracle watching every event.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
@@ -257,6 +258,8 @@ pub(crate) struct World<'c> {
     edge_replays: BTreeMap<u32, EdgeReplay>,
     next_edge_replay: u32,
     trace: Trace,
+    /// The buffer of [`World::log_rejection`].
+    rejection_line: String,
     counters: Counters,
     violations: BTreeMap<Invariant, u64>,
     first_violation: Option<Violation>,
@@ -379,6 +382,7 @@ impl<'c> World<'c> {
             edge_replays: BTreeMap::new(),
             next_edge_replay: 0,
             trace: Trace::new(),
+            rejection_line: String::new(),
             counters: Counters::default(),
             violations: BTreeMap::new(),
             first_violation: None,
@@ -507,6 +511,29 @@ impl<'c> World<'c> {
             }
             Level::Error => self.counters.error_lines += 1,
         }
+    }
+
+    /// Writes the node's log line for a rejected token, in a buffer reused from line to line
+    /// (a rejection per request is common: every re-login under `ephemeral`).
+    fn log_rejection(
+        &mut self,
+        level: Level,
+        node: usize,
+        rejection: &Rejection,
+        token: &str,
+        from_honest_client: bool,
+    ) {
+        let mut line = core::mem::take(&mut self.rejection_line);
+        line.clear();
+        // Writing to a `String` cannot fail.
+        let _ =
+            write!(line, "{} node={node} token rejected fp={}: {rejection}", level.as_str(), Fingerprint::of(token));
+        if self.config.canary == Some(Canary::LeakyLog) {
+            line.push_str(" token=");
+            line.push_str(token);
+        }
+        self.log(level, &line, from_honest_client);
+        self.rejection_line = line;
     }
 
     fn record(&mut self, what: What, node: usize, actor: u32) {
@@ -1297,13 +1324,7 @@ impl<'c> World<'c> {
                     }
                 }
                 let level = if rejection.is_routine() { Level::Info } else { Level::Warn };
-                let mut line =
-                    format!("{} node={node} token rejected fp={}: {rejection}", level.as_str(), Fingerprint::of(token));
-                if self.config.canary == Some(Canary::LeakyLog) {
-                    line.push_str(" token=");
-                    line.push_str(token);
-                }
-                self.log(level, &line, attack.is_none());
+                self.log_rejection(level, node, rejection, token, attack.is_none());
             }
         }
         result.map(|_| ())
