@@ -69,3 +69,50 @@ fn a_token_under_the_rings_own_header_with_an_empty_payload_is_read_like_any_oth
     let forged = format!("{header}..{}", "A".repeat(43));
     assert_eq!(verify_jws(&ring, &forged).unwrap_err(), Rejection::BadSignature);
 }
+
+/// `header_b64.payload_b64` and its MAC under the key of [`own_token`], as the segments are
+/// given: whatever they hold, the signature is right.
+fn signed_segments(header_b64: &str, payload_b64: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let input = format!("{header_b64}.{payload_b64}");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&[5; 32]).unwrap();
+    mac.update(input.as_bytes());
+    format!("{input}.{}", crate::helpers::b64(&mac.finalize().into_bytes()))
+}
+
+#[test]
+fn a_payload_that_is_not_canonical_base64url_is_malformed_only_once_the_mac_holds() {
+    let (ring, _, [own_header, _, _]) = own_token();
+    // A header the ring does not issue, naming the same key: the path that parses headers.
+    let other_header = crate::helpers::b64(br#"{"kid":"k1","alg":"HS256"}"#);
+    let not_canonical = Rejection::Malformed("the payload is not canonical base64url");
+    // A character outside the alphabet, non-zero trailing bits ("e30" is `{}`), a length of
+    // 1 mod 4.
+    for payload in ["e30!", "e31", "e30xA"] {
+        for header in [&own_header, &other_header] {
+            let token = signed_segments(header, payload);
+            assert_eq!(verify_jws(&ring, &token).unwrap_err(), not_canonical, "{token}");
+            assert_eq!(ring.verify::<Value>(&token, &lenient(), NOW).unwrap_err(), not_canonical);
+            // The same token with a wrong signature: the bad signature is what is reported.
+            let forged = format!("{}{}", &token[..token.len() - 43], "A".repeat(43));
+            assert_eq!(verify_jws(&ring, &forged).unwrap_err(), Rejection::BadSignature, "{forged}");
+        }
+    }
+}
+
+#[test]
+fn a_dot_inside_the_payload_segment_is_malformed_before_the_header_or_the_mac_is_judged() {
+    let (ring, _, [own_header, payload, _]) = own_token();
+    let segments = Rejection::Malformed("the token does not have three segments");
+    let unknown_header = crate::helpers::b64(br#"{"alg":"HS256","kid":"nobody"}"#);
+    let unsupported_header = crate::helpers::b64(br#"{"alg":"none"}"#);
+    for header in [&own_header, &unknown_header, &unsupported_header] {
+        // Four segments, correctly signed over the first three.
+        let token = signed_segments(header, &format!("{payload}.{payload}"));
+        assert_eq!(verify_jws(&ring, &token).unwrap_err(), segments, "{token}");
+        assert_eq!(ring.verify::<Value>(&token, &lenient(), NOW).unwrap_err(), segments);
+        // A dot where the payload's encoding would otherwise be canonical, and a wrong signature.
+        let forged = format!("{header}.{payload}..{}", "A".repeat(43));
+        assert_eq!(verify_jws(&ring, &forged).unwrap_err(), segments, "{forged}");
+    }
+}
