@@ -325,7 +325,8 @@ impl<'de> Registered<'de> {
             Slot::Exp | Slot::Nbf | Slot::Iat => {
                 let seconds = match *value {
                     Scalar::Unsigned(seconds) => seconds,
-                    // `serde_json` hands over only negative integers as signed.
+                    // `serde_json` hands over only negative integers as signed, and, with its
+                    // `arbitrary_precision` feature, `-0`.
                     Scalar::Signed(seconds) => u64::try_from(seconds).map_err(|_| invalid)?,
                     Scalar::Float(seconds) if (0.0..TIME_BOUND).contains(&seconds) => {
                         let whole = if matches!(slot, Slot::Iat) { seconds.floor() } else { seconds.ceil() };
