@@ -69,4 +69,9 @@ fn the_largest_rings_serialize_within_their_reservation_and_round_trip() {
         assert_eq!(reloaded.issued_kids(), ring.issued_kids());
     }
     assert_eq!(largest_ring(ISSUED_KIDS_MAX).issued_kids().len(), ISSUED_KIDS_MAX);
+    // The reservation is sized for the largest documents, not far beyond them.
+    for ring in [largest_ring(0), largest_ring(ISSUED_KIDS_MAX)] {
+        let document = ring.to_jwk_set();
+        assert!(document.capacity() <= 2 * document.len(), "{} for {} bytes", document.capacity(), document.len());
+    }
 }
