@@ -57,11 +57,12 @@ impl Key {
         if secret.len() < KEY_LEN_MIN {
             return Err(KeyError::TooShort { bits: secret.len() * 8 });
         }
+        let too_long = || KeyError::TooLong { bits: secret.len() * 8 };
         if secret.len() > KEY_LEN_MAX {
-            return Err(KeyError::TooLong { bits: secret.len() * 8 });
+            return Err(too_long());
         }
         // HMAC takes keys of any length: `None` cannot happen, and is a too-long key if it did.
-        let keyed = Midstate::new(secret).ok_or(KeyError::TooLong { bits: secret.len() * 8 })?;
+        let keyed = Midstate::new(secret).ok_or_else(too_long)?;
         Ok(Self { secret: Zeroizing::new(secret.to_vec()), keyed })
     }
 
