@@ -165,7 +165,13 @@ fn two_quick_rotations_keep_the_activation_order() {
 #[test]
 fn rotation_refuses_long_durations_and_a_full_ring() {
     let mut ring = KeyRing::generate(T0).unwrap();
-    let too_long = crate::limits::DURATION_SECS_MAX + 1;
+    // Ten years of 366 days, the documented bound, is accepted; a second more is not.
+    let longest = 316_224_000;
+    assert_eq!(crate::limits::DURATION_SECS_MAX, longest);
+    let too_long = longest + 1;
+    let mut other = KeyRing::generate(T0).unwrap();
+    let at_the_bound = Rotation::new().propagation_secs(longest).overlap_secs(longest).forget_after_secs(longest);
+    assert!(other.rotate(T0, &at_the_bound).is_ok());
     for rotation in [
         Rotation::new().propagation_secs(too_long),
         Rotation::new().overlap_secs(too_long),
@@ -253,6 +259,8 @@ fn rotation_defaults_and_builders() {
         (defaults.propagation(), defaults.overlap(), defaults.forget_after()),
         (PROPAGATION_SECS_DEFAULT, OVERLAP_SECS_DEFAULT, FORGET_AFTER_SECS_DEFAULT)
     );
+    // The documented values: five minutes, one day, thirty days.
+    assert_eq!((PROPAGATION_SECS_DEFAULT, OVERLAP_SECS_DEFAULT, FORGET_AFTER_SECS_DEFAULT), (300, 86_400, 2_592_000));
     let custom = Rotation::new().propagation_secs(7).overlap_secs(11).forget_after_secs(13);
     assert_eq!((custom.propagation(), custom.overlap(), custom.forget_after()), (7, 11, 13));
 }
