@@ -23,8 +23,14 @@ pub(crate) fn b64(bytes: &[u8]) -> String {
 /// A token with exactly these header and payload bytes, correctly signed with `key` by the
 /// `hmac` crate.
 pub(crate) fn signed_with(key: &[u8], header: &[u8], payload: &[u8]) -> String {
+    signed_segments(key, &b64(header), &b64(payload))
+}
+
+/// `header_b64.payload_b64` and its MAC under `key` by the `hmac` crate, the segments taken as
+/// given: whatever they hold, canonical base64url or not, the signature is right.
+pub(crate) fn signed_segments(key: &[u8], header_b64: &str, payload_b64: &str) -> String {
     use hmac::{KeyInit, Mac};
-    let input = format!("{}.{}", b64(header), b64(payload));
+    let input = format!("{header_b64}.{payload_b64}");
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
     mac.update(input.as_bytes());
     format!("{input}.{}", b64(&mac.finalize().into_bytes()))

@@ -70,14 +70,10 @@ fn a_token_under_the_rings_own_header_with_an_empty_payload_is_read_like_any_oth
     assert_eq!(verify_jws(&ring, &forged).unwrap_err(), Rejection::BadSignature);
 }
 
-/// `header_b64.payload_b64` and its MAC under the key of [`own_token`], as the segments are
-/// given: whatever they hold, the signature is right.
+/// `header_b64.payload_b64` and its MAC under the key of [`own_token`], the segments taken as
+/// given.
 fn signed_segments(header_b64: &str, payload_b64: &str) -> String {
-    use hmac::{KeyInit, Mac};
-    let input = format!("{header_b64}.{payload_b64}");
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&[5; 32]).unwrap();
-    mac.update(input.as_bytes());
-    format!("{input}.{}", crate::helpers::b64(&mac.finalize().into_bytes()))
+    crate::helpers::signed_segments(&[5; 32], header_b64, payload_b64)
 }
 
 #[test]
