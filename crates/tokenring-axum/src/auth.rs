@@ -134,7 +134,9 @@ impl Auth {
     /// # Errors
     /// Those of [`KeyRing::issue`](tokenring::KeyRing::issue): [`SignError::NoActiveKey`] when
     /// the ring has no key that signs now, [`SignError::Claims`] for claims that are not a JSON
-    /// object, [`SignError::DuplicateClaim`], [`SignError::TtlTooLong`], [`SignError::TooLarge`].
+    /// object, [`SignError::DuplicateClaim`], [`SignError::InvalidClaim`] and
+    /// [`SignError::Malformed`] for claims a verifier would refuse, [`SignError::TtlTooLong`],
+    /// [`SignError::TimeOverflow`], [`SignError::TooLarge`].
     pub fn issue<T: Serialize + ?Sized>(&self, claims: &T, ttl_secs: u64) -> Result<String, SignError> {
         self.inner.ring.ring().issue(claims, self.now_secs(), ttl_secs)
     }

@@ -170,7 +170,7 @@ fn read<'de, C: Deserialize<'de>>(text: &'de str) -> Result<(C, Registered<'de>)
     // of repeated names: those are found by a pass of their own.
     if nesting.nested_objects {
         if let Err(strict_json::NamesFault::Repeated { .. }) = strict_json::unique_names(payload) {
-            return Err(Rejection::Malformed("the claims repeat a member"));
+            return Err(REPEATED);
         }
     }
     let mut fault = None;
@@ -205,6 +205,9 @@ fn read<'de, C: Deserialize<'de>>(text: &'de str) -> Result<(C, Registered<'de>)
 }
 
 const NOT_AN_OBJECT: Rejection = Rejection::Malformed("the claims are not a JSON object");
+
+/// Claims with a member name twice in one object, at any depth.
+pub(crate) const REPEATED: Rejection = Rejection::Malformed("the claims repeat a member");
 
 /// Claims that passed [`Registered::check`], with their `exp` and `iat`.
 pub(crate) type Checked<C> = (C, Option<u64>, Option<u64>);
@@ -383,7 +386,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
         let fault = match self.seen.insert(name) {
             Ok(Seen::Borrowed(name)) => return seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
             Ok(Seen::Kept(name)) => return seed.deserialize(StrDeserializer::new(name)).map(Some),
-            Err(NameFault::Duplicate) => Rejection::Malformed("the claims repeat a member"),
+            Err(NameFault::Duplicate) => REPEATED,
             Err(NameFault::TooMany) => Rejection::TooLarge("the claims have too many members"),
         };
         Err(self.fail(fault))

@@ -475,17 +475,28 @@ pub enum SignError {
     TooLarge,
     /// The time-to-live exceeds [`DURATION_SECS_MAX`](crate::limits::DURATION_SECS_MAX).
     TtlTooLong,
+    /// `now` plus the time-to-live does not fit the 64-bit seconds a time claim holds.
+    TimeOverflow,
+    /// A registered claim (named) has a type or value a verifier refuses, such as a numeric
+    /// `iss` or a negative `nbf`.
+    InvalidClaim(&'static str),
+    /// The claims break a rule every verifier of this library enforces (the reason is given),
+    /// such as a lone UTF-16 surrogate escaped in a string.
+    Malformed(&'static str),
 }
 
 impl fmt::Display for SignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::NoActiveKey => "key ring has no active signing key",
-            Self::Claims => "claims do not serialize to a JSON object",
-            Self::DuplicateClaim => "claims contain a member twice",
-            Self::TooLarge => "token would exceed the verifier's limits",
-            Self::TtlTooLong => "time-to-live is longer than ten years",
-        })
+        match self {
+            Self::NoActiveKey => f.write_str("key ring has no active signing key"),
+            Self::Claims => f.write_str("claims do not serialize to a JSON object"),
+            Self::DuplicateClaim => f.write_str("claims contain a member twice"),
+            Self::TooLarge => f.write_str("token would exceed the verifier's limits"),
+            Self::TtlTooLong => f.write_str("time-to-live is longer than ten years"),
+            Self::TimeOverflow => f.write_str("now plus the time-to-live is past the largest time a token can hold"),
+            Self::InvalidClaim(claim) => write!(f, "claim `{claim}` has a type or value a verifier refuses"),
+            Self::Malformed(reason) => write!(f, "claims are malformed: {reason}"),
+        }
     }
 }
 

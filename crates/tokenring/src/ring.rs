@@ -295,12 +295,15 @@ impl KeyRing {
     ///
     /// # Errors
     /// [`SignError::DuplicateClaim`] when the claims carry `iat`, `nbf` or `exp` themselves (or
-    /// any member twice), [`SignError::TtlTooLong`], and those of [`sign`](Self::sign).
+    /// any member twice, at any depth), [`SignError::InvalidClaim`] for a registered claim a
+    /// verifier refuses (a numeric `iss`, say), [`SignError::Malformed`] for claims that break
+    /// another of the verifier's rules (a lone surrogate escaped), [`SignError::TtlTooLong`],
+    /// [`SignError::TimeOverflow`], and those of [`sign`](Self::sign).
     pub fn issue<C: Serialize + ?Sized>(&self, claims: &C, now_secs: u64, ttl_secs: u64) -> Result<String, SignError> {
         if ttl_secs > DURATION_SECS_MAX {
             return Err(SignError::TtlTooLong);
         }
-        let exp = now_secs.saturating_add(ttl_secs);
+        let exp = now_secs.checked_add(ttl_secs).ok_or(SignError::TimeOverflow)?;
         let body = serde_json::to_vec(claims).map_err(|_| SignError::Claims)?;
         let rest = match body.as_slice() {
             // A `RawValue` passes its text through as written: `{ }` is an empty object too.
@@ -314,8 +317,10 @@ impl KeyRing {
         payload.extend_from_slice(rest);
         match claims::parse::<IgnoredAny>(&payload) {
             Ok(_) => {}
-            Err(Rejection::Malformed(_)) => return Err(SignError::DuplicateClaim),
+            Err(claims::REPEATED) => return Err(SignError::DuplicateClaim),
+            Err(Rejection::Malformed(reason)) => return Err(SignError::Malformed(reason)),
             Err(Rejection::TooLarge(_)) => return Err(SignError::TooLarge),
+            Err(Rejection::InvalidClaim(claim)) => return Err(SignError::InvalidClaim(claim)),
             Err(_) => return Err(SignError::Claims),
         }
         self.sign_jws(&payload, now_secs)

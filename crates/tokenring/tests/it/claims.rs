@@ -2,7 +2,7 @@
 //! and numbers beyond a float's range.
 
 use serde_json::Value;
-use tokenring::{Key, KeyRing, Rejection, Validation};
+use tokenring::{Key, KeyRing, Rejection, SignError, Validation};
 
 use crate::ring::NOW;
 
@@ -98,4 +98,22 @@ fn a_name_repeated_inside_a_nested_object_is_malformed_at_any_depth() {
     // Equal names in different objects are not repeats.
     let token = token(r#"{"exp":9999999999,"a":{"id":1},"b":{"id":2,"a":{"id":3}}}"#);
     assert!(ring().verify::<Value>(&token, &Validation::new(), NOW).is_ok());
+}
+
+/// `issue` names what a verifier would refuse in the caller's claims: a repeat, a registered
+/// claim of the wrong type, or text no verifier reads, each as its own error.
+#[test]
+fn issue_names_why_the_claims_cannot_be_signed() {
+    let ring = ring();
+    let issue =
+        |claims: &str| ring.issue(&serde_json::from_str::<&serde_json::value::RawValue>(claims).unwrap(), NOW, 60);
+    assert_eq!(issue(r#"{"exp":1}"#).unwrap_err(), SignError::DuplicateClaim);
+    assert_eq!(issue(r#"{"a":{"b":1,"b":2}}"#).unwrap_err(), SignError::DuplicateClaim);
+    assert_eq!(issue(r#"{"iss":5}"#).unwrap_err(), SignError::InvalidClaim("iss"));
+    assert_eq!(issue(r#"{"aud":5}"#).unwrap_err(), SignError::InvalidClaim("aud"));
+    assert_eq!(
+        issue(r#"{"s":"\ud800"}"#).unwrap_err(),
+        SignError::Malformed("the claims are not valid UTF-8 JSON text")
+    );
+    assert!(issue(r#"{"iss":"me","aud":["you"]}"#).is_ok());
 }

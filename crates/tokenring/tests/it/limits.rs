@@ -295,3 +295,13 @@ fn the_payload_limit_is_the_largest_payload_a_token_of_the_length_limit_can_carr
     assert!(encoded_len(PAYLOAD_LEN_MAX) <= TOKEN_LEN_MAX);
     assert!(encoded_len(PAYLOAD_LEN_MAX + 1) > TOKEN_LEN_MAX);
 }
+
+#[test]
+fn issue_refuses_an_expiry_past_the_largest_time_instead_of_capping_it() {
+    let ring = ring();
+    assert_eq!(ring.issue(&json!({"sub": "3"}), u64::MAX, 1).unwrap_err(), SignError::TimeOverflow);
+    assert_eq!(ring.issue(&json!({"sub": "3"}), u64::MAX - 59, 60).unwrap_err(), SignError::TimeOverflow);
+    let token = ring.issue(&json!({"sub": "3"}), u64::MAX - 60, 60).unwrap();
+    let verified = ring.verify::<Value>(&token, &Validation::new(), u64::MAX - 60).unwrap();
+    assert_eq!(verified.expires_at(), Some(u64::MAX));
+}
