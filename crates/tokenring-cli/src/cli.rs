@@ -40,6 +40,15 @@ Exit codes:
 Durations (DUR) are a whole number and one unit: 90s, 15m, 1h, 7d (at most ten years).
 Times (UNIX_SECS) are seconds since 1970-01-01T00:00:00Z; without --now the system clock is used.";
 
+/// The exit codes and time format of `verify`, for its `--help`.
+const VERIFY_EXIT_CODES: &str = "\
+Exit codes:
+  0  the token verified; its claims (or with --jws its payload) are printed
+  1  the token was rejected; the reason's code, its severity and the token's fingerprint are printed
+  2  usage error, unusable key file, or I/O error
+
+Times (UNIX_SECS) are seconds since 1970-01-01T00:00:00Z; without --now the system clock is used.";
+
 /// Create and rotate HS256 key files; sign, verify and inspect tokens.
 #[derive(Debug, Parser)]
 #[command(name = "tokenring", version, after_help = EXIT_CODES)]
@@ -50,13 +59,13 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create, rotate and list the keys in a JWK Set file
+    /// Create, rotate, revoke and list the keys in a JWK Set file
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Sign claims with the active key and print the compact token
     Sign(SignArgs),
     /// Verify a token and print its claims (with --jws: its payload)
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = VERIFY_EXIT_CODES)]
     Verify(VerifyArgs),
     /// Decode a token WITHOUT verifying it: header, claims, times in UTC
     #[command(after_help = inspect::EXIT_CODES)]
@@ -159,7 +168,8 @@ pub(crate) struct VerifyArgs {
     /// Require the iss claim to be exactly this
     #[arg(long, value_name = "S", conflicts_with = "jws")]
     pub(crate) iss: Option<String>,
-    /// Require the aud claim to be, or to list, this
+    /// Require the aud claim to be, or to list, this. Without --aud a token that carries aud
+    /// is rejected (wrong-audience): it was meant for another service
     #[arg(long, value_name = "S", conflicts_with = "jws")]
     pub(crate) aud: Option<String>,
     /// Accept a token without an exp claim

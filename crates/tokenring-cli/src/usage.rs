@@ -66,12 +66,20 @@ fn describe(error: &clap::Error) -> String {
         ErrorKind::MissingRequiredArgument => format!("missing required argument: {}", our_argument()),
         ErrorKind::MissingSubcommand => "a command is required".to_owned(),
         ErrorKind::ArgumentConflict => match error.get(ContextKind::PriorArg) {
+            // clap reports a flag given twice as a conflict with itself.
+            Some(ContextValue::String(prior)) if *prior == our_argument() => {
+                format!("'{prior}' was given more than once")
+            }
             Some(ContextValue::String(prior)) => format!("'{}' cannot be used with '{prior}'", our_argument()),
             Some(ContextValue::Strings(prior)) => {
                 format!("'{}' cannot be used with '{}'", our_argument(), prior.join("', '"))
             }
             _ => format!("'{}' cannot be used with the other arguments given", our_argument()),
         },
+        // A flag without a placeholder (`--jws`) takes no value: `--jws=true` lands here.
+        ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues if !our_argument().contains('<') => {
+            format!("'{}' takes no value", our_argument())
+        }
         ErrorKind::TooManyValues | ErrorKind::WrongNumberOfValues => {
             format!("wrong number of values for '{}'", our_argument())
         }
@@ -91,8 +99,15 @@ fn quote_if_flag(error: &clap::Error) -> String {
     let looks_like_a_flag = stray.len() <= QUOTED_ARGUMENT_LEN_MAX
         && name.starts_with(|character: char| character.is_ascii_lowercase())
         && name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    // A negative number (`--now -5`) reads to clap as an unknown short flag.
+    let negative_number = stray.len() <= QUOTED_ARGUMENT_LEN_MAX
+        && stray
+            .strip_prefix('-')
+            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit()));
     if looks_like_a_flag {
         format!("'{stray}'")
+    } else if negative_number {
+        format!("'{stray}' (times and durations cannot be negative)")
     } else {
         "(not shown: it may be a token)".to_owned()
     }

@@ -18,9 +18,10 @@ use crate::strict_json::{self, Name, NameFault, Scalar, Seen, SeenNames};
 
 /// The checks applied to a token's claims once its signature holds.
 ///
-/// The default requires `exp`, allows [`LEEWAY_SECS_DEFAULT`] seconds of clock skew, and checks
-/// neither issuer nor audience. A token that carries `aud` is refused unless an audience is
-/// configured and listed in it (RFC 7519 §4.1.3).
+/// The default requires `exp`, allows [`LEEWAY_SECS_DEFAULT`] seconds of clock skew, and
+/// requires no issuer. A token that carries `aud` is refused (`wrong-audience`) unless an
+/// audience is configured and listed in it (RFC 7519 §4.1.3): a token meant for another service
+/// is never accepted by default.
 ///
 /// ```
 /// use tokenring::Validation;
@@ -42,7 +43,8 @@ impl Default for Validation {
 }
 
 impl Validation {
-    /// `exp` required, default leeway, no issuer or audience check.
+    /// `exp` required, default leeway, no issuer required, and no audience configured: a token
+    /// without `aud` passes, one with `aud` is refused as `wrong-audience`.
     pub fn new() -> Self {
         Self { leeway_secs: LEEWAY_SECS_DEFAULT, require_exp: true, issuer: None, audience: None }
     }
@@ -73,7 +75,8 @@ impl Validation {
         self
     }
 
-    /// Requires `aud` to be `audience`, or an array containing it.
+    /// Requires `aud` to be `audience`, or an array containing it; a token without `aud` is
+    /// then refused too, as `missing-claim`.
     #[must_use]
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());

@@ -370,6 +370,45 @@ fn usage_errors_exit_2_and_do_not_echo_tokens() {
 }
 
 #[test]
+fn usage_errors_say_what_is_wrong_in_our_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let cases: [(&[&str], &str); 3] = [
+        (&["sign", "--keys", arg(&keys), "--now", "-5"], "'-5' (times and durations cannot be negative)"),
+        (&["verify", "--keys", "a", "--keys", "b", "x"], "'--keys <FILE>' was given more than once"),
+        (&["verify", "--jws=true", "--keys", arg(&keys), "x"], "'--jws' takes no value"),
+    ];
+    for (args, expected) in cases {
+        let run = tokenring(args);
+        run.expect_code(2);
+        assert!(run.first_stderr_line().ends_with(expected), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn sign_names_what_is_wrong_with_the_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let now = NOW.to_string();
+    let cases = [
+        (r#"{"iss":5}"#, "claim `iss` has a type or value a verifier refuses"),
+        (r#"{"aud":[1]}"#, "claim `aud` has a type or value a verifier refuses"),
+        (r#"{"s":"\ud800"}"#, "claims are malformed: the claims are not valid UTF-8 JSON text"),
+        (r#"{"exp":1}"#, "claims contain a member twice"),
+    ];
+    for (claims, expected) in cases {
+        let run = tokenring(&["sign", "--keys", arg(&keys), "--now", &now, "--claims", claims]);
+        run.expect_code(2);
+        assert!(run.first_stderr_line().contains(expected), "{claims}: {}", run.stderr);
+    }
+    let run = tokenring(&["sign", "--keys", arg(&keys), "--now", &u64::MAX.to_string()]);
+    run.expect_code(2);
+    assert!(run.stderr.contains("past the largest time"), "{}", run.stderr);
+}
+
+#[test]
 fn help_and_version_exit_0() {
     for args in [&["--help"][..], &["--version"], &["verify", "--help"], &["inspect", "--help"], &["keys", "new", "-h"]]
     {
