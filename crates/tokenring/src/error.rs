@@ -6,10 +6,13 @@
 //! claims that cannot be serialized.
 //!
 //! No `Display` or `Debug` here ever contains a token, a signature, key bytes or a string chosen
-//! by whoever sent the token: every detail is a `&'static str` or a number.
+//! by whoever sent the token: every detail is a `&'static str` or a number, or a path printed
+//! through [`RedactedPath`](crate::RedactedPath).
 
 use core::fmt;
 use std::io;
+
+use crate::path::RedactedPath;
 
 /// Why a token was not accepted.
 ///
@@ -408,7 +411,10 @@ impl StoreOp {
 }
 
 /// A key file that cannot be read, written or trusted.
-#[derive(Debug)]
+///
+/// Its `Display` and `Debug` print paths through [`RedactedPath`](crate::RedactedPath): a
+/// token given where a key file's path belongs is never printed, nor the names of the lock and
+/// temporary files derived from it.
 #[non_exhaustive]
 pub enum StoreError {
     /// An I/O operation failed.
@@ -418,7 +424,9 @@ pub enum StoreError {
         /// The operating system's error kind.
         kind: io::ErrorKind,
         /// The file or directory it was done to: the key file, its temporary file, its lock
-        /// file or its directory. A path is not secret; it tells an operator which file to fix.
+        /// file or its directory. It tells an operator which file to fix, but it is the path as
+        /// the caller gave it, which may be a token pasted in the wrong place: print it through
+        /// [`RedactedPath`](crate::RedactedPath), as this error's `Display` and `Debug` do.
         path: std::path::PathBuf,
     },
     /// The file exists but is not a usable key set: truncated, damaged, or holding keys this
@@ -438,7 +446,7 @@ impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Io { op, kind, path } => {
-                write!(f, "cannot {} {}: {}", op.as_str(), path.display(), io::Error::from(*kind))
+                write!(f, "cannot {} {}: {}", op.as_str(), RedactedPath::new(path), io::Error::from(*kind))
             }
             Self::Corrupt(error) => {
                 write!(f, "key file is not a usable HS256 key set (left untouched): {error}")
@@ -446,6 +454,24 @@ impl fmt::Display for StoreError {
             Self::AlreadyExists => f.write_str("key file already exists"),
             Self::NotFound => f.write_str("key file does not exist"),
             Self::Locked => f.write_str("key file is locked by another writer; try again"),
+        }
+    }
+}
+
+/// As a derived `Debug` would print it, with the path through [`RedactedPath`].
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io { op, kind, path } => f
+                .debug_struct("Io")
+                .field("op", op)
+                .field("kind", kind)
+                .field("path", &RedactedPath::new(path))
+                .finish(),
+            Self::Corrupt(error) => f.debug_tuple("Corrupt").field(error).finish(),
+            Self::AlreadyExists => f.write_str("AlreadyExists"),
+            Self::NotFound => f.write_str("NotFound"),
+            Self::Locked => f.write_str("Locked"),
         }
     }
 }

@@ -80,6 +80,7 @@ mod key;
 mod lifecycle;
 pub mod limits;
 mod mac;
+mod path;
 mod ring;
 mod shared;
 mod storage;
@@ -93,6 +94,7 @@ pub use crate::error::{Error, KeyError, KeySetError, Rejection, Severity, SignEr
 pub use crate::fingerprint::Fingerprint;
 pub use crate::key::{Entropy, Key, Kid, OsEntropy};
 pub use crate::lifecycle::{KeyInfo, KeyState, Rotation};
+pub use crate::path::RedactedPath;
 pub use crate::ring::KeyRing;
 pub use crate::shared::{Reloaded, RingGuard, SharedRing};
 pub use crate::storage::{OsStorage, Storage, StorageLock};

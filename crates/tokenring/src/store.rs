@@ -41,6 +41,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, StoreError, StoreOp};
 use crate::key::{Entropy, OsEntropy};
 use crate::limits::{KEY_SET_LEN_MAX, LEFTOVERS_REMOVED_MAX, LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS, TEMP_NAMES_MAX};
+use crate::path::RedactedPath;
 use crate::ring::KeyRing;
 use crate::storage::{OsStorage, Storage, StorageLock};
 
@@ -115,10 +116,19 @@ impl PermissionWarning {
 ///
 /// The store reaches its files through a [`Storage`], shared by its clones: `std::fs`
 /// ([`OsStorage`]) with [`new`](Self::new), any other with [`with_storage`](Self::with_storage).
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` prints the path through [`RedactedPath`], like the errors it returns, and not the
+/// storage, whose own `Debug` may show the files it holds.
+#[derive(Clone)]
 pub struct FileStore {
     path: PathBuf,
     storage: Arc<dyn Storage>,
+}
+
+impl core::fmt::Debug for FileStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FileStore").field("path", &RedactedPath::new(&self.path)).finish_non_exhaustive()
+    }
 }
 
 /// The store's error for the failure `kind`, met doing `op` to `path`.

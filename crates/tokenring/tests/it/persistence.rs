@@ -400,18 +400,18 @@ fn a_key_file_others_may_read_or_change_is_reported_and_still_loads() {
 /// An in-memory storage that "crashes" at one operation: that operation and every later one
 /// fail, as if the process died there. What survives is what the earlier operations did.
 #[derive(Debug, Default)]
-struct CrashingMemory {
-    files: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>>,
+pub(crate) struct CrashingMemory {
+    pub(crate) files: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>>,
     /// Operations that change something, counted from 0.
-    operations: std::sync::atomic::AtomicUsize,
-    crash_at: std::sync::atomic::AtomicUsize,
+    pub(crate) operations: std::sync::atomic::AtomicUsize,
+    pub(crate) crash_at: std::sync::atomic::AtomicUsize,
     /// Attempts to take the lock that fail as if another writer held it.
-    contended_attempts: std::sync::atomic::AtomicU32,
-    waits: std::sync::atomic::AtomicU32,
+    pub(crate) contended_attempts: std::sync::atomic::AtomicU32,
+    pub(crate) waits: std::sync::atomic::AtomicU32,
     /// Bytes added to every read, as a storage that ignores the read limit would.
-    overread: usize,
+    pub(crate) overread: usize,
     /// `list` fails, as on a storage that cannot list a directory.
-    unlisted: bool,
+    pub(crate) unlisted: bool,
 }
 
 impl CrashingMemory {

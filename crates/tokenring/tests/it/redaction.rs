@@ -175,3 +175,94 @@ fn known_kid_names_only_identifiers_the_ring_chose() {
     assert_eq!(at_limit.len(), HEADER_LEN_MAX);
     assert_eq!(ring.known_kid(signed(&at_limit, "{}")), Some(active));
 }
+
+/// Every write and read of `store`, each error that it returns kept in `errors`.
+fn attempt_everything(store: &tokenring::FileStore, errors: &mut Vec<tokenring::Error>) {
+    let ring = KeyRing::generate(NOW).unwrap();
+    errors.extend(store.save(&ring).err().map(Into::into));
+    errors.extend(store.create(&ring).err().map(Into::into));
+    errors.extend(store.update(|ring| Ok(ring.rotate(NOW + 1, &tokenring::Rotation::new())?)).err());
+    errors.extend(store.load().err().map(Into::into));
+    errors.extend(store.load_or_create(NOW).err());
+}
+
+/// The `Display` and `Debug` of every error a store at `path` returns (on a storage that fails
+/// its first, second, ... changing operation, with and without a key file, and on the
+/// operating system's file system in a directory that does not exist and with a directory
+/// where the key file should be), and of the store itself; and the store errors.
+fn store_outputs(path: &std::path::Path) -> (Vec<String>, Vec<tokenring::StoreError>) {
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::sync::Arc;
+
+    use tokenring::{Error, FileStore};
+
+    use crate::persistence::CrashingMemory;
+
+    let mut outputs = Vec::new();
+    let mut errors = Vec::new();
+    for crash_at in 0..8 {
+        for existing in [false, true] {
+            let storage = Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+            let store = FileStore::with_storage(path, storage.clone());
+            if existing {
+                store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
+            }
+            storage.operations.store(0, SeqCst);
+            storage.crash_at.store(crash_at, SeqCst);
+            outputs.push(format!("{store:?}"));
+            attempt_everything(&store, &mut errors);
+        }
+    }
+    let dir = crate::persistence::temp_dir();
+    let name = path.file_name().unwrap();
+    std::fs::create_dir(dir.join(name)).unwrap();
+    for path in [dir.join("absent").join(name), dir.join(name)] {
+        let store = FileStore::new(&path);
+        outputs.push(format!("{store:?}"));
+        attempt_everything(&store, &mut errors);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+    let mut store_errors = Vec::new();
+    for error in errors {
+        outputs.push(format!("{error} {error:?}"));
+        if let Error::Store(error) = error {
+            outputs.push(format!("{error} {error:?}"));
+            store_errors.push(error);
+        }
+    }
+    (outputs, store_errors)
+}
+
+#[test]
+fn a_token_given_as_a_key_files_path_is_never_printed() {
+    let token = KeyRing::generate(NOW).unwrap().issue(&serde_json::json!({"sub": "ada"}), NOW, 60).unwrap();
+    let signature = token.rsplit('.').next().unwrap();
+    let (outputs, errors) = store_outputs(&std::path::Path::new("/keys").join(&token));
+    // Not vacuous: the errors name files derived from the token (the lock, the temporary
+    // file, the key file itself), and every step of a write failed somewhere.
+    let named: Vec<_> = errors
+        .iter()
+        .filter_map(|error| match error {
+            tokenring::StoreError::Io { path, .. } => Some(path.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .filter(|path| path.contains(&token))
+        .collect();
+    for derived in [format!(".{token}.lock"), format!(".{token}.tmp.0"), format!("/keys/{token}")] {
+        assert!(named.iter().any(|path| path.ends_with(&derived)), "no error names {derived}: {named:?}");
+    }
+    for output in &outputs {
+        assert_free_of(output, &token, "token");
+        assert_free_of(output, signature, "signature");
+    }
+    assert!(outputs.iter().any(|output| output.contains("<path not shown: it looks like a token>")));
+}
+
+#[test]
+fn an_ordinary_key_files_path_is_printed() {
+    let (outputs, _) = store_outputs(std::path::Path::new("/keys/keys.json"));
+    assert!(outputs.iter().any(|output| output.contains("cannot write /keys/.keys.json.tmp.0: ")), "{outputs:#?}");
+    assert!(outputs.iter().any(|output| output.contains(r#"path: "/keys/.keys.json.tmp.0""#)), "{outputs:#?}");
+    assert!(outputs.iter().any(|output| output.contains(r#"FileStore { path: "/keys/keys.json""#)), "{outputs:#?}");
+    assert!(outputs.iter().all(|output| !output.contains("not shown")));
+}
