@@ -440,6 +440,20 @@ pub enum StoreError {
     /// Another process held the key file's lock for longer than a writer waits
     /// ([`LOCK_ATTEMPTS_MAX`](crate::limits::LOCK_ATTEMPTS_MAX) attempts).
     Locked,
+    /// The key file, or the file its symbolic links lead to, is not a regular file: a
+    /// directory, a device (`/dev/null`), a FIFO or a socket. It was neither read nor written,
+    /// and no lock file was created beside it.
+    NotAFile {
+        /// The file the key file's path leads to, after its symbolic links.
+        path: std::path::PathBuf,
+    },
+    /// The key file's path is a symbolic link to a link to a link ... more than
+    /// [`SYMLINK_HOPS_MAX`](crate::FileStore::SYMLINK_HOPS_MAX) times: a loop, most likely.
+    /// Nothing was read or written.
+    SymlinkLoop {
+        /// The key file's path.
+        path: std::path::PathBuf,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -454,6 +468,17 @@ impl fmt::Display for StoreError {
             Self::AlreadyExists => f.write_str("key file already exists"),
             Self::NotFound => f.write_str("key file does not exist"),
             Self::Locked => f.write_str("key file is locked by another writer; try again"),
+            Self::NotAFile { path } => write!(
+                f,
+                "key file {} is not a regular file (a directory, device, FIFO or socket): not read or written",
+                RedactedPath::new(path)
+            ),
+            Self::SymlinkLoop { path } => write!(
+                f,
+                "cannot follow the symbolic links of {}: more than {} in a row (a loop?)",
+                RedactedPath::new(path),
+                crate::FileStore::SYMLINK_HOPS_MAX
+            ),
         }
     }
 }
@@ -472,6 +497,10 @@ impl fmt::Debug for StoreError {
             Self::AlreadyExists => f.write_str("AlreadyExists"),
             Self::NotFound => f.write_str("NotFound"),
             Self::Locked => f.write_str("Locked"),
+            Self::NotAFile { path } => f.debug_struct("NotAFile").field("path", &RedactedPath::new(path)).finish(),
+            Self::SymlinkLoop { path } => {
+                f.debug_struct("SymlinkLoop").field("path", &RedactedPath::new(path)).finish()
+            }
         }
     }
 }

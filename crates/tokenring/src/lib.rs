@@ -97,7 +97,7 @@ pub use crate::lifecycle::{KeyInfo, KeyState, Rotation};
 pub use crate::path::RedactedPath;
 pub use crate::ring::KeyRing;
 pub use crate::shared::{Reloaded, RingGuard, SharedRing};
-pub use crate::storage::{OsStorage, Storage, StorageLock};
+pub use crate::storage::{EntryKind, OsStorage, Storage, StorageLock};
 pub use crate::store::{FileStore, Loaded, PermissionWarning};
 pub use crate::verified::{Scratch, Verified, VerifiedJws};
 

@@ -14,17 +14,20 @@ use core::fmt;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use crate::limits::DIRECTORY_ENTRIES_MAX;
+use crate::path::RedactedPath;
 
 /// The file operations a [`FileStore`](crate::FileStore) needs.
 ///
-/// Paths are the ones the store derives from its key file's path: the key file, a temporary
-/// file and a lock file beside it (`.<name>.tmp.<n>`, `.<name>.lock`), and their directory.
+/// Paths are the ones the store derives from its key file's path: the key file and the targets
+/// of its symbolic links ([`entry_kind`](Self::entry_kind)), and beside the file the links lead
+/// to, a temporary file and a lock file (`.<name>.tmp.<n>`, `.<name>.lock`), and their
+/// directory.
 /// Every method reports a failure by its [`io::ErrorKind`];
 /// [`io::ErrorKind::NotFound`] from [`read`](Self::read) and [`io::ErrorKind::AlreadyExists`]
 /// from [`write_new`](Self::write_new) and [`link_new`](Self::link_new) are meaningful to the
@@ -191,6 +194,48 @@ pub trait Storage: fmt::Debug + Send + Sync {
     fn wait(&self, duration: Duration) {
         std::thread::sleep(duration);
     }
+
+    /// What the name `path` is, without following a symbolic link there (a link in a directory
+    /// above it is followed): how the store follows the key file's links itself, so that it
+    /// writes through them, and refuses a directory, device or FIFO before it opens or locks
+    /// anything.
+    ///
+    /// The default, for a storage that has regular files only, reports every path as one:
+    /// a missing file is then found missing by [`read`](Self::read), and
+    /// [`FileStore::update`](crate::FileStore::update) takes the lock before it finds out.
+    ///
+    /// # Errors
+    /// [`io::ErrorKind::NotFound`] when there is nothing at `path` (or a directory above it
+    /// does not exist); any other kind otherwise.
+    fn entry_kind(&self, path: &Path) -> Result<EntryKind, io::ErrorKind> {
+        let _ = path;
+        Ok(EntryKind::File)
+    }
+}
+
+/// What a name in a directory is, as [`Storage::entry_kind`] reports it.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A symbolic link, with its target as stored in the link: a relative target is relative to
+    /// the link's directory.
+    Symlink(PathBuf),
+    /// Anything else: a directory, a device, a FIFO, a socket. The store neither reads nor
+    /// replaces it.
+    Other,
+}
+
+/// Prints a link's target through [`RedactedPath`](crate::RedactedPath).
+impl fmt::Debug for EntryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File => f.write_str("File"),
+            Self::Symlink(target) => f.debug_tuple("Symlink").field(&RedactedPath::new(target)).finish(),
+            Self::Other => f.write_str("Other"),
+        }
+    }
 }
 
 /// An advisory lock taken by [`Storage::try_lock`], released when dropped.
@@ -299,6 +344,17 @@ impl Storage for OsStorage {
             Ok(()) => Ok(Some(StorageLock::new(file))),
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(error)) => Err(error.kind()),
+        }
+    }
+
+    fn entry_kind(&self, path: &Path) -> Result<EntryKind, io::ErrorKind> {
+        let file_type = fs::symlink_metadata(path).map_err(|error| error.kind())?.file_type();
+        if file_type.is_symlink() {
+            Ok(EntryKind::Symlink(fs::read_link(path).map_err(|error| error.kind())?))
+        } else if file_type.is_file() {
+            Ok(EntryKind::File)
+        } else {
+            Ok(EntryKind::Other)
         }
     }
 

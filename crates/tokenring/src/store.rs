@@ -28,6 +28,15 @@
 //! earlier version's `save`) can lose its temporary file to this: its rename then fails, and
 //! the key file is left as it was.
 //!
+//! The key file's path may be a symbolic link (a Kubernetes Secret volume is a chain of them):
+//! the store follows it itself, at most [`FileStore::SYMLINK_HOPS_MAX`] links, to the file it
+//! leads to, and reads and writes that file. A write replaces that file, with the lock and the
+//! temporary file beside it, and leaves the link a link, so that writers through the link and
+//! through the file's own name take the same lock. A path that leads to anything but a regular
+//! file (a directory, a device such as `/dev/null`, a FIFO, a socket) is refused before it is
+//! opened or a lock file is created beside it: a FIFO would block a read until some writer came,
+//! and a write would replace the device.
+//!
 //! Every file operation goes through a [`Storage`]: `std::fs` by default ([`OsStorage`]), a
 //! simulated disk in the simulator.
 
@@ -43,7 +52,7 @@ use crate::key::{Entropy, OsEntropy};
 use crate::limits::{KEY_SET_LEN_MAX, LEFTOVERS_REMOVED_MAX, LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS, TEMP_NAMES_MAX};
 use crate::path::RedactedPath;
 use crate::ring::KeyRing;
-use crate::storage::{OsStorage, Storage, StorageLock};
+use crate::storage::{EntryKind, OsStorage, Storage, StorageLock};
 
 /// Whether [`FileStore::load_or_create`] found a key file or made one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,6 +149,11 @@ fn io_error(op: StoreOp, path: &Path) -> impl Fn(io::ErrorKind) -> StoreError + 
 }
 
 impl FileStore {
+    /// The most symbolic links the store follows from the key file's path to the file it reads
+    /// or writes, as many as Linux follows in one path: more is taken for a loop
+    /// ([`StoreError::SymlinkLoop`]).
+    pub const SYMLINK_HOPS_MAX: usize = 40;
+
     /// A store at `path` on the operating system's file system. Nothing is read or written yet.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self::with_storage(path, Arc::new(OsStorage))
@@ -157,11 +171,13 @@ impl FileStore {
     }
 
     /// Reads the ring. A missing file is an error, never a reason to make keys: what a node
-    /// that must not create keys (one reading a mounted secret) calls.
+    /// that must not create keys (one reading a mounted secret) calls. Symbolic links are
+    /// followed; a path that leads to anything but a regular file is not opened.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`], [`StoreError::Io`], or [`StoreError::Corrupt`] for a file that
-    /// is not a usable key set (truncated, damaged, too large). The file is never modified.
+    /// [`StoreError::NotFound`], [`StoreError::NotAFile`], [`StoreError::SymlinkLoop`],
+    /// [`StoreError::Io`], or [`StoreError::Corrupt`] for a file that is not a usable key set
+    /// (truncated, damaged, too large). The file is never modified.
     pub fn load(&self) -> Result<KeyRing, StoreError> {
         KeyRing::from_jwk_set(&self.read()?).map_err(StoreError::Corrupt)
     }
@@ -179,19 +195,49 @@ impl FileStore {
     }
 
     /// The file's bytes, at most [`KEY_SET_LEN_MAX`] + 1 of them (one past the limit, so that an
-    /// oversized file is recognised without reading it all).
+    /// oversized file is recognised without reading it all), read from the file the key file's
+    /// symbolic links lead to once it is known to be a regular file: a FIFO, which would block
+    /// the read until a writer comes, or a device is never opened.
     pub(crate) fn read(&self) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+        let target = self.resolve()?;
+        if !target.exists {
+            return Err(StoreError::NotFound);
+        }
+        self.read_file(&target.path)
+    }
+
+    /// The bytes of `file` (the key file, its links followed), as [`read`](Self::read).
+    fn read_file(&self, file: &Path) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         let limit = KEY_SET_LEN_MAX + 1;
-        let document = self.storage.read(&self.path, limit).map_err(io_error(StoreOp::Read, &self.path))?;
+        let document = self.storage.read(file, limit).map_err(io_error(StoreOp::Read, file))?;
         if document.len() > limit {
             // A storage that ignored the limit: the document is refused as an oversized one.
-            return Err(StoreError::Io {
-                op: StoreOp::Read,
-                kind: io::ErrorKind::FileTooLarge,
-                path: self.path.clone(),
-            });
+            return Err(StoreError::Io { op: StoreOp::Read, kind: io::ErrorKind::FileTooLarge, path: file.to_owned() });
         }
         Ok(document)
+    }
+
+    /// The file the key file's path leads to, its symbolic links followed (at most
+    /// [`SYMLINK_HOPS_MAX`](Self::SYMLINK_HOPS_MAX) of them; a relative target against the
+    /// link's directory), and whether it exists. What every read and write works on: a write
+    /// through a link replaces the file it leads to, locked beside that file, and leaves the
+    /// link a link.
+    ///
+    /// # Errors
+    /// [`StoreError::NotAFile`] when it exists and is not a regular file;
+    /// [`StoreError::SymlinkLoop`]; [`StoreError::Io`] when a link cannot be examined.
+    fn resolve(&self) -> Result<Target, StoreError> {
+        let mut path = self.path.clone();
+        for _ in 0..=Self::SYMLINK_HOPS_MAX {
+            match self.storage.entry_kind(&path) {
+                Ok(EntryKind::File) => return Ok(Target { path, exists: true }),
+                Ok(EntryKind::Symlink(target)) => path = beside(&path, &target),
+                Ok(EntryKind::Other) => return Err(StoreError::NotAFile { path }),
+                Err(io::ErrorKind::NotFound) => return Ok(Target { path, exists: false }),
+                Err(kind) => return Err(StoreError::Io { op: StoreOp::Read, kind, path }),
+            }
+        }
+        Err(StoreError::SymlinkLoop { path: self.path.clone() })
     }
 
     /// Changes the ring in the file under an exclusive lock: takes the lock, reads the file,
@@ -209,28 +255,31 @@ impl FileStore {
     /// # let _ = rotated; Ok(()) }
     /// ```
     ///
+    /// Like [`save`](Self::save), it works on the file the key file's symbolic links lead to.
+    ///
     /// # Errors
     /// [`StoreError::Locked`] when another writer holds the lock for too long, any error of
     /// [`load`](Self::load) (a missing file included) or [`save`](Self::save), and whatever
     /// `change` returns, in which case nothing is written.
     pub fn update<T>(&self, change: impl FnOnce(&mut KeyRing) -> Result<T, Error>) -> Result<T, Error> {
-        let lock = self.lock()?;
-        let mut ring = self.load()?;
+        let target = self.resolve()?;
+        let lock = self.lock(&target.path)?;
+        let mut ring = KeyRing::from_jwk_set(&self.read_file(&target.path)?).map_err(StoreError::Corrupt)?;
         let before = ring.to_jwk_set();
         let outcome = change(&mut ring)?;
         let after = ring.to_jwk_set();
         if after != before {
             // Under the lock already held: `save` would wait for it, and give up.
-            self.save_locked(&after, &lock)?;
+            self.save_locked(&target.path, &after, &lock)?;
         }
         Ok(outcome)
     }
 
-    /// Takes the exclusive lock beside the key file, waiting a bounded time for another
-    /// writer. The lock is released when the returned value is dropped; the private writers
-    /// ask for it by reference, as proof that it is held.
-    fn lock(&self) -> Result<StorageLock, StoreError> {
-        let lock_path = self.sibling("lock");
+    /// Takes the exclusive lock beside `file` (the key file, its links followed), waiting a
+    /// bounded time for another writer. The lock is released when the returned value is
+    /// dropped; the private writers ask for it by reference, as proof that it is held.
+    fn lock(&self, file: &Path) -> Result<StorageLock, StoreError> {
+        let lock_path = sibling(file, "lock");
         for attempt in 0..LOCK_ATTEMPTS_MAX {
             match self.storage.try_lock(&lock_path) {
                 Ok(Some(lock)) => return Ok(lock),
@@ -245,53 +294,58 @@ impl FileStore {
         Err(StoreError::Locked)
     }
 
-    /// The path `.<file name>.<suffix>` beside the key file.
-    fn sibling(&self, suffix: &str) -> PathBuf {
-        let name = self.path.file_name().map_or_else(|| "keys".into(), |name| name.to_string_lossy());
-        self.path.with_file_name(format!(".{name}.{suffix}"))
-    }
-
     /// Writes the ring, atomically replacing any existing file, under the key file's lock
     /// (waiting a bounded time for another writer), and removes the temporary files of writes
     /// that crashed.
     ///
+    /// When the key file's path is a symbolic link, the file it leads to is replaced (locked,
+    /// and its temporary file written, beside that file), and the link stays a link. A path
+    /// that leads to anything but a regular file is refused before anything is locked or
+    /// written: a device such as `/dev/null` is never replaced.
+    ///
     /// # Errors
-    /// [`StoreError::Locked`] when another writer holds the lock for too long;
-    /// [`StoreError::Io`] naming the step that failed, [`StoreOp::Lock`] included (a directory
-    /// without a lock file that the process may not create, such as a read-only one). The
-    /// previous file is then intact.
+    /// [`StoreError::NotAFile`], [`StoreError::SymlinkLoop`]; [`StoreError::Locked`] when
+    /// another writer holds the lock for too long; [`StoreError::Io`] naming the step that
+    /// failed, [`StoreOp::Lock`] included (a directory without a lock file that the process
+    /// may not create, such as a read-only one). The previous file is then intact.
     pub fn save(&self, ring: &KeyRing) -> Result<(), StoreError> {
-        let lock = self.lock()?;
-        self.save_locked(&ring.to_jwk_set(), &lock)
+        let target = self.resolve()?;
+        let lock = self.lock(&target.path)?;
+        self.save_locked(&target.path, &ring.to_jwk_set(), &lock)
     }
 
-    /// [`save`](Self::save) of a serialized ring, with the lock held.
-    fn save_locked(&self, document: &str, lock: &StorageLock) -> Result<(), StoreError> {
-        let temp = self.write_temp(document, lock)?;
-        let renamed = self.storage.rename(&temp, &self.path).map_err(io_error(StoreOp::Rename, &self.path));
+    /// [`save`](Self::save) of a serialized ring to `file` (the key file, its links followed),
+    /// with the lock held.
+    fn save_locked(&self, file: &Path, document: &str, lock: &StorageLock) -> Result<(), StoreError> {
+        let temp = self.write_temp(file, document, lock)?;
+        let renamed = self.storage.rename(&temp, file).map_err(io_error(StoreOp::Rename, file));
         if renamed.is_err() {
             let _ = self.storage.remove(&temp);
         }
         renamed?;
-        self.sync_directory()
+        self.sync_directory(file)
     }
 
     /// Writes the ring only if no file exists yet (atomically, without a window in which a
-    /// partial file is visible), under the key file's lock like [`save`](Self::save).
+    /// partial file is visible), under the key file's lock like [`save`](Self::save). A
+    /// symbolic link that leads nowhere yet is written through: the file is created where it
+    /// leads.
     ///
     /// # Errors
-    /// [`StoreError::AlreadyExists`] when the file exists, [`StoreError::Locked`] when another
-    /// writer holds the lock for too long, [`StoreError::Io`] otherwise ([`StoreOp::Lock`]
-    /// included, as for [`save`](Self::save)).
+    /// [`StoreError::AlreadyExists`] when the file exists, [`StoreError::NotAFile`] and
+    /// [`StoreError::SymlinkLoop`] as for [`save`](Self::save), [`StoreError::Locked`] when
+    /// another writer holds the lock for too long, [`StoreError::Io`] otherwise
+    /// ([`StoreOp::Lock`] included, as for [`save`](Self::save)).
     pub fn create(&self, ring: &KeyRing) -> Result<(), StoreError> {
-        let lock = self.lock()?;
-        let temp = self.write_temp(&ring.to_jwk_set(), &lock)?;
-        let linked = self.storage.link_new(&temp, &self.path);
+        let target = self.resolve()?;
+        let lock = self.lock(&target.path)?;
+        let temp = self.write_temp(&target.path, &ring.to_jwk_set(), &lock)?;
+        let linked = self.storage.link_new(&temp, &target.path);
         let _ = self.storage.remove(&temp);
         match linked {
-            Ok(()) => self.sync_directory(),
+            Ok(()) => self.sync_directory(&target.path),
             Err(io::ErrorKind::AlreadyExists) => Err(StoreError::AlreadyExists),
-            Err(kind) => Err(io_error(StoreOp::Rename, &self.path)(kind)),
+            Err(kind) => Err(io_error(StoreOp::Rename, &target.path)(kind)),
         }
     }
 
@@ -331,40 +385,41 @@ impl FileStore {
     }
 
     /// Removes the leftovers of writes that crashed, then writes `document` to a new temporary
-    /// file next to the key file and returns its path. Only with the lock held: then no other
-    /// writer has a temporary file (see the module documentation).
+    /// file next to `file` (the key file, its links followed) and returns its path. Only with
+    /// the lock held: then no other writer has a temporary file (see the module documentation).
     ///
     /// The name is `.<file name>.tmp.<attempt>`. A name that is taken is a leftover the listing
     /// missed: it is removed and the name tried again, or, if it cannot be removed, the next
     /// attempt tried, up to [`TEMP_NAMES_MAX`].
-    fn write_temp(&self, document: &str, lock: &StorageLock) -> Result<PathBuf, StoreError> {
-        self.remove_leftovers(lock);
+    fn write_temp(&self, file: &Path, document: &str, lock: &StorageLock) -> Result<PathBuf, StoreError> {
+        self.remove_leftovers(file, lock);
         for attempt in 0..TEMP_NAMES_MAX {
-            let temp = self.sibling(&format!("tmp.{attempt}"));
+            let temp = sibling(file, &format!("tmp.{attempt}"));
             if self.write_private(&temp, document.as_bytes())?
                 || (self.storage.remove(&temp).is_ok() && self.write_private(&temp, document.as_bytes())?)
             {
                 return Ok(temp);
             }
         }
-        Err(StoreError::Io { op: StoreOp::Write, kind: io::ErrorKind::AlreadyExists, path: self.path.clone() })
+        Err(StoreError::Io { op: StoreOp::Write, kind: io::ErrorKind::AlreadyExists, path: file.to_owned() })
     }
 
-    /// Removes, best effort, up to [`LEFTOVERS_REMOVED_MAX`] temporary files beside the key
-    /// file: `.<file name>.tmp.` followed by digits and dots, this version's names and earlier
-    /// versions' (`.<file name>.tmp.<process id>.<attempt>`). Only with the lock held: then
-    /// every such file is a leftover of a write that crashed. A failure changes nothing but
-    /// what is removed: the write goes on, and the next one tries again.
-    fn remove_leftovers(&self, _lock: &StorageLock) {
-        let prefix = self.sibling("tmp.");
+    /// Removes, best effort, up to [`LEFTOVERS_REMOVED_MAX`] temporary files beside `file` (the
+    /// key file, its links followed): `.<file name>.tmp.` followed by digits and dots, this
+    /// version's names and earlier versions' (`.<file name>.tmp.<process id>.<attempt>`). Only
+    /// with the lock held: then every such file is a leftover of a write that crashed. A
+    /// failure changes nothing but what is removed: the write goes on, and the next one tries
+    /// again.
+    fn remove_leftovers(&self, file: &Path, _lock: &StorageLock) {
+        let prefix = sibling(file, "tmp.");
         let Some(prefix) = prefix.file_name().and_then(|prefix| prefix.to_str()) else { return };
-        let Ok(names) = self.storage.list(self.directory(), prefix, LEFTOVERS_REMOVED_MAX) else { return };
+        let Ok(names) = self.storage.list(directory(file), prefix, LEFTOVERS_REMOVED_MAX) else { return };
         for name in names.iter().take(LEFTOVERS_REMOVED_MAX) {
             let is_temporary = name.to_str().and_then(|name| name.strip_prefix(prefix)).is_some_and(|suffix| {
                 !suffix.is_empty() && suffix.bytes().all(|byte| byte.is_ascii_digit() || byte == b'.')
             });
             if is_temporary {
-                let _ = self.storage.remove(&self.path.with_file_name(name));
+                let _ = self.storage.remove(&file.with_file_name(name));
             }
         }
     }
@@ -385,17 +440,41 @@ impl FileStore {
         Ok(true)
     }
 
-    /// The key file's directory (`.` for a bare file name).
-    fn directory(&self) -> &Path {
-        match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        }
-    }
-
-    fn sync_directory(&self) -> Result<(), StoreError> {
-        let directory = self.directory();
+    /// Flushes the directory of `file` (the key file, its links followed).
+    fn sync_directory(&self, file: &Path) -> Result<(), StoreError> {
+        let directory = directory(file);
         self.storage.sync_directory(directory).map_err(io_error(StoreOp::Sync, directory))
+    }
+}
+
+/// The key file after its symbolic links: what [`FileStore`] reads and writes.
+struct Target {
+    path: PathBuf,
+    /// Whether there is a (regular) file at `path`.
+    exists: bool,
+}
+
+/// The path `.<file name>.<suffix>` beside `file`.
+fn sibling(file: &Path, suffix: &str) -> PathBuf {
+    let name = file.file_name().map_or_else(|| "keys".into(), |name| name.to_string_lossy());
+    file.with_file_name(format!(".{name}.{suffix}"))
+}
+
+/// The directory of `file` (`.` for a bare file name).
+fn directory(file: &Path) -> &Path {
+    match file.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Where the symbolic link `link` leads: `target` if it is absolute, else `target` in the
+/// link's directory. Not normalized: a `..` in it is left for the file system to resolve, from
+/// the directory the link is really in, as it resolves the link itself.
+fn beside(link: &Path, target: &Path) -> PathBuf {
+    match link.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.join(target),
+        _ => target.to_owned(),
     }
 }
 

@@ -192,13 +192,13 @@ fn create_refuses_to_overwrite_and_save_replaces_atomically() {
 }
 
 #[test]
-fn missing_file_is_not_found_and_unreadable_is_io() {
+fn missing_file_is_not_found_and_a_directory_is_not_a_file() {
     let dir = temp_dir();
     assert!(matches!(FileStore::new(dir.join("absent.json")).load(), Err(StoreError::NotFound)));
-    // A directory where the file should be cannot be read as one.
+    // A directory where the file should be is neither read as one nor replaced by a new one.
     std::fs::create_dir(dir.join("keys.json")).unwrap();
     let error = FileStore::new(dir.join("keys.json")).load_or_create(NOW).unwrap_err();
-    assert!(matches!(error, tokenring::Error::Store(StoreError::Io { .. })), "{error:?}");
+    assert!(matches!(error, tokenring::Error::Store(StoreError::NotAFile { .. })), "{error:?}");
     assert!(dir.join("keys.json").is_dir());
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -359,17 +359,15 @@ fn a_write_waits_for_another_writers_lock_and_never_removes_its_temporary_file()
 
 #[test]
 fn a_failed_rename_leaves_no_temporary_file_and_changes_nothing() {
-    // A non-empty directory where the key file should be: the temporary file is written, the
-    // rename over it fails.
+    // A path with a trailing slash, where no file is: the temporary file is written beside
+    // `keys.json`, the rename to `keys.json/` (a directory that is not there) fails.
     let dir = temp_dir();
-    let path = dir.join("keys.json");
-    std::fs::create_dir(&path).unwrap();
-    std::fs::write(path.join("inside"), b"kept").unwrap();
+    std::fs::write(dir.join("other.json"), b"kept").unwrap();
     let before = listing(&dir);
+    let path = format!("{}/keys.json/", dir.display());
     let error = FileStore::new(&path).save(&KeyRing::generate(NOW).unwrap()).unwrap_err();
     assert!(matches!(error, StoreError::Io { op: StoreOp::Rename, .. }), "{error:?}");
     assert_eq!(listing_without_lock(&dir), before);
-    assert_eq!(std::fs::read(path.join("inside")).unwrap(), b"kept");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
