@@ -256,13 +256,20 @@ impl FileStore {
     /// ```
     ///
     /// Like [`save`](Self::save), it works on the file the key file's symbolic links lead to.
+    /// A key file that does not exist is reported before the lock is taken: nothing is created,
+    /// not even the lock file.
     ///
     /// # Errors
-    /// [`StoreError::Locked`] when another writer holds the lock for too long, any error of
-    /// [`load`](Self::load) (a missing file included) or [`save`](Self::save), and whatever
-    /// `change` returns, in which case nothing is written.
+    /// [`StoreError::NotFound`] when there is no key file; [`StoreError::Locked`] when another
+    /// writer holds the lock for too long; any error of [`load`](Self::load) or
+    /// [`save`](Self::save); and whatever `change` returns, in which case nothing is written.
     pub fn update<T>(&self, change: impl FnOnce(&mut KeyRing) -> Result<T, Error>) -> Result<T, Error> {
         let target = self.resolve()?;
+        if !target.exists {
+            // Before the lock: a key file that is not there (a typo, a token given as the path)
+            // gets no lock file beside it. One created from now on is found under the lock.
+            return Err(StoreError::NotFound.into());
+        }
         let lock = self.lock(&target.path)?;
         let mut ring = KeyRing::from_jwk_set(&self.read_file(&target.path)?).map_err(StoreError::Corrupt)?;
         let before = ring.to_jwk_set();

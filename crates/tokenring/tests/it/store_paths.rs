@@ -24,8 +24,9 @@ fn a_missing_directory_is_a_lock_error_not_a_missing_key_file() {
     let StoreError::Io { path, .. } = &error else { unreachable!() };
     assert_eq!(path.parent(), Some(dir.join("absent").as_path()));
     assert!(error.to_string().starts_with(&format!("cannot lock {}/absent/.keys.json.lock", dir.display())), "{error}");
-    let locked = store.update(|_| Ok(())).unwrap_err();
-    assert!(locked.to_string().contains(".keys.json.lock"), "{locked}");
+    // An update finds the key file missing before it would lock.
+    let missing = store.update(|_| Ok(())).unwrap_err();
+    assert!(matches!(missing, tokenring::Error::Store(StoreError::NotFound)), "{missing:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -275,4 +276,26 @@ fn a_loop_of_symbolic_links_is_refused_and_left_alone() {
     assert!(matches!(too_long.load(), Err(StoreError::SymlinkLoop { .. })));
     std::fs::remove_dir_all(dir).unwrap();
     std::fs::remove_dir_all(chain).unwrap();
+}
+
+#[test]
+fn update_of_a_key_file_that_does_not_exist_creates_nothing() {
+    let dir = temp_dir();
+    let token = ring().issue(&serde_json::json!({"sub": "ada"}), NOW, 60).unwrap();
+    for name in ["typo.json", token.as_str()] {
+        let error = rotate(&FileStore::new(dir.join(name)), NOW).unwrap_err();
+        assert!(matches!(error, tokenring::Error::Store(StoreError::NotFound)), "{error:?}");
+        assert_eq!(names(&dir), Vec::<String>::new(), "no lock file for {name}");
+    }
+    #[cfg(unix)]
+    {
+        // A link that leads nowhere: nothing beside the link nor where it leads.
+        std::fs::create_dir(dir.join("real")).unwrap();
+        std::os::unix::fs::symlink("real/keys.json", dir.join("link.json")).unwrap();
+        let error = rotate(&FileStore::new(dir.join("link.json")), NOW).unwrap_err();
+        assert!(matches!(error, tokenring::Error::Store(StoreError::NotFound)), "{error:?}");
+        assert_eq!(names(&dir), ["link.json", "real"]);
+        assert_eq!(names(&dir.join("real")), Vec::<String>::new());
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }
