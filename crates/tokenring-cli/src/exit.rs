@@ -1,13 +1,14 @@
 //! Exit codes and the failures that lead to them.
 //!
-//! Every message is built from constants, numbers, key identifiers, the key file's path and the
+//! Every message is built from constants, numbers, key identifiers, the key file's path (through
+//! `RedactedPath`, which hides a path that looks like a token) and the
 //! library's own `Display` texts, which never contain a token, a signature or key bytes.
 
 use std::fmt;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use tokenring::{Fingerprint, KeyError, Rejection, Severity, SignError, StoreError};
+use tokenring::{Fingerprint, KeyError, RedactedPath, Rejection, Severity, SignError, StoreError};
 
 use crate::output;
 
@@ -88,7 +89,7 @@ impl fmt::Display for Failure {
             }
             Self::Usage(message) => write!(f, "tokenring: error: {message}"),
             Self::Store { path, error, hint } => {
-                write!(f, "tokenring: error: {}: ", shown_path(path))?;
+                write!(f, "tokenring: error: {}: ", RedactedPath::new(path))?;
                 match error {
                     // The library's wording ("damaged") suits a server's own file; here the file
                     // may just as well be someone else's key set that is not for HS256.
@@ -114,24 +115,6 @@ impl fmt::Display for Failure {
         }
     }
 }
-
-/// A key file's path as printed: as given, unless it looks like a token (`--keys "$TOKEN"`,
-/// arguments in the wrong order), which is never printed.
-pub(crate) fn shown_path(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    let looks_like_a_token = text.len() > TOKEN_LIKE_LEN_MIN
-        && text.bytes().filter(|&byte| byte == b'.').count() >= 2
-        && text.bytes().all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'));
-    if looks_like_a_token {
-        "the --keys argument (not shown: it looks like a token)".to_owned()
-    } else {
-        path.display().to_string()
-    }
-}
-
-/// A path longer than this, of base64url characters and at least two dots, is taken for a
-/// token. The shortest real token (an empty header and payload are malformed) is longer.
-const TOKEN_LIKE_LEN_MIN: usize = 40;
 
 /// A sentence about a rejection, without its code.
 fn explain(rejection: &Rejection) -> String {

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use tokenring::{FileStore, KeyInfo, KeyRing, KeyState, Kid, Rotation, StoreError};
+use tokenring::{FileStore, KeyInfo, KeyRing, KeyState, Kid, RedactedPath, Rotation, StoreError};
 
 use crate::cli::{self, ListArgs, NewArgs, RevokeArgs, RotateArgs};
-use crate::exit::{self, Failure};
+use crate::exit::Failure;
 use crate::output;
 use crate::utc;
 
@@ -17,17 +17,29 @@ use crate::utc;
 /// # Errors
 /// [`Failure::Store`].
 pub(crate) fn load(path: &Path) -> Result<KeyRing, Failure> {
-    let store = FileStore::new(path);
+    let store = open(path)?;
     let ring = store.load().map_err(|error| store_failure(path, error))?;
     warn_about_permissions(&store);
     Ok(ring)
+}
+
+/// The store for the key file at `path`, or a usage error, before anything is read or written,
+/// when the path looks like a token (`--keys "$TOKEN"`, arguments in the wrong order): no file
+/// named after a token is ever created, and nothing prints it.
+fn open(path: &Path) -> Result<FileStore, Failure> {
+    if RedactedPath::new(path).hides_path() {
+        return Err(Failure::Usage(
+            "the key file argument looks like a token, not a path (not shown); nothing was read or written".to_owned(),
+        ));
+    }
+    Ok(FileStore::new(path))
 }
 
 /// Prints a warning when others may read or change the key file. Never a failure: a file that
 /// loaded is used.
 fn warn_about_permissions(store: &FileStore) {
     if let Ok(Some(warning)) = store.check_permissions() {
-        output::stderr(&format!("tokenring: warning: {}: {warning}", exit::shown_path(store.path())));
+        output::stderr(&format!("tokenring: warning: {}: {warning}", RedactedPath::new(store.path())));
     }
 }
 
@@ -65,11 +77,11 @@ fn when(secs: u64) -> String {
 pub(crate) fn new(args: &NewArgs) -> Result<(), Failure> {
     let now = cli::now_secs(args.now);
     let ring = KeyRing::generate(now)?;
-    let store = FileStore::new(&args.file);
+    let store = open(&args.file)?;
     // `create` refuses to replace an existing file atomically; `save` replaces it atomically.
     let written = if args.force { store.save(&ring) } else { store.create(&ring) };
     written.map_err(|error| store_failure(&args.file, error))?;
-    let line = format!("created {}: active key {}\n", args.file.display(), kid_text(ring.active_kid(now)));
+    let line = format!("created {}: active key {}\n", RedactedPath::new(&args.file), kid_text(ring.active_kid(now)));
     output::stdout(line.as_bytes())
 }
 
@@ -89,7 +101,7 @@ pub(crate) fn rotate(args: &RotateArgs) -> Result<(), Failure> {
         .propagation_secs(args.propagation)
         .overlap_secs(args.overlap)
         .forget_after_secs(args.forget_after);
-    let store = FileStore::new(&args.file);
+    let store = open(&args.file)?;
     let rotated = store
         .update(|ring| {
             // Rotation drops keys past their forget time; count them to say so.
@@ -106,13 +118,16 @@ pub(crate) fn rotate(args: &RotateArgs) -> Result<(), Failure> {
     warn_about_permissions(&store);
 
     let Some(kid) = rotated.kid else {
-        let report =
-            format!("{}: the newest key is younger than the given age; nothing changed\n", args.file.display());
+        let report = format!(
+            "{}: the newest key is younger than the given age; nothing changed\n",
+            RedactedPath::new(&args.file)
+        );
         return output::stdout(report.as_bytes());
     };
     let info = rotated.keys.iter().find(|key| key.kid == Some(kid));
     let activate_at = info.map_or(now, |info| info.activate_at_secs);
-    let mut report = format!("rotated {}: new key {kid} signs from {}\n", args.file.display(), when(activate_at));
+    let mut report =
+        format!("rotated {}: new key {kid} signs from {}\n", RedactedPath::new(&args.file), when(activate_at));
     if let Some(previous) = rotated.signing_before {
         let retire_at = rotated.keys.iter().find(|key| key.kid == Some(previous)).and_then(|key| key.retire_at_secs);
         if activate_at > now {
@@ -137,7 +152,7 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), Failure> {
     let now = cli::now_secs(args.now);
     // A kid is not secret, but an invalid one is not echoed: it may be anything pasted by mistake.
     let kid = Kid::new(&args.kid).map_err(Failure::Key)?;
-    let store = FileStore::new(&args.file);
+    let store = open(&args.file)?;
     let signer = store
         .update(|ring| {
             ring.revoke(&kid, now)?;
@@ -145,7 +160,8 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), Failure> {
         })
         .map_err(|error| update_failure(&args.file, error))?;
     warn_about_permissions(&store);
-    let mut report = format!("revoked key {kid} in {}: its tokens are rejected as revoked-key\n", args.file.display());
+    let mut report =
+        format!("revoked key {kid} in {}: its tokens are rejected as revoked-key\n", RedactedPath::new(&args.file));
     match signer {
         Some(signer) => {
             let _ = writeln!(report, "key {signer} signs");
@@ -154,7 +170,7 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), Failure> {
             let _ = writeln!(
                 report,
                 "no key can sign now: run `tokenring keys rotate {} --propagation 0s` (or wait for a pending key)",
-                args.file.display()
+                RedactedPath::new(&args.file)
             );
         }
     }
