@@ -454,6 +454,12 @@ pub enum StoreError {
         /// The key file's path.
         path: std::path::PathBuf,
     },
+    /// The directory the key file should be written to does not exist (or one above it does
+    /// not): a write creates the key file, never a directory. Nothing was written.
+    DirectoryNotFound {
+        /// The key file's directory (after its symbolic links).
+        path: std::path::PathBuf,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -479,6 +485,9 @@ impl fmt::Display for StoreError {
                 RedactedPath::new(path),
                 crate::FileStore::SYMLINK_HOPS_MAX
             ),
+            Self::DirectoryNotFound { path } => {
+                write!(f, "directory {} does not exist (create it first)", RedactedPath::new(path))
+            }
         }
     }
 }
@@ -500,6 +509,9 @@ impl fmt::Debug for StoreError {
             Self::NotAFile { path } => f.debug_struct("NotAFile").field("path", &RedactedPath::new(path)).finish(),
             Self::SymlinkLoop { path } => {
                 f.debug_struct("SymlinkLoop").field("path", &RedactedPath::new(path)).finish()
+            }
+            Self::DirectoryNotFound { path } => {
+                f.debug_struct("DirectoryNotFound").field("path", &RedactedPath::new(path)).finish()
             }
         }
     }

@@ -179,7 +179,9 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// released when the returned [`StorageLock`] is dropped.
     ///
     /// # Errors
-    /// Any kind other than contention.
+    /// [`io::ErrorKind::NotFound`] when the directory of `path` does not exist (the store
+    /// reports it as [`StoreError::DirectoryNotFound`](crate::StoreError::DirectoryNotFound));
+    /// any kind other than contention otherwise.
     fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, io::ErrorKind>;
 
     /// The permission bits of the file at `path`, `None` where the platform has no Unix

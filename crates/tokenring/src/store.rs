@@ -295,6 +295,10 @@ impl FileStore {
                         self.storage.wait(Duration::from_millis(LOCK_RETRY_MILLIS));
                     }
                 }
+                // The lock file is created if needed: only its directory can be missing.
+                Err(io::ErrorKind::NotFound) => {
+                    return Err(StoreError::DirectoryNotFound { path: directory(file).to_owned() })
+                }
                 Err(kind) => return Err(io_error(StoreOp::Lock, &lock_path)(kind)),
             }
         }
@@ -311,10 +315,11 @@ impl FileStore {
     /// written: a device such as `/dev/null` is never replaced.
     ///
     /// # Errors
-    /// [`StoreError::NotAFile`], [`StoreError::SymlinkLoop`]; [`StoreError::Locked`] when
-    /// another writer holds the lock for too long; [`StoreError::Io`] naming the step that
-    /// failed, [`StoreOp::Lock`] included (a directory without a lock file that the process
-    /// may not create, such as a read-only one). The previous file is then intact.
+    /// [`StoreError::NotAFile`], [`StoreError::SymlinkLoop`]; [`StoreError::DirectoryNotFound`]
+    /// when the key file's directory does not exist; [`StoreError::Locked`] when another writer
+    /// holds the lock for too long; [`StoreError::Io`] naming the step that failed,
+    /// [`StoreOp::Lock`] included (a directory without a lock file that the process may not
+    /// create, such as a read-only one). The previous file is then intact.
     pub fn save(&self, ring: &KeyRing) -> Result<(), StoreError> {
         let target = self.resolve()?;
         let lock = self.lock(&target.path)?;
@@ -339,8 +344,9 @@ impl FileStore {
     /// leads.
     ///
     /// # Errors
-    /// [`StoreError::AlreadyExists`] when the file exists, [`StoreError::NotAFile`] and
-    /// [`StoreError::SymlinkLoop`] as for [`save`](Self::save), [`StoreError::Locked`] when
+    /// [`StoreError::AlreadyExists`] when the file exists, [`StoreError::NotAFile`],
+    /// [`StoreError::SymlinkLoop`] and [`StoreError::DirectoryNotFound`] as for
+    /// [`save`](Self::save), [`StoreError::Locked`] when
     /// another writer holds the lock for too long, [`StoreError::Io`] otherwise
     /// ([`StoreOp::Lock`] included, as for [`save`](Self::save)).
     pub fn create(&self, ring: &KeyRing) -> Result<(), StoreError> {

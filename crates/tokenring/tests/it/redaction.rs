@@ -2,7 +2,7 @@
 //! and kebab-case, and the documented `Debug` forms.
 
 use serde_json::Value;
-use tokenring::{Key, KeyRing, Kid, Rejection, Scratch, Validation};
+use tokenring::{Key, KeyRing, Kid, Rejection, Scratch, StoreError, Validation};
 
 use crate::ring::NOW;
 
@@ -186,11 +186,12 @@ fn attempt_everything(store: &tokenring::FileStore, errors: &mut Vec<tokenring::
     errors.extend(store.load_or_create(NOW).err());
 }
 
-/// The `Display` and `Debug` of every error a store at `path` returns (on a storage that fails
-/// its first, second, ... changing operation, with and without a key file, and on the
-/// operating system's file system in a directory that does not exist and with a directory
-/// where the key file should be), and of the store itself; and the store errors.
-fn store_outputs(path: &std::path::Path) -> (Vec<String>, Vec<tokenring::StoreError>) {
+/// The `Display` and `Debug` of every error a store at `path` returns, and of the store
+/// itself; and the store errors. On a storage that fails its first, second, ... changing
+/// operation, with and without a key file; on the operating system's file system, with the
+/// file's name in a directory that does not exist, a directory where the key file or its lock
+/// file should be, and the file's name as a directory that does not exist.
+fn store_outputs(path: &std::path::Path) -> (Vec<String>, Vec<StoreError>) {
     use std::sync::atomic::Ordering::SeqCst;
     use std::sync::Arc;
 
@@ -213,15 +214,22 @@ fn store_outputs(path: &std::path::Path) -> (Vec<String>, Vec<tokenring::StoreEr
             attempt_everything(&store, &mut errors);
         }
     }
-    let dir = crate::persistence::temp_dir();
-    let name = path.file_name().unwrap();
-    std::fs::create_dir(dir.join(name)).unwrap();
-    for path in [dir.join("absent").join(name), dir.join(name)] {
-        let store = FileStore::new(&path);
+    let name = path.file_name().unwrap().to_str().unwrap();
+    for (made, path) in [
+        (None, "absent/NAME".to_owned()),
+        (Some("NAME"), "NAME".to_owned()),
+        (Some(".NAME.lock"), "NAME".to_owned()),
+        (None, "NAME/keys.json".to_owned()),
+    ] {
+        let dir = crate::persistence::temp_dir();
+        if let Some(made) = made {
+            std::fs::create_dir(dir.join(made.replace("NAME", name))).unwrap();
+        }
+        let store = FileStore::new(dir.join(path.replace("NAME", name)));
         outputs.push(format!("{store:?}"));
         attempt_everything(&store, &mut errors);
+        std::fs::remove_dir_all(dir).unwrap();
     }
-    std::fs::remove_dir_all(dir).unwrap();
     let mut store_errors = Vec::new();
     for error in errors {
         outputs.push(format!("{error} {error:?}"));
@@ -238,17 +246,25 @@ fn a_token_given_as_a_key_files_path_is_never_printed() {
     let token = KeyRing::generate(NOW).unwrap().issue(&serde_json::json!({"sub": "ada"}), NOW, 60).unwrap();
     let signature = token.rsplit('.').next().unwrap();
     let (outputs, errors) = store_outputs(&std::path::Path::new("/keys").join(&token));
+    assert!(errors.iter().any(|error| matches!(error, StoreError::NotAFile { .. })));
+    assert!(errors
+        .iter()
+        .any(|error| matches!(error, StoreError::DirectoryNotFound { path } if path.ends_with(&token))));
     // Not vacuous: the errors name files derived from the token (the lock, the temporary
-    // file, the key file itself), and every step of a write failed somewhere.
+    // file, the key file itself, a directory), and every step of a write failed somewhere.
     let named: Vec<_> = errors
         .iter()
         .filter_map(|error| match error {
-            tokenring::StoreError::Io { path, .. } => Some(path.to_string_lossy().into_owned()),
+            StoreError::Io { path, .. }
+            | StoreError::NotAFile { path }
+            | StoreError::DirectoryNotFound { path }
+            | StoreError::SymlinkLoop { path } => Some(path.to_string_lossy().into_owned()),
             _ => None,
         })
         .filter(|path| path.contains(&token))
         .collect();
-    for derived in [format!(".{token}.lock"), format!(".{token}.tmp.0"), format!("/keys/{token}")] {
+    for derived in [format!(".{token}.lock"), format!(".{token}.tmp.0"), format!("/keys/{token}"), format!("/{token}")]
+    {
         assert!(named.iter().any(|path| path.ends_with(&derived)), "no error names {derived}: {named:?}");
     }
     for output in &outputs {

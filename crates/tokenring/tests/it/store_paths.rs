@@ -1,9 +1,9 @@
 //! Where the file store writes, and what it reports when it cannot: a bare file name lands in
-//! the working directory, a missing directory is a lock error rather than a missing key file,
-//! and a failed link is `Io` unless the key file exists; each error names the file involved.
-//! A symbolic link is written through, to the file it leads to, locked beside that file; a
-//! path that leads to a directory, device or FIFO is neither read nor written, and a loop of
-//! links is refused.
+//! the working directory, a missing directory is reported as one (not as a lock error nor a
+//! missing key file), and a failed link is `Io` unless the key file exists; each error names
+//! the file involved. A symbolic link is written through, to the file it leads to, locked
+//! beside that file; a path that leads to a directory, device or FIFO is neither read nor
+//! written, and a loop of links is refused. An update of a missing file creates nothing.
 
 use tokenring::{FileStore, KeyRing, StoreError, StoreOp};
 
@@ -12,21 +12,22 @@ use crate::persistence::temp_dir;
 use crate::ring::NOW;
 
 #[test]
-fn a_missing_directory_is_a_lock_error_not_a_missing_key_file() {
+fn a_missing_directory_is_reported_as_such_not_as_a_lock_error() {
     let dir = temp_dir();
-    let store = FileStore::new(dir.join("absent").join("keys.json"));
+    let store = FileStore::new(dir.join("sub").join("dir").join("keys.json"));
     assert!(matches!(store.load(), Err(StoreError::NotFound)));
-    // Every write takes the lock first: the error names the lock file beside the key file.
-    let error = store.save(&ring()).unwrap_err();
-    assert!(matches!(error, StoreError::Io { op: StoreOp::Lock, kind: std::io::ErrorKind::NotFound, .. }), "{error:?}");
-    let error = store.create(&ring()).unwrap_err();
-    assert!(matches!(error, StoreError::Io { op: StoreOp::Lock, kind: std::io::ErrorKind::NotFound, .. }), "{error:?}");
-    let StoreError::Io { path, .. } = &error else { unreachable!() };
-    assert_eq!(path.parent(), Some(dir.join("absent").as_path()));
-    assert!(error.to_string().starts_with(&format!("cannot lock {}/absent/.keys.json.lock", dir.display())), "{error}");
+    // Every write takes the lock first, beside the key file: its directory is what is missing.
+    let missing = dir.join("sub").join("dir");
+    for error in [store.save(&ring()).unwrap_err(), store.create(&ring()).unwrap_err()] {
+        assert!(matches!(&error, StoreError::DirectoryNotFound { path } if *path == missing), "{error:?}");
+        assert_eq!(error.to_string(), format!("directory {} does not exist (create it first)", missing.display()));
+    }
+    let error = store.load_or_create(NOW).unwrap_err();
+    assert!(matches!(error, tokenring::Error::Store(StoreError::DirectoryNotFound { .. })), "{error:?}");
     // An update finds the key file missing before it would lock.
     let missing = store.update(|_| Ok(())).unwrap_err();
     assert!(matches!(missing, tokenring::Error::Store(StoreError::NotFound)), "{missing:?}");
+    assert_eq!(names(&dir), Vec::<String>::new());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
