@@ -448,7 +448,7 @@ pub enum StoreError {
         path: std::path::PathBuf,
     },
     /// The key file's path is a symbolic link to a link to a link ... more than
-    /// [`SYMLINK_HOPS_MAX`](crate::FileStore::SYMLINK_HOPS_MAX) times: a loop, most likely.
+    /// [`SYMLINK_HOPS_MAX`](crate::limits::SYMLINK_HOPS_MAX) times: a loop, most likely.
     /// Nothing was read or written.
     SymlinkLoop {
         /// The key file's path.
@@ -483,7 +483,7 @@ impl fmt::Display for StoreError {
                 f,
                 "cannot follow the symbolic links of {}: more than {} in a row (a loop?)",
                 RedactedPath::new(path),
-                crate::FileStore::SYMLINK_HOPS_MAX
+                crate::limits::SYMLINK_HOPS_MAX
             ),
             Self::DirectoryNotFound { path } => {
                 write!(f, "directory {} does not exist (create it first)", RedactedPath::new(path))

@@ -69,6 +69,11 @@ pub const LEFTOVERS_REMOVED_MAX: usize = 64;
 /// removes it (see [`TEMP_NAMES_MAX`]).
 pub const DIRECTORY_ENTRIES_MAX: usize = 4096;
 
+/// Most symbolic links a [`FileStore`](crate::FileStore) follows from the key file's path to the
+/// file it reads or writes, as many as Linux follows in one path: more is taken for a loop
+/// ([`StoreError::SymlinkLoop`](crate::StoreError::SymlinkLoop)).
+pub const SYMLINK_HOPS_MAX: usize = 40;
+
 /// Default time a rotated-in key is published before it signs, in seconds (five minutes).
 ///
 /// A Kubernetes Secret volume reaches a pod within the kubelet's sync period (one minute by

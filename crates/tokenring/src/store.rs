@@ -29,7 +29,7 @@
 //! the key file is left as it was.
 //!
 //! The key file's path may be a symbolic link (a Kubernetes Secret volume is a chain of them):
-//! the store follows it itself, at most [`FileStore::SYMLINK_HOPS_MAX`] links, to the file it
+//! the store follows it itself, at most [`SYMLINK_HOPS_MAX`] links, to the file it
 //! leads to, and reads and writes that file. A write replaces that file, with the lock and the
 //! temporary file beside it, and leaves the link a link, so that writers through the link and
 //! through the file's own name take the same lock. A path that leads to anything but a regular
@@ -49,7 +49,9 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, StoreError, StoreOp};
 use crate::key::{Entropy, OsEntropy};
-use crate::limits::{KEY_SET_LEN_MAX, LEFTOVERS_REMOVED_MAX, LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS, TEMP_NAMES_MAX};
+use crate::limits::{
+    KEY_SET_LEN_MAX, LEFTOVERS_REMOVED_MAX, LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS, SYMLINK_HOPS_MAX, TEMP_NAMES_MAX,
+};
 use crate::path::RedactedPath;
 use crate::ring::KeyRing;
 use crate::storage::{EntryKind, OsStorage, Storage, StorageLock};
@@ -149,11 +151,6 @@ fn io_error(op: StoreOp, path: &Path) -> impl Fn(io::ErrorKind) -> StoreError + 
 }
 
 impl FileStore {
-    /// The most symbolic links the store follows from the key file's path to the file it reads
-    /// or writes, as many as Linux follows in one path: more is taken for a loop
-    /// ([`StoreError::SymlinkLoop`]).
-    pub const SYMLINK_HOPS_MAX: usize = 40;
-
     /// A store at `path` on the operating system's file system. Nothing is read or written yet.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self::with_storage(path, Arc::new(OsStorage))
@@ -218,7 +215,7 @@ impl FileStore {
     }
 
     /// The file the key file's path leads to, its symbolic links followed (at most
-    /// [`SYMLINK_HOPS_MAX`](Self::SYMLINK_HOPS_MAX) of them; a relative target against the
+    /// [`SYMLINK_HOPS_MAX`] of them; a relative target against the
     /// link's directory), and whether it exists. What every read and write works on: a write
     /// through a link replaces the file it leads to, locked beside that file, and leaves the
     /// link a link.
@@ -228,7 +225,7 @@ impl FileStore {
     /// [`StoreError::SymlinkLoop`]; [`StoreError::Io`] when a link cannot be examined.
     fn resolve(&self) -> Result<Target, StoreError> {
         let mut path = self.path.clone();
-        for _ in 0..=Self::SYMLINK_HOPS_MAX {
+        for _ in 0..=SYMLINK_HOPS_MAX {
             match self.storage.entry_kind(&path) {
                 Ok(EntryKind::File) => return Ok(Target { path, exists: true }),
                 Ok(EntryKind::Symlink(target)) => path = beside(&path, &target),

@@ -260,7 +260,7 @@ fn a_loop_of_symbolic_links_is_refused_and_left_alone() {
         format!(
             "cannot follow the symbolic links of {}: more than {} in a row (a loop?)",
             dir.join("a.json").display(),
-            FileStore::SYMLINK_HOPS_MAX
+            tokenring::limits::SYMLINK_HOPS_MAX
         )
     );
     assert!(links_to(&dir.join("a.json"), "b.json") && links_to(&dir.join("b.json"), "a.json"));
@@ -269,11 +269,11 @@ fn a_loop_of_symbolic_links_is_refused_and_left_alone() {
     // The longest chain the store follows, and one link more.
     let chain = temp_dir();
     std::fs::write(chain.join("0"), ring().to_jwk_set().as_bytes()).unwrap();
-    for hop in 1..=FileStore::SYMLINK_HOPS_MAX + 1 {
+    for hop in 1..=tokenring::limits::SYMLINK_HOPS_MAX + 1 {
         symlink((hop - 1).to_string(), chain.join(hop.to_string())).unwrap();
     }
-    assert!(FileStore::new(chain.join(FileStore::SYMLINK_HOPS_MAX.to_string())).load().is_ok());
-    let too_long = FileStore::new(chain.join((FileStore::SYMLINK_HOPS_MAX + 1).to_string()));
+    assert!(FileStore::new(chain.join(tokenring::limits::SYMLINK_HOPS_MAX.to_string())).load().is_ok());
+    let too_long = FileStore::new(chain.join((tokenring::limits::SYMLINK_HOPS_MAX + 1).to_string()));
     assert!(matches!(too_long.load(), Err(StoreError::SymlinkLoop { .. })));
     std::fs::remove_dir_all(dir).unwrap();
     std::fs::remove_dir_all(chain).unwrap();
