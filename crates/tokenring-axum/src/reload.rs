@@ -5,13 +5,26 @@
 //! Kubernetes `..data` symlink swap or an atomic rename is seen), and a poll every so often,
 //! because a Kubernetes `subPath` mount or NFS sends no events at all. A reload that finds the
 //! same bytes changes nothing.
+//!
+//! Only events that name the key file, `..data`, or an entry the key file's symlink chain
+//! passes through wake the reloader: anything else in the directory (a log file written there,
+//! the store's own lock and temporary files) does not. Otherwise a bad key file and a log in
+//! the same directory feed each other: each failure's log line is an event, which triggers the
+//! next failure.
+//!
+//! A failure is logged at `error` once; the same failure again (a bad file that has not changed,
+//! read again by the poll) only at `debug`, so that a poll does not fill the log. The status
+//! counts every reload all the same. The key file's permissions are checked at start and at
+//! every reload, and a [`PermissionWarning`] is logged at `warn` when it first appears.
 
 use core::fmt;
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode};
-use tokenring::{Reloaded, StoreError};
+use tokenring::{PermissionWarning, Reloaded, StoreError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -28,6 +41,11 @@ pub const POLL_DEFAULT: Duration = Duration::from_secs(30);
 pub const DEBOUNCE_DEFAULT: Duration = Duration::from_millis(100);
 const DEBOUNCE_MIN: Duration = Duration::from_millis(10);
 const DEBOUNCE_MAX: Duration = Duration::from_secs(10);
+/// The entry a Kubernetes Secret or ConfigMap volume swaps, with one rename, to publish a new
+/// version of every file in it.
+const DATA_LINK: &str = "..data";
+/// Most symbolic links followed from the key file to find the entries its chain passes through.
+const SYMLINK_CHAIN_MAX: usize = 8;
 
 /// How a [`Reloader`] notices a changed key file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,19 +219,29 @@ impl Reloader {
     }
 }
 
-/// Watches the directory of `path`, sending a wake-up after each debounced batch of events
-/// other than reads (a reload's own read must not trigger the next one).
-fn watch(path: &std::path::Path, debounce: Duration, wake: mpsc::Sender<()>) -> Result<Watcher, ReloadError> {
+/// Watches the directory of `path`, sending a wake-up after each debounced batch with an event
+/// that concerns the key file (see [`KeyFileNames`]) other than a read (a reload's own read
+/// must not trigger the next one).
+fn watch(path: &Path, debounce: Duration, wake: mpsc::Sender<()>) -> Result<Watcher, ReloadError> {
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
+        _ => PathBuf::from("."),
     };
+    let names = KeyFileNames { path: path.to_path_buf(), directory: directory.clone() };
     let mut watcher = notify_debouncer_full::new_debouncer(
         debounce,
         None,
         move |result: notify_debouncer_full::DebounceEventResult| {
             let relevant = match &result {
-                Ok(events) => events.iter().any(|event| !matches!(event.kind, EventKind::Access(_))),
+                Ok(events) => {
+                    let mut changes =
+                        events.iter().filter(|event| !matches!(event.kind, EventKind::Access(_))).peekable();
+                    // The chain is read again for every batch: a swap may have changed it.
+                    changes.peek().is_some() && {
+                        let concerned = names.current();
+                        changes.any(|event| names.concerns(event, &concerned))
+                    }
+                }
                 // Lost or failed events: a reload costs little and may catch up.
                 Err(_) => true,
             };
@@ -228,11 +256,80 @@ fn watch(path: &std::path::Path, debounce: Duration, wake: mpsc::Sender<()>) -> 
     Ok(watcher)
 }
 
+/// Which entries of the watched directory concern the key file: its own name (written in place,
+/// or renamed onto: an atomic replace), [`DATA_LINK`], and the first entry of the directory that
+/// each link of the key file's symlink chain points into (`..data` of `keys.json ->
+/// ..data/keys.json`).
+#[derive(Debug)]
+struct KeyFileNames {
+    path: PathBuf,
+    directory: PathBuf,
+}
+
+impl KeyFileNames {
+    /// The names that concern the key file now.
+    fn current(&self) -> Vec<OsString> {
+        let mut names: Vec<OsString> = self.path.file_name().into_iter().map(ToOwned::to_owned).collect();
+        names.push(OsString::from(DATA_LINK));
+        let base = lexical(self.path.parent().unwrap_or(Path::new("")));
+        let mut link = self.path.clone();
+        for _ in 0..SYMLINK_CHAIN_MAX {
+            let Ok(target) = std::fs::read_link(&link) else { break };
+            link = lexical(&link.parent().unwrap_or(Path::new("")).join(target));
+            let first = link.strip_prefix(&base).ok().and_then(|rest| rest.components().next());
+            if let Some(Component::Normal(name)) = first {
+                if !names.iter().any(|known| known == name) {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        names
+    }
+
+    /// Whether `event` may have changed what the key file's path reads.
+    fn concerns(&self, event: &notify::Event, names: &[OsString]) -> bool {
+        if event.need_rescan() || event.paths.is_empty() {
+            return true;
+        }
+        event.paths.iter().any(|path| match path.file_name() {
+            // The directory itself (removed, moved): whatever it held may have changed.
+            _ if path == &self.directory => true,
+            Some(name) => names.iter().any(|known| known == name),
+            None => true,
+        })
+    }
+}
+
+/// `path` with `.` dropped and `..` taken back lexically: only for telling which directory entry
+/// a link points into, never for opening anything.
+fn lexical(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(normal.components().next_back(), Some(Component::Normal(_))) => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
 fn watch_error(error: notify::Error) -> ReloadError {
     match error.kind {
         notify::ErrorKind::Io(io) => ReloadError::Watch(Some(io.kind())),
         _ => ReloadError::Watch(None),
     }
+}
+
+/// What the reloader has logged, so that a state that lasts is logged once, not at every reload.
+#[derive(Debug, Default)]
+struct Logged {
+    /// The last failure logged at `error` (its text), until a reload succeeds.
+    failure: Option<String>,
+    /// The key file's permission warning as last checked.
+    permissions: Option<PermissionWarning>,
 }
 
 async fn run(
@@ -244,6 +341,13 @@ async fn run(
 ) {
     // Held for as long as the task runs; dropping it stops the watcher's threads.
     let _watcher = watcher;
+    let mut logged = Logged::default();
+    // Checked at start too: an exposed key file is reported before the first reload, which may
+    // be a poll period away.
+    let ring = auth.ring().clone();
+    if let Ok(checked) = tokio::task::spawn_blocking(move || check_permissions(&ring)).await {
+        note_permissions(&auth, &mut logged, checked);
+    }
     let mut ticks = tokio::time::interval(poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick completes at once; the ring was just loaded.
@@ -254,29 +358,57 @@ async fn run(
             Some(()) = woken.recv() => {}
         }
         let ring = auth.ring().clone();
-        let path = ring.store().map_or_else(std::path::PathBuf::new, |store| store.path().to_owned());
+        let path = ring.store().map_or_else(PathBuf::new, |store| store.path().to_owned());
         // File I/O off the runtime's worker threads: a slow NFS read must not stall requests.
-        let outcome = match tokio::task::spawn_blocking(move || ring.reload()).await {
-            Ok(outcome) => outcome,
-            // The blocking task panicked or was cancelled: nothing was swapped in.
-            Err(_) => Err(StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other, path }),
-        };
-        record(&auth, &status, outcome);
+        let (outcome, checked) =
+            match tokio::task::spawn_blocking(move || (ring.reload(), check_permissions(&ring))).await {
+                Ok(done) => done,
+                // The blocking task panicked or was cancelled: nothing was swapped in.
+                Err(_) => {
+                    let error = StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other, path };
+                    (Err(error), None)
+                }
+            };
+        record(&auth, &status, &mut logged, outcome);
+        note_permissions(&auth, &mut logged, checked);
     }
 }
 
-fn record(auth: &Auth, status: &Mutex<ReloadStatus>, outcome: Result<Reloaded, StoreError>) {
+/// The key file's permission warning; `None` without a store or when the check itself failed
+/// (a missing file: the reload reports that).
+fn check_permissions(ring: &tokenring::SharedRing) -> Option<Option<PermissionWarning>> {
+    ring.store().and_then(|store| store.check_permissions().ok())
+}
+
+/// Logs a permission warning that was not there at the last check.
+fn note_permissions(auth: &Auth, logged: &mut Logged, checked: Option<Option<PermissionWarning>>) {
+    let Some(warning) = checked else { return };
+    if let Some(problem) = warning.filter(|_| warning != logged.permissions) {
+        let ring = auth.ring();
+        let path = ring.store().map(|store| tracing::field::display(store.path().display()));
+        tracing::warn!(path, problem = %problem, "key file permissions let others use the keys");
+    }
+    logged.permissions = warning;
+}
+
+fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcome: Result<Reloaded, StoreError>) {
     let now_secs = auth.now_secs();
     let ring = auth.ring().ring();
     let last = match outcome {
         Ok(Reloaded::Changed { generation }) => {
+            logged.failure = None;
             let keys = ring.keys(now_secs).len();
             let active_kid = ring.active_kid(now_secs);
             let active_kid = active_kid.as_ref().map(tracing::field::display);
             tracing::info!(generation, keys, active_kid, "key ring reloaded");
             ReloadOutcome::Changed { generation }
         }
-        Ok(_) => ReloadOutcome::Unchanged,
+        Ok(_) => {
+            if logged.failure.take().is_some() {
+                tracing::info!(generation = ring.generation(), "key file usable again; the key ring is unchanged");
+            }
+            ReloadOutcome::Unchanged
+        }
         Err(error) => {
             let reason = match &error {
                 StoreError::NotFound => "not-found",
@@ -285,12 +417,19 @@ fn record(auth: &Auth, status: &Mutex<ReloadStatus>, outcome: Result<Reloaded, S
                 StoreError::Locked => "locked",
                 _ => "store",
             };
-            tracing::error!(
-                reason,
-                error = %error,
-                generation = ring.generation(),
-                "key file reload failed; keeping the last good key ring"
-            );
+            let text = error.to_string();
+            let generation = ring.generation();
+            if logged.failure.as_deref() == Some(text.as_str()) {
+                tracing::debug!(reason, error = %text, generation, "key file reload failed again in the same way");
+            } else {
+                tracing::error!(
+                    reason,
+                    error = %text,
+                    generation,
+                    "key file reload failed; keeping the last good key ring"
+                );
+                logged.failure = Some(text);
+            }
             ReloadOutcome::Failed { reason }
         }
     };
@@ -302,5 +441,46 @@ fn record(auth: &Auth, status: &Mutex<ReloadStatus>, outcome: Result<Reloaded, S
     status.reloads = status.reloads.saturating_add(1);
     if matches!(last, ReloadOutcome::Failed { .. }) {
         status.failures = status.failures.saturating_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexical_paths() {
+        for (path, expected) in [
+            ("a/./b", "a/b"),
+            ("./..data/keys.json", "..data/keys.json"),
+            ("a/b/../c", "a/c"),
+            ("../a", "../a"),
+            ("", ""),
+        ] {
+            assert_eq!(lexical(Path::new(path)), Path::new(expected), "{path}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn names_follow_the_key_files_symlink_chain_within_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let volume = dir.path();
+        std::fs::create_dir(volume.join("v1")).unwrap();
+        std::fs::write(volume.join("v1/keys.json"), b"{}").unwrap();
+        std::os::unix::fs::symlink("v1", volume.join("current")).unwrap();
+        std::os::unix::fs::symlink("./current/keys.json", volume.join("link")).unwrap();
+        std::os::unix::fs::symlink("link", volume.join("keys.json")).unwrap();
+        std::os::unix::fs::symlink("/elsewhere/keys.json", volume.join("outside.json")).unwrap();
+        let names_of = |name: &str| {
+            let path = volume.join(name);
+            KeyFileNames { path, directory: volume.to_path_buf() }.current()
+        };
+        assert_eq!(names_of("keys.json"), ["keys.json", DATA_LINK, "link", "current"]);
+        assert_eq!(names_of("outside.json"), ["outside.json", DATA_LINK]);
+        assert_eq!(names_of("missing.json"), ["missing.json", DATA_LINK]);
+        // A link to itself ends at the bound.
+        std::os::unix::fs::symlink("loop.json", volume.join("loop.json")).unwrap();
+        assert_eq!(names_of("loop.json"), ["loop.json", DATA_LINK]);
     }
 }

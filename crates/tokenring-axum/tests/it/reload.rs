@@ -1,3 +1,4 @@
+use std::path::Path;
 use std::time::Duration;
 
 use tokenring::{Clock, FileStore, KeyRing, Rotation, SharedRing, SystemClock};
@@ -64,4 +65,104 @@ fn the_reloader_needs_a_runtime() {
 fn options_are_clamped() {
     assert_eq!(ReloadOptions::new().poll(Duration::ZERO).poll_interval(), tokenring_axum::POLL_MIN);
     assert_eq!(ReloadOptions::new().poll(Duration::MAX).poll_interval(), tokenring_axum::POLL_MAX);
+}
+
+/// Events only: a poll of one day, and the shortest debounce, so that writes a few
+/// milliseconds apart are separate batches.
+fn events_only() -> ReloadOptions {
+    ReloadOptions::new().poll(Duration::from_secs(86_400)).debounce(Duration::from_millis(10))
+}
+
+/// Replaces `path` atomically with `document`, the way an editor or `FileStore` does: a new
+/// file beside it, renamed onto it.
+fn replace(path: &Path, document: &[u8]) {
+    let new = path.with_file_name(".replace.new");
+    std::fs::write(&new, document).unwrap();
+    std::fs::rename(&new, path).unwrap();
+}
+
+/// Writes another file of `dir` `rounds` times, a few debounce periods apart: what a log file
+/// beside the key file looks like to a watcher.
+async fn write_beside(dir: &Path, rounds: u32) {
+    let log = dir.join("app.log");
+    for round in 0..rounds {
+        let mut text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.push_str(&format!("line {round}\n"));
+        std::fs::write(&log, text).unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+/// A bad key file, then many writes to another file of its directory, then a good key file:
+/// only the two changes of the key file are reloads. Before, every write beside the key file
+/// was a failed reload, and a failure's log line written there was the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_events_of_the_key_file_wake_the_reloader() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("keys.json"));
+    let now = SystemClock.now_secs();
+    let (ring, _) = SharedRing::open_or_create(store.clone(), now).unwrap();
+    let auth = Auth::new(ring);
+    let reloader = Reloader::spawn(&auth, events_only()).unwrap();
+
+    replace(store.path(), b"{\"keys\":[");
+    assert!(eventually(|| reloader.status().failures >= 1).await, "{:?}", reloader.status());
+    write_beside(dir.path(), 20).await;
+    let repaired = KeyRing::generate(now).unwrap();
+    replace(store.path(), repaired.to_jwk_set().as_bytes());
+    assert!(eventually(|| auth.ring().generation() == 2).await, "the atomic replace was loaded");
+
+    let status = reloader.status();
+    assert_eq!(status.failures, 1, "only the bad key file failed: {status:?}");
+    assert_eq!(status.last, ReloadOutcome::Changed { generation: 2 });
+    assert_eq!(auth.ring().ring().active_kid(now), repaired.active_kid(now));
+}
+
+/// Publishes `document` the way the kubelet does: a fresh directory `version`, and the link
+/// `name` swapped to it with one rename.
+#[cfg(unix)]
+fn publish(volume: &Path, name: &str, version: &str, document: &[u8]) {
+    let directory = volume.join(version);
+    std::fs::create_dir(&directory).unwrap();
+    std::fs::write(directory.join("keys.json"), document).unwrap();
+    let staged = volume.join(format!("{name}_tmp"));
+    std::os::unix::fs::symlink(version, &staged).unwrap();
+    std::fs::rename(&staged, volume.join(name)).unwrap();
+}
+
+/// A Kubernetes volume (`keys.json -> ..data/keys.json`, `..data -> ..<version>`): the swap of
+/// `..data` wakes the reloader, writes to other entries of the volume do not.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_link_swap_wakes_the_reloader_and_other_entries_do_not() {
+    swap_of_a_link_in_the_chain("..data").await;
+}
+
+/// The same with a link of another name in the key file's chain (`keys.json -> current/keys.json`).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_of_any_link_in_the_key_files_chain_wakes_the_reloader() {
+    swap_of_a_link_in_the_chain("current").await;
+}
+
+#[cfg(unix)]
+async fn swap_of_a_link_in_the_chain(name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let volume = dir.path();
+    let now = SystemClock.now_secs();
+    publish(volume, name, "..v1", KeyRing::generate(now).unwrap().to_jwk_set().as_bytes());
+    std::os::unix::fs::symlink(format!("{name}/keys.json"), volume.join("keys.json")).unwrap();
+    let auth = Auth::new(SharedRing::open(FileStore::new(volume.join("keys.json"))).unwrap());
+    let reloader = Reloader::spawn(&auth, events_only()).unwrap();
+
+    publish(volume, name, "..v2", b"{\"keys\": [ not json");
+    assert!(eventually(|| reloader.status().failures >= 1).await, "{:?}", reloader.status());
+    write_beside(volume, 20).await;
+    let repaired = KeyRing::generate(now).unwrap();
+    publish(volume, name, "..v3", repaired.to_jwk_set().as_bytes());
+    assert!(eventually(|| auth.ring().generation() == 2).await, "the swap was loaded: {:?}", reloader.status());
+
+    let status = reloader.status();
+    assert_eq!(status.failures, 1, "only the bad version failed: {status:?}");
+    assert_eq!(auth.ring().ring().active_kid(now), repaired.active_kid(now));
 }

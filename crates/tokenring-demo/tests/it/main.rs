@@ -11,6 +11,7 @@
 mod bad_input;
 mod kubernetes;
 mod load;
+mod reload_log;
 mod restart;
 mod rotation;
 mod support;
