@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod duration;
+mod usage;
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -78,7 +79,13 @@ impl FromRef<AppState> for Auth {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(error) => return ExitCode::from(usage::report(&error)),
+    };
+    if let Some(code) = args.keys.as_deref().and_then(usage::refuse_token_like) {
+        return ExitCode::from(code);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

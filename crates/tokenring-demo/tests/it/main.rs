@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod arguments;
 mod bad_input;
 mod kubernetes;
 mod load;
