@@ -7,21 +7,17 @@
 //! disk is touched, without being shown: opening it would log it as a path.
 
 use std::error::Error as _;
-use std::ffi::OsStr;
 use std::io::Write as _;
-use std::path::{Component, Path};
+use std::path::Path;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
+use tokenring::RedactedPath;
 
 /// Exit code of a command-line error, as clap's own.
 pub(crate) const USAGE: u8 = 2;
 
 /// Longest stray argument quoted back, in bytes: a mistyped flag, never a token.
 const QUOTED_ARGUMENT_LEN_MAX: usize = 32;
-
-/// A file name longer than this, of three dot-separated base64url runs, is taken for a token.
-/// The shortest real token is longer.
-const TOKEN_LIKE_LEN_MIN: usize = 40;
 
 /// Reports a command-line error (or prints help or the version); returns the exit code.
 pub(crate) fn report(error: &clap::Error) -> u8 {
@@ -43,27 +39,12 @@ pub(crate) fn report(error: &clap::Error) -> u8 {
     print_error(&describe(error), usage.as_deref())
 }
 
-/// Refuses a `--keys` path with a component that looks like a token (see [`looks_like_a_token`]);
-/// returns the exit code, after saying why without showing the path.
+/// Refuses a `--keys` path that looks like a token (by [`RedactedPath`]'s rule, the one the
+/// library prints paths by); returns the exit code, after saying why without showing the path.
 pub(crate) fn refuse_token_like(path: &Path) -> Option<u8> {
-    let token_like = path.components().any(|component| match component {
-        Component::Normal(name) => looks_like_a_token(name),
-        _ => false,
-    });
-    token_like.then(|| print_error("invalid value for '--keys <FILE>': it looks like a token (not shown)", None))
-}
-
-/// Whether `name` looks like a compact JWS: longer than [`TOKEN_LIKE_LEN_MIN`] bytes, three runs
-/// of base64url characters separated by dots (the last one may be empty: an unsecured token).
-pub(crate) fn looks_like_a_token(name: &OsStr) -> bool {
-    let bytes = name.as_encoded_bytes();
-    let runs: Vec<&[u8]> = bytes.split(|&byte| byte == b'.').collect();
-    let base64url = |run: &[u8]| run.iter().all(|&byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_'));
-    bytes.len() > TOKEN_LIKE_LEN_MIN
-        && runs.len() == 3
-        && !runs[0].is_empty()
-        && !runs[1].is_empty()
-        && runs.iter().all(|run| base64url(run))
+    RedactedPath::new(path)
+        .hides_path()
+        .then(|| print_error("invalid value for '--keys <FILE>': it looks like a token (not shown)", None))
 }
 
 /// Writes `tokenring-demo: error: MESSAGE`, the usage if given, and a pointer to `--help`.
@@ -128,28 +109,5 @@ fn quote_if_flag(error: &clap::Error) -> String {
     match error.get(ContextKind::SuggestedArg) {
         Some(ContextValue::String(suggested)) => format!("'{stray}'; did you mean '{suggested}'?"),
         _ => format!("'{stray}'"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_like_names() {
-        let token = format!("{}.{}.{}", "eyJhbGciOiJIUzI1NiJ9", "eyJzdWIiOiIzIn0", "a".repeat(43));
-        assert!(looks_like_a_token(OsStr::new(&token)));
-        assert!(looks_like_a_token(OsStr::new(&format!("{}.{}.", "a".repeat(20), "b".repeat(21)))));
-        for name in [
-            "keys.json".to_owned(),
-            "keys.2026-11-29.json".to_owned(),
-            format!("{}.json", "a".repeat(60)),
-            format!("{}.{}.{}.{}", "a".repeat(20), "b".repeat(20), "c".repeat(20), "d"),
-            format!("{}.{}.{}", "a".repeat(20), "b".repeat(20), "c c"),
-            format!("{}..{}", "a".repeat(20), "c".repeat(20)),
-            "a.b.c".to_owned(),
-        ] {
-            assert!(!looks_like_a_token(OsStr::new(&name)), "{name}");
-        }
     }
 }
