@@ -37,7 +37,9 @@
 //! ring holds or issued, never one chosen by the sender) and `route` (the matched route
 //! template, never the request's path). The token is never logged. The reloader (target
 //! `tokenring_axum::reload`) emits `info` for a changed ring (`generation`, `keys`,
-//! `active_kid`) and `error` for a file it could not use (`reason`, `error`), never key material.
+//! `active_kid`), `error` for a file it could not use (`reason`, `error`; the same failure again
+//! only at `debug`), and `warn` when the key file's permissions let others read or change it (at
+//! start, and whenever that newly appears), never key material.
 //!
 //! Through the `metrics` facade (the application installs the exporter):
 //!

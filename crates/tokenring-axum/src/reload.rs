@@ -44,8 +44,6 @@ const DEBOUNCE_MAX: Duration = Duration::from_secs(10);
 /// The entry a Kubernetes Secret or ConfigMap volume swaps, with one rename, to publish a new
 /// version of every file in it.
 const DATA_LINK: &str = "..data";
-/// Most symbolic links followed from the key file to find the entries its chain passes through.
-const SYMLINK_CHAIN_MAX: usize = 8;
 
 /// How a [`Reloader`] notices a changed key file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,7 +107,7 @@ pub enum ReloadOutcome {
     },
     /// The file could not be read or used; the last good ring stays in place.
     Failed {
-        /// `not-found`, `io`, `corrupt`, `locked` or `store`.
+        /// `not-found`, `io`, `corrupt`, `locked`, `not-a-file`, `symlink-loop` or `store`.
         reason: &'static str,
     },
 }
@@ -273,7 +271,8 @@ impl KeyFileNames {
         names.push(OsString::from(DATA_LINK));
         let base = lexical(self.path.parent().unwrap_or(Path::new("")));
         let mut link = self.path.clone();
-        for _ in 0..SYMLINK_CHAIN_MAX {
+        // As many links as the store itself follows.
+        for _ in 0..tokenring::limits::SYMLINK_HOPS_MAX {
             let Ok(target) = std::fs::read_link(&link) else { break };
             link = lexical(&link.parent().unwrap_or(Path::new("")).join(target));
             let first = link.strip_prefix(&base).ok().and_then(|rest| rest.components().next());
@@ -385,7 +384,7 @@ fn note_permissions(auth: &Auth, logged: &mut Logged, checked: Option<Option<Per
     let Some(warning) = checked else { return };
     if let Some(problem) = warning.filter(|_| warning != logged.permissions) {
         let ring = auth.ring();
-        let path = ring.store().map(|store| tracing::field::display(store.path().display()));
+        let path = ring.store().map(|store| tracing::field::display(tokenring::RedactedPath::new(store.path())));
         tracing::warn!(path, problem = %problem, "key file permissions let others use the keys");
     }
     logged.permissions = warning;
@@ -415,6 +414,8 @@ fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcom
                 StoreError::Io { .. } => "io",
                 StoreError::Corrupt(_) => "corrupt",
                 StoreError::Locked => "locked",
+                StoreError::NotAFile { .. } => "not-a-file",
+                StoreError::SymlinkLoop { .. } => "symlink-loop",
                 _ => "store",
             };
             let text = error.to_string();

@@ -166,3 +166,19 @@ async fn swap_of_a_link_in_the_chain(name: &str) {
     assert_eq!(status.failures, 1, "only the bad version failed: {status:?}");
     assert_eq!(auth.ring().ring().active_kid(now), repaired.active_kid(now));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_file_replaced_by_a_directory_fails_as_not_a_file_and_keeps_the_ring() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(dir.path().join("keys.json"));
+    let now = SystemClock.now_secs();
+    let (ring, _) = SharedRing::open_or_create(store.clone(), now).unwrap();
+    let auth = Auth::new(ring);
+    let kid = auth.ring().ring().active_kid(now);
+    let reloader = Reloader::spawn(&auth, ReloadOptions::new().watch(false).poll(Duration::from_millis(50))).unwrap();
+    std::fs::remove_file(store.path()).unwrap();
+    std::fs::create_dir(store.path()).unwrap();
+    let failed = eventually(|| matches!(reloader.status().last, ReloadOutcome::Failed { reason: "not-a-file" })).await;
+    assert!(failed, "{:?}", reloader.status());
+    assert_eq!(auth.ring().ring().active_kid(now), kid, "the last good ring stays");
+}
