@@ -14,7 +14,6 @@ mod inspect;
 mod keys;
 mod output;
 mod sign;
-mod usage;
 mod utc;
 mod verify;
 
@@ -25,7 +24,7 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let code = match cli::Cli::try_parse() {
         Ok(cli) => cli::run(cli).map_or_else(|failure| failure.report(), |()| exit::SUCCESS),
-        Err(error) => usage::report(&error),
+        Err(error) => tokenring_usage::report("tokenring", &error),
     };
     ExitCode::from(code)
 }
