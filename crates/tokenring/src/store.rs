@@ -482,10 +482,8 @@ fn directory(file: &Path) -> &Path {
 /// link's directory. Not normalized: a `..` in it is left for the file system to resolve, from
 /// the directory the link is really in, as it resolves the link itself.
 fn beside(link: &Path, target: &Path) -> PathBuf {
-    match link.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.join(target),
-        _ => target.to_owned(),
-    }
+    // A bare name's parent is the empty path, onto which `join` gives `target` itself.
+    link.parent().map_or_else(|| target.to_owned(), |parent| parent.join(target))
 }
 
 #[cfg(test)]

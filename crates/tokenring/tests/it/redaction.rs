@@ -282,3 +282,16 @@ fn an_ordinary_key_files_path_is_printed() {
     assert!(outputs.iter().any(|output| output.contains(r#"FileStore { path: "/keys/keys.json""#)), "{outputs:#?}");
     assert!(outputs.iter().all(|output| !output.contains("not shown")));
 }
+
+#[test]
+fn a_symbolic_links_target_prints_redacted_when_it_looks_like_a_token() {
+    use tokenring::EntryKind;
+    let token = KeyRing::generate(NOW).unwrap().issue(&serde_json::json!({"sub": "ada"}), NOW, 60).unwrap();
+    let signature = token.rsplit('.').next().unwrap();
+    let shown = format!("{:?}", EntryKind::Symlink(std::path::Path::new("..data").join(&token)));
+    assert_free_of(&shown, &token, "token");
+    assert_free_of(&shown, signature, "signature");
+    assert_eq!(shown, "Symlink(<path not shown: it looks like a token>)");
+    assert_eq!(format!("{:?}", EntryKind::Symlink("..data/keys.json".into())), r#"Symlink("..data/keys.json")"#);
+    assert_eq!(format!("{:?}", [EntryKind::File, EntryKind::Other]), "[File, Other]");
+}
