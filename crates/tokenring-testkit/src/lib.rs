@@ -698,11 +698,14 @@ pub fn roundtrip(case: &RoundtripCase) {
     if case.ttl_secs > DURATION_SECS_MAX {
         allowed.push(SignError::TtlTooLong);
     }
+    if case.now_secs.checked_add(case.ttl_secs).is_none() {
+        allowed.push(SignError::TimeOverflow);
+    }
     if ["iat", "nbf", "exp"].iter().any(|name| claims.contains_key(*name)) {
         allowed.push(SignError::DuplicateClaim);
     }
     if claims.get("iss").is_some_and(|iss| !iss.is_string()) {
-        allowed.push(SignError::Claims);
+        allowed.push(SignError::InvalidClaim("iss"));
     }
     let mut audience = None;
     match claims.get("aud") {
@@ -714,7 +717,13 @@ pub fn roundtrip(case: &RoundtripCase) {
             }
             audience = list.first().and_then(Value::as_str).map(str::to_owned);
         }
-        Some(_) => allowed.push(SignError::Claims),
+        Some(Value::Array(list)) => {
+            if list.len() > AUDIENCES_MAX {
+                allowed.push(SignError::TooLarge);
+            }
+            allowed.push(SignError::InvalidClaim("aud"));
+        }
+        Some(_) => allowed.push(SignError::InvalidClaim("aud")),
     }
     if claims.len() + 3 > CLAIMS_MEMBERS_MAX {
         allowed.push(SignError::TooLarge);
@@ -742,10 +751,10 @@ pub fn roundtrip(case: &RoundtripCase) {
     };
     assert!(token.len() <= TOKEN_LEN_MAX, "issued a token over the length limit");
 
-    let exp = case.now_secs.saturating_add(case.ttl_secs);
-    // The claims as JSON reads them back: `serde_json` without its `float_roundtrip` feature
-    // may parse a float one unit in the last place away from the one it printed, and that is
-    // the JSON layer's doing, not the verifier's.
+    let exp = case.now_secs + case.ttl_secs; // issued, so it did not overflow
+                                             // The claims as JSON reads them back: `serde_json` without its `float_roundtrip` feature
+                                             // may parse a float one unit in the last place away from the one it printed, and that is
+                                             // the JSON layer's doing, not the verifier's.
     let claims: Map<String, Value> = match serde_json::to_vec(&claims).map(|text| serde_json::from_slice(&text)) {
         Ok(Ok(reread)) => reread,
         _ => panic!("claims do not survive serde_json alone"),
