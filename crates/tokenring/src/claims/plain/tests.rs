@@ -79,7 +79,16 @@ fn members_need_exactly_one_comma_between_them_with_or_without_whitespace() {
     {
         assert!(reads(json), "{json}");
     }
-    for json in ["{,\"a\":1}", "{ ,\"a\":1}", "{,}", "{\"a\":1,,\"b\":2}", "{\"a\":1 \"b\":2}", "{\"a\":1,}"] {
+    for json in [
+        "{,\"a\":1}",
+        "{ ,\"a\":1}",
+        "{,}",
+        "{\"a\":1,,\"b\":2}",
+        "{\"a\":1 \"b\":2}",
+        "{\"a\":1\"b\":2}",
+        "{\"a\":\"x\"\"b\":2}",
+        "{\"a\":1,}",
+    ] {
         assert!(!reads(json), "{json}");
     }
 }
