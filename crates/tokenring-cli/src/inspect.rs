@@ -71,6 +71,7 @@ fn describe(token: &[u8]) -> Result<String, String> {
     report.push_str("UNVERIFIED: the signature was not checked; anyone can write a token that says this\n");
     let _ = writeln!(report, "fingerprint: {}", Fingerprint::of(token));
     let _ = writeln!(report, "header: {}", bounded_json(&Value::Object(header.clone()), HEADER_SHOWN_CHARS_MAX));
+    note_repeats("header", &header_bytes, &mut report);
     describe_header(&header, &mut report);
     describe_payload(payload_b64, &mut report);
     describe_signature(signature_b64, &mut report);
@@ -110,6 +111,7 @@ fn describe_payload(payload_b64: &[u8], report: &mut String) {
         Ok(Value::Object(claims)) => {
             let _ =
                 writeln!(report, "claims: {}", bounded_json(&Value::Object(claims.clone()), PAYLOAD_SHOWN_CHARS_MAX));
+            note_repeats("claims", &payload, report);
             for name in TIME_CLAIMS {
                 if let Some(value) = claims.get(name) {
                     let _ = writeln!(report, "{name}: {}", describe_time(value));
@@ -135,6 +137,46 @@ fn describe_payload(payload_b64: &[u8], report: &mut String) {
                 truncate(sanitize(&quoted), PAYLOAD_SHOWN_CHARS_MAX)
             );
         }
+    }
+}
+
+/// Says so when the top level of the JSON object `json` names a member twice: the object shown
+/// above keeps only the last value (`{"alg":"HS256","alg":"none"}` shows `none`), and `tokenring
+/// verify` refuses such a token as malformed. (Repeats inside nested objects are refused too; they
+/// are not looked for here.)
+fn note_repeats(what: &str, json: &[u8], report: &mut String) {
+    let Ok(TopLevelNames(names)) = serde_json::from_slice::<TopLevelNames>(json) else { return };
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(repeated) = names.iter().find(|name| !seen.insert(name.as_str())) {
+        let _ = writeln!(
+            report,
+            "{what}: member {} appears more than once; only its last value is shown (tokenring verify rejects the token as malformed)",
+            bounded_json(&Value::String(repeated.clone()), FIELD_SHOWN_CHARS_MAX)
+        );
+    }
+}
+
+/// The member names of a JSON object's top level, repeats kept, in order.
+struct TopLevelNames(Vec<String>);
+
+impl<'de> serde::Deserialize<'de> for TopLevelNames {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Names;
+        impl<'de> serde::de::Visitor<'de> for Names {
+            type Value = TopLevelNames;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TopLevelNames, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    names.push(name);
+                }
+                Ok(TopLevelNames(names))
+            }
+        }
+        deserializer.deserialize_map(Names)
     }
 }
 
@@ -242,6 +284,17 @@ mod tests {
         assert!(report.contains("nbf: \"soon\" (not a number"));
         assert!(report.contains("signature: 32 bytes, not checked, not shown\n"));
         assert!(!report.contains(&encode(&[7; 32])));
+    }
+
+    #[test]
+    fn says_when_a_member_is_named_twice() {
+        let report =
+            describe(&token(r#"{"alg":"HS256","alg":"none"}"#, br#"{"sub":"3","sub":"4"}"#, &[7; 32])).unwrap();
+        assert!(report.contains("alg: \"none\" (tokenring verify accepts only HS256)\n"), "{report}");
+        assert!(report.contains("header: member \"alg\" appears more than once;"), "{report}");
+        assert!(report.contains("claims: member \"sub\" appears more than once;"), "{report}");
+        let plain = describe(&token(r#"{"alg":"HS256"}"#, br#"{"sub":"3","a":{"sub":1}}"#, &[7; 32])).unwrap();
+        assert!(!plain.contains("more than once"), "{plain}");
     }
 
     #[test]
