@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode};
-use tokenring::{PermissionWarning, Reloaded, StoreError};
+use tokenring::{FileStore, PermissionWarning, Reloaded, StoreError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -201,7 +201,7 @@ impl Reloader {
         // One pending wake-up is enough: a reload reads the file as it is by then.
         let (wake, woken) = mpsc::channel::<()>(1);
         let watcher = match auth.ring().store() {
-            Some(store) if options.watch => Some(watch(store.path(), options.debounce, wake)?),
+            Some(store) if options.watch => Some(watch(store, options.debounce, wake)?),
             _ => None,
         };
         let status =
@@ -220,12 +220,13 @@ impl Reloader {
 /// Watches the directory of `path`, sending a wake-up after each debounced batch with an event
 /// that concerns the key file (see [`KeyFileNames`]) other than a read (a reload's own read
 /// must not trigger the next one).
-fn watch(path: &Path, debounce: Duration, wake: mpsc::Sender<()>) -> Result<Watcher, ReloadError> {
+fn watch(store: &FileStore, debounce: Duration, wake: mpsc::Sender<()>) -> Result<Watcher, ReloadError> {
+    let path = store.path();
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let names = KeyFileNames { path: path.to_path_buf(), directory: directory.clone() };
+    let names = KeyFileNames { store: store.clone(), directory: directory.clone() };
     let mut watcher = notify_debouncer_full::new_debouncer(
         debounce,
         None,
@@ -256,25 +257,23 @@ fn watch(path: &Path, debounce: Duration, wake: mpsc::Sender<()>) -> Result<Watc
 
 /// Which entries of the watched directory concern the key file: its own name (written in place,
 /// or renamed onto: an atomic replace), [`DATA_LINK`], and the first entry of the directory that
-/// each link of the key file's symlink chain points into (`..data` of `keys.json ->
-/// ..data/keys.json`).
+/// each path of the key file's symlink chain ([`FileStore::link_chain`]) passes through
+/// (`..data` of `keys.json -> ..data/keys.json`).
 #[derive(Debug)]
 struct KeyFileNames {
-    path: PathBuf,
+    store: FileStore,
     directory: PathBuf,
 }
 
 impl KeyFileNames {
     /// The names that concern the key file now.
     fn current(&self) -> Vec<OsString> {
-        let mut names: Vec<OsString> = self.path.file_name().into_iter().map(ToOwned::to_owned).collect();
+        let path = self.store.path();
+        let mut names: Vec<OsString> = path.file_name().into_iter().map(ToOwned::to_owned).collect();
         names.push(OsString::from(DATA_LINK));
-        let base = lexical(self.path.parent().unwrap_or(Path::new("")));
-        let mut link = self.path.clone();
-        // As many links as the store itself follows.
-        for _ in 0..tokenring::limits::SYMLINK_HOPS_MAX {
-            let Ok(target) = std::fs::read_link(&link) else { break };
-            link = lexical(&link.parent().unwrap_or(Path::new("")).join(target));
+        let base = lexical(path.parent().unwrap_or(Path::new("")));
+        for link in self.store.link_chain().iter().skip(1) {
+            let link = lexical(link);
             let first = link.strip_prefix(&base).ok().and_then(|rest| rest.components().next());
             if let Some(Component::Normal(name)) = first {
                 if !names.iter().any(|known| known == name) {
@@ -475,7 +474,7 @@ mod tests {
         std::os::unix::fs::symlink("/elsewhere/keys.json", volume.join("outside.json")).unwrap();
         let names_of = |name: &str| {
             let path = volume.join(name);
-            KeyFileNames { path, directory: volume.to_path_buf() }.current()
+            KeyFileNames { store: FileStore::new(path), directory: volume.to_path_buf() }.current()
         };
         assert_eq!(names_of("keys.json"), ["keys.json", DATA_LINK, "link", "current"]);
         assert_eq!(names_of("outside.json"), ["outside.json", DATA_LINK]);

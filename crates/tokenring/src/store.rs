@@ -224,8 +224,27 @@ impl FileStore {
     /// [`StoreError::NotAFile`] when it exists and is not a regular file;
     /// [`StoreError::SymlinkLoop`]; [`StoreError::Io`] when a link cannot be examined.
     fn resolve(&self) -> Result<Target, StoreError> {
+        self.follow_links(|_| {})
+    }
+
+    /// The paths the key file's path passes through: the path itself, then where each of its
+    /// symbolic links leads (a relative target joined to the link's directory, not normalized),
+    /// as [`load`](Self::load) and the writers follow them, up to the file they reach or the
+    /// first path that cannot be followed; at most [`SYMLINK_HOPS_MAX`] + 1 paths. What a
+    /// watcher needs to know which directory entries a change of the key file can come through
+    /// (a Kubernetes `..data` swap, say).
+    pub fn link_chain(&self) -> Vec<PathBuf> {
+        let mut chain = Vec::new();
+        let _ = self.follow_links(|path| chain.push(path.to_owned()));
+        chain
+    }
+
+    /// Follows the key file's links as [`resolve`](Self::resolve) says, showing `visit` every
+    /// path on the way, the first and the last included.
+    fn follow_links(&self, mut visit: impl FnMut(&Path)) -> Result<Target, StoreError> {
         let mut path = self.path.clone();
         for _ in 0..=SYMLINK_HOPS_MAX {
+            visit(&path);
             match self.storage.entry_kind(&path) {
                 Ok(EntryKind::File) => return Ok(Target { path, exists: true }),
                 Ok(EntryKind::Symlink(target)) => path = beside(&path, &target),

@@ -300,3 +300,21 @@ fn update_of_a_key_file_that_does_not_exist_creates_nothing() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn the_link_chain_lists_every_path_the_store_follows() {
+    let dir = temp_dir();
+    std::fs::create_dir(dir.join("v1")).unwrap();
+    FileStore::new(dir.join("v1").join("keys.json")).create(&ring()).unwrap();
+    std::os::unix::fs::symlink("v1", dir.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/keys.json", dir.join("keys.json")).unwrap();
+    let store = FileStore::new(dir.join("keys.json"));
+    assert_eq!(store.link_chain(), [dir.join("keys.json"), dir.join("..data/keys.json")]);
+    assert!(store.load().is_ok());
+    // A missing file ends the chain where it is missing; a loop ends at the bound.
+    assert_eq!(FileStore::new(dir.join("absent.json")).link_chain(), [dir.join("absent.json")]);
+    std::os::unix::fs::symlink("loop.json", dir.join("loop.json")).unwrap();
+    assert_eq!(FileStore::new(dir.join("loop.json")).link_chain().len(), tokenring::limits::SYMLINK_HOPS_MAX + 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
