@@ -87,12 +87,20 @@ class Tokenring:
         raise Broken(f"tokenring verify exited {ran.code}: {ran.err.strip()}")
 
     def states(self, keys, now):
-        """Each key's state from `keys list`, by kid."""
+        """Each key's state from `keys list`, by kid (None for a key without one)."""
         lines = self.must("keys", "list", keys, "--now", now).splitlines()
         if not lines or lines[0].split()[:2] != ["KID", "STATE"]:
             raise Broken("`tokenring keys list` printed no KID STATE header")
-        rows = [line.split() for line in lines[1:] if line and not line.startswith("key identifiers")]
-        return {row[0]: row[1] for row in rows}
+        states = {}
+        for line in lines[1:]:
+            if not line or line.startswith("key identifiers"):
+                continue
+            if line.startswith("(no kid)"):
+                states[None] = line.split()[2]
+            else:
+                kid, state = line.split()[:2]
+                states[kid] = state
+        return states
 
 
 # The states in which `tokenring keys list` says a key verifies its tokens.
