@@ -14,6 +14,7 @@ mod inspect;
 mod keys;
 mod output;
 mod sign;
+mod usage;
 mod utc;
 mod verify;
 
@@ -24,7 +25,7 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let code = match cli::Cli::try_parse() {
         Ok(cli) => cli::run(cli).map_or_else(|failure| failure.report(), |()| exit::SUCCESS),
-        Err(error) => tokenring_usage::report("tokenring", &error),
+        Err(error) => usage::report(&error),
     };
     ExitCode::from(code)
 }

@@ -78,10 +78,25 @@ fn a_token_on_the_command_line_is_never_printed() {
 }
 
 #[test]
-fn a_mistyped_flag_is_still_named() {
+fn a_mistyped_flag_gets_a_suggestion() {
     let cwd = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let (code, output) = run(cwd.path(), out.path(), &["--kyes", "keys.json"]);
     assert_eq!(code, Some(2));
-    assert!(output.contains("unexpected argument '--kyes'; did you mean '--keys'?"), "{output}");
+    assert!(output.contains("tokenring-demo: error: unexpected argument found; did you mean '--keys'?"), "{output}");
+    assert!(!output.contains("--kyes"), "what was typed is not repeated: {output}");
+}
+
+#[test]
+fn a_bad_value_names_the_flag_and_the_reason() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (code, output) = run(cwd.path(), out.path(), &["--ephemeral", "--poll", "10d"]);
+    assert_eq!(code, Some(2));
+    // The reason is the duration parser's own words, whichever they are.
+    assert!(output.contains("invalid value for one of the arguments: '--poll <DUR>': "), "{output}");
+    assert!(!output.contains("10d"), "{output}");
+    let (code, output) = run(cwd.path(), out.path(), &[]);
+    assert_eq!(code, Some(2));
+    assert!(output.contains("required arguments were not provided: '--keys <FILE>'"), "{output}");
 }

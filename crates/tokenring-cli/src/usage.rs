@@ -1,14 +1,10 @@
-//! Command-line errors of tokenring's programs (`tokenring`, `tokenring-demo`), reported
-//! without repeating what the user typed.
+//! Command-line errors, reported without repeating what the user typed.
 //!
 //! clap's own messages quote the offending argument, and a misplaced argument is often a token
-//! (`tokenring verify TOKEN1 TOKEN2`, `tokenring-demo "$TOKEN"`). So the message is rebuilt here
-//! from the parts that are the program's own: the names of its flags, the error's kind, and the
-//! reasons its value parsers give. A stray argument is quoted only when it looks like a mistyped
-//! flag or is a negative number, which no token is.
-
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
+//! (`tokenring verify TOKEN1 TOKEN2`). So the message is rebuilt here from the parts that are the
+//! program's own: the names of its flags, the error's kind, and the reasons its value parsers
+//! give. A stray argument is quoted only when it looks like a mistyped flag or is a negative
+//! number, which no token is.
 
 use std::error::Error as _;
 use std::fmt::Write as _;
@@ -16,22 +12,18 @@ use std::io::Write as _;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
-/// The exit code of a command-line error (clap's own).
-pub const USAGE: u8 = 2;
-
-/// The exit code after printing help or the version.
-const HELP: u8 = 0;
+use crate::exit::{SUCCESS, USAGE};
 
 /// Longest stray argument quoted back, in bytes. A token is longer.
 const QUOTED_ARGUMENT_LEN_MAX: usize = 32;
 
-/// Reports a command-line error as `PROGRAM: error: ...` on standard error (or prints help or
+/// Reports a command-line error as `tokenring: error: ...` on standard error (or prints help or
 /// the version on standard output) and returns the exit code.
-pub fn report(program: &str, error: &clap::Error) -> u8 {
+pub(crate) fn report(error: &clap::Error) -> u8 {
     match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = error.print();
-            return HELP;
+            return SUCCESS;
         }
         ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = error.print();
@@ -43,13 +35,13 @@ pub fn report(program: &str, error: &clap::Error) -> u8 {
         Some(ContextValue::StyledStr(usage)) => Some(usage.to_string()),
         _ => None,
     };
-    print_error(program, &describe(error), usage.as_deref())
+    print_error(&describe(error), usage.as_deref())
 }
 
-/// Writes `PROGRAM: error: MESSAGE`, the usage if given, and a pointer to `--help` on standard
+/// Writes `tokenring: error: MESSAGE`, the usage if given, and a pointer to `--help` on standard
 /// error, and returns [`USAGE`]. `message` must hold nothing the user typed.
-pub fn print_error(program: &str, message: &str, usage: Option<&str>) -> u8 {
-    let mut text = format!("{program}: error: {message}");
+fn print_error(message: &str, usage: Option<&str>) -> u8 {
+    let mut text = format!("tokenring: error: {message}");
     if let Some(usage) = usage {
         let _ = write!(text, "\n\n{usage}");
     }
