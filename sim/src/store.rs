@@ -763,7 +763,7 @@ mod tests {
         lock(&disk).set_now(150);
         let full = store(&disk, 0, View::Direct).create(&ring).unwrap_err();
         assert!(matches!(full, StoreError::Io { kind: ErrorKind::StorageFull, .. }), "{full:?}");
-        assert!(matches!(store(&disk, 0, View::Direct).load().unwrap_err(), StoreError::NotFound));
+        assert!(matches!(store(&disk, 0, View::Direct).load().unwrap_err(), StoreError::NotFound { .. }));
         lock(&disk).set_now(200);
         store(&disk, 0, View::Direct).create(&ring).unwrap();
         lock(&disk).set_now(350);

@@ -625,8 +625,8 @@ impl<'c> World<'c> {
                     Err(StoreRead::Corrupt)
                 }
             },
-            Err(StoreError::NotFound) => Err(StoreRead::NotFound),
-            Err(StoreError::Corrupt(error)) => {
+            Err(StoreError::NotFound { .. }) => Err(StoreRead::NotFound),
+            Err(StoreError::Corrupt { error, .. }) => {
                 self.violate(
                     Invariant::KeyKnowledge,
                     format!("node {node} read a key set it cannot parse (torn write?): {error}"),
@@ -812,7 +812,7 @@ impl<'c> World<'c> {
                     }
                 }
             }
-            Err(Error::Store(StoreError::Corrupt(error))) => self.violate(
+            Err(Error::Store(StoreError::Corrupt { error, .. })) => self.violate(
                 Invariant::KeyKnowledge,
                 format!("node {node} read a key set it cannot parse (torn write?): {error}"),
             ),
@@ -991,14 +991,14 @@ impl<'c> World<'c> {
                 self.counters.rotations_locked_out += 1;
                 Rotated::LockedOut
             }
-            Err(Error::Store(StoreError::Corrupt(error))) => {
+            Err(Error::Store(StoreError::Corrupt { error, .. })) => {
                 self.violate(
                     Invariant::KeyKnowledge,
                     format!("node {rotator} read a key set it cannot parse (torn write?): {error}"),
                 );
                 Rotated::Failed
             }
-            Err(Error::Store(StoreError::NotFound)) => {
+            Err(Error::Store(StoreError::NotFound { .. })) => {
                 self.violate(Invariant::KeyKnowledge, format!("node {rotator} is up but the key store is empty"));
                 Rotated::Failed
             }

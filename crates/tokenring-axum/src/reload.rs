@@ -409,9 +409,9 @@ fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcom
         }
         Err(error) => {
             let reason = match &error {
-                StoreError::NotFound => "not-found",
+                StoreError::NotFound { .. } => "not-found",
                 StoreError::Io { .. } => "io",
-                StoreError::Corrupt(_) => "corrupt",
+                StoreError::Corrupt { .. } => "corrupt",
                 StoreError::Locked => "locked",
                 StoreError::NotAFile { .. } => "not-a-file",
                 StoreError::SymlinkLoop { .. } => "symlink-loop",

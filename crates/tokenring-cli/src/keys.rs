@@ -46,7 +46,7 @@ fn warn_about_permissions(store: &FileStore) {
 fn store_failure(path: &Path, error: StoreError) -> Failure {
     let hint = match error {
         StoreError::AlreadyExists => Some("use --force to replace it"),
-        StoreError::NotFound => Some("create one with `tokenring keys new`"),
+        StoreError::NotFound { .. } => Some("create one with `tokenring keys new`"),
         _ => None,
     };
     Failure::Store { path: path.to_owned(), error, hint }
@@ -61,7 +61,7 @@ fn update_failure(path: &Path, error: tokenring::Error) -> Failure {
     match error {
         tokenring::Error::Store(error) => store_failure(path, error),
         tokenring::Error::Key(error) => Failure::Key(error),
-        tokenring::Error::KeySet(error) => store_failure(path, StoreError::Corrupt(error)),
+        tokenring::Error::KeySet(error) => store_failure(path, StoreError::Corrupt { path: path.to_owned(), error }),
         tokenring::Error::Sign(error) => Failure::Sign(error),
         // `Error` is non-exhaustive; a future kind is reported as the store's.
         other => Failure::Usage(other.to_string()),

@@ -701,8 +701,26 @@ pub fn roundtrip(case: &RoundtripCase) {
     if case.now_secs.checked_add(case.ttl_secs).is_none() {
         allowed.push(SignError::TimeOverflow);
     }
-    if ["iat", "nbf", "exp"].iter().any(|name| claims.contains_key(*name)) {
-        allowed.push(SignError::DuplicateClaim);
+    // Times the claims carry are kept when they are in bounds, refused by name otherwise.
+    let mut given = [None; 3];
+    for (slot, name) in ["iat", "nbf", "exp"].into_iter().enumerate() {
+        let Some(value) = claims.get(name) else { continue };
+        match time_of(value, name == "iat") {
+            Some(secs) => given[slot] = Some(secs),
+            None => allowed.push(SignError::InvalidClaim(name)),
+        }
+    }
+    if let Some(exp_max) = case.now_secs.checked_add(case.ttl_secs) {
+        let [iat, nbf, exp] = given;
+        if exp.is_some_and(|exp| exp < case.now_secs || exp > exp_max) {
+            allowed.push(SignError::TimeClaim("exp"));
+        }
+        if iat.is_some_and(|iat| iat > case.now_secs) {
+            allowed.push(SignError::TimeClaim("iat"));
+        }
+        if nbf.is_some_and(|nbf| nbf >= exp.unwrap_or(exp_max)) {
+            allowed.push(SignError::TimeClaim("nbf"));
+        }
     }
     if claims.get("iss").is_some_and(|iss| !iss.is_string()) {
         allowed.push(SignError::InvalidClaim("iss"));
@@ -751,18 +769,21 @@ pub fn roundtrip(case: &RoundtripCase) {
     };
     assert!(token.len() <= TOKEN_LEN_MAX, "issued a token over the length limit");
 
-    let exp = case.now_secs + case.ttl_secs; // issued, so it did not overflow
-                                             // The claims as JSON reads them back: `serde_json` without its `float_roundtrip` feature
-                                             // may parse a float one unit in the last place away from the one it printed, and that is
-                                             // the JSON layer's doing, not the verifier's.
+    // Issued, so `now + ttl` did not overflow and the claims' own times are numbers in bounds.
+    let [iat, nbf, exp] = given;
+    let (iat, nbf, exp) =
+        (iat.unwrap_or(case.now_secs), nbf.unwrap_or(case.now_secs), exp.unwrap_or(case.now_secs + case.ttl_secs));
+    // The claims as JSON reads them back: `serde_json` without its `float_roundtrip` feature
+    // may parse a float one unit in the last place away from the one it printed, and that is
+    // the JSON layer's doing, not the verifier's.
     let claims: Map<String, Value> = match serde_json::to_vec(&claims).map(|text| serde_json::from_slice(&text)) {
         Ok(Ok(reread)) => reread,
         _ => panic!("claims do not survive serde_json alone"),
     };
     let mut expected = claims.clone();
-    expected.insert("iat".to_owned(), Value::from(case.now_secs));
-    expected.insert("nbf".to_owned(), Value::from(case.now_secs));
-    expected.insert("exp".to_owned(), Value::from(exp));
+    expected.entry("iat").or_insert(Value::from(case.now_secs));
+    expected.entry("nbf").or_insert(Value::from(case.now_secs));
+    expected.entry("exp").or_insert(Value::from(exp));
     let expected = Value::Object(expected);
 
     let mut validation = Validation::new().leeway_secs(0);
@@ -776,8 +797,11 @@ pub fn roundtrip(case: &RoundtripCase) {
         validation = validation.audience("any");
         expected_rejections.push(Rejection::WrongAudience);
     }
-    if case.ttl_secs == 0 {
+    if case.now_secs >= exp {
         expected_rejections.push(Rejection::Expired);
+    }
+    if nbf > case.now_secs {
+        expected_rejections.push(Rejection::NotYetValid);
     }
     if let Some(audience) = audience {
         validation = validation.audience(audience);
@@ -800,7 +824,8 @@ pub fn roundtrip(case: &RoundtripCase) {
             };
             assert_eq!(verified.kid(), kid.as_ref());
             assert_eq!(verified.expires_at(), Some(exp));
-            assert_eq!(verified.issued_at(), Some(case.now_secs));
+            assert_eq!(verified.issued_at(), Some(iat));
+            assert_eq!(verified.not_before(), Some(nbf));
             assert_eq!(verified.claims(), &expected, "the claims did not round-trip");
         }
     }
@@ -812,6 +837,18 @@ pub fn roundtrip(case: &RoundtripCase) {
     assert!(outcome.is_err(), "a token with byte {position} changed is accepted");
     let jws = ring.verify_jws(&changed, case.now_secs, &mut scratch);
     assert!(jws.is_err(), "a JWS with byte {position} changed is accepted");
+}
+
+/// A time claim's value in whole seconds as the verifier reads it (`iat` rounded down, the
+/// others up), or `None` for a value that is not a time.
+fn time_of(value: &Value, round_down: bool) -> Option<u64> {
+    let Value::Number(number) = value else { return None };
+    if let Some(secs) = number.as_u64() {
+        return Some(secs);
+    }
+    let secs = number.as_f64().filter(|secs| (0.0..18_446_744_073_709_551_616.0).contains(secs))?;
+    // In range: the conversion is exact for a whole number.
+    Some(if round_down { secs.floor() } else { secs.ceil() } as u64)
 }
 
 /// Loads `document` as a JWK Set.

@@ -212,10 +212,24 @@ const NOT_AN_OBJECT: Rejection = Rejection::Malformed("the claims are not a JSON
 /// Claims with a member name twice in one object, at any depth.
 pub(crate) const REPEATED: Rejection = Rejection::Malformed("the claims repeat a member");
 
-/// Claims that passed [`Registered::check`], with their `exp` and `iat`.
-pub(crate) type Checked<C> = (C, Option<u64>, Option<u64>);
+/// The registered times of a token, in whole seconds since the epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Times {
+    pub(crate) exp: Option<u64>,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+}
 
-/// [`parse`] followed by [`Registered::check`]: the claims with their `exp` and `iat`.
+impl Registered<'_> {
+    pub(crate) fn times(&self) -> Times {
+        Times { exp: self.exp, nbf: self.nbf, iat: self.iat }
+    }
+}
+
+/// Claims that passed [`Registered::check`], with their registered times.
+pub(crate) type Checked<C> = (C, Times);
+
+/// [`parse`] followed by [`Registered::check`]: the claims with their registered times.
 ///
 /// Claims that are JSON but do not fit the caller's type are read once more, into nothing, for
 /// their registered claims: when those fail the check, that verdict is the one reported. A
@@ -229,7 +243,7 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     match parse::<C>(payload) {
         Ok((claims, registered)) => {
             registered.check(validation, now_secs)?;
-            Ok((claims, registered.exp, registered.iat))
+            Ok((claims, registered.times()))
         }
         Err(DOES_NOT_FIT) => {
             let (_, registered) = parse::<IgnoredAny>(payload)?;

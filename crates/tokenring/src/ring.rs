@@ -5,7 +5,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 use crate::base64url;
-use crate::claims::{self, Validation};
+use crate::claims::{self, Times, Validation};
 use crate::error::{KeyError, Rejection, SignError};
 use crate::header;
 use crate::key::{Entropy, Key, Kid, OsEntropy};
@@ -289,40 +289,64 @@ impl KeyRing {
         key.seal(token)
     }
 
-    /// Signs `claims` with `iat` and `nbf` set to `now_secs` and `exp` to
-    /// `now_secs + ttl_secs`. The result is checked against the verifier's own rules before it
-    /// is signed, so a token this returns always parses.
+    /// Signs `claims` as a JWT with the key active at `now_secs`, with `iat` and `nbf` set to
+    /// `now_secs` and `exp` to `now_secs + ttl_secs`. The result is checked against the
+    /// verifier's own rules before it is signed, so a token this returns always parses.
+    ///
+    /// A claims type needs no time fields: [`Verified`] reads them back
+    /// ([`expires_at`](Verified::expires_at), [`issued_at`](Verified::issued_at),
+    /// [`not_before`](Verified::not_before)). A type that has them anyway (`exp: u64`, as with
+    /// jsonwebtoken) works for issuing and verifying alike: a time the claims carry is kept as
+    /// given, if `exp` lies between `now_secs` and `now_secs + ttl_secs`, `iat` is not after
+    /// `now_secs` and `nbf` is before `exp`; only the missing ones are added.
+    ///
+    /// ```
+    /// # use serde::{Deserialize, Serialize};
+    /// # use tokenring::{KeyRing, Validation};
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Session { sub: String, exp: u64 }
+    ///
+    /// let now = 1_700_000_000;
+    /// let ring = KeyRing::generate(now)?;
+    /// let token = ring.issue(&Session { sub: "ada".into(), exp: now + 600 }, now, 3600)?;
+    /// let verified = ring.verify::<Session>(&token, &Validation::new(), now)?;
+    /// assert_eq!((verified.claims().exp, verified.issued_at()), (now + 600, Some(now)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// [`SignError::DuplicateClaim`] when the claims carry `iat`, `nbf` or `exp` themselves (or
-    /// any member twice, at any depth), [`SignError::InvalidClaim`] for a registered claim a
+    /// [`SignError::TimeClaim`] for a time of the claims' own outside those bounds (it names
+    /// the member), [`SignError::DuplicateClaim`] when the claims name a member twice, at any
+    /// depth (a hand-written `Serialize`), [`SignError::InvalidClaim`] for a registered claim a
     /// verifier refuses (a numeric `iss`, say), [`SignError::Malformed`] for claims that break
     /// another of the verifier's rules (a lone surrogate escaped), [`SignError::TtlTooLong`],
-    /// [`SignError::TimeOverflow`], and those of [`sign`](Self::sign).
+    /// [`SignError::TimeOverflow`], [`SignError::Claims`] when the claims are not a JSON
+    /// object, [`SignError::NoActiveKey`] and [`SignError::TooLarge`].
     pub fn issue<C: Serialize + ?Sized>(&self, claims: &C, now_secs: u64, ttl_secs: u64) -> Result<String, SignError> {
         if ttl_secs > DURATION_SECS_MAX {
             return Err(SignError::TtlTooLong);
         }
-        let exp = now_secs.checked_add(ttl_secs).ok_or(SignError::TimeOverflow)?;
+        let exp_max = now_secs.checked_add(ttl_secs).ok_or(SignError::TimeOverflow)?;
         let body = serde_json::to_vec(claims).map_err(|_| SignError::Claims)?;
-        let rest = match body.as_slice() {
-            // A `RawValue` passes its text through as written: `{ }` is an empty object too.
-            [b'{', rest @ ..] => rest.trim_ascii_start(),
-            _ => return Err(SignError::Claims),
+        if body.first() != Some(&b'{') {
+            return Err(SignError::Claims);
+        }
+        // The common case, claims without times of their own, is read once: with all three
+        // times added. A repeat there means the claims carry a time (or repeat a member
+        // themselves): their own times are read, checked, and only the missing ones added.
+        let defaults = Times { exp: None, nbf: None, iat: None };
+        let payload = with_times(&body, defaults, now_secs, exp_max);
+        let payload = match claims::parse::<IgnoredAny>(&payload) {
+            Ok(_) => payload,
+            Err(claims::REPEATED) => {
+                let given = claims::parse::<IgnoredAny>(&body).map_err(sign_error)?.1.times();
+                check_given_times(given, now_secs, exp_max)?;
+                let payload = with_times(&body, given, now_secs, exp_max);
+                claims::parse::<IgnoredAny>(&payload).map_err(sign_error)?;
+                payload
+            }
+            Err(rejection) => return Err(sign_error(rejection)),
         };
-        let mut payload = format!(r#"{{"iat":{now_secs},"nbf":{now_secs},"exp":{exp}"#).into_bytes();
-        if rest.first() != Some(&b'}') {
-            payload.push(b',');
-        }
-        payload.extend_from_slice(rest);
-        match claims::parse::<IgnoredAny>(&payload) {
-            Ok(_) => {}
-            Err(claims::REPEATED) => return Err(SignError::DuplicateClaim),
-            Err(Rejection::Malformed(reason)) => return Err(SignError::Malformed(reason)),
-            Err(Rejection::TooLarge(_)) => return Err(SignError::TooLarge),
-            Err(Rejection::InvalidClaim(claim)) => return Err(SignError::InvalidClaim(claim)),
-            Err(_) => return Err(SignError::Claims),
-        }
         self.sign_jws(&payload, now_secs)
     }
 
@@ -539,6 +563,54 @@ impl KeyRing {
     }
 }
 
+/// The claims object `body` with the times `given` lacks added at its start: `iat` and `nbf`
+/// at `now_secs`, `exp` at `exp`.
+fn with_times(body: &[u8], given: Times, now_secs: u64, exp: u64) -> Vec<u8> {
+    // `body` starts with `{`; a `RawValue` passes its text through as written (`{ }`).
+    let rest = body[1..].trim_ascii_start();
+    let mut payload = Vec::with_capacity(body.len() + 64);
+    payload.push(b'{');
+    for (name, value, given) in [("iat", now_secs, given.iat), ("nbf", now_secs, given.nbf), ("exp", exp, given.exp)] {
+        if given.is_none() {
+            if payload.len() > 1 {
+                payload.push(b',');
+            }
+            payload.extend_from_slice(format!(r#""{name}":{value}"#).as_bytes());
+        }
+    }
+    if payload.len() > 1 && rest.first() != Some(&b'}') {
+        payload.push(b',');
+    }
+    payload.extend_from_slice(rest);
+    payload
+}
+
+/// Checks the times a caller's claims carry: `exp` within the time-to-live, `iat` not in the
+/// future, `nbf` before `exp`.
+fn check_given_times(given: Times, now_secs: u64, exp_max: u64) -> Result<(), SignError> {
+    if given.exp.is_some_and(|exp| exp < now_secs || exp > exp_max) {
+        return Err(SignError::TimeClaim("exp"));
+    }
+    if given.iat.is_some_and(|iat| iat > now_secs) {
+        return Err(SignError::TimeClaim("iat"));
+    }
+    if given.nbf.is_some_and(|nbf| nbf >= given.exp.unwrap_or(exp_max)) {
+        return Err(SignError::TimeClaim("nbf"));
+    }
+    Ok(())
+}
+
+/// The signing error for claims a verifier would refuse.
+fn sign_error(rejection: Rejection) -> SignError {
+    match rejection {
+        claims::REPEATED => SignError::DuplicateClaim,
+        Rejection::Malformed(reason) => SignError::Malformed(reason),
+        Rejection::TooLarge(_) => SignError::TooLarge,
+        Rejection::InvalidClaim(claim) => SignError::InvalidClaim(claim),
+        _ => SignError::Claims,
+    }
+}
+
 /// Drops the oldest identifiers from `issued` until it holds at most [`ISSUED_KIDS_MAX`], but
 /// never one of a key the ring still holds (`held`): a held key's tokens must stay routine.
 pub(crate) fn trim_history(issued: &mut Vec<Kid>, held: &[Kid]) {
@@ -605,6 +677,6 @@ fn finish<'p, C: Deserialize<'p>>(
     validation: &Validation,
     now_secs: u64,
 ) -> Result<Verified<C>, Rejection> {
-    let (claims, exp, iat) = claims::parse_and_check::<C>(payload, validation, now_secs)?;
-    Ok(Verified::new(claims, kid, exp, iat))
+    let (claims, times) = claims::parse_and_check::<C>(payload, validation, now_secs)?;
+    Ok(Verified::new(claims, kid, times))
 }

@@ -119,7 +119,7 @@ impl SharedRing {
     /// Those of [`FileStore::load`].
     pub fn open(store: FileStore) -> Result<Self, StoreError> {
         let document = store.read()?;
-        let ring = KeyRing::from_jwk_set(&document).map_err(StoreError::Corrupt)?;
+        let ring = KeyRing::from_jwk_set(&document).map_err(|error| store.corrupt(error))?;
         let digest = digest(&document);
         Ok(Self::with(ring, Some(store), Some(digest)))
     }
@@ -134,7 +134,7 @@ impl SharedRing {
         // through the store's create-or-adopt path, then is read back for its digest.
         match Self::open(store.clone()) {
             Ok(shared) => return Ok((shared, Loaded::Existing)),
-            Err(StoreError::NotFound) => {}
+            Err(StoreError::NotFound { .. }) => {}
             Err(error) => return Err(error.into()),
         }
         let (_, loaded) = store.load_or_create_with(now_secs, &mut OsEntropy)?;
@@ -182,7 +182,7 @@ impl SharedRing {
         if current.digest == Some(digest) {
             return Ok(Reloaded::Unchanged);
         }
-        let ring = KeyRing::from_jwk_set(&document).map_err(StoreError::Corrupt)?;
+        let ring = KeyRing::from_jwk_set(&document).map_err(|error| store.corrupt(error))?;
         let generation = current.generation + 1;
         self.inner.current.store(Arc::new(Version { ring, generation, digest: Some(digest) }));
         Ok(Reloaded::Changed { generation })

@@ -145,7 +145,7 @@ impl core::fmt::Debug for FileStore {
 /// The store's error for the failure `kind`, met doing `op` to `path`.
 fn io_error(op: StoreOp, path: &Path) -> impl Fn(io::ErrorKind) -> StoreError + '_ {
     move |kind| match kind {
-        io::ErrorKind::NotFound if op == StoreOp::Read => StoreError::NotFound,
+        io::ErrorKind::NotFound if op == StoreOp::Read => StoreError::NotFound { path: path.to_owned() },
         kind => StoreError::Io { op, kind, path: path.to_owned() },
     }
 }
@@ -167,6 +167,11 @@ impl FileStore {
         &self.path
     }
 
+    /// The error for a key file whose document is not a usable key set.
+    pub(crate) fn corrupt(&self, error: crate::error::KeySetError) -> StoreError {
+        StoreError::Corrupt { path: self.path.clone(), error }
+    }
+
     /// Reads the ring. A missing file is an error, never a reason to make keys: what a node
     /// that must not create keys (one reading a mounted secret) calls. Symbolic links are
     /// followed; a path that leads to anything but a regular file is not opened.
@@ -176,7 +181,7 @@ impl FileStore {
     /// [`StoreError::Io`], or [`StoreError::Corrupt`] for a file that is not a usable key set
     /// (truncated, damaged, too large). The file is never modified.
     pub fn load(&self) -> Result<KeyRing, StoreError> {
-        KeyRing::from_jwk_set(&self.read()?).map_err(StoreError::Corrupt)
+        KeyRing::from_jwk_set(&self.read()?).map_err(|error| self.corrupt(error))
     }
 
     /// Whether the key file's permissions let anyone but its owner read or change the keys (see
@@ -198,7 +203,7 @@ impl FileStore {
     pub(crate) fn read(&self) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         let target = self.resolve()?;
         if !target.exists {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound { path: self.path.clone() });
         }
         self.read_file(&target.path)
     }
@@ -284,10 +289,10 @@ impl FileStore {
         if !target.exists {
             // Before the lock: a key file that is not there (a typo, a token given as the path)
             // gets no lock file beside it. One created from now on is found under the lock.
-            return Err(StoreError::NotFound.into());
+            return Err(StoreError::NotFound { path: self.path.clone() }.into());
         }
         let lock = self.lock(&target.path)?;
-        let mut ring = KeyRing::from_jwk_set(&self.read_file(&target.path)?).map_err(StoreError::Corrupt)?;
+        let mut ring = KeyRing::from_jwk_set(&self.read_file(&target.path)?).map_err(|error| self.corrupt(error))?;
         let before = ring.to_jwk_set();
         let outcome = change(&mut ring)?;
         let after = ring.to_jwk_set();
@@ -401,7 +406,7 @@ impl FileStore {
     pub fn load_or_create_with(&self, now_secs: u64, entropy: &mut impl Entropy) -> Result<(KeyRing, Loaded), Error> {
         match self.load() {
             Ok(ring) => return Ok((ring, Loaded::Existing)),
-            Err(StoreError::NotFound) => {}
+            Err(StoreError::NotFound { .. }) => {}
             Err(error) => return Err(error.into()),
         }
         let ring = KeyRing::generate_with(now_secs, entropy)?;

@@ -1,5 +1,6 @@
 //! Proof types: values only the verifier can construct.
 
+use crate::claims::Times;
 use crate::key::Kid;
 use crate::limits::PAYLOAD_LEN_MAX;
 
@@ -38,13 +39,12 @@ impl<'p> VerifiedJws<'p> {
 pub struct Verified<C> {
     claims: C,
     kid: Option<Kid>,
-    exp: Option<u64>,
-    iat: Option<u64>,
+    times: Times,
 }
 
 impl<C> Verified<C> {
-    pub(crate) fn new(claims: C, kid: Option<Kid>, exp: Option<u64>, iat: Option<u64>) -> Self {
-        Self { claims, kid, exp, iat }
+    pub(crate) fn new(claims: C, kid: Option<Kid>, times: Times) -> Self {
+        Self { claims, kid, times }
     }
 
     /// The verified claims.
@@ -66,12 +66,18 @@ impl<C> Verified<C> {
     /// is expired (before leeway). A fractional `exp` is rounded up, which is what the check
     /// against a whole-second `now` amounts to.
     pub fn expires_at(&self) -> Option<u64> {
-        self.exp
+        self.times.exp
     }
 
     /// The `iat` claim, in whole seconds since the epoch (a fractional `iat` rounded down).
     pub fn issued_at(&self) -> Option<u64> {
-        self.iat
+        self.times.iat
+    }
+
+    /// The `nbf` claim, in whole seconds since the epoch: the first second at which the token
+    /// is valid (before leeway). A fractional `nbf` is rounded up.
+    pub fn not_before(&self) -> Option<u64> {
+        self.times.nbf
     }
 }
 

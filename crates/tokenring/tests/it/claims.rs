@@ -107,7 +107,11 @@ fn issue_names_why_the_claims_cannot_be_signed() {
     let ring = ring();
     let issue =
         |claims: &str| ring.issue(&serde_json::from_str::<&serde_json::value::RawValue>(claims).unwrap(), NOW, 60);
-    assert_eq!(issue(r#"{"exp":1}"#).unwrap_err(), SignError::DuplicateClaim);
+    assert_eq!(issue(r#"{"exp":1}"#).unwrap_err(), SignError::TimeClaim("exp"));
+    assert_eq!(issue(r#"{"exp":"soon"}"#).unwrap_err(), SignError::InvalidClaim("exp"));
+    assert_eq!(issue(r#"{"nbf":1700000060}"#).unwrap_err(), SignError::TimeClaim("nbf"));
+    assert!(issue(r#"{"exp":1700000060,"iat":1700000000,"nbf":1700000000}"#).is_ok());
+    assert!(issue(r#"{ }"#).is_ok());
     assert_eq!(issue(r#"{"a":{"b":1,"b":2}}"#).unwrap_err(), SignError::DuplicateClaim);
     assert_eq!(issue(r#"{"iss":5}"#).unwrap_err(), SignError::InvalidClaim("iss"));
     assert_eq!(issue(r#"{"aud":5}"#).unwrap_err(), SignError::InvalidClaim("aud"));

@@ -161,7 +161,7 @@ fn truncated_or_corrupt_file_is_an_error_and_left_untouched() {
     for damaged in [&good[..good.len() / 2], b"", b"{\"keys\":[", &[0xff, 0xfe, 0x00][..]] {
         std::fs::write(&path, damaged).unwrap();
         let error = store.load_or_create(NOW).unwrap_err();
-        assert!(matches!(error, tokenring::Error::Store(StoreError::Corrupt(_))), "{error:?}");
+        assert!(matches!(error, tokenring::Error::Store(StoreError::Corrupt { .. })), "{error:?}");
         assert_eq!(std::fs::read(&path).unwrap(), damaged, "the damaged file must not be replaced");
     }
     std::fs::remove_dir_all(dir).unwrap();
@@ -194,7 +194,7 @@ fn create_refuses_to_overwrite_and_save_replaces_atomically() {
 #[test]
 fn missing_file_is_not_found_and_a_directory_is_not_a_file() {
     let dir = temp_dir();
-    assert!(matches!(FileStore::new(dir.join("absent.json")).load(), Err(StoreError::NotFound)));
+    assert!(matches!(FileStore::new(dir.join("absent.json")).load(), Err(StoreError::NotFound { .. })));
     // A directory where the file should be is neither read as one nor replaced by a new one.
     std::fs::create_dir(dir.join("keys.json")).unwrap();
     let error = FileStore::new(dir.join("keys.json")).load_or_create(NOW).unwrap_err();
@@ -209,7 +209,7 @@ fn oversized_key_file_is_corrupt_without_being_read_whole() {
     let path = dir.join("keys.json");
     std::fs::write(&path, vec![b' '; tokenring::limits::KEY_SET_LEN_MAX + 10]).unwrap();
     let error = FileStore::new(&path).load().unwrap_err();
-    assert!(matches!(error, StoreError::Corrupt(KeySetError::TooLarge)), "{error:?}");
+    assert!(matches!(error, StoreError::Corrupt { error: KeySetError::TooLarge, .. }), "{error:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -392,7 +392,7 @@ fn a_key_file_others_may_read_or_change_is_reported_and_still_loads() {
         assert!(store.load().is_ok(), "{mode:o}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(matches!(store.check_permissions(), Err(StoreError::NotFound)));
+    assert!(matches!(store.check_permissions(), Err(StoreError::NotFound { .. })));
 }
 
 /// An in-memory storage that "crashes" at one operation: that operation and every later one
@@ -529,7 +529,7 @@ fn a_crash_at_any_step_of_a_save_or_create_leaves_the_old_file_or_the_new_one() 
             Ok(()) => assert_eq!(memory_store(&empty).load().unwrap().to_jwk_set().as_str(), old_document.as_str()),
             Err(_) => match memory_store(&empty).load() {
                 Ok(ring) => assert_eq!(ring.to_jwk_set().as_str(), old_document.as_str()),
-                Err(error) => assert!(matches!(error, StoreError::NotFound), "{error:?}"),
+                Err(error) => assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}"),
             },
         }
     }

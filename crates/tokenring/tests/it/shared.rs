@@ -56,13 +56,13 @@ fn a_kubernetes_style_symlink_swap_is_picked_up_and_garbage_keeps_the_last_good_
 
     // A swap to a damaged file: the reload fails, the last good ring keeps serving.
     projected(&dir, "2023_11_14_3", b"{\"keys\": [");
-    assert!(matches!(shared.reload(), Err(StoreError::Corrupt(_))));
+    assert!(matches!(shared.reload(), Err(StoreError::Corrupt { .. })));
     assert_eq!(shared.generation(), 2);
     assert_eq!(shared.content_fingerprint(), Some(fingerprint));
     assert!(shared.ring().verify::<Value>(&before, &Validation::new(), NOW + 10).is_ok());
     // The link pointing nowhere: the same.
     fs::remove_dir_all(dir.join("..2023_11_14_3")).unwrap();
-    assert!(matches!(shared.reload(), Err(StoreError::NotFound)));
+    assert!(matches!(shared.reload(), Err(StoreError::NotFound { .. })));
     assert_eq!(shared.ring().active_kid(NOW + 10), Some(new_kid));
 
     // Fixed again: picked up.
@@ -128,9 +128,9 @@ fn a_ring_in_memory_updates_in_place_and_has_nothing_to_reload() {
 fn opening_never_creates_and_a_missing_file_stays_missing() {
     let dir = temp_dir();
     let path = dir.join("keys.json");
-    assert!(matches!(SharedRing::open(FileStore::new(&path)), Err(StoreError::NotFound)));
+    assert!(matches!(SharedRing::open(FileStore::new(&path)), Err(StoreError::NotFound { .. })));
     let update = FileStore::new(&path).update(|ring| Ok(ring.rotate(NOW, &Rotation::new())?));
-    assert!(matches!(update, Err(Error::Store(StoreError::NotFound))));
+    assert!(matches!(update, Err(Error::Store(StoreError::NotFound { .. }))));
     assert!(!path.exists(), "neither open nor update makes a key file");
     fs::remove_dir_all(dir).unwrap();
 }
