@@ -85,3 +85,16 @@ fn a_mistyped_flag_is_still_named() {
     assert_eq!(code, Some(2));
     assert!(output.contains("unexpected argument '--kyes'; did you mean '--keys'?"), "{output}");
 }
+
+/// A port another process holds: the error names the address and the flag that changes it.
+#[test]
+fn a_taken_port_names_the_address_and_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let (code, output) = run(dir.path(), dir.path(), &["--ephemeral", "--listen", &address]);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains(&format!("cannot listen on {address}")), "{output}");
+    assert!(output.contains("--listen"), "{output}");
+    drop(taken);
+}
