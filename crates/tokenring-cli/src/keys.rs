@@ -153,13 +153,26 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), Failure> {
     // A kid is not secret, but an invalid one is not echoed: it may be anything pasted by mistake.
     let kid = Kid::new(&args.kid).map_err(Failure::Key)?;
     let store = open(&args.file)?;
-    let signer = store
+    let revoked = store
         .update(|ring| {
-            ring.revoke(&kid, now)?;
-            Ok(ring.active_kid(now))
+            let mut after = ring.clone();
+            after.revoke(&kid, now)?;
+            // Revoking the key that signs, with no other to take over, makes every login fail
+            // until a rotation: refused (nothing is written) unless forced.
+            if after.active_kid(now).is_none() && ring.active_kid(now).is_some() && !args.force {
+                return Ok(None);
+            }
+            *ring = after;
+            Ok(Some(ring.active_kid(now)))
         })
         .map_err(|error| update_failure(&args.file, error))?;
     warn_about_permissions(&store);
+    let Some(signer) = revoked else {
+        let path = RedactedPath::new(&args.file);
+        return Err(Failure::Usage(format!(
+            "refused to revoke key {kid}: afterwards no key could sign new tokens with {path} (every login would fail); run `tokenring keys rotate {path} --propagation 0s` first, then revoke it, or pass --force to revoke it anyway"
+        )));
+    };
     let mut report =
         format!("revoked key {kid} in {}: its tokens are rejected as revoked-key\n", RedactedPath::new(&args.file));
     match signer {
