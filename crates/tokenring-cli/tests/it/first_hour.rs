@@ -54,3 +54,27 @@ fn revoking_the_last_key_that_signs_is_refused_without_force() {
     forced.expect_code(0);
     assert!(forced.stdout_text().contains("no key can sign now"), "{}", forced.stdout_text());
 }
+
+/// The READMEs' commands, run from inside the working tree anyway: `git status` shows no key
+/// file, lock file or temporary file.
+#[test]
+fn key_files_made_inside_the_working_tree_are_ignored_by_git() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join(format!("first-hour-scratch-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let keys = dir.join("keys.json");
+    new_key_file(&keys, NOW);
+    tokenring(&["keys", "rotate", arg(&keys), "--now", &NOW.to_string()]).expect_code(0);
+    // What a write that crashed leaves behind.
+    fs::write(dir.join(".keys.json.tmp.0"), "{}").unwrap();
+    assert!(dir.join(".keys.json.lock").exists(), "the store locks beside the key file");
+    let status = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all", "--"])
+        .arg(&dir)
+        .current_dir(&root)
+        .output();
+    fs::remove_dir_all(&dir).unwrap();
+    let status = status.expect("git runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "", "files git would offer to add");
+}
