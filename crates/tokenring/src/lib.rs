@@ -112,7 +112,3 @@ pub mod fuzzing {
         crate::claims::paths_agree(payload);
     }
 }
-
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
