@@ -236,7 +236,7 @@ impl Attacker {
         next_serial: &mut KeySerial,
         secrets: &mut Secrets,
     ) -> Option<Crafted> {
-        let token = ring.issue(&Session { sub: subject }, material.now_secs, material.ttl_secs).ok()?;
+        let token = ring.issue(&Session { sub: subject }, material.ttl_secs, material.now_secs).ok()?;
         secrets.add_token(&token);
         let serial = *next_serial;
         *next_serial += 1;

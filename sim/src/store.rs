@@ -644,7 +644,7 @@ mod tests {
 
     fn rotated(ring: &KeyRing) -> KeyRing {
         let mut next = KeyRing::from_jwk_set(ring.to_jwk_set().as_bytes()).unwrap();
-        next.rotate(NOW + 1, &Rotation::new()).unwrap();
+        next.rotate(&Rotation::new(), NOW + 1).unwrap();
         next
     }
 

@@ -1153,7 +1153,7 @@ impl<'c> World<'c> {
             );
         }
         let ring = self.nodes[node].ring.as_ref()?;
-        let token = match ring.issue(&Session { sub: client }, now_secs, ttl_secs) {
+        let token = match ring.issue(&Session { sub: client }, ttl_secs, now_secs) {
             Ok(token) => token,
             Err(error) => {
                 self.violate(Invariant::KeyKnowledge, format!("node {node} could not sign: {error}"));
@@ -1197,7 +1197,7 @@ impl<'c> World<'c> {
             _ => {}
         }
         let result = ring
-            .verify_borrowed::<Session>(token, &self.validation, now_secs, &mut self.scratch)
+            .verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs)
             .map(|verified| (verified.claims().sub, verified.kid().copied()));
         let canary = self.config.canary;
         match result {
@@ -1205,7 +1205,7 @@ impl<'c> World<'c> {
             Err(Rejection::ForgottenKey) if canary == Some(Canary::ForgottenKidRoutine) => Err(Rejection::RetiredKey),
             // The mutation: `exp + leeway <= now` became `exp + leeway < now`.
             Err(Rejection::Expired) if canary == Some(Canary::ExpiryBoundaryOffByOne) => ring
-                .verify_borrowed::<Session>(token, &self.validation_late, now_secs, &mut self.scratch)
+                .verify_borrowed::<Session>(token, &self.validation_late, &mut self.scratch, now_secs)
                 .map(|verified| (verified.claims().sub, verified.kid().copied())),
             // The mutation: `retire_at <= now` became `retire_at < now`.
             Err(Rejection::RetiredKey) if canary == Some(Canary::RetireBoundaryOffByOne) => {
@@ -1217,7 +1217,7 @@ impl<'c> World<'c> {
                 if !retiring_now {
                     return Err(Rejection::RetiredKey);
                 }
-                ring.verify_borrowed::<Session>(token, &self.validation, now_secs - 1, &mut self.scratch)
+                ring.verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs - 1)
                     .map(|verified| (verified.claims().sub, verified.kid().copied()))
             }
             other => other,

@@ -170,7 +170,7 @@ impl Auth {
     /// [`SignError::Malformed`] for claims a verifier would refuse, [`SignError::TtlTooLong`],
     /// [`SignError::TimeOverflow`], [`SignError::TooLarge`].
     pub fn issue<T: Serialize + ?Sized>(&self, claims: &T, ttl_secs: u64) -> Result<String, SignError> {
-        self.inner.ring.ring().issue(claims, self.now_secs(), ttl_secs)
+        self.inner.ring.ring().issue(claims, ttl_secs, self.now_secs())
     }
 
     /// Authenticates a request by its headers: the work of the extractor and the layer. Records

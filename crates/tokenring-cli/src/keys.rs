@@ -108,8 +108,8 @@ pub(crate) fn rotate(args: &RotateArgs) -> Result<(), Failure> {
             let forgotten = ring.keys(now).iter().filter(|key| key.state == KeyState::Forgotten).count();
             let signing_before = ring.active_kid(now);
             let kid = match args.if_older_than {
-                Some(max_age) => ring.rotate_if_older_than(now, max_age, &rotation)?,
-                None => Some(ring.rotate(now, &rotation)?),
+                Some(max_age) => ring.rotate_if_older_than(max_age, &rotation, now)?,
+                None => Some(ring.rotate(&rotation, now)?),
             };
             let forgotten = if kid.is_some() { forgotten } else { 0 };
             Ok(Rotated { kid, signing_before, forgotten, keys: ring.keys(now) })

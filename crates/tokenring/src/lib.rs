@@ -22,7 +22,7 @@
 //!
 //! let now = 1_700_000_000; // a server uses tokenring::SystemClock
 //! let mut ring = KeyRing::generate(now)?;
-//! let token = ring.issue(&Session { sub: "3".into() }, now, 3600)?;
+//! let token = ring.issue(&Session { sub: "3".into() }, 3600, now)?;
 //!
 //! let validation = Validation::new();
 //! let verified = ring.verify::<Session>(&token, &validation, now)?;
@@ -31,7 +31,7 @@
 //! // A staged rotation: the new key is published now and signs five minutes later, once every
 //! // node has had time to load it; the old key verifies for an hour after that.
 //! let rotation = Rotation::new().propagation_secs(300).overlap_secs(3600);
-//! let new_kid = ring.rotate(now, &rotation)?;
+//! let new_kid = ring.rotate(&rotation, now)?;
 //! assert_ne!(ring.active_kid(now + 299), Some(new_kid));
 //! assert_eq!(ring.active_kid(now + 300), Some(new_kid));
 //! assert!(ring.verify::<Session>(&token, &validation, now + 300).is_ok());
@@ -99,7 +99,7 @@ pub use crate::ring::KeyRing;
 pub use crate::shared::{Reloaded, RingGuard, SharedRing};
 pub use crate::storage::{EntryKind, OsStorage, Storage, StorageLock};
 pub use crate::store::{FileStore, Loaded, PermissionWarning};
-pub use crate::verified::{Scratch, Verified, VerifiedJws};
+pub use crate::verified::{Scratch, Verified};
 
 /// Hooks for the fuzz targets in `fuzz/`, compiled only under `cargo fuzz` (`--cfg fuzzing`):
 /// never part of the library a consumer builds.

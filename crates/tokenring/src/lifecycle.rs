@@ -276,7 +276,7 @@ impl KeyRing {
     ///
     /// # Errors
     /// See [`rotate_with`](Self::rotate_with).
-    pub fn rotate(&mut self, now_secs: u64, rotation: &Rotation) -> Result<Kid, KeyError> {
+    pub fn rotate(&mut self, rotation: &Rotation, now_secs: u64) -> Result<Kid, KeyError> {
         self.rotate_with(now_secs, rotation, &mut OsEntropy)
     }
 
@@ -331,9 +331,9 @@ impl KeyRing {
     /// As [`rotate`](Self::rotate).
     pub fn rotate_if_older_than(
         &mut self,
-        now_secs: u64,
         max_age_secs: u64,
         rotation: &Rotation,
+        now_secs: u64,
     ) -> Result<Option<Kid>, KeyError> {
         self.rotate_if_older_than_with(now_secs, max_age_secs, rotation, &mut OsEntropy)
     }

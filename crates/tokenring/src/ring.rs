@@ -11,11 +11,10 @@ use crate::header;
 use crate::key::{Entropy, Key, Kid, OsEntropy};
 use crate::lifecycle::Phase;
 use crate::limits::{
-    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, PAYLOAD_LEN_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN,
-    TOKEN_LEN_MAX,
+    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN, TOKEN_LEN_MAX,
 };
 use crate::mac::Midstate;
-use crate::verified::{Scratch, Verified, VerifiedJws};
+use crate::verified::{Scratch, Verified};
 
 /// Payloads up to this many decoded bytes are verified in a small stack buffer by
 /// [`KeyRing::verify`]: most tokens fit, and zeroing it costs next to nothing.
@@ -24,10 +23,6 @@ const SMALL_PAYLOAD_LEN: usize = 256;
 /// Payloads up to this many decoded bytes are verified in a larger stack buffer by
 /// [`KeyRing::verify`]; larger ones use the heap.
 const STACK_PAYLOAD_LEN: usize = 1024;
-
-/// The capacity [`KeyRing::sign`] starts a token with: enough for most tokens, so that signing
-/// allocates once.
-const SIGN_CAPACITY: usize = 512;
 
 #[derive(Clone, Debug)]
 pub(crate) struct RingKey {
@@ -220,7 +215,7 @@ impl KeyRing {
     /// # use tokenring::KeyRing;
     /// # let now = 1_700_000_000;
     /// let ring = KeyRing::generate(now)?;
-    /// let token = ring.issue(&serde_json::json!({"sub": "ada"}), now, 3600)?;
+    /// let token = ring.issue(&serde_json::json!({"sub": "ada"}), 3600, now)?;
     /// assert_eq!(ring.known_kid(&token), ring.active_kid(now));
     /// assert_eq!(KeyRing::generate(now)?.known_kid(&token), None);
     /// # Ok::<(), tokenring::Error>(())
@@ -243,7 +238,9 @@ impl KeyRing {
         self.signer(now_secs).map(|index| &self.keys[index]).ok_or(SignError::NoActiveKey)
     }
 
-    /// Signs `payload` as a compact JWS with the key active at `now_secs`.
+    /// Signs `payload`, any bytes, as a compact JWS with the key active at `now_secs`: the JWS
+    /// layer under [`issue`](Self::issue), which checks nothing in the payload; its
+    /// counterpart is [`verify_jws`](Self::verify_jws). For JWT claims use `issue`.
     ///
     /// # Errors
     /// [`SignError::NoActiveKey`], or [`SignError::TooLarge`] when the token would exceed
@@ -259,38 +256,8 @@ impl KeyRing {
         key.seal(token)
     }
 
-    /// Serializes `claims` (which must serialize to a JSON object) and signs them with the key
-    /// active at `now_secs`, under the header `{"alg":"HS256","typ":"JWT","kid":...}`.
-    ///
-    /// The claims are signed exactly as given and not checked: no `iat`, `nbf` or `exp` is
-    /// added, and a hand-written `Serialize` that repeats a member is not caught here. A token
-    /// without `exp` is refused by the default [`Validation`] (`missing-claim`); the verifier
-    /// must opt out with [`Validation::require_exp`]. For session tokens use
-    /// [`issue`](Self::issue), which sets the times and checks the claims against the
-    /// verifier's rules; `sign` is for callers that set their own times and want no second
-    /// pass over the claims.
-    ///
-    /// # Errors
-    /// [`SignError::Claims`] when the claims are not a JSON object, and those of
-    /// [`sign_jws`](Self::sign_jws).
-    pub fn sign<C: Serialize + ?Sized>(&self, claims: &C, now_secs: u64) -> Result<String, SignError> {
-        let key = self.active_key(now_secs)?;
-        // The claims are serialized straight into the token, after the header, and encoded
-        // where they lie: one allocation, sized for most tokens.
-        let mut token = key.start_token(SIGN_CAPACITY);
-        let payload_start = token.len();
-        serde_json::to_writer(&mut token, claims).map_err(|_| SignError::Claims)?;
-        if token.get(payload_start) != Some(&b'{') {
-            return Err(SignError::Claims);
-        }
-        if key.token_len(token.len() - payload_start) > TOKEN_LEN_MAX {
-            return Err(SignError::TooLarge);
-        }
-        key.seal(token)
-    }
-
     /// Signs `claims` as a JWT with the key active at `now_secs`, with `iat` and `nbf` set to
-    /// `now_secs` and `exp` to `now_secs + ttl_secs`. The result is checked against the
+    /// `now_secs` and `exp` to `now_secs + ttl_secs`: the one way to make a token. The result is checked against the
     /// verifier's own rules before it is signed, so a token this returns always parses.
     ///
     /// A claims type needs no time fields: [`Verified`] reads them back
@@ -308,7 +275,7 @@ impl KeyRing {
     ///
     /// let now = 1_700_000_000;
     /// let ring = KeyRing::generate(now)?;
-    /// let token = ring.issue(&Session { sub: "ada".into(), exp: now + 600 }, now, 3600)?;
+    /// let token = ring.issue(&Session { sub: "ada".into(), exp: now + 600 }, 3600, now)?;
     /// let verified = ring.verify::<Session>(&token, &Validation::new(), now)?;
     /// assert_eq!((verified.claims().exp, verified.issued_at()), (now + 600, Some(now)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -322,7 +289,7 @@ impl KeyRing {
     /// another of the verifier's rules (a lone surrogate escaped), [`SignError::TtlTooLong`],
     /// [`SignError::TimeOverflow`], [`SignError::Claims`] when the claims are not a JSON
     /// object, [`SignError::NoActiveKey`] and [`SignError::TooLarge`].
-    pub fn issue<C: Serialize + ?Sized>(&self, claims: &C, now_secs: u64, ttl_secs: u64) -> Result<String, SignError> {
+    pub fn issue<C: Serialize + ?Sized>(&self, claims: &C, ttl_secs: u64, now_secs: u64) -> Result<String, SignError> {
         if ttl_secs > DURATION_SECS_MAX {
             return Err(SignError::TtlTooLong);
         }
@@ -448,8 +415,21 @@ impl KeyRing {
         Err(Rejection::UnknownKey)
     }
 
-    /// Verifies a compact JWS and returns its payload, decoded into `scratch`. No claims
-    /// semantics: the payload may be anything.
+    /// Verifies a compact JWS and returns its payload, decoded into `scratch`, as the
+    /// [`Verified::claims`]: the JWS layer under [`verify`](Self::verify), for payloads that
+    /// are not JWT claims. No claims are read, so nothing is checked but the token's form, its
+    /// key and its signature (a JWT's `exp` is not), and the registered times read `None`.
+    ///
+    /// ```
+    /// # use tokenring::{KeyRing, Scratch};
+    /// # let now = 1_700_000_000;
+    /// let ring = KeyRing::generate(now)?;
+    /// let token = ring.issue(&serde_json::json!({"sub": "ada"}), 60, now)?;
+    /// let mut scratch = Scratch::new();
+    /// let verified = ring.verify_jws(&token, &mut scratch, now + 3600)?;
+    /// assert!(verified.claims().starts_with(br#"{"iat":1700000000"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// The [`Rejection`] that applies, checked in the order: length, structure, header, key,
@@ -457,47 +437,12 @@ impl KeyRing {
     pub fn verify_jws<'s>(
         &self,
         token: impl AsRef<[u8]>,
-        now_secs: u64,
         scratch: &'s mut Scratch,
-    ) -> Result<VerifiedJws<'s>, Rejection> {
+        now_secs: u64,
+    ) -> Result<Verified<&'s [u8]>, Rejection> {
         let token = Bounded::new(token.as_ref())?;
         let (index, payload_len) = self.check_and_decode(token, now_secs, &mut scratch.payload[..])?;
-        Ok(VerifiedJws::new(self.keys[index].kid, &scratch.payload[..payload_len]))
-    }
-
-    /// Verifies a JWS with detached content (`header..signature`, RFC 7515 Appendix F) against
-    /// the `payload` the caller supplies.
-    ///
-    /// # Errors
-    /// As [`verify_jws`](Self::verify_jws); a token whose payload segment is not empty is
-    /// `malformed`.
-    pub fn verify_detached<'p>(
-        &self,
-        token: impl AsRef<[u8]>,
-        payload: &'p [u8],
-        now_secs: u64,
-    ) -> Result<VerifiedJws<'p>, Rejection> {
-        let token = token.as_ref();
-        let Some(gap) = token.windows(2).position(|pair| pair == b"..") else {
-            return Err(Rejection::Malformed("the token is not in detached form"));
-        };
-        // The attached form is the token with the encoded payload inserted at the gap.
-        let encoded_len = token.len() + base64url::encoded_len(payload.len());
-        if encoded_len > TOKEN_LEN_MAX || payload.len() > PAYLOAD_LEN_MAX {
-            return Err(Rejection::TooLarge("the token exceeds its length limit"));
-        }
-        let mut attached = String::with_capacity(encoded_len);
-        attached.push_str(
-            core::str::from_utf8(&token[..=gap])
-                .map_err(|_| Rejection::Malformed("the header is not canonical base64url"))?,
-        );
-        base64url::encode_into(payload, &mut attached);
-        attached.push_str(
-            core::str::from_utf8(&token[gap + 1..])
-                .map_err(|_| Rejection::Malformed("the signature is not canonical base64url"))?,
-        );
-        let (index, _) = self.check(Bounded::new(attached.as_bytes())?, now_secs)?;
-        Ok(VerifiedJws::new(self.keys[index].kid, payload))
+        Ok(Verified::new(&scratch.payload[..payload_len], self.keys[index].kid, Times::default()))
     }
 
     /// Verifies a JWT and deserializes its claims into an owned `C`.
@@ -554,8 +499,8 @@ impl KeyRing {
         &self,
         token: impl AsRef<[u8]>,
         validation: &Validation,
-        now_secs: u64,
         scratch: &'s mut Scratch,
+        now_secs: u64,
     ) -> Result<Verified<C>, Rejection> {
         let token = Bounded::new(token.as_ref())?;
         let (index, payload_len) = self.check_and_decode(token, now_secs, &mut scratch.payload[..])?;

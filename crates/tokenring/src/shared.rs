@@ -47,7 +47,7 @@ struct Inner {
 /// # std::fs::create_dir_all(&dir)?;
 /// let now = 1_700_000_000; // a server uses tokenring::SystemClock
 /// let (shared, _) = SharedRing::open_or_create(FileStore::new(dir.join("keys.json")), now)?;
-/// let token = shared.ring().issue(&serde_json::json!({"sub": "3"}), now, 3600)?;
+/// let token = shared.ring().issue(&serde_json::json!({"sub": "3"}), 3600, now)?;
 ///
 /// // On any thread: verify with whatever ring is current.
 /// assert!(shared.ring().verify::<serde_json::Value>(&token, &Validation::new(), now).is_ok());

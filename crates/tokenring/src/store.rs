@@ -272,7 +272,7 @@ impl FileStore {
     /// let store = FileStore::new("/var/lib/myapp/keys.json");
     /// let now = SystemClock.now_secs();
     /// // Any number of nodes may run this at once: one new key per week at most.
-    /// let rotated = store.update(|ring| Ok(ring.rotate_if_older_than(now, 7 * 86_400, &Rotation::new())?))?;
+    /// let rotated = store.update(|ring| Ok(ring.rotate_if_older_than(7 * 86_400, &Rotation::new(), now)?))?;
     /// # let _ = rotated; Ok(()) }
     /// ```
     ///

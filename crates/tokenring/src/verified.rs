@@ -4,37 +4,11 @@ use crate::claims::Times;
 use crate::key::Kid;
 use crate::limits::PAYLOAD_LEN_MAX;
 
-/// A JWS whose signature held under a key of the ring. Only
-/// [`KeyRing::verify_jws`](crate::KeyRing::verify_jws) and
-/// [`KeyRing::verify_detached`](crate::KeyRing::verify_detached) make one.
-///
-/// No claims semantics have been applied: the payload is opaque bytes.
-#[derive(Debug)]
-pub struct VerifiedJws<'p> {
-    kid: Option<Kid>,
-    payload: &'p [u8],
-}
-
-impl<'p> VerifiedJws<'p> {
-    pub(crate) fn new(kid: Option<Kid>, payload: &'p [u8]) -> Self {
-        Self { kid, payload }
-    }
-
-    /// The identifier of the ring key that verified the signature.
-    pub fn kid(&self) -> Option<&Kid> {
-        self.kid.as_ref()
-    }
-
-    /// The verified payload.
-    pub fn payload(&self) -> &'p [u8] {
-        self.payload
-    }
-}
-
 /// A JWT whose signature held and whose claims passed the [`Validation`](crate::Validation).
 /// Only [`KeyRing::verify`](crate::KeyRing::verify) and
-/// [`KeyRing::verify_borrowed`](crate::KeyRing::verify_borrowed) make one: holding a
-/// `Verified<C>` is proof that the checks ran.
+/// [`KeyRing::verify_borrowed`](crate::KeyRing::verify_borrowed) make one (and
+/// [`KeyRing::verify_jws`](crate::KeyRing::verify_jws) a `Verified<&[u8]>` of a JWS payload,
+/// whose signature alone was checked): holding a `Verified<C>` is proof that the checks ran.
 #[derive(Debug, Clone)]
 pub struct Verified<C> {
     claims: C,

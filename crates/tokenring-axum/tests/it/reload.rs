@@ -24,7 +24,7 @@ async fn reloads_a_rotation_and_keeps_the_last_good_ring(options: ReloadOptions)
     let reloader = Reloader::spawn(&auth, options).unwrap();
     assert_eq!(reloader.status().last, ReloadOutcome::Pending);
 
-    let kid = store.update(|ring| Ok(ring.rotate(now, &Rotation::new().propagation_secs(0))?)).unwrap();
+    let kid = store.update(|ring| Ok(ring.rotate(&Rotation::new().propagation_secs(0), now)?)).unwrap();
     assert!(eventually(|| auth.ring().generation() == 2).await, "the rotation was loaded");
     assert_eq!(auth.ring().ring().active_kid(now), Some(kid));
     assert!(eventually(|| reloader.status().last != ReloadOutcome::Pending).await);

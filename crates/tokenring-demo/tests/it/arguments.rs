@@ -49,7 +49,7 @@ fn run(cwd: &Path, out: &Path, args: &[&str]) -> (Option<i32>, String) {
 #[test]
 fn a_token_on_the_command_line_is_never_printed() {
     let now = SystemClock.now_secs();
-    let token = KeyRing::generate(now).unwrap().issue(&json!({"sub": "ada"}), now, 3600).unwrap();
+    let token = KeyRing::generate(now).unwrap().issue(&json!({"sub": "ada"}), 3600, now).unwrap();
     let token = token.as_str();
     let keys_equals = format!("--keys={token}");
     let in_directory = format!("keys/{token}");

@@ -1,8 +1,6 @@
 //! What a service author meets in the first hour: a claims type in jsonwebtoken's habit, a key
 //! path with a typo, a damaged key file printed however the program prints its start-up error.
 
-use std::error::Error as _;
-
 use serde::{Deserialize, Serialize};
 use tokenring::{FileStore, KeyRing, SharedRing, SignError, Validation};
 
@@ -20,7 +18,7 @@ struct Session {
 fn a_claims_type_with_exp_and_iat_is_issued_and_read_back() {
     let ring = KeyRing::generate(NOW).unwrap();
     let session = Session { sub: "ada".into(), iat: NOW, exp: NOW + 3600 };
-    let token = ring.issue(&session, NOW, 3600).unwrap();
+    let token = ring.issue(&session, 3600, NOW).unwrap();
     let verified = ring.verify::<Session>(&token, &Validation::new(), NOW + 60).unwrap();
     assert_eq!(verified.claims(), &session);
     assert_eq!(verified.expires_at(), Some(NOW + 3600));
@@ -34,7 +32,7 @@ fn a_claims_type_without_times_reads_them_from_verified() {
         sub: String,
     }
     let ring = KeyRing::generate(NOW).unwrap();
-    let token = ring.issue(&Plain { sub: "ada".into() }, NOW, 3600).unwrap();
+    let token = ring.issue(&Plain { sub: "ada".into() }, 3600, NOW).unwrap();
     let verified = ring.verify::<Plain>(&token, &Validation::new(), NOW).unwrap();
     assert_eq!(verified.expires_at(), Some(NOW + 3600));
     assert_eq!(verified.issued_at(), Some(NOW));
@@ -52,7 +50,7 @@ fn a_time_of_the_callers_own_outside_the_lifetime_is_refused_by_name() {
         // Issued in the future.
         (Session { sub: "ada".into(), iat: NOW + 1, exp: NOW + 3600 }, "iat"),
     ] {
-        let error = ring.issue(&session, NOW, 3600).unwrap_err();
+        let error = ring.issue(&session, 3600, NOW).unwrap_err();
         assert_eq!(error, SignError::TimeClaim(claim));
         let text = error.to_string();
         assert!(text.contains(&format!("`{claim}`")), "{text}");

@@ -26,7 +26,7 @@ fn restart_with_the_key_file_verifies_every_earlier_token() {
     let store = FileStore::new(dir.join("keys.json"));
     let (ring, loaded) = store.load_or_create(NOW).unwrap();
     assert_eq!(loaded, Loaded::Created);
-    let tokens: Vec<String> = (0..5).map(|i| ring.issue(&Claims { sub: "3" }, NOW + i, 3600).unwrap()).collect();
+    let tokens: Vec<String> = (0..5).map(|i| ring.issue(&Claims { sub: "3" }, 3600, NOW + i).unwrap()).collect();
     drop(ring);
 
     // "Restart": a fresh process loads the same file.
@@ -41,7 +41,7 @@ fn restart_with_the_key_file_verifies_every_earlier_token() {
 #[test]
 fn ephemeral_key_after_restart_is_unknown_key() {
     let before = KeyRing::generate(NOW).unwrap();
-    let token = before.issue(&Claims { sub: "3" }, NOW, 3600).unwrap();
+    let token = before.issue(&Claims { sub: "3" }, 3600, NOW).unwrap();
     let after = KeyRing::generate(NOW + 1).unwrap();
     let rejection = after.verify::<Value>(&token, &Validation::new(), NOW + 1).unwrap_err();
     assert_eq!(rejection, Rejection::UnknownKey);
@@ -52,10 +52,10 @@ fn ephemeral_key_after_restart_is_unknown_key() {
 fn rotation_and_history_survive_a_round_trip() {
     let mut ring = KeyRing::generate(NOW).unwrap();
     let first = ring.active_kid(NOW).unwrap();
-    let old = ring.issue(&Claims { sub: "3" }, NOW, 60).unwrap();
+    let old = ring.issue(&Claims { sub: "3" }, 60, NOW).unwrap();
     let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(60).forget_after_secs(60);
-    ring.rotate(NOW + 10, &rotation).unwrap();
-    ring.rotate(NOW + 20, &rotation).unwrap();
+    ring.rotate(&rotation, NOW + 10).unwrap();
+    ring.rotate(&rotation, NOW + 20).unwrap();
     assert_eq!(ring.prune(NOW + 1000), 2);
     assert_eq!(ring.keys(NOW + 1000).len(), 1);
     let document = ring.to_jwk_set();
@@ -64,7 +64,7 @@ fn rotation_and_history_survive_a_round_trip() {
     assert_eq!(reloaded.issued_kids(), ring.issued_kids());
     assert!(reloaded.issued_kids().contains(&first));
     let mut scratch = Scratch::new();
-    assert_eq!(reloaded.verify_jws(&old, NOW + 1000, &mut scratch).unwrap_err(), Rejection::ForgottenKey);
+    assert_eq!(reloaded.verify_jws(&old, &mut scratch, NOW + 1000).unwrap_err(), Rejection::ForgottenKey);
     let again = KeyRing::from_jwk_set(reloaded.to_jwk_set().as_bytes()).unwrap();
     assert_eq!(again.to_jwk_set().as_str(), document.as_str(), "serialization is stable");
 }
@@ -72,7 +72,7 @@ fn rotation_and_history_survive_a_round_trip() {
 #[test]
 fn the_document_is_a_standard_jwk_set() {
     let mut ring = KeyRing::generate(NOW).unwrap();
-    ring.rotate(NOW + 1, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(3600)).unwrap();
+    ring.rotate(&tokenring::Rotation::new().propagation_secs(0).overlap_secs(3600), NOW + 1).unwrap();
     let document: Value = serde_json::from_str(&ring.to_jwk_set()).unwrap();
     let keys = document["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
@@ -303,13 +303,13 @@ fn a_leftover_holding_key_material_is_gone_after_the_next_write() {
     // nowhere on disk.
     let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(60).forget_after_secs(60);
     let mut rotated = ring.clone();
-    rotated.rotate(NOW + 1, &rotation).unwrap();
+    rotated.rotate(&rotation, NOW + 1).unwrap();
     std::fs::write(dir.join(temp_name(0)), rotated.to_jwk_set().as_bytes()).unwrap();
     let first_secret = secrets(&ring).remove(0);
     store
         .update(|ring| {
-            ring.rotate(NOW + 1, &rotation)?;
-            ring.rotate(NOW + 2, &rotation)?;
+            ring.rotate(&rotation, NOW + 1)?;
+            ring.rotate(&rotation, NOW + 2)?;
             Ok(ring.prune(NOW + 1000))
         })
         .unwrap();
@@ -508,7 +508,7 @@ fn a_crash_at_any_step_of_a_save_or_create_leaves_the_old_file_or_the_new_one() 
     use std::sync::atomic::Ordering::SeqCst;
     let old = KeyRing::generate(NOW).unwrap();
     let mut new = KeyRing::from_jwk_set(old.to_jwk_set().as_bytes()).unwrap();
-    new.rotate(NOW + 1, &tokenring::Rotation::new()).unwrap();
+    new.rotate(&tokenring::Rotation::new(), NOW + 1).unwrap();
     let (old_document, new_document) = (old.to_jwk_set(), new.to_jwk_set());
     let mut outcomes = std::collections::BTreeSet::new();
     for crash_at in 0..8 {
@@ -545,13 +545,13 @@ fn update_waits_for_the_lock_through_the_storage_and_gives_up_after_the_bounded_
     let store = memory_store(&storage);
     store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
     storage.contended_attempts.store(3, SeqCst);
-    let rotated = store.update(|ring| Ok(ring.rotate(NOW + 1, &tokenring::Rotation::new())?)).unwrap();
+    let rotated = store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), NOW + 1)?)).unwrap();
     assert_eq!(storage.waits.load(SeqCst), 3);
     assert!(store.load().unwrap().keys(NOW + 1).iter().any(|key| key.kid == Some(rotated)));
 
     storage.waits.store(0, SeqCst);
     storage.contended_attempts.store(u32::MAX, SeqCst);
-    let error = store.update(|ring| Ok(ring.rotate(NOW + 2, &tokenring::Rotation::new())?)).unwrap_err();
+    let error = store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), NOW + 2)?)).unwrap_err();
     assert!(matches!(error, tokenring::Error::Store(StoreError::Locked)), "{error:?}");
     assert_eq!(storage.waits.load(SeqCst), tokenring::limits::LOCK_ATTEMPTS_MAX - 1);
     assert_eq!(store.load().unwrap().keys(NOW + 2).len(), 2, "nothing written without the lock");

@@ -89,7 +89,7 @@ fn links_to(path: &std::path::Path, target: &str) -> bool {
 }
 
 fn rotate(store: &FileStore, now: u64) -> Result<tokenring::Kid, tokenring::Error> {
-    store.update(|ring| Ok(ring.rotate(now, &tokenring::Rotation::new())?))
+    store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), now)?))
 }
 
 #[cfg(unix)]
@@ -282,7 +282,7 @@ fn a_loop_of_symbolic_links_is_refused_and_left_alone() {
 #[test]
 fn update_of_a_key_file_that_does_not_exist_creates_nothing() {
     let dir = temp_dir();
-    let token = ring().issue(&serde_json::json!({"sub": "ada"}), NOW, 60).unwrap();
+    let token = ring().issue(&serde_json::json!({"sub": "ada"}), 60, NOW).unwrap();
     for name in ["typo.json", token.as_str()] {
         let error = rotate(&FileStore::new(dir.join(name)), NOW).unwrap_err();
         assert!(matches!(error, tokenring::Error::Store(StoreError::NotFound { .. })), "{error:?}");
