@@ -1179,19 +1179,24 @@ impl<'c> World<'c> {
         Some(HeldToken { text: token, facts, expires_ms: self.now_ms + self.ttl_ms })
     }
 
+    /// The verifiers' leeway, as `Validation::leeway_secs` caps it.
+    fn leeway_secs(&self) -> u64 {
+        self.config.leeway_secs.min(tokenring::limits::LEEWAY_SECS_MAX)
+    }
+
     /// Verifies `token` at `node` the way the node is configured to.
     fn verify(&mut self, node: usize, token: &str, now_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
         let Some(ring) = self.nodes[node].ring.as_ref() else {
             return Err(Rejection::UnknownKey);
         };
         match self.config.canary {
-            Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.validation.leeway_as_secs()),
+            Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.leeway_secs()),
             Some(Canary::MacSkippedForKnownKid) => {
                 // The mutation: a token naming a key the ring holds is trusted without its MAC.
                 let held = attacker::header_kid(token)
                     .is_some_and(|kid| ring.keys(now_secs).iter().any(|info| info.kid == Some(kid)));
                 if held {
-                    return broken_verify(token, now_secs, self.validation.leeway_as_secs());
+                    return broken_verify(token, now_secs, self.leeway_secs());
                 }
             }
             _ => {}
@@ -1229,7 +1234,7 @@ impl<'c> World<'c> {
         self.counters.verifications += 1;
         let now_secs = self.local_secs(node);
         let result = self.verify(node, token, now_secs);
-        let expectation = model::expect(facts, &self.nodes[node].model, now_secs, self.validation.leeway_as_secs());
+        let expectation = model::expect(facts, &self.nodes[node].model, now_secs, self.leeway_secs());
         // A rejection is routine only after a MAC held: the token must carry the MAC of a key
         // this node holds.
         let mac_verified = facts.signed_by.is_some_and(|serial| self.nodes[node].model.held_serial(serial).is_some());
@@ -1529,7 +1534,7 @@ impl<'c> World<'c> {
             return;
         }
         let node = self.attacker.rng().below(self.nodes.len() as u64) as usize;
-        let boundary_ms = (facts.exp_secs + self.validation.leeway_as_secs()) * SECOND_MS;
+        let boundary_ms = (facts.exp_secs + self.leeway_secs()) * SECOND_MS;
         let local_ms = boundary_ms + self.attacker.rng().below(SECOND_MS);
         let Some(at) = local_ms.saturating_add_signed(-self.nodes[node].skew_ms).checked_sub(EPOCH_MS) else { return };
         if at <= self.now_ms {
@@ -1548,8 +1553,7 @@ impl<'c> World<'c> {
         if self.nodes[node].state != NodeState::Up {
             return;
         }
-        let expectation =
-            model::expect(&facts, &self.nodes[node].model, self.local_secs(node), self.validation.leeway_as_secs());
+        let expectation = model::expect(&facts, &self.nodes[node].model, self.local_secs(node), self.leeway_secs());
         if expectation == Outcome::Accepted {
             return;
         }

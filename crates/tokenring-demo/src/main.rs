@@ -248,7 +248,7 @@ async fn healthz(State(state): State<AppState>) -> Json<Value> {
         other => (other.as_str(), None),
     };
     Json(json!({
-        "generation": ring.generation(),
+        "generation": state.auth.ring().generation(),
         "keys": ring.keys(now).len(),
         "active_kid": ring.active_kid(now).map(|kid| kid.to_string()),
         "content_fingerprint": state.auth.ring().content_fingerprint().map(|fingerprint| fingerprint.to_string()),

@@ -26,7 +26,7 @@ use crate::strict_json::{self, Name, NameFault, Scalar, Seen, SeenNames};
 /// ```
 /// use tokenring::Validation;
 /// let validation = Validation::new().issuer("https://auth.example").audience("api").leeway_secs(10);
-/// assert_eq!(validation.leeway_as_secs(), 10);
+/// # let _ = validation;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validation {
@@ -54,11 +54,6 @@ impl Validation {
     pub fn leeway_secs(mut self, secs: u64) -> Self {
         self.leeway_secs = secs.min(LEEWAY_SECS_MAX);
         self
-    }
-
-    /// The allowance for clock skew, in seconds, as set by [`leeway_secs`](Self::leeway_secs).
-    pub fn leeway_as_secs(&self) -> u64 {
-        self.leeway_secs
     }
 
     /// Whether a token without `exp` is refused (the default) or accepted.
@@ -641,9 +636,9 @@ mod tests {
 
     #[test]
     fn validation_settings_read_back() {
-        assert_eq!(Validation::new().leeway_as_secs(), LEEWAY_SECS_DEFAULT);
-        assert_eq!(Validation::new().leeway_secs(7).leeway_as_secs(), 7);
-        assert_eq!(Validation::new().leeway_secs(u64::MAX).leeway_as_secs(), LEEWAY_SECS_MAX, "capped");
+        assert_eq!(Validation::new().leeway_secs, LEEWAY_SECS_DEFAULT);
+        assert_eq!(Validation::new().leeway_secs(7).leeway_secs, 7);
+        assert_eq!(Validation::new().leeway_secs(u64::MAX).leeway_secs, LEEWAY_SECS_MAX, "capped");
     }
 
     /// Claims `{"a":[[...]]}` nested `depth` deep, the object included.

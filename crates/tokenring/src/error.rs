@@ -399,8 +399,6 @@ pub enum StoreOp {
     Sync,
     /// Renaming the temporary file over the key file.
     Rename,
-    /// Setting the file's permissions.
-    Permissions,
     /// Taking the lock beside the key file.
     Lock,
 }
@@ -412,7 +410,6 @@ impl StoreOp {
             Self::Write => "write",
             Self::Sync => "sync",
             Self::Rename => "rename",
-            Self::Permissions => "set permissions on",
             Self::Lock => "lock",
         }
     }

@@ -86,6 +86,7 @@ mod shared;
 mod storage;
 mod store;
 mod strict_json;
+mod unverified;
 mod verified;
 
 pub use crate::claims::Validation;
@@ -96,9 +97,10 @@ pub use crate::key::{Entropy, Key, Kid, OsEntropy};
 pub use crate::lifecycle::{KeyInfo, KeyState, Rotation};
 pub use crate::path::RedactedPath;
 pub use crate::ring::KeyRing;
-pub use crate::shared::{Reloaded, RingGuard, SharedRing};
-pub use crate::storage::{EntryKind, OsStorage, Storage, StorageLock};
+pub use crate::shared::{Reloaded, SharedRing};
+pub use crate::storage::{EntryKind, Storage, StorageLock};
 pub use crate::store::{FileStore, Loaded, PermissionWarning};
+pub use crate::unverified::Unverified;
 pub use crate::verified::{Scratch, Verified};
 
 /// Hooks for the fuzz targets in `fuzz/`, compiled only under `cargo fuzz` (`--cfg fuzzing`):

@@ -14,6 +14,7 @@ use crate::limits::{
     DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN, TOKEN_LEN_MAX,
 };
 use crate::mac::Midstate;
+use crate::unverified::{self, decode_payload};
 use crate::verified::{Scratch, Verified};
 
 /// Payloads up to this many decoded bytes are verified in a small stack buffer by
@@ -574,15 +575,7 @@ pub(crate) fn trim_history(issued: &mut Vec<Kid>, held: &[Kid]) {
 
 /// Decodes a header segment other than the ring's own into `buffer` and parses it.
 fn decode_header<'b>(header_b64: &[u8], buffer: &'b mut [u8; HEADER_LEN_MAX]) -> Result<header::Header<'b>, Rejection> {
-    if header_b64.is_empty() {
-        return Err(Rejection::Malformed("the header segment is empty"));
-    }
-    if base64url::decoded_len_max(header_b64.len()) > HEADER_LEN_MAX {
-        return Err(Rejection::TooLarge("the header exceeds its length limit"));
-    }
-    let decoded = base64url::decode(header_b64, buffer)
-        .map_err(|_| Rejection::Malformed("the header is not canonical base64url"))?;
-    header::parse(decoded)
+    header::parse(unverified::decode_header(header_b64, buffer)?)
 }
 
 /// A token no longer than [`TOKEN_LEN_MAX`]: the one place its length is checked, before any
@@ -607,13 +600,6 @@ enum Selected {
     One(usize),
     /// Any key the ring holds that is not forgotten: the header names no key.
     Any,
-}
-
-fn decode_payload<'b>(payload_b64: &[u8], buffer: &'b mut [u8]) -> Result<&'b [u8], Rejection> {
-    if base64url::decoded_len_max(payload_b64.len()) > buffer.len() {
-        return Err(Rejection::TooLarge("the payload exceeds its length limit"));
-    }
-    base64url::decode(payload_b64, buffer).map_err(|_| Rejection::Malformed("the payload is not canonical base64url"))
 }
 
 fn finish<'p, C: Deserialize<'p>>(

@@ -62,18 +62,9 @@ pub struct SharedRing {
     inner: Arc<Inner>,
 }
 
-/// A reference to the ring that was current when [`SharedRing::ring`] was called. It stays
-/// valid (and unchanged) while held, even if a reload swaps in a newer ring; hold it for one
-/// request, not longer.
+/// A reference to the ring that was current when [`SharedRing::ring`] was called.
 #[derive(Debug)]
-pub struct RingGuard(arc_swap::Guard<Arc<Version>>);
-
-impl RingGuard {
-    /// The generation of this ring.
-    pub fn generation(&self) -> u64 {
-        self.0.generation
-    }
-}
+struct RingGuard(arc_swap::Guard<Arc<Version>>);
 
 impl core::ops::Deref for RingGuard {
     type Target = KeyRing;
@@ -141,8 +132,9 @@ impl SharedRing {
         Ok((Self::open(store)?, loaded))
     }
 
-    /// The current ring. Lock-free; hold the guard for one operation.
-    pub fn ring(&self) -> RingGuard {
+    /// The current ring. Lock-free. What it returns stays valid, and unchanged, while it is
+    /// held, even if a reload swaps in a newer ring: hold it for one request, not longer.
+    pub fn ring(&self) -> impl core::ops::Deref<Target = KeyRing> {
         RingGuard(self.inner.current.load())
     }
 

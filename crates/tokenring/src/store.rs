@@ -126,7 +126,7 @@ impl PermissionWarning {
 /// ```
 ///
 /// The store reaches its files through a [`Storage`], shared by its clones: `std::fs`
-/// ([`OsStorage`]) with [`new`](Self::new), any other with [`with_storage`](Self::with_storage).
+/// with [`new`](Self::new), any other with [`with_storage`](Self::with_storage).
 ///
 /// Its `Debug` prints the path through [`RedactedPath`], like the errors it returns, and not the
 /// storage, whose own `Debug` may show the files it holds.

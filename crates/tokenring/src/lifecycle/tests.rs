@@ -256,11 +256,11 @@ fn rotation_defaults_and_builders() {
     let defaults = Rotation::new();
     assert_eq!(defaults, Rotation::default());
     assert_eq!(
-        (defaults.propagation(), defaults.overlap(), defaults.forget_after()),
+        (defaults.propagation_secs, defaults.overlap_secs, defaults.forget_after_secs),
         (PROPAGATION_SECS_DEFAULT, OVERLAP_SECS_DEFAULT, FORGET_AFTER_SECS_DEFAULT)
     );
     // The documented values: five minutes, one day, thirty days.
     assert_eq!((PROPAGATION_SECS_DEFAULT, OVERLAP_SECS_DEFAULT, FORGET_AFTER_SECS_DEFAULT), (300, 86_400, 2_592_000));
     let custom = Rotation::new().propagation_secs(7).overlap_secs(11).forget_after_secs(13);
-    assert_eq!((custom.propagation(), custom.overlap(), custom.forget_after()), (7, 11, 13));
+    assert_eq!((custom.propagation_secs, custom.overlap_secs, custom.forget_after_secs), (7, 11, 13));
 }

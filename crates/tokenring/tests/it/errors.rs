@@ -58,7 +58,6 @@ fn error_display_and_sources() {
         (StoreOp::Write, "write"),
         (StoreOp::Sync, "sync"),
         (StoreOp::Rename, "rename"),
-        (StoreOp::Permissions, "set permissions on"),
         (StoreOp::Lock, "lock"),
     ] {
         let error = StoreError::Io { op, kind: io::ErrorKind::Other, path: path.clone() };

@@ -83,8 +83,7 @@ fn a_guard_keeps_its_ring_while_a_reload_swaps_in_another() {
     let kid = held.active_kid(NOW).unwrap();
     store.update(|ring| Ok(ring.revoke(&kid, NOW)?)).unwrap();
     assert_eq!(shared.reload().unwrap(), Reloaded::Changed { generation: 2 });
-    assert_eq!(held.generation(), 1);
-    assert_eq!(shared.ring().generation(), 2);
+    assert_eq!(shared.generation(), 2);
     assert_eq!(held.active_kid(NOW), Some(kid), "the guard still sees the ring it loaded");
     assert_eq!(shared.ring().active_kid(NOW), None, "the new ring has the key revoked");
     fs::remove_dir_all(dir).unwrap();
