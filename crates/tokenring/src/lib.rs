@@ -48,12 +48,22 @@
 //! [`FileStore`] when the file changes; writers change the file with [`FileStore::update`],
 //! which holds a lock so that concurrent rotations never lose a key.
 //!
-//! # Layers
+//! # The API in one screen
 //!
-//! * JWS: [`KeyRing::sign_jws`], [`KeyRing::verify_jws`], [`KeyRing::verify_detached`]:
-//!   payload bytes, no claims semantics.
-//! * JWT: [`KeyRing::sign`], [`KeyRing::issue`], [`KeyRing::verify`] (owned claims) and
-//!   [`KeyRing::verify_borrowed`] (claims borrowing from a [`Scratch`], no heap allocation).
+//! * Make a token: [`KeyRing::issue`]`(claims, ttl_secs, now)`, the one way. It sets `iat`,
+//!   `nbf` and `exp` (a claims type that carries them keeps its own, within the time-to-live).
+//! * Check a token: [`KeyRing::verify`]`(token, validation, now)` returns a [`Verified`] with
+//!   the claims and the registered times, or a [`Rejection`]. Its zero-allocation form,
+//!   [`KeyRing::verify_borrowed`]`(token, validation, scratch, now)`, reads claims that borrow
+//!   from a [`Scratch`].
+//! * Below the JWT layer, for payloads that are not claims: [`KeyRing::sign_jws`] and
+//!   [`KeyRing::verify_jws`]. To look at a token without trusting it: [`Unverified`].
+//! * Keys: [`KeyRing::rotate`]`(rotation, now)`, [`KeyRing::revoke`]`(kid, now)`, persisted by a
+//!   [`FileStore`] and shared by a [`SharedRing`].
+//!
+//! The time is always the last argument, in whole seconds since the epoch (a [`Clock`] makes
+//! it); builders ([`Validation`], [`Rotation`]) have setters named with their unit
+//! (`leeway_secs`, `propagation_secs`).
 //!
 //! # Verification order
 //!
