@@ -137,20 +137,21 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let address = listener.local_addr()?;
-    {
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{address}")?;
-        stdout.flush()?;
-    }
     tracing::info!(%address, "serving");
-    // After `listening on`, so that the first thing a reader of the log sees about the keys is
+    // Right after `serving`, so that the first thing a reader of the log sees about the keys is
     // a key file that was just created (a `warn` from `Auth::new`): every earlier token is
-    // unknown to it.
+    // unknown to it. The reloader watches before `listening on` is printed: a change made as
+    // soon as the server is up is seen.
     if args.keys.is_none() {
         tracing::info!("ephemeral key held in memory only: every restart logs every user out");
     }
     let auth = Auth::new(opened).validation(Validation::new().issuer(ISSUER).audience(ISSUER));
     let reloader = Reloader::spawn(&auth, ReloadOptions::new().poll(args.poll).watch(!args.no_watch))?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{address}")?;
+        stdout.flush()?;
+    }
     let baseline = Session {
         sub: "bench".to_owned(),
         iss: ISSUER.to_owned(),

@@ -34,7 +34,9 @@ fn a_token_survives_a_crash_and_a_restart_on_the_same_key_file() {
     assert!(created[0].contains("tokens signed before are unknown here"), "{}", created[0]);
     let log = first.all();
     let serving = log.find(" serving").unwrap();
-    assert!(log.find("created a new key file").is_some_and(|at| at > serving), "after `serving`: {log}");
+    let created_at = log.find("created a new key file").unwrap();
+    assert!(created_at > serving, "after `serving`: {log}");
+    assert_eq!(log[serving..created_at].matches('\n').count(), 1, "the next line: {log}");
     assert_eq!(second.lines_at("WARN"), Vec::<&str>::new(), "no warning at all");
     for output in [&first, &second] {
         assert_nothing_secret(&output.all(), &[&token], &secrets);
