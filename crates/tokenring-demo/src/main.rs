@@ -53,10 +53,10 @@ struct Args {
     /// The address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// How often to read the key file for changes (e.g. 500ms, 10s, 1m); the default is
-    /// tokenring-axum's (POLL_DEFAULT).
-    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = duration::parse)]
-    poll: Duration,
+    /// How often to read the key file for changes (e.g. 500ms, 10s, 1m) [default: 30s, the
+    /// reloader's own]
+    #[arg(long, value_name = "DUR", value_parser = duration::parse)]
+    poll: Option<Duration>,
     /// Do not watch the key file's directory for events; poll only.
     #[arg(long)]
     no_watch: bool,
@@ -146,7 +146,11 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("ephemeral key held in memory only: every restart logs every user out");
     }
     let auth = Auth::new(opened).validation(Validation::new().issuer(ISSUER).audience(ISSUER));
-    let reloader = Reloader::spawn(&auth, ReloadOptions::new().poll(args.poll).watch(!args.no_watch))?;
+    let mut options = ReloadOptions::new().watch(!args.no_watch);
+    if let Some(poll) = args.poll {
+        options = options.poll(poll);
+    }
+    let reloader = Reloader::spawn(&auth, options)?;
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{address}")?;
