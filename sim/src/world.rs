@@ -571,7 +571,7 @@ impl<'c> World<'c> {
     /// A fresh ring from the node's entropy, with its model.
     fn generate_ring(&mut self, node: usize) -> Option<(KeyRing, KeySetModel)> {
         let now_secs = self.local_secs(node);
-        let ring = match KeyRing::generate_with(now_secs, &mut self.entropy) {
+        let ring = match KeyRing::generate_with(&mut self.entropy, now_secs) {
             Ok(ring) => ring,
             Err(error) => {
                 self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}"));
@@ -775,12 +775,12 @@ impl<'c> World<'c> {
         let store = self.file_store(node, View::Direct);
         let now_secs = self.local_secs(node);
         let mut recording = Recording::new(&mut self.entropy);
-        let result = store.load_or_create_with(now_secs, &mut recording);
+        let result = store.load_or_create_with(&mut recording, now_secs);
         let drawn = core::mem::take(&mut recording.drawn);
         if !drawn.is_empty() {
             // The ring the call generated, whether or not it reached the disk: registered
             // before the oracle looks at the disk.
-            match KeyRing::generate_with(now_secs, &mut Replay::new(&drawn)) {
+            match KeyRing::generate_with(&mut Replay::new(&drawn), now_secs) {
                 Ok(ring) => {
                     if let Some(kid) = ring.active_kid(now_secs) {
                         let serial = self.register_cluster_ring(&ring, kid);
@@ -1021,7 +1021,7 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(rotator);
         let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
         let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
-        let outcome = match ring.rotate_if_older_than_with(now_secs, max_age_secs, &self.rotation, &mut self.entropy) {
+        let outcome = match ring.rotate_if_older_than_with(max_age_secs, &self.rotation, &mut self.entropy, now_secs) {
             Ok(Some(kid)) => {
                 if !model_rotates || model_refuses {
                     self.violate(Invariant::KeyKnowledge, "the ring rotated where the model does not".to_owned());

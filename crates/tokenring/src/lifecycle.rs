@@ -262,7 +262,7 @@ impl KeyRing {
     /// # Errors
     /// See [`rotate_with`](Self::rotate_with).
     pub fn rotate(&mut self, rotation: &Rotation, now_secs: u64) -> Result<Kid, KeyError> {
-        self.rotate_with(now_secs, rotation, &mut OsEntropy)
+        self.rotate_with(rotation, &mut OsEntropy, now_secs)
     }
 
     /// [`rotate`](Self::rotate) with keys from `entropy`.
@@ -275,9 +275,9 @@ impl KeyRing {
     /// [`KeyError::Entropy`].
     pub fn rotate_with(
         &mut self,
-        now_secs: u64,
         rotation: &Rotation,
         entropy: &mut impl Entropy,
+        now_secs: u64,
     ) -> Result<Kid, KeyError> {
         rotation.check()?;
         self.prune(now_secs);
@@ -320,7 +320,7 @@ impl KeyRing {
         rotation: &Rotation,
         now_secs: u64,
     ) -> Result<Option<Kid>, KeyError> {
-        self.rotate_if_older_than_with(now_secs, max_age_secs, rotation, &mut OsEntropy)
+        self.rotate_if_older_than_with(max_age_secs, rotation, &mut OsEntropy, now_secs)
     }
 
     /// [`rotate_if_older_than`](Self::rotate_if_older_than) with keys from `entropy`.
@@ -329,17 +329,17 @@ impl KeyRing {
     /// As [`rotate`](Self::rotate).
     pub fn rotate_if_older_than_with(
         &mut self,
-        now_secs: u64,
         max_age_secs: u64,
         rotation: &Rotation,
         entropy: &mut impl Entropy,
+        now_secs: u64,
     ) -> Result<Option<Kid>, KeyError> {
         let fresh_enough =
             self.newest_created_secs(now_secs).is_some_and(|created| now_secs.saturating_sub(created) < max_age_secs);
         if fresh_enough {
             return Ok(None);
         }
-        self.rotate_with(now_secs, rotation, entropy).map(Some)
+        self.rotate_with(rotation, entropy, now_secs).map(Some)
     }
 
     /// Revokes the key named `kid` at `now_secs`: from now on every token under it is rejected

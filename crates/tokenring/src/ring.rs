@@ -168,14 +168,14 @@ impl KeyRing {
     /// # Errors
     /// [`KeyError::Entropy`] when the generator fails.
     pub fn generate(now_secs: u64) -> Result<Self, KeyError> {
-        Self::generate_with(now_secs, &mut OsEntropy)
+        Self::generate_with(&mut OsEntropy, now_secs)
     }
 
     /// A ring with one fresh key from `entropy`.
     ///
     /// # Errors
     /// [`KeyError::Entropy`] when the entropy source fails.
-    pub fn generate_with(now_secs: u64, entropy: &mut impl Entropy) -> Result<Self, KeyError> {
+    pub fn generate_with(entropy: &mut impl Entropy, now_secs: u64) -> Result<Self, KeyError> {
         let key = Key::generate(entropy)?;
         let kid = Kid::generate(entropy)?;
         Ok(Self::with_key(key, Some(kid), now_secs))

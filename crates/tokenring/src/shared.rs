@@ -128,7 +128,7 @@ impl SharedRing {
             Err(StoreError::NotFound { .. }) => {}
             Err(error) => return Err(error.into()),
         }
-        let (_, loaded) = store.load_or_create_with(now_secs, &mut OsEntropy)?;
+        let (_, loaded) = store.load_or_create_with(&mut OsEntropy, now_secs)?;
         Ok((Self::open(store)?, loaded))
     }
 

@@ -396,20 +396,20 @@ impl FileStore {
     /// new key; errors of [`create`](Self::create) other than `AlreadyExists`
     /// ([`StoreError::Locked`] among them); [`KeyError::Entropy`](crate::KeyError).
     pub fn load_or_create(&self, now_secs: u64) -> Result<(KeyRing, Loaded), Error> {
-        self.load_or_create_with(now_secs, &mut OsEntropy)
+        self.load_or_create_with(&mut OsEntropy, now_secs)
     }
 
     /// [`load_or_create`](Self::load_or_create) with keys from `entropy`.
     ///
     /// # Errors
     /// As [`load_or_create`](Self::load_or_create).
-    pub fn load_or_create_with(&self, now_secs: u64, entropy: &mut impl Entropy) -> Result<(KeyRing, Loaded), Error> {
+    pub fn load_or_create_with(&self, entropy: &mut impl Entropy, now_secs: u64) -> Result<(KeyRing, Loaded), Error> {
         match self.load() {
             Ok(ring) => return Ok((ring, Loaded::Existing)),
             Err(StoreError::NotFound { .. }) => {}
             Err(error) => return Err(error.into()),
         }
-        let ring = KeyRing::generate_with(now_secs, entropy)?;
+        let ring = KeyRing::generate_with(entropy, now_secs)?;
         match self.create(&ring) {
             Ok(()) => Ok((ring, Loaded::Created)),
             // Another process created it first: use theirs, so both sign with the same key.

@@ -58,7 +58,7 @@ proptest! {
 
     #[test]
     fn any_single_byte_change_is_rejected(claims in claims(), position in any::<prop::sample::Index>(), replacement in any::<u8>()) {
-        let ring = KeyRing::generate_with(NOW, &mut Counter(7)).unwrap();
+        let ring = KeyRing::generate_with(&mut Counter(7), NOW).unwrap();
         let token = ring.issue(&claims, 600, NOW).unwrap();
         let mut bytes = token.clone().into_bytes();
         let at = position.index(bytes.len());
@@ -70,7 +70,7 @@ proptest! {
 
     #[test]
     fn arbitrary_input_maps_to_exactly_one_code(input in prop::collection::vec(any::<u8>(), 0..600)) {
-        let ring = KeyRing::generate_with(NOW, &mut Counter(1)).unwrap();
+        let ring = KeyRing::generate_with(&mut Counter(1), NOW).unwrap();
         let rejection = ring.verify::<Value>(&input, &Validation::new(), NOW).unwrap_err();
         prop_assert!(Rejection::CODES.contains(&rejection.code()));
         let jws = ring.verify_jws(&input, &mut Scratch::new(), NOW).unwrap_err();
@@ -79,7 +79,7 @@ proptest! {
 
     #[test]
     fn arbitrary_segments_never_panic(header in "[A-Za-z0-9_-]{0,80}", payload in "[A-Za-z0-9_-]{0,80}", signature in "[A-Za-z0-9_-]{0,50}") {
-        let ring = KeyRing::generate_with(NOW, &mut Counter(2)).unwrap();
+        let ring = KeyRing::generate_with(&mut Counter(2), NOW).unwrap();
         let token = format!("{header}.{payload}.{signature}");
         let outcome = ring.verify::<Value>(&token, &Validation::new(), NOW);
         prop_assert!(outcome.is_err());
@@ -93,7 +93,7 @@ proptest! {
     ) {
         let overlap = ttl + extra_overlap;
         let mut entropy = Counter(3);
-        let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+        let mut ring = KeyRing::generate_with(&mut entropy, NOW).unwrap();
         let validation = Validation::new().leeway_secs(0);
         let mut now = NOW;
         let mut live: Vec<(String, u64)> = Vec::new();
@@ -101,7 +101,7 @@ proptest! {
             now += advance;
             if rotate {
                 // A full ring is an error, never a silent loss of a verifying key.
-                match ring.rotate_with(now, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy) {
+                match ring.rotate_with(&tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy, now) {
                     Ok(_) | Err(KeyError::RingFull) => {}
                     Err(other) => prop_assert!(false, "rotation failed: {other}"),
                 }
@@ -134,7 +134,7 @@ proptest! {
             .overlap_secs(ttl + leeway + extra_overlap);
         let validation = Validation::new().leeway_secs(leeway);
         let mut entropy = Counter(propagation ^ ttl << 16);
-        let mut writer = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+        let mut writer = KeyRing::generate_with(&mut entropy, NOW).unwrap();
         // Every version of the key file, with the time it was written; the first was there
         // before any node started.
         let mut versions: Vec<(u64, KeyRing)> = vec![(0, writer.clone())];
@@ -149,7 +149,7 @@ proptest! {
             let view = &versions[oldest + usize::from(pick) % (newest - oldest + 1)].1;
             match action {
                 0 => {
-                    match writer.rotate_with(now, &rotation, &mut entropy) {
+                    match writer.rotate_with(&rotation, &mut entropy, now) {
                         Ok(_) => versions.push((now, writer.clone())),
                         Err(KeyError::RingFull) => {}
                         Err(other) => prop_assert!(false, "rotation failed: {other}"),
@@ -170,11 +170,11 @@ proptest! {
     #[test]
     fn jwk_set_save_then_load_round_trips(rotations in prop::collection::vec(0u64..100_000, 0..20), seed in any::<u64>()) {
         let mut entropy = Counter(seed);
-        let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+        let mut ring = KeyRing::generate_with(&mut entropy, NOW).unwrap();
         let mut now = NOW;
         for overlap in rotations {
             now += 1000;
-            let _ = ring.rotate_with(now, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy);
+            let _ = ring.rotate_with(&tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy, now);
         }
         let token = ring.sign_jws(b"payload", now).unwrap();
         let document = ring.to_jwk_set();
