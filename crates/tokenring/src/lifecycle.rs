@@ -247,7 +247,7 @@ impl KeyRing {
     }
 
     /// When the newest key still in use (not revoked or forgotten) was created, if there is one.
-    pub fn newest_created_secs(&self, now_secs: u64) -> Option<u64> {
+    pub(crate) fn newest_created_secs(&self, now_secs: u64) -> Option<u64> {
         self.keys
             .iter()
             .filter(|key| !matches!(key.phase(now_secs), Phase::Revoked | Phase::Forgotten))
