@@ -88,7 +88,7 @@ fn shared_ring(c: &mut Criterion) {
     // The second document holds the fixture key and a key pending for a year: the token
     // verifies under both, and they differ, so every reload swaps.
     let mut other: KeyRing = plain.clone();
-    other.rotate(NOW_SECS, &Rotation::new().propagation_secs(365 * 86_400)).expect("a rotation");
+    other.rotate(&Rotation::new().propagation_secs(365 * 86_400), NOW_SECS).expect("a rotation");
     let documents = [String::clone(&plain.to_jwk_set()), String::clone(&other.to_jwk_set())];
     replace(&path, &documents[0]);
     let shared = SharedRing::open(FileStore::new(&path)).expect("the key file loads");

@@ -121,12 +121,21 @@ pub fn validation() -> Validation {
     Validation::new()
 }
 
-/// The shared token, as the ring issues it.
+/// The shared token: the fixture claims exactly as serialized, under the header the ring signs
+/// with, signed with the shared key (as `KeyRing::issue` would, were its `exp` within a
+/// time-to-live `issue` accepts).
 ///
 /// # Panics
 /// Never: the fixture claims serialize to a small object.
 pub fn token() -> String {
-    ring().sign(&claims(), ISSUED_AT_SECS).expect("the fixture claims sign")
+    signed_under(KID)
+}
+
+/// The fixture claims signed with the shared key under the ring's header naming `kid`.
+fn signed_under(kid: &str) -> String {
+    let header = format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#);
+    let payload = serde_json::to_vec(&claims()).expect("the fixture claims serialize");
+    tokenring_testkit::sign_compact(&KEY, header.as_bytes(), &payload)
 }
 
 /// The shared token with one signature character changed: well-formed, wrong MAC.
@@ -143,8 +152,7 @@ pub fn tampered_token() -> String {
 /// # Panics
 /// Never: the constant identifier is valid.
 pub fn unknown_key_token() -> String {
-    let stranger = KeyRing::with_key(key(), Some(Kid::new("some-other-key").expect("valid kid")), ISSUED_AT_SECS);
-    stranger.sign(&claims(), ISSUED_AT_SECS).expect("the fixture claims sign")
+    signed_under("some-other-key")
 }
 
 /// The shared token with a character outside the base64url alphabet in its signature.

@@ -87,7 +87,7 @@ fn borrowed_verification_does_not_allocate() {
     let mut scratch = Scratch::new();
     for _ in 0..3 {
         let (verified, allocations) = allocations_in(|| {
-            ring.verify_borrowed::<BorrowedClaims<'_>>(&token, &validation, NOW_SECS, &mut scratch)
+            ring.verify_borrowed::<BorrowedClaims<'_>>(&token, &validation, &mut scratch, NOW_SECS)
                 .map(|verified| verified.claims().sub.len())
         });
         assert_eq!(verified, Ok(7));
@@ -121,7 +121,7 @@ fn a_too_large_token_is_refused_before_any_work() {
     let undivided = "A".repeat(TOKEN_LEN_MAX + 1);
     for token in [signed, undivided] {
         let (rejection, allocations) = allocations_in(|| {
-            ring.verify_borrowed::<BorrowedClaims<'_>>(&token, &validation, NOW_SECS, &mut scratch).map(|_| ())
+            ring.verify_borrowed::<BorrowedClaims<'_>>(&token, &validation, &mut scratch, NOW_SECS).map(|_| ())
         });
         assert!(matches!(rejection, Err(Rejection::TooLarge(_))), "{rejection:?}");
         assert_eq!(allocations, 0);

@@ -104,7 +104,7 @@ impl Attacker {
         let subject = self.rng.below(u64::from(u32::MAX)) as u32;
         match kind {
             AttackKind::ForeignKey => {
-                let ring = KeyRing::generate_with(material.now_secs, &mut self.entropy).ok()?;
+                let ring = KeyRing::generate_with(&mut self.entropy, material.now_secs).ok()?;
                 secrets.add_key_set(&ring.to_jwk_set()).ok()?;
                 let kid = ring.active_kid(material.now_secs);
                 self.signed(&ring, kid, material, subject, next_serial, secrets)
@@ -236,7 +236,7 @@ impl Attacker {
         next_serial: &mut KeySerial,
         secrets: &mut Secrets,
     ) -> Option<Crafted> {
-        let token = ring.issue(&Session { sub: subject }, material.now_secs, material.ttl_secs).ok()?;
+        let token = ring.issue(&Session { sub: subject }, material.ttl_secs, material.now_secs).ok()?;
         secrets.add_token(&token);
         let serial = *next_serial;
         *next_serial += 1;

@@ -521,7 +521,7 @@ mod tests {
     fn model_agrees_with_the_real_ring_through_rotation_prune_and_round_trip() {
         let mut entropy = ChaChaEntropy::new(5, Stream::Keys);
         let mut draws = SimRng::new(5, Stream::Faults);
-        let mut ring = KeyRing::generate_with(1000, &mut entropy).unwrap();
+        let mut ring = KeyRing::generate_with(&mut entropy, 1000).unwrap();
         let mut model = KeySetModel::generated(1, ring.active_kid(1000).unwrap(), 1000);
         let mut now = 1000;
         let (mut refused, mut pruned) = (0, 0);
@@ -537,7 +537,7 @@ mod tests {
                 .overlap_secs(staging.overlap_secs)
                 .forget_after_secs(staging.forget_after_secs);
             let modelled = model.begin_rotation(now);
-            match ring.rotate_with(now, &rotation, &mut entropy) {
+            match ring.rotate_with(&rotation, &mut entropy, now) {
                 Ok(new_kid) => {
                     assert_eq!(modelled, Ok(()), "rotation {serial}");
                     model.finish_rotation(now, staging, serial, new_kid);

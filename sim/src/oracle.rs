@@ -334,12 +334,12 @@ mod tests {
     #[test]
     fn reads_every_key_of_a_key_set() {
         let mut ring =
-            tokenring::KeyRing::generate_with(10, &mut crate::rng::ChaChaEntropy::new(1, crate::rng::Stream::Keys))
+            tokenring::KeyRing::generate_with(&mut crate::rng::ChaChaEntropy::new(1, crate::rng::Stream::Keys), 10)
                 .unwrap();
         ring.rotate_with(
-            20,
             &tokenring::Rotation::new(),
             &mut crate::rng::ChaChaEntropy::new(2, crate::rng::Stream::Keys),
+            20,
         )
         .unwrap();
         let document = ring.to_jwk_set();

@@ -644,7 +644,7 @@ mod tests {
 
     fn rotated(ring: &KeyRing) -> KeyRing {
         let mut next = KeyRing::from_jwk_set(ring.to_jwk_set().as_bytes()).unwrap();
-        next.rotate(NOW + 1, &Rotation::new()).unwrap();
+        next.rotate(&Rotation::new(), NOW + 1).unwrap();
         next
     }
 
@@ -763,7 +763,7 @@ mod tests {
         lock(&disk).set_now(150);
         let full = store(&disk, 0, View::Direct).create(&ring).unwrap_err();
         assert!(matches!(full, StoreError::Io { kind: ErrorKind::StorageFull, .. }), "{full:?}");
-        assert!(matches!(store(&disk, 0, View::Direct).load().unwrap_err(), StoreError::NotFound));
+        assert!(matches!(store(&disk, 0, View::Direct).load().unwrap_err(), StoreError::NotFound { .. }));
         lock(&disk).set_now(200);
         store(&disk, 0, View::Direct).create(&ring).unwrap();
         lock(&disk).set_now(350);

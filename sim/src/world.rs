@@ -571,7 +571,7 @@ impl<'c> World<'c> {
     /// A fresh ring from the node's entropy, with its model.
     fn generate_ring(&mut self, node: usize) -> Option<(KeyRing, KeySetModel)> {
         let now_secs = self.local_secs(node);
-        let ring = match KeyRing::generate_with(now_secs, &mut self.entropy) {
+        let ring = match KeyRing::generate_with(&mut self.entropy, now_secs) {
             Ok(ring) => ring,
             Err(error) => {
                 self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}"));
@@ -625,8 +625,8 @@ impl<'c> World<'c> {
                     Err(StoreRead::Corrupt)
                 }
             },
-            Err(StoreError::NotFound) => Err(StoreRead::NotFound),
-            Err(StoreError::Corrupt(error)) => {
+            Err(StoreError::NotFound { .. }) => Err(StoreRead::NotFound),
+            Err(StoreError::Corrupt { error, .. }) => {
                 self.violate(
                     Invariant::KeyKnowledge,
                     format!("node {node} read a key set it cannot parse (torn write?): {error}"),
@@ -775,12 +775,12 @@ impl<'c> World<'c> {
         let store = self.file_store(node, View::Direct);
         let now_secs = self.local_secs(node);
         let mut recording = Recording::new(&mut self.entropy);
-        let result = store.load_or_create_with(now_secs, &mut recording);
+        let result = store.load_or_create_with(&mut recording, now_secs);
         let drawn = core::mem::take(&mut recording.drawn);
         if !drawn.is_empty() {
             // The ring the call generated, whether or not it reached the disk: registered
             // before the oracle looks at the disk.
-            match KeyRing::generate_with(now_secs, &mut Replay::new(&drawn)) {
+            match KeyRing::generate_with(&mut Replay::new(&drawn), now_secs) {
                 Ok(ring) => {
                     if let Some(kid) = ring.active_kid(now_secs) {
                         let serial = self.register_cluster_ring(&ring, kid);
@@ -812,7 +812,7 @@ impl<'c> World<'c> {
                     }
                 }
             }
-            Err(Error::Store(StoreError::Corrupt(error))) => self.violate(
+            Err(Error::Store(StoreError::Corrupt { error, .. })) => self.violate(
                 Invariant::KeyKnowledge,
                 format!("node {node} read a key set it cannot parse (torn write?): {error}"),
             ),
@@ -991,14 +991,14 @@ impl<'c> World<'c> {
                 self.counters.rotations_locked_out += 1;
                 Rotated::LockedOut
             }
-            Err(Error::Store(StoreError::Corrupt(error))) => {
+            Err(Error::Store(StoreError::Corrupt { error, .. })) => {
                 self.violate(
                     Invariant::KeyKnowledge,
                     format!("node {rotator} read a key set it cannot parse (torn write?): {error}"),
                 );
                 Rotated::Failed
             }
-            Err(Error::Store(StoreError::NotFound)) => {
+            Err(Error::Store(StoreError::NotFound { .. })) => {
                 self.violate(Invariant::KeyKnowledge, format!("node {rotator} is up but the key store is empty"));
                 Rotated::Failed
             }
@@ -1021,7 +1021,7 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(rotator);
         let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
         let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
-        let outcome = match ring.rotate_if_older_than_with(now_secs, max_age_secs, &self.rotation, &mut self.entropy) {
+        let outcome = match ring.rotate_if_older_than_with(max_age_secs, &self.rotation, &mut self.entropy, now_secs) {
             Ok(Some(kid)) => {
                 if !model_rotates || model_refuses {
                     self.violate(Invariant::KeyKnowledge, "the ring rotated where the model does not".to_owned());
@@ -1153,7 +1153,7 @@ impl<'c> World<'c> {
             );
         }
         let ring = self.nodes[node].ring.as_ref()?;
-        let token = match ring.issue(&Session { sub: client }, now_secs, ttl_secs) {
+        let token = match ring.issue(&Session { sub: client }, ttl_secs, now_secs) {
             Ok(token) => token,
             Err(error) => {
                 self.violate(Invariant::KeyKnowledge, format!("node {node} could not sign: {error}"));
@@ -1179,25 +1179,30 @@ impl<'c> World<'c> {
         Some(HeldToken { text: token, facts, expires_ms: self.now_ms + self.ttl_ms })
     }
 
+    /// The verifiers' leeway, as `Validation::leeway_secs` caps it.
+    fn leeway_secs(&self) -> u64 {
+        self.config.leeway_secs.min(tokenring::limits::LEEWAY_SECS_MAX)
+    }
+
     /// Verifies `token` at `node` the way the node is configured to.
     fn verify(&mut self, node: usize, token: &str, now_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
         let Some(ring) = self.nodes[node].ring.as_ref() else {
             return Err(Rejection::UnknownKey);
         };
         match self.config.canary {
-            Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.validation.leeway_as_secs()),
+            Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.leeway_secs()),
             Some(Canary::MacSkippedForKnownKid) => {
                 // The mutation: a token naming a key the ring holds is trusted without its MAC.
                 let held = attacker::header_kid(token)
                     .is_some_and(|kid| ring.keys(now_secs).iter().any(|info| info.kid == Some(kid)));
                 if held {
-                    return broken_verify(token, now_secs, self.validation.leeway_as_secs());
+                    return broken_verify(token, now_secs, self.leeway_secs());
                 }
             }
             _ => {}
         }
         let result = ring
-            .verify_borrowed::<Session>(token, &self.validation, now_secs, &mut self.scratch)
+            .verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs)
             .map(|verified| (verified.claims().sub, verified.kid().copied()));
         let canary = self.config.canary;
         match result {
@@ -1205,7 +1210,7 @@ impl<'c> World<'c> {
             Err(Rejection::ForgottenKey) if canary == Some(Canary::ForgottenKidRoutine) => Err(Rejection::RetiredKey),
             // The mutation: `exp + leeway <= now` became `exp + leeway < now`.
             Err(Rejection::Expired) if canary == Some(Canary::ExpiryBoundaryOffByOne) => ring
-                .verify_borrowed::<Session>(token, &self.validation_late, now_secs, &mut self.scratch)
+                .verify_borrowed::<Session>(token, &self.validation_late, &mut self.scratch, now_secs)
                 .map(|verified| (verified.claims().sub, verified.kid().copied())),
             // The mutation: `retire_at <= now` became `retire_at < now`.
             Err(Rejection::RetiredKey) if canary == Some(Canary::RetireBoundaryOffByOne) => {
@@ -1217,7 +1222,7 @@ impl<'c> World<'c> {
                 if !retiring_now {
                     return Err(Rejection::RetiredKey);
                 }
-                ring.verify_borrowed::<Session>(token, &self.validation, now_secs - 1, &mut self.scratch)
+                ring.verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs - 1)
                     .map(|verified| (verified.claims().sub, verified.kid().copied()))
             }
             other => other,
@@ -1229,7 +1234,7 @@ impl<'c> World<'c> {
         self.counters.verifications += 1;
         let now_secs = self.local_secs(node);
         let result = self.verify(node, token, now_secs);
-        let expectation = model::expect(facts, &self.nodes[node].model, now_secs, self.validation.leeway_as_secs());
+        let expectation = model::expect(facts, &self.nodes[node].model, now_secs, self.leeway_secs());
         // A rejection is routine only after a MAC held: the token must carry the MAC of a key
         // this node holds.
         let mac_verified = facts.signed_by.is_some_and(|serial| self.nodes[node].model.held_serial(serial).is_some());
@@ -1529,7 +1534,7 @@ impl<'c> World<'c> {
             return;
         }
         let node = self.attacker.rng().below(self.nodes.len() as u64) as usize;
-        let boundary_ms = (facts.exp_secs + self.validation.leeway_as_secs()) * SECOND_MS;
+        let boundary_ms = (facts.exp_secs + self.leeway_secs()) * SECOND_MS;
         let local_ms = boundary_ms + self.attacker.rng().below(SECOND_MS);
         let Some(at) = local_ms.saturating_add_signed(-self.nodes[node].skew_ms).checked_sub(EPOCH_MS) else { return };
         if at <= self.now_ms {
@@ -1548,8 +1553,7 @@ impl<'c> World<'c> {
         if self.nodes[node].state != NodeState::Up {
             return;
         }
-        let expectation =
-            model::expect(&facts, &self.nodes[node].model, self.local_secs(node), self.validation.leeway_as_secs());
+        let expectation = model::expect(&facts, &self.nodes[node].model, self.local_secs(node), self.leeway_secs());
         if expectation == Outcome::Accepted {
             return;
         }

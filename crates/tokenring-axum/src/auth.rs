@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokenring::{Clock, Rejection, SharedRing, SignError, SystemClock, Validation};
+use tokenring::{Clock, Loaded, Rejection, SharedRing, SignError, SystemClock, Validation};
 
 use crate::credential::{credential, Credential};
 use crate::extract::{AuthRejection, Authenticated};
@@ -79,10 +79,42 @@ fn valid_cookie_name(name: &str) -> bool {
         && name.bytes().all(|byte| byte.is_ascii_graphic() && !SEPARATORS.contains(&byte))
 }
 
+/// A [`SharedRing`] and whether its key file was created just now: what [`Auth::new`] takes.
+///
+/// Made from a `SharedRing` ([`SharedRing::open`], [`SharedRing::new`]) or from exactly what
+/// [`SharedRing::open_or_create`] returns, so that a key file created at start (a first start,
+/// or a typo in the path) is never silent: [`Auth::new`] logs it at `warn`.
+#[derive(Debug)]
+pub struct Opened {
+    ring: SharedRing,
+    created: bool,
+}
+
+impl From<SharedRing> for Opened {
+    fn from(ring: SharedRing) -> Self {
+        Self { ring, created: false }
+    }
+}
+
+impl From<(SharedRing, Loaded)> for Opened {
+    fn from((ring, loaded): (SharedRing, Loaded)) -> Self {
+        Self { ring, created: loaded == Loaded::Created }
+    }
+}
+
 impl Auth {
-    /// Settings that verify with `ring` under [`Validation::new`], read time from
+    /// Settings that verify with the shared ring under [`Validation::new`], read time from
     /// [`SystemClock`], and take tokens from the `Authorization` header only.
-    pub fn new(ring: SharedRing) -> Self {
+    ///
+    /// Given what [`SharedRing::open_or_create`] returned for a file it created, it logs a
+    /// `warn` event naming the file (target `tokenring_axum::observe`): tokens signed before
+    /// are unknown to the new keys, so every user must log in again. Expected once, at a
+    /// service's very first start; anywhere else it is a wrong path or a lost volume.
+    pub fn new(ring: impl Into<Opened>) -> Self {
+        let Opened { ring, created } = ring.into();
+        if created {
+            observe::created(&ring);
+        }
         let inner = Inner { ring, validation: Validation::new(), cookie: None, clock: Arc::new(SystemClock) };
         Self { inner: Arc::new(inner) }
     }
@@ -138,7 +170,7 @@ impl Auth {
     /// [`SignError::Malformed`] for claims a verifier would refuse, [`SignError::TtlTooLong`],
     /// [`SignError::TimeOverflow`], [`SignError::TooLarge`].
     pub fn issue<T: Serialize + ?Sized>(&self, claims: &T, ttl_secs: u64) -> Result<String, SignError> {
-        self.inner.ring.ring().issue(claims, self.now_secs(), ttl_secs)
+        self.inner.ring.ring().issue(claims, ttl_secs, self.now_secs())
     }
 
     /// Authenticates a request by its headers: the work of the extractor and the layer. Records

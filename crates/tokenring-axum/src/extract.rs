@@ -131,7 +131,10 @@ where
 }
 
 /// Why a request was not authenticated. Every variant answers 401 with [`UNAUTHORIZED_BODY`];
-/// they differ only in the `WWW-Authenticate` header (RFC 6750 §3).
+/// they differ only in the `WWW-Authenticate` header (RFC 6750 §3): `Bearer` for no
+/// credentials, `Bearer error="invalid_token", error_description="token expired"` for an
+/// expired token (so that a client knows to refresh), `Bearer error="invalid_token"` for every
+/// other rejection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthRejection {
@@ -174,6 +177,11 @@ impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         let challenge = match self {
             Self::Missing => HeaderValue::from_static("Bearer"),
+            // A token whose MAC held and whose `exp` passed: the one reason a client acts on
+            // (it refreshes), and one it learns from the token it holds anyway.
+            Self::Invalid(Rejection::Expired) => {
+                HeaderValue::from_static("Bearer error=\"invalid_token\", error_description=\"token expired\"")
+            }
             Self::Invalid(_) => HeaderValue::from_static("Bearer error=\"invalid_token\""),
         };
         (

@@ -20,7 +20,8 @@
 //! | request | status | `WWW-Authenticate` |
 //! |---|---|---|
 //! | no `Authorization` header (or another scheme) and no token cookie | 401 | `Bearer` |
-//! | a token that is rejected, for any [`Rejection`](tokenring::Rejection) code | 401 | `Bearer error="invalid_token"` |
+//! | an expired token (its MAC verified): the client should refresh it | 401 | `Bearer error="invalid_token", error_description="token expired"` |
+//! | a token that is rejected for any other [`Rejection`](tokenring::Rejection) code | 401 | `Bearer error="invalid_token"` |
 //! | `Bearer` with no token, two `Authorization` headers, two token cookies | 401 | `Bearer error="invalid_token"` |
 //! | a valid token | the handler's | |
 //!
@@ -35,7 +36,8 @@
 //! `debug` for missing credentials. Its fields are `reason` (the stable code, or `missing`),
 //! `token_fp` (the [`Fingerprint`](tokenring::Fingerprint)), `kid` (only a key identifier the
 //! ring holds or issued, never one chosen by the sender) and `route` (the matched route
-//! template, never the request's path). The token is never logged. The reloader (target
+//! template, never the request's path). The token is never logged. [`Auth::new`] emits one
+//! `warn` (field `path`) when it is given a key file that was created at start. The reloader (target
 //! `tokenring_axum::reload`) emits `info` for a changed ring (`generation`, `keys`,
 //! `active_kid`), `error` for a file it could not use (`reason`, `error`; the same failure again
 //! only at `debug`), and `warn` when the key file's permissions let others read or change it (at
@@ -60,7 +62,7 @@ mod layer;
 mod observe;
 mod reload;
 
-pub use crate::auth::{Auth, ConfigError, COOKIE_NAME_LEN_MAX};
+pub use crate::auth::{Auth, ConfigError, Opened, COOKIE_NAME_LEN_MAX};
 pub use crate::extract::{AuthRejection, Authenticated, UNAUTHORIZED_BODY};
 pub use crate::layer::{RequireAuth, RequireAuthLayer, ResponseFuture};
 pub use crate::observe::{KEYS, RELOADS_TOTAL, VERIFICATIONS_TOTAL};
@@ -68,3 +70,9 @@ pub use crate::reload::{
     ReloadError, ReloadOptions, ReloadOutcome, ReloadStatus, Reloader, DEBOUNCE_DEFAULT, POLL_DEFAULT, POLL_MAX,
     POLL_MIN,
 };
+
+/// The repository's README: its examples use this crate and the core, so they run as this
+/// crate's doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RootReadmeDoctests;

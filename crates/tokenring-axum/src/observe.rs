@@ -1,6 +1,6 @@
 //! `tracing` events and `metrics` records. Nothing here formats a token, a signature or a key.
 
-use tokenring::{Fingerprint, KeyRing, KeyState, Rejection, Severity};
+use tokenring::{Fingerprint, KeyRing, KeyState, RedactedPath, Rejection, Severity, SharedRing};
 use tracing::field::display;
 
 /// Counter of verifications, labelled `result`: `ok`, `missing`, or a rejection code.
@@ -53,4 +53,13 @@ pub(crate) fn key_gauges(ring: &KeyRing, now_secs: u64) {
 
 pub(crate) fn reloaded(result: &'static str) {
     metrics::counter!(RELOADS_TOTAL, "result" => result).increment(1);
+}
+
+/// A key file was created when the service opened its ring.
+pub(crate) fn created(ring: &SharedRing) {
+    let path = ring.store().map(|store| display(RedactedPath::new(store.path())));
+    tracing::warn!(
+        path,
+        "created a new key file: tokens signed before are unknown here and every user must log in again (expected only at a first start; otherwise check the path)"
+    );
 }

@@ -85,11 +85,6 @@ impl ReloadOptions {
         self.debounce = debounce.clamp(DEBOUNCE_MIN, DEBOUNCE_MAX);
         self
     }
-
-    /// The poll interval.
-    pub const fn poll_interval(&self) -> Duration {
-        self.poll
-    }
 }
 
 /// What the last reload did.
@@ -403,22 +398,25 @@ fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcom
         }
         Ok(_) => {
             if logged.failure.take().is_some() {
-                tracing::info!(generation = ring.generation(), "key file usable again; the key ring is unchanged");
+                tracing::info!(
+                    generation = auth.ring().generation(),
+                    "key file usable again; the key ring is unchanged"
+                );
             }
             ReloadOutcome::Unchanged
         }
         Err(error) => {
             let reason = match &error {
-                StoreError::NotFound => "not-found",
+                StoreError::NotFound { .. } => "not-found",
                 StoreError::Io { .. } => "io",
-                StoreError::Corrupt(_) => "corrupt",
+                StoreError::Corrupt { .. } => "corrupt",
                 StoreError::Locked => "locked",
                 StoreError::NotAFile { .. } => "not-a-file",
                 StoreError::SymlinkLoop { .. } => "symlink-loop",
                 _ => "store",
             };
             let text = error.to_string();
-            let generation = ring.generation();
+            let generation = auth.ring().generation();
             if logged.failure.as_deref() == Some(text.as_str()) {
                 tracing::debug!(reason, error = %text, generation, "key file reload failed again in the same way");
             } else {

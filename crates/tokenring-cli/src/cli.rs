@@ -123,6 +123,10 @@ pub(crate) struct RevokeArgs {
     pub(crate) file: PathBuf,
     /// The identifier of the key to revoke
     pub(crate) kid: String,
+    /// Revoke it even when no other key could sign afterwards (every login then fails until a
+    /// rotation)
+    #[arg(long)]
+    pub(crate) force: bool,
     /// Time of the revocation, instead of the system clock
     #[arg(long, value_name = "UNIX_SECS")]
     pub(crate) now: Option<u64>,

@@ -93,9 +93,11 @@ impl fmt::Display for Failure {
                 match error {
                     // The library's wording ("damaged") suits a server's own file; here the file
                     // may just as well be someone else's key set that is not for HS256.
-                    StoreError::Corrupt(reason) => {
-                        write!(f, "not a usable HS256 key file (left untouched): {reason}")?;
+                    StoreError::Corrupt { error, .. } => {
+                        write!(f, "not a usable HS256 key file (left untouched): {error}")?;
                     }
+                    // The path leads the line already.
+                    StoreError::NotFound { .. } => f.write_str("key file does not exist")?,
                     other => write!(f, "{other}")?,
                 }
                 match hint {
@@ -104,12 +106,7 @@ impl fmt::Display for Failure {
                 }
             }
             Self::Key(error) => write!(f, "tokenring: error: {error}"),
-            Self::Sign(error) => match error {
-                SignError::DuplicateClaim => {
-                    f.write_str("tokenring: error: claims contain a member twice (sign sets iat, nbf and exp itself)")
-                }
-                _ => write!(f, "tokenring: error: cannot sign: {error}"),
-            },
+            Self::Sign(error) => write!(f, "tokenring: error: cannot sign: {error}"),
             Self::Io { doing, kind } => write!(f, "tokenring: error: cannot {doing}: {}", io::Error::from(*kind)),
             Self::NotAToken(reason) => write!(f, "tokenring: error: input is not a token: {reason}"),
         }

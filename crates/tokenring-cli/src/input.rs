@@ -22,12 +22,33 @@ const _: () = assert!(STDIN_LEN_MAX - 2 > TOKEN_LEN_MAX);
 /// The token named by a `TOKEN|-` argument.
 ///
 /// # Errors
-/// [`Failure::Io`] when standard input cannot be read.
+/// [`Failure::Io`] when standard input cannot be read;
+/// [`Failure::Usage`] for a token pasted with something around it (see [`paste_mistake`]).
 pub(crate) fn read_token(argument: &OsStr) -> Result<Vec<u8>, Failure> {
-    if argument == "-" {
-        read_stdin()
+    let token = if argument == "-" { read_stdin()? } else { argument_bytes(argument) };
+    match paste_mistake(&token) {
+        Some(advice) => Err(Failure::Usage(format!(
+            "the token was pasted with something around it (not shown): {advice}; nothing was verified"
+        ))),
+        None => Ok(token),
+    }
+}
+
+/// What to remove from a token copied with its surroundings: a request's `Authorization`
+/// header, its `Bearer ` scheme, quotes, or whitespace (a line break from `echo`, a space). A
+/// token is base64url and dots only, so none of these can be part of one.
+fn paste_mistake(token: &[u8]) -> Option<&'static str> {
+    let starts_with = |prefix: &[u8]| token.get(..prefix.len()).is_some_and(|start| start.eq_ignore_ascii_case(prefix));
+    if starts_with(b"authorization:") {
+        Some("remove the `Authorization: Bearer ` header name and scheme")
+    } else if starts_with(b"bearer ") {
+        Some("remove the `Bearer ` scheme")
+    } else if token.first().is_some_and(u8::is_ascii_whitespace) || token.last().is_some_and(u8::is_ascii_whitespace) {
+        Some("remove the whitespace (a line break, a space or a tab) around the token")
+    } else if [token.first(), token.last()].iter().any(|byte| matches!(byte, Some(b'"' | b'\''))) {
+        Some("remove the quotes around the token")
     } else {
-        Ok(argument_bytes(argument))
+        None
     }
 }
 

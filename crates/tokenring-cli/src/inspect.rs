@@ -10,10 +10,9 @@
 
 use std::fmt::Write as _;
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Map, Value};
 use tokenring::limits::TOKEN_LEN_MAX;
-use tokenring::Fingerprint;
+use tokenring::{Fingerprint, Unverified};
 
 use crate::cli::InspectArgs;
 use crate::exit::Failure;
@@ -50,18 +49,24 @@ pub(crate) fn run(args: &InspectArgs) -> Result<(), Failure> {
 }
 
 /// The report for `token`, or why it is not a token at all.
-fn describe(token: &[u8]) -> Result<String, String> {
+fn describe(bytes: &[u8]) -> Result<String, String> {
+    let token = bytes;
     if token.is_empty() {
         return Err("the input is empty".into());
     }
     if token.len() > TOKEN_LEN_MAX {
         return Err(format!("it is longer than {TOKEN_LEN_MAX} bytes, the longest token accepted"));
     }
-    let segments: Vec<&[u8]> = token.split(|&byte| byte == b'.').collect();
-    let [header_b64, payload_b64, signature_b64] = segments.as_slice() else {
-        return Err(format!("a compact token has 3 dot-separated segments, this has {}", segments.len()));
+    // The library's own reading of a token: the segments and the header decoded as the verifier
+    // decodes them, the header's rules not applied (so that they can be described here).
+    let token = match Unverified::parse(token) {
+        Ok(token) => token,
+        Err(_) => {
+            let segments = token.split(|&byte| byte == b'.').count();
+            return Err(format!("a compact token has 3 dot-separated segments, this has {segments}"));
+        }
     };
-    let header_bytes = decode(header_b64).ok_or("the header segment is not base64url")?;
+    let header_bytes = token.header().map_err(|rejection| rejection.explanation().to_owned())?;
     let header = match serde_json::from_slice::<Value>(&header_bytes) {
         Ok(Value::Object(header)) => header,
         _ => return Err("the header is not a JSON object".into()),
@@ -69,12 +74,12 @@ fn describe(token: &[u8]) -> Result<String, String> {
 
     let mut report = String::new();
     report.push_str("UNVERIFIED: the signature was not checked; anyone can write a token that says this\n");
-    let _ = writeln!(report, "fingerprint: {}", Fingerprint::of(token));
+    let _ = writeln!(report, "fingerprint: {}", Fingerprint::of(bytes));
     let _ = writeln!(report, "header: {}", bounded_json(&Value::Object(header.clone()), HEADER_SHOWN_CHARS_MAX));
     note_repeats("header", &header_bytes, &mut report);
     describe_header(&header, &mut report);
-    describe_payload(payload_b64, &mut report);
-    describe_signature(signature_b64, &mut report);
+    describe_payload(&token, &mut report);
+    describe_signature(&token, &mut report);
     Ok(report)
 }
 
@@ -98,14 +103,17 @@ fn describe_header(header: &Map<String, Value>, report: &mut String) {
     }
 }
 
-fn describe_payload(payload_b64: &[u8], report: &mut String) {
-    if payload_b64.is_empty() {
-        report.push_str("payload: empty segment (detached content, or none)\n");
-        return;
-    }
-    let Some(payload) = decode(payload_b64) else {
-        let _ = writeln!(report, "payload: not base64url ({} characters)", payload_b64.len());
-        return;
+fn describe_payload(token: &Unverified<'_>, report: &mut String) {
+    let payload = match token.payload() {
+        Ok(payload) if payload.is_empty() => {
+            report.push_str("payload: empty segment (detached content, or none)\n");
+            return;
+        }
+        Ok(payload) => payload,
+        Err(rejection) => {
+            let _ = writeln!(report, "payload: {}", rejection.explanation());
+            return;
+        }
     };
     match serde_json::from_slice::<Value>(&payload) {
         Ok(Value::Object(claims)) => {
@@ -200,30 +208,15 @@ fn describe_time(value: &Value) -> String {
     }
 }
 
-fn describe_signature(signature_b64: &[u8], report: &mut String) {
-    if signature_b64.is_empty() {
-        report.push_str("signature: empty (an unsigned token; tokenring verify rejects it)\n");
-        return;
-    }
-    match decode(signature_b64) {
-        Some(signature) if signature.len() == SIGNATURE_LEN => {
-            report.push_str("signature: 32 bytes, not checked, not shown\n");
+fn describe_signature(token: &Unverified<'_>, report: &mut String) {
+    match token.signature_len() {
+        Ok(0) => report.push_str("signature: empty (an unsigned token; tokenring verify rejects it)\n"),
+        Ok(SIGNATURE_LEN) => report.push_str("signature: 32 bytes, not checked, not shown\n"),
+        Ok(len) => {
+            let _ = writeln!(report, "signature: {len} bytes (HS256 signatures are {SIGNATURE_LEN}), not shown");
         }
-        Some(signature) => {
-            let _ = writeln!(
-                report,
-                "signature: {} bytes (HS256 signatures are {SIGNATURE_LEN}), not shown",
-                signature.len()
-            );
-        }
-        None => report.push_str("signature: not base64url, not shown\n"),
+        Err(_) => report.push_str("signature: not base64url, not shown\n"),
     }
-}
-
-/// Strict unpadded base64url, as compact JWS requires; `None` for anything else.
-fn decode(segment: &[u8]) -> Option<Vec<u8>> {
-    let text = core::str::from_utf8(segment).ok()?;
-    Base64UrlUnpadded::decode_vec(text).ok()
 }
 
 /// `value` re-serialized as JSON, made safe for a terminal and cut to `max_chars`.
@@ -258,6 +251,9 @@ fn truncate(text: String, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    use tokenring::limits::HEADER_LEN_MAX;
+
     use super::*;
 
     fn encode(bytes: &[u8]) -> String {
@@ -307,11 +303,15 @@ mod tests {
         assert!(describe(format!("{}.b.c", encode(b"[1,2]")).as_bytes()).is_err());
         assert!(describe(format!("{}.b.c", encode(b"{\"alg\"")).as_bytes()).is_err());
         assert!(describe(&vec![b'a'; TOKEN_LEN_MAX + 1]).is_err());
+        let huge_header = format!(r#"{{"alg":"HS256","x":"{}"}}"#, "a".repeat(HEADER_LEN_MAX));
+        let refused = describe(&token(&huge_header, b"{}", b"")).unwrap_err();
+        assert_eq!(refused, "the header exceeds its length limit");
     }
 
     #[test]
     fn bounds_and_escapes_what_it_shows() {
-        let long_kid = "k".repeat(5_000);
+        // Longer than anything shown, within the header's length limit.
+        let long_kid = "k".repeat(900);
         // Members are shown in sorted order: "a" comes before the long kid, within the bound.
         let header = format!(r#"{{"alg":"none\u001b[2J\u009b","kid":"{long_kid}","a":"\u202e"}}"#);
         let report = describe(&token(&header, b"not json \x1b[31m", b"")).unwrap();

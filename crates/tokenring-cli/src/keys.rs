@@ -46,7 +46,7 @@ fn warn_about_permissions(store: &FileStore) {
 fn store_failure(path: &Path, error: StoreError) -> Failure {
     let hint = match error {
         StoreError::AlreadyExists => Some("use --force to replace it"),
-        StoreError::NotFound => Some("create one with `tokenring keys new`"),
+        StoreError::NotFound { .. } => Some("create one with `tokenring keys new`"),
         _ => None,
     };
     Failure::Store { path: path.to_owned(), error, hint }
@@ -61,7 +61,7 @@ fn update_failure(path: &Path, error: tokenring::Error) -> Failure {
     match error {
         tokenring::Error::Store(error) => store_failure(path, error),
         tokenring::Error::Key(error) => Failure::Key(error),
-        tokenring::Error::KeySet(error) => store_failure(path, StoreError::Corrupt(error)),
+        tokenring::Error::KeySet(error) => store_failure(path, StoreError::Corrupt { path: path.to_owned(), error }),
         tokenring::Error::Sign(error) => Failure::Sign(error),
         // `Error` is non-exhaustive; a future kind is reported as the store's.
         other => Failure::Usage(other.to_string()),
@@ -108,8 +108,8 @@ pub(crate) fn rotate(args: &RotateArgs) -> Result<(), Failure> {
             let forgotten = ring.keys(now).iter().filter(|key| key.state == KeyState::Forgotten).count();
             let signing_before = ring.active_kid(now);
             let kid = match args.if_older_than {
-                Some(max_age) => ring.rotate_if_older_than(now, max_age, &rotation)?,
-                None => Some(ring.rotate(now, &rotation)?),
+                Some(max_age) => ring.rotate_if_older_than(max_age, &rotation, now)?,
+                None => Some(ring.rotate(&rotation, now)?),
             };
             let forgotten = if kid.is_some() { forgotten } else { 0 };
             Ok(Rotated { kid, signing_before, forgotten, keys: ring.keys(now) })
@@ -153,13 +153,26 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), Failure> {
     // A kid is not secret, but an invalid one is not echoed: it may be anything pasted by mistake.
     let kid = Kid::new(&args.kid).map_err(Failure::Key)?;
     let store = open(&args.file)?;
-    let signer = store
+    let revoked = store
         .update(|ring| {
-            ring.revoke(&kid, now)?;
-            Ok(ring.active_kid(now))
+            let mut after = ring.clone();
+            after.revoke(&kid, now)?;
+            // Revoking the key that signs, with no other to take over, makes every login fail
+            // until a rotation: refused (nothing is written) unless forced.
+            if after.active_kid(now).is_none() && ring.active_kid(now).is_some() && !args.force {
+                return Ok(None);
+            }
+            *ring = after;
+            Ok(Some(ring.active_kid(now)))
         })
         .map_err(|error| update_failure(&args.file, error))?;
     warn_about_permissions(&store);
+    let Some(signer) = revoked else {
+        let path = RedactedPath::new(&args.file);
+        return Err(Failure::Usage(format!(
+            "refused to revoke key {kid}: afterwards no key could sign new tokens with {path} (every login would fail); run `tokenring keys rotate {path} --propagation 0s` first, then revoke it, or pass --force to revoke it anyway"
+        )));
+    };
     let mut report =
         format!("revoked key {kid} in {}: its tokens are rejected as revoked-key\n", RedactedPath::new(&args.file));
     match signer {

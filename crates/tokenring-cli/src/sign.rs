@@ -21,7 +21,7 @@ pub(crate) fn run(args: &SignArgs) -> Result<(), Failure> {
         return Err(Failure::Usage("--claims must be a JSON object, like '{\"sub\":\"3\"}'".into()));
     }
     let ring = keys::load(&args.keys)?;
-    let mut token = ring.issue(&claims, cli::now_secs(args.now), args.ttl)?;
+    let mut token = ring.issue(&claims, args.ttl, cli::now_secs(args.now))?;
     token.push('\n');
     output::stdout(token.as_bytes())
 }

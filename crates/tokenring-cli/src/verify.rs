@@ -19,8 +19,8 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), Failure> {
 
     if args.jws {
         let mut scratch = Scratch::new();
-        let verified = ring.verify_jws(&token, now, &mut scratch).map_err(rejected)?;
-        return output::stdout(verified.payload());
+        let verified = ring.verify_jws(&token, &mut scratch, now).map_err(rejected)?;
+        return output::stdout(verified.claims());
     }
 
     let mut validation = Validation::new().leeway_secs(args.leeway).require_exp(!args.no_exp);
@@ -34,8 +34,8 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<(), Failure> {
     // integer beyond 64 bits would print rounded (`1.2345678901234568e+29`).
     ring.verify::<IgnoredAny>(&token, &validation, now).map_err(rejected)?;
     let mut scratch = Scratch::new();
-    let verified = ring.verify_jws(&token, now, &mut scratch).map_err(rejected)?;
-    let mut line = one_line(verified.payload());
+    let verified = ring.verify_jws(&token, &mut scratch, now).map_err(rejected)?;
+    let mut line = one_line(verified.claims());
     line.push(b'\n');
     output::stdout(&line)
 }

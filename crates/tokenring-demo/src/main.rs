@@ -26,8 +26,8 @@ use axum::{Json, Router};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokenring::{Clock, FileStore, KeyRing, Loaded, SharedRing, SystemClock, Validation};
-use tokenring_axum::{Auth, Authenticated, ReloadOptions, ReloadOutcome, Reloader};
+use tokenring::{Clock, FileStore, KeyRing, Loaded, RedactedPath, SharedRing, SystemClock, Validation};
+use tokenring_axum::{Auth, Authenticated, Opened, ReloadOptions, ReloadOutcome, Reloader};
 
 /// The issuer and audience of the demo's tokens.
 const ISSUER: &str = "tokenring-demo";
@@ -43,7 +43,8 @@ const LOGIN_BODY_LEN_MAX: usize = 1024;
 #[derive(Debug, Parser)]
 #[command(name = "tokenring-demo", version)]
 struct Args {
-    /// The JWK Set key file: loaded, or created with a fresh key on the first start.
+    /// The JWK Set key file: loaded, or created with a fresh key on the first start (logged at
+    /// warn: tokens signed before are unknown to a new file).
     #[arg(long, value_name = "FILE", required_unless_present = "ephemeral", conflicts_with = "ephemeral")]
     keys: Option<PathBuf>,
     /// A fresh key at every start, held in memory only: every restart logs every user out.
@@ -52,9 +53,10 @@ struct Args {
     /// The address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// How often to read the key file for changes (e.g. 500ms, 10s, 1m).
-    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = duration::parse)]
-    poll: Duration,
+    /// How often to read the key file for changes (e.g. 500ms, 10s, 1m) [default: 30s, the
+    /// reloader's own]
+    #[arg(long, value_name = "DUR", value_parser = duration::parse)]
+    poll: Option<Duration>,
     /// Do not watch the key file's directory for events; poll only.
     #[arg(long)]
     no_watch: bool,
@@ -112,20 +114,48 @@ fn main() -> ExitCode {
 
 async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let now = SystemClock.now_secs();
-    let ring = match &args.keys {
+    let opened: Opened = match &args.keys {
         Some(path) => {
             let (ring, loaded) = SharedRing::open_or_create(FileStore::new(path), now)?;
-            let created = loaded == Loaded::Created;
-            tracing::info!(path = %path.display(), created, "key file loaded");
-            ring
+            if loaded == Loaded::Existing {
+                tracing::info!(path = %RedactedPath::new(path), "key file loaded");
+            }
+            (ring, loaded).into()
         }
-        None => {
-            tracing::info!("ephemeral key held in memory only: every restart logs every user out");
-            SharedRing::new(KeyRing::generate(now)?)
+        None => SharedRing::new(KeyRing::generate(now)?).into(),
+    };
+
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            let reason = std::io::Error::from(error.kind());
+            return Err(format!(
+                "cannot listen on {}: {reason} (choose another address with --listen ADDR; port 0 picks a free port)",
+                args.listen
+            )
+            .into());
         }
     };
-    let auth = Auth::new(ring).validation(Validation::new().issuer(ISSUER).audience(ISSUER));
-    let reloader = Reloader::spawn(&auth, ReloadOptions::new().poll(args.poll).watch(!args.no_watch))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "serving");
+    // Right after `serving`, so that the first thing a reader of the log sees about the keys is
+    // a key file that was just created (a `warn` from `Auth::new`): every earlier token is
+    // unknown to it. The reloader watches before `listening on` is printed: a change made as
+    // soon as the server is up is seen.
+    if args.keys.is_none() {
+        tracing::info!("ephemeral key held in memory only: every restart logs every user out");
+    }
+    let auth = Auth::new(opened).validation(Validation::new().issuer(ISSUER).audience(ISSUER));
+    let mut options = ReloadOptions::new().watch(!args.no_watch);
+    if let Some(poll) = args.poll {
+        options = options.poll(poll);
+    }
+    let reloader = Reloader::spawn(&auth, options)?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{address}")?;
+        stdout.flush()?;
+    }
     let baseline = Session {
         sub: "bench".to_owned(),
         iss: ISSUER.to_owned(),
@@ -142,14 +172,6 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let app = app.with_state(state);
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    let address = listener.local_addr()?;
-    {
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{address}")?;
-        stdout.flush()?;
-    }
-    tracing::info!(%address, "serving");
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
@@ -231,7 +253,7 @@ async fn healthz(State(state): State<AppState>) -> Json<Value> {
         other => (other.as_str(), None),
     };
     Json(json!({
-        "generation": ring.generation(),
+        "generation": state.auth.ring().generation(),
         "keys": ring.keys(now).len(),
         "active_kid": ring.active_kid(now).map(|kid| kid.to_string()),
         "content_fingerprint": state.auth.ring().content_fingerprint().map(|fingerprint| fingerprint.to_string()),

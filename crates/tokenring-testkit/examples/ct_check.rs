@@ -126,7 +126,7 @@ impl Pair for VerifyPair {
     }
 
     fn run(&mut self) {
-        let outcome = self.ring.verify_jws(black_box(self.buffer.as_slice()), NOW_SECS, &mut self.scratch);
+        let outcome = self.ring.verify_jws(black_box(self.buffer.as_slice()), &mut self.scratch, NOW_SECS);
         black_box(outcome.is_ok());
     }
 }

@@ -26,7 +26,7 @@ use crate::strict_json::{self, Name, NameFault, Scalar, Seen, SeenNames};
 /// ```
 /// use tokenring::Validation;
 /// let validation = Validation::new().issuer("https://auth.example").audience("api").leeway_secs(10);
-/// assert_eq!(validation.leeway_as_secs(), 10);
+/// # let _ = validation;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validation {
@@ -54,11 +54,6 @@ impl Validation {
     pub fn leeway_secs(mut self, secs: u64) -> Self {
         self.leeway_secs = secs.min(LEEWAY_SECS_MAX);
         self
-    }
-
-    /// The allowance for clock skew, in seconds, as set by [`leeway_secs`](Self::leeway_secs).
-    pub fn leeway_as_secs(&self) -> u64 {
-        self.leeway_secs
     }
 
     /// Whether a token without `exp` is refused (the default) or accepted.
@@ -212,10 +207,24 @@ const NOT_AN_OBJECT: Rejection = Rejection::Malformed("the claims are not a JSON
 /// Claims with a member name twice in one object, at any depth.
 pub(crate) const REPEATED: Rejection = Rejection::Malformed("the claims repeat a member");
 
-/// Claims that passed [`Registered::check`], with their `exp` and `iat`.
-pub(crate) type Checked<C> = (C, Option<u64>, Option<u64>);
+/// The registered times of a token, in whole seconds since the epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Times {
+    pub(crate) exp: Option<u64>,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+}
 
-/// [`parse`] followed by [`Registered::check`]: the claims with their `exp` and `iat`.
+impl Registered<'_> {
+    pub(crate) fn times(&self) -> Times {
+        Times { exp: self.exp, nbf: self.nbf, iat: self.iat }
+    }
+}
+
+/// Claims that passed [`Registered::check`], with their registered times.
+pub(crate) type Checked<C> = (C, Times);
+
+/// [`parse`] followed by [`Registered::check`]: the claims with their registered times.
 ///
 /// Claims that are JSON but do not fit the caller's type are read once more, into nothing, for
 /// their registered claims: when those fail the check, that verdict is the one reported. A
@@ -229,7 +238,7 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     match parse::<C>(payload) {
         Ok((claims, registered)) => {
             registered.check(validation, now_secs)?;
-            Ok((claims, registered.exp, registered.iat))
+            Ok((claims, registered.times()))
         }
         Err(DOES_NOT_FIT) => {
             let (_, registered) = parse::<IgnoredAny>(payload)?;
@@ -627,9 +636,9 @@ mod tests {
 
     #[test]
     fn validation_settings_read_back() {
-        assert_eq!(Validation::new().leeway_as_secs(), LEEWAY_SECS_DEFAULT);
-        assert_eq!(Validation::new().leeway_secs(7).leeway_as_secs(), 7);
-        assert_eq!(Validation::new().leeway_secs(u64::MAX).leeway_as_secs(), LEEWAY_SECS_MAX, "capped");
+        assert_eq!(Validation::new().leeway_secs, LEEWAY_SECS_DEFAULT);
+        assert_eq!(Validation::new().leeway_secs(7).leeway_secs, 7);
+        assert_eq!(Validation::new().leeway_secs(u64::MAX).leeway_secs, LEEWAY_SECS_MAX, "capped");
     }
 
     /// Claims `{"a":[[...]]}` nested `depth` deep, the object included.

@@ -170,7 +170,9 @@ impl fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 /// A failure of the caller's own operations: keys, key sets, key files, signing.
-#[derive(Debug)]
+///
+/// Its `Debug` is its `Display` text, so that `?` from a `main` returning
+/// `Result<(), Box<dyn Error>>` prints the file and the cause in words.
 #[non_exhaustive]
 pub enum Error {
     /// A key or key identifier is unusable.
@@ -191,6 +193,12 @@ impl fmt::Display for Error {
             Self::Store(error) => error.fmt(f),
             Self::Sign(error) => error.fmt(f),
         }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -391,8 +399,6 @@ pub enum StoreOp {
     Sync,
     /// Renaming the temporary file over the key file.
     Rename,
-    /// Setting the file's permissions.
-    Permissions,
     /// Taking the lock beside the key file.
     Lock,
 }
@@ -404,7 +410,6 @@ impl StoreOp {
             Self::Write => "write",
             Self::Sync => "sync",
             Self::Rename => "rename",
-            Self::Permissions => "set permissions on",
             Self::Lock => "lock",
         }
     }
@@ -432,11 +437,22 @@ pub enum StoreError {
     /// The file exists but is not a usable key set: truncated, damaged, or holding keys this
     /// library cannot use. It was left untouched: the library never replaces such a file with
     /// a fresh key.
-    Corrupt(KeySetError),
+    Corrupt {
+        /// The key file's path, as the caller gave it (print it through
+        /// [`RedactedPath`](crate::RedactedPath)).
+        path: std::path::PathBuf,
+        /// What is wrong with the document.
+        error: KeySetError,
+    },
     /// The file exists and overwriting was not requested.
     AlreadyExists,
-    /// The file does not exist.
-    NotFound,
+    /// The file does not exist: a first start, or a typo in the path. Reading never creates
+    /// it.
+    NotFound {
+        /// The key file's path, as the caller gave it (print it through
+        /// [`RedactedPath`](crate::RedactedPath)).
+        path: std::path::PathBuf,
+    },
     /// Another process held the key file's lock for longer than a writer waits
     /// ([`LOCK_ATTEMPTS_MAX`](crate::limits::LOCK_ATTEMPTS_MAX) attempts).
     Locked,
@@ -468,11 +484,13 @@ impl fmt::Display for StoreError {
             Self::Io { op, kind, path } => {
                 write!(f, "cannot {} {}: {}", op.as_str(), RedactedPath::new(path), io::Error::from(*kind))
             }
-            Self::Corrupt(error) => {
-                write!(f, "key file is not a usable HS256 key set (left untouched): {error}")
-            }
+            Self::Corrupt { path, error } => write!(
+                f,
+                "key file {} is not a usable HS256 key set (left untouched): {error}",
+                RedactedPath::new(path)
+            ),
             Self::AlreadyExists => f.write_str("key file already exists"),
-            Self::NotFound => f.write_str("key file does not exist"),
+            Self::NotFound { path } => write!(f, "key file {} does not exist", RedactedPath::new(path)),
             Self::Locked => f.write_str("key file is locked by another writer; try again"),
             Self::NotAFile { path } => write!(
                 f,
@@ -492,35 +510,18 @@ impl fmt::Display for StoreError {
     }
 }
 
-/// As a derived `Debug` would print it, with the path through [`RedactedPath`].
+/// The `Display` text: what a `main` returning `Result<(), Box<dyn Error>>` prints, so that a
+/// start-up error reads the same however it is printed (paths through [`RedactedPath`]).
 impl fmt::Debug for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Io { op, kind, path } => f
-                .debug_struct("Io")
-                .field("op", op)
-                .field("kind", kind)
-                .field("path", &RedactedPath::new(path))
-                .finish(),
-            Self::Corrupt(error) => f.debug_tuple("Corrupt").field(error).finish(),
-            Self::AlreadyExists => f.write_str("AlreadyExists"),
-            Self::NotFound => f.write_str("NotFound"),
-            Self::Locked => f.write_str("Locked"),
-            Self::NotAFile { path } => f.debug_struct("NotAFile").field("path", &RedactedPath::new(path)).finish(),
-            Self::SymlinkLoop { path } => {
-                f.debug_struct("SymlinkLoop").field("path", &RedactedPath::new(path)).finish()
-            }
-            Self::DirectoryNotFound { path } => {
-                f.debug_struct("DirectoryNotFound").field("path", &RedactedPath::new(path)).finish()
-            }
-        }
+        fmt::Display::fmt(self, f)
     }
 }
 
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Corrupt(error) => Some(error),
+            Self::Corrupt { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -534,9 +535,13 @@ pub enum SignError {
     NoActiveKey,
     /// The claims could not be serialized to JSON, or are not a JSON object.
     Claims,
-    /// The claims set contains a member twice (for example an `exp` of its own beside the one
-    /// the time-to-live helper adds).
+    /// The claims name a member twice in one object (a hand-written `Serialize`, or a
+    /// flattened field beside one of the same name).
     DuplicateClaim,
+    /// A time the claims carry themselves (`exp`, `iat` or `nbf`, named) is outside what
+    /// [`KeyRing::issue`](crate::KeyRing::issue) accepts: `exp` between now and now plus the
+    /// time-to-live, `iat` not after now, `nbf` before `exp`.
+    TimeClaim(&'static str),
     /// The signed token would exceed [`TOKEN_LEN_MAX`](crate::limits::TOKEN_LEN_MAX) or another
     /// limit a verifier enforces.
     TooLarge,
@@ -557,7 +562,16 @@ impl fmt::Display for SignError {
         match self {
             Self::NoActiveKey => f.write_str("key ring has no active signing key"),
             Self::Claims => f.write_str("claims do not serialize to a JSON object"),
-            Self::DuplicateClaim => f.write_str("claims contain a member twice"),
+            Self::DuplicateClaim => f.write_str("claims name a member twice"),
+            Self::TimeClaim("exp") => f.write_str(
+                "claim `exp` is before now or after now plus the time-to-live: leave it out and issue sets it, or set it within the time-to-live",
+            ),
+            Self::TimeClaim("iat") => {
+                f.write_str("claim `iat` is after now: leave it out and issue sets it to now")
+            }
+            Self::TimeClaim(claim) => {
+                write!(f, "claim `{claim}` is not before `exp`: leave it out and issue sets it to now")
+            }
             Self::TooLarge => f.write_str("token would exceed the verifier's limits"),
             Self::TtlTooLong => f.write_str("time-to-live is longer than ten years"),
             Self::TimeOverflow => f.write_str("now plus the time-to-live is past the largest time a token can hold"),

@@ -22,7 +22,7 @@
 //!
 //! let now = 1_700_000_000; // a server uses tokenring::SystemClock
 //! let mut ring = KeyRing::generate(now)?;
-//! let token = ring.issue(&Session { sub: "3".into() }, now, 3600)?;
+//! let token = ring.issue(&Session { sub: "3".into() }, 3600, now)?;
 //!
 //! let validation = Validation::new();
 //! let verified = ring.verify::<Session>(&token, &validation, now)?;
@@ -31,7 +31,7 @@
 //! // A staged rotation: the new key is published now and signs five minutes later, once every
 //! // node has had time to load it; the old key verifies for an hour after that.
 //! let rotation = Rotation::new().propagation_secs(300).overlap_secs(3600);
-//! let new_kid = ring.rotate(now, &rotation)?;
+//! let new_kid = ring.rotate(&rotation, now)?;
 //! assert_ne!(ring.active_kid(now + 299), Some(new_kid));
 //! assert_eq!(ring.active_kid(now + 300), Some(new_kid));
 //! assert!(ring.verify::<Session>(&token, &validation, now + 300).is_ok());
@@ -48,12 +48,22 @@
 //! [`FileStore`] when the file changes; writers change the file with [`FileStore::update`],
 //! which holds a lock so that concurrent rotations never lose a key.
 //!
-//! # Layers
+//! # The API in one screen
 //!
-//! * JWS: [`KeyRing::sign_jws`], [`KeyRing::verify_jws`], [`KeyRing::verify_detached`]:
-//!   payload bytes, no claims semantics.
-//! * JWT: [`KeyRing::sign`], [`KeyRing::issue`], [`KeyRing::verify`] (owned claims) and
-//!   [`KeyRing::verify_borrowed`] (claims borrowing from a [`Scratch`], no heap allocation).
+//! * Make a token: [`KeyRing::issue`]`(claims, ttl_secs, now)`, the one way. It sets `iat`,
+//!   `nbf` and `exp` (a claims type that carries them keeps its own, within the time-to-live).
+//! * Check a token: [`KeyRing::verify`]`(token, validation, now)` returns a [`Verified`] with
+//!   the claims and the registered times, or a [`Rejection`]. Its zero-allocation form,
+//!   [`KeyRing::verify_borrowed`]`(token, validation, scratch, now)`, reads claims that borrow
+//!   from a [`Scratch`].
+//! * Below the JWT layer, for payloads that are not claims: [`KeyRing::sign_jws`] and
+//!   [`KeyRing::verify_jws`]. To look at a token without trusting it: [`Unverified`].
+//! * Keys: [`KeyRing::rotate`]`(rotation, now)`, [`KeyRing::revoke`]`(kid, now)`, persisted by a
+//!   [`FileStore`] and shared by a [`SharedRing`].
+//!
+//! The time is always the last argument, in whole seconds since the epoch (a [`Clock`] makes
+//! it); builders ([`Validation`], [`Rotation`]) have setters named with their unit
+//! (`leeway_secs`, `propagation_secs`).
 //!
 //! # Verification order
 //!
@@ -86,6 +96,7 @@ mod shared;
 mod storage;
 mod store;
 mod strict_json;
+mod unverified;
 mod verified;
 
 pub use crate::claims::Validation;
@@ -96,10 +107,11 @@ pub use crate::key::{Entropy, Key, Kid, OsEntropy};
 pub use crate::lifecycle::{KeyInfo, KeyState, Rotation};
 pub use crate::path::RedactedPath;
 pub use crate::ring::KeyRing;
-pub use crate::shared::{Reloaded, RingGuard, SharedRing};
-pub use crate::storage::{EntryKind, OsStorage, Storage, StorageLock};
+pub use crate::shared::{Reloaded, SharedRing};
+pub use crate::storage::{EntryKind, Storage, StorageLock};
 pub use crate::store::{FileStore, Loaded, PermissionWarning};
-pub use crate::verified::{Scratch, Verified, VerifiedJws};
+pub use crate::unverified::Unverified;
+pub use crate::verified::{Scratch, Verified};
 
 /// Hooks for the fuzz targets in `fuzz/`, compiled only under `cargo fuzz` (`--cfg fuzzing`):
 /// never part of the library a consumer builds.
@@ -112,7 +124,3 @@ pub mod fuzzing {
         crate::claims::paths_agree(payload);
     }
 }
-
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

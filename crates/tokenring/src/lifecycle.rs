@@ -129,7 +129,7 @@ pub struct KeyInfo {
 /// ```
 /// use tokenring::Rotation;
 /// let rotation = Rotation::new().propagation_secs(120).overlap_secs(2 * 3600);
-/// assert_eq!(rotation.overlap(), 7200);
+/// # let _ = rotation;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rotation {
@@ -172,21 +172,6 @@ impl Rotation {
     pub const fn forget_after_secs(mut self, secs: u64) -> Self {
         self.forget_after_secs = secs;
         self
-    }
-
-    /// The propagation time, in seconds.
-    pub const fn propagation(&self) -> u64 {
-        self.propagation_secs
-    }
-
-    /// The overlap, in seconds.
-    pub const fn overlap(&self) -> u64 {
-        self.overlap_secs
-    }
-
-    /// The forget period, in seconds.
-    pub const fn forget_after(&self) -> u64 {
-        self.forget_after_secs
     }
 
     fn check(&self) -> Result<(), KeyError> {
@@ -262,7 +247,7 @@ impl KeyRing {
     }
 
     /// When the newest key still in use (not revoked or forgotten) was created, if there is one.
-    pub fn newest_created_secs(&self, now_secs: u64) -> Option<u64> {
+    pub(crate) fn newest_created_secs(&self, now_secs: u64) -> Option<u64> {
         self.keys
             .iter()
             .filter(|key| !matches!(key.phase(now_secs), Phase::Revoked | Phase::Forgotten))
@@ -276,8 +261,8 @@ impl KeyRing {
     ///
     /// # Errors
     /// See [`rotate_with`](Self::rotate_with).
-    pub fn rotate(&mut self, now_secs: u64, rotation: &Rotation) -> Result<Kid, KeyError> {
-        self.rotate_with(now_secs, rotation, &mut OsEntropy)
+    pub fn rotate(&mut self, rotation: &Rotation, now_secs: u64) -> Result<Kid, KeyError> {
+        self.rotate_with(rotation, &mut OsEntropy, now_secs)
     }
 
     /// [`rotate`](Self::rotate) with keys from `entropy`.
@@ -290,9 +275,9 @@ impl KeyRing {
     /// [`KeyError::Entropy`].
     pub fn rotate_with(
         &mut self,
-        now_secs: u64,
         rotation: &Rotation,
         entropy: &mut impl Entropy,
+        now_secs: u64,
     ) -> Result<Kid, KeyError> {
         rotation.check()?;
         self.prune(now_secs);
@@ -331,11 +316,11 @@ impl KeyRing {
     /// As [`rotate`](Self::rotate).
     pub fn rotate_if_older_than(
         &mut self,
-        now_secs: u64,
         max_age_secs: u64,
         rotation: &Rotation,
+        now_secs: u64,
     ) -> Result<Option<Kid>, KeyError> {
-        self.rotate_if_older_than_with(now_secs, max_age_secs, rotation, &mut OsEntropy)
+        self.rotate_if_older_than_with(max_age_secs, rotation, &mut OsEntropy, now_secs)
     }
 
     /// [`rotate_if_older_than`](Self::rotate_if_older_than) with keys from `entropy`.
@@ -344,17 +329,17 @@ impl KeyRing {
     /// As [`rotate`](Self::rotate).
     pub fn rotate_if_older_than_with(
         &mut self,
-        now_secs: u64,
         max_age_secs: u64,
         rotation: &Rotation,
         entropy: &mut impl Entropy,
+        now_secs: u64,
     ) -> Result<Option<Kid>, KeyError> {
         let fresh_enough =
             self.newest_created_secs(now_secs).is_some_and(|created| now_secs.saturating_sub(created) < max_age_secs);
         if fresh_enough {
             return Ok(None);
         }
-        self.rotate_with(now_secs, rotation, entropy).map(Some)
+        self.rotate_with(rotation, entropy, now_secs).map(Some)
     }
 
     /// Revokes the key named `kid` at `now_secs`: from now on every token under it is rejected

@@ -63,7 +63,7 @@ pub const TEMP_NAMES_MAX: usize = 16;
 /// one write removes them all.
 pub const LEFTOVERS_REMOVED_MAX: usize = 64;
 
-/// Most entries of a directory [`OsStorage`](crate::OsStorage) examines when a store looks in
+/// Most entries of a directory the default storage (`std::fs`) examines when a store looks in
 /// it for leftover temporary files; a key file's directory holds a handful. A leftover among
 /// further entries blocks nothing: a write that meets it under one of its temporary names
 /// removes it (see [`TEMP_NAMES_MAX`]).

@@ -5,17 +5,17 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 use crate::base64url;
-use crate::claims::{self, Validation};
+use crate::claims::{self, Times, Validation};
 use crate::error::{KeyError, Rejection, SignError};
 use crate::header;
 use crate::key::{Entropy, Key, Kid, OsEntropy};
 use crate::lifecycle::Phase;
 use crate::limits::{
-    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, PAYLOAD_LEN_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN,
-    TOKEN_LEN_MAX,
+    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN, TOKEN_LEN_MAX,
 };
 use crate::mac::Midstate;
-use crate::verified::{Scratch, Verified, VerifiedJws};
+use crate::unverified::{self, decode_payload};
+use crate::verified::{Scratch, Verified};
 
 /// Payloads up to this many decoded bytes are verified in a small stack buffer by
 /// [`KeyRing::verify`]: most tokens fit, and zeroing it costs next to nothing.
@@ -24,10 +24,6 @@ const SMALL_PAYLOAD_LEN: usize = 256;
 /// Payloads up to this many decoded bytes are verified in a larger stack buffer by
 /// [`KeyRing::verify`]; larger ones use the heap.
 const STACK_PAYLOAD_LEN: usize = 1024;
-
-/// The capacity [`KeyRing::sign`] starts a token with: enough for most tokens, so that signing
-/// allocates once.
-const SIGN_CAPACITY: usize = 512;
 
 #[derive(Clone, Debug)]
 pub(crate) struct RingKey {
@@ -172,14 +168,14 @@ impl KeyRing {
     /// # Errors
     /// [`KeyError::Entropy`] when the generator fails.
     pub fn generate(now_secs: u64) -> Result<Self, KeyError> {
-        Self::generate_with(now_secs, &mut OsEntropy)
+        Self::generate_with(&mut OsEntropy, now_secs)
     }
 
     /// A ring with one fresh key from `entropy`.
     ///
     /// # Errors
     /// [`KeyError::Entropy`] when the entropy source fails.
-    pub fn generate_with(now_secs: u64, entropy: &mut impl Entropy) -> Result<Self, KeyError> {
+    pub fn generate_with(entropy: &mut impl Entropy, now_secs: u64) -> Result<Self, KeyError> {
         let key = Key::generate(entropy)?;
         let kid = Kid::generate(entropy)?;
         Ok(Self::with_key(key, Some(kid), now_secs))
@@ -220,7 +216,7 @@ impl KeyRing {
     /// # use tokenring::KeyRing;
     /// # let now = 1_700_000_000;
     /// let ring = KeyRing::generate(now)?;
-    /// let token = ring.issue(&serde_json::json!({"sub": "ada"}), now, 3600)?;
+    /// let token = ring.issue(&serde_json::json!({"sub": "ada"}), 3600, now)?;
     /// assert_eq!(ring.known_kid(&token), ring.active_kid(now));
     /// assert_eq!(KeyRing::generate(now)?.known_kid(&token), None);
     /// # Ok::<(), tokenring::Error>(())
@@ -243,7 +239,9 @@ impl KeyRing {
         self.signer(now_secs).map(|index| &self.keys[index]).ok_or(SignError::NoActiveKey)
     }
 
-    /// Signs `payload` as a compact JWS with the key active at `now_secs`.
+    /// Signs `payload`, any bytes, as a compact JWS with the key active at `now_secs`: the JWS
+    /// layer under [`issue`](Self::issue), which checks nothing in the payload; its
+    /// counterpart is [`verify_jws`](Self::verify_jws). For JWT claims use `issue`.
     ///
     /// # Errors
     /// [`SignError::NoActiveKey`], or [`SignError::TooLarge`] when the token would exceed
@@ -259,70 +257,64 @@ impl KeyRing {
         key.seal(token)
     }
 
-    /// Serializes `claims` (which must serialize to a JSON object) and signs them with the key
-    /// active at `now_secs`, under the header `{"alg":"HS256","typ":"JWT","kid":...}`.
+    /// Signs `claims` as a JWT with the key active at `now_secs`, with `iat` and `nbf` set to
+    /// `now_secs` and `exp` to `now_secs + ttl_secs`: the one way to make a token. The result is checked against the
+    /// verifier's own rules before it is signed, so a token this returns always parses.
     ///
-    /// The claims are signed exactly as given and not checked: no `iat`, `nbf` or `exp` is
-    /// added, and a hand-written `Serialize` that repeats a member is not caught here. A token
-    /// without `exp` is refused by the default [`Validation`] (`missing-claim`); the verifier
-    /// must opt out with [`Validation::require_exp`]. For session tokens use
-    /// [`issue`](Self::issue), which sets the times and checks the claims against the
-    /// verifier's rules; `sign` is for callers that set their own times and want no second
-    /// pass over the claims.
+    /// A claims type needs no time fields: [`Verified`] reads them back
+    /// ([`expires_at`](Verified::expires_at), [`issued_at`](Verified::issued_at),
+    /// [`not_before`](Verified::not_before)). A type that has them anyway (`exp: u64`, as with
+    /// jsonwebtoken) works for issuing and verifying alike: a time the claims carry is kept as
+    /// given, if `exp` lies between `now_secs` and `now_secs + ttl_secs`, `iat` is not after
+    /// `now_secs` and `nbf` is before `exp`; only the missing ones are added.
     ///
-    /// # Errors
-    /// [`SignError::Claims`] when the claims are not a JSON object, and those of
-    /// [`sign_jws`](Self::sign_jws).
-    pub fn sign<C: Serialize + ?Sized>(&self, claims: &C, now_secs: u64) -> Result<String, SignError> {
-        let key = self.active_key(now_secs)?;
-        // The claims are serialized straight into the token, after the header, and encoded
-        // where they lie: one allocation, sized for most tokens.
-        let mut token = key.start_token(SIGN_CAPACITY);
-        let payload_start = token.len();
-        serde_json::to_writer(&mut token, claims).map_err(|_| SignError::Claims)?;
-        if token.get(payload_start) != Some(&b'{') {
-            return Err(SignError::Claims);
-        }
-        if key.token_len(token.len() - payload_start) > TOKEN_LEN_MAX {
-            return Err(SignError::TooLarge);
-        }
-        key.seal(token)
-    }
-
-    /// Signs `claims` with `iat` and `nbf` set to `now_secs` and `exp` to
-    /// `now_secs + ttl_secs`. The result is checked against the verifier's own rules before it
-    /// is signed, so a token this returns always parses.
+    /// ```
+    /// # use serde::{Deserialize, Serialize};
+    /// # use tokenring::{KeyRing, Validation};
+    /// #[derive(Serialize, Deserialize)]
+    /// struct Session { sub: String, exp: u64 }
+    ///
+    /// let now = 1_700_000_000;
+    /// let ring = KeyRing::generate(now)?;
+    /// let token = ring.issue(&Session { sub: "ada".into(), exp: now + 600 }, 3600, now)?;
+    /// let verified = ring.verify::<Session>(&token, &Validation::new(), now)?;
+    /// assert_eq!((verified.claims().exp, verified.issued_at()), (now + 600, Some(now)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
-    /// [`SignError::DuplicateClaim`] when the claims carry `iat`, `nbf` or `exp` themselves (or
-    /// any member twice, at any depth), [`SignError::InvalidClaim`] for a registered claim a
+    /// [`SignError::TimeClaim`] for a time of the claims' own outside those bounds (it names
+    /// the member), [`SignError::DuplicateClaim`] when the claims name a member twice, at any
+    /// depth (a hand-written `Serialize`), [`SignError::InvalidClaim`] for a registered claim a
     /// verifier refuses (a numeric `iss`, say), [`SignError::Malformed`] for claims that break
     /// another of the verifier's rules (a lone surrogate escaped), [`SignError::TtlTooLong`],
-    /// [`SignError::TimeOverflow`], and those of [`sign`](Self::sign).
-    pub fn issue<C: Serialize + ?Sized>(&self, claims: &C, now_secs: u64, ttl_secs: u64) -> Result<String, SignError> {
+    /// [`SignError::TimeOverflow`], [`SignError::Claims`] when the claims are not a JSON
+    /// object, [`SignError::NoActiveKey`] and [`SignError::TooLarge`].
+    pub fn issue<C: Serialize + ?Sized>(&self, claims: &C, ttl_secs: u64, now_secs: u64) -> Result<String, SignError> {
         if ttl_secs > DURATION_SECS_MAX {
             return Err(SignError::TtlTooLong);
         }
-        let exp = now_secs.checked_add(ttl_secs).ok_or(SignError::TimeOverflow)?;
+        let exp_max = now_secs.checked_add(ttl_secs).ok_or(SignError::TimeOverflow)?;
         let body = serde_json::to_vec(claims).map_err(|_| SignError::Claims)?;
-        let rest = match body.as_slice() {
-            // A `RawValue` passes its text through as written: `{ }` is an empty object too.
-            [b'{', rest @ ..] => rest.trim_ascii_start(),
-            _ => return Err(SignError::Claims),
+        if body.first() != Some(&b'{') {
+            return Err(SignError::Claims);
+        }
+        // The common case, claims without times of their own, is read once: with all three
+        // times added. A repeat there means the claims carry a time (or repeat a member
+        // themselves): their own times are read, checked, and only the missing ones added.
+        let defaults = Times { exp: None, nbf: None, iat: None };
+        let payload = with_times(&body, defaults, now_secs, exp_max);
+        let payload = match claims::parse::<IgnoredAny>(&payload) {
+            Ok(_) => payload,
+            Err(claims::REPEATED) => {
+                let given = claims::parse::<IgnoredAny>(&body).map_err(sign_error)?.1.times();
+                check_given_times(given, now_secs, exp_max)?;
+                let payload = with_times(&body, given, now_secs, exp_max);
+                claims::parse::<IgnoredAny>(&payload).map_err(sign_error)?;
+                payload
+            }
+            Err(rejection) => return Err(sign_error(rejection)),
         };
-        let mut payload = format!(r#"{{"iat":{now_secs},"nbf":{now_secs},"exp":{exp}"#).into_bytes();
-        if rest.first() != Some(&b'}') {
-            payload.push(b',');
-        }
-        payload.extend_from_slice(rest);
-        match claims::parse::<IgnoredAny>(&payload) {
-            Ok(_) => {}
-            Err(claims::REPEATED) => return Err(SignError::DuplicateClaim),
-            Err(Rejection::Malformed(reason)) => return Err(SignError::Malformed(reason)),
-            Err(Rejection::TooLarge(_)) => return Err(SignError::TooLarge),
-            Err(Rejection::InvalidClaim(claim)) => return Err(SignError::InvalidClaim(claim)),
-            Err(_) => return Err(SignError::Claims),
-        }
         self.sign_jws(&payload, now_secs)
     }
 
@@ -424,8 +416,21 @@ impl KeyRing {
         Err(Rejection::UnknownKey)
     }
 
-    /// Verifies a compact JWS and returns its payload, decoded into `scratch`. No claims
-    /// semantics: the payload may be anything.
+    /// Verifies a compact JWS and returns its payload, decoded into `scratch`, as the
+    /// [`Verified::claims`]: the JWS layer under [`verify`](Self::verify), for payloads that
+    /// are not JWT claims. No claims are read, so nothing is checked but the token's form, its
+    /// key and its signature (a JWT's `exp` is not), and the registered times read `None`.
+    ///
+    /// ```
+    /// # use tokenring::{KeyRing, Scratch};
+    /// # let now = 1_700_000_000;
+    /// let ring = KeyRing::generate(now)?;
+    /// let token = ring.issue(&serde_json::json!({"sub": "ada"}), 60, now)?;
+    /// let mut scratch = Scratch::new();
+    /// let verified = ring.verify_jws(&token, &mut scratch, now + 3600)?;
+    /// assert!(verified.claims().starts_with(br#"{"iat":1700000000"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// The [`Rejection`] that applies, checked in the order: length, structure, header, key,
@@ -433,47 +438,12 @@ impl KeyRing {
     pub fn verify_jws<'s>(
         &self,
         token: impl AsRef<[u8]>,
-        now_secs: u64,
         scratch: &'s mut Scratch,
-    ) -> Result<VerifiedJws<'s>, Rejection> {
+        now_secs: u64,
+    ) -> Result<Verified<&'s [u8]>, Rejection> {
         let token = Bounded::new(token.as_ref())?;
         let (index, payload_len) = self.check_and_decode(token, now_secs, &mut scratch.payload[..])?;
-        Ok(VerifiedJws::new(self.keys[index].kid, &scratch.payload[..payload_len]))
-    }
-
-    /// Verifies a JWS with detached content (`header..signature`, RFC 7515 Appendix F) against
-    /// the `payload` the caller supplies.
-    ///
-    /// # Errors
-    /// As [`verify_jws`](Self::verify_jws); a token whose payload segment is not empty is
-    /// `malformed`.
-    pub fn verify_detached<'p>(
-        &self,
-        token: impl AsRef<[u8]>,
-        payload: &'p [u8],
-        now_secs: u64,
-    ) -> Result<VerifiedJws<'p>, Rejection> {
-        let token = token.as_ref();
-        let Some(gap) = token.windows(2).position(|pair| pair == b"..") else {
-            return Err(Rejection::Malformed("the token is not in detached form"));
-        };
-        // The attached form is the token with the encoded payload inserted at the gap.
-        let encoded_len = token.len() + base64url::encoded_len(payload.len());
-        if encoded_len > TOKEN_LEN_MAX || payload.len() > PAYLOAD_LEN_MAX {
-            return Err(Rejection::TooLarge("the token exceeds its length limit"));
-        }
-        let mut attached = String::with_capacity(encoded_len);
-        attached.push_str(
-            core::str::from_utf8(&token[..=gap])
-                .map_err(|_| Rejection::Malformed("the header is not canonical base64url"))?,
-        );
-        base64url::encode_into(payload, &mut attached);
-        attached.push_str(
-            core::str::from_utf8(&token[gap + 1..])
-                .map_err(|_| Rejection::Malformed("the signature is not canonical base64url"))?,
-        );
-        let (index, _) = self.check(Bounded::new(attached.as_bytes())?, now_secs)?;
-        Ok(VerifiedJws::new(self.keys[index].kid, payload))
+        Ok(Verified::new(&scratch.payload[..payload_len], self.keys[index].kid, Times::default()))
     }
 
     /// Verifies a JWT and deserializes its claims into an owned `C`.
@@ -530,12 +500,60 @@ impl KeyRing {
         &self,
         token: impl AsRef<[u8]>,
         validation: &Validation,
-        now_secs: u64,
         scratch: &'s mut Scratch,
+        now_secs: u64,
     ) -> Result<Verified<C>, Rejection> {
         let token = Bounded::new(token.as_ref())?;
         let (index, payload_len) = self.check_and_decode(token, now_secs, &mut scratch.payload[..])?;
         finish(&scratch.payload[..payload_len], self.keys[index].kid, validation, now_secs)
+    }
+}
+
+/// The claims object `body` with the times `given` lacks added at its start: `iat` and `nbf`
+/// at `now_secs`, `exp` at `exp`.
+fn with_times(body: &[u8], given: Times, now_secs: u64, exp: u64) -> Vec<u8> {
+    // `body` starts with `{`; a `RawValue` passes its text through as written (`{ }`).
+    let rest = body[1..].trim_ascii_start();
+    let mut payload = Vec::with_capacity(body.len() + 64);
+    payload.push(b'{');
+    for (name, value, given) in [("iat", now_secs, given.iat), ("nbf", now_secs, given.nbf), ("exp", exp, given.exp)] {
+        if given.is_none() {
+            if payload.len() > 1 {
+                payload.push(b',');
+            }
+            payload.extend_from_slice(format!(r#""{name}":{value}"#).as_bytes());
+        }
+    }
+    if payload.len() > 1 && rest.first() != Some(&b'}') {
+        payload.push(b',');
+    }
+    payload.extend_from_slice(rest);
+    payload
+}
+
+/// Checks the times a caller's claims carry: `exp` within the time-to-live, `iat` not in the
+/// future, `nbf` before `exp`.
+fn check_given_times(given: Times, now_secs: u64, exp_max: u64) -> Result<(), SignError> {
+    if given.exp.is_some_and(|exp| exp < now_secs || exp > exp_max) {
+        return Err(SignError::TimeClaim("exp"));
+    }
+    if given.iat.is_some_and(|iat| iat > now_secs) {
+        return Err(SignError::TimeClaim("iat"));
+    }
+    if given.nbf.is_some_and(|nbf| nbf >= given.exp.unwrap_or(exp_max)) {
+        return Err(SignError::TimeClaim("nbf"));
+    }
+    Ok(())
+}
+
+/// The signing error for claims a verifier would refuse.
+fn sign_error(rejection: Rejection) -> SignError {
+    match rejection {
+        claims::REPEATED => SignError::DuplicateClaim,
+        Rejection::Malformed(reason) => SignError::Malformed(reason),
+        Rejection::TooLarge(_) => SignError::TooLarge,
+        Rejection::InvalidClaim(claim) => SignError::InvalidClaim(claim),
+        _ => SignError::Claims,
     }
 }
 
@@ -557,15 +575,7 @@ pub(crate) fn trim_history(issued: &mut Vec<Kid>, held: &[Kid]) {
 
 /// Decodes a header segment other than the ring's own into `buffer` and parses it.
 fn decode_header<'b>(header_b64: &[u8], buffer: &'b mut [u8; HEADER_LEN_MAX]) -> Result<header::Header<'b>, Rejection> {
-    if header_b64.is_empty() {
-        return Err(Rejection::Malformed("the header segment is empty"));
-    }
-    if base64url::decoded_len_max(header_b64.len()) > HEADER_LEN_MAX {
-        return Err(Rejection::TooLarge("the header exceeds its length limit"));
-    }
-    let decoded = base64url::decode(header_b64, buffer)
-        .map_err(|_| Rejection::Malformed("the header is not canonical base64url"))?;
-    header::parse(decoded)
+    header::parse(unverified::decode_header(header_b64, buffer)?)
 }
 
 /// A token no longer than [`TOKEN_LEN_MAX`]: the one place its length is checked, before any
@@ -592,19 +602,12 @@ enum Selected {
     Any,
 }
 
-fn decode_payload<'b>(payload_b64: &[u8], buffer: &'b mut [u8]) -> Result<&'b [u8], Rejection> {
-    if base64url::decoded_len_max(payload_b64.len()) > buffer.len() {
-        return Err(Rejection::TooLarge("the payload exceeds its length limit"));
-    }
-    base64url::decode(payload_b64, buffer).map_err(|_| Rejection::Malformed("the payload is not canonical base64url"))
-}
-
 fn finish<'p, C: Deserialize<'p>>(
     payload: &'p [u8],
     kid: Option<Kid>,
     validation: &Validation,
     now_secs: u64,
 ) -> Result<Verified<C>, Rejection> {
-    let (claims, exp, iat) = claims::parse_and_check::<C>(payload, validation, now_secs)?;
-    Ok(Verified::new(claims, kid, exp, iat))
+    let (claims, times) = claims::parse_and_check::<C>(payload, validation, now_secs)?;
+    Ok(Verified::new(claims, kid, times))
 }

@@ -47,7 +47,7 @@ struct Inner {
 /// # std::fs::create_dir_all(&dir)?;
 /// let now = 1_700_000_000; // a server uses tokenring::SystemClock
 /// let (shared, _) = SharedRing::open_or_create(FileStore::new(dir.join("keys.json")), now)?;
-/// let token = shared.ring().issue(&serde_json::json!({"sub": "3"}), now, 3600)?;
+/// let token = shared.ring().issue(&serde_json::json!({"sub": "3"}), 3600, now)?;
 ///
 /// // On any thread: verify with whatever ring is current.
 /// assert!(shared.ring().verify::<serde_json::Value>(&token, &Validation::new(), now).is_ok());
@@ -62,18 +62,9 @@ pub struct SharedRing {
     inner: Arc<Inner>,
 }
 
-/// A reference to the ring that was current when [`SharedRing::ring`] was called. It stays
-/// valid (and unchanged) while held, even if a reload swaps in a newer ring; hold it for one
-/// request, not longer.
+/// A reference to the ring that was current when [`SharedRing::ring`] was called.
 #[derive(Debug)]
-pub struct RingGuard(arc_swap::Guard<Arc<Version>>);
-
-impl RingGuard {
-    /// The generation of this ring.
-    pub fn generation(&self) -> u64 {
-        self.0.generation
-    }
-}
+struct RingGuard(arc_swap::Guard<Arc<Version>>);
 
 impl core::ops::Deref for RingGuard {
     type Target = KeyRing;
@@ -119,7 +110,7 @@ impl SharedRing {
     /// Those of [`FileStore::load`].
     pub fn open(store: FileStore) -> Result<Self, StoreError> {
         let document = store.read()?;
-        let ring = KeyRing::from_jwk_set(&document).map_err(StoreError::Corrupt)?;
+        let ring = KeyRing::from_jwk_set(&document).map_err(|error| store.corrupt(error))?;
         let digest = digest(&document);
         Ok(Self::with(ring, Some(store), Some(digest)))
     }
@@ -134,15 +125,16 @@ impl SharedRing {
         // through the store's create-or-adopt path, then is read back for its digest.
         match Self::open(store.clone()) {
             Ok(shared) => return Ok((shared, Loaded::Existing)),
-            Err(StoreError::NotFound) => {}
+            Err(StoreError::NotFound { .. }) => {}
             Err(error) => return Err(error.into()),
         }
-        let (_, loaded) = store.load_or_create_with(now_secs, &mut OsEntropy)?;
+        let (_, loaded) = store.load_or_create_with(&mut OsEntropy, now_secs)?;
         Ok((Self::open(store)?, loaded))
     }
 
-    /// The current ring. Lock-free; hold the guard for one operation.
-    pub fn ring(&self) -> RingGuard {
+    /// The current ring. Lock-free. What it returns stays valid, and unchanged, while it is
+    /// held, even if a reload swaps in a newer ring: hold it for one request, not longer.
+    pub fn ring(&self) -> impl core::ops::Deref<Target = KeyRing> {
         RingGuard(self.inner.current.load())
     }
 
@@ -182,7 +174,7 @@ impl SharedRing {
         if current.digest == Some(digest) {
             return Ok(Reloaded::Unchanged);
         }
-        let ring = KeyRing::from_jwk_set(&document).map_err(StoreError::Corrupt)?;
+        let ring = KeyRing::from_jwk_set(&document).map_err(|error| store.corrupt(error))?;
         let generation = current.generation + 1;
         self.inner.current.store(Arc::new(Version { ring, generation, digest: Some(digest) }));
         Ok(Reloaded::Changed { generation })

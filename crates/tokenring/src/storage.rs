@@ -165,7 +165,7 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// whose names begin with `prefix`, in any order: how the store finds the temporary files
     /// that writes which crashed left behind, to remove them while it holds the lock. An
     /// implementation that reads a directory of unknown size examines a bounded number of its
-    /// entries ([`OsStorage`]: [`DIRECTORY_ENTRIES_MAX`]) and may miss names beyond them.
+    /// entries (the default storage, `std::fs`: [`DIRECTORY_ENTRIES_MAX`]) and may miss names beyond them.
     ///
     /// [`DIRECTORY_ENTRIES_MAX`]: crate::limits::DIRECTORY_ENTRIES_MAX
     ///
@@ -246,7 +246,7 @@ pub struct StorageLock {
 }
 
 impl StorageLock {
-    /// A lock that is held for as long as `held` lives: an open file for [`OsStorage`], any
+    /// A lock that is held for as long as `held` lives: an open file for the default storage (`std::fs`), any
     /// value whose `Drop` releases the lock for another storage.
     pub fn new(held: impl Send + Sync + 'static) -> Self {
         Self { _held: Box::new(held) }
@@ -263,7 +263,7 @@ impl fmt::Debug for StorageLock {
 ///
 /// [`FileStore::new`]: crate::FileStore::new
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct OsStorage;
+pub(crate) struct OsStorage;
 
 /// Options for a file only its owner may read and write.
 fn private_options() -> OpenOptions {

@@ -126,7 +126,7 @@ impl PermissionWarning {
 /// ```
 ///
 /// The store reaches its files through a [`Storage`], shared by its clones: `std::fs`
-/// ([`OsStorage`]) with [`new`](Self::new), any other with [`with_storage`](Self::with_storage).
+/// with [`new`](Self::new), any other with [`with_storage`](Self::with_storage).
 ///
 /// Its `Debug` prints the path through [`RedactedPath`], like the errors it returns, and not the
 /// storage, whose own `Debug` may show the files it holds.
@@ -145,7 +145,7 @@ impl core::fmt::Debug for FileStore {
 /// The store's error for the failure `kind`, met doing `op` to `path`.
 fn io_error(op: StoreOp, path: &Path) -> impl Fn(io::ErrorKind) -> StoreError + '_ {
     move |kind| match kind {
-        io::ErrorKind::NotFound if op == StoreOp::Read => StoreError::NotFound,
+        io::ErrorKind::NotFound if op == StoreOp::Read => StoreError::NotFound { path: path.to_owned() },
         kind => StoreError::Io { op, kind, path: path.to_owned() },
     }
 }
@@ -167,6 +167,11 @@ impl FileStore {
         &self.path
     }
 
+    /// The error for a key file whose document is not a usable key set.
+    pub(crate) fn corrupt(&self, error: crate::error::KeySetError) -> StoreError {
+        StoreError::Corrupt { path: self.path.clone(), error }
+    }
+
     /// Reads the ring. A missing file is an error, never a reason to make keys: what a node
     /// that must not create keys (one reading a mounted secret) calls. Symbolic links are
     /// followed; a path that leads to anything but a regular file is not opened.
@@ -176,7 +181,7 @@ impl FileStore {
     /// [`StoreError::Io`], or [`StoreError::Corrupt`] for a file that is not a usable key set
     /// (truncated, damaged, too large). The file is never modified.
     pub fn load(&self) -> Result<KeyRing, StoreError> {
-        KeyRing::from_jwk_set(&self.read()?).map_err(StoreError::Corrupt)
+        KeyRing::from_jwk_set(&self.read()?).map_err(|error| self.corrupt(error))
     }
 
     /// Whether the key file's permissions let anyone but its owner read or change the keys (see
@@ -198,7 +203,7 @@ impl FileStore {
     pub(crate) fn read(&self) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         let target = self.resolve()?;
         if !target.exists {
-            return Err(StoreError::NotFound);
+            return Err(StoreError::NotFound { path: self.path.clone() });
         }
         self.read_file(&target.path)
     }
@@ -267,7 +272,7 @@ impl FileStore {
     /// let store = FileStore::new("/var/lib/myapp/keys.json");
     /// let now = SystemClock.now_secs();
     /// // Any number of nodes may run this at once: one new key per week at most.
-    /// let rotated = store.update(|ring| Ok(ring.rotate_if_older_than(now, 7 * 86_400, &Rotation::new())?))?;
+    /// let rotated = store.update(|ring| Ok(ring.rotate_if_older_than(7 * 86_400, &Rotation::new(), now)?))?;
     /// # let _ = rotated; Ok(()) }
     /// ```
     ///
@@ -284,10 +289,10 @@ impl FileStore {
         if !target.exists {
             // Before the lock: a key file that is not there (a typo, a token given as the path)
             // gets no lock file beside it. One created from now on is found under the lock.
-            return Err(StoreError::NotFound.into());
+            return Err(StoreError::NotFound { path: self.path.clone() }.into());
         }
         let lock = self.lock(&target.path)?;
-        let mut ring = KeyRing::from_jwk_set(&self.read_file(&target.path)?).map_err(StoreError::Corrupt)?;
+        let mut ring = KeyRing::from_jwk_set(&self.read_file(&target.path)?).map_err(|error| self.corrupt(error))?;
         let before = ring.to_jwk_set();
         let outcome = change(&mut ring)?;
         let after = ring.to_jwk_set();
@@ -391,20 +396,20 @@ impl FileStore {
     /// new key; errors of [`create`](Self::create) other than `AlreadyExists`
     /// ([`StoreError::Locked`] among them); [`KeyError::Entropy`](crate::KeyError).
     pub fn load_or_create(&self, now_secs: u64) -> Result<(KeyRing, Loaded), Error> {
-        self.load_or_create_with(now_secs, &mut OsEntropy)
+        self.load_or_create_with(&mut OsEntropy, now_secs)
     }
 
     /// [`load_or_create`](Self::load_or_create) with keys from `entropy`.
     ///
     /// # Errors
     /// As [`load_or_create`](Self::load_or_create).
-    pub fn load_or_create_with(&self, now_secs: u64, entropy: &mut impl Entropy) -> Result<(KeyRing, Loaded), Error> {
+    pub fn load_or_create_with(&self, entropy: &mut impl Entropy, now_secs: u64) -> Result<(KeyRing, Loaded), Error> {
         match self.load() {
             Ok(ring) => return Ok((ring, Loaded::Existing)),
-            Err(StoreError::NotFound) => {}
+            Err(StoreError::NotFound { .. }) => {}
             Err(error) => return Err(error.into()),
         }
-        let ring = KeyRing::generate_with(now_secs, entropy)?;
+        let ring = KeyRing::generate_with(entropy, now_secs)?;
         match self.create(&ring) {
             Ok(()) => Ok((ring, Loaded::Created)),
             // Another process created it first: use theirs, so both sign with the same key.

@@ -1,50 +1,24 @@
 //! Proof types: values only the verifier can construct.
 
+use crate::claims::Times;
 use crate::key::Kid;
 use crate::limits::PAYLOAD_LEN_MAX;
 
-/// A JWS whose signature held under a key of the ring. Only
-/// [`KeyRing::verify_jws`](crate::KeyRing::verify_jws) and
-/// [`KeyRing::verify_detached`](crate::KeyRing::verify_detached) make one.
-///
-/// No claims semantics have been applied: the payload is opaque bytes.
-#[derive(Debug)]
-pub struct VerifiedJws<'p> {
-    kid: Option<Kid>,
-    payload: &'p [u8],
-}
-
-impl<'p> VerifiedJws<'p> {
-    pub(crate) fn new(kid: Option<Kid>, payload: &'p [u8]) -> Self {
-        Self { kid, payload }
-    }
-
-    /// The identifier of the ring key that verified the signature.
-    pub fn kid(&self) -> Option<&Kid> {
-        self.kid.as_ref()
-    }
-
-    /// The verified payload.
-    pub fn payload(&self) -> &'p [u8] {
-        self.payload
-    }
-}
-
 /// A JWT whose signature held and whose claims passed the [`Validation`](crate::Validation).
 /// Only [`KeyRing::verify`](crate::KeyRing::verify) and
-/// [`KeyRing::verify_borrowed`](crate::KeyRing::verify_borrowed) make one: holding a
-/// `Verified<C>` is proof that the checks ran.
+/// [`KeyRing::verify_borrowed`](crate::KeyRing::verify_borrowed) make one (and
+/// [`KeyRing::verify_jws`](crate::KeyRing::verify_jws) a `Verified<&[u8]>` of a JWS payload,
+/// whose signature alone was checked): holding a `Verified<C>` is proof that the checks ran.
 #[derive(Debug, Clone)]
 pub struct Verified<C> {
     claims: C,
     kid: Option<Kid>,
-    exp: Option<u64>,
-    iat: Option<u64>,
+    times: Times,
 }
 
 impl<C> Verified<C> {
-    pub(crate) fn new(claims: C, kid: Option<Kid>, exp: Option<u64>, iat: Option<u64>) -> Self {
-        Self { claims, kid, exp, iat }
+    pub(crate) fn new(claims: C, kid: Option<Kid>, times: Times) -> Self {
+        Self { claims, kid, times }
     }
 
     /// The verified claims.
@@ -66,12 +40,18 @@ impl<C> Verified<C> {
     /// is expired (before leeway). A fractional `exp` is rounded up, which is what the check
     /// against a whole-second `now` amounts to.
     pub fn expires_at(&self) -> Option<u64> {
-        self.exp
+        self.times.exp
     }
 
     /// The `iat` claim, in whole seconds since the epoch (a fractional `iat` rounded down).
     pub fn issued_at(&self) -> Option<u64> {
-        self.iat
+        self.times.iat
+    }
+
+    /// The `nbf` claim, in whole seconds since the epoch: the first second at which the token
+    /// is valid (before leeway). A fractional `nbf` is rounded up.
+    pub fn not_before(&self) -> Option<u64> {
+        self.times.nbf
     }
 }
 

@@ -49,7 +49,8 @@ async fn a_valid_token_reaches_the_handler_and_others_get_one_401() {
     clock.advance(60 + 31);
     assert!(clock.now_secs() > NOW);
     let expired = parts(app(auth).oneshot(request("/me", &[("authorization", &bearer)])).await.unwrap()).await;
-    assert_eq!(expired, (401, Some(INVALID.to_owned()), UNAUTHORIZED_BODY.to_owned()));
+    let refresh = "Bearer error=\"invalid_token\", error_description=\"token expired\"";
+    assert_eq!(expired, (401, Some(refresh.to_owned()), UNAUTHORIZED_BODY.to_owned()));
 }
 
 #[tokio::test]

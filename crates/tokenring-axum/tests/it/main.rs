@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod extractor;
+mod first_hour;
 mod layer;
 mod metrics;
 mod reload;

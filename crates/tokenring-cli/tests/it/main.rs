@@ -3,6 +3,7 @@
 
 mod commands;
 mod concurrency;
+mod first_hour;
 mod inspect;
 mod story;
 mod support;

@@ -49,7 +49,7 @@ fn run(cwd: &Path, out: &Path, args: &[&str]) -> (Option<i32>, String) {
 #[test]
 fn a_token_on_the_command_line_is_never_printed() {
     let now = SystemClock.now_secs();
-    let token = KeyRing::generate(now).unwrap().issue(&json!({"sub": "ada"}), now, 3600).unwrap();
+    let token = KeyRing::generate(now).unwrap().issue(&json!({"sub": "ada"}), 3600, now).unwrap();
     let token = token.as_str();
     let keys_equals = format!("--keys={token}");
     let in_directory = format!("keys/{token}");
@@ -99,4 +99,17 @@ fn a_bad_value_names_the_flag_and_the_reason() {
     let (code, output) = run(cwd.path(), out.path(), &[]);
     assert_eq!(code, Some(2));
     assert!(output.contains("required arguments were not provided: '--keys <FILE>'"), "{output}");
+}
+
+/// A port another process holds: the error names the address and the flag that changes it.
+#[test]
+fn a_taken_port_names_the_address_and_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let (code, output) = run(dir.path(), dir.path(), &["--ephemeral", "--listen", &address]);
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains(&format!("cannot listen on {address}")), "{output}");
+    assert!(output.contains("--listen"), "{output}");
+    drop(taken);
 }

@@ -12,6 +12,7 @@ use tokenring_axum::UNAUTHORIZED_BODY;
 use crate::support::{agent, login, me, me_anonymous, me_with, raw_request, Demo, ISSUER};
 
 const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+const EXPIRED_TOKEN: &str = "Bearer error=\"invalid_token\", error_description=\"token expired\"";
 
 /// A key file whose ring holds a forgotten, a revoked, a retired and an active key, and one
 /// token for every rejection code, each checked against that ring here before it is sent.
@@ -26,28 +27,36 @@ fn ring_and_tokens(keys: &std::path::Path) -> (BTreeMap<&'static str, String>, S
     let mut tokens = BTreeMap::new();
 
     let mut ring = KeyRing::generate(now).unwrap();
-    tokens.insert("forgotten-key", ring.issue(&claims(json!({})), now, 3600).unwrap());
-    ring.rotate(now, &at_once.forget_after_secs(0)).unwrap();
+    tokens.insert("forgotten-key", ring.issue(&claims(json!({})), 3600, now).unwrap());
+    ring.rotate(&at_once.forget_after_secs(0), now).unwrap();
     let revoked = ring.active_kid(now).unwrap();
-    tokens.insert("revoked-key", ring.issue(&claims(json!({})), now, 3600).unwrap());
-    ring.rotate(now, &at_once).unwrap();
+    tokens.insert("revoked-key", ring.issue(&claims(json!({})), 3600, now).unwrap());
+    ring.rotate(&at_once, now).unwrap();
     ring.revoke(&revoked, now).unwrap();
-    tokens.insert("retired-key", ring.issue(&claims(json!({})), now, 3600).unwrap());
-    ring.rotate(now, &at_once).unwrap();
+    tokens.insert("retired-key", ring.issue(&claims(json!({})), 3600, now).unwrap());
+    ring.rotate(&at_once, now).unwrap();
     FileStore::new(keys).create(&ring).unwrap();
 
-    let valid = ring.issue(&claims(json!({})), now, 3600).unwrap();
+    let valid = ring.issue(&claims(json!({})), 3600, now).unwrap();
     let active: Kid = ring.active_kid(now).unwrap();
-    let sign = |extra: Value| ring.sign(&claims(extra), now).unwrap();
+    // Claims `issue` refuses to sign (an `exp` past, absent or not a number) are signed here,
+    // outside the library, with the active key's secret from the key set.
+    let document: Value = serde_json::from_str(&ring.to_jwk_set()).unwrap();
+    let jwk = document["keys"].as_array().unwrap().iter().find(|key| key["kid"] == active.as_str()).unwrap();
+    let secret = Base64UrlUnpadded::decode_vec(jwk["k"].as_str().unwrap()).unwrap();
+    let header = json!({"alg": "HS256", "typ": "JWT", "kid": active.as_str()}).to_string();
+    let sign = |extra: Value| {
+        tokenring_testkit::sign_compact(&secret, header.as_bytes(), claims(extra).to_string().as_bytes())
+    };
     tokens.insert("expired", sign(json!({"exp": now - 3600})));
     tokens.insert("not-yet-valid", sign(json!({"nbf": now + 3600, "exp": now + 7200})));
     tokens.insert("wrong-issuer", sign(json!({"iss": "elsewhere", "exp": now + 3600})));
     tokens.insert("wrong-audience", sign(json!({"aud": "elsewhere", "exp": now + 3600})));
     tokens.insert("missing-claim", sign(json!({})));
     tokens.insert("invalid-claim", sign(json!({"exp": "soon"})));
-    tokens.insert("unknown-key", KeyRing::generate(now).unwrap().issue(&claims(json!({})), now, 3600).unwrap());
+    tokens.insert("unknown-key", KeyRing::generate(now).unwrap().issue(&claims(json!({})), 3600, now).unwrap());
     let impostor = KeyRing::with_key(Key::generate(&mut OsEntropy).unwrap(), Some(active), now);
-    tokens.insert("bad-signature", impostor.issue(&claims(json!({})), now, 3600).unwrap());
+    tokens.insert("bad-signature", impostor.issue(&claims(json!({})), 3600, now).unwrap());
     tokens.insert("malformed", "not-a-token".to_owned());
     tokens.insert("too-large", "a".repeat(TOKEN_LEN_MAX + 1));
     let with_header = |header: Value| {
@@ -98,7 +107,9 @@ fn bad_input_gets_the_documented_status_and_the_service_keeps_serving() {
     // A token for every rejection code: 401, invalid_token, one body for all.
     for (code, token) in &tokens {
         let answer = me(&agent, &demo, token);
-        assert_eq!((answer.status, answer.challenge.as_deref()), (401, Some(INVALID_TOKEN)), "{code}");
+        // An expired token (its MAC verified) says so, for the client to refresh it.
+        let challenge = if *code == "expired" { EXPIRED_TOKEN } else { INVALID_TOKEN };
+        assert_eq!((answer.status, answer.challenge.as_deref()), (401, Some(challenge)), "{code}");
         assert_eq!(answer.body, UNAUTHORIZED_BODY, "{code}");
     }
     // No credentials, or another scheme: 401 without an error code.

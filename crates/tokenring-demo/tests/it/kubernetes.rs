@@ -39,7 +39,7 @@ fn a_data_symlink_swap_is_picked_up_and_a_garbage_swap_keeps_the_last_good_ring(
     assert_eq!(healthz(&agent, &demo)["generation"], 1);
 
     // A rotation that activates at once, published as a new version of the secret.
-    let new_kid = ring.rotate(now, &Rotation::new().propagation_secs(0).overlap_secs(3600)).unwrap().to_string();
+    let new_kid = ring.rotate(&Rotation::new().propagation_secs(0).overlap_secs(3600), now).unwrap().to_string();
     publish(&volume, "..2026_11_29_00_00_02.000000002", ring.to_jwk_set().as_bytes());
     let reloaded = eventually(200, Duration::from_millis(50), || healthz(&agent, &demo)["generation"] == 2);
     assert!(reloaded, "the swap was picked up: {}", healthz(&agent, &demo));

@@ -98,7 +98,7 @@ fn a_load_run_across_rotations_refuses_no_valid_token() {
                     break;
                 }
                 let now = SystemClock.now_secs();
-                FileStore::new(&keys).update(|ring| Ok(ring.rotate(now, &rotation)?)).unwrap();
+                FileStore::new(&keys).update(|ring| Ok(ring.rotate(&rotation, now)?)).unwrap();
                 rotations += 1;
                 thread::sleep(Duration::from_secs(2));
             }

@@ -26,8 +26,19 @@ fn a_token_survives_a_crash_and_a_restart_on_the_same_key_file() {
 
     let secrets = secrets_in(&keys);
     assert_eq!(secrets.len(), 1);
+    // The first start created the key file: one warning, right after the server is up, naming
+    // the file. The restart found it: no warning at all.
+    let created = first.lines_at("WARN");
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert!(created[0].contains(&format!("path={}", keys.display())), "{}", created[0]);
+    assert!(created[0].contains("tokens signed before are unknown here"), "{}", created[0]);
+    let log = first.all();
+    let serving = log.find(" serving").unwrap();
+    let created_at = log.find("created a new key file").unwrap();
+    assert!(created_at > serving, "after `serving`: {log}");
+    assert_eq!(log[serving..created_at].matches('\n').count(), 1, "the next line: {log}");
+    assert_eq!(second.lines_at("WARN"), Vec::<&str>::new(), "no warning at all");
     for output in [&first, &second] {
-        assert_eq!(output.lines_at("WARN"), Vec::<&str>::new(), "no warning at all");
         assert_nothing_secret(&output.all(), &[&token], &secrets);
     }
 }

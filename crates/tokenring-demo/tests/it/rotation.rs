@@ -45,7 +45,7 @@ fn a_rotation_reaches_a_watching_and_a_polling_process() {
     align_to_second();
     let now = SystemClock.now_secs();
     let rotation = Rotation::new().propagation_secs(2).overlap_secs(3600);
-    let new_kid = FileStore::new(&keys).update(|ring| Ok(ring.rotate(now, &rotation)?)).unwrap().to_string();
+    let new_kid = FileStore::new(&keys).update(|ring| Ok(ring.rotate(&rotation, now)?)).unwrap().to_string();
     let activate_at = now + 2;
 
     // Log in on both, alternately, until each has issued under the new key. Each token's `iat`

@@ -119,8 +119,8 @@ fn ties_go_to_the_later_creation_then_the_later_position() {
 fn two_rotations_in_one_second_leave_the_later_key_signing() {
     let mut ring = KeyRing::with_key(Key::from_bytes(&[1; 32]).unwrap(), Some(Kid::new("a").unwrap()), T0);
     let rotation = Rotation::new().propagation_secs(300).overlap_secs(3600);
-    let b = ring.rotate(T0 + 10, &rotation).unwrap();
-    let c = ring.rotate(T0 + 10, &rotation).unwrap();
+    let b = ring.rotate(&rotation, T0 + 10).unwrap();
+    let c = ring.rotate(&rotation, T0 + 10).unwrap();
     // "b" got a retire time from the second rotation; "c" has none and must be the signer, or
     // "b" would sign until it retires and its last tokens would outlive it.
     assert_eq!(ring.active_kid(T0 + 310), Some(c));
@@ -131,7 +131,7 @@ fn two_rotations_in_one_second_leave_the_later_key_signing() {
 fn staged_rotation_sets_every_time() {
     let mut ring = KeyRing::with_key(Key::from_bytes(&[1; 32]).unwrap(), Some(Kid::new("a").unwrap()), T0);
     let rotation = Rotation::new().propagation_secs(300).overlap_secs(3600).forget_after_secs(86_400);
-    let new = ring.rotate(T0 + 1000, &rotation).unwrap();
+    let new = ring.rotate(&rotation, T0 + 1000).unwrap();
     let infos = ring.keys(T0 + 1000);
     let old = infos.iter().find(|info| info.kid == Kid::new("a").ok()).unwrap();
     let fresh = infos.iter().find(|info| info.kid == Some(new)).unwrap();
@@ -148,8 +148,8 @@ fn staged_rotation_sets_every_time() {
 fn two_quick_rotations_keep_the_activation_order() {
     let mut ring = KeyRing::with_key(Key::from_bytes(&[1; 32]).unwrap(), Some(Kid::new("a").unwrap()), T0);
     let rotation = Rotation::new().propagation_secs(300).overlap_secs(3600);
-    let b = ring.rotate(T0 + 10, &rotation).unwrap();
-    let c = ring.rotate(T0 + 20, &rotation).unwrap();
+    let b = ring.rotate(&rotation, T0 + 10).unwrap();
+    let c = ring.rotate(&rotation, T0 + 20).unwrap();
     assert_eq!(ring.active_kid(T0 + 309).map(|kid| kid.to_string()).as_deref(), Some("a"));
     assert_eq!(ring.active_kid(T0 + 310), Some(b));
     assert_eq!(ring.active_kid(T0 + 320), Some(c));
@@ -171,24 +171,24 @@ fn rotation_refuses_long_durations_and_a_full_ring() {
     let too_long = longest + 1;
     let mut other = KeyRing::generate(T0).unwrap();
     let at_the_bound = Rotation::new().propagation_secs(longest).overlap_secs(longest).forget_after_secs(longest);
-    assert!(other.rotate(T0, &at_the_bound).is_ok());
+    assert!(other.rotate(&at_the_bound, T0).is_ok());
     for rotation in [
         Rotation::new().propagation_secs(too_long),
         Rotation::new().overlap_secs(too_long),
         Rotation::new().forget_after_secs(too_long),
     ] {
-        assert_eq!(ring.rotate(T0, &rotation), Err(KeyError::DurationTooLong));
+        assert_eq!(ring.rotate(&rotation, T0), Err(KeyError::DurationTooLong));
     }
     assert_eq!(ring.keys(T0).len(), 1, "a refused rotation changes nothing");
     let rotation = Rotation::new().propagation_secs(0).overlap_secs(1000).forget_after_secs(1000);
     for step in 1..KEYS_PER_RING_MAX as u64 {
-        ring.rotate(T0 + step, &rotation).unwrap();
+        ring.rotate(&rotation, T0 + step).unwrap();
     }
     assert_eq!(ring.keys(T0 + 64).len(), KEYS_PER_RING_MAX);
-    assert_eq!(ring.rotate(T0 + 64, &rotation), Err(KeyError::RingFull));
+    assert_eq!(ring.rotate(&rotation, T0 + 64), Err(KeyError::RingFull));
     // Once the oldest keys are past their forget time, a rotation prunes them and succeeds.
     let later = T0 + 2 + 2000;
-    assert!(ring.rotate(later, &rotation).is_ok());
+    assert!(ring.rotate(&rotation, later).is_ok());
     assert!(ring.keys(later).len() < KEYS_PER_RING_MAX);
 }
 
@@ -197,14 +197,14 @@ fn rotate_if_older_than_adds_at_most_one_key_per_period() {
     let mut ring = KeyRing::generate(T0).unwrap();
     let rotation = Rotation::new();
     let day = 86_400;
-    assert_eq!(ring.rotate_if_older_than(T0 + day - 1, day, &rotation), Ok(None));
-    let first = ring.rotate_if_older_than(T0 + day, day, &rotation).unwrap();
+    assert_eq!(ring.rotate_if_older_than(day, &rotation, T0 + day - 1), Ok(None));
+    let first = ring.rotate_if_older_than(day, &rotation, T0 + day).unwrap();
     assert!(first.is_some());
     // Again at once, and many times within the period: nothing, since the pending key is new.
     for offset in [0, 1, day / 2, day - 1] {
-        assert_eq!(ring.rotate_if_older_than(T0 + day + offset, day, &rotation), Ok(None));
+        assert_eq!(ring.rotate_if_older_than(day, &rotation, T0 + day + offset), Ok(None));
     }
-    assert!(ring.rotate_if_older_than(T0 + 2 * day, day, &rotation).unwrap().is_some());
+    assert!(ring.rotate_if_older_than(day, &rotation, T0 + 2 * day).unwrap().is_some());
     assert_eq!(ring.keys(T0 + 2 * day).len(), 3);
 }
 
@@ -214,7 +214,7 @@ fn a_revoked_newest_key_does_not_hold_off_scheduled_rotation() {
     let kid = ring.active_kid(T0).unwrap();
     ring.revoke(&kid, T0 + 1).unwrap();
     assert_eq!(ring.newest_created_secs(T0 + 1), None);
-    assert!(ring.rotate_if_older_than(T0 + 2, 86_400, &Rotation::new()).unwrap().is_some());
+    assert!(ring.rotate_if_older_than(86_400, &Rotation::new(), T0 + 2).unwrap().is_some());
 }
 
 #[test]
@@ -256,11 +256,11 @@ fn rotation_defaults_and_builders() {
     let defaults = Rotation::new();
     assert_eq!(defaults, Rotation::default());
     assert_eq!(
-        (defaults.propagation(), defaults.overlap(), defaults.forget_after()),
+        (defaults.propagation_secs, defaults.overlap_secs, defaults.forget_after_secs),
         (PROPAGATION_SECS_DEFAULT, OVERLAP_SECS_DEFAULT, FORGET_AFTER_SECS_DEFAULT)
     );
     // The documented values: five minutes, one day, thirty days.
     assert_eq!((PROPAGATION_SECS_DEFAULT, OVERLAP_SECS_DEFAULT, FORGET_AFTER_SECS_DEFAULT), (300, 86_400, 2_592_000));
     let custom = Rotation::new().propagation_secs(7).overlap_secs(11).forget_after_secs(13);
-    assert_eq!((custom.propagation(), custom.overlap(), custom.forget_after()), (7, 11, 13));
+    assert_eq!((custom.propagation_secs, custom.overlap_secs, custom.forget_after_secs), (7, 11, 13));
 }

@@ -22,8 +22,8 @@ fn token(header: &str, signature: &[u8]) -> String {
 
 fn every_verdict(ring: &KeyRing, token: &str) -> [Rejection; 3] {
     let owned = ring.verify::<Value>(token, &Validation::new(), NOW).unwrap_err();
-    let borrowed = ring.verify_borrowed::<Value>(token, &Validation::new(), NOW, &mut Scratch::new()).unwrap_err();
-    let jws = ring.verify_jws(token, NOW, &mut Scratch::new()).unwrap_err();
+    let borrowed = ring.verify_borrowed::<Value>(token, &Validation::new(), &mut Scratch::new(), NOW).unwrap_err();
+    let jws = ring.verify_jws(token, &mut Scratch::new(), NOW).unwrap_err();
     [owned, borrowed, jws]
 }
 

@@ -92,7 +92,7 @@ fn a_name_repeated_inside_a_nested_object_is_malformed_at_any_depth() {
             assert_eq!(ring().verify::<Session>(&token, &validation, NOW).unwrap_err(), repeated, "{claims}");
         }
         let mut scratch = tokenring::Scratch::new();
-        let borrowed = ring().verify_borrowed::<serde::de::IgnoredAny>(&token, &validation, NOW, &mut scratch);
+        let borrowed = ring().verify_borrowed::<serde::de::IgnoredAny>(&token, &validation, &mut scratch, NOW);
         assert_eq!(borrowed.unwrap_err(), repeated, "{claims}");
     }
     // Equal names in different objects are not repeats.
@@ -106,8 +106,12 @@ fn a_name_repeated_inside_a_nested_object_is_malformed_at_any_depth() {
 fn issue_names_why_the_claims_cannot_be_signed() {
     let ring = ring();
     let issue =
-        |claims: &str| ring.issue(&serde_json::from_str::<&serde_json::value::RawValue>(claims).unwrap(), NOW, 60);
-    assert_eq!(issue(r#"{"exp":1}"#).unwrap_err(), SignError::DuplicateClaim);
+        |claims: &str| ring.issue(&serde_json::from_str::<&serde_json::value::RawValue>(claims).unwrap(), 60, NOW);
+    assert_eq!(issue(r#"{"exp":1}"#).unwrap_err(), SignError::TimeClaim("exp"));
+    assert_eq!(issue(r#"{"exp":"soon"}"#).unwrap_err(), SignError::InvalidClaim("exp"));
+    assert_eq!(issue(r#"{"nbf":1700000060}"#).unwrap_err(), SignError::TimeClaim("nbf"));
+    assert!(issue(r#"{"exp":1700000060,"iat":1700000000,"nbf":1700000000}"#).is_ok());
+    assert!(issue(r#"{ }"#).is_ok());
     assert_eq!(issue(r#"{"a":{"b":1,"b":2}}"#).unwrap_err(), SignError::DuplicateClaim);
     assert_eq!(issue(r#"{"iss":5}"#).unwrap_err(), SignError::InvalidClaim("iss"));
     assert_eq!(issue(r#"{"aud":5}"#).unwrap_err(), SignError::InvalidClaim("aud"));

@@ -40,11 +40,17 @@ fn rejection_details() {
 
 #[test]
 fn error_display_and_sources() {
-    let corrupt = StoreError::Corrupt(KeySetError::Empty);
-    assert_eq!(corrupt.to_string(), "key file is not a usable HS256 key set (left untouched): key set has no keys");
-    assert_eq!(corrupt.source().map(ToString::to_string), Some("key set has no keys".to_owned()));
-    assert!(StoreError::NotFound.source().is_none());
     let path = std::path::PathBuf::from("/srv/app/keys.json");
+    let corrupt = StoreError::Corrupt { path: path.clone(), error: KeySetError::Empty };
+    assert_eq!(
+        corrupt.to_string(),
+        "key file /srv/app/keys.json is not a usable HS256 key set (left untouched): key set has no keys"
+    );
+    assert_eq!(format!("{corrupt:?}"), corrupt.to_string(), "Debug reads as Display");
+    assert_eq!(corrupt.source().map(ToString::to_string), Some("key set has no keys".to_owned()));
+    let missing = StoreError::NotFound { path: path.clone() };
+    assert_eq!(missing.to_string(), "key file /srv/app/keys.json does not exist");
+    assert!(missing.source().is_none());
     let io = StoreError::Io { op: StoreOp::Rename, kind: io::ErrorKind::PermissionDenied, path: path.clone() };
     assert_eq!(io.to_string(), "cannot rename /srv/app/keys.json: permission denied");
     for (op, verb) in [
@@ -52,7 +58,6 @@ fn error_display_and_sources() {
         (StoreOp::Write, "write"),
         (StoreOp::Sync, "sync"),
         (StoreOp::Rename, "rename"),
-        (StoreOp::Permissions, "set permissions on"),
         (StoreOp::Lock, "lock"),
     ] {
         let error = StoreError::Io { op, kind: io::ErrorKind::Other, path: path.clone() };
@@ -60,12 +65,15 @@ fn error_display_and_sources() {
     }
     assert_eq!(StoreError::AlreadyExists.to_string(), "key file already exists");
 
-    let wrapped: Error = StoreError::Corrupt(KeySetError::TooManyKeys).into();
+    let wrapped: Error = StoreError::Corrupt { path: path.clone(), error: KeySetError::TooManyKeys }.into();
     assert_eq!(
         wrapped.to_string(),
-        "key file is not a usable HS256 key set (left untouched): key set has more than 64 keys"
+        "key file /srv/app/keys.json is not a usable HS256 key set (left untouched): key set has more than 64 keys"
     );
-    assert!(wrapped.source().is_some_and(|source| source.to_string().starts_with("key file is not")));
+    assert_eq!(format!("{wrapped:?}"), wrapped.to_string(), "Debug reads as Display");
+    assert!(wrapped
+        .source()
+        .is_some_and(|source| source.to_string().starts_with("key file /srv/app/keys.json is not")));
     let key: Error = KeyError::TooShort { bits: 8 }.into();
     assert_eq!(key.to_string(), "key is 8 bits, HS256 needs at least 256 (RFC 7518 section 3.2)");
     assert!(key.source().is_some());
@@ -73,7 +81,7 @@ fn error_display_and_sources() {
     assert_eq!(set.to_string(), "key 1: kid is missing or not unique, key choice would be ambiguous");
     assert!(set.source().is_some());
     let sign: Error = SignError::DuplicateClaim.into();
-    assert_eq!(sign.to_string(), "claims contain a member twice");
+    assert_eq!(sign.to_string(), "claims name a member twice");
     assert!(sign.source().is_some());
 
     for text in [

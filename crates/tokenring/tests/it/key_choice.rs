@@ -36,7 +36,7 @@ fn rotation_with_a_full_history_keeps_held_kids() {
     ring.revoke(&first, NOW).unwrap();
     let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(0).forget_after_secs(0);
     for step in 0..tokenring::limits::ISSUED_KIDS_MAX as u64 {
-        ring.rotate(NOW + step, &rotation).unwrap();
+        ring.rotate(&rotation, NOW + step).unwrap();
     }
     assert!(ring.keys(NOW).iter().any(|info| info.kid == Some(first)));
     assert!(ring.issued_kids().contains(&first));

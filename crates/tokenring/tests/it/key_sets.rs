@@ -39,7 +39,7 @@ fn a_key_whose_key_ops_do_not_list_sign_verifies_but_never_signs() {
     assert_eq!(signing.active_kid(NOW).unwrap().as_str(), "new");
     let verify_only = load(vec![jwk(2, "new", json!({ "key_ops": ["verify"] }))]).unwrap();
     assert!(!verify_only.can_sign(NOW));
-    assert_eq!(verify_only.sign(&json!({ "sub": "1" }), NOW).unwrap_err(), SignError::NoActiveKey);
+    assert_eq!(verify_only.issue(&json!({ "sub": "1" }), 60, NOW).unwrap_err(), SignError::NoActiveKey);
 }
 
 /// The largest ring: every key as long as allowed, with the longest `kid` and timestamps, and

@@ -38,13 +38,13 @@ fn kid_from(seed: u8) -> Kid {
 fn rotation_never_reuses_the_kid_of_a_pruned_key() {
     // Seeds alternate key, kid: the third rotation's first kid is the pruned first key's.
     let mut entropy = Scripted::new(&[1, 10, 2, 11, 3, 10, 12]);
-    let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+    let mut ring = KeyRing::generate_with(&mut entropy, NOW).unwrap();
     assert_eq!(ring.active_kid(NOW), Some(kid_from(10)));
     let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(0).forget_after_secs(0);
-    assert_eq!(ring.rotate_with(NOW, &rotation, &mut entropy).unwrap(), kid_from(11));
+    assert_eq!(ring.rotate_with(&rotation, &mut entropy, NOW).unwrap(), kid_from(11));
     // The first key retired and was forgotten at NOW and is pruned now; its kid is only in the
     // issued history.
-    let third = ring.rotate_with(NOW + 1, &rotation, &mut entropy).unwrap();
+    let third = ring.rotate_with(&rotation, &mut entropy, NOW + 1).unwrap();
     assert!(ring.keys(NOW + 1).iter().all(|info| info.kid != Some(kid_from(10))));
     assert_eq!(third, kid_from(12));
     assert_eq!(ring.issued_kids(), [kid_from(10), kid_from(11), kid_from(12)]);
@@ -53,8 +53,8 @@ fn rotation_never_reuses_the_kid_of_a_pruned_key() {
 #[test]
 fn rotation_never_reuses_the_kid_of_a_held_key() {
     let mut entropy = Scripted::new(&[1, 10, 2, 10, 11]);
-    let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
-    assert_eq!(ring.rotate_with(NOW, &tokenring::Rotation::new(), &mut entropy).unwrap(), kid_from(11));
+    let mut ring = KeyRing::generate_with(&mut entropy, NOW).unwrap();
+    assert_eq!(ring.rotate_with(&tokenring::Rotation::new(), &mut entropy, NOW).unwrap(), kid_from(11));
 }
 
 #[test]
@@ -68,7 +68,7 @@ fn an_entropy_source_lent_by_mutable_reference_fails_and_fills_as_itself() {
     let mut failing = Failing;
     let mut by_reference = &mut failing;
     assert_eq!(Key::generate(&mut by_reference).unwrap_err(), KeyError::Entropy);
-    assert_eq!(KeyRing::generate_with(NOW, &mut by_reference).unwrap_err(), KeyError::Entropy);
+    assert_eq!(KeyRing::generate_with(&mut by_reference, NOW).unwrap_err(), KeyError::Entropy);
     let mut dynamic: &mut dyn Entropy = &mut Failing;
     assert_eq!(Kid::generate(&mut dynamic).unwrap_err(), KeyError::Entropy);
     // And a working one hands its bytes through.

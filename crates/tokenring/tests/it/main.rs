@@ -6,6 +6,7 @@
 mod algorithms;
 mod claims;
 mod errors;
+mod first_hour;
 mod helpers;
 mod key_choice;
 mod key_sets;

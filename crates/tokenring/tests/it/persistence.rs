@@ -26,7 +26,7 @@ fn restart_with_the_key_file_verifies_every_earlier_token() {
     let store = FileStore::new(dir.join("keys.json"));
     let (ring, loaded) = store.load_or_create(NOW).unwrap();
     assert_eq!(loaded, Loaded::Created);
-    let tokens: Vec<String> = (0..5).map(|i| ring.issue(&Claims { sub: "3" }, NOW + i, 3600).unwrap()).collect();
+    let tokens: Vec<String> = (0..5).map(|i| ring.issue(&Claims { sub: "3" }, 3600, NOW + i).unwrap()).collect();
     drop(ring);
 
     // "Restart": a fresh process loads the same file.
@@ -41,7 +41,7 @@ fn restart_with_the_key_file_verifies_every_earlier_token() {
 #[test]
 fn ephemeral_key_after_restart_is_unknown_key() {
     let before = KeyRing::generate(NOW).unwrap();
-    let token = before.issue(&Claims { sub: "3" }, NOW, 3600).unwrap();
+    let token = before.issue(&Claims { sub: "3" }, 3600, NOW).unwrap();
     let after = KeyRing::generate(NOW + 1).unwrap();
     let rejection = after.verify::<Value>(&token, &Validation::new(), NOW + 1).unwrap_err();
     assert_eq!(rejection, Rejection::UnknownKey);
@@ -52,10 +52,10 @@ fn ephemeral_key_after_restart_is_unknown_key() {
 fn rotation_and_history_survive_a_round_trip() {
     let mut ring = KeyRing::generate(NOW).unwrap();
     let first = ring.active_kid(NOW).unwrap();
-    let old = ring.issue(&Claims { sub: "3" }, NOW, 60).unwrap();
+    let old = ring.issue(&Claims { sub: "3" }, 60, NOW).unwrap();
     let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(60).forget_after_secs(60);
-    ring.rotate(NOW + 10, &rotation).unwrap();
-    ring.rotate(NOW + 20, &rotation).unwrap();
+    ring.rotate(&rotation, NOW + 10).unwrap();
+    ring.rotate(&rotation, NOW + 20).unwrap();
     assert_eq!(ring.prune(NOW + 1000), 2);
     assert_eq!(ring.keys(NOW + 1000).len(), 1);
     let document = ring.to_jwk_set();
@@ -64,7 +64,7 @@ fn rotation_and_history_survive_a_round_trip() {
     assert_eq!(reloaded.issued_kids(), ring.issued_kids());
     assert!(reloaded.issued_kids().contains(&first));
     let mut scratch = Scratch::new();
-    assert_eq!(reloaded.verify_jws(&old, NOW + 1000, &mut scratch).unwrap_err(), Rejection::ForgottenKey);
+    assert_eq!(reloaded.verify_jws(&old, &mut scratch, NOW + 1000).unwrap_err(), Rejection::ForgottenKey);
     let again = KeyRing::from_jwk_set(reloaded.to_jwk_set().as_bytes()).unwrap();
     assert_eq!(again.to_jwk_set().as_str(), document.as_str(), "serialization is stable");
 }
@@ -72,7 +72,7 @@ fn rotation_and_history_survive_a_round_trip() {
 #[test]
 fn the_document_is_a_standard_jwk_set() {
     let mut ring = KeyRing::generate(NOW).unwrap();
-    ring.rotate(NOW + 1, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(3600)).unwrap();
+    ring.rotate(&tokenring::Rotation::new().propagation_secs(0).overlap_secs(3600), NOW + 1).unwrap();
     let document: Value = serde_json::from_str(&ring.to_jwk_set()).unwrap();
     let keys = document["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
@@ -161,7 +161,7 @@ fn truncated_or_corrupt_file_is_an_error_and_left_untouched() {
     for damaged in [&good[..good.len() / 2], b"", b"{\"keys\":[", &[0xff, 0xfe, 0x00][..]] {
         std::fs::write(&path, damaged).unwrap();
         let error = store.load_or_create(NOW).unwrap_err();
-        assert!(matches!(error, tokenring::Error::Store(StoreError::Corrupt(_))), "{error:?}");
+        assert!(matches!(error, tokenring::Error::Store(StoreError::Corrupt { .. })), "{error:?}");
         assert_eq!(std::fs::read(&path).unwrap(), damaged, "the damaged file must not be replaced");
     }
     std::fs::remove_dir_all(dir).unwrap();
@@ -194,7 +194,7 @@ fn create_refuses_to_overwrite_and_save_replaces_atomically() {
 #[test]
 fn missing_file_is_not_found_and_a_directory_is_not_a_file() {
     let dir = temp_dir();
-    assert!(matches!(FileStore::new(dir.join("absent.json")).load(), Err(StoreError::NotFound)));
+    assert!(matches!(FileStore::new(dir.join("absent.json")).load(), Err(StoreError::NotFound { .. })));
     // A directory where the file should be is neither read as one nor replaced by a new one.
     std::fs::create_dir(dir.join("keys.json")).unwrap();
     let error = FileStore::new(dir.join("keys.json")).load_or_create(NOW).unwrap_err();
@@ -209,7 +209,7 @@ fn oversized_key_file_is_corrupt_without_being_read_whole() {
     let path = dir.join("keys.json");
     std::fs::write(&path, vec![b' '; tokenring::limits::KEY_SET_LEN_MAX + 10]).unwrap();
     let error = FileStore::new(&path).load().unwrap_err();
-    assert!(matches!(error, StoreError::Corrupt(KeySetError::TooLarge)), "{error:?}");
+    assert!(matches!(error, StoreError::Corrupt { error: KeySetError::TooLarge, .. }), "{error:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -303,13 +303,13 @@ fn a_leftover_holding_key_material_is_gone_after_the_next_write() {
     // nowhere on disk.
     let rotation = tokenring::Rotation::new().propagation_secs(0).overlap_secs(60).forget_after_secs(60);
     let mut rotated = ring.clone();
-    rotated.rotate(NOW + 1, &rotation).unwrap();
+    rotated.rotate(&rotation, NOW + 1).unwrap();
     std::fs::write(dir.join(temp_name(0)), rotated.to_jwk_set().as_bytes()).unwrap();
     let first_secret = secrets(&ring).remove(0);
     store
         .update(|ring| {
-            ring.rotate(NOW + 1, &rotation)?;
-            ring.rotate(NOW + 2, &rotation)?;
+            ring.rotate(&rotation, NOW + 1)?;
+            ring.rotate(&rotation, NOW + 2)?;
             Ok(ring.prune(NOW + 1000))
         })
         .unwrap();
@@ -392,7 +392,7 @@ fn a_key_file_others_may_read_or_change_is_reported_and_still_loads() {
         assert!(store.load().is_ok(), "{mode:o}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(matches!(store.check_permissions(), Err(StoreError::NotFound)));
+    assert!(matches!(store.check_permissions(), Err(StoreError::NotFound { .. })));
 }
 
 /// An in-memory storage that "crashes" at one operation: that operation and every later one
@@ -508,7 +508,7 @@ fn a_crash_at_any_step_of_a_save_or_create_leaves_the_old_file_or_the_new_one() 
     use std::sync::atomic::Ordering::SeqCst;
     let old = KeyRing::generate(NOW).unwrap();
     let mut new = KeyRing::from_jwk_set(old.to_jwk_set().as_bytes()).unwrap();
-    new.rotate(NOW + 1, &tokenring::Rotation::new()).unwrap();
+    new.rotate(&tokenring::Rotation::new(), NOW + 1).unwrap();
     let (old_document, new_document) = (old.to_jwk_set(), new.to_jwk_set());
     let mut outcomes = std::collections::BTreeSet::new();
     for crash_at in 0..8 {
@@ -529,7 +529,7 @@ fn a_crash_at_any_step_of_a_save_or_create_leaves_the_old_file_or_the_new_one() 
             Ok(()) => assert_eq!(memory_store(&empty).load().unwrap().to_jwk_set().as_str(), old_document.as_str()),
             Err(_) => match memory_store(&empty).load() {
                 Ok(ring) => assert_eq!(ring.to_jwk_set().as_str(), old_document.as_str()),
-                Err(error) => assert!(matches!(error, StoreError::NotFound), "{error:?}"),
+                Err(error) => assert!(matches!(error, StoreError::NotFound { .. }), "{error:?}"),
             },
         }
     }
@@ -545,13 +545,13 @@ fn update_waits_for_the_lock_through_the_storage_and_gives_up_after_the_bounded_
     let store = memory_store(&storage);
     store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
     storage.contended_attempts.store(3, SeqCst);
-    let rotated = store.update(|ring| Ok(ring.rotate(NOW + 1, &tokenring::Rotation::new())?)).unwrap();
+    let rotated = store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), NOW + 1)?)).unwrap();
     assert_eq!(storage.waits.load(SeqCst), 3);
     assert!(store.load().unwrap().keys(NOW + 1).iter().any(|key| key.kid == Some(rotated)));
 
     storage.waits.store(0, SeqCst);
     storage.contended_attempts.store(u32::MAX, SeqCst);
-    let error = store.update(|ring| Ok(ring.rotate(NOW + 2, &tokenring::Rotation::new())?)).unwrap_err();
+    let error = store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), NOW + 2)?)).unwrap_err();
     assert!(matches!(error, tokenring::Error::Store(StoreError::Locked)), "{error:?}");
     assert_eq!(storage.waits.load(SeqCst), tokenring::limits::LOCK_ATTEMPTS_MAX - 1);
     assert_eq!(store.load().unwrap().keys(NOW + 2).len(), 2, "nothing written without the lock");

@@ -47,7 +47,7 @@ proptest! {
     #[test]
     fn sign_then_verify_round_trips(claims in claims(), secret in prop::collection::vec(any::<u8>(), 32..80), ttl in 1u64..100_000) {
         let ring = KeyRing::with_key(Key::from_bytes(&secret).unwrap(), Some(Kid::new("k").unwrap()), NOW);
-        let token = ring.issue(&claims, NOW, ttl).unwrap();
+        let token = ring.issue(&claims, ttl, NOW).unwrap();
         let verified = ring.verify::<Map<String, Value>>(&token, &Validation::new().leeway_secs(0), NOW).unwrap();
         let mut expected = claims.clone();
         expected.insert("iat".into(), NOW.into());
@@ -58,8 +58,8 @@ proptest! {
 
     #[test]
     fn any_single_byte_change_is_rejected(claims in claims(), position in any::<prop::sample::Index>(), replacement in any::<u8>()) {
-        let ring = KeyRing::generate_with(NOW, &mut Counter(7)).unwrap();
-        let token = ring.issue(&claims, NOW, 600).unwrap();
+        let ring = KeyRing::generate_with(&mut Counter(7), NOW).unwrap();
+        let token = ring.issue(&claims, 600, NOW).unwrap();
         let mut bytes = token.clone().into_bytes();
         let at = position.index(bytes.len());
         prop_assume!(bytes[at] != replacement);
@@ -70,16 +70,16 @@ proptest! {
 
     #[test]
     fn arbitrary_input_maps_to_exactly_one_code(input in prop::collection::vec(any::<u8>(), 0..600)) {
-        let ring = KeyRing::generate_with(NOW, &mut Counter(1)).unwrap();
+        let ring = KeyRing::generate_with(&mut Counter(1), NOW).unwrap();
         let rejection = ring.verify::<Value>(&input, &Validation::new(), NOW).unwrap_err();
         prop_assert!(Rejection::CODES.contains(&rejection.code()));
-        let jws = ring.verify_jws(&input, NOW, &mut Scratch::new()).unwrap_err();
+        let jws = ring.verify_jws(&input, &mut Scratch::new(), NOW).unwrap_err();
         prop_assert!(Rejection::CODES.contains(&jws.code()));
     }
 
     #[test]
     fn arbitrary_segments_never_panic(header in "[A-Za-z0-9_-]{0,80}", payload in "[A-Za-z0-9_-]{0,80}", signature in "[A-Za-z0-9_-]{0,50}") {
-        let ring = KeyRing::generate_with(NOW, &mut Counter(2)).unwrap();
+        let ring = KeyRing::generate_with(&mut Counter(2), NOW).unwrap();
         let token = format!("{header}.{payload}.{signature}");
         let outcome = ring.verify::<Value>(&token, &Validation::new(), NOW);
         prop_assert!(outcome.is_err());
@@ -93,7 +93,7 @@ proptest! {
     ) {
         let overlap = ttl + extra_overlap;
         let mut entropy = Counter(3);
-        let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+        let mut ring = KeyRing::generate_with(&mut entropy, NOW).unwrap();
         let validation = Validation::new().leeway_secs(0);
         let mut now = NOW;
         let mut live: Vec<(String, u64)> = Vec::new();
@@ -101,12 +101,12 @@ proptest! {
             now += advance;
             if rotate {
                 // A full ring is an error, never a silent loss of a verifying key.
-                match ring.rotate_with(now, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy) {
+                match ring.rotate_with(&tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy, now) {
                     Ok(_) | Err(KeyError::RingFull) => {}
                     Err(other) => prop_assert!(false, "rotation failed: {other}"),
                 }
             }
-            live.push((ring.issue(&Value::Object(Map::new()), now, ttl).unwrap(), now + ttl));
+            live.push((ring.issue(&Value::Object(Map::new()), ttl, now).unwrap(), now + ttl));
             live.retain(|(_, exp)| now < *exp);
             for (token, _) in &live {
                 let outcome = ring.verify::<Value>(token, &validation, now);
@@ -134,7 +134,7 @@ proptest! {
             .overlap_secs(ttl + leeway + extra_overlap);
         let validation = Validation::new().leeway_secs(leeway);
         let mut entropy = Counter(propagation ^ ttl << 16);
-        let mut writer = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+        let mut writer = KeyRing::generate_with(&mut entropy, NOW).unwrap();
         // Every version of the key file, with the time it was written; the first was there
         // before any node started.
         let mut versions: Vec<(u64, KeyRing)> = vec![(0, writer.clone())];
@@ -149,13 +149,13 @@ proptest! {
             let view = &versions[oldest + usize::from(pick) % (newest - oldest + 1)].1;
             match action {
                 0 => {
-                    match writer.rotate_with(now, &rotation, &mut entropy) {
+                    match writer.rotate_with(&rotation, &mut entropy, now) {
                         Ok(_) => versions.push((now, writer.clone())),
                         Err(KeyError::RingFull) => {}
                         Err(other) => prop_assert!(false, "rotation failed: {other}"),
                     }
                 }
-                1 => live.push((view.issue(&Value::Object(Map::new()), now, ttl).unwrap(), now + ttl)),
+                1 => live.push((view.issue(&Value::Object(Map::new()), ttl, now).unwrap(), now + ttl)),
                 _ => {
                     live.retain(|(_, exp)| now < *exp + leeway);
                     for (token, _) in &live {
@@ -170,11 +170,11 @@ proptest! {
     #[test]
     fn jwk_set_save_then_load_round_trips(rotations in prop::collection::vec(0u64..100_000, 0..20), seed in any::<u64>()) {
         let mut entropy = Counter(seed);
-        let mut ring = KeyRing::generate_with(NOW, &mut entropy).unwrap();
+        let mut ring = KeyRing::generate_with(&mut entropy, NOW).unwrap();
         let mut now = NOW;
         for overlap in rotations {
             now += 1000;
-            let _ = ring.rotate_with(now, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy);
+            let _ = ring.rotate_with(&tokenring::Rotation::new().propagation_secs(0).overlap_secs(overlap), &mut entropy, now);
         }
         let token = ring.sign_jws(b"payload", now).unwrap();
         let document = ring.to_jwk_set();
@@ -184,7 +184,7 @@ proptest! {
         prop_assert_eq!(loaded.keys(now), ring.keys(now));
         prop_assert_eq!(loaded.issued_kids(), ring.issued_kids());
         let mut scratch = Scratch::new();
-        prop_assert_eq!(loaded.verify_jws(&token, now, &mut scratch).unwrap().payload(), b"payload");
+        prop_assert_eq!(*loaded.verify_jws(&token, &mut scratch, now).unwrap().claims(), b"payload");
     }
 
     #[test]

@@ -37,14 +37,14 @@ fn session() -> Session {
 #[test]
 fn issue_then_verify_owned_and_borrowed() {
     let ring = KeyRing::generate(NOW).unwrap();
-    let token = ring.issue(&session(), NOW, 3600).unwrap();
+    let token = ring.issue(&session(), 3600, NOW).unwrap();
     let verified = ring.verify::<Session>(&token, &Validation::new(), NOW).unwrap();
     assert_eq!(verified.claims(), &session());
     assert_eq!(verified.kid(), ring.active_kid(NOW).as_ref());
     assert_eq!(verified.expires_at(), Some(NOW + 3600));
     assert_eq!(verified.issued_at(), Some(NOW));
     let mut scratch = Scratch::new();
-    let verified = ring.verify_borrowed::<SessionRef<'_>>(&token, &Validation::new(), NOW, &mut scratch).unwrap();
+    let verified = ring.verify_borrowed::<SessionRef<'_>>(&token, &Validation::new(), &mut scratch, NOW).unwrap();
     assert_eq!(verified.claims().sub, "3");
 }
 
@@ -55,8 +55,8 @@ fn header_carries_the_kid() {
     let header = token.split('.').next().unwrap();
     let kid = ring.active_kid(NOW).unwrap();
     let mut scratch = Scratch::new();
-    let verified = ring.verify_jws(&token, NOW, &mut scratch).unwrap();
-    assert_eq!(verified.payload(), b"hello");
+    let verified = ring.verify_jws(&token, &mut scratch, NOW).unwrap();
+    assert_eq!(*verified.claims(), b"hello");
     assert_eq!(verified.kid(), Some(&kid));
     // The header is the fixed one documented for the ring.
     use base64ct::Encoding as _;
@@ -67,7 +67,7 @@ fn header_carries_the_kid() {
 #[test]
 fn expiry_is_checked_after_the_signature() {
     let ring = KeyRing::generate(NOW).unwrap();
-    let token = ring.issue(&session(), NOW, 60).unwrap();
+    let token = ring.issue(&session(), 60, NOW).unwrap();
     let strict = Validation::new().leeway_secs(0);
     assert!(ring.verify::<Session>(&token, &strict, NOW + 59).is_ok());
     assert_eq!(ring.verify::<Session>(&token, &strict, NOW + 60).unwrap_err(), Rejection::Expired);
@@ -78,26 +78,26 @@ fn expiry_is_checked_after_the_signature() {
 #[test]
 fn rotation_keeps_old_tokens_until_retire_at_then_retired_key() {
     let mut ring = KeyRing::generate(NOW).unwrap();
-    let old = ring.issue(&session(), NOW, 3600).unwrap();
+    let old = ring.issue(&session(), 3600, NOW).unwrap();
     let old_kid = ring.active_kid(NOW).unwrap();
-    let new_kid = ring.rotate(NOW + 10, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(3600)).unwrap();
+    let new_kid = ring.rotate(&tokenring::Rotation::new().propagation_secs(0).overlap_secs(3600), NOW + 10).unwrap();
     assert_ne!(old_kid, new_kid);
     let validation = Validation::new().leeway_secs(0);
     assert!(ring.verify::<Session>(&old, &validation, NOW + 3599).is_ok());
-    let fresh = ring.issue(&session(), NOW + 10, 3600).unwrap();
+    let fresh = ring.issue(&session(), 3600, NOW + 10).unwrap();
     assert_eq!(ring.verify::<Session>(&fresh, &validation, NOW + 20).unwrap().kid(), Some(&new_kid));
     // Past retire-at (NOW + 10 + 3600) the old key is held but retired.
     let past = NOW + 3610;
-    let ring_jws = ring.verify_jws(&old, past, &mut Scratch::new()).unwrap_err();
+    let ring_jws = ring.verify_jws(&old, &mut Scratch::new(), past).unwrap_err();
     assert_eq!(ring_jws, Rejection::RetiredKey);
     assert!(ring_jws.is_routine(), "the MAC held under the ring's own key");
     // Nothing is pruned until the forget time; then only the kid is remembered, and a token
     // naming it cannot be checked: forgotten-key, never routine.
     assert_eq!(ring.prune(past), 0);
     let forget_at = past + tokenring::limits::FORGET_AFTER_SECS_DEFAULT;
-    assert_eq!(ring.verify_jws(&old, forget_at - 1, &mut Scratch::new()).unwrap_err(), Rejection::RetiredKey);
+    assert_eq!(ring.verify_jws(&old, &mut Scratch::new(), forget_at - 1).unwrap_err(), Rejection::RetiredKey);
     assert_eq!(ring.prune(forget_at), 1);
-    let rejection = ring.verify_jws(&old, forget_at, &mut Scratch::new()).unwrap_err();
+    let rejection = ring.verify_jws(&old, &mut Scratch::new(), forget_at).unwrap_err();
     assert_eq!(rejection, Rejection::ForgottenKey);
     assert!(!rejection.is_routine());
 }
@@ -106,10 +106,10 @@ fn rotation_keeps_old_tokens_until_retire_at_then_retired_key() {
 fn forged_token_under_a_retired_kid_is_bad_signature_while_the_key_is_held() {
     let mut ring = KeyRing::generate(NOW).unwrap();
     let old_kid = ring.active_kid(NOW).unwrap();
-    ring.rotate(NOW, &tokenring::Rotation::new().propagation_secs(0).overlap_secs(0)).unwrap();
+    ring.rotate(&tokenring::Rotation::new().propagation_secs(0).overlap_secs(0), NOW).unwrap();
     let forger = KeyRing::with_key(Key::from_bytes(&[9; 32]).unwrap(), Some(old_kid), NOW);
     let forged = forger.sign_jws(b"{}", NOW).unwrap();
-    assert_eq!(ring.verify_jws(&forged, NOW + 1, &mut Scratch::new()).unwrap_err(), Rejection::BadSignature);
+    assert_eq!(ring.verify_jws(&forged, &mut Scratch::new(), NOW + 1).unwrap_err(), Rejection::BadSignature);
 }
 
 #[test]
@@ -118,34 +118,17 @@ fn single_key_without_kid_verifies_any_kid() {
     let signer = KeyRing::with_key(key.clone(), Some(Kid::new("whatever").unwrap()), NOW);
     let verifier = KeyRing::with_key(key, None, NOW);
     let token = signer.sign_jws(b"x", NOW).unwrap();
-    assert_eq!(verifier.verify_jws(&token, NOW, &mut Scratch::new()).unwrap().payload(), b"x");
+    assert_eq!(verifier.verify_jws(&token, &mut Scratch::new(), NOW).unwrap().claims(), b"x");
 }
 
 #[test]
 fn one_changed_payload_character_is_bad_signature() {
     let ring = KeyRing::generate(NOW).unwrap();
-    let token = ring.issue(&session(), NOW, 60).unwrap();
+    let token = ring.issue(&session(), 60, NOW).unwrap();
     let mut bytes = token.into_bytes();
     let dot = bytes.iter().position(|&b| b == b'.').unwrap();
     bytes[dot + 2] = if bytes[dot + 2] == b'A' { b'B' } else { b'A' };
     assert_eq!(ring.verify::<Session>(&bytes, &Validation::new(), NOW).unwrap_err(), Rejection::BadSignature);
-}
-
-#[test]
-fn detached_payload_up_to_the_token_limit() {
-    // Without a kid the signed header is 36 characters, which leaves room for a payload whose
-    // attached token is exactly TOKEN_LEN_MAX bytes long (not every length is reachable).
-    let ring = KeyRing::with_key(Key::from_bytes(&[4; 32]).unwrap(), None, NOW);
-    let probe = ring.sign_jws(b"", NOW).unwrap();
-    let room = tokenring::limits::TOKEN_LEN_MAX - probe.len();
-    let payload = vec![b'a'; room * 3 / 4];
-    let attached = ring.sign_jws(&payload, NOW).unwrap();
-    assert_eq!(attached.len(), tokenring::limits::TOKEN_LEN_MAX);
-    let mut segments = attached.split('.');
-    let detached = format!("{}..{}", segments.next().unwrap(), segments.nth(1).unwrap());
-    assert_eq!(ring.verify_detached(&detached, &payload, NOW).unwrap().payload(), &payload[..]);
-    let longer = vec![b'a'; payload.len() + 3];
-    assert!(matches!(ring.verify_detached(&detached, &longer, NOW), Err(Rejection::TooLarge(_))));
 }
 
 /// Key identifiers whose issued header segment plus its dot is 63, 64, 65, 127 and 128 bytes
@@ -175,7 +158,7 @@ fn signed_tokens_carry_the_standard_hmac() {
         let secret: Vec<u8> = (0..key_len).map(|index| (index * 31 + 7) as u8).collect();
         for kid in boundary_kids() {
             let ring = KeyRing::with_key(Key::from_bytes(&secret).unwrap(), kid, NOW);
-            for token in [ring.sign(&session(), NOW).unwrap(), ring.sign_jws(&[b'x'; 200], NOW).unwrap()] {
+            for token in [ring.issue(&session(), 60, NOW).unwrap(), ring.sign_jws(&[b'x'; 200], NOW).unwrap()] {
                 let (signing_input, signature) = segments(&token);
                 header_lengths.insert(signing_input.find('.').unwrap() + 1);
                 let expected = base64url(&hs256(&secret, signing_input.as_bytes()));
@@ -214,21 +197,4 @@ fn tokens_signed_elsewhere_under_the_issued_header_verify() {
             Err(Rejection::BadSignature)
         ));
     }
-}
-
-/// `sign` signs the claims as given; `issue` adds the times and checks the claims. The
-/// difference is documented on `sign`: these are its consequences.
-#[test]
-fn sign_adds_no_times_and_the_default_validation_then_requires_exp() {
-    let ring = KeyRing::with_key(Key::from_bytes(&[7; 32]).unwrap(), None, NOW);
-    let claims = serde_json::json!({"sub": "3"});
-    let signed = ring.sign(&claims, NOW).unwrap();
-    let refused = ring.verify::<serde_json::Value>(&signed, &Validation::new(), NOW).unwrap_err();
-    assert_eq!(refused, Rejection::MissingClaim("exp"));
-    let accepted = ring.verify::<serde_json::Value>(&signed, &Validation::new().require_exp(false), NOW).unwrap();
-    assert_eq!(accepted.claims(), &claims);
-    assert_eq!((accepted.expires_at(), accepted.issued_at()), (None, None));
-    let issued = ring.issue(&claims, NOW, 60).unwrap();
-    let verified = ring.verify::<serde_json::Value>(&issued, &Validation::new(), NOW).unwrap();
-    assert_eq!((verified.expires_at(), verified.issued_at()), (Some(NOW + 60), Some(NOW)));
 }

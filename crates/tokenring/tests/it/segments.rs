@@ -18,7 +18,7 @@ fn own_token() -> (KeyRing, String, [String; 3]) {
 }
 
 fn verify_jws(ring: &KeyRing, token: &str) -> Result<Vec<u8>, Rejection> {
-    ring.verify_jws(token, NOW, &mut Scratch::new()).map(|verified| verified.payload().to_vec())
+    ring.verify_jws(token, &mut Scratch::new(), NOW).map(|verified| verified.claims().to_vec())
 }
 
 #[test]

@@ -42,12 +42,12 @@ fn a_kubernetes_style_symlink_swap_is_picked_up_and_garbage_keeps_the_last_good_
     let path = projected(&dir, "2023_11_14_1", ring.to_jwk_set().as_bytes());
     let shared = SharedRing::open(FileStore::new(&path)).unwrap();
     assert_eq!(shared.generation(), 1);
-    let before = shared.ring().issue(&claims(), NOW, 3600).unwrap();
+    let before = shared.ring().issue(&claims(), 3600, NOW).unwrap();
     assert_eq!(shared.reload().unwrap(), Reloaded::Unchanged);
 
     // The operator rotates (propagation zero, to see the new key sign at once) and the secret
     // is re-projected: a new directory and a swapped `..data` link.
-    let new_kid = ring.rotate(NOW + 10, &Rotation::new().propagation_secs(0)).unwrap();
+    let new_kid = ring.rotate(&Rotation::new().propagation_secs(0), NOW + 10).unwrap();
     projected(&dir, "2023_11_14_2", ring.to_jwk_set().as_bytes());
     assert_eq!(shared.reload().unwrap(), Reloaded::Changed { generation: 2 });
     assert_eq!(shared.ring().active_kid(NOW + 10), Some(new_kid));
@@ -56,17 +56,17 @@ fn a_kubernetes_style_symlink_swap_is_picked_up_and_garbage_keeps_the_last_good_
 
     // A swap to a damaged file: the reload fails, the last good ring keeps serving.
     projected(&dir, "2023_11_14_3", b"{\"keys\": [");
-    assert!(matches!(shared.reload(), Err(StoreError::Corrupt(_))));
+    assert!(matches!(shared.reload(), Err(StoreError::Corrupt { .. })));
     assert_eq!(shared.generation(), 2);
     assert_eq!(shared.content_fingerprint(), Some(fingerprint));
     assert!(shared.ring().verify::<Value>(&before, &Validation::new(), NOW + 10).is_ok());
     // The link pointing nowhere: the same.
     fs::remove_dir_all(dir.join("..2023_11_14_3")).unwrap();
-    assert!(matches!(shared.reload(), Err(StoreError::NotFound)));
+    assert!(matches!(shared.reload(), Err(StoreError::NotFound { .. })));
     assert_eq!(shared.ring().active_kid(NOW + 10), Some(new_kid));
 
     // Fixed again: picked up.
-    ring.rotate(NOW + 20, &Rotation::new()).unwrap();
+    ring.rotate(&Rotation::new(), NOW + 20).unwrap();
     projected(&dir, "2023_11_14_4", ring.to_jwk_set().as_bytes());
     assert_eq!(shared.reload().unwrap(), Reloaded::Changed { generation: 3 });
     assert_eq!(shared.ring().keys(NOW + 20).len(), 3);
@@ -83,8 +83,7 @@ fn a_guard_keeps_its_ring_while_a_reload_swaps_in_another() {
     let kid = held.active_kid(NOW).unwrap();
     store.update(|ring| Ok(ring.revoke(&kid, NOW)?)).unwrap();
     assert_eq!(shared.reload().unwrap(), Reloaded::Changed { generation: 2 });
-    assert_eq!(held.generation(), 1);
-    assert_eq!(shared.ring().generation(), 2);
+    assert_eq!(shared.generation(), 2);
     assert_eq!(held.active_kid(NOW), Some(kid), "the guard still sees the ring it loaded");
     assert_eq!(shared.ring().active_kid(NOW), None, "the new ring has the key revoked");
     fs::remove_dir_all(dir).unwrap();
@@ -97,7 +96,7 @@ fn updates_go_through_the_file_and_the_shared_ring_follows() {
     let (shared, _) = SharedRing::open_or_create(store.clone(), NOW).unwrap();
     let other = SharedRing::open(store.clone()).unwrap();
     assert_eq!(other.store().map(FileStore::path), Some(store.path()));
-    let kid = shared.update(|ring| Ok(ring.rotate(NOW, &Rotation::new())?)).unwrap();
+    let kid = shared.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW)?)).unwrap();
     assert_eq!(shared.generation(), 2);
     assert!(shared.ring().keys(NOW).iter().any(|info| info.kid == Some(kid)));
     assert_eq!(store.load().unwrap().keys(NOW).len(), 2, "the update was saved");
@@ -119,7 +118,7 @@ fn a_ring_in_memory_updates_in_place_and_has_nothing_to_reload() {
     assert_eq!(shared.content_fingerprint(), None);
     assert!(shared.store().is_none());
     let clone = shared.clone();
-    let kid = shared.update(|ring| Ok(ring.rotate(NOW, &Rotation::new().propagation_secs(0))?)).unwrap();
+    let kid = shared.update(|ring| Ok(ring.rotate(&Rotation::new().propagation_secs(0), NOW)?)).unwrap();
     assert_eq!(clone.generation(), 2, "clones share one ring");
     assert_eq!(clone.ring().active_kid(NOW), Some(kid));
 }
@@ -128,9 +127,9 @@ fn a_ring_in_memory_updates_in_place_and_has_nothing_to_reload() {
 fn opening_never_creates_and_a_missing_file_stays_missing() {
     let dir = temp_dir();
     let path = dir.join("keys.json");
-    assert!(matches!(SharedRing::open(FileStore::new(&path)), Err(StoreError::NotFound)));
-    let update = FileStore::new(&path).update(|ring| Ok(ring.rotate(NOW, &Rotation::new())?));
-    assert!(matches!(update, Err(Error::Store(StoreError::NotFound))));
+    assert!(matches!(SharedRing::open(FileStore::new(&path)), Err(StoreError::NotFound { .. })));
+    let update = FileStore::new(&path).update(|ring| Ok(ring.rotate(&Rotation::new(), NOW)?));
+    assert!(matches!(update, Err(Error::Store(StoreError::NotFound { .. }))));
     assert!(!path.exists(), "neither open nor update makes a key file");
     fs::remove_dir_all(dir).unwrap();
 }
@@ -140,7 +139,7 @@ fn many_threads_verify_while_the_ring_reloads() {
     let dir = temp_dir();
     let store = FileStore::new(dir.join("keys.json"));
     let (shared, _) = SharedRing::open_or_create(store.clone(), NOW).unwrap();
-    let token = shared.ring().issue(&claims(), NOW, 3600).unwrap();
+    let token = shared.ring().issue(&claims(), 3600, NOW).unwrap();
     std::thread::scope(|scope| {
         let verifiers: Vec<_> = (0..4)
             .map(|_| {
@@ -155,7 +154,7 @@ fn many_threads_verify_while_the_ring_reloads() {
             })
             .collect();
         for step in 0..20 {
-            shared.update(|ring| Ok(ring.rotate(NOW + step, &Rotation::new())?)).unwrap();
+            shared.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW + step)?)).unwrap();
         }
         for verifier in verifiers {
             verifier.join().unwrap();
@@ -197,7 +196,7 @@ fn concurrent_updates_from_many_threads_lose_no_key() {
             .map(|_| {
                 let store = store.clone();
                 // Each thread opens the lock file itself, as another process would.
-                scope.spawn(move || store.update(|ring| Ok(ring.rotate(NOW, &Rotation::new())?)).unwrap())
+                scope.spawn(move || store.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW)?)).unwrap())
             })
             .collect();
         writers.into_iter().map(|writer| writer.join().unwrap()).collect()
@@ -219,7 +218,7 @@ fn a_writer_gives_up_with_locked_when_another_holds_the_lock_too_long() {
     // bounded number of attempts and reports the lock, changing nothing.
     let outcome = store
         .update(|_| {
-            let inner = store.update(|ring| Ok(ring.rotate(NOW, &Rotation::new())?));
+            let inner = store.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW)?));
             Ok(inner.map(|_| ()))
         })
         .unwrap();
@@ -235,7 +234,7 @@ fn an_update_that_changes_nothing_does_not_rewrite_the_file() {
     let store = FileStore::new(dir.join("keys.json"));
     store.load_or_create(NOW).unwrap();
     let before = fs::metadata(store.path()).unwrap();
-    let rotated = store.update(|ring| Ok(ring.rotate_if_older_than(NOW + 10, 3600, &Rotation::new())?)).unwrap();
+    let rotated = store.update(|ring| Ok(ring.rotate_if_older_than(3600, &Rotation::new(), NOW + 10)?)).unwrap();
     assert_eq!(rotated, None);
     let after = fs::metadata(store.path()).unwrap();
     use std::os::unix::fs::MetadataExt as _;
@@ -248,8 +247,8 @@ fn forgeries_naming_a_forgotten_or_revoked_kid_are_never_routine() {
     let mut ring = KeyRing::generate(NOW).unwrap();
     let old = ring.active_kid(NOW).unwrap();
     let rotation = Rotation::new().propagation_secs(0).overlap_secs(10).forget_after_secs(10);
-    let revoked = ring.rotate(NOW, &rotation).unwrap();
-    ring.rotate(NOW + 1, &rotation).unwrap();
+    let revoked = ring.rotate(&rotation, NOW).unwrap();
+    ring.rotate(&rotation, NOW + 1).unwrap();
     ring.revoke(&revoked, NOW + 1).unwrap();
     ring.prune(NOW + 100);
     assert!(ring.keys(NOW + 100).iter().all(|info| info.kid != Some(old)), "the old key is forgotten");
@@ -257,7 +256,7 @@ fn forgeries_naming_a_forgotten_or_revoked_kid_are_never_routine() {
     let validation = Validation::new();
     for (kid, code) in [(old, Rejection::ForgottenKey), (revoked, Rejection::BadSignature)] {
         let forger = KeyRing::with_key(tokenring::Key::from_bytes(&[7; 32]).unwrap(), Some(kid), NOW + 100);
-        let forged = forger.issue(&claims(), NOW + 100, 60).unwrap();
+        let forged = forger.issue(&claims(), 60, NOW + 100).unwrap();
         let rejection = ring.verify::<Value>(&forged, &validation, NOW + 100).unwrap_err();
         assert_eq!(rejection, code);
         assert!(!rejection.is_routine(), "{rejection}");
@@ -267,13 +266,13 @@ fn forgeries_naming_a_forgotten_or_revoked_kid_are_never_routine() {
 #[test]
 fn a_token_under_a_revoked_key_is_revoked_key_even_inside_its_overlap() {
     let mut ring = KeyRing::generate(NOW).unwrap();
-    let token = ring.issue(&claims(), NOW, 3600).unwrap();
+    let token = ring.issue(&claims(), 3600, NOW).unwrap();
     let kid = ring.active_kid(NOW).unwrap();
-    ring.rotate(NOW + 1, &Rotation::new()).unwrap();
+    ring.rotate(&Rotation::new(), NOW + 1).unwrap();
     assert!(ring.verify::<Value>(&token, &Validation::new(), NOW + 2).is_ok());
     ring.revoke(&kid, NOW + 2).unwrap();
     let rejection = ring.verify::<Value>(&token, &Validation::new(), NOW + 2).unwrap_err();
     assert_eq!(rejection, Rejection::RevokedKey);
     assert!(!rejection.is_routine());
-    assert_eq!(ring.verify_jws(&token, NOW + 2, &mut tokenring::Scratch::new()).unwrap_err(), Rejection::RevokedKey);
+    assert_eq!(ring.verify_jws(&token, &mut tokenring::Scratch::new(), NOW + 2).unwrap_err(), Rejection::RevokedKey);
 }

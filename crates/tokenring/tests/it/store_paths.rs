@@ -15,7 +15,7 @@ use crate::ring::NOW;
 fn a_missing_directory_is_reported_as_such_not_as_a_lock_error() {
     let dir = temp_dir();
     let store = FileStore::new(dir.join("sub").join("dir").join("keys.json"));
-    assert!(matches!(store.load(), Err(StoreError::NotFound)));
+    assert!(matches!(store.load(), Err(StoreError::NotFound { .. })));
     // Every write takes the lock first, beside the key file: its directory is what is missing.
     let missing = dir.join("sub").join("dir");
     for error in [store.save(&ring()).unwrap_err(), store.create(&ring()).unwrap_err()] {
@@ -26,7 +26,7 @@ fn a_missing_directory_is_reported_as_such_not_as_a_lock_error() {
     assert!(matches!(error, tokenring::Error::Store(StoreError::DirectoryNotFound { .. })), "{error:?}");
     // An update finds the key file missing before it would lock.
     let missing = store.update(|_| Ok(())).unwrap_err();
-    assert!(matches!(missing, tokenring::Error::Store(StoreError::NotFound)), "{missing:?}");
+    assert!(matches!(missing, tokenring::Error::Store(StoreError::NotFound { .. })), "{missing:?}");
     assert_eq!(names(&dir), Vec::<String>::new());
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -89,7 +89,7 @@ fn links_to(path: &std::path::Path, target: &str) -> bool {
 }
 
 fn rotate(store: &FileStore, now: u64) -> Result<tokenring::Kid, tokenring::Error> {
-    store.update(|ring| Ok(ring.rotate(now, &tokenring::Rotation::new())?))
+    store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), now)?))
 }
 
 #[cfg(unix)]
@@ -282,10 +282,10 @@ fn a_loop_of_symbolic_links_is_refused_and_left_alone() {
 #[test]
 fn update_of_a_key_file_that_does_not_exist_creates_nothing() {
     let dir = temp_dir();
-    let token = ring().issue(&serde_json::json!({"sub": "ada"}), NOW, 60).unwrap();
+    let token = ring().issue(&serde_json::json!({"sub": "ada"}), 60, NOW).unwrap();
     for name in ["typo.json", token.as_str()] {
         let error = rotate(&FileStore::new(dir.join(name)), NOW).unwrap_err();
-        assert!(matches!(error, tokenring::Error::Store(StoreError::NotFound)), "{error:?}");
+        assert!(matches!(error, tokenring::Error::Store(StoreError::NotFound { .. })), "{error:?}");
         assert_eq!(names(&dir), Vec::<String>::new(), "no lock file for {name}");
     }
     #[cfg(unix)]
@@ -294,7 +294,7 @@ fn update_of_a_key_file_that_does_not_exist_creates_nothing() {
         std::fs::create_dir(dir.join("real")).unwrap();
         std::os::unix::fs::symlink("real/keys.json", dir.join("link.json")).unwrap();
         let error = rotate(&FileStore::new(dir.join("link.json")), NOW).unwrap_err();
-        assert!(matches!(error, tokenring::Error::Store(StoreError::NotFound)), "{error:?}");
+        assert!(matches!(error, tokenring::Error::Store(StoreError::NotFound { .. })), "{error:?}");
         assert_eq!(names(&dir), ["link.json", "real"]);
         assert_eq!(names(&dir.join("real")), Vec::<String>::new());
     }
