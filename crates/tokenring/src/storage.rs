@@ -115,8 +115,17 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// buffer holds key material: it is zeroized when dropped, and should be sized so that it
     /// never grows (a grown buffer leaves copies in freed memory).
     ///
+    /// `path` is where the store's own look ([`entry_kind`](Self::entry_kind)) found a regular
+    /// file, but the name may have been given to something else since: the open must not block
+    /// (opening a FIFO waits for a writer), must not follow a symbolic link at `path` itself,
+    /// and what it opened must be checked to be a regular file before a byte is read
+    /// ([`OsStorage`]: `O_NONBLOCK | O_NOFOLLOW`, then `fstat` of the open file).
+    ///
     /// # Errors
-    /// [`io::ErrorKind::NotFound`] when there is no such file; any other kind otherwise.
+    /// [`io::ErrorKind::NotFound`] when there is no such file;
+    /// [`io::ErrorKind::InvalidInput`] when the open found anything but a regular file (a FIFO,
+    /// a directory, a device, a socket, a symbolic link), which the store reports as
+    /// [`StoreError::NotAFile`](crate::StoreError::NotAFile); any other kind otherwise.
     fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, io::ErrorKind>;
 
     /// Creates the file `path`, which must not exist, readable and writable by its owner only,
@@ -276,9 +285,41 @@ fn private_options() -> OpenOptions {
     options
 }
 
+/// Opens `path` for reading without blocking and without following a symbolic link at its last
+/// component, and checks that the open file is a regular file: a FIFO renamed over the key file
+/// after the store looked at it is refused, not waited on.
+#[cfg(unix)]
+fn open_regular(path: &Path) -> Result<File, io::ErrorKind> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    use rustix::io::Errno;
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let opened = rustix::fs::open(path, flags, Mode::empty()).map_err(|errno| match errno {
+        // A symbolic link at the last component (`ELOOP`; `EMLINK` on some BSDs), or a socket
+        // (`ENXIO`): not a regular file.
+        Errno::LOOP | Errno::MLINK | Errno::NXIO => io::ErrorKind::InvalidInput,
+        errno => io::Error::from(errno).kind(),
+    })?;
+    let status = rustix::fs::fstat(&opened).map_err(|errno| io::Error::from(errno).kind())?;
+    if FileType::from_raw_mode(status.st_mode) != FileType::RegularFile {
+        return Err(io::ErrorKind::InvalidInput);
+    }
+    // O_NONBLOCK changes nothing for a regular file: reads of one never wait.
+    Ok(File::from(opened))
+}
+
+#[cfg(not(unix))]
+fn open_regular(path: &Path) -> Result<File, io::ErrorKind> {
+    let file = File::open(path).map_err(|error| error.kind())?;
+    match file.metadata() {
+        Ok(metadata) if metadata.is_file() => Ok(file),
+        Ok(_) => Err(io::ErrorKind::InvalidInput),
+        Err(error) => Err(error.kind()),
+    }
+}
+
 impl Storage for OsStorage {
     fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, io::ErrorKind> {
-        let file = File::open(path).map_err(|error| error.kind())?;
+        let file = open_regular(path)?;
         // Sized up front so the buffer never grows, which would leave copies of the secrets in
         // freed memory.
         let mut document = Zeroizing::new(Vec::with_capacity(limit));

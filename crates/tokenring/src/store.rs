@@ -35,7 +35,10 @@
 //! through the file's own name take the same lock. A path that leads to anything but a regular
 //! file (a directory, a device such as `/dev/null`, a FIFO, a socket) is refused before it is
 //! opened or a lock file is created beside it: a FIFO would block a read until some writer came,
-//! and a write would replace the device.
+//! and a write would replace the device. Because the name can be given to something else between
+//! that look and the open (a FIFO renamed over the key file), the open itself neither blocks nor
+//! follows a link at the last component, and checks what it opened: anything but a regular file
+//! is [`StoreError::NotAFile`] there too (see [`Storage::read`]).
 //!
 //! Every file operation goes through a [`Storage`]: `std::fs` by default ([`OsStorage`]), a
 //! simulated disk in the simulator.
@@ -206,7 +209,12 @@ impl FileStore {
     /// The bytes of `file` (the key file, its links followed), as [`read`](Self::read).
     fn read_file(&self, file: &Path) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         let limit = KEY_SET_LEN_MAX + 1;
-        let document = self.storage.read(file, limit).map_err(io_error(StoreOp::Read, file))?;
+        let document = self.storage.read(file, limit).map_err(|kind| match kind {
+            // The open found something else than the regular file the look before it found: a
+            // FIFO renamed over the key file in between, say.
+            io::ErrorKind::InvalidInput => StoreError::NotAFile { path: file.to_owned() },
+            kind => io_error(StoreOp::Read, file)(kind),
+        })?;
         if document.len() > limit {
             // A storage that ignored the limit: the document is refused as an oversized one.
             return Err(StoreError::Io { op: StoreOp::Read, kind: io::ErrorKind::FileTooLarge, path: file.to_owned() });

@@ -7,6 +7,7 @@ mod algorithms;
 mod claims;
 mod errors;
 mod helpers;
+mod hostile_files;
 mod key_choice;
 mod key_sets;
 mod lifecycle;

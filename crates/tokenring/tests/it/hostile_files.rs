@@ -1,0 +1,226 @@
+//! What others with access to the key file's directory can put in the store's way (issue 23): a
+//! FIFO swapped in for the key file between the store's look at it and its open, a symbolic link
+//! planted at the lock file's name, directories planted at temporary files' names, and a
+//! directory that anyone may write to.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokenring::{EntryKind, FileStore, KeyRing, SharedRing, Storage, StorageLock, StoreError};
+use zeroize::Zeroizing;
+
+use crate::ring::NOW;
+
+/// A key file that is a regular file when the store looks at its name, and a FIFO when the
+/// store opens it (once `fifo` is set): the race the store cannot win by looking first. Opening
+/// a FIFO is what [`Storage::read`] must refuse without blocking; this storage answers as
+/// `OsStorage` does for one, with `InvalidInput`.
+#[derive(Debug, Default)]
+struct SwappedAtOpen {
+    document: Mutex<Vec<u8>>,
+    fifo: AtomicBool,
+    /// Paths written or renamed onto: a FIFO must never be replaced by a write that read it.
+    written: Mutex<Vec<PathBuf>>,
+}
+
+impl Storage for SwappedAtOpen {
+    fn read(&self, _path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
+        if self.fifo.load(Ordering::SeqCst) {
+            return Err(ErrorKind::InvalidInput);
+        }
+        let document = self.document.lock().unwrap();
+        Ok(Zeroizing::new(document[..document.len().min(limit)].to_vec()))
+    }
+    fn write_new(&self, path: &Path, _bytes: &[u8]) -> Result<(), ErrorKind> {
+        self.written.lock().unwrap().push(path.to_owned());
+        Ok(())
+    }
+    fn sync_file(&self, _path: &Path) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+    fn rename(&self, _from: &Path, to: &Path) -> Result<(), ErrorKind> {
+        self.written.lock().unwrap().push(to.to_owned());
+        Ok(())
+    }
+    fn link_new(&self, _existing: &Path, new: &Path) -> Result<(), ErrorKind> {
+        self.written.lock().unwrap().push(new.to_owned());
+        Ok(())
+    }
+    fn remove(&self, _path: &Path) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+    fn sync_directory(&self, _path: &Path) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+    fn list(&self, _directory: &Path, _prefix: &str, _limit: usize) -> Result<Vec<std::ffi::OsString>, ErrorKind> {
+        Ok(Vec::new())
+    }
+    fn try_lock(&self, _path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
+        Ok(Some(StorageLock::new(())))
+    }
+    fn mode(&self, _path: &Path) -> Result<Option<u32>, ErrorKind> {
+        Ok(Some(0o600))
+    }
+    fn entry_kind(&self, _path: &Path) -> Result<EntryKind, ErrorKind> {
+        // The look before the open always finds a regular file.
+        Ok(EntryKind::File)
+    }
+}
+
+#[test]
+fn a_fifo_found_at_open_after_the_type_check_is_refused_as_not_a_file_and_the_ring_is_kept() {
+    let ring = KeyRing::generate(NOW).unwrap();
+    let storage = Arc::new(SwappedAtOpen::default());
+    *storage.document.lock().unwrap() = ring.to_jwk_set().as_bytes().to_vec();
+    let path = PathBuf::from("/volume/keys.json");
+    let store = FileStore::with_storage(&path, storage.clone());
+    let shared = SharedRing::open(store.clone()).unwrap();
+    let token = ring.issue(&serde_json::json!({"sub": "ada"}), NOW, 3600).unwrap();
+
+    storage.fifo.store(true, Ordering::SeqCst);
+    let not_a_file = |error: &StoreError| matches!(error, StoreError::NotAFile { path: at } if *at == path);
+    let loaded = store.load().unwrap_err();
+    assert!(not_a_file(&loaded), "{loaded:?}");
+    assert_eq!(
+        loaded.to_string(),
+        "key file /volume/keys.json is not a regular file (a directory, device, FIFO or socket): not read or written"
+    );
+    let reloaded = shared.reload().unwrap_err();
+    assert!(not_a_file(&reloaded), "{reloaded:?}");
+    let updated = store.update(|ring| Ok(ring.rotate(NOW, &tokenring::Rotation::new())?)).unwrap_err();
+    assert!(matches!(&updated, tokenring::Error::Store(error) if not_a_file(error)), "{updated:?}");
+    assert_eq!(*storage.written.lock().unwrap(), Vec::<PathBuf>::new(), "nothing is written over a FIFO");
+    // The last good ring keeps verifying.
+    let validation = tokenring::Validation::new();
+    assert!(shared.ring().verify::<serde_json::Value>(&token, &validation, NOW).is_ok());
+}
+
+/// Creates a FIFO at `path`.
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    rustix::fs::mknodat(rustix::fs::CWD, path, rustix::fs::FileType::Fifo, rustix::fs::Mode::from_raw_mode(0o600), 0)
+        .unwrap();
+}
+
+/// A writer renames a FIFO and a good key file over the key file in turn, as fast as it can,
+/// while readers load and update the store. Every read must return (a ring, or `NotAFile`):
+/// a reader that does not report back within the bound is taken to be blocked in the FIFO's
+/// open, which waits for a writer that never comes.
+#[cfg(unix)]
+#[test]
+fn a_fifo_renamed_over_the_key_file_in_a_loop_never_blocks_a_reader() {
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    /// How long a reader may go without reporting before it is taken to be blocked: a hang
+    /// detector, far above what a read takes.
+    const SILENCE_MAX: Duration = Duration::from_secs(3);
+    /// How long the writer keeps swapping.
+    const SWAPPING: Duration = Duration::from_secs(2);
+    const SWAPS_MAX: u32 = 20_000;
+
+    let dir = crate::persistence::temp_dir();
+    let path = dir.join("keys.json");
+    let store = FileStore::new(&path);
+    store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
+    let good = std::fs::read(&path).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let writer = {
+        let (dir, stop) = (dir.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let (fifo, file, key_file) = (dir.join("f.tmp"), dir.join("g.tmp"), dir.join("keys.json"));
+            let started = Instant::now();
+            let mut swaps = 0;
+            while !stop.load(Ordering::SeqCst) && started.elapsed() < SWAPPING && swaps < SWAPS_MAX {
+                mkfifo(&fifo);
+                std::fs::rename(&fifo, &key_file).unwrap();
+                std::fs::write(&file, &good).unwrap();
+                std::fs::rename(&file, &key_file).unwrap();
+                swaps += 1;
+            }
+            swaps
+        })
+    };
+    let (report, reports) = mpsc::channel::<(&'static str, Result<(), StoreError>)>();
+    let readers: Vec<_> = ["load", "update"]
+        .into_iter()
+        .map(|name| {
+            let (store, stop, report) = (store.clone(), Arc::clone(&stop), report.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let outcome = match name {
+                        "load" => store.load().map(drop),
+                        _ => store.update(|_| Ok(())).map_err(|error| match error {
+                            tokenring::Error::Store(error) => error,
+                            other => panic!("{other:?}"),
+                        }),
+                    };
+                    if report.send((name, outcome)).is_err() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(report);
+
+    let (mut loaded, mut refused) = (0u32, 0u32);
+    let mut blocked = None;
+    while !writer.is_finished() {
+        match reports.recv_timeout(SILENCE_MAX) {
+            Ok((_, Ok(()))) => loaded += 1,
+            Ok((_, Err(StoreError::NotAFile { .. }))) => refused += 1,
+            Ok((name, Err(other))) => panic!("{name}: {other:?}"),
+            Err(_) => {
+                blocked = Some("no reader reported back: blocked in the FIFO's open");
+                break;
+            }
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    let swaps = writer.join().unwrap();
+    // A reader blocked in a FIFO's open waits for a writer of a FIFO no longer reachable by
+    // name: it is left behind, and the test fails.
+    assert_eq!(blocked, None, "after {swaps} swaps, {loaded} loads, {refused} refusals");
+    while reports.recv_timeout(SILENCE_MAX).is_ok() {}
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    assert!(swaps > 0 && loaded > 0, "{swaps} swaps, {loaded} loads, {refused} refusals");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A FIFO, a directory and `/dev/null` found by the open are refused at once, never read.
+#[cfg(unix)]
+#[test]
+fn os_storage_refuses_what_is_not_a_regular_file_without_blocking() {
+    let dir = crate::persistence::temp_dir();
+    let fifo = dir.join("fifo");
+    mkfifo(&fifo);
+    std::fs::create_dir(dir.join("directory")).unwrap();
+    std::os::unix::fs::symlink("fifo", dir.join("link")).unwrap();
+    std::fs::write(dir.join("file"), b"{}").unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    let paths = [fifo, dir.join("directory"), PathBuf::from("/dev/null"), dir.join("link"), dir.join("file")];
+    std::thread::spawn(move || {
+        let answers: Vec<_> =
+            paths.iter().map(|path| tokenring::OsStorage.read(path, 64).map(|bytes| bytes.len())).collect();
+        let _ = done.send(answers);
+    });
+    let answers = finished.recv_timeout(std::time::Duration::from_secs(5)).expect("a read blocked");
+    // The link is not followed at the last component (the store follows links itself).
+    assert_eq!(
+        answers,
+        [
+            Err(ErrorKind::InvalidInput),
+            Err(ErrorKind::InvalidInput),
+            Err(ErrorKind::InvalidInput),
+            Err(ErrorKind::InvalidInput),
+            Ok(2)
+        ]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
