@@ -338,6 +338,12 @@ pub enum KeySetError {
     /// `issued_kids` is not an array of at most
     /// [`ISSUED_KIDS_MAX`](crate::limits::ISSUED_KIDS_MAX) valid key identifiers.
     InvalidIssuedKids,
+    /// A member of `revoked` (the set's revoked keys) is not an object with a valid `kid` not
+    /// used by another key and a `revoked_at` in seconds, or `revoked` is not an array.
+    InvalidRevoked {
+        /// Position of the record in `revoked`.
+        index: usize,
+    },
     /// A key is unusable (too short, too long, a bad `kid`).
     Key {
         /// Position of the key in the set.
@@ -372,6 +378,10 @@ impl fmt::Display for KeySetError {
                 write!(f, "key set names a member twice (line {line}, column {column})")
             }
             Self::InvalidIssuedKids => f.write_str("issued_kids is not a list of key identifiers"),
+            Self::InvalidRevoked { index } => write!(
+                f,
+                "revoked key {index}: not a record with a kid of its own and a revoked_at (or revoked is not a list)"
+            ),
             Self::Key { index, error } => write!(f, "key {index}: {error}"),
         }
     }

@@ -9,7 +9,7 @@ use crate::claims::{self, Validation};
 use crate::error::{KeyError, Rejection, SignError};
 use crate::header;
 use crate::key::{Entropy, Key, Kid, OsEntropy};
-use crate::lifecycle::Phase;
+use crate::lifecycle::{Phase, Revoked};
 use crate::limits::{
     DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, PAYLOAD_LEN_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN,
     TOKEN_LEN_MAX,
@@ -164,6 +164,8 @@ pub struct KeyRing {
     pub(crate) keys: Vec<RingKey>,
     /// Every `kid` this ring issued, oldest first. Identifiers only: never secrets.
     pub(crate) issued: Vec<Kid>,
+    /// The keys revoked and not yet forgotten: identifiers and times, their secrets erased.
+    pub(crate) revoked: Vec<Revoked>,
 }
 
 impl KeyRing {
@@ -189,7 +191,7 @@ impl KeyRing {
     /// whatever `kid` they name.
     pub fn with_key(key: Key, kid: Option<Kid>, now_secs: u64) -> Self {
         let issued = kid.into_iter().collect();
-        Self { keys: vec![RingKey::new(kid, key, now_secs)], issued }
+        Self { keys: vec![RingKey::new(kid, key, now_secs)], issued, revoked: Vec::new() }
     }
 
     pub(crate) fn remember(&mut self, kid: Kid) {
@@ -197,7 +199,8 @@ impl KeyRing {
             return;
         }
         self.issued.push(kid);
-        let held: Vec<Kid> = self.keys.iter().filter_map(|key| key.kid).collect();
+        let revoked = self.revoked.iter().map(|revoked| revoked.kid);
+        let held: Vec<Kid> = self.keys.iter().filter_map(|key| key.kid).chain(revoked).collect();
         trim_history(&mut self.issued, &held);
     }
 
@@ -417,6 +420,10 @@ impl KeyRing {
         let Some(kid) = header.kid else { return Ok(Selected::Any) };
         if let Some(index) = self.keys.iter().position(|key| key.kid.is_some_and(|own| own.as_str() == kid)) {
             return usable(index);
+        }
+        // A revoked key's secret is erased: its `kid` is all it takes to reject the token.
+        if let Some(revoked) = self.revoked.iter().find(|revoked| revoked.kid.as_str() == kid) {
+            return Err(revoked.rejection(now_secs));
         }
         if self.issued.iter().any(|own| own.as_str() == kid) {
             return Err(Rejection::ForgottenKey);

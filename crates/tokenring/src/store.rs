@@ -295,11 +295,14 @@ impl FileStore {
             return Err(StoreError::NotFound.into());
         }
         let lock = self.lock(&target.path)?;
-        let mut ring = KeyRing::from_jwk_set(&self.read_file(&target.path)?).map_err(StoreError::Corrupt)?;
+        let (mut ring, dropped_secret) =
+            KeyRing::parse_jwk_set(&self.read_file(&target.path)?).map_err(StoreError::Corrupt)?;
         let before = ring.to_jwk_set();
         let outcome = change(&mut ring)?;
         let after = ring.to_jwk_set();
-        if after != before {
+        // A file written by an earlier version that holds a revoked key's secret is written
+        // again without it, even when the change changed nothing.
+        if after != before || dropped_secret {
             // Under the lock already held: `save` would wait for it, and give up.
             self.save_locked(&target.path, &after, &lock)?;
         }

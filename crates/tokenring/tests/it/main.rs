@@ -15,6 +15,7 @@ mod limits;
 mod persistence;
 mod properties;
 mod redaction;
+mod revocation;
 mod ring;
 mod segments;
 mod shared;
