@@ -11,8 +11,8 @@ use crate::header;
 use crate::key::{Entropy, Key, Kid, OsEntropy};
 use crate::lifecycle::{Phase, Revoked};
 use crate::limits::{
-    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, PAYLOAD_LEN_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN,
-    TOKEN_LEN_MAX,
+    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KIDLESS_KEYS_TRIED_MAX, PAYLOAD_LEN_MAX, SIGNATURE_B64_LEN,
+    SIGNATURE_LEN, TOKEN_LEN_MAX,
 };
 use crate::mac::Midstate;
 use crate::verified::{Scratch, Verified, VerifiedJws};
@@ -385,14 +385,26 @@ impl KeyRing {
                 self.keys[index].mac_after_header_matches(signing_input, &signature).then_some(index)
             }
             Selected::One(index) => self.keys[index].mac_matches(signing_input, &signature).then_some(index),
-            Selected::Any => self
-                .keys
-                .iter()
-                .position(|key| key.phase(now_secs) != Phase::Forgotten && key.mac_matches(signing_input, &signature)),
+            Selected::Any => {
+                self.kidless_candidates(now_secs).find(|&index| self.keys[index].mac_matches(signing_input, &signature))
+            }
         };
         let Some(index) = matched else { return Err(Rejection::BadSignature) };
         self.keys[index].verdict(now_secs)?;
         Ok((index, payload_b64))
+    }
+
+    /// The keys a token whose header names no key is tried against, in order: only keys that can
+    /// still verify a live token (pending, active, retiring; never retired, revoked or
+    /// forgotten ones), the active key first, then the newest, at most
+    /// [`KIDLESS_KEYS_TRIED_MAX`]. Each costs a MAC over the whole token, which the sender
+    /// chose.
+    fn kidless_candidates(&self, now_secs: u64) -> impl Iterator<Item = usize> + '_ {
+        let signer = self.signer(now_secs);
+        let live = (0..self.keys.len()).rev().filter(move |&index| {
+            Some(index) != signer && matches!(self.keys[index].phase(now_secs), Phase::Pending | Phase::Current)
+        });
+        signer.into_iter().chain(live).take(KIDLESS_KEYS_TRIED_MAX)
     }
 
     /// The key at `index`, unless it is past its forget time: a forgotten key cannot check a
@@ -595,7 +607,8 @@ enum Selected {
     Own(usize),
     /// The key the header names.
     One(usize),
-    /// Any key the ring holds that is not forgotten: the header names no key.
+    /// The header names no key: the keys of
+    /// [`kidless_candidates`](KeyRing::kidless_candidates).
     Any,
 }
 
