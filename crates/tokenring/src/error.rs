@@ -470,6 +470,16 @@ pub enum StoreError {
         /// The key file's directory (after its symbolic links).
         path: std::path::PathBuf,
     },
+    /// Something that is not the store's own is at the name of the lock file or of every
+    /// temporary file a write tried (a symbolic link, a directory, a FIFO planted there): the
+    /// write was refused, and nothing was created or changed where a link leads.
+    InTheWay {
+        /// The lock file's or the last temporary file's path.
+        path: std::path::PathBuf,
+        /// What is there: `a symbolic link`, `a directory, device, FIFO or socket`, `a file`,
+        /// or `something` when it cannot be told.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -498,6 +508,11 @@ impl fmt::Display for StoreError {
             Self::DirectoryNotFound { path } => {
                 write!(f, "directory {} does not exist (create it first)", RedactedPath::new(path))
             }
+            Self::InTheWay { path, what } => write!(
+                f,
+                "cannot write the key file: {what} is in the way at {} (not the store's; remove it)",
+                RedactedPath::new(path)
+            ),
         }
     }
 }
@@ -522,6 +537,9 @@ impl fmt::Debug for StoreError {
             }
             Self::DirectoryNotFound { path } => {
                 f.debug_struct("DirectoryNotFound").field("path", &RedactedPath::new(path)).finish()
+            }
+            Self::InTheWay { path, what } => {
+                f.debug_struct("InTheWay").field("path", &RedactedPath::new(path)).field("what", what).finish()
             }
         }
     }

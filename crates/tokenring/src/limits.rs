@@ -60,9 +60,9 @@ pub const ISSUED_KIDS_MAX: usize = 256;
 /// Largest JWK Set document accepted, in bytes.
 pub const KEY_SET_LEN_MAX: usize = 256 * 1024;
 
-/// Most names a [`FileStore`](crate::FileStore) tries for its temporary file. A write holds the
-/// key file's lock, so a name it finds taken is a leftover of a write that crashed: it removes
-/// that file and tries the next name. The names run out only when such removals fail.
+/// Most names a [`FileStore`](crate::FileStore) tries for its temporary file. Each name ends in
+/// a random number, so a name found taken was planted there (or is a chance that does not come
+/// twice): the write draws another, and after this many reports what is in the way.
 pub const TEMP_NAMES_MAX: usize = 16;
 
 /// Most leftover temporary files (of writes that crashed) a [`FileStore`](crate::FileStore)

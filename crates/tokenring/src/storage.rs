@@ -27,7 +27,8 @@ use crate::path::RedactedPath;
 /// Paths are the ones the store derives from its key file's path: the key file and the targets
 /// of its symbolic links ([`entry_kind`](Self::entry_kind)), and beside the file the links lead
 /// to, a temporary file and a lock file (`.<name>.tmp.<n>`, `.<name>.lock`), and their
-/// directory.
+/// directory. The temporary file's name ends in a number drawn with
+/// [`fill_random`](Self::fill_random).
 /// Every method reports a failure by its [`io::ErrorKind`];
 /// [`io::ErrorKind::NotFound`] from [`read`](Self::read) and [`io::ErrorKind::AlreadyExists`]
 /// from [`write_new`](Self::write_new) and [`link_new`](Self::link_new) are meaningful to the
@@ -187,10 +188,16 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// bounded number of times, with [`wait`](Self::wait) between attempts. The lock is
     /// released when the returned [`StorageLock`] is dropped.
     ///
+    /// Like [`read`](Self::read), the open must not follow a symbolic link at `path` (one
+    /// planted there would make the store create or lock the file it leads to) nor block, and
+    /// what it opened must be a regular file.
+    ///
     /// # Errors
     /// [`io::ErrorKind::NotFound`] when the directory of `path` does not exist (the store
     /// reports it as [`StoreError::DirectoryNotFound`](crate::StoreError::DirectoryNotFound));
-    /// any kind other than contention otherwise.
+    /// [`io::ErrorKind::InvalidInput`] when something other than a regular file is at `path`
+    /// (the store reports it as [`StoreError::InTheWay`](crate::StoreError::InTheWay)); any
+    /// kind other than contention otherwise.
     fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, io::ErrorKind>;
 
     /// The permission bits of the file at `path`, `None` where the platform has no Unix
@@ -199,6 +206,18 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// # Errors
     /// [`io::ErrorKind::NotFound`] when there is no such file; any other kind otherwise.
     fn mode(&self, path: &Path) -> Result<Option<u32>, io::ErrorKind>;
+
+    /// Fills `dest` with unpredictable bytes: what the store draws its temporary files' names
+    /// from, so that nobody can plant a file, directory or link at the name a write will use.
+    /// The default draws from the operating system ([`OsEntropy`](crate::OsEntropy)); a
+    /// simulated storage draws from its seeded generator, so that a run repeats.
+    ///
+    /// # Errors
+    /// Any kind, when no randomness is available; the write then fails.
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), io::ErrorKind> {
+        use crate::key::Entropy as _;
+        crate::key::OsEntropy.fill(dest).map_err(|_| io::ErrorKind::Other)
+    }
 
     /// Waits before the next attempt to take a lock. The default sleeps the thread; a simulated
     /// storage, whose time is not the wall clock's, overrides it.
@@ -307,6 +326,32 @@ fn open_regular(path: &Path) -> Result<File, io::ErrorKind> {
     Ok(File::from(opened))
 }
 
+/// Opens (creating it, owner-only, if needed) the lock file `path` for reading and writing,
+/// without blocking and without following a symbolic link at its last component, and checks that
+/// the open file is a regular file: a link planted at the lock file's name is refused, and the
+/// file it leads to is neither created nor locked.
+#[cfg(unix)]
+fn open_lock_file(path: &Path) -> Result<File, io::ErrorKind> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    use rustix::io::Errno;
+    let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let opened = rustix::fs::open(path, flags, Mode::from_raw_mode(0o600)).map_err(|errno| match errno {
+        // A symbolic link (`ELOOP`, `EMLINK`), a directory (`EISDIR`), a socket (`ENXIO`).
+        Errno::LOOP | Errno::MLINK | Errno::NXIO | Errno::ISDIR => io::ErrorKind::InvalidInput,
+        errno => io::Error::from(errno).kind(),
+    })?;
+    let status = rustix::fs::fstat(&opened).map_err(|errno| io::Error::from(errno).kind())?;
+    if FileType::from_raw_mode(status.st_mode) != FileType::RegularFile {
+        return Err(io::ErrorKind::InvalidInput);
+    }
+    Ok(File::from(opened))
+}
+
+#[cfg(not(unix))]
+fn open_lock_file(path: &Path) -> Result<File, io::ErrorKind> {
+    private_options().read(true).write(true).create(true).truncate(false).open(path).map_err(|error| error.kind())
+}
+
 #[cfg(not(unix))]
 fn open_regular(path: &Path) -> Result<File, io::ErrorKind> {
     let file = File::open(path).map_err(|error| error.kind())?;
@@ -376,13 +421,7 @@ impl Storage for OsStorage {
     }
 
     fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, io::ErrorKind> {
-        let file = private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|error| error.kind())?;
+        let file = open_lock_file(path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(StorageLock::new(file))),
             Err(TryLockError::WouldBlock) => Ok(None),

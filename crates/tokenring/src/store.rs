@@ -21,10 +21,15 @@
 //! writer that has the lock knows that no other writer is between writing a temporary file and
 //! renaming it: every temporary file it finds is a leftover. It removes them (best effort, at
 //! most [`LEFTOVERS_REMOVED_MAX`]) before it writes its own, so a leftover lasts only until the
-//! next successful write, and leftovers never use up the temporary names (the process id is
-//! not in them: after a restart in a container it is 1 again). The files removed are
-//! `.<name>.tmp.` followed by digits and dots: the store's own `.<name>.tmp.<n>` and the
-//! `.<name>.tmp.<pid>.<n>` of earlier versions. A writer that does not take the lock (an
+//! next successful write. The files removed are `.<name>.tmp.` followed by digits and dots: the
+//! store's own `.<name>.tmp.<n>` and the `.<name>.tmp.<pid>.<n>` and `.<name>.tmp.<attempt>` of
+//! earlier versions.
+//!
+//! Others who may write in the directory can plant things at the names a writer uses. The
+//! temporary file's number is drawn at random ([`Storage::fill_random`]) and the file created
+//! only if the name is free, so a planted name costs at most a retry; the lock file is opened
+//! without following a link, so a link planted there is refused, not written through; either
+//! way a write that cannot proceed says what is in the way ([`StoreError::InTheWay`]). A writer that does not take the lock (an
 //! earlier version's `save`) can lose its temporary file to this: its rename then fails, and
 //! the key file is left as it was.
 //!
@@ -326,6 +331,7 @@ impl FileStore {
                 Err(io::ErrorKind::NotFound) => {
                     return Err(StoreError::DirectoryNotFound { path: directory(file).to_owned() })
                 }
+                Err(io::ErrorKind::InvalidInput) => return Err(self.in_the_way(lock_path)),
                 Err(kind) => return Err(io_error(StoreOp::Lock, &lock_path)(kind)),
             }
         }
@@ -428,20 +434,33 @@ impl FileStore {
     /// file next to `file` (the key file, its links followed) and returns its path. Only with
     /// the lock held: then no other writer has a temporary file (see the module documentation).
     ///
-    /// The name is `.<file name>.tmp.<attempt>`. A name that is taken is a leftover the listing
-    /// missed: it is removed and the name tried again, or, if it cannot be removed, the next
-    /// attempt tried, up to [`TEMP_NAMES_MAX`].
+    /// The name is `.<file name>.tmp.<n>`, `n` a number drawn with [`Storage::fill_random`]:
+    /// nobody can know it in advance to plant something there. The file is created only if the
+    /// name is free (`O_EXCL`); a name that is taken is left alone and another drawn, up to
+    /// [`TEMP_NAMES_MAX`] names, after which what is in the way is reported.
     fn write_temp(&self, file: &Path, document: &str, lock: &StorageLock) -> Result<PathBuf, StoreError> {
         self.remove_leftovers(file, lock);
-        for attempt in 0..TEMP_NAMES_MAX {
-            let temp = sibling(file, &format!("tmp.{attempt}"));
-            if self.write_private(&temp, document.as_bytes())?
-                || (self.storage.remove(&temp).is_ok() && self.write_private(&temp, document.as_bytes())?)
-            {
+        let mut temp = PathBuf::new();
+        for _ in 0..TEMP_NAMES_MAX {
+            let mut random = [0u8; 8];
+            self.storage.fill_random(&mut random).map_err(io_error(StoreOp::Write, file))?;
+            temp = sibling(file, &format!("tmp.{}", u64::from_le_bytes(random)));
+            if self.write_private(&temp, document.as_bytes())? {
                 return Ok(temp);
             }
         }
-        Err(StoreError::Io { op: StoreOp::Write, kind: io::ErrorKind::AlreadyExists, path: file.to_owned() })
+        Err(self.in_the_way(temp))
+    }
+
+    /// [`StoreError::InTheWay`] for `path`, saying what is there.
+    fn in_the_way(&self, path: PathBuf) -> StoreError {
+        let what = match self.storage.entry_kind(&path) {
+            Ok(EntryKind::Symlink(_)) => "a symbolic link",
+            Ok(EntryKind::Other) => "a directory, device, FIFO or socket",
+            Ok(EntryKind::File) => "a file",
+            Err(_) => "something",
+        };
+        StoreError::InTheWay { path, what }
     }
 
     /// Removes, best effort, up to [`LEFTOVERS_REMOVED_MAX`] temporary files beside `file` (the

@@ -224,3 +224,141 @@ fn os_storage_refuses_what_is_not_a_regular_file_without_blocking() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A symbolic link planted at the lock file's name is refused, and the file it leads to is
+/// neither created nor locked.
+#[cfg(unix)]
+#[test]
+fn a_link_planted_at_the_lock_files_name_is_refused_and_its_target_never_created() {
+    let dir = crate::persistence::temp_dir();
+    let store = FileStore::new(dir.join("keys.json"));
+    store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
+    let lock = dir.join(".keys.json.lock");
+    std::fs::remove_file(&lock).unwrap();
+    let victim = dir.join("victim");
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    let before = std::fs::read(store.path()).unwrap();
+
+    let error = store.update(|ring| Ok(ring.rotate(NOW, &tokenring::Rotation::new())?)).unwrap_err();
+    let tokenring::Error::Store(StoreError::InTheWay { path, what }) = &error else { panic!("{error:?}") };
+    assert_eq!((path, *what), (&lock, "a symbolic link"));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "cannot write the key file: a symbolic link is in the way at {} (not the store's; remove it)",
+            lock.display()
+        )
+    );
+    assert!(matches!(store.save(&KeyRing::generate(NOW).unwrap()), Err(StoreError::InTheWay { .. })));
+    assert!(!victim.exists(), "the link's target was created");
+    assert_eq!(std::fs::read(store.path()).unwrap(), before, "the key file is untouched");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Directories planted at every temporary name an earlier version used block nothing: the
+/// names are drawn at random now.
+#[test]
+fn directories_planted_at_temporary_names_do_not_block_writes() {
+    let dir = crate::persistence::temp_dir();
+    let store = FileStore::new(dir.join("keys.json"));
+    store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
+    for attempt in 0..tokenring::limits::TEMP_NAMES_MAX {
+        std::fs::create_dir(dir.join(format!(".keys.json.tmp.{attempt}"))).unwrap();
+    }
+    let kid = store.update(|ring| Ok(ring.rotate(NOW, &tokenring::Rotation::new())?)).unwrap();
+    assert!(store.load().unwrap().keys(NOW).iter().any(|info| info.kid == Some(kid)));
+    store.save(&KeyRing::generate(NOW).unwrap()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Files in memory, with names that something else holds (a planted directory, say), and
+/// random numbers from a script: what the store draws its temporary names from.
+#[derive(Debug, Default)]
+struct Planted {
+    files: Mutex<std::collections::BTreeMap<PathBuf, Vec<u8>>>,
+    planted: std::collections::BTreeMap<PathBuf, EntryKind>,
+    random: u8,
+    created: Mutex<Vec<PathBuf>>,
+}
+
+impl Storage for Planted {
+    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
+        let files = self.files.lock().unwrap();
+        let bytes = files.get(path).ok_or(ErrorKind::NotFound)?;
+        Ok(Zeroizing::new(bytes[..bytes.len().min(limit)].to_vec()))
+    }
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
+        let mut files = self.files.lock().unwrap();
+        if files.contains_key(path) || self.planted.contains_key(path) {
+            return Err(ErrorKind::AlreadyExists);
+        }
+        self.created.lock().unwrap().push(path.to_owned());
+        files.insert(path.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+    fn sync_file(&self, _path: &Path) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), ErrorKind> {
+        let mut files = self.files.lock().unwrap();
+        let bytes = files.remove(from).ok_or(ErrorKind::NotFound)?;
+        files.insert(to.to_owned(), bytes);
+        Ok(())
+    }
+    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
+        let mut files = self.files.lock().unwrap();
+        let bytes = files.get(existing).ok_or(ErrorKind::NotFound)?.clone();
+        files.insert(new.to_owned(), bytes);
+        Ok(())
+    }
+    fn remove(&self, path: &Path) -> Result<(), ErrorKind> {
+        self.files.lock().unwrap().remove(path).map(drop).ok_or(ErrorKind::NotFound)
+    }
+    fn sync_directory(&self, _path: &Path) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+    fn list(&self, _directory: &Path, _prefix: &str, _limit: usize) -> Result<Vec<std::ffi::OsString>, ErrorKind> {
+        Ok(Vec::new())
+    }
+    fn try_lock(&self, _path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
+        Ok(Some(StorageLock::new(())))
+    }
+    fn mode(&self, _path: &Path) -> Result<Option<u32>, ErrorKind> {
+        Ok(Some(0o600))
+    }
+    fn entry_kind(&self, path: &Path) -> Result<EntryKind, ErrorKind> {
+        if let Some(kind) = self.planted.get(path) {
+            return Ok(kind.clone());
+        }
+        self.files.lock().unwrap().get(path).map(|_| EntryKind::File).ok_or(ErrorKind::NotFound)
+    }
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), ErrorKind> {
+        dest.fill(self.random);
+        Ok(())
+    }
+}
+
+#[test]
+fn temporary_names_are_drawn_through_the_storage_and_a_planted_one_is_named() {
+    let number = u64::from_le_bytes([7; 8]);
+    let temp = PathBuf::from(format!("/keys/.keys.json.tmp.{number}"));
+    let storage = Arc::new(Planted { random: 7, ..Planted::default() });
+    let store = FileStore::with_storage("/keys/keys.json", storage.clone());
+    store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
+    assert_eq!(*storage.created.lock().unwrap(), std::slice::from_ref(&temp));
+
+    // The same number every time, and a directory at that name: every attempt finds it taken.
+    let planted = [(temp.clone(), EntryKind::Other)].into_iter().collect();
+    let storage = Arc::new(Planted { random: 7, planted, ..Planted::default() });
+    let store = FileStore::with_storage("/keys/keys.json", storage.clone());
+    let error = store.create(&KeyRing::generate(NOW).unwrap()).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::InTheWay { path, what: "a directory, device, FIFO or socket" } if *path == temp),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("cannot write the key file: a directory, device, FIFO or socket is in the way at {} (not the store's; remove it)", temp.display())
+    );
+    assert!(storage.files.lock().unwrap().is_empty());
+}
