@@ -207,6 +207,17 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// [`io::ErrorKind::NotFound`] when there is no such file; any other kind otherwise.
     fn mode(&self, path: &Path) -> Result<Option<u32>, io::ErrorKind>;
 
+    /// Whether the file at `path` (not following a symbolic link there) belongs to the user
+    /// this process runs as; `None` where the platform or the storage cannot tell (the
+    /// default). Used only for the permission warning about a sticky directory.
+    ///
+    /// # Errors
+    /// Any kind; the store then takes the answer as unknown.
+    fn owned_by_current_user(&self, path: &Path) -> Result<Option<bool>, io::ErrorKind> {
+        let _ = path;
+        Ok(None)
+    }
+
     /// Fills `dest` with unpredictable bytes: what the store draws its temporary files' names
     /// from, so that nobody can plant a file, directory or link at the name a write will use.
     /// The default draws from the operating system ([`OsEntropy`](crate::OsEntropy)); a
@@ -437,6 +448,20 @@ impl Storage for OsStorage {
             Ok(EntryKind::File)
         } else {
             Ok(EntryKind::Other)
+        }
+    }
+
+    fn owned_by_current_user(&self, path: &Path) -> Result<Option<bool>, io::ErrorKind> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let metadata = fs::symlink_metadata(path).map_err(|error| error.kind())?;
+            Ok(Some(metadata.uid() == rustix::process::geteuid().as_raw()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            Ok(None)
         }
     }
 

@@ -93,6 +93,13 @@ pub enum PermissionWarning {
         /// The file's permission bits.
         mode: u32,
     },
+    /// Group or others may write the directory the key file is in (after its symbolic links),
+    /// and it is not sticky with the key file ours: they can rename another file over the key
+    /// file, whatever the file's own mode.
+    DirectoryWritableByOthers {
+        /// The directory's permission bits.
+        mode: u32,
+    },
 }
 
 impl core::fmt::Display for PermissionWarning {
@@ -105,11 +112,25 @@ impl core::fmt::Display for PermissionWarning {
                 f,
                 "key file mode {mode:04o} lets group or others read the keys (chmod 600, or 400/440 for a read-only copy)"
             ),
+            Self::DirectoryWritableByOthers { mode } => write!(
+                f,
+                "key file's directory mode {mode:04o} lets group or others replace the key file (chmod go-w the directory)"
+            ),
         }
     }
 }
 
 impl PermissionWarning {
+    /// The warning for a directory with these permission bits, holding a key file that is
+    /// (`Some(true)`) or may not be (`Some(false)`, `None`: not known) the current user's: a
+    /// sticky directory lets only a file's owner rename or remove it.
+    fn of_directory_mode(mode: u32, file_is_ours: Option<bool>) -> Option<Self> {
+        let mode = mode & 0o7777;
+        let sticky = mode & 0o1000 != 0;
+        (mode & 0o022 != 0 && !(sticky && file_is_ours == Some(true)))
+            .then_some(Self::DirectoryWritableByOthers { mode })
+    }
+
     /// The warning for a file with these permission bits, if any.
     fn of_mode(mode: u32) -> Option<Self> {
         let mode = mode & 0o7777;
@@ -187,16 +208,38 @@ impl FileStore {
         KeyRing::from_jwk_set(&self.read()?).map_err(StoreError::Corrupt)
     }
 
-    /// Whether the key file's permissions let anyone but its owner read or change the keys (see
-    /// [`PermissionWarning`] for what is reported and what is not). Loading never depends on
-    /// it: a caller logs the warning, and the command-line tool prints it. Always `None` on
-    /// platforms without Unix permissions.
+    /// Whether the key file's permissions, or its directory's, let anyone but its owner read or
+    /// change the keys (see [`PermissionWarning`] for what is reported and what is not), the
+    /// key file's symbolic links followed. A file that others may write is reported first, then
+    /// a directory they may write, then a file they may read. Loading never depends on it: a
+    /// caller logs the warning, and the command-line tool prints it. Always `None` on platforms
+    /// without Unix permissions; the directory is not reported when its permissions cannot be
+    /// read.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] or [`StoreError::Io`] when the file's metadata cannot be read.
+    /// [`StoreError::NotFound`] or [`StoreError::Io`] when the file's metadata cannot be read;
+    /// [`StoreError::NotAFile`] when the path leads to a directory, device, FIFO or socket, whose
+    /// mode says nothing about a key file's; [`StoreError::SymlinkLoop`].
     pub fn check_permissions(&self) -> Result<Option<PermissionWarning>, StoreError> {
-        let mode = self.storage.mode(&self.path).map_err(io_error(StoreOp::Read, &self.path))?;
-        Ok(mode.and_then(PermissionWarning::of_mode))
+        let target = self.resolve()?;
+        if !target.exists {
+            return Err(StoreError::NotFound);
+        }
+        let file = &target.path;
+        let mode = self.storage.mode(file).map_err(io_error(StoreOp::Read, file))?;
+        let file_warning = mode.and_then(PermissionWarning::of_mode);
+        if let Some(warning @ PermissionWarning::WritableByOthers { .. }) = file_warning {
+            return Ok(Some(warning));
+        }
+        let directory = directory(file);
+        let directory_warning = match self.storage.mode(directory) {
+            Ok(Some(mode)) => {
+                let ours = self.storage.owned_by_current_user(file).ok().flatten();
+                PermissionWarning::of_directory_mode(mode, ours)
+            }
+            _ => None,
+        };
+        Ok(directory_warning.or(file_warning))
     }
 
     /// The file's bytes, at most [`KEY_SET_LEN_MAX`] + 1 of them (one past the limit, so that an

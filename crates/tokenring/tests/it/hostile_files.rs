@@ -362,3 +362,49 @@ fn temporary_names_are_drawn_through_the_storage_and_a_planted_one_is_named() {
     );
     assert!(storage.files.lock().unwrap().is_empty());
 }
+
+/// A 0600 key file in a directory anyone may write is warned about: anyone can rename another
+/// file over it. A sticky directory protects a file we own.
+#[cfg(unix)]
+#[test]
+fn a_directory_others_may_write_is_warned_about_unless_sticky() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = crate::persistence::temp_dir();
+    let store = FileStore::new(dir.join("keys.json"));
+    store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
+    let warning = |mode: u32| {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        store.check_permissions().unwrap().map(|warning| warning.to_string())
+    };
+    let writable = |mode: u32| {
+        Some(format!(
+            "key file's directory mode {mode:04o} lets group or others replace the key file (chmod go-w the directory)"
+        ))
+    };
+    assert_eq!(warning(0o777), writable(0o777));
+    assert_eq!(warning(0o770), writable(0o770));
+    assert_eq!(warning(0o1777), None, "sticky, and the key file is ours");
+    assert_eq!(warning(0o755), None);
+    assert_eq!(warning(0o700), None);
+    // A key file others may write is reported before the directory.
+    std::fs::set_permissions(store.path(), std::fs::Permissions::from_mode(0o666)).unwrap();
+    assert_eq!(warning(0o777).unwrap(), "key file mode 0666 lets group or others replace the keys (chmod go-w)");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A directory or a FIFO at the key path has a mode, but not a key file's: it is reported as
+/// what it is, never as "key file mode 0755 lets others read the keys".
+#[cfg(unix)]
+#[test]
+fn a_non_file_at_the_key_path_is_never_described_by_its_mode() {
+    let dir = crate::persistence::temp_dir();
+    std::fs::create_dir(dir.join("directory")).unwrap();
+    mkfifo(&dir.join("fifo"));
+    for name in ["directory", "fifo"] {
+        let store = FileStore::new(dir.join(name));
+        let checked = store.check_permissions();
+        assert!(matches!(checked, Err(StoreError::NotAFile { .. })), "{name}: {checked:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
