@@ -294,6 +294,12 @@ pub enum KeySetError {
     },
     /// The document is neither a JWK Set (`{"keys":[...]}`) nor a single JWK object.
     NotAKeySet,
+    /// The document is a JWK Set (it has `keys`) and a JWK too (it has `kty` or `k` at the top
+    /// level): one reader would take the set and another the key, so it is refused.
+    Ambiguous {
+        /// The JWK member found beside `keys`: `kty` or `k`.
+        member: &'static str,
+    },
     /// The set has no keys.
     Empty,
     /// The set has more than [`KEYS_PER_RING_MAX`](crate::limits::KEYS_PER_RING_MAX) keys.
@@ -361,6 +367,10 @@ impl fmt::Display for KeySetError {
                 write!(f, "key set is not valid JSON (line {line}, column {column})")
             }
             Self::NotAKeySet => f.write_str("document is neither a JWK Set nor a JWK"),
+            Self::Ambiguous { member } => write!(
+                f,
+                "document is both a JWK Set (member `keys`) and a JWK (member `{member}`): which keys it holds is ambiguous"
+            ),
             Self::Empty => f.write_str("key set has no keys"),
             Self::TooManyKeys => {
                 write!(f, "key set has more than {} keys", crate::limits::KEYS_PER_RING_MAX)

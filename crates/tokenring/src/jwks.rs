@@ -21,7 +21,8 @@
 //! RFC 7517 lets other implementations ignore. Files written before the lifecycle existed load
 //! unchanged: a missing `activate_at` is `created_at` (the key signed from its creation), and a
 //! missing `forget_at` of a key with a `retire_at` is that time plus
-//! [`FORGET_AFTER_SECS_DEFAULT`]. A single JWK object is read as a set of one.
+//! [`FORGET_AFTER_SECS_DEFAULT`]. A single JWK object is read as a set of one; a document
+//! that is both (`keys` beside a `kty` or `k`) is refused as ambiguous.
 //!
 //! A revoked key is not in `keys`: its secret is erased, and a JWK of type `oct` without `k` is
 //! not a valid JWK (RFC 7518 §6.4.1), which other readers may refuse the whole set for. Its
@@ -132,6 +133,12 @@ impl KeyRing {
         let mut root = parse_strict(document)?;
         let Value::Object(root) = &mut root.0 else { return Err(KeySetError::NotAKeySet) };
         let mut single = Wiped(Value::Array(Vec::new()));
+        // A set that is also a key: one reader would take the set, another the key.
+        if root.contains_key("keys") {
+            if let Some(member) = ["kty", "k"].into_iter().find(|member| root.contains_key(*member)) {
+                return Err(KeySetError::Ambiguous { member });
+            }
+        }
         let entries = if root.contains_key("keys") {
             match root.get_mut("keys") {
                 Some(Value::Array(keys)) => keys,
