@@ -16,6 +16,11 @@
 //! read again by the poll) only at `debug`, so that a poll does not fill the log. The status
 //! counts every reload all the same. The key file's permissions are checked at start and at
 //! every reload, and a [`PermissionWarning`] is logged at `warn` when it first appears.
+//!
+//! A read runs on a blocking thread and has a deadline ([`ReloadOptions::read_deadline`]): one
+//! that has not returned by then (a hung network file system) is reported as a failure with the
+//! reason `reload-stuck`, the last good ring keeps serving, and no other read starts until it
+//! returns, so a hung file system holds one thread, not one per poll.
 
 use core::fmt;
 use std::ffi::OsString;
