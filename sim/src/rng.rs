@@ -26,6 +26,8 @@ pub(crate) enum Stream {
     Network = 7,
     /// What a simulated disk keeps when a node crashes in the middle of a write.
     Disk = 8,
+    /// The numbers in the store's temporary files' names.
+    TempNames = 9,
 }
 
 /// A seeded generator with the few integer distributions the simulator needs.

@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokenring::{Storage, StorageLock};
 use zeroize::Zeroizing;
 
-use crate::rng::SimRng;
+use crate::rng::{SimRng, Stream};
 
 /// The directory of the key file, on every simulated disk.
 pub(crate) const KEY_DIRECTORY: &str = "/var/lib/app";
@@ -133,6 +133,9 @@ pub(crate) struct Disk {
     generation: u64,
     /// Draws what survives a crash.
     rng: SimRng,
+    /// Draws the numbers of the store's temporary files' names: a stream of its own, so that
+    /// they shift no other draw.
+    temp_names: SimRng,
     /// Waits for the lock (each one a retry of `FileStore::update`).
     pub(crate) lock_waits: u64,
 }
@@ -140,6 +143,8 @@ pub(crate) struct Disk {
 impl Disk {
     pub(crate) fn new(outages: Vec<Outage>, rng: SimRng) -> Self {
         debug_assert!(outages.windows(2).all(|pair| pair[0].end_ms <= pair[1].start_ms));
+        // Seeded from a copy of the disk's generator, which is left where it was.
+        let temp_names = SimRng::new(rng.clone().next_u64(), Stream::TempNames);
         Self {
             now_ms: 0,
             outages,
@@ -155,6 +160,7 @@ impl Disk {
             versions: VecDeque::new(),
             generation: 0,
             rng,
+            temp_names,
             lock_waits: 0,
         }
     }
@@ -548,6 +554,11 @@ impl Storage for NodeDisk {
         // Simulated time stands still inside an event; the wait is only counted.
         lock(&self.disk).lock_waits += 1;
     }
+
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), ErrorKind> {
+        lock(&self.disk).temp_names.fill(dest);
+        Ok(())
+    }
 }
 
 /// A mutation of the storage seam, for a canary.
@@ -623,6 +634,10 @@ impl Storage for Mutated {
     fn wait(&self, duration: std::time::Duration) {
         self.inner.wait(duration);
     }
+
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), ErrorKind> {
+        self.inner.fill_random(dest)
+    }
 }
 
 #[cfg(test)]
@@ -630,7 +645,6 @@ mod tests {
     use tokenring::{FileStore, KeyRing, Rotation, StoreError};
 
     use super::*;
-    use crate::rng::Stream;
 
     const NOW: u64 = 1_700_000_000;
 

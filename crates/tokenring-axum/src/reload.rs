@@ -16,6 +16,11 @@
 //! read again by the poll) only at `debug`, so that a poll does not fill the log. The status
 //! counts every reload all the same. The key file's permissions are checked at start and at
 //! every reload, and a [`PermissionWarning`] is logged at `warn` when it first appears.
+//!
+//! A read runs on a blocking thread and has a deadline ([`ReloadOptions::read_deadline`]): one
+//! that has not returned by then (a hung network file system) is reported as a failure with the
+//! reason `reload-stuck`, the last good ring keeps serving, and no other read starts until it
+//! returns, so a hung file system holds one thread, not one per poll.
 
 use core::fmt;
 use std::ffi::OsString;
@@ -41,6 +46,13 @@ pub const POLL_DEFAULT: Duration = Duration::from_secs(30);
 pub const DEBOUNCE_DEFAULT: Duration = Duration::from_millis(100);
 const DEBOUNCE_MIN: Duration = Duration::from_millis(10);
 const DEBOUNCE_MAX: Duration = Duration::from_secs(10);
+/// Default time a reload's read of the key file may take before the reloader reports
+/// `reload-stuck` and keeps serving with the last good ring.
+const READ_DEADLINE_DEFAULT: Duration = Duration::from_secs(10);
+/// Shortest read deadline accepted.
+const READ_DEADLINE_MIN: Duration = Duration::from_millis(100);
+/// Longest read deadline accepted (ten minutes).
+const READ_DEADLINE_MAX: Duration = Duration::from_secs(600);
 /// The entry a Kubernetes Secret or ConfigMap volume swaps, with one rename, to publish a new
 /// version of every file in it.
 const DATA_LINK: &str = "..data";
@@ -51,6 +63,7 @@ pub struct ReloadOptions {
     poll: Duration,
     watch: bool,
     debounce: Duration,
+    read_deadline: Duration,
 }
 
 impl Default for ReloadOptions {
@@ -62,7 +75,7 @@ impl Default for ReloadOptions {
 impl ReloadOptions {
     /// Watch the directory, debounce [`DEBOUNCE_DEFAULT`], poll every [`POLL_DEFAULT`].
     pub const fn new() -> Self {
-        Self { poll: POLL_DEFAULT, watch: true, debounce: DEBOUNCE_DEFAULT }
+        Self { poll: POLL_DEFAULT, watch: true, debounce: DEBOUNCE_DEFAULT, read_deadline: READ_DEADLINE_DEFAULT }
     }
 
     /// Reads the file every `interval`, clamped to [`POLL_MIN`]..=[`POLL_MAX`].
@@ -85,6 +98,17 @@ impl ReloadOptions {
         self.debounce = debounce.clamp(DEBOUNCE_MIN, DEBOUNCE_MAX);
         self
     }
+
+    /// How long a reload's read of the key file may take, clamped to 100 ms..=10 min (10 s by
+    /// default). A read
+    /// that has not returned by then (a hung network file system) is reported as
+    /// `reload-stuck`, and the last good ring keeps serving; no second read starts until it
+    /// returns.
+    #[must_use]
+    pub fn read_deadline(mut self, deadline: Duration) -> Self {
+        self.read_deadline = deadline.clamp(READ_DEADLINE_MIN, READ_DEADLINE_MAX);
+        self
+    }
 }
 
 /// What the last reload did.
@@ -102,7 +126,9 @@ pub enum ReloadOutcome {
     },
     /// The file could not be read or used; the last good ring stays in place.
     Failed {
-        /// `not-found`, `io`, `corrupt`, `locked`, `not-a-file`, `symlink-loop` or `store`.
+        /// `not-found`, `io`, `corrupt`, `locked`, `not-a-file`, `symlink-loop`, `store`, or
+        /// `reload-stuck` when the read has not returned within the read deadline
+        /// ([`ReloadOptions::read_deadline`]).
         reason: &'static str,
     },
 }
@@ -202,7 +228,7 @@ impl Reloader {
         let status =
             Arc::new(Mutex::new(ReloadStatus { last: ReloadOutcome::Pending, at_secs: None, reloads: 0, failures: 0 }));
         observe::key_gauges(&auth.ring().ring(), auth.now_secs());
-        let task = runtime.spawn(run(auth.clone(), options.poll, watcher, woken, Arc::clone(&status)));
+        let task = runtime.spawn(run(auth.clone(), options, watcher, woken, Arc::clone(&status)));
         Ok(Self { status, task })
     }
 
@@ -325,9 +351,12 @@ struct Logged {
     permissions: Option<PermissionWarning>,
 }
 
+/// What one reload's blocking task returns: the reload's outcome and the permission check.
+type ReadDone = (Result<Reloaded, StoreError>, Option<Option<PermissionWarning>>);
+
 async fn run(
     auth: Auth,
-    poll: Duration,
+    options: ReloadOptions,
     watcher: Option<Watcher>,
     mut woken: mpsc::Receiver<()>,
     status: Arc<Mutex<ReloadStatus>>,
@@ -336,35 +365,58 @@ async fn run(
     let _watcher = watcher;
     let mut logged = Logged::default();
     // Checked at start too: an exposed key file is reported before the first reload, which may
-    // be a poll period away.
+    // be a poll period away. A check that does not return in time is given up.
     let ring = auth.ring().clone();
-    if let Ok(checked) = tokio::task::spawn_blocking(move || check_permissions(&ring)).await {
+    let started = tokio::task::spawn_blocking(move || check_permissions(&ring));
+    if let Ok(Ok(checked)) = tokio::time::timeout(options.read_deadline, started).await {
         note_permissions(&auth, &mut logged, checked);
     }
-    let mut ticks = tokio::time::interval(poll);
+    let mut ticks = tokio::time::interval(options.poll);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick completes at once; the ring was just loaded.
     ticks.tick().await;
+    // A read that missed its deadline and has not returned yet: no other starts before it ends,
+    // so that a hung file system does not take one blocking thread per poll.
+    let mut stuck: Option<JoinHandle<ReadDone>> = None;
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             Some(()) = woken.recv() => {}
         }
+        // A stuck read that has ended swapped in whatever it read itself; a fresh read follows.
+        if let Some(read) = stuck.take_if(|read| !read.is_finished()) {
+            stuck = Some(read);
+            record(&auth, &status, &mut logged, Outcome::Stuck(options.read_deadline));
+            continue;
+        }
         let ring = auth.ring().clone();
         let path = ring.store().map_or_else(PathBuf::new, |store| store.path().to_owned());
         // File I/O off the runtime's worker threads: a slow NFS read must not stall requests.
-        let (outcome, checked) =
-            match tokio::task::spawn_blocking(move || (ring.reload(), check_permissions(&ring))).await {
-                Ok(done) => done,
-                // The blocking task panicked or was cancelled: nothing was swapped in.
-                Err(_) => {
-                    let error = StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other, path };
-                    (Err(error), None)
-                }
-            };
-        record(&auth, &status, &mut logged, outcome);
+        let mut read = tokio::task::spawn_blocking(move || (ring.reload(), check_permissions(&ring)));
+        let (outcome, checked) = match tokio::time::timeout(options.read_deadline, &mut read).await {
+            Ok(Ok(done)) => done,
+            // The blocking task panicked or was cancelled: nothing was swapped in.
+            Ok(Err(_)) => {
+                let error = StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other, path };
+                (Err(error), None)
+            }
+            Err(_) => {
+                stuck = Some(read);
+                record(&auth, &status, &mut logged, Outcome::Stuck(options.read_deadline));
+                continue;
+            }
+        };
+        record(&auth, &status, &mut logged, Outcome::Read(outcome));
         note_permissions(&auth, &mut logged, checked);
     }
+}
+
+/// What a reload came to.
+enum Outcome {
+    /// The read returned.
+    Read(Result<Reloaded, StoreError>),
+    /// The read has not returned within the deadline.
+    Stuck(Duration),
 }
 
 /// The key file's permission warning; `None` without a store or when the check itself failed
@@ -384,9 +436,15 @@ fn note_permissions(auth: &Auth, logged: &mut Logged, checked: Option<Option<Per
     logged.permissions = warning;
 }
 
-fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcome: Result<Reloaded, StoreError>) {
+fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcome: Outcome) {
     let now_secs = auth.now_secs();
     let ring = auth.ring().ring();
+    let outcome = match outcome {
+        Outcome::Read(outcome) => outcome.map_err(|error| (reason_of(&error), error.to_string())),
+        Outcome::Stuck(deadline) => {
+            Err(("reload-stuck", format!("the key file's read has not returned within {} ms", deadline.as_millis())))
+        }
+    };
     let last = match outcome {
         Ok(Reloaded::Changed { generation }) => {
             logged.failure = None;
@@ -405,17 +463,7 @@ fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcom
             }
             ReloadOutcome::Unchanged
         }
-        Err(error) => {
-            let reason = match &error {
-                StoreError::NotFound { .. } => "not-found",
-                StoreError::Io { .. } => "io",
-                StoreError::Corrupt { .. } => "corrupt",
-                StoreError::Locked => "locked",
-                StoreError::NotAFile { .. } => "not-a-file",
-                StoreError::SymlinkLoop { .. } => "symlink-loop",
-                _ => "store",
-            };
-            let text = error.to_string();
+        Err((reason, text)) => {
             let generation = auth.ring().generation();
             if logged.failure.as_deref() == Some(text.as_str()) {
                 tracing::debug!(reason, error = %text, generation, "key file reload failed again in the same way");
@@ -439,6 +487,19 @@ fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcom
     status.reloads = status.reloads.saturating_add(1);
     if matches!(last, ReloadOutcome::Failed { .. }) {
         status.failures = status.failures.saturating_add(1);
+    }
+}
+
+/// The `reason` a failed reload reports.
+fn reason_of(error: &StoreError) -> &'static str {
+    match error {
+        StoreError::NotFound { .. } => "not-found",
+        StoreError::Io { .. } => "io",
+        StoreError::Corrupt { .. } => "corrupt",
+        StoreError::Locked => "locked",
+        StoreError::NotAFile { .. } => "not-a-file",
+        StoreError::SymlinkLoop { .. } => "symlink-loop",
+        _ => "store",
     }
 }
 

@@ -37,6 +37,13 @@ const TOKEN_TTL_SECS: u64 = 3600;
 const USER_LEN_MAX: usize = 64;
 /// Largest login body read, in bytes.
 const LOGIN_BODY_LEN_MAX: usize = 1024;
+/// How long open connections may finish after Ctrl-C or SIGTERM before the server stops
+/// waiting for them.
+const CONNECTIONS_GRACE: Duration = Duration::from_secs(2);
+/// How long the runtime waits, once the server has stopped, for blocking work (a key file read
+/// on a hung file system) before the process exits anyway. With [`CONNECTIONS_GRACE`], the
+/// process ends within five seconds of the signal.
+const BLOCKING_GRACE: Duration = Duration::from_secs(1);
 
 /// A demo HTTP service on tokenring-axum: log in, and stay logged in across restarts and key
 /// rotations.
@@ -103,7 +110,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(args)) {
+    let served = runtime.block_on(serve(args));
+    // Dropping the runtime would wait for every blocking task without a bound.
+    runtime.shutdown_timeout(BLOCKING_GRACE);
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "tokenring-demo stopped");
@@ -172,7 +182,22 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let app = app.with_state(state);
 
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let stop = {
+        let signalled = Arc::clone(&signalled);
+        async move {
+            shutdown().await;
+            signalled.notify_one();
+        }
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(stop);
+    tokio::select! {
+        served = server => served?,
+        () = async {
+            signalled.notified().await;
+            tokio::time::sleep(CONNECTIONS_GRACE).await;
+        } => tracing::warn!("connections still open after the grace period; stopping anyway"),
+    }
     Ok(())
 }
 

@@ -302,6 +302,12 @@ pub enum KeySetError {
     },
     /// The document is neither a JWK Set (`{"keys":[...]}`) nor a single JWK object.
     NotAKeySet,
+    /// The document is a JWK Set (it has `keys`) and a JWK too (it has `kty` or `k` at the top
+    /// level): one reader would take the set and another the key, so it is refused.
+    Ambiguous {
+        /// The JWK member found beside `keys`: `kty` or `k`.
+        member: &'static str,
+    },
     /// The set has no keys.
     Empty,
     /// The set has more than [`KEYS_PER_RING_MAX`](crate::limits::KEYS_PER_RING_MAX) keys.
@@ -346,6 +352,12 @@ pub enum KeySetError {
     /// `issued_kids` is not an array of at most
     /// [`ISSUED_KIDS_MAX`](crate::limits::ISSUED_KIDS_MAX) valid key identifiers.
     InvalidIssuedKids,
+    /// A member of `revoked` (the set's revoked keys) is not an object with a valid `kid` not
+    /// used by another key and a `revoked_at` in seconds, or `revoked` is not an array.
+    InvalidRevoked {
+        /// Position of the record in `revoked`.
+        index: usize,
+    },
     /// A key is unusable (too short, too long, a bad `kid`).
     Key {
         /// Position of the key in the set.
@@ -363,6 +375,10 @@ impl fmt::Display for KeySetError {
                 write!(f, "key set is not valid JSON (line {line}, column {column})")
             }
             Self::NotAKeySet => f.write_str("document is neither a JWK Set nor a JWK"),
+            Self::Ambiguous { member } => write!(
+                f,
+                "document is both a JWK Set (member `keys`) and a JWK (member `{member}`): which keys it holds is ambiguous"
+            ),
             Self::Empty => f.write_str("key set has no keys"),
             Self::TooManyKeys => {
                 write!(f, "key set has more than {} keys", crate::limits::KEYS_PER_RING_MAX)
@@ -380,6 +396,10 @@ impl fmt::Display for KeySetError {
                 write!(f, "key set names a member twice (line {line}, column {column})")
             }
             Self::InvalidIssuedKids => f.write_str("issued_kids is not a list of key identifiers"),
+            Self::InvalidRevoked { index } => write!(
+                f,
+                "revoked key {index}: not a record with a kid of its own and a revoked_at (or revoked is not a list)"
+            ),
             Self::Key { index, error } => write!(f, "key {index}: {error}"),
         }
     }
@@ -476,6 +496,16 @@ pub enum StoreError {
         /// The key file's directory (after its symbolic links).
         path: std::path::PathBuf,
     },
+    /// Something that is not the store's own is at the name of the lock file or of every
+    /// temporary file a write tried (a symbolic link, a directory, a FIFO planted there): the
+    /// write was refused, and nothing was created or changed where a link leads.
+    InTheWay {
+        /// The lock file's or the last temporary file's path.
+        path: std::path::PathBuf,
+        /// What is there: `a symbolic link`, `a directory, device, FIFO or socket`, `a file`,
+        /// or `something` when it cannot be told.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for StoreError {
@@ -506,6 +536,11 @@ impl fmt::Display for StoreError {
             Self::DirectoryNotFound { path } => {
                 write!(f, "directory {} does not exist (create it first)", RedactedPath::new(path))
             }
+            Self::InTheWay { path, what } => write!(
+                f,
+                "cannot write the key file: {what} is in the way at {} (not the store's; remove it)",
+                RedactedPath::new(path)
+            ),
         }
     }
 }

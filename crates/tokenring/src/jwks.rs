@@ -8,16 +8,28 @@
 //!     {"kty":"oct","use":"sig","alg":"HS256","kid":"…","k":"…","created_at":1690000000,
 //!      "activate_at":1690000000,"retire_at":1700086700,"forget_at":1702678700}
 //!   ],
-//!   "issued_kids": ["…", "…"]
+//!   "issued_kids": ["…", "…"],
+//!   "revoked": [
+//!     {"kid":"…","created_at":1680000000,"activate_at":1680000000,"revoked_at":1700000100,
+//!      "forget_at":1702592100}
+//!   ]
 //! }
 //! ```
 //!
 //! The key times (seconds since the epoch: `created_at`, `activate_at`, `retire_at`,
-//! `forget_at`, `revoked_at`) and the top-level `issued_kids` are additional members, which
+//! `forget_at`) and the top-level `issued_kids` and `revoked` are additional members, which
 //! RFC 7517 lets other implementations ignore. Files written before the lifecycle existed load
 //! unchanged: a missing `activate_at` is `created_at` (the key signed from its creation), and a
 //! missing `forget_at` of a key with a `retire_at` is that time plus
-//! [`FORGET_AFTER_SECS_DEFAULT`]. A single JWK object is read as a set of one.
+//! [`FORGET_AFTER_SECS_DEFAULT`]. A single JWK object is read as a set of one; a document
+//! that is both (`keys` beside a `kty` or `k`) is refused as ambiguous.
+//!
+//! A revoked key is not in `keys`: its secret is erased, and a JWK of type `oct` without `k` is
+//! not a valid JWK (RFC 7518 §6.4.1), which other readers may refuse the whole set for. Its
+//! identifier and times are in `revoked` (written only when there is one). A file written by an
+//! earlier version, whose revoked keys are in `keys` with their secret and a `revoked_at`, loads
+//! with those secrets dropped, and the next [`FileStore::update`](crate::FileStore::update)
+//! writes the file without them.
 
 use core::fmt::Write as _;
 use std::collections::BTreeSet;
@@ -28,6 +40,7 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::base64url;
 use crate::error::{KeyError, KeySetError};
 use crate::key::{Key, Kid};
+use crate::lifecycle::Revoked;
 use crate::limits::{
     FORGET_AFTER_SECS_DEFAULT, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX,
 };
@@ -41,7 +54,9 @@ impl KeyRing {
         // Reserve enough up front that the string never reallocates and leaves copies of
         // secrets behind in freed memory.
         let key_len = 240 + KID_LEN_MAX + base64url::encoded_len(KEY_LEN_MAX) + 2 * 20;
-        let capacity = 64 + self.keys.len() * key_len + self.issued.len() * (KID_LEN_MAX + 8);
+        let revoked_len = KID_LEN_MAX + 100 + 4 * 20;
+        let capacity =
+            80 + self.keys.len() * key_len + self.issued.len() * (KID_LEN_MAX + 8) + self.revoked.len() * revoked_len;
         let mut out = Zeroizing::new(String::with_capacity(capacity));
         out.push_str("{\n  \"keys\": [");
         for (position, key) in self.keys.iter().enumerate() {
@@ -72,7 +87,24 @@ impl KeyRing {
         for (position, kid) in self.issued.iter().enumerate() {
             let _ = write!(out, "{}\"{kid}\"", if position == 0 { "" } else { ", " });
         }
-        out.push_str("]\n}\n");
+        out.push(']');
+        if !self.revoked.is_empty() {
+            out.push_str(",\n  \"revoked\": [");
+            for (position, revoked) in self.revoked.iter().enumerate() {
+                let _ = write!(
+                    out,
+                    r#"{}{{"kid":"{}","created_at":{},"activate_at":{},"revoked_at":{},"forget_at":{}}}"#,
+                    if position == 0 { "\n    " } else { ",\n    " },
+                    revoked.kid,
+                    revoked.created_secs,
+                    revoked.activate_at_secs,
+                    revoked.revoked_at_secs,
+                    revoked.forget_at_secs
+                );
+            }
+            out.push_str("\n  ]");
+        }
+        out.push_str("\n}\n");
         debug_assert!(out.len() <= capacity);
         out
     }
@@ -88,12 +120,25 @@ impl KeyRing {
     /// # Errors
     /// The [`KeySetError`] describing the first fault found.
     pub fn from_jwk_set(document: &[u8]) -> Result<Self, KeySetError> {
+        Self::parse_jwk_set(document).map(|(ring, _)| ring)
+    }
+
+    /// [`from_jwk_set`](Self::from_jwk_set), and whether the document held the secret of a
+    /// revoked key (written by an earlier version), which the ring dropped: the document must
+    /// be written again for the secret to leave the file.
+    pub(crate) fn parse_jwk_set(document: &[u8]) -> Result<(Self, bool), KeySetError> {
         if document.len() > KEY_SET_LEN_MAX {
             return Err(KeySetError::TooLarge);
         }
         let mut root = parse_strict(document)?;
         let Value::Object(root) = &mut root.0 else { return Err(KeySetError::NotAKeySet) };
         let mut single = Wiped(Value::Array(Vec::new()));
+        // A set that is also a key: one reader would take the set, another the key.
+        if root.contains_key("keys") {
+            if let Some(member) = ["kty", "k"].into_iter().find(|member| root.contains_key(*member)) {
+                return Err(KeySetError::Ambiguous { member });
+            }
+        }
         let entries = if root.contains_key("keys") {
             match root.get_mut("keys") {
                 Some(Value::Array(keys)) => keys,
@@ -108,22 +153,51 @@ impl KeyRing {
         } else {
             return Err(KeySetError::NotAKeySet);
         };
-        if entries.is_empty() {
-            return Err(KeySetError::Empty);
-        }
         if entries.len() > KEYS_PER_RING_MAX {
             return Err(KeySetError::TooManyKeys);
         }
         let mut keys: Vec<RingKey> = Vec::with_capacity(entries.len());
+        let mut revoked: Vec<Revoked> = Vec::new();
+        let mut dropped_secret = false;
         for (index, entry) in entries.iter_mut().enumerate() {
             let Value::Object(member) = entry else { return Err(KeySetError::NotAKeySet) };
             // Ambiguity is reported before anything else about the key: it is the fault that
             // would make a token's key choice unpredictable.
             let kid = member.get("kid").and_then(Value::as_str);
-            if keys.iter().any(|held| held.kid.as_ref().map(Kid::as_str) == kid) {
+            let taken = |held: Option<&Kid>| held.map(Kid::as_str) == kid;
+            if keys.iter().any(|held| taken(held.kid.as_ref())) || revoked.iter().any(|held| taken(Some(&held.kid))) {
                 return Err(KeySetError::DuplicateKid { index });
             }
-            keys.push(parse_key(index, member)?);
+            let key = parse_key(index, member)?;
+            match key.revoked_at_secs {
+                None => keys.push(key),
+                // An earlier version's revocation: the key with its secret. The record is kept,
+                // and the key, secret and all, dropped (and zeroized) here.
+                Some(revoked_at) => {
+                    let record = Revoked::of(&key, revoked_at)
+                        .ok_or(KeySetError::InvalidMember { index, member: "revoked_at" })?;
+                    revoked.push(record);
+                    dropped_secret = true;
+                }
+            }
+        }
+        match root.get("revoked") {
+            None => {}
+            Some(Value::Array(records)) if records.len() + keys.len() + revoked.len() <= KEYS_PER_RING_MAX => {
+                for (index, record) in records.iter().enumerate() {
+                    let record = parse_revoked(record).ok_or(KeySetError::InvalidRevoked { index })?;
+                    let kid = Some(record.kid);
+                    if keys.iter().any(|held| held.kid == kid) || revoked.iter().any(|held| held.kid == record.kid) {
+                        return Err(KeySetError::InvalidRevoked { index });
+                    }
+                    revoked.push(record);
+                }
+            }
+            Some(Value::Array(_)) => return Err(KeySetError::TooManyKeys),
+            Some(_) => return Err(KeySetError::InvalidRevoked { index: 0 }),
+        }
+        if keys.is_empty() && revoked.is_empty() {
+            return Err(KeySetError::Empty);
         }
         let mut issued = Vec::new();
         match root.get("issued_kids") {
@@ -140,11 +214,34 @@ impl KeyRing {
         // Keys present are issued by definition; the persisted history comes first (oldest).
         // Deduplicate through a set: calling `remember` per identifier would be quadratic.
         let mut seen = BTreeSet::new();
-        let held: Vec<Kid> = keys.iter().filter_map(|key| key.kid).collect();
+        let held: Vec<Kid> =
+            keys.iter().filter_map(|key| key.kid).chain(revoked.iter().map(|revoked| revoked.kid)).collect();
         issued = issued.into_iter().chain(held.iter().copied()).filter(|kid| seen.insert(*kid)).collect();
         trim_history(&mut issued, &held);
-        Ok(KeyRing { keys, issued })
+        Ok((KeyRing { keys, issued, revoked }, dropped_secret))
     }
+}
+
+/// A member of `revoked`: an object with a valid `kid` and a `revoked_at`; `forget_at` defaults
+/// to [`FORGET_AFTER_SECS_DEFAULT`] after `revoked_at`, `created_at` to 0, `activate_at` to
+/// `created_at`. Other members are ignored.
+fn parse_revoked(record: &Value) -> Option<Revoked> {
+    let Value::Object(record) = record else { return None };
+    let seconds = |name: &str| match record.get(name) {
+        None => Some(None),
+        Some(value) => value.as_u64().map(Some),
+    };
+    let kid = Kid::new(record.get("kid")?.as_str()?).ok()?;
+    let revoked_at_secs = seconds("revoked_at")??;
+    let created_secs = seconds("created_at")?.unwrap_or(0);
+    Some(Revoked {
+        kid,
+        created_secs,
+        activate_at_secs: seconds("activate_at")?.unwrap_or(created_secs),
+        revoked_at_secs,
+        forget_at_secs: seconds("forget_at")?
+            .unwrap_or_else(|| revoked_at_secs.saturating_add(FORGET_AFTER_SECS_DEFAULT)),
+    })
 }
 
 fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, KeySetError> {

@@ -10,14 +10,16 @@
 //! ```
 //!
 //! A revoked key is `revoked-key` (suspicious) from the moment it is revoked, whatever its
-//! times say, until it is forgotten.
+//! times say, until it is forgotten. Revoking erases the key's secret (a key is revoked because
+//! it leaked): the ring keeps only its identifier and times ([`Revoked`]), which is all that
+//! `revoked-key` needs.
 //!
 //! Staging is what makes rotation safe in a cluster: a new key is published `propagation` before
 //! it signs, so every node that reloads within that time knows it before any token under it
 //! exists; the previous key keeps verifying for `overlap` after the new one activates, so every
 //! token it signed expires first.
 
-use crate::error::KeyError;
+use crate::error::{KeyError, Rejection};
 use crate::key::{Entropy, Kid, OsEntropy};
 use crate::limits::{
     DURATION_SECS_MAX, FORGET_AFTER_SECS_DEFAULT, KEYS_PER_RING_MAX, OVERLAP_SECS_DEFAULT, PROPAGATION_SECS_DEFAULT,
@@ -91,6 +93,42 @@ impl RingKey {
     }
 }
 
+/// A revoked key: its identifier and times, its secret erased. A token naming it is
+/// `revoked-key` until its forget time, `forgotten-key` after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Revoked {
+    pub(crate) kid: Kid,
+    pub(crate) created_secs: u64,
+    pub(crate) activate_at_secs: u64,
+    pub(crate) revoked_at_secs: u64,
+    pub(crate) forget_at_secs: u64,
+}
+
+impl Revoked {
+    /// The record of `key`, revoked at `revoked_at_secs`, forgotten
+    /// [`FORGET_AFTER_SECS_DEFAULT`] later or at its own forget time if that is later. `None`
+    /// for a key without a `kid`, which no token can name.
+    pub(crate) fn of(key: &RingKey, revoked_at_secs: u64) -> Option<Self> {
+        let forget = revoked_at_secs.saturating_add(FORGET_AFTER_SECS_DEFAULT);
+        Some(Self {
+            kid: key.kid?,
+            created_secs: key.created_secs,
+            activate_at_secs: key.activate_at_secs,
+            revoked_at_secs,
+            forget_at_secs: key.forget_at_secs.map_or(forget, |at| at.max(forget)),
+        })
+    }
+
+    /// What a token naming this key gets at `now_secs`.
+    pub(crate) fn rejection(&self, now_secs: u64) -> Rejection {
+        if self.forget_at_secs <= now_secs {
+            Rejection::ForgottenKey
+        } else {
+            Rejection::RevokedKey
+        }
+    }
+}
+
 /// What can be said about a key without revealing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -111,7 +149,7 @@ pub struct KeyInfo {
     pub revoked_at_secs: Option<u64>,
     /// Whether the key may ever sign (a JWK whose `key_ops` omit `sign` only verifies).
     pub may_sign: bool,
-    /// The key's length in bits.
+    /// The key's length in bits; 0 for a revoked key, whose secret is erased.
     pub bits: usize,
 }
 
@@ -242,6 +280,17 @@ impl KeyRing {
                 }
             })
             .collect();
+        infos.extend(self.revoked.iter().map(|revoked| KeyInfo {
+            kid: Some(revoked.kid),
+            state: if revoked.forget_at_secs <= now_secs { KeyState::Forgotten } else { KeyState::Revoked },
+            created_secs: revoked.created_secs,
+            activate_at_secs: revoked.activate_at_secs,
+            retire_at_secs: None,
+            forget_at_secs: Some(revoked.forget_at_secs),
+            revoked_at_secs: Some(revoked.revoked_at_secs),
+            may_sign: false,
+            bits: 0,
+        }));
         infos.sort_by_key(|info| (info.state, core::cmp::Reverse((info.activate_at_secs, info.created_secs))));
         infos
     }
@@ -271,7 +320,8 @@ impl KeyRing {
     ///
     /// # Errors
     /// [`KeyError::DurationTooLong`] for a duration over ten years, [`KeyError::RingFull`] when
-    /// the ring already holds [`KEYS_PER_RING_MAX`] keys that are not forgotten,
+    /// the ring already holds [`KEYS_PER_RING_MAX`] keys that are not forgotten (revoked keys
+    /// included),
     /// [`KeyError::Entropy`].
     pub fn rotate_with(
         &mut self,
@@ -281,7 +331,7 @@ impl KeyRing {
     ) -> Result<Kid, KeyError> {
         rotation.check()?;
         self.prune(now_secs);
-        if self.keys.len() >= KEYS_PER_RING_MAX {
+        if self.keys.len() + self.revoked.len() >= KEYS_PER_RING_MAX {
             return Err(KeyError::RingFull);
         }
         let key = crate::key::Key::generate(entropy)?;
@@ -342,11 +392,16 @@ impl KeyRing {
         self.rotate_with(rotation, entropy, now_secs).map(Some)
     }
 
-    /// Revokes the key named `kid` at `now_secs`: from now on every token under it is rejected
-    /// `revoked-key` (suspicious), even inside its overlap, and it never signs again. Its
-    /// material is kept, to tell a token it signed from a forgery, until its forget time (or
-    /// [`FORGET_AFTER_SECS_DEFAULT`] from now if it had none). Revoking a revoked key changes
-    /// nothing.
+    /// Revokes the key named `kid` at `now_secs`: from now on every token naming it is rejected
+    /// `revoked-key` (suspicious), even inside its overlap, and it never signs again.
+    ///
+    /// Its secret is erased at once (zeroized in memory, and absent from the JWK Set the ring
+    /// writes from now on): a key is revoked because it leaked, and a secret left in the key
+    /// file would live on in every backup and let any other reader of the file accept tokens
+    /// forged with it. The ring keeps its `kid` and times in the set's `revoked` member until
+    /// its forget time ([`FORGET_AFTER_SECS_DEFAULT`] from now, or its own if later); a token
+    /// naming it is `revoked-key` whether it was signed with the key or forged, since no MAC
+    /// can be checked any more. Revoking a revoked key changes nothing.
     ///
     /// If the revoked key was the signing key, the most recently activated remaining key signs;
     /// if none remains, rotate (with a propagation of zero in an emergency).
@@ -354,12 +409,15 @@ impl KeyRing {
     /// # Errors
     /// [`KeyError::UnknownKid`] when the ring holds no key named `kid`.
     pub fn revoke(&mut self, kid: &Kid, now_secs: u64) -> Result<(), KeyError> {
-        let key = self.keys.iter_mut().find(|key| key.kid.as_ref() == Some(kid)).ok_or(KeyError::UnknownKid)?;
-        if key.revoked_at_secs.is_none() {
-            key.revoked_at_secs = Some(now_secs);
-            let forget = now_secs.saturating_add(FORGET_AFTER_SECS_DEFAULT);
-            key.forget_at_secs = Some(key.forget_at_secs.map_or(forget, |at| at.max(forget)));
+        if self.revoked.iter().any(|revoked| revoked.kid == *kid) {
+            return Ok(());
         }
+        let key = self.keys.iter().find(|key| key.kid.as_ref() == Some(kid)).ok_or(KeyError::UnknownKid)?;
+        let revoked = Revoked::of(key, now_secs).ok_or(KeyError::UnknownKid)?;
+        // `retain` drops the key where it lies, so that its zeroizing drop wipes the secret and
+        // the keyed HMAC states in the ring's own buffer, not in a moved copy.
+        self.keys.retain(|key| key.kid.as_ref() != Some(kid));
+        self.revoked.push(revoked);
         Ok(())
     }
 
@@ -367,9 +425,10 @@ impl KeyRing {
     /// identifiers stay in the issued history, so tokens naming them are `forgotten-key`, not
     /// `unknown-key`.
     pub fn prune(&mut self, now_secs: u64) -> usize {
-        let before = self.keys.len();
+        let before = self.keys.len() + self.revoked.len();
         self.keys.retain(|key| key.phase(now_secs) != Phase::Forgotten);
-        before - self.keys.len()
+        self.revoked.retain(|revoked| revoked.forget_at_secs > now_secs);
+        before - self.keys.len() - self.revoked.len()
     }
 }
 

@@ -46,15 +46,23 @@ pub const KEY_LEN_GENERATED: usize = 32;
 /// comparison of its header on the verification path, so the bound is not much higher.
 pub const KEYS_PER_RING_MAX: usize = 64;
 
+/// Most keys a token whose header names no `kid` is tried against, each costing one MAC over the
+/// whole token: of the keys that can still verify a live token (pending, active, retiring), the
+/// active key first, then the newest. Peers such as PyJWT sign without `kid` unless told to, so
+/// such tokens must keep verifying; a ring normally holds one active, one pending and one
+/// retiring key, and the rest leaves room for a burst of rotations. Retired, revoked and
+/// forgotten keys are never tried: a kid-less token under one of them is `bad-signature`.
+pub const KIDLESS_KEYS_TRIED_MAX: usize = 8;
+
 /// Most key identifiers a ring remembers having issued. The oldest are forgotten first.
 pub const ISSUED_KIDS_MAX: usize = 256;
 
 /// Largest JWK Set document accepted, in bytes.
 pub const KEY_SET_LEN_MAX: usize = 256 * 1024;
 
-/// Most names a [`FileStore`](crate::FileStore) tries for its temporary file. A write holds the
-/// key file's lock, so a name it finds taken is a leftover of a write that crashed: it removes
-/// that file and tries the next name. The names run out only when such removals fail.
+/// Most names a [`FileStore`](crate::FileStore) tries for its temporary file. Each name ends in
+/// a random number, so a name found taken was planted there (or is a chance that does not come
+/// twice): the write draws another, and after this many reports what is in the way.
 pub const TEMP_NAMES_MAX: usize = 16;
 
 /// Most leftover temporary files (of writes that crashed) a [`FileStore`](crate::FileStore)
@@ -127,6 +135,7 @@ const _: () = assert!(KEY_LEN_GENERATED >= KEY_LEN_MIN && KEY_LEN_GENERATED <= K
 const _: () = assert!(HEADER_LEN_MAX < TOKEN_LEN_MAX);
 const _: () = assert!(KID_LEN_MAX < HEADER_LEN_MAX / 2);
 const _: () = assert!(KEYS_PER_RING_MAX <= ISSUED_KIDS_MAX);
+const _: () = assert!(KIDLESS_KEYS_TRIED_MAX >= 3 && KIDLESS_KEYS_TRIED_MAX <= KEYS_PER_RING_MAX);
 const _: () = assert!(KID_RANDOM_LEN * 4 / 3 < KID_LEN_MAX);
 const _: () = assert!(SIGNATURE_B64_LEN == (SIGNATURE_LEN * 4).div_ceil(3));
 const _: () = assert!(LEEWAY_SECS_DEFAULT <= LEEWAY_SECS_MAX);

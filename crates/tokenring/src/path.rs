@@ -8,38 +8,61 @@
 use core::fmt;
 use std::path::{Component, Path};
 
-/// A path component longer than this (without a leading `.`), of base64url characters and at
-/// least two dots, is taken for a token. The shortest compact JWS that can verify is longer:
-/// its signature segment alone is 43 characters.
-const TOKEN_LIKE_COMPONENT_LEN_MIN: usize = 40;
+use crate::limits::SIGNATURE_B64_LEN;
 
 /// What a path that looks like a token prints as.
 const NOT_SHOWN: &str = "<path not shown: it looks like a token>";
 
-/// Whether a component of `path` looks like a compact JWS, on its own or inside a name derived
-/// from it (`.<token>.lock`, `.<token>.tmp.3`): without one leading `.`, it is longer than
-/// [`TOKEN_LIKE_COMPONENT_LEN_MIN`] bytes, holds only base64url characters (`A-Z a-z 0-9 - _`)
-/// and dots, and at least two dots. The one definition of "looks like a token" for paths.
+/// The start of almost every JOSE header segment: `{"` in base64url.
+const HEADER_START: &[u8] = b"eyJ";
+
+/// Whether a byte can be part of a compact JWS: base64url characters and the dots between
+/// segments.
+fn in_token(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.')
+}
+
+/// Whether `run` (base64url characters and dots only) holds three consecutive dot-separated
+/// segments `header.payload.signature` where the header starts with `eyJ` (`{"`, how nearly
+/// every JOSE header starts) or the signature is at least [`SIGNATURE_B64_LEN`] characters
+/// (the shortest signature that verifies). The payload may be empty (detached content).
+fn holds_a_token(run: &[u8]) -> bool {
+    let segments: Vec<&[u8]> = run.split(|&byte| byte == b'.').collect();
+    segments.windows(3).any(|three| {
+        let (header, signature) = (three[0], three[2]);
+        !header.is_empty() && (header.starts_with(HEADER_START) || signature.len() >= SIGNATURE_B64_LEN)
+    })
+}
+
+/// Whether a component of `path` holds a token-shaped run: a stretch of base64url characters
+/// and dots, delimited by anything else (a space after `Bearer`, quotes, `=`, a comma, a line
+/// end) or by the component's ends, that [`holds_a_token`]. That covers a token on its own, a
+/// token with anything around it, and the lock and temporary files' names the store derives
+/// from one (`.<token>.lock`, `.<token>.tmp.3`). An ordinary file name with dots and dashes
+/// (`production-signing-keys.2026-11-29-backup.json`) has neither a segment starting `eyJ`
+/// followed by two more nor a third segment of 43 characters. The one definition of "looks like
+/// a token" for paths.
 pub(crate) fn looks_like_a_token(path: &Path) -> bool {
     path.components().any(|component| {
         let Component::Normal(name) = component else { return false };
-        let bytes = name.as_encoded_bytes();
-        let bytes = bytes.strip_prefix(b".").unwrap_or(bytes);
-        bytes.len() > TOKEN_LIKE_COMPONENT_LEN_MIN
-            && bytes.iter().filter(|&&byte| byte == b'.').count() >= 2
-            && bytes.iter().all(|&byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
+        name.as_encoded_bytes().split(|&byte| !in_token(byte)).any(holds_a_token)
     })
 }
 
 /// A path to print in a message or log: shown as given (like [`Path::display`]), unless one of
-/// its components looks like a token, in which case a fixed text is printed instead of all of
-/// it.
+/// its components holds something shaped like a token, in which case a fixed text is printed
+/// instead of all of it.
 ///
-/// A component looks like a token when, without one leading `.`, it is longer than 40 bytes,
-/// holds only base64url characters and dots, and has at least two dots: a compact JWS, and the
-/// lock and temporary files' names the store derives from one (`.<token>.lock`,
-/// `.<token>.tmp.3`). [`StoreError`](crate::StoreError) prints its paths this way; so should
-/// anything that prints a path a user typed.
+/// A component holds a token when, among its stretches of base64url characters and dots
+/// (whatever surrounds them: `Bearer `, quotes, `token=`, a trailing comma or line end), one
+/// has three dot-separated segments in a row whose first starts with `eyJ` (the encoding of
+/// `{"`, how a JOSE header starts) or whose third is at least 43 characters long (the shortest
+/// signature that verifies). That covers a compact JWS however it was pasted, and the lock and
+/// temporary files' names the store derives from one (`.<token>.lock`, `.<token>.tmp.3`), but
+/// not an ordinary name with dots and dashes (`keys.2026-11-29-backup.json`).
+/// [`StoreError`](crate::StoreError) prints its paths this way; so should anything that prints
+/// a path a user typed, and a program should refuse such a path as a key file's name
+/// ([`hides_path`](Self::hides_path)).
 ///
 /// ```
 /// use std::path::Path;
@@ -99,33 +122,68 @@ impl fmt::Debug for RedactedPath<'_> {
 mod tests {
     use super::*;
 
+    /// A compact JWS as pasted: header, payload, a 43-character signature.
+    const TOKEN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.0ZfVB8yJWDOMBbNnMyXdeI1cNqFMwDvVfNjqpjIh1qk";
+
     #[test]
-    fn a_component_looks_like_a_token_exactly_as_documented() {
-        let forty_one = "a".repeat(39) + "..";
-        assert_eq!(forty_one.len(), 41);
-        for (path, expected) in [
-            (forty_one.clone(), true),
-            (forty_one[1..].to_owned(), false),
-            (format!(".{}", &forty_one[1..]), false),
-            (format!(".{forty_one}"), true),
-            (format!("/srv/app/.{forty_one}.lock"), true),
-            (format!("/srv/app/.{forty_one}.tmp.3"), true),
-            (format!("{forty_one}/keys.json"), true),
-            (format!("{}.b", "a".repeat(40)), false),
-            (format!("{}+.b.c", "a".repeat(40)), false),
-            (format!("{} .b.c", "a".repeat(40)), false),
-            (format!("{}=.b.c", "a".repeat(40)), false),
-            (format!("a-b_c.{}.d", "Z9".repeat(20)), true),
-            ("/var/lib/myapp/keys.json".to_owned(), false),
-            ("/var/lib/myapp/.keys.json.lock".to_owned(), false),
-            ("/var/lib/myapp/.keys.json.tmp.3".to_owned(), false),
+    fn a_token_with_anything_around_it_in_a_component_is_hidden() {
+        for wrapped in [
+            format!("Bearer {TOKEN}"),
+            format!("{TOKEN}\n"),
+            format!(" {TOKEN}"),
+            format!("token={TOKEN}"),
+            format!("{TOKEN},"),
+            format!("'{TOKEN}'"),
+            format!("\"{TOKEN}\""),
+            format!("Authorization: Bearer {TOKEN}\r\n"),
+            format!("/srv/app/.Bearer {TOKEN}.lock"),
+            format!("/srv/app/.{TOKEN},.tmp.123"),
+            // Detached content: an empty payload segment.
+            TOKEN.replace(".eyJzdWIiOiJhZGEifQ.", ".."),
+            // A header that does not start with `{"`: the signature's length gives it away.
+            format!("x={}", TOKEN.replace("eyJhbGciOiJIUzI1NiJ9", "e30")),
+        ] {
+            assert!(looks_like_a_token(Path::new(&wrapped)), "{wrapped:?}");
+            let shown = RedactedPath::new(Path::new(&wrapped));
+            assert_eq!(shown.to_string(), NOT_SHOWN);
+            assert!(!format!("{shown:?}").contains("0ZfVB8yJ"));
+        }
+    }
+
+    #[test]
+    fn the_rule_at_its_boundaries() {
+        let c = |n: usize| "c".repeat(n);
+        for (name, expected) in [
+            (format!("a.b.{}", c(43)), true),
+            (format!("a.b.{}", c(42)), false),
+            (format!("a..{}", c(43)), true),
+            (format!(".b.{}", c(43)), false),
+            (format!("a.b.{}.lock", c(43)), true),
+            ("eyJ.b.c".to_owned(), true),
+            ("eyJ..c".to_owned(), true),
+            ("eyJ.b".to_owned(), false),
+            ("x.eyJ.b.c".to_owned(), true),
+            ("xeyJ.b.c".to_owned(), false),
+            ("eyJ b.c.d".to_owned(), false),
+            (format!("a.b {}.c.{}", c(3), c(43)), true),
             (String::new(), false),
         ] {
-            assert_eq!(looks_like_a_token(Path::new(&path)), expected, "{path:?}");
+            assert_eq!(looks_like_a_token(Path::new(&name)), expected, "{name:?}");
         }
-        // Two leading dots: only one is ignored, and the second counts as one of the dots.
-        assert!(!looks_like_a_token(Path::new(&format!("..{}", "a".repeat(40)))));
-        assert!(looks_like_a_token(Path::new(&format!("..{}.b", "a".repeat(40)))));
+    }
+
+    #[test]
+    fn ordinary_names_with_dots_and_dashes_are_shown() {
+        for name in [
+            "production-signing-keys.2026-11-29-backup.json",
+            "/var/lib/my-service-with-a-rather-long-name/keys.production.2026-11-29.json",
+            "/etc/app/keys.json.tmp.1234567890123",
+            "a-very-long-file-name-without-any-dots-at-all-that-goes-on-and-on.json",
+            "release-2026.11.29-final-approved-by-the-security-team.json",
+            "Bearer keys.json",
+        ] {
+            assert!(!looks_like_a_token(Path::new(name)), "{name}");
+        }
     }
 
     #[test]

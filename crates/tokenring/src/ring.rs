@@ -9,9 +9,10 @@ use crate::claims::{self, Times, Validation};
 use crate::error::{KeyError, Rejection, SignError};
 use crate::header;
 use crate::key::{Entropy, Key, Kid, OsEntropy};
-use crate::lifecycle::Phase;
+use crate::lifecycle::{Phase, Revoked};
 use crate::limits::{
-    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN, TOKEN_LEN_MAX,
+    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KIDLESS_KEYS_TRIED_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN,
+    TOKEN_LEN_MAX,
 };
 use crate::mac::Midstate;
 use crate::unverified::{self, decode_payload};
@@ -160,6 +161,8 @@ pub struct KeyRing {
     pub(crate) keys: Vec<RingKey>,
     /// Every `kid` this ring issued, oldest first. Identifiers only: never secrets.
     pub(crate) issued: Vec<Kid>,
+    /// The keys revoked and not yet forgotten: identifiers and times, their secrets erased.
+    pub(crate) revoked: Vec<Revoked>,
 }
 
 impl KeyRing {
@@ -185,7 +188,7 @@ impl KeyRing {
     /// whatever `kid` they name.
     pub fn with_key(key: Key, kid: Option<Kid>, now_secs: u64) -> Self {
         let issued = kid.into_iter().collect();
-        Self { keys: vec![RingKey::new(kid, key, now_secs)], issued }
+        Self { keys: vec![RingKey::new(kid, key, now_secs)], issued, revoked: Vec::new() }
     }
 
     pub(crate) fn remember(&mut self, kid: Kid) {
@@ -193,7 +196,8 @@ impl KeyRing {
             return;
         }
         self.issued.push(kid);
-        let held: Vec<Kid> = self.keys.iter().filter_map(|key| key.kid).collect();
+        let revoked = self.revoked.iter().map(|revoked| revoked.kid);
+        let held: Vec<Kid> = self.keys.iter().filter_map(|key| key.kid).chain(revoked).collect();
         trim_history(&mut self.issued, &held);
     }
 
@@ -374,14 +378,26 @@ impl KeyRing {
                 self.keys[index].mac_after_header_matches(signing_input, &signature).then_some(index)
             }
             Selected::One(index) => self.keys[index].mac_matches(signing_input, &signature).then_some(index),
-            Selected::Any => self
-                .keys
-                .iter()
-                .position(|key| key.phase(now_secs) != Phase::Forgotten && key.mac_matches(signing_input, &signature)),
+            Selected::Any => {
+                self.kidless_candidates(now_secs).find(|&index| self.keys[index].mac_matches(signing_input, &signature))
+            }
         };
         let Some(index) = matched else { return Err(Rejection::BadSignature) };
         self.keys[index].verdict(now_secs)?;
         Ok((index, payload_b64))
+    }
+
+    /// The keys a token whose header names no key is tried against, in order: only keys that can
+    /// still verify a live token (pending, active, retiring; never retired, revoked or
+    /// forgotten ones), the active key first, then the newest, at most
+    /// [`KIDLESS_KEYS_TRIED_MAX`]. Each costs a MAC over the whole token, which the sender
+    /// chose.
+    fn kidless_candidates(&self, now_secs: u64) -> impl Iterator<Item = usize> + '_ {
+        let signer = self.signer(now_secs);
+        let live = (0..self.keys.len()).rev().filter(move |&index| {
+            Some(index) != signer && matches!(self.keys[index].phase(now_secs), Phase::Pending | Phase::Current)
+        });
+        signer.into_iter().chain(live).take(KIDLESS_KEYS_TRIED_MAX)
     }
 
     /// The key at `index`, unless it is past its forget time: a forgotten key cannot check a
@@ -409,6 +425,10 @@ impl KeyRing {
         let Some(kid) = header.kid else { return Ok(Selected::Any) };
         if let Some(index) = self.keys.iter().position(|key| key.kid.is_some_and(|own| own.as_str() == kid)) {
             return usable(index);
+        }
+        // A revoked key's secret is erased: its `kid` is all it takes to reject the token.
+        if let Some(revoked) = self.revoked.iter().find(|revoked| revoked.kid.as_str() == kid) {
+            return Err(revoked.rejection(now_secs));
         }
         if self.issued.iter().any(|own| own.as_str() == kid) {
             return Err(Rejection::ForgottenKey);
@@ -598,7 +618,8 @@ enum Selected {
     Own(usize),
     /// The key the header names.
     One(usize),
-    /// Any key the ring holds that is not forgotten: the header names no key.
+    /// The header names no key: the keys of
+    /// [`kidless_candidates`](KeyRing::kidless_candidates).
     Any,
 }
 

@@ -27,7 +27,8 @@ use crate::path::RedactedPath;
 /// Paths are the ones the store derives from its key file's path: the key file and the targets
 /// of its symbolic links ([`entry_kind`](Self::entry_kind)), and beside the file the links lead
 /// to, a temporary file and a lock file (`.<name>.tmp.<n>`, `.<name>.lock`), and their
-/// directory.
+/// directory. The temporary file's name ends in a number drawn with
+/// [`fill_random`](Self::fill_random).
 /// Every method reports a failure by its [`io::ErrorKind`];
 /// [`io::ErrorKind::NotFound`] from [`read`](Self::read) and [`io::ErrorKind::AlreadyExists`]
 /// from [`write_new`](Self::write_new) and [`link_new`](Self::link_new) are meaningful to the
@@ -115,8 +116,17 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// buffer holds key material: it is zeroized when dropped, and should be sized so that it
     /// never grows (a grown buffer leaves copies in freed memory).
     ///
+    /// `path` is where the store's own look ([`entry_kind`](Self::entry_kind)) found a regular
+    /// file, but the name may have been given to something else since: the open must not block
+    /// (opening a FIFO waits for a writer), must not follow a symbolic link at `path` itself,
+    /// and what it opened must be checked to be a regular file before a byte is read
+    /// ([`OsStorage`]: `O_NONBLOCK | O_NOFOLLOW`, then `fstat` of the open file).
+    ///
     /// # Errors
-    /// [`io::ErrorKind::NotFound`] when there is no such file; any other kind otherwise.
+    /// [`io::ErrorKind::NotFound`] when there is no such file;
+    /// [`io::ErrorKind::InvalidInput`] when the open found anything but a regular file (a FIFO,
+    /// a directory, a device, a socket, a symbolic link), which the store reports as
+    /// [`StoreError::NotAFile`](crate::StoreError::NotAFile); any other kind otherwise.
     fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, io::ErrorKind>;
 
     /// Creates the file `path`, which must not exist, readable and writable by its owner only,
@@ -178,10 +188,16 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// bounded number of times, with [`wait`](Self::wait) between attempts. The lock is
     /// released when the returned [`StorageLock`] is dropped.
     ///
+    /// Like [`read`](Self::read), the open must not follow a symbolic link at `path` (one
+    /// planted there would make the store create or lock the file it leads to) nor block, and
+    /// what it opened must be a regular file.
+    ///
     /// # Errors
     /// [`io::ErrorKind::NotFound`] when the directory of `path` does not exist (the store
     /// reports it as [`StoreError::DirectoryNotFound`](crate::StoreError::DirectoryNotFound));
-    /// any kind other than contention otherwise.
+    /// [`io::ErrorKind::InvalidInput`] when something other than a regular file is at `path`
+    /// (the store reports it as [`StoreError::InTheWay`](crate::StoreError::InTheWay)); any
+    /// kind other than contention otherwise.
     fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, io::ErrorKind>;
 
     /// The permission bits of the file at `path`, `None` where the platform has no Unix
@@ -190,6 +206,29 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// # Errors
     /// [`io::ErrorKind::NotFound`] when there is no such file; any other kind otherwise.
     fn mode(&self, path: &Path) -> Result<Option<u32>, io::ErrorKind>;
+
+    /// Whether the file at `path` (not following a symbolic link there) belongs to the user
+    /// this process runs as; `None` where the platform or the storage cannot tell (the
+    /// default). Used only for the permission warning about a sticky directory.
+    ///
+    /// # Errors
+    /// Any kind; the store then takes the answer as unknown.
+    fn owned_by_current_user(&self, path: &Path) -> Result<Option<bool>, io::ErrorKind> {
+        let _ = path;
+        Ok(None)
+    }
+
+    /// Fills `dest` with unpredictable bytes: what the store draws its temporary files' names
+    /// from, so that nobody can plant a file, directory or link at the name a write will use.
+    /// The default draws from the operating system ([`OsEntropy`](crate::OsEntropy)); a
+    /// simulated storage draws from its seeded generator, so that a run repeats.
+    ///
+    /// # Errors
+    /// Any kind, when no randomness is available; the write then fails.
+    fn fill_random(&self, dest: &mut [u8]) -> Result<(), io::ErrorKind> {
+        use crate::key::Entropy as _;
+        crate::key::OsEntropy.fill(dest).map_err(|_| io::ErrorKind::Other)
+    }
 
     /// Waits before the next attempt to take a lock. The default sleeps the thread; a simulated
     /// storage, whose time is not the wall clock's, overrides it.
@@ -276,9 +315,67 @@ fn private_options() -> OpenOptions {
     options
 }
 
+/// Opens `path` for reading without blocking and without following a symbolic link at its last
+/// component, and checks that the open file is a regular file: a FIFO renamed over the key file
+/// after the store looked at it is refused, not waited on.
+#[cfg(unix)]
+fn open_regular(path: &Path) -> Result<File, io::ErrorKind> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    use rustix::io::Errno;
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let opened = rustix::fs::open(path, flags, Mode::empty()).map_err(|errno| match errno {
+        // A symbolic link at the last component (`ELOOP`; `EMLINK` on some BSDs), or a socket
+        // (`ENXIO`): not a regular file.
+        Errno::LOOP | Errno::MLINK | Errno::NXIO => io::ErrorKind::InvalidInput,
+        errno => io::Error::from(errno).kind(),
+    })?;
+    let status = rustix::fs::fstat(&opened).map_err(|errno| io::Error::from(errno).kind())?;
+    if FileType::from_raw_mode(status.st_mode) != FileType::RegularFile {
+        return Err(io::ErrorKind::InvalidInput);
+    }
+    // O_NONBLOCK changes nothing for a regular file: reads of one never wait.
+    Ok(File::from(opened))
+}
+
+/// Opens (creating it, owner-only, if needed) the lock file `path` for reading and writing,
+/// without blocking and without following a symbolic link at its last component, and checks that
+/// the open file is a regular file: a link planted at the lock file's name is refused, and the
+/// file it leads to is neither created nor locked.
+#[cfg(unix)]
+fn open_lock_file(path: &Path) -> Result<File, io::ErrorKind> {
+    use rustix::fs::{FileType, Mode, OFlags};
+    use rustix::io::Errno;
+    let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let opened = rustix::fs::open(path, flags, Mode::from_raw_mode(0o600)).map_err(|errno| match errno {
+        // A symbolic link (`ELOOP`, `EMLINK`), a directory (`EISDIR`), a socket (`ENXIO`).
+        Errno::LOOP | Errno::MLINK | Errno::NXIO | Errno::ISDIR => io::ErrorKind::InvalidInput,
+        errno => io::Error::from(errno).kind(),
+    })?;
+    let status = rustix::fs::fstat(&opened).map_err(|errno| io::Error::from(errno).kind())?;
+    if FileType::from_raw_mode(status.st_mode) != FileType::RegularFile {
+        return Err(io::ErrorKind::InvalidInput);
+    }
+    Ok(File::from(opened))
+}
+
+#[cfg(not(unix))]
+fn open_lock_file(path: &Path) -> Result<File, io::ErrorKind> {
+    private_options().read(true).write(true).create(true).truncate(false).open(path).map_err(|error| error.kind())
+}
+
+#[cfg(not(unix))]
+fn open_regular(path: &Path) -> Result<File, io::ErrorKind> {
+    let file = File::open(path).map_err(|error| error.kind())?;
+    match file.metadata() {
+        Ok(metadata) if metadata.is_file() => Ok(file),
+        Ok(_) => Err(io::ErrorKind::InvalidInput),
+        Err(error) => Err(error.kind()),
+    }
+}
+
 impl Storage for OsStorage {
     fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, io::ErrorKind> {
-        let file = File::open(path).map_err(|error| error.kind())?;
+        let file = open_regular(path)?;
         // Sized up front so the buffer never grows, which would leave copies of the secrets in
         // freed memory.
         let mut document = Zeroizing::new(Vec::with_capacity(limit));
@@ -335,13 +432,7 @@ impl Storage for OsStorage {
     }
 
     fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, io::ErrorKind> {
-        let file = private_options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|error| error.kind())?;
+        let file = open_lock_file(path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(StorageLock::new(file))),
             Err(TryLockError::WouldBlock) => Ok(None),
@@ -360,6 +451,20 @@ impl Storage for OsStorage {
         }
     }
 
+    fn owned_by_current_user(&self, path: &Path) -> Result<Option<bool>, io::ErrorKind> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let metadata = fs::symlink_metadata(path).map_err(|error| error.kind())?;
+            Ok(Some(metadata.uid() == rustix::process::geteuid().as_raw()))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            Ok(None)
+        }
+    }
+
     fn mode(&self, path: &Path) -> Result<Option<u32>, io::ErrorKind> {
         let metadata = fs::metadata(path).map_err(|error| error.kind())?;
         #[cfg(unix)]
@@ -372,5 +477,51 @@ impl Storage for OsStorage {
             let _ = metadata;
             Ok(None)
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A FIFO, a directory and `/dev/null` found by the open are refused at once, never read.
+    #[cfg(unix)]
+    #[test]
+    fn os_storage_refuses_what_is_not_a_regular_file_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("tokenring-storage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        std::fs::create_dir(dir.join("directory")).unwrap();
+        std::os::unix::fs::symlink("fifo", dir.join("link")).unwrap();
+        std::fs::write(dir.join("file"), b"{}").unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        let paths =
+            [fifo, dir.join("directory"), std::path::PathBuf::from("/dev/null"), dir.join("link"), dir.join("file")];
+        std::thread::spawn(move || {
+            let answers: Vec<_> = paths.iter().map(|path| OsStorage.read(path, 64).map(|bytes| bytes.len())).collect();
+            let _ = done.send(answers);
+        });
+        let answers = finished.recv_timeout(std::time::Duration::from_secs(5)).expect("a read blocked");
+        // The link is not followed at the last component (the store follows links itself).
+        assert_eq!(
+            answers,
+            [
+                Err(io::ErrorKind::InvalidInput),
+                Err(io::ErrorKind::InvalidInput),
+                Err(io::ErrorKind::InvalidInput),
+                Err(io::ErrorKind::InvalidInput),
+                Ok(2)
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

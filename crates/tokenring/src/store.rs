@@ -21,10 +21,15 @@
 //! writer that has the lock knows that no other writer is between writing a temporary file and
 //! renaming it: every temporary file it finds is a leftover. It removes them (best effort, at
 //! most [`LEFTOVERS_REMOVED_MAX`]) before it writes its own, so a leftover lasts only until the
-//! next successful write, and leftovers never use up the temporary names (the process id is
-//! not in them: after a restart in a container it is 1 again). The files removed are
-//! `.<name>.tmp.` followed by digits and dots: the store's own `.<name>.tmp.<n>` and the
-//! `.<name>.tmp.<pid>.<n>` of earlier versions. A writer that does not take the lock (an
+//! next successful write. The files removed are `.<name>.tmp.` followed by digits and dots: the
+//! store's own `.<name>.tmp.<n>` and the `.<name>.tmp.<pid>.<n>` and `.<name>.tmp.<attempt>` of
+//! earlier versions.
+//!
+//! Others who may write in the directory can plant things at the names a writer uses. The
+//! temporary file's number is drawn at random ([`Storage::fill_random`]) and the file created
+//! only if the name is free, so a planted name costs at most a retry; the lock file is opened
+//! without following a link, so a link planted there is refused, not written through; either
+//! way a write that cannot proceed says what is in the way ([`StoreError::InTheWay`]). A writer that does not take the lock (an
 //! earlier version's `save`) can lose its temporary file to this: its rename then fails, and
 //! the key file is left as it was.
 //!
@@ -35,7 +40,10 @@
 //! through the file's own name take the same lock. A path that leads to anything but a regular
 //! file (a directory, a device such as `/dev/null`, a FIFO, a socket) is refused before it is
 //! opened or a lock file is created beside it: a FIFO would block a read until some writer came,
-//! and a write would replace the device.
+//! and a write would replace the device. Because the name can be given to something else between
+//! that look and the open (a FIFO renamed over the key file), the open itself neither blocks nor
+//! follows a link at the last component, and checks what it opened: anything but a regular file
+//! is [`StoreError::NotAFile`] there too (see [`Storage::read`]).
 //!
 //! Every file operation goes through a [`Storage`]: `std::fs` by default ([`OsStorage`]), a
 //! simulated disk in the simulator.
@@ -85,6 +93,13 @@ pub enum PermissionWarning {
         /// The file's permission bits.
         mode: u32,
     },
+    /// Group or others may write the directory the key file is in (after its symbolic links),
+    /// and it is not sticky with the key file ours: they can rename another file over the key
+    /// file, whatever the file's own mode.
+    DirectoryWritableByOthers {
+        /// The directory's permission bits.
+        mode: u32,
+    },
 }
 
 impl core::fmt::Display for PermissionWarning {
@@ -97,11 +112,25 @@ impl core::fmt::Display for PermissionWarning {
                 f,
                 "key file mode {mode:04o} lets group or others read the keys (chmod 600, or 400/440 for a read-only copy)"
             ),
+            Self::DirectoryWritableByOthers { mode } => write!(
+                f,
+                "key file's directory mode {mode:04o} lets group or others replace the key file (chmod go-w the directory)"
+            ),
         }
     }
 }
 
 impl PermissionWarning {
+    /// The warning for a directory with these permission bits, holding a key file that is
+    /// (`Some(true)`) or may not be (`Some(false)`, `None`: not known) the current user's: a
+    /// sticky directory lets only a file's owner rename or remove it.
+    fn of_directory_mode(mode: u32, file_is_ours: Option<bool>) -> Option<Self> {
+        let mode = mode & 0o7777;
+        let sticky = mode & 0o1000 != 0;
+        (mode & 0o022 != 0 && !(sticky && file_is_ours == Some(true)))
+            .then_some(Self::DirectoryWritableByOthers { mode })
+    }
+
     /// The warning for a file with these permission bits, if any.
     fn of_mode(mode: u32) -> Option<Self> {
         let mode = mode & 0o7777;
@@ -184,16 +213,38 @@ impl FileStore {
         KeyRing::from_jwk_set(&self.read()?).map_err(|error| self.corrupt(error))
     }
 
-    /// Whether the key file's permissions let anyone but its owner read or change the keys (see
-    /// [`PermissionWarning`] for what is reported and what is not). Loading never depends on
-    /// it: a caller logs the warning, and the command-line tool prints it. Always `None` on
-    /// platforms without Unix permissions.
+    /// Whether the key file's permissions, or its directory's, let anyone but its owner read or
+    /// change the keys (see [`PermissionWarning`] for what is reported and what is not), the
+    /// key file's symbolic links followed. A file that others may write is reported first, then
+    /// a directory they may write, then a file they may read. Loading never depends on it: a
+    /// caller logs the warning, and the command-line tool prints it. Always `None` on platforms
+    /// without Unix permissions; the directory is not reported when its permissions cannot be
+    /// read.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] or [`StoreError::Io`] when the file's metadata cannot be read.
+    /// [`StoreError::NotFound`] or [`StoreError::Io`] when the file's metadata cannot be read;
+    /// [`StoreError::NotAFile`] when the path leads to a directory, device, FIFO or socket, whose
+    /// mode says nothing about a key file's; [`StoreError::SymlinkLoop`].
     pub fn check_permissions(&self) -> Result<Option<PermissionWarning>, StoreError> {
-        let mode = self.storage.mode(&self.path).map_err(io_error(StoreOp::Read, &self.path))?;
-        Ok(mode.and_then(PermissionWarning::of_mode))
+        let target = self.resolve()?;
+        if !target.exists {
+            return Err(StoreError::NotFound { path: self.path.clone() });
+        }
+        let file = &target.path;
+        let mode = self.storage.mode(file).map_err(io_error(StoreOp::Read, file))?;
+        let file_warning = mode.and_then(PermissionWarning::of_mode);
+        if let Some(warning @ PermissionWarning::WritableByOthers { .. }) = file_warning {
+            return Ok(Some(warning));
+        }
+        let directory = directory(file);
+        let directory_warning = match self.storage.mode(directory) {
+            Ok(Some(mode)) => {
+                let ours = self.storage.owned_by_current_user(file).ok().flatten();
+                PermissionWarning::of_directory_mode(mode, ours)
+            }
+            _ => None,
+        };
+        Ok(directory_warning.or(file_warning))
     }
 
     /// The file's bytes, at most [`KEY_SET_LEN_MAX`] + 1 of them (one past the limit, so that an
@@ -211,7 +262,12 @@ impl FileStore {
     /// The bytes of `file` (the key file, its links followed), as [`read`](Self::read).
     fn read_file(&self, file: &Path) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         let limit = KEY_SET_LEN_MAX + 1;
-        let document = self.storage.read(file, limit).map_err(io_error(StoreOp::Read, file))?;
+        let document = self.storage.read(file, limit).map_err(|kind| match kind {
+            // The open found something else than the regular file the look before it found: a
+            // FIFO renamed over the key file in between, say.
+            io::ErrorKind::InvalidInput => StoreError::NotAFile { path: file.to_owned() },
+            kind => io_error(StoreOp::Read, file)(kind),
+        })?;
         if document.len() > limit {
             // A storage that ignored the limit: the document is refused as an oversized one.
             return Err(StoreError::Io { op: StoreOp::Read, kind: io::ErrorKind::FileTooLarge, path: file.to_owned() });
@@ -292,11 +348,14 @@ impl FileStore {
             return Err(StoreError::NotFound { path: self.path.clone() }.into());
         }
         let lock = self.lock(&target.path)?;
-        let mut ring = KeyRing::from_jwk_set(&self.read_file(&target.path)?).map_err(|error| self.corrupt(error))?;
+        let (mut ring, dropped_secret) =
+            KeyRing::parse_jwk_set(&self.read_file(&target.path)?).map_err(|error| self.corrupt(error))?;
         let before = ring.to_jwk_set();
         let outcome = change(&mut ring)?;
         let after = ring.to_jwk_set();
-        if after != before {
+        // A file written by an earlier version that holds a revoked key's secret is written
+        // again without it, even when the change changed nothing.
+        if after != before || dropped_secret {
             // Under the lock already held: `save` would wait for it, and give up.
             self.save_locked(&target.path, &after, &lock)?;
         }
@@ -320,6 +379,7 @@ impl FileStore {
                 Err(io::ErrorKind::NotFound) => {
                     return Err(StoreError::DirectoryNotFound { path: directory(file).to_owned() })
                 }
+                Err(io::ErrorKind::InvalidInput) => return Err(self.in_the_way(lock_path)),
                 Err(kind) => return Err(io_error(StoreOp::Lock, &lock_path)(kind)),
             }
         }
@@ -422,20 +482,33 @@ impl FileStore {
     /// file next to `file` (the key file, its links followed) and returns its path. Only with
     /// the lock held: then no other writer has a temporary file (see the module documentation).
     ///
-    /// The name is `.<file name>.tmp.<attempt>`. A name that is taken is a leftover the listing
-    /// missed: it is removed and the name tried again, or, if it cannot be removed, the next
-    /// attempt tried, up to [`TEMP_NAMES_MAX`].
+    /// The name is `.<file name>.tmp.<n>`, `n` a number drawn with [`Storage::fill_random`]:
+    /// nobody can know it in advance to plant something there. The file is created only if the
+    /// name is free (`O_EXCL`); a name that is taken is left alone and another drawn, up to
+    /// [`TEMP_NAMES_MAX`] names, after which what is in the way is reported.
     fn write_temp(&self, file: &Path, document: &str, lock: &StorageLock) -> Result<PathBuf, StoreError> {
         self.remove_leftovers(file, lock);
-        for attempt in 0..TEMP_NAMES_MAX {
-            let temp = sibling(file, &format!("tmp.{attempt}"));
-            if self.write_private(&temp, document.as_bytes())?
-                || (self.storage.remove(&temp).is_ok() && self.write_private(&temp, document.as_bytes())?)
-            {
+        let mut temp = PathBuf::new();
+        for _ in 0..TEMP_NAMES_MAX {
+            let mut random = [0u8; 8];
+            self.storage.fill_random(&mut random).map_err(io_error(StoreOp::Write, file))?;
+            temp = sibling(file, &format!("tmp.{}", u64::from_le_bytes(random)));
+            if self.write_private(&temp, document.as_bytes())? {
                 return Ok(temp);
             }
         }
-        Err(StoreError::Io { op: StoreOp::Write, kind: io::ErrorKind::AlreadyExists, path: file.to_owned() })
+        Err(self.in_the_way(temp))
+    }
+
+    /// [`StoreError::InTheWay`] for `path`, saying what is there.
+    fn in_the_way(&self, path: PathBuf) -> StoreError {
+        let what = match self.storage.entry_kind(&path) {
+            Ok(EntryKind::Symlink(_)) => "a symbolic link",
+            Ok(EntryKind::Other) => "a directory, device, FIFO or socket",
+            Ok(EntryKind::File) => "a file",
+            Err(_) => "something",
+        };
+        StoreError::InTheWay { path, what }
     }
 
     /// Removes, best effort, up to [`LEFTOVERS_REMOVED_MAX`] temporary files beside `file` (the

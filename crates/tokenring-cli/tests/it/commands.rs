@@ -493,6 +493,44 @@ fn a_token_given_as_the_key_file_is_not_printed() {
     assert!(run.stderr.contains(arg(&missing)), "{}", run.stderr);
 }
 
+#[test]
+fn a_token_with_anything_around_it_is_refused_as_a_key_file_and_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k.json");
+    new_key_file(&keys, NOW);
+    let token = sign(&keys, r#"{"sub":"3"}"#, "1h", NOW);
+    let before: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    let wrapped = [
+        format!("Bearer {token}"),
+        format!("{token}\n"),
+        format!(" {token}"),
+        format!("token={token}"),
+        format!("{token},"),
+        format!("'{token}'"),
+        format!("\"{token}\""),
+        format!("Authorization: Bearer {token}\r\n"),
+    ];
+    for name in &wrapped {
+        let path = format!("{}/{name}", dir.path().display());
+        for run in [
+            tokenring(&["keys", "new", &path]),
+            tokenring(&["keys", "list", &path]),
+            tokenring(&["verify", "--keys", &path, "x"]),
+        ] {
+            run.expect_code(2);
+            assert_no_token(&run, &token);
+            assert!(run.stderr.contains("looks like a token"), "{name:?}: {}", run.stderr);
+        }
+    }
+    let after: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert_eq!(before, after, "no file named after a token was created");
+    // Ordinary names with dots and dashes are used and printed as they are.
+    let backup = dir.path().join("production-signing-keys.2026-11-29-backup.json");
+    let run = tokenring(&["keys", "new", arg(&backup), "--now", &NOW.to_string()]);
+    run.expect_code(0);
+    assert!(run.stdout_text().contains(arg(&backup)), "{}", run.stdout_text());
+}
+
 #[cfg(unix)]
 #[test]
 fn a_key_file_others_may_read_is_used_with_a_warning() {

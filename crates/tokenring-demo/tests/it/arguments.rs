@@ -53,7 +53,11 @@ fn a_token_on_the_command_line_is_never_printed() {
     let token = token.as_str();
     let keys_equals = format!("--keys={token}");
     let in_directory = format!("keys/{token}");
-    let cases: [&[&str]; 9] = [
+    let bearer = format!("Bearer {token}");
+    let quoted = format!("'{token}',");
+    let cases: [&[&str]; 11] = [
+        &["--keys", bearer.as_str()],
+        &["--keys", quoted.as_str()],
         &[token],
         &["--keys", "keys.json", token],
         &["--keys", "keys.json", "--", token],

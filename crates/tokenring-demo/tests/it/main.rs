@@ -15,4 +15,5 @@ mod load;
 mod reload_log;
 mod restart;
 mod rotation;
+mod shutdown;
 mod support;

@@ -106,6 +106,21 @@ impl Demo {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// Sends SIGTERM and waits a bounded time (a hang detector, not a measurement) for the
+    /// process to end: its exit status, or `None` if it is still running (it is then killed).
+    pub(crate) fn terminate(&mut self, attempts: u32) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        assert!(sent.is_ok_and(|status| status.success()), "kill -TERM");
+        for _ in 0..attempts {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// Kills the process with SIGKILL (a crash, not a graceful stop) and returns its output.
     pub(crate) fn kill(&mut self) -> Output {
         if let Some(mut child) = self.child.take() {

@@ -19,7 +19,7 @@ fn key(name: &str, created: u64, activate: u64, retire: Option<u64>, forget: Opt
 
 fn ring(keys: Vec<RingKey>) -> KeyRing {
     let issued = keys.iter().filter_map(|key| key.kid).collect();
-    KeyRing { keys, issued }
+    KeyRing { keys, issued, revoked: Vec::new() }
 }
 
 fn signer(ring: &KeyRing, now: u64) -> Option<String> {

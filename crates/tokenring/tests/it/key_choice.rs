@@ -62,3 +62,75 @@ fn a_key_embedded_in_the_header_is_never_used() {
         assert_eq!(ring.verify::<Value>(&token, &validation, NOW).unwrap_err(), Rejection::BadSignature, "{header}");
     }
 }
+
+/// The keys of `ring` that a token without `kid` is tried against at `now`, found from outside:
+/// a kid-less token signed with a key the ring tries is recognised (accepted, or rejected for
+/// the key's state after its MAC held), one signed with a key it does not try is
+/// `bad-signature`. A forgery is tried against every one of them: their number is the number of
+/// MAC computations a kid-less forgery costs.
+fn tried_without_kid(ring: &KeyRing, secrets: &[(String, Vec<u8>)], now: u64) -> Vec<String> {
+    let validation = tokenring::Validation::new();
+    secrets
+        .iter()
+        .filter(|(_, secret)| {
+            let signer = KeyRing::with_key(tokenring::Key::from_bytes(secret).unwrap(), None, now);
+            let token = signer.issue(&serde_json::json!({"sub": "ada"}), now, 60).unwrap();
+            assert!(!token.contains("kid") && ring.known_kid(&token).is_none());
+            match ring.verify::<serde_json::Value>(&token, &validation, now) {
+                Ok(_) | Err(tokenring::Rejection::RetiredKey | tokenring::Rejection::RevokedKey) => true,
+                Err(tokenring::Rejection::BadSignature) => false,
+                Err(other) => panic!("{other:?}"),
+            }
+        })
+        .map(|(kid, _)| kid.clone())
+        .collect()
+}
+
+/// Every key's `kid` and secret, from the ring's JWK Set.
+fn secrets_of(ring: &KeyRing) -> Vec<(String, Vec<u8>)> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let document: serde_json::Value = serde_json::from_str(&ring.to_jwk_set()).unwrap();
+    let keys = document["keys"].as_array().unwrap();
+    let secret = |key: &serde_json::Value| Base64UrlUnpadded::decode_vec(key["k"].as_str().unwrap()).unwrap();
+    keys.iter().map(|key| (key["kid"].as_str().unwrap().to_owned(), secret(key))).collect()
+}
+
+#[test]
+fn a_token_without_kid_is_tried_only_against_keys_that_can_still_verify() {
+    use tokenring::limits::{KEYS_PER_RING_MAX, KIDLESS_KEYS_TRIED_MAX};
+    use tokenring::{KeyState, Rotation};
+    // A full ring: 59 retired keys, one retiring, the active one, three pending.
+    let mut ring = KeyRing::generate(NOW).unwrap();
+    let retire_at_once = Rotation::new().propagation_secs(0).overlap_secs(0);
+    for step in 1..=59 {
+        ring.rotate(&retire_at_once, NOW + step).unwrap();
+    }
+    ring.rotate(&Rotation::new().propagation_secs(0).overlap_secs(3600), NOW + 60).unwrap();
+    for _ in 0..3 {
+        ring.rotate(&Rotation::new().propagation_secs(3600), NOW + 61).unwrap();
+    }
+    let now = NOW + 61;
+    let secrets = secrets_of(&ring);
+    assert_eq!(secrets.len(), KEYS_PER_RING_MAX);
+    let live: Vec<String> = ring
+        .keys(now)
+        .iter()
+        .filter(|info| matches!(info.state, KeyState::Active | KeyState::Pending | KeyState::Retiring))
+        .map(|info| info.kid.unwrap().to_string())
+        .collect();
+    assert_eq!(live.len(), 5);
+    let mut tried = tried_without_kid(&ring, &secrets, now);
+    tried.sort();
+    let mut expected = live.clone();
+    expected.sort();
+    assert_eq!(tried, expected, "only the pending, active and retiring keys are tried");
+
+    // More keys that can verify than the limit: the limit is tried, the active key among them.
+    let mut ring = KeyRing::generate(NOW).unwrap();
+    for step in 1..=20 {
+        ring.rotate(&Rotation::new().propagation_secs(step), NOW).unwrap();
+    }
+    let tried = tried_without_kid(&ring, &secrets_of(&ring), NOW);
+    assert_eq!(tried.len(), KIDLESS_KEYS_TRIED_MAX);
+    assert!(tried.contains(&ring.active_kid(NOW).unwrap().to_string()));
+}

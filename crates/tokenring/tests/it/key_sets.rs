@@ -75,3 +75,27 @@ fn the_largest_rings_serialize_within_their_reservation_and_round_trip() {
         assert!(document.capacity() <= 2 * document.len(), "{} for {} bytes", document.capacity(), document.len());
     }
 }
+
+/// A document that is a JWK Set and a JWK at once: which keys it means is ambiguous (one reader
+/// takes the set, another the key), so it is refused, naming the members.
+#[test]
+fn a_document_that_is_both_a_key_and_a_key_set_is_refused_as_ambiguous() {
+    let set_key = jwk(1, "in-the-set", json!({}));
+    let top = jwk(2, "at-the-top", json!({}));
+    for (member, document) in [
+        ("kty", {
+            let mut document = top.clone();
+            document["keys"] = json!([set_key.clone()]);
+            document
+        }),
+        ("k", json!({"keys": [set_key.clone()], "k": top["k"].clone()})),
+    ] {
+        let refused = KeyRing::from_jwk_set(document.to_string().as_bytes()).unwrap_err();
+        let text = refused.to_string();
+        assert!(text.contains("`keys`") && text.contains(&format!("`{member}`")), "{text}");
+        assert!(text.contains("ambiguous"), "{text}");
+    }
+    // Each alone still loads.
+    assert!(KeyRing::from_jwk_set(json!({"keys": [set_key]}).to_string().as_bytes()).is_ok());
+    assert!(KeyRing::from_jwk_set(top.to_string().as_bytes()).is_ok());
+}

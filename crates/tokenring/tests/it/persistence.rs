@@ -600,9 +600,10 @@ fn a_storage_that_reads_past_the_limit_is_refused() {
 }
 
 #[test]
-fn a_leftover_the_listing_misses_is_removed_when_a_write_meets_its_name() {
-    // A storage that cannot list its directory: every temporary name is taken by a leftover,
-    // and the write still goes through, under the first name, which it frees.
+fn leftovers_the_listing_misses_block_no_write() {
+    // A storage that cannot list its directory, with leftovers at every temporary name earlier
+    // versions used: the write goes through under a name of its own (a random number), and
+    // leaves the leftovers for a write whose listing works.
     let storage =
         std::sync::Arc::new(CrashingMemory { unlisted: true, crash_at: usize::MAX.into(), ..Default::default() });
     let store = memory_store(&storage);
@@ -613,10 +614,10 @@ fn a_leftover_the_listing_misses_is_removed_when_a_write_meets_its_name() {
     store.save(&ring).unwrap();
     assert_eq!(store.load().unwrap().active_kid(NOW), ring.active_kid(NOW));
     let names: Vec<_> = storage.files().keys().map(|path| path.display().to_string()).collect();
-    let mut expected: Vec<_> = (1..tokenring::limits::TEMP_NAMES_MAX)
+    let mut expected: Vec<_> = (0..tokenring::limits::TEMP_NAMES_MAX)
         .map(|attempt| format!("/keys/{}", temp_name(attempt)))
         .chain(["/keys/keys.json".to_owned()])
         .collect();
     expected.sort();
-    assert_eq!(names, expected, "the first name was freed and used; the listing would have found the others");
+    assert_eq!(names, expected, "the leftovers are left, the new file renamed over the key file");
 }
