@@ -263,7 +263,7 @@ async fn a_read_that_hangs_is_reported_stuck_and_the_last_good_ring_keeps_servin
     *storage.open.lock().unwrap() = Some(opened);
     let store = FileStore::with_storage("/mnt/hung-nfs/keys.json", storage.clone());
     let auth = Auth::new(SharedRing::open(store).unwrap());
-    let token = good.issue(&serde_json::json!({"sub": "ada"}), now, 3600).unwrap();
+    let token = good.issue(&serde_json::json!({"sub": "ada"}), 3600, now).unwrap();
     let options =
         ReloadOptions::new().watch(false).poll(Duration::from_millis(100)).read_deadline(Duration::from_millis(100));
     let reloader = Reloader::spawn(&auth, options).unwrap();

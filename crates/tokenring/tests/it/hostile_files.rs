@@ -77,7 +77,7 @@ fn a_fifo_found_at_open_after_the_type_check_is_refused_as_not_a_file_and_the_ri
     let path = PathBuf::from("/volume/keys.json");
     let store = FileStore::with_storage(&path, storage.clone());
     let shared = SharedRing::open(store.clone()).unwrap();
-    let token = ring.issue(&serde_json::json!({"sub": "ada"}), NOW, 3600).unwrap();
+    let token = ring.issue(&serde_json::json!({"sub": "ada"}), 3600, NOW).unwrap();
 
     storage.fifo.store(true, Ordering::SeqCst);
     let not_a_file = |error: &StoreError| matches!(error, StoreError::NotAFile { path: at } if *at == path);

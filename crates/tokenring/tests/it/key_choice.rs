@@ -74,7 +74,7 @@ fn tried_without_kid(ring: &KeyRing, secrets: &[(String, Vec<u8>)], now: u64) ->
         .iter()
         .filter(|(_, secret)| {
             let signer = KeyRing::with_key(tokenring::Key::from_bytes(secret).unwrap(), None, now);
-            let token = signer.issue(&serde_json::json!({"sub": "ada"}), now, 60).unwrap();
+            let token = signer.issue(&serde_json::json!({"sub": "ada"}), 60, now).unwrap();
             assert!(!token.contains("kid") && ring.known_kid(&token).is_none());
             match ring.verify::<serde_json::Value>(&token, &validation, now) {
                 Ok(_) | Err(tokenring::Rejection::RetiredKey | tokenring::Rejection::RevokedKey) => true,

@@ -18,7 +18,7 @@ fn secrets(document: &str) -> Vec<String> {
 fn a_revoked_keys_secret_leaves_the_ring_and_the_file_and_its_kid_stays_revoked() {
     let mut ring = KeyRing::generate(NOW).unwrap();
     let leaked = ring.active_kid(NOW).unwrap();
-    let token = ring.issue(&serde_json::json!({"sub": "ada"}), NOW, 3600).unwrap();
+    let token = ring.issue(&serde_json::json!({"sub": "ada"}), 3600, NOW).unwrap();
     let next = ring.rotate(&Rotation::new().propagation_secs(0), NOW).unwrap();
     let before = ring.to_jwk_set();
     let leaked_secret = secrets(&before)[0].clone();
@@ -37,7 +37,7 @@ fn a_revoked_keys_secret_leaves_the_ring_and_the_file_and_its_kid_stays_revoked(
     let reloaded = KeyRing::from_jwk_set(document.as_bytes()).unwrap();
     assert_eq!(reloaded.to_jwk_set(), document, "the document survives a reload unchanged");
     let forger = KeyRing::with_key(tokenring::Key::from_bytes(&[7; 32]).unwrap(), Some(leaked), NOW);
-    let forged = forger.issue(&serde_json::json!({"sub": "ada"}), NOW, 3600).unwrap();
+    let forged = forger.issue(&serde_json::json!({"sub": "ada"}), 3600, NOW).unwrap();
     for ring in [&ring, &reloaded] {
         for token in [&token, &forged] {
             assert_eq!(ring.verify::<Value>(token, &Validation::new(), NOW + 2).unwrap_err(), Rejection::RevokedKey);
