@@ -454,6 +454,9 @@ pub fn axum_auth() -> tokenring_axum::Auth {
         .clock(tokenring::ManualClock::new(NOW_SECS))
 }
 
+/// tokenring-axum's extractor of the fixture claims, as a handler takes it.
+pub type AxumAuthenticated = tokenring_axum::Authenticated<Claims>;
+
 /// tokenring-axum's extractor, `Authenticated<Claims>`, run on a request's parts with `auth` as
 /// the router's state; returns the claims.
 ///
@@ -464,7 +467,7 @@ pub async fn axum_extract(
     auth: &tokenring_axum::Auth,
 ) -> Result<Claims, &'static str> {
     use axum::extract::FromRequestParts as _;
-    tokenring_axum::Authenticated::<Claims>::from_request_parts(parts, auth)
+    AxumAuthenticated::from_request_parts(parts, auth)
         .await
         .map(tokenring_axum::Authenticated::into_claims)
         .map_err(|rejection| rejection.code())
