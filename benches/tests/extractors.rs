@@ -32,7 +32,7 @@ fn parts(authorization: Option<String>) -> Parts {
     if let Some(value) = authorization {
         request = request.header(axum::http::header::AUTHORIZATION, value);
     }
-    request.body(()).unwrap().into_parts().0
+    request.body(()).expect("a valid request").into_parts().0
 }
 
 #[test]
