@@ -14,11 +14,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod callgrind;
+
 use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use tokenring::limits::TOKEN_LEN_MAX;
-use tokenring::{Key, KeyRing, Kid, Validation};
+use tokenring::{Key, KeyRing, Kid, Scratch, Validation};
 use tokenring_testkit::{mac_compare, PrekeyedMac};
 
 /// The HMAC-SHA256 state type the floor clones for every call.
@@ -89,6 +91,17 @@ pub struct BorrowedClaims<'a> {
 }
 
 /// The claims of the shared token.
+/// The lifetime the signing benchmarks issue tokens for.
+pub const SIGN_TTL_SECS: u64 = 3600;
+
+/// The fixture claims with an `exp` that `issue` keeps ([`SIGN_TTL_SECS`] after
+/// [`ISSUED_AT_SECS`]; the fixture's own `exp` is past the longest lifetime `issue` signs). The
+/// serialized claims have the same length as the fixture's.
+pub fn signing_claims() -> Claims {
+    Claims { exp: ISSUED_AT_SECS + SIGN_TTL_SECS, ..claims() }
+}
+
+/// The claims every benchmark verifies: a session of the usual shape.
 pub fn claims() -> Claims {
     Claims {
         sub: "1234567".to_owned(),
@@ -342,4 +355,157 @@ pub fn decode_signature(encoded: &[u8]) -> Option<[u8; 32]> {
     let bits = u32::from(values[40]) << 10 | u32::from(values[41]) << 4 | u32::from(values[42]) >> 2;
     signature[30..].copy_from_slice(&bits.to_be_bytes()[2..]);
     Some(signature)
+}
+
+/// A kid-less token: the fixture claims under the header peers such as PyJWT write by default,
+/// `{"alg":"HS256","typ":"JWT"}`, signed with the shared key (which no ring of
+/// [`Tokenring::ring_of`] holds, so that every key a verifier tries fails).
+///
+/// # Panics
+/// Never: the fixture claims serialize.
+pub fn kidless_token() -> String {
+    let header = Base64UrlUnpadded::encode_string(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = serde_json::to_string(&claims()).expect("claims serialize");
+    let mut token = format!("{header}.{}", Base64UrlUnpadded::encode_string(payload.as_bytes()));
+    let mut mac = HmacSha256::new_from_slice(&KEY).expect("HMAC takes any key length");
+    mac.update(token.as_bytes());
+    token.push('.');
+    token.push_str(&Base64UrlUnpadded::encode_string(&mac.finalize().into_bytes()));
+    token
+}
+
+/// Bytes from a xorshift generator with a fixed seed: keys and identifiers for the rings of
+/// [`Tokenring::ring_of`] that are the same in every run, so that the instruction counts are
+/// too. Not random: for benchmarks only.
+#[derive(Debug)]
+struct FixedEntropy(u64);
+
+impl tokenring::Entropy for FixedEntropy {
+    fn fill(&mut self, dest: &mut [u8]) -> Result<(), tokenring::KeyError> {
+        for byte in dest {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            *byte = self.0.to_le_bytes()[0];
+        }
+        Ok(())
+    }
+}
+
+/// tokenring as every benchmark of this package calls it: a ring, [`validation`], the time
+/// [`NOW_SECS`] and a reused [`Scratch`].
+///
+/// The benchmarks and the HTTP server call tokenring and tokenring-axum through this type and
+/// [`axum_auth`] only, so that a change of their public API is adapted here, in one place.
+/// Rejections are returned as their stable codes (`bad-signature`, `too-large`, ...).
+#[derive(Debug)]
+pub struct Tokenring {
+    ring: KeyRing,
+    validation: Validation,
+    scratch: Scratch,
+}
+
+impl Default for Tokenring {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tokenring {
+    /// The shared ring ([`ring`]): one key, under [`KID`].
+    pub fn new() -> Self {
+        Self { ring: ring(), validation: validation(), scratch: Scratch::new() }
+    }
+
+    /// A ring of `keys` keys, none of them the shared key: the first created at
+    /// [`ISSUED_AT_SECS`], the others published by rotations at that time (pending at
+    /// [`NOW_SECS`]), so that every key can still verify a token.
+    ///
+    /// # Panics
+    /// When `keys` is zero or more than the ring's limit.
+    pub fn ring_of(keys: usize) -> Self {
+        let mut entropy = FixedEntropy(0x9E37_79B9_7F4A_7C15);
+        let first = Key::generate(&mut entropy).expect("the fixed entropy never fails");
+        let kid = Kid::generate(&mut entropy).expect("the fixed entropy never fails");
+        let mut ring = KeyRing::with_key(first, Some(kid), ISSUED_AT_SECS);
+        for _ in 1..keys {
+            ring.rotate_with(&tokenring::Rotation::new(), &mut entropy, ISSUED_AT_SECS)
+                .expect("a ring below its limit takes another key");
+        }
+        assert_eq!(ring.keys(NOW_SECS).len(), keys);
+        Self { ring, validation: validation(), scratch: Scratch::new() }
+    }
+
+    /// `KeyRing::verify` into the owned [`Claims`].
+    ///
+    /// # Errors
+    /// The rejection's code.
+    pub fn verify(&self, token: &str) -> Result<Claims, &'static str> {
+        self.ring
+            .verify::<Claims>(token, &self.validation, NOW_SECS)
+            .map(|verified| verified.into_claims())
+            .map_err(|rejection| rejection.code())
+    }
+
+    /// `KeyRing::verify_borrowed` into [`BorrowedClaims`], with the reused scratch buffer;
+    /// returns the claims' `exp` (the borrowed claims cannot outlive the call).
+    ///
+    /// # Errors
+    /// The rejection's code.
+    pub fn verify_borrowed(&mut self, token: &str) -> Result<u64, &'static str> {
+        self.ring
+            .verify_borrowed::<BorrowedClaims<'_>>(token, &self.validation, &mut self.scratch, NOW_SECS)
+            .map(|verified| verified.claims().exp)
+            .map_err(|rejection| rejection.code())
+    }
+
+    /// `KeyRing::issue` of `claims` at [`ISSUED_AT_SECS`] for [`SIGN_TTL_SECS`]: claims whose
+    /// `iat` and `exp` fit that lifetime ([`signing_claims`]) are signed as they are.
+    pub fn sign(&self, claims: &Claims) -> Option<String> {
+        self.ring.issue(claims, SIGN_TTL_SECS, ISSUED_AT_SECS).ok()
+    }
+}
+
+/// The tokenring-axum settings of the benchmarks: the shared ring, [`validation`], the time
+/// fixed at [`NOW_SECS`].
+pub fn axum_auth() -> tokenring_axum::Auth {
+    tokenring_axum::Auth::new(tokenring::SharedRing::new(ring()))
+        .validation(validation())
+        .clock(tokenring::ManualClock::new(NOW_SECS))
+}
+
+/// tokenring-axum's extractor of the fixture claims, as a handler takes it.
+pub type AxumAuthenticated = tokenring_axum::Authenticated<Claims>;
+
+/// tokenring-axum's extractor, `Authenticated<Claims>`, run on a request's parts with `auth` as
+/// the router's state; returns the claims.
+///
+/// # Errors
+/// The extractor's rejection, as its code (`missing`, or the verifier's code).
+pub async fn axum_extract(
+    parts: &mut axum::http::request::Parts,
+    auth: &tokenring_axum::Auth,
+) -> Result<Claims, &'static str> {
+    use axum::extract::FromRequestParts as _;
+    AxumAuthenticated::from_request_parts(parts, auth)
+        .await
+        .map(tokenring_axum::Authenticated::into_claims)
+        .map_err(|rejection| rejection.code())
+}
+
+/// How many times each instruction benchmark (`benches/instructions.rs`) runs its operation;
+/// the report divides the counts by it.
+pub const INSTRUCTION_ITERATIONS: u64 = 100;
+
+/// The most keys a kid-less token is tried against (`tokenring::limits::KIDLESS_KEYS_TRIED_MAX`):
+/// a kid-less token on a ring of 64 keys may cost at most this many floors.
+pub const KIDLESS_TRIES_MAX: Option<usize> = Some(tokenring::limits::KIDLESS_KEYS_TRIED_MAX);
+
+/// The decoded claims (the payload segment) of a compact token.
+///
+/// # Panics
+/// When the payload segment is not base64url.
+pub fn claims_payload(token: &str) -> Vec<u8> {
+    let segment = token.split('.').nth(1).unwrap_or_default();
+    Base64UrlUnpadded::decode_vec(segment).expect("the payload segment is base64url")
 }
