@@ -32,7 +32,8 @@ use axum::http::request::Parts;
 use gungraun::{library_benchmark, library_benchmark_group, main, Callgrind, LibraryBenchmarkConfig};
 use tokenring_benches::{
     axum_auth, axum_extract, claims, claims_payload, kidless_token, malformed_token, signing_claims, tampered_token,
-    token, too_large_token, unknown_key_token, Claims, HmacFloor, Tokenring, INSTRUCTION_ITERATIONS, KEY,
+    token, too_large_token, unknown_key_token, Claims, HmacFloor, Tokenring, INSTRUCTION_ITERATIONS, ISSUED_AT_SECS,
+    KEY,
 };
 
 use ::jwt_simple::prelude::JWTClaims;
@@ -195,8 +196,11 @@ fn tokenring_sign() -> (Tokenring, Claims) {
     let tokenring = Tokenring::new();
     let claims = signing_claims();
     let signed = tokenring.sign(&claims).expect("tokenring issues the claims");
-    // Signed as given: `issue` kept the claims' own `iat` and `exp`.
-    assert_eq!(claims_payload(&signed), serde_json::to_vec(&claims).expect("the claims serialize"));
+    // Signed as given, `issue` keeping the claims' own `iat` and `exp` and adding only `nbf`.
+    let mut expected = serde_json::to_value(&claims).expect("the claims serialize");
+    expected["nbf"] = ISSUED_AT_SECS.into();
+    let payload: serde_json::Value = serde_json::from_slice(&claims_payload(&signed)).expect("the payload is JSON");
+    assert_eq!(payload, expected);
     (tokenring, claims)
 }
 
