@@ -207,6 +207,32 @@ const NOT_AN_OBJECT: Rejection = Rejection::Malformed("the claims are not a JSON
 /// Claims with a member name twice in one object, at any depth.
 pub(crate) const REPEATED: Rejection = Rejection::Malformed("the claims repeat a member");
 
+/// How many members a claims object has at its top level: read by [`parse`] like any claims
+/// type, so that signing learns in the same single read whether the times it adds keep the
+/// claims within [`CLAIMS_MEMBERS_MAX`].
+pub(crate) struct Members(pub(crate) usize);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Counter;
+        impl<'de> Visitor<'de> for Counter {
+            type Value = Members;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = 0;
+                while map.next_key::<IgnoredAny>()?.is_some() {
+                    map.next_value::<IgnoredAny>()?;
+                    members += 1;
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Counter)
+    }
+}
+
 /// The registered times of a token, in whole seconds since the epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Times {

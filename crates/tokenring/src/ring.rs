@@ -1,18 +1,20 @@
 //! The key ring: keys with their lifecycle (see `lifecycle.rs`), signing with the active key,
 //! and the verification pipeline.
 
-use serde::de::{DeserializeOwned, IgnoredAny};
+use std::io::Write as _;
+
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::base64url;
-use crate::claims::{self, Times, Validation};
+use crate::claims::{self, Members, Times, Validation};
 use crate::error::{KeyError, Rejection, SignError};
 use crate::header;
 use crate::key::{Entropy, Key, Kid, OsEntropy};
 use crate::lifecycle::{Phase, Revoked};
 use crate::limits::{
-    DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KIDLESS_KEYS_TRIED_MAX, SIGNATURE_B64_LEN, SIGNATURE_LEN,
-    TOKEN_LEN_MAX,
+    CLAIMS_MEMBERS_MAX, DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KIDLESS_KEYS_TRIED_MAX, SIGNATURE_B64_LEN,
+    SIGNATURE_LEN, TOKEN_LEN_MAX,
 };
 use crate::mac::Midstate;
 use crate::unverified::{self, decode_payload};
@@ -303,22 +305,21 @@ impl KeyRing {
         if body.first() != Some(&b'{') {
             return Err(SignError::Claims);
         }
-        // The common case, claims without times of their own, is read once: with all three
-        // times added. A repeat there means the claims carry a time (or repeat a member
-        // themselves): their own times are read, checked, and only the missing ones added.
-        let defaults = Times { exp: None, nbf: None, iat: None };
-        let payload = with_times(&body, defaults, now_secs, exp_max);
-        let payload = match claims::parse::<IgnoredAny>(&payload) {
-            Ok(_) => payload,
-            Err(claims::REPEATED) => {
-                let given = claims::parse::<IgnoredAny>(&body).map_err(sign_error)?.1.times();
-                check_given_times(given, now_secs, exp_max)?;
-                let payload = with_times(&body, given, now_secs, exp_max);
-                claims::parse::<IgnoredAny>(&payload).map_err(sign_error)?;
-                payload
-            }
-            Err(rejection) => return Err(sign_error(rejection)),
-        };
+        // The claims are read once, by the verifier's own reader: their times, and how many
+        // members they have. Only the times they lack are added, as fresh names with whole
+        // numbers, which keep every rule that read checked as long as the member count stays
+        // within its limit (`sign_jws` checks the token's length).
+        let (Members(members), registered) = claims::parse::<Members>(&body).map_err(sign_error)?;
+        let given = registered.times();
+        check_given_times(given, now_secs, exp_max)?;
+        let missing = [given.iat, given.nbf, given.exp].into_iter().filter(Option::is_none).count();
+        if members + missing > CLAIMS_MEMBERS_MAX {
+            return Err(SignError::TooLarge);
+        }
+        if missing == 0 {
+            return self.sign_jws(&body, now_secs);
+        }
+        let payload = with_times(&body, given, now_secs, exp_max);
         self.sign_jws(&payload, now_secs)
     }
 
@@ -541,7 +542,8 @@ fn with_times(body: &[u8], given: Times, now_secs: u64, exp: u64) -> Vec<u8> {
             if payload.len() > 1 {
                 payload.push(b',');
             }
-            payload.extend_from_slice(format!(r#""{name}":{value}"#).as_bytes());
+            // Writing into a `Vec` cannot fail.
+            let _ = write!(payload, r#""{name}":{value}"#);
         }
     }
     if payload.len() > 1 && rest.first() != Some(&b'}') {

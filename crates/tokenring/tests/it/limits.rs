@@ -146,6 +146,24 @@ fn claims_members() {
         verify(&signed(r#"{"alg":"HS256"}"#, &claims(CLAIMS_MEMBERS_MAX + 1))),
         Err(Rejection::TooLarge(_))
     ));
+    // `issue` adds the times the claims lack: it signs only what stays within the limit, and
+    // what it signs verifies.
+    let ring = ring();
+    let issue = |claims: &str, count: usize| {
+        let claims: Value = serde_json::from_str(claims).unwrap();
+        assert_eq!(claims.as_object().unwrap().len(), count);
+        ring.issue(&claims, 60, NOW)
+    };
+    let fits = issue(&claims(CLAIMS_MEMBERS_MAX - 3), CLAIMS_MEMBERS_MAX - 3).unwrap();
+    let verified = ring.verify::<Value>(&fits, &Validation::new(), NOW).unwrap();
+    assert_eq!(verified.claims().as_object().unwrap().len(), CLAIMS_MEMBERS_MAX);
+    assert_eq!(issue(&claims(CLAIMS_MEMBERS_MAX - 2), CLAIMS_MEMBERS_MAX - 2).unwrap_err(), SignError::TooLarge);
+    // Claims that carry their own times take fewer added members.
+    let with_exp = format!(r#"{{"exp":{},{}"#, NOW + 60, &claims(CLAIMS_MEMBERS_MAX - 3)[1..]);
+    let fits = issue(&with_exp, CLAIMS_MEMBERS_MAX - 2).unwrap();
+    let verified = ring.verify::<Value>(&fits, &Validation::new(), NOW).unwrap();
+    assert_eq!(verified.claims().as_object().unwrap().len(), CLAIMS_MEMBERS_MAX);
+    assert_eq!(verified.expires_at(), Some(NOW + 60));
 }
 
 #[test]
