@@ -320,7 +320,7 @@ fn private_options() -> OpenOptions {
 /// after the store looked at it is refused, not waited on.
 #[cfg(unix)]
 fn open_regular(path: &Path) -> Result<File, io::ErrorKind> {
-    use rustix::fs::{FileType, Mode, OFlags};
+    use rustix::fs::{Mode, OFlags};
     use rustix::io::Errno;
     let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let opened = rustix::fs::open(path, flags, Mode::empty()).map_err(|errno| match errno {
@@ -329,12 +329,8 @@ fn open_regular(path: &Path) -> Result<File, io::ErrorKind> {
         Errno::LOOP | Errno::MLINK | Errno::NXIO => io::ErrorKind::InvalidInput,
         errno => io::Error::from(errno).kind(),
     })?;
-    let status = rustix::fs::fstat(&opened).map_err(|errno| io::Error::from(errno).kind())?;
-    if FileType::from_raw_mode(status.st_mode) != FileType::RegularFile {
-        return Err(io::ErrorKind::InvalidInput);
-    }
     // O_NONBLOCK changes nothing for a regular file: reads of one never wait.
-    Ok(File::from(opened))
+    regular_file(opened)
 }
 
 /// Opens (creating it, owner-only, if needed) the lock file `path` for reading and writing,
@@ -343,7 +339,7 @@ fn open_regular(path: &Path) -> Result<File, io::ErrorKind> {
 /// file it leads to is neither created nor locked.
 #[cfg(unix)]
 fn open_lock_file(path: &Path) -> Result<File, io::ErrorKind> {
-    use rustix::fs::{FileType, Mode, OFlags};
+    use rustix::fs::{Mode, OFlags};
     use rustix::io::Errno;
     let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NONBLOCK | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let opened = rustix::fs::open(path, flags, Mode::from_raw_mode(0o600)).map_err(|errno| match errno {
@@ -351,8 +347,15 @@ fn open_lock_file(path: &Path) -> Result<File, io::ErrorKind> {
         Errno::LOOP | Errno::MLINK | Errno::NXIO | Errno::ISDIR => io::ErrorKind::InvalidInput,
         errno => io::Error::from(errno).kind(),
     })?;
+    regular_file(opened)
+}
+
+/// `opened` as a `File`, if `fstat` says it is a regular file: what was opened, not what the
+/// name led to when the store looked.
+#[cfg(unix)]
+fn regular_file(opened: rustix::fd::OwnedFd) -> Result<File, io::ErrorKind> {
     let status = rustix::fs::fstat(&opened).map_err(|errno| io::Error::from(errno).kind())?;
-    if FileType::from_raw_mode(status.st_mode) != FileType::RegularFile {
+    if rustix::fs::FileType::from_raw_mode(status.st_mode) != rustix::fs::FileType::RegularFile {
         return Err(io::ErrorKind::InvalidInput);
     }
     Ok(File::from(opened))
