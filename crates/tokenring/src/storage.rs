@@ -120,7 +120,7 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// file, but the name may have been given to something else since: the open must not block
     /// (opening a FIFO waits for a writer), must not follow a symbolic link at `path` itself,
     /// and what it opened must be checked to be a regular file before a byte is read
-    /// ([`OsStorage`]: `O_NONBLOCK | O_NOFOLLOW`, then `fstat` of the open file).
+    /// (the default storage opens with `O_NONBLOCK | O_NOFOLLOW`, then `fstat`s the open file).
     ///
     /// # Errors
     /// [`io::ErrorKind::NotFound`] when there is no such file;
