@@ -68,11 +68,7 @@ impl KeyRing {
             out.push_str(r#","k":""#);
             base64url::encode_into(key.key.expose_secret(), &mut out);
             let _ = write!(out, r#"","created_at":{},"activate_at":{}"#, key.created_secs, key.activate_at_secs);
-            let times = [
-                ("retire_at", key.retire_at_secs),
-                ("forget_at", key.forget_at_secs),
-                ("revoked_at", key.revoked_at_secs),
-            ];
+            let times = [("retire_at", key.retire_at_secs), ("forget_at", key.forget_at_secs)];
             for (name, at) in times {
                 if let Some(at) = at {
                     let _ = write!(out, r#","{name}":{at}"#);
@@ -168,8 +164,8 @@ impl KeyRing {
             if keys.iter().any(|held| taken(held.kid.as_ref())) || revoked.iter().any(|held| taken(Some(&held.kid))) {
                 return Err(KeySetError::DuplicateKid { index });
             }
-            let key = parse_key(index, member)?;
-            match key.revoked_at_secs {
+            let (key, revoked_at_secs) = parse_key(index, member)?;
+            match revoked_at_secs {
                 None => keys.push(key),
                 // An earlier version's revocation: the key with its secret. The record is kept,
                 // and the key, secret and all, dropped (and zeroized) here.
@@ -244,7 +240,9 @@ fn parse_revoked(record: &Value) -> Option<Revoked> {
     })
 }
 
-fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, KeySetError> {
+/// One member of `keys`: the key, and its `revoked_at` if an earlier version wrote a revoked key
+/// there with its secret (the caller keeps only the record).
+fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<(RingKey, Option<u64>), KeySetError> {
     let string = |member: &Map<String, Value>, name: &'static str| -> Result<Option<String>, KeySetError> {
         match member.get(name) {
             None => Ok(None),
@@ -301,9 +299,8 @@ fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<RingKey, K
     key.activate_at_secs = activate_at_secs;
     key.retire_at_secs = retire_at_secs;
     key.forget_at_secs = forget_at_secs;
-    key.revoked_at_secs = revoked_at_secs;
     key.verify_only = !may_sign;
-    Ok(key)
+    Ok((key, revoked_at_secs))
 }
 
 /// A parsed document whose strings are zeroized when it is dropped, on every path: the `k`

@@ -72,7 +72,6 @@ pub(crate) enum Phase {
     Pending,
     Current,
     Retired,
-    Revoked,
     Forgotten,
 }
 
@@ -81,8 +80,6 @@ impl RingKey {
         let reached = |at: Option<u64>| at.is_some_and(|at| at <= now_secs);
         if reached(self.forget_at_secs) {
             Phase::Forgotten
-        } else if self.revoked_at_secs.is_some() {
-            Phase::Revoked
         } else if reached(self.retire_at_secs) {
             Phase::Retired
         } else if now_secs < self.activate_at_secs {
@@ -245,7 +242,6 @@ impl KeyRing {
             Phase::Current if Some(index) == signer => KeyState::Active,
             Phase::Current => KeyState::Retiring,
             Phase::Retired => KeyState::Retired,
-            Phase::Revoked => KeyState::Revoked,
             Phase::Forgotten => KeyState::Forgotten,
         }
     }
@@ -274,7 +270,7 @@ impl KeyRing {
                     activate_at_secs: key.activate_at_secs,
                     retire_at_secs: key.retire_at_secs,
                     forget_at_secs: key.forget_at_secs,
-                    revoked_at_secs: key.revoked_at_secs,
+                    revoked_at_secs: None,
                     may_sign: !key.verify_only,
                     bits: key.key.bits(),
                 }
@@ -297,11 +293,7 @@ impl KeyRing {
 
     /// When the newest key still in use (not revoked or forgotten) was created, if there is one.
     pub(crate) fn newest_created_secs(&self, now_secs: u64) -> Option<u64> {
-        self.keys
-            .iter()
-            .filter(|key| !matches!(key.phase(now_secs), Phase::Revoked | Phase::Forgotten))
-            .map(|key| key.created_secs)
-            .max()
+        self.keys.iter().filter(|key| key.phase(now_secs) != Phase::Forgotten).map(|key| key.created_secs).max()
     }
 
     /// Publishes a fresh key (from the operating system) that signs from
@@ -343,7 +335,7 @@ impl KeyRing {
         let activate_at = now_secs.saturating_add(rotation.propagation_secs);
         let retire_at = activate_at.saturating_add(rotation.overlap_secs);
         for previous in &mut self.keys {
-            if previous.activate_at_secs <= activate_at && previous.revoked_at_secs.is_none() {
+            if previous.activate_at_secs <= activate_at {
                 let retire = previous.retire_at_secs.map_or(retire_at, |at| at.min(retire_at));
                 previous.retire_at_secs = Some(retire);
                 let forget = retire.saturating_add(rotation.forget_after_secs);

@@ -39,8 +39,6 @@ pub(crate) struct RingKey {
     pub(crate) retire_at_secs: Option<u64>,
     /// From this time on the key is forgotten: its material is dropped at the next prune.
     pub(crate) forget_at_secs: Option<u64>,
-    /// When the key was revoked: its tokens are `revoked-key` from then on.
-    pub(crate) revoked_at_secs: Option<u64>,
     /// Loaded from a JWK whose `key_ops` do not list `sign`: the key verifies but never becomes
     /// the active key, and is saved with `"key_ops":["verify"]`.
     pub(crate) verify_only: bool,
@@ -72,7 +70,6 @@ impl RingKey {
             activate_at_secs: created_secs,
             retire_at_secs: None,
             forget_at_secs: None,
-            revoked_at_secs: None,
             verify_only: false,
             header_b64: header_b64.into_boxed_str(),
             after_header,
@@ -85,7 +82,6 @@ impl RingKey {
         match self.phase(now_secs) {
             Phase::Pending | Phase::Current => Ok(()),
             Phase::Retired => Err(Rejection::RetiredKey),
-            Phase::Revoked => Err(Rejection::RevokedKey),
             Phase::Forgotten => Err(Rejection::ForgottenKey),
         }
     }
