@@ -12,7 +12,7 @@
 use core::fmt;
 use std::io;
 
-use crate::path::RedactedPath;
+use crate::store::path::RedactedPath;
 
 /// Why a token was not accepted.
 ///

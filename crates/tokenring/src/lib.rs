@@ -79,39 +79,26 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
-mod base64url;
-mod claims;
 mod clock;
 mod error;
-mod fingerprint;
-mod header;
-mod jwks;
-mod key;
-mod lifecycle;
 pub mod limits;
-mod mac;
-mod path;
 mod ring;
-mod shared;
-mod storage;
 mod store;
-mod strict_json;
-mod unverified;
-mod verified;
+mod token;
 
-pub use crate::claims::Validation;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::error::{Error, KeyError, KeySetError, Rejection, Severity, SignError, StoreError, StoreOp};
-pub use crate::fingerprint::Fingerprint;
-pub use crate::key::{Entropy, Key, Kid, OsEntropy};
-pub use crate::lifecycle::{KeyInfo, KeyState, Rotation};
-pub use crate::path::RedactedPath;
-pub use crate::ring::KeyRing;
-pub use crate::shared::{Reloaded, SharedRing};
-pub use crate::storage::{EntryKind, Storage, StorageLock};
-pub use crate::store::{FileStore, Loaded, PermissionWarning};
-pub use crate::unverified::Unverified;
-pub use crate::verified::{Scratch, Verified};
+pub use crate::ring::fingerprint::Fingerprint;
+pub use crate::ring::key::{Entropy, Key, Kid, OsEntropy};
+pub use crate::ring::keyring::KeyRing;
+pub use crate::ring::lifecycle::{KeyInfo, KeyState, Rotation};
+pub use crate::store::file::{FileStore, Loaded, PermissionWarning};
+pub use crate::store::path::RedactedPath;
+pub use crate::store::shared::{Reloaded, SharedRing};
+pub use crate::store::storage::{EntryKind, Storage, StorageLock};
+pub use crate::token::claims::Validation;
+pub use crate::token::unverified::Unverified;
+pub use crate::token::verified::{Scratch, Verified};
 
 /// Hooks for the fuzz targets in `fuzz/`, compiled only under `cargo fuzz` (`--cfg fuzzing`):
 /// never part of the library a consumer builds.
@@ -121,6 +108,6 @@ pub mod fuzzing {
     /// Panics when the claims reader's fast path accepts `payload` with another result than
     /// `serde_json` gives.
     pub fn claims_paths_agree(payload: &[u8]) {
-        crate::claims::paths_agree(payload);
+        crate::token::claims::paths_agree(payload);
     }
 }

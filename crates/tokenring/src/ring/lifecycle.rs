@@ -20,11 +20,11 @@
 //! token it signed expires first.
 
 use crate::error::{KeyError, Rejection};
-use crate::key::{Entropy, Kid, OsEntropy};
 use crate::limits::{
     DURATION_SECS_MAX, FORGET_AFTER_SECS_DEFAULT, KEYS_PER_RING_MAX, OVERLAP_SECS_DEFAULT, PROPAGATION_SECS_DEFAULT,
 };
-use crate::ring::{KeyRing, RingKey};
+use crate::ring::key::{Entropy, Kid, OsEntropy};
+use crate::ring::keyring::{KeyRing, RingKey};
 
 /// Where a key is in its life at a given time.
 ///
@@ -326,7 +326,7 @@ impl KeyRing {
         if self.keys.len() + self.revoked.len() >= KEYS_PER_RING_MAX {
             return Err(KeyError::RingFull);
         }
-        let key = crate::key::Key::generate(entropy)?;
+        let key = crate::ring::key::Key::generate(entropy)?;
         let mut kid = Kid::generate(entropy)?;
         // 128 random bits do not collide; a deterministic test entropy source might.
         while self.issued.contains(&kid) || self.keys.iter().any(|held| held.kid == Some(kid)) {

@@ -12,10 +12,10 @@ use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, StoreError};
-use crate::fingerprint::Fingerprint;
-use crate::key::OsEntropy;
-use crate::ring::KeyRing;
-use crate::store::{FileStore, Loaded};
+use crate::ring::fingerprint::Fingerprint;
+use crate::ring::key::OsEntropy;
+use crate::ring::keyring::KeyRing;
+use crate::store::file::{FileStore, Loaded};
 
 /// One version of the shared ring.
 #[derive(Debug)]

@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn wycheproof_hmac_sha256_cases() {
         let vectors: serde_json::Value =
-            serde_json::from_str(include_str!("../tests/data/wycheproof_hmac_sha256_test.json")).unwrap();
+            serde_json::from_str(include_str!("../../tests/data/wycheproof_hmac_sha256_test.json")).unwrap();
         let hex = |text: &serde_json::Value| -> Vec<u8> {
             let text = text.as_str().unwrap();
             (0..text.len()).step_by(2).map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap()).collect()

@@ -6,7 +6,7 @@ use zeroize::Zeroizing;
 
 use crate::error::KeyError;
 use crate::limits::{KEY_LEN_GENERATED, KEY_LEN_MAX, KEY_LEN_MIN, KID_LEN_MAX, KID_RANDOM_LEN};
-use crate::mac::Midstate;
+use crate::token::mac::Midstate;
 
 /// A source of secret random bytes for new keys and key identifiers.
 ///
@@ -137,7 +137,7 @@ impl Kid {
         let mut random = [0u8; KID_RANDOM_LEN];
         entropy.fill(&mut random)?;
         let mut text = [0u8; KID_LEN_MAX];
-        let encoded = crate::base64url::encode(&random, &mut text).map_err(|_| KeyError::InvalidKid)?;
+        let encoded = crate::token::base64url::encode(&random, &mut text).map_err(|_| KeyError::InvalidKid)?;
         Self::new(encoded)
     }
 

@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 use super::oracle::{Borrowed, Mixed, Owned};
 use super::*;
-use crate::claims::{parse as claims_parse, read, Validation};
 use crate::error::Rejection;
 use crate::limits::CLAIMS_MEMBERS_MAX;
+use crate::token::claims::{parse as claims_parse, read, Validation};
 
 /// Reads all of `json` as a `T` with the plain reader, or `None` where it gives up.
 fn plain<'de, T: Deserialize<'de>>(json: &'de str, depth_max: usize) -> Option<T> {

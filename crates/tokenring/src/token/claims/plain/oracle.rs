@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::parse;
-use crate::claims::read;
+use crate::token::claims::read;
 
 /// Whether the fast path read `text` into `C`; panics when `serde_json` reads it otherwise.
-pub(in crate::claims) fn agree<'de, C: Deserialize<'de> + PartialEq + core::fmt::Debug>(text: &'de str) -> bool {
+pub(in crate::token::claims) fn agree<'de, C: Deserialize<'de> + PartialEq + core::fmt::Debug>(text: &'de str) -> bool {
     match parse::<C>(text) {
         None => false,
         Some(fast) => {
@@ -24,23 +24,23 @@ pub(in crate::claims) fn agree<'de, C: Deserialize<'de> + PartialEq + core::fmt:
 
 /// Owned claims with a registered time read as a typed field and a list of strings.
 #[derive(Debug, Deserialize, PartialEq)]
-pub(in crate::claims) struct Owned {
-    pub(in crate::claims) sub: String,
-    pub(in crate::claims) exp: u64,
+pub(in crate::token::claims) struct Owned {
+    pub(in crate::token::claims) sub: String,
+    pub(in crate::token::claims) exp: u64,
     #[serde(default)]
-    pub(in crate::claims) aud: Option<Vec<String>>,
+    pub(in crate::token::claims) aud: Option<Vec<String>>,
 }
 
 /// Claims borrowed from the payload.
 #[derive(Debug, Deserialize, PartialEq)]
-pub(in crate::claims) struct Borrowed<'a> {
-    pub(in crate::claims) sub: &'a str,
-    pub(in crate::claims) iss: Option<&'a str>,
+pub(in crate::token::claims) struct Borrowed<'a> {
+    pub(in crate::token::claims) sub: &'a str,
+    pub(in crate::token::claims) iss: Option<&'a str>,
 }
 
 /// A type that asks the deserializer for most of what serde offers.
 #[derive(Debug, Deserialize, PartialEq)]
-pub(in crate::claims) struct Mixed<'a> {
+pub(in crate::token::claims) struct Mixed<'a> {
     #[serde(borrow, default)]
     text: Option<Cow<'a, str>>,
     #[serde(default)]

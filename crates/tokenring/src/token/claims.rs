@@ -14,7 +14,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, Ma
 
 use crate::error::Rejection;
 use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
-use crate::strict_json::{self, Name, NameFault, Scalar, Seen, SeenNames};
+use crate::token::strict_json::{self, Name, NameFault, Scalar, Seen, SeenNames};
 
 /// The checks applied to a token's claims once its signature holds.
 ///

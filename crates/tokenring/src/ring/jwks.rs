@@ -37,15 +37,15 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::base64url;
 use crate::error::{KeyError, KeySetError};
-use crate::key::{Key, Kid};
-use crate::lifecycle::Revoked;
 use crate::limits::{
     FORGET_AFTER_SECS_DEFAULT, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX,
 };
-use crate::ring::{trim_history, KeyRing, RingKey};
-use crate::strict_json;
+use crate::ring::key::{Key, Kid};
+use crate::ring::keyring::{trim_history, KeyRing, RingKey};
+use crate::ring::lifecycle::Revoked;
+use crate::token::base64url;
+use crate::token::strict_json;
 
 impl KeyRing {
     /// The ring as a JWK Set document, secrets included: write it only where the keys belong.

@@ -3,9 +3,9 @@
 
 use core::fmt;
 
-use crate::base64url;
 use crate::error::Rejection;
 use crate::limits::{HEADER_LEN_MAX, PAYLOAD_LEN_MAX, TOKEN_LEN_MAX};
+use crate::token::base64url;
 
 /// A compact token split into its three segments, its signature not checked: what the token
 /// says about itself, which anyone could have written. For showing a token (`tokenring

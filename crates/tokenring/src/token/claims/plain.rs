@@ -18,7 +18,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, Ma
 
 use super::{Registered, Replay, Slot, TeeDeserializer};
 use crate::limits::JSON_DEPTH_MAX;
-use crate::strict_json::Scalar;
+use crate::token::strict_json::Scalar;
 
 /// Reads `text` into `C`, with the registered claims, or `None` when it gave up, for whatever
 /// reason (a fault included: `serde_json` finds it again and names it).

@@ -3,7 +3,7 @@
 //! instant around every boundary.
 
 use super::*;
-use crate::key::Key;
+use crate::ring::key::Key;
 
 const T0: u64 = 1_700_000_000;
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 use crate::limits::DIRECTORY_ENTRIES_MAX;
-use crate::path::RedactedPath;
+use crate::store::path::RedactedPath;
 
 /// The file operations a [`FileStore`](crate::FileStore) needs.
 ///
@@ -226,8 +226,8 @@ pub trait Storage: fmt::Debug + Send + Sync {
     /// # Errors
     /// Any kind, when no randomness is available; the write then fails.
     fn fill_random(&self, dest: &mut [u8]) -> Result<(), io::ErrorKind> {
-        use crate::key::Entropy as _;
-        crate::key::OsEntropy.fill(dest).map_err(|_| io::ErrorKind::Other)
+        use crate::ring::key::Entropy as _;
+        crate::ring::key::OsEntropy.fill(dest).map_err(|_| io::ErrorKind::Other)
     }
 
     /// Waits before the next attempt to take a lock. The default sleeps the thread; a simulated

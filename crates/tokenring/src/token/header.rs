@@ -11,7 +11,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use crate::error::Rejection;
 use crate::limits::{HEADER_LEN_MAX, HEADER_MEMBERS_MAX, JSON_DEPTH_MAX, KID_LEN_MAX};
-use crate::strict_json::{self, Name, NameFault, Scalar, SeenNames};
+use crate::token::strict_json::{self, Name, NameFault, Scalar, SeenNames};
 
 /// What verification needs from a header.
 #[derive(Debug, PartialEq)]

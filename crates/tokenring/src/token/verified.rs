@@ -1,8 +1,8 @@
 //! Proof types: values only the verifier can construct.
 
-use crate::claims::Times;
-use crate::key::Kid;
 use crate::limits::PAYLOAD_LEN_MAX;
+use crate::ring::key::Kid;
+use crate::token::claims::Times;
 
 /// A JWT whose signature held and whose claims passed the [`Validation`](crate::Validation).
 /// Only [`KeyRing::verify`](crate::KeyRing::verify) and
