@@ -159,3 +159,26 @@ fn every_store_error_has_its_reason() {
         assert_eq!(reason(&error), expected, "{error}");
     }
 }
+
+#[test]
+fn a_late_answer_to_an_earlier_read_does_not_end_a_stuck_one() {
+    let mut machine = ReloadMachine::new(DEADLINE);
+    let first = read(&mut machine, 100);
+    let _ = machine.read_finished(first, 100, Ok(Reloaded::Unchanged));
+    let hung = read(&mut machine, 130);
+    let _ = machine.deadline_passed(hung, 140);
+    assert_eq!(machine.read_finished(first, 150, Ok(Reloaded::Unchanged)), Next::NOTHING);
+    assert_eq!(failed(&machine.wake(160)), Some(("reload-stuck", true)), "still stuck");
+}
+
+#[test]
+fn outcomes_have_their_names() {
+    let names = [
+        ReloadOutcome::Pending,
+        ReloadOutcome::Unchanged,
+        ReloadOutcome::Changed { generation: 2 },
+        ReloadOutcome::Failed { reason: "corrupt" },
+    ]
+    .map(|outcome| outcome.as_str());
+    assert_eq!(names, ["pending", "unchanged", "changed", "failed"]);
+}
