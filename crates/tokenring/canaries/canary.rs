@@ -65,11 +65,19 @@ pub enum Canary {
     /// A key activates a second after its activation time instead of at it (`<=` for `<`):
     /// a ring generated now cannot sign now.
     ActivationBoundaryOffByOne,
+    /// A token that begins with one of the ring's own headers is accepted whatever its
+    /// signature: the MAC is never checked for it.
+    MacSkippedForOwnHeader,
+    /// A token naming a key the ring has forgotten is `retired-key` (routine) instead of
+    /// `forgotten-key`, as if its MAC had been checked.
+    ForgottenKeyRoutine,
+    /// A rotation ignores the overlap: the previous keys retire as the new key activates.
+    OverlapIgnored,
 }
 
 impl Canary {
     /// Every canary.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 11] = [
         Self::SignerTakesPending,
         Self::UpdateTakesNoLock,
         Self::ExpNotChecked,
@@ -78,11 +86,15 @@ impl Canary {
         Self::RevokedKeyVerifies,
         Self::ReloadEmptiesOnParseError,
         Self::ActivationBoundaryOffByOne,
+        Self::MacSkippedForOwnHeader,
+        Self::ForgottenKeyRoutine,
+        Self::OverlapIgnored,
     ];
 
     /// The canary's name: `signer-takes-pending`, `update-takes-no-lock`, `exp-not-checked`,
     /// `retire-boundary-off-by-one`, `save-in-place`, `revoked-key-verifies`,
-    /// `reload-empties-on-parse-error` or `activation-boundary-off-by-one`.
+    /// `reload-empties-on-parse-error`, `activation-boundary-off-by-one`,
+    /// `mac-skipped-for-own-header`, `forgotten-key-routine` or `overlap-ignored`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::SignerTakesPending => "signer-takes-pending",
@@ -93,6 +105,9 @@ impl Canary {
             Self::RevokedKeyVerifies => "revoked-key-verifies",
             Self::ReloadEmptiesOnParseError => "reload-empties-on-parse-error",
             Self::ActivationBoundaryOffByOne => "activation-boundary-off-by-one",
+            Self::MacSkippedForOwnHeader => "mac-skipped-for-own-header",
+            Self::ForgottenKeyRoutine => "forgotten-key-routine",
+            Self::OverlapIgnored => "overlap-ignored",
         }
     }
 
