@@ -74,17 +74,18 @@
 //! `nbf`, `iss`, `aud`, the caller's type).
 //!
 //! Every limit is a constant in [`limits`].
-//!
-//! # Canaries (simulator and test builds only)
-//!
-//! The `canaries` feature, off by default and in no release build, compiles deliberate bugs
-//! into the library (a signer that takes pending keys, a save that is not atomic, ...), each
-//! armed at run time by `tokenring::canary::arm`, so that one build of a checker, such as the
-//! simulator, proves it catches every one. Without the feature the hooks compile to nothing.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
+// Appended to the crate's front page.
+#![doc = "
+# Canaries (simulator and test builds only)
+
+The `canaries` feature, off by default and in no release build, compiles deliberate bugs into
+the library (a signer that takes pending keys, a save that is not atomic, ...), each armed at run
+time by `tokenring::canary::arm`, so that one build of a checker, such as the simulator, proves
+that it catches every one. Without the feature the hooks compile to nothing."]
 
 /// A canary hook (see the `canaries` feature). `canary!(Name => mutant, else original)` is
 /// `mutant` when the canary is armed, `original` otherwise; `canary!(Name => statement)` runs
