@@ -354,7 +354,8 @@ async fn run(
                 Ok(Ok(done)) => done,
                 // The blocking task panicked or was cancelled: nothing was swapped in.
                 Ok(Err(_)) => {
-                    let error = StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other, path };
+                    let (op, kind) = (tokenring::StoreOp::Read, std::io::ErrorKind::Other);
+                    let error = StoreError::Io { op, kind, path: path.as_path().into() };
                     (Err(error), None)
                 }
                 Err(_) => {

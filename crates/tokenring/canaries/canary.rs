@@ -155,7 +155,7 @@ pub(crate) mod mutants {
 
     /// A save that removes `file`, then writes `document` in its place.
     pub(crate) fn save_in_place(storage: &dyn Storage, file: &Path, document: &str) -> Result<(), StoreError> {
-        let failed = |kind: io::ErrorKind| StoreError::Io { op: StoreOp::Write, kind, path: file.to_owned() };
+        let failed = |kind: io::ErrorKind| StoreError::Io { op: StoreOp::Write, kind, path: file.into() };
         match storage.remove(file) {
             Ok(()) | Err(io::ErrorKind::NotFound) => {}
             Err(kind) => return Err(failed(kind)),

@@ -1,5 +1,5 @@
 use std::io::ErrorKind;
-use std::path::PathBuf;
+use std::path::Path;
 
 use super::*;
 use crate::error::{KeySetError, StoreOp};
@@ -7,11 +7,11 @@ use crate::error::{KeySetError, StoreOp};
 const DEADLINE: Duration = Duration::from_secs(10);
 
 fn corrupt() -> StoreError {
-    StoreError::Corrupt { path: PathBuf::from("/keys/keys.json"), error: KeySetError::Empty }
+    StoreError::Corrupt { path: Path::new("/keys/keys.json").into(), error: KeySetError::Empty }
 }
 
 fn not_found() -> StoreError {
-    StoreError::NotFound { path: PathBuf::from("/keys/keys.json") }
+    StoreError::NotFound { path: Path::new("/keys/keys.json").into() }
 }
 
 /// The read a `wake` at `now_secs` starts; panics if it starts none.
@@ -145,16 +145,16 @@ fn late_answers_change_nothing() {
 
 #[test]
 fn every_store_error_has_its_reason() {
-    let path = PathBuf::from("/keys/keys.json");
+    let path = Path::new("/keys/keys.json");
     for (error, expected) in [
         (not_found(), "not-found"),
-        (StoreError::Io { op: StoreOp::Read, kind: ErrorKind::PermissionDenied, path: path.clone() }, "io"),
+        (StoreError::Io { op: StoreOp::Read, kind: ErrorKind::PermissionDenied, path: path.into() }, "io"),
         (corrupt(), "corrupt"),
         (StoreError::Locked, "locked"),
-        (StoreError::NotAFile { path: path.clone() }, "not-a-file"),
-        (StoreError::SymlinkLoop { path: path.clone() }, "symlink-loop"),
+        (StoreError::NotAFile { path: path.into() }, "not-a-file"),
+        (StoreError::SymlinkLoop { path: path.into() }, "symlink-loop"),
         (StoreError::AlreadyExists, "store"),
-        (StoreError::DirectoryNotFound { path }, "store"),
+        (StoreError::DirectoryNotFound { path: path.into() }, "store"),
     ] {
         assert_eq!(reason(&error), expected, "{error}");
     }
