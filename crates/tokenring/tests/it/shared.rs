@@ -277,3 +277,49 @@ fn a_token_under_a_revoked_key_is_revoked_key_even_inside_its_overlap() {
     assert!(!rejection.is_routine());
     assert_eq!(ring.verify_jws(&token, &mut tokenring::Scratch::new(), NOW + 2).unwrap_err(), Rejection::RevokedKey);
 }
+
+/// The reload decision a reloader runs, driven by hand on one thread with made-up times, over a
+/// real shared ring: what a service's reloader and the simulator do with their own timers.
+#[test]
+fn the_reload_machine_drives_a_shared_ring_through_a_bad_file_a_hung_read_and_back() {
+    use std::time::Duration;
+    use tokenring::{ReloadMachine, ReloadOutcome, ReloadReport};
+
+    let dir = temp_dir();
+    let store = FileStore::new(dir.join("keys.json"));
+    let (shared, _) = SharedRing::open_or_create(store.clone(), NOW).unwrap();
+    let token = shared.ring().issue(&claims(), 3600, NOW).unwrap();
+    let mut machine = ReloadMachine::new(Duration::from_secs(10));
+    let reload = |machine: &mut ReloadMachine, now_secs| {
+        let read = machine.wake(now_secs).read.expect("no read under way");
+        machine.read_finished(read, now_secs, shared.reload()).report.expect("a finished read is reported")
+    };
+    let failed = |report: ReloadReport| match report {
+        ReloadReport::Failed { reason, repeated, .. } => Some((reason, repeated)),
+        _ => None,
+    };
+
+    assert_eq!(reload(&mut machine, NOW + 30), ReloadReport::Unchanged { recovered: false });
+    fs::write(store.path(), b"{\"keys\":[").unwrap();
+    assert_eq!(failed(reload(&mut machine, NOW + 60)), Some(("corrupt", false)));
+    assert_eq!(failed(reload(&mut machine, NOW + 90)), Some(("corrupt", true)), "the same failure, again");
+    assert!(shared.ring().verify::<Value>(&token, &Validation::new(), NOW + 90).is_ok(), "the last good ring serves");
+
+    let mut repaired = KeyRing::generate(NOW).unwrap();
+    repaired.rotate(&Rotation::new(), NOW + 100).unwrap();
+    store.save(&repaired).unwrap();
+    assert_eq!(reload(&mut machine, NOW + 120), ReloadReport::Changed { generation: 2 });
+    assert_eq!(shared.ring().to_jwk_set().as_str(), repaired.to_jwk_set().as_str());
+
+    // A read that has not returned by its deadline: the ring stays, no second read starts.
+    let hung = machine.wake(NOW + 150).read.unwrap();
+    let stuck = machine.deadline_passed(hung, NOW + 160).report.unwrap();
+    assert_eq!(stuck.outcome(), ReloadOutcome::Failed { reason: "reload-stuck" });
+    assert_eq!(machine.wake(NOW + 180).read, None);
+    // It returns at last; the next wake reads afresh and finds the ring in place.
+    assert_eq!(machine.read_finished(hung, NOW + 200, shared.reload()).report, None);
+    assert_eq!(reload(&mut machine, NOW + 210), ReloadReport::Unchanged { recovered: true });
+    let status = machine.status();
+    assert_eq!((status.reloads, status.failures, status.at_secs), (7, 4, Some(NOW + 210)));
+    fs::remove_dir_all(&dir).unwrap();
+}
