@@ -103,7 +103,7 @@ pub struct ReadId(u64);
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
 #[non_exhaustive]
-pub struct Next {
+pub struct ReloadStep {
     /// Log this; the machine's [`status`](ReloadMachine::status) already counts it.
     pub report: Option<ReloadReport>,
     /// Start this read: [`SharedRing::reload`](crate::SharedRing::reload), off any thread
@@ -113,7 +113,7 @@ pub struct Next {
     pub read: Option<ReadId>,
 }
 
-impl Next {
+impl ReloadStep {
     const NOTHING: Self = Self { report: None, read: None };
 }
 
@@ -131,13 +131,13 @@ enum State {
 /// When to reload a [`SharedRing`](crate::SharedRing) and what to report: the one decision that
 /// a service's reloader (`tokenring-axum`'s `Reloader`) and the simulator both run.
 ///
-/// The machine does no I/O, reads no clock and starts no thread. Its caller owns the
-/// timers and the threads and tells it what happened: [`wake`](Self::wake) (a poll
-/// tick or a file event), [`read_finished`](Self::read_finished) (a read returned),
+/// The machine does no I/O, reads no clock and starts no thread. Its caller owns the timers and
+/// the threads and tells it what happened: [`wake`](Self::wake) (a poll tick or a file event),
+/// [`read_finished`](Self::read_finished) (a read returned),
 /// [`deadline_passed`](Self::deadline_passed) (a read has not returned within the read
-/// deadline), each with the time in seconds. It answers with a [`Next`]: a read to start, if
-/// any, and a [`ReloadReport`] to log, if any; its [`status`](Self::status) is what a
-/// health check shows.
+/// deadline), each with the time in seconds. It answers with a [`ReloadStep`]: a read to start,
+/// if any, and a [`ReloadReport`] to log, if any; its [`status`](Self::status) is what a health
+/// check shows.
 ///
 /// The rules:
 ///
@@ -205,14 +205,14 @@ impl ReloadMachine {
 
     /// A poll tick or a file event at `now_secs`: a read to start, or, while a read is stuck,
     /// a report that it still is.
-    pub fn wake(&mut self, now_secs: u64) -> Next {
+    pub fn wake(&mut self, now_secs: u64) -> ReloadStep {
         match self.state {
             State::Idle => self.start_read(),
             State::Reading(_) => {
                 self.again = true;
-                Next::NOTHING
+                ReloadStep::NOTHING
             }
-            State::Stuck(_) => Next { report: Some(self.stuck(now_secs)), read: None },
+            State::Stuck(_) => ReloadStep { report: Some(self.stuck(now_secs)), read: None },
         }
     }
 
@@ -220,40 +220,40 @@ impl ReloadMachine {
     /// [`SharedRing::reload`](crate::SharedRing::reload) returned). A read that was reported
     /// stuck is only taken as ended: the next wake reads afresh. An answer to a read the
     /// machine is not waiting for changes nothing.
-    pub fn read_finished(&mut self, read: ReadId, now_secs: u64, result: Result<Reloaded, StoreError>) -> Next {
+    pub fn read_finished(&mut self, read: ReadId, now_secs: u64, result: Result<Reloaded, StoreError>) -> ReloadStep {
         match self.state {
             State::Reading(current) if current == read => {
                 self.state = State::Idle;
                 let report = self.record(now_secs, result.map_err(|error| (reason(&error), error.to_string())));
                 let read = if core::mem::take(&mut self.again) { self.start_read().read } else { None };
-                Next { report: Some(report), read }
+                ReloadStep { report: Some(report), read }
             }
             State::Stuck(current) if current == read => {
                 self.state = State::Idle;
-                Next::NOTHING
+                ReloadStep::NOTHING
             }
-            _ => Next::NOTHING,
+            _ => ReloadStep::NOTHING,
         }
     }
 
     /// The read `read` has not returned by its deadline, now `now_secs`: it is reported stuck.
     /// Changes nothing for a read that has returned, or that is already reported stuck.
-    pub fn deadline_passed(&mut self, read: ReadId, now_secs: u64) -> Next {
+    pub fn deadline_passed(&mut self, read: ReadId, now_secs: u64) -> ReloadStep {
         match self.state {
             State::Reading(current) if current == read => {
                 self.state = State::Stuck(read);
                 self.again = false;
-                Next { report: Some(self.stuck(now_secs)), read: None }
+                ReloadStep { report: Some(self.stuck(now_secs)), read: None }
             }
-            _ => Next::NOTHING,
+            _ => ReloadStep::NOTHING,
         }
     }
 
-    fn start_read(&mut self) -> Next {
+    fn start_read(&mut self) -> ReloadStep {
         let read = ReadId(self.next_read);
         self.next_read += 1;
         self.state = State::Reading(read);
-        Next { report: None, read: Some(read) }
+        ReloadStep { report: None, read: Some(read) }
     }
 
     /// The report of a stuck read, recorded.

@@ -21,7 +21,7 @@ fn read(machine: &mut ReloadMachine, now_secs: u64) -> ReadId {
     next.read.expect("a wake with no read under way starts one")
 }
 
-fn failed(next: &Next) -> Option<(&'static str, bool)> {
+fn failed(next: &ReloadStep) -> Option<(&'static str, bool)> {
     match next.report {
         Some(ReloadReport::Failed { reason, repeated, .. }) => Some((reason, repeated)),
         _ => None,
@@ -34,7 +34,7 @@ fn a_wake_starts_a_read_and_its_result_is_reported_and_counted() {
     assert_eq!(machine.status(), ReloadStatus::START);
     let first = read(&mut machine, 100);
     let next = machine.read_finished(first, 101, Ok(Reloaded::Changed { generation: 2 }));
-    assert_eq!(next, Next { report: Some(ReloadReport::Changed { generation: 2 }), read: None });
+    assert_eq!(next, ReloadStep { report: Some(ReloadReport::Changed { generation: 2 }), read: None });
     let second = read(&mut machine, 130);
     assert_ne!(first, second);
     let next = machine.read_finished(second, 130, Ok(Reloaded::Unchanged));
@@ -50,8 +50,8 @@ fn a_wake_starts_a_read_and_its_result_is_reported_and_counted() {
 fn a_wake_during_a_read_reads_again_once_it_ends() {
     let mut machine = ReloadMachine::new(DEADLINE);
     let first = read(&mut machine, 100);
-    assert_eq!(machine.wake(100), Next::NOTHING, "one read at a time");
-    assert_eq!(machine.wake(100), Next::NOTHING, "wakes during a read make one more read, not one each");
+    assert_eq!(machine.wake(100), ReloadStep::NOTHING, "one read at a time");
+    assert_eq!(machine.wake(100), ReloadStep::NOTHING, "wakes during a read make one more read, not one each");
     let next = machine.read_finished(first, 101, Ok(Reloaded::Unchanged));
     assert_eq!(next.report, Some(ReloadReport::Unchanged { recovered: false }));
     let again = next.read.expect("the file may have changed after the read began");
@@ -108,9 +108,9 @@ fn a_read_past_its_deadline_is_stuck_until_it_returns_and_no_second_read_starts(
         assert_eq!(failed(&next), Some(("reload-stuck", true)), "at {now_secs}");
         assert_eq!(next.read, None, "still one read at a time");
     }
-    assert_eq!(machine.deadline_passed(hung, 170), Next::NOTHING, "reported once per wake, not per deadline");
+    assert_eq!(machine.deadline_passed(hung, 170), ReloadStep::NOTHING, "reported once per wake, not per deadline");
     // It returns: nothing to report (whatever it read is in place), and the next wake reads afresh.
-    assert_eq!(machine.read_finished(hung, 175, Ok(Reloaded::Changed { generation: 2 })), Next::NOTHING);
+    assert_eq!(machine.read_finished(hung, 175, Ok(Reloaded::Changed { generation: 2 })), ReloadStep::NOTHING);
     let fresh = read(&mut machine, 190);
     let next = machine.read_finished(fresh, 190, Ok(Reloaded::Unchanged));
     assert_eq!(next.report, Some(ReloadReport::Unchanged { recovered: true }));
@@ -122,9 +122,9 @@ fn a_read_past_its_deadline_is_stuck_until_it_returns_and_no_second_read_starts(
 fn a_wake_before_a_read_got_stuck_does_not_read_again_after_it() {
     let mut machine = ReloadMachine::new(DEADLINE);
     let hung = read(&mut machine, 100);
-    assert_eq!(machine.wake(105), Next::NOTHING);
+    assert_eq!(machine.wake(105), ReloadStep::NOTHING);
     let _ = machine.deadline_passed(hung, 110);
-    assert_eq!(machine.read_finished(hung, 115, Ok(Reloaded::Unchanged)), Next::NOTHING);
+    assert_eq!(machine.read_finished(hung, 115, Ok(Reloaded::Unchanged)), ReloadStep::NOTHING);
 }
 
 #[test]
@@ -133,11 +133,11 @@ fn late_answers_change_nothing() {
     let first = read(&mut machine, 100);
     let _ = machine.read_finished(first, 101, Ok(Reloaded::Unchanged));
     // The deadline of a read that has returned.
-    assert_eq!(machine.deadline_passed(first, 110), Next::NOTHING);
+    assert_eq!(machine.deadline_passed(first, 110), ReloadStep::NOTHING);
     let second = read(&mut machine, 130);
     // A second answer to the first read, and its deadline, while the second is under way.
-    assert_eq!(machine.read_finished(first, 131, Err(corrupt())), Next::NOTHING);
-    assert_eq!(machine.deadline_passed(first, 131), Next::NOTHING);
+    assert_eq!(machine.read_finished(first, 131, Err(corrupt())), ReloadStep::NOTHING);
+    assert_eq!(machine.deadline_passed(first, 131), ReloadStep::NOTHING);
     assert_eq!(machine.status().reloads, 1);
     let next = machine.read_finished(second, 132, Ok(Reloaded::Unchanged));
     assert_eq!(next.report, Some(ReloadReport::Unchanged { recovered: false }));
@@ -167,7 +167,7 @@ fn a_late_answer_to_an_earlier_read_does_not_end_a_stuck_one() {
     let _ = machine.read_finished(first, 100, Ok(Reloaded::Unchanged));
     let hung = read(&mut machine, 130);
     let _ = machine.deadline_passed(hung, 140);
-    assert_eq!(machine.read_finished(first, 150, Ok(Reloaded::Unchanged)), Next::NOTHING);
+    assert_eq!(machine.read_finished(first, 150, Ok(Reloaded::Unchanged)), ReloadStep::NOTHING);
     assert_eq!(failed(&machine.wake(160)), Some(("reload-stuck", true)), "still stuck");
 }
 
