@@ -3,10 +3,11 @@
 //! enables; this file is outside `src/`, so the published package does not contain it.
 //!
 //! Each [`Canary`] is one mutation of library code. The code carries a hook at the mutated
-//! spot, `canary!(Name)` or `canary!(Name => mutant)`: without the feature the hook is the
-//! constant `false`, or nothing, so a normal build carries no branch; with it, the hook asks
-//! [`armed`]. A line holding a hook is a canary line (`grep -n 'canary!('`), left out of line
-//! counts. One build serves every canary: [`arm`] picks one at run time.
+//! spot, `canary!(Name => mutant, else original)` or `canary!(Name => statement)`: without the
+//! feature the hook is `original`, or nothing, so a normal build carries no branch and not even
+//! the mutant; with it, the hook asks [`armed`]. A line holding a hook is a canary line (`grep -n 'canary!('`), left out of line
+//! counts. One build serves every canary: [`arm`] picks one at run time ([`scope`], for as long
+//! as a run lasts).
 //!
 //! The selection is per thread: the library starts no threads, so everything it does for a
 //! caller runs on the caller's thread, and tests or simulation runs on parallel threads each
@@ -140,6 +141,26 @@ pub fn current() -> Option<Canary> {
 /// Whether `canary` is armed on the calling thread: what the library's hooks ask.
 pub fn armed(canary: Canary) -> bool {
     current() == Some(canary)
+}
+
+/// Arms `canary` on the calling thread (`None` disarms) until the returned guard is dropped,
+/// which arms again the one armed before: a run that ends, even by a panic, leaves the thread
+/// as it found it for the next run on it.
+pub fn scope(canary: Option<Canary>) -> Scope {
+    Scope { previous: arm(canary) }
+}
+
+/// A canary armed until this is dropped: see [`scope`].
+#[derive(Debug)]
+#[must_use = "the canary is disarmed when the guard is dropped"]
+pub struct Scope {
+    previous: Option<Canary>,
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        arm(self.previous);
+    }
 }
 
 /// The mutants that take more than an expression: called by the hooks, never otherwise.

@@ -148,6 +148,26 @@ fn a_canary_is_armed_on_the_calling_thread_only() {
 }
 
 #[test]
+fn a_scope_arms_a_canary_until_it_ends_even_by_a_panic() {
+    {
+        let _outer = canary::scope(Some(Canary::SaveInPlace));
+        {
+            let _inner = canary::scope(Some(Canary::ExpNotChecked));
+            assert_eq!(canary::current(), Some(Canary::ExpNotChecked));
+        }
+        assert_eq!(canary::current(), Some(Canary::SaveInPlace));
+        let panicked = std::panic::catch_unwind(|| {
+            let _run = canary::scope(None);
+            assert_eq!(canary::current(), None);
+            panic!("a run that fails");
+        });
+        assert!(panicked.is_err());
+        assert_eq!(canary::current(), Some(Canary::SaveInPlace));
+    }
+    assert_eq!(canary::current(), None);
+}
+
+#[test]
 fn signer_takes_pending_signs_with_a_key_before_its_activation() {
     let mut ring = KeyRing::generate(NOW).unwrap();
     let old = ring.active_kid(NOW).unwrap();
