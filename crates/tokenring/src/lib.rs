@@ -80,6 +80,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod clock;
+pub mod duration;
 mod error;
 pub mod limits;
 mod ring;
