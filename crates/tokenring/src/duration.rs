@@ -46,8 +46,7 @@ const UNITS: [(&str, u64); 5] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_0
 pub enum DurationError {
     /// The text is empty.
     Empty,
-    /// The text is longer than [`DURATION_TEXT_LEN_MAX`](crate::limits::DURATION_TEXT_LEN_MAX)
-    /// bytes.
+    /// The text is longer than [`DURATION_TEXT_LEN_MAX`] bytes.
     TooLong,
     /// A part does not start with a decimal digit (a sign, a space, a letter, a fraction).
     NotANumber,
@@ -57,7 +56,7 @@ pub enum DurationError {
     UnknownUnit,
     /// A unit is not smaller than the one before it (`30m1h`, `1s1s`).
     UnitOrder,
-    /// The duration exceeds [`DURATION_SECS_MAX`](crate::limits::DURATION_SECS_MAX) seconds.
+    /// The duration exceeds [`DURATION_SECS_MAX`] seconds.
     OverLimit,
     /// [`parse_secs`] was given a duration that is not a whole number of seconds (`1500ms`).
     FractionOfASecond,
