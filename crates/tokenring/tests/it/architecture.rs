@@ -68,3 +68,12 @@ fn only_a_keys_constructor_keys_the_mac() {
     // Signing and verifying copy the keyed state; nothing on the hot path keys HMAC again.
     assert_eq!(files_containing(&["Midstate::new"]), ["ring/key.rs"]);
 }
+
+#[test]
+fn the_token_and_the_ring_know_nothing_of_files() {
+    let above_the_store: Vec<String> = files_containing(&["crate::store", "FileStore", "SharedRing", "Storage"])
+        .into_iter()
+        .filter(|path| path.starts_with("token/") || path.starts_with("ring/"))
+        .collect();
+    assert_eq!(above_the_store, Vec::<String>::new());
+}
