@@ -67,7 +67,7 @@ struct Args {
     #[arg(long, conflicts_with_all = ["swarm", "seeds"])]
     clients: Option<u32>,
     /// Simulated duration: 7d, 36h, 90m, 45s.
-    #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["swarm", "seeds"])]
     duration: Option<u64>,
     /// Load balancing.
     #[arg(long, value_enum, conflicts_with_all = ["swarm", "seeds"])]
@@ -100,11 +100,11 @@ struct Args {
     #[arg(long, conflicts_with_all = ["swarm", "seeds", "request_every"])]
     rate: Option<u64>,
     /// Mean time between two requests of an active client (what --rate sets).
-    #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["swarm", "seeds"])]
     request_every: Option<u64>,
     /// The rotations' propagation time (default: the reload bound); shorter shows what an
     /// under-configured propagation costs.
-    #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["swarm", "seeds"])]
     propagation: Option<u64>,
     /// Clients send a rejected request once more, to another node, before logging in again.
     #[arg(long, conflicts_with_all = ["swarm", "seeds"])]
@@ -123,10 +123,6 @@ fn thread_cpu_secs() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
     Some(nanos as f64 / 1e9)
-}
-
-fn parse_duration_arg(text: &str) -> Result<u64, String> {
-    parse_duration(text).map_err(str::to_owned)
 }
 
 fn parse_canary(text: &str) -> Result<Canary, String> {
