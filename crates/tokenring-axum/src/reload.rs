@@ -242,11 +242,7 @@ impl Reloader {
 /// that concerns the key file (see [`KeyFileNames`]) other than a read (a reload's own read
 /// must not trigger the next one).
 fn watch(store: &FileStore, debounce: Duration, wake: mpsc::Sender<()>) -> Result<Watcher, ReloadError> {
-    let path = store.path();
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let directory = store.directory().to_path_buf();
     let names = KeyFileNames { store: store.clone(), directory: directory.clone() };
     let mut watcher = notify_debouncer_full::new_debouncer(
         debounce,
@@ -397,7 +393,8 @@ async fn run(
             Ok(Ok(done)) => done,
             // The blocking task panicked or was cancelled: nothing was swapped in.
             Ok(Err(_)) => {
-                let error = StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other, path };
+                let error =
+                    StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other, path: path.into() };
                 (Err(error), None)
             }
             Err(_) => {
@@ -492,15 +489,7 @@ fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcom
 
 /// The `reason` a failed reload reports.
 fn reason_of(error: &StoreError) -> &'static str {
-    match error {
-        StoreError::NotFound { .. } => "not-found",
-        StoreError::Io { .. } => "io",
-        StoreError::Corrupt { .. } => "corrupt",
-        StoreError::Locked => "locked",
-        StoreError::NotAFile { .. } => "not-a-file",
-        StoreError::SymlinkLoop { .. } => "symlink-loop",
-        _ => "store",
-    }
+    error.code()
 }
 
 #[cfg(test)]

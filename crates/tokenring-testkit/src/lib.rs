@@ -683,7 +683,7 @@ pub fn roundtrip(case: &RoundtripCase) {
     // Which failures the claims call for; none means issuing must succeed.
     let mut allowed: Vec<SignError> = Vec::new();
     if case.ttl_secs > DURATION_SECS_MAX {
-        allowed.push(SignError::TtlTooLong);
+        allowed.push(SignError::DurationTooLong { secs: case.ttl_secs });
     }
     if case.now_secs.checked_add(case.ttl_secs).is_none() {
         allowed.push(SignError::TimeOverflow);

@@ -7,3 +7,4 @@ pub(crate) mod jwks;
 pub(crate) mod key;
 pub(crate) mod keyring;
 pub(crate) mod lifecycle;
+pub(crate) mod ring_key;

@@ -6,6 +6,8 @@ pub(crate) mod base64url;
 pub(crate) mod claims;
 pub(crate) mod header;
 pub(crate) mod mac;
+pub(crate) mod sign;
 pub(crate) mod strict_json;
 pub(crate) mod unverified;
 pub(crate) mod verified;
+pub(crate) mod verify;
