@@ -594,6 +594,20 @@ fn beside(link: &Path, target: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// The one "directory of a path": the parent as given, `.` for a bare name.
+    #[test]
+    fn the_directory_of_a_key_file() {
+        for (path, expected) in [
+            ("/etc/app/keys.json", "/etc/app"),
+            ("keys.json", "."),
+            ("./keys.json", "."),
+            ("config/keys.json", "config"),
+            ("/keys.json", "/"),
+        ] {
+            assert_eq!(FileStore::new(path).directory(), Path::new(expected), "{path}");
+        }
+    }
+
     #[test]
     fn permissions_are_reported_when_someone_else_may_change_or_needlessly_read_the_keys() {
         for (mode, expected) in [
