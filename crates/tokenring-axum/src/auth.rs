@@ -167,7 +167,7 @@ impl Auth {
     /// Those of [`KeyRing::issue`](tokenring::KeyRing::issue): [`SignError::NoActiveKey`] when
     /// the ring has no key that signs now, [`SignError::Claims`] for claims that are not a JSON
     /// object, [`SignError::DuplicateClaim`], [`SignError::InvalidClaim`] and
-    /// [`SignError::Malformed`] for claims a verifier would refuse, [`SignError::TtlTooLong`],
+    /// [`SignError::Malformed`] for claims a verifier would refuse, [`SignError::DurationTooLong`],
     /// [`SignError::TimeOverflow`], [`SignError::TooLarge`].
     pub fn issue<T: Serialize + ?Sized>(&self, claims: &T, ttl_secs: u64) -> Result<String, SignError> {
         self.inner.ring.ring().issue(claims, ttl_secs, self.now_secs())

@@ -198,11 +198,7 @@ impl Reloader {
 /// that concerns the key file (see [`KeyFileNames`]) other than a read (a reload's own read
 /// must not trigger the next one).
 fn watch(store: &FileStore, debounce: Duration, wake: mpsc::Sender<()>) -> Result<Watcher, ReloadError> {
-    let path = store.path();
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let directory = store.directory().to_path_buf();
     let names = KeyFileNames { store: store.clone(), directory: directory.clone() };
     let mut watcher = notify_debouncer_full::new_debouncer(
         debounce,

@@ -61,7 +61,7 @@ fn update_failure(path: &Path, error: tokenring::Error) -> Failure {
     match error {
         tokenring::Error::Store(error) => store_failure(path, error),
         tokenring::Error::Key(error) => Failure::Key(error),
-        tokenring::Error::KeySet(error) => store_failure(path, StoreError::Corrupt { path: path.to_owned(), error }),
+        tokenring::Error::KeySet(error) => store_failure(path, StoreError::Corrupt { path: path.into(), error }),
         tokenring::Error::Sign(error) => Failure::Sign(error),
         // `Error` is non-exhaustive; a future kind is reported as the store's.
         other => Failure::Usage(other.to_string()),

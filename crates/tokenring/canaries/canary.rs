@@ -170,8 +170,10 @@ pub(crate) mod mutants {
     /// [`KeyRing::signer`] that also takes pending keys.
     pub(crate) fn signer_taking_pending(ring: &KeyRing, now_secs: u64) -> Option<usize> {
         let signs = |phase| matches!(phase, Phase::Current | Phase::Pending);
-        let candidates = ring.keys.iter().enumerate().filter(|(_, key)| !key.verify_only && signs(key.phase(now_secs)));
-        candidates.max_by_key(|(index, key)| (key.activate_at_secs, key.created_secs, *index)).map(|(index, _)| index)
+        let candidates = ring.keys.iter().enumerate().filter(|(_, key)| key.may_sign() && signs(key.phase(now_secs)));
+        candidates
+            .max_by_key(|(index, key)| (key.times().activate_at_secs, key.times().created_secs, *index))
+            .map(|(index, _)| index)
     }
 
     /// A save that removes `file`, then writes `document` in its place.

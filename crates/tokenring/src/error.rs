@@ -6,13 +6,17 @@
 //! claims that cannot be serialized.
 //!
 //! No `Display` or `Debug` here ever contains a token, a signature, key bytes or a string chosen
-//! by whoever sent the token: every detail is a `&'static str` or a number, or a path printed
-//! through [`RedactedPath`](crate::RedactedPath).
+//! by whoever sent the token: every detail is a `&'static str` or a number, or a path held as a
+//! [`RedactedPathBuf`](crate::RedactedPathBuf), which prints redacted. Limits are quoted from
+//! [`limits`](crate::limits), never restated.
 
 use core::fmt;
 use std::io;
 
-use crate::store::path::RedactedPath;
+use crate::limits::{
+    DURATION_SECS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_LEN_MIN, KEY_SET_LEN_MAX, KID_LEN_MAX, SYMLINK_HOPS_MAX,
+};
+use crate::store::path::RedactedPathBuf;
 
 /// Why a token was not accepted.
 ///
@@ -259,27 +263,43 @@ pub enum KeyError {
     RingFull,
     /// The ring holds no key with the given identifier.
     UnknownKid,
-    /// A duration exceeds [`DURATION_SECS_MAX`](crate::limits::DURATION_SECS_MAX).
-    DurationTooLong,
+    /// A rotation's duration (propagation, overlap or forget time) exceeds
+    /// [`DURATION_SECS_MAX`], the one limit on durations, which
+    /// [`SignError::DurationTooLong`] reports for a token's time-to-live.
+    DurationTooLong {
+        /// The longest duration given, in seconds.
+        secs: u64,
+    },
     /// The operating system's random number generator failed.
     Entropy,
+}
+
+/// `secs`, which exceeds [`DURATION_SECS_MAX`], and the limit, in words: what both
+/// `DurationTooLong` errors print after naming the duration.
+fn duration_too_long(f: &mut fmt::Formatter<'_>, what: &str, secs: u64) -> fmt::Result {
+    const DAY_SECS: u64 = 24 * 60 * 60;
+    write!(
+        f,
+        "{what} of {secs} seconds is longer than the limit of {DURATION_SECS_MAX} seconds ({} days)",
+        DURATION_SECS_MAX / DAY_SECS
+    )
 }
 
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooShort { bits } => write!(
-                f,
-                "key is {bits} bits, HS256 needs at least {} (RFC 7518 section 3.2)",
-                crate::limits::KEY_LEN_MIN * 8
-            ),
-            Self::TooLong { bits } => {
-                write!(f, "key is {bits} bits, at most {} accepted", crate::limits::KEY_LEN_MAX * 8)
+            Self::TooShort { bits } => {
+                write!(f, "key is {bits} bits, HS256 needs at least {} (RFC 7518 section 3.2)", KEY_LEN_MIN * 8)
             }
-            Self::InvalidKid => f.write_str("key identifier must be 1 to 64 printable ASCII characters"),
-            Self::RingFull => f.write_str("key ring is full: no key is old enough to forget"),
+            Self::TooLong { bits } => write!(f, "key is {bits} bits, at most {} accepted", KEY_LEN_MAX * 8),
+            Self::InvalidKid => {
+                write!(f, "key identifier must be 1 to {KID_LEN_MAX} printable ASCII characters, neither `\"` nor `\\`")
+            }
+            Self::RingFull => {
+                write!(f, "key ring is full: it holds {KEYS_PER_RING_MAX} keys and none is old enough to forget")
+            }
             Self::UnknownKid => f.write_str("key ring holds no key with that identifier"),
-            Self::DurationTooLong => f.write_str("duration is longer than ten years"),
+            Self::DurationTooLong { secs } => duration_too_long(f, "rotation duration", *secs),
             Self::Entropy => f.write_str("the operating system's random number generator failed"),
         }
     }
@@ -370,7 +390,7 @@ pub enum KeySetError {
 impl fmt::Display for KeySetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::TooLarge => write!(f, "key set is larger than {} bytes", crate::limits::KEY_SET_LEN_MAX),
+            Self::TooLarge => write!(f, "key set is larger than {KEY_SET_LEN_MAX} bytes"),
             Self::Json { line, column } => {
                 write!(f, "key set is not valid JSON (line {line}, column {column})")
             }
@@ -380,9 +400,7 @@ impl fmt::Display for KeySetError {
                 "document is both a JWK Set (member `keys`) and a JWK (member `{member}`): which keys it holds is ambiguous"
             ),
             Self::Empty => f.write_str("key set has no keys"),
-            Self::TooManyKeys => {
-                write!(f, "key set has more than {} keys", crate::limits::KEYS_PER_RING_MAX)
-            }
+            Self::TooManyKeys => write!(f, "key set has more than {KEYS_PER_RING_MAX} keys"),
             Self::UnsupportedKeyType { index } => write!(f, "key {index}: kty is not \"oct\""),
             Self::UnsupportedAlgorithm { index } => {
                 write!(f, "key {index}: not an HS256 signing key (alg or use)")
@@ -424,7 +442,8 @@ pub enum StoreOp {
 }
 
 impl StoreOp {
-    fn as_str(self) -> &'static str {
+    /// `read`, `write`, `sync`, `rename` or `lock`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Read => "read",
             Self::Write => "write",
@@ -437,9 +456,11 @@ impl StoreOp {
 
 /// A key file that cannot be read, written or trusted.
 ///
-/// Its `Display` and `Debug` print paths through [`RedactedPath`](crate::RedactedPath): a
-/// token given where a key file's path belongs is never printed, nor the names of the lock and
-/// temporary files derived from it.
+/// Every path it holds is a [`RedactedPathBuf`], which prints redacted: a token given where a
+/// key file's path belongs is never printed, nor the names of the lock and temporary files
+/// derived from it. Its `Debug` is its `Display` text, so that a `main` returning
+/// `Result<(), Box<dyn Error>>` prints the file and the cause in words.
+/// [`code`](Self::code) gives each failure a stable, kebab-case reason for logs and metrics.
 #[non_exhaustive]
 pub enum StoreError {
     /// An I/O operation failed.
@@ -449,18 +470,15 @@ pub enum StoreError {
         /// The operating system's error kind.
         kind: io::ErrorKind,
         /// The file or directory it was done to: the key file, its temporary file, its lock
-        /// file or its directory. It tells an operator which file to fix, but it is the path as
-        /// the caller gave it, which may be a token pasted in the wrong place: print it through
-        /// [`RedactedPath`](crate::RedactedPath), as this error's `Display` and `Debug` do.
-        path: std::path::PathBuf,
+        /// file or its directory. It tells an operator which file to fix.
+        path: RedactedPathBuf,
     },
     /// The file exists but is not a usable key set: truncated, damaged, or holding keys this
     /// library cannot use. It was left untouched: the library never replaces such a file with
     /// a fresh key.
     Corrupt {
-        /// The key file's path, as the caller gave it (print it through
-        /// [`RedactedPath`](crate::RedactedPath)).
-        path: std::path::PathBuf,
+        /// The key file's path, as the caller gave it.
+        path: RedactedPathBuf,
         /// What is wrong with the document.
         error: KeySetError,
     },
@@ -469,9 +487,8 @@ pub enum StoreError {
     /// The file does not exist: a first start, or a typo in the path. Reading never creates
     /// it.
     NotFound {
-        /// The key file's path, as the caller gave it (print it through
-        /// [`RedactedPath`](crate::RedactedPath)).
-        path: std::path::PathBuf,
+        /// The key file's path, as the caller gave it.
+        path: RedactedPathBuf,
     },
     /// Another process held the key file's lock for longer than a writer waits
     /// ([`LOCK_ATTEMPTS_MAX`](crate::limits::LOCK_ATTEMPTS_MAX) attempts).
@@ -481,72 +498,78 @@ pub enum StoreError {
     /// and no lock file was created beside it.
     NotAFile {
         /// The file the key file's path leads to, after its symbolic links.
-        path: std::path::PathBuf,
+        path: RedactedPathBuf,
     },
     /// The key file's path is a symbolic link to a link to a link ... more than
-    /// [`SYMLINK_HOPS_MAX`](crate::limits::SYMLINK_HOPS_MAX) times: a loop, most likely.
-    /// Nothing was read or written.
+    /// [`SYMLINK_HOPS_MAX`] times: a loop, most likely. Nothing was read or written.
     SymlinkLoop {
         /// The key file's path.
-        path: std::path::PathBuf,
+        path: RedactedPathBuf,
     },
     /// The directory the key file should be written to does not exist (or one above it does
     /// not): a write creates the key file, never a directory. Nothing was written.
     DirectoryNotFound {
         /// The key file's directory (after its symbolic links).
-        path: std::path::PathBuf,
+        path: RedactedPathBuf,
     },
     /// Something that is not the store's own is at the name of the lock file or of every
     /// temporary file a write tried (a symbolic link, a directory, a FIFO planted there): the
     /// write was refused, and nothing was created or changed where a link leads.
     InTheWay {
         /// The lock file's or the last temporary file's path.
-        path: std::path::PathBuf,
+        path: RedactedPathBuf,
         /// What is there: `a symbolic link`, `a directory, device, FIFO or socket`, `a file`,
         /// or `something` when it cannot be told.
         what: &'static str,
     },
 }
 
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl StoreError {
+    /// The stable machine reason, kebab-case: `io`, `corrupt`, `already-exists`, `not-found`,
+    /// `locked`, `not-a-file`, `symlink-loop`, `directory-not-found` or `in-the-way`. What a
+    /// reloader reports and a metric is labelled with; the `Display` text is for people.
+    pub fn code(&self) -> &'static str {
         match self {
-            Self::Io { op, kind, path } => {
-                write!(f, "cannot {} {}: {}", op.as_str(), RedactedPath::new(path), io::Error::from(*kind))
-            }
-            Self::Corrupt { path, error } => write!(
-                f,
-                "key file {} is not a usable HS256 key set (left untouched): {error}",
-                RedactedPath::new(path)
-            ),
-            Self::AlreadyExists => f.write_str("key file already exists"),
-            Self::NotFound { path } => write!(f, "key file {} does not exist", RedactedPath::new(path)),
-            Self::Locked => f.write_str("key file is locked by another writer; try again"),
-            Self::NotAFile { path } => write!(
-                f,
-                "key file {} is not a regular file (a directory, device, FIFO or socket): not read or written",
-                RedactedPath::new(path)
-            ),
-            Self::SymlinkLoop { path } => write!(
-                f,
-                "cannot follow the symbolic links of {}: more than {} in a row (a loop?)",
-                RedactedPath::new(path),
-                crate::limits::SYMLINK_HOPS_MAX
-            ),
-            Self::DirectoryNotFound { path } => {
-                write!(f, "directory {} does not exist (create it first)", RedactedPath::new(path))
-            }
-            Self::InTheWay { path, what } => write!(
-                f,
-                "cannot write the key file: {what} is in the way at {} (not the store's; remove it)",
-                RedactedPath::new(path)
-            ),
+            Self::Io { .. } => "io",
+            Self::Corrupt { .. } => "corrupt",
+            Self::AlreadyExists => "already-exists",
+            Self::NotFound { .. } => "not-found",
+            Self::Locked => "locked",
+            Self::NotAFile { .. } => "not-a-file",
+            Self::SymlinkLoop { .. } => "symlink-loop",
+            Self::DirectoryNotFound { .. } => "directory-not-found",
+            Self::InTheWay { .. } => "in-the-way",
         }
     }
 }
 
-/// The `Display` text: what a `main` returning `Result<(), Box<dyn Error>>` prints, so that a
-/// start-up error reads the same however it is printed (paths through [`RedactedPath`]).
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io { op, kind, path } => write!(f, "cannot {} {path}: {}", op.as_str(), io::Error::from(*kind)),
+            Self::Corrupt { path, error } => {
+                write!(f, "key file {path} is not a usable HS256 key set (left untouched): {error}")
+            }
+            Self::AlreadyExists => f.write_str("key file already exists"),
+            Self::NotFound { path } => write!(f, "key file {path} does not exist"),
+            Self::Locked => f.write_str("key file is locked by another writer; try again"),
+            Self::NotAFile { path } => write!(
+                f,
+                "key file {path} is not a regular file (a directory, device, FIFO or socket): not read or written"
+            ),
+            Self::SymlinkLoop { path } => {
+                write!(f, "cannot follow the symbolic links of {path}: more than {SYMLINK_HOPS_MAX} in a row (a loop?)")
+            }
+            Self::DirectoryNotFound { path } => write!(f, "directory {path} does not exist (create it first)"),
+            Self::InTheWay { path, what } => {
+                write!(f, "cannot write the key file: {what} is in the way at {path} (not the store's; remove it)")
+            }
+        }
+    }
+}
+
+/// The `Display` text, as for [`Error`]: what `?` from a `main` prints. The paths need no care
+/// here: they print redacted however they are printed.
 impl fmt::Debug for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -580,8 +603,12 @@ pub enum SignError {
     /// The signed token would exceed [`TOKEN_LEN_MAX`](crate::limits::TOKEN_LEN_MAX) or another
     /// limit a verifier enforces.
     TooLarge,
-    /// The time-to-live exceeds [`DURATION_SECS_MAX`](crate::limits::DURATION_SECS_MAX).
-    TtlTooLong,
+    /// The time-to-live exceeds [`DURATION_SECS_MAX`], the one limit on durations, which
+    /// [`KeyError::DurationTooLong`] reports for a rotation's.
+    DurationTooLong {
+        /// The time-to-live given, in seconds.
+        secs: u64,
+    },
     /// `now` plus the time-to-live does not fit the 64-bit seconds a time claim holds.
     TimeOverflow,
     /// A registered claim (named) has a type or value a verifier refuses, such as a numeric
@@ -608,7 +635,7 @@ impl fmt::Display for SignError {
                 write!(f, "claim `{claim}` is not before `exp`: leave it out and issue sets it to now")
             }
             Self::TooLarge => f.write_str("token would exceed the verifier's limits"),
-            Self::TtlTooLong => f.write_str("time-to-live is longer than ten years"),
+            Self::DurationTooLong { secs } => duration_too_long(f, "time-to-live", *secs),
             Self::TimeOverflow => f.write_str("now plus the time-to-live is past the largest time a token can hold"),
             Self::InvalidClaim(claim) => write!(f, "claim `{claim}` has a type or value a verifier refuses"),
             Self::Malformed(reason) => write!(f, "claims are malformed: {reason}"),

@@ -61,7 +61,7 @@ pub use crate::ring::key::{Entropy, Key, Kid, OsEntropy};
 pub use crate::ring::keyring::KeyRing;
 pub use crate::ring::lifecycle::{KeyInfo, KeyState, Rotation};
 pub use crate::store::file::{FileStore, Loaded, PermissionWarning};
-pub use crate::store::path::RedactedPath;
+pub use crate::store::path::{RedactedPath, RedactedPathBuf};
 pub use crate::store::reload::{ReadId, ReloadMachine, ReloadOutcome, ReloadReport, ReloadStatus, ReloadStep};
 pub use crate::store::shared::{Reloaded, SharedRing};
 pub use crate::store::storage::{EntryKind, Storage, StorageLock};

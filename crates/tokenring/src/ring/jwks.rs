@@ -42,8 +42,9 @@ use crate::limits::{
     FORGET_AFTER_SECS_DEFAULT, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_SET_LEN_MAX, KID_LEN_MAX,
 };
 use crate::ring::key::{Key, Kid};
-use crate::ring::keyring::{trim_history, KeyRing, RingKey};
+use crate::ring::keyring::{trim_history, KeyRing};
 use crate::ring::lifecycle::Revoked;
+use crate::ring::ring_key::{KeyTimes, RingKey};
 use crate::token::base64url;
 use crate::token::strict_json;
 
@@ -62,19 +63,20 @@ impl KeyRing {
         for (position, key) in self.keys.iter().enumerate() {
             out.push_str(if position == 0 { "\n    {" } else { ",\n    {" });
             out.push_str(r#""kty":"oct","use":"sig","alg":"HS256""#);
-            if let Some(kid) = &key.kid {
+            if let Some(kid) = key.kid() {
                 let _ = write!(out, r#","kid":"{kid}""#);
             }
             out.push_str(r#","k":""#);
-            base64url::encode_into(key.key.expose_secret(), &mut out);
-            let _ = write!(out, r#"","created_at":{},"activate_at":{}"#, key.created_secs, key.activate_at_secs);
-            let times = [("retire_at", key.retire_at_secs), ("forget_at", key.forget_at_secs)];
+            base64url::encode_secret_into(key.key().expose_secret(), &mut out);
+            let times = key.times();
+            let _ = write!(out, r#"","created_at":{},"activate_at":{}"#, times.created_secs, times.activate_at_secs);
+            let times = [("retire_at", times.retire_at_secs), ("forget_at", times.forget_at_secs)];
             for (name, at) in times {
                 if let Some(at) = at {
                     let _ = write!(out, r#","{name}":{at}"#);
                 }
             }
-            if key.verify_only {
+            if !key.may_sign() {
                 out.push_str(r#","key_ops":["verify"]"#);
             }
             out.push('}');
@@ -161,7 +163,7 @@ impl KeyRing {
             // would make a token's key choice unpredictable.
             let kid = member.get("kid").and_then(Value::as_str);
             let taken = |held: Option<&Kid>| held.map(Kid::as_str) == kid;
-            if keys.iter().any(|held| taken(held.kid.as_ref())) || revoked.iter().any(|held| taken(Some(&held.kid))) {
+            if keys.iter().any(|held| taken(held.kid().as_ref())) || revoked.iter().any(|held| taken(Some(&held.kid))) {
                 return Err(KeySetError::DuplicateKid { index });
             }
             let (key, revoked_at_secs) = parse_key(index, member)?;
@@ -183,7 +185,7 @@ impl KeyRing {
                 for (index, record) in records.iter().enumerate() {
                     let record = parse_revoked(record).ok_or(KeySetError::InvalidRevoked { index })?;
                     let kid = Some(record.kid);
-                    if keys.iter().any(|held| held.kid == kid) || revoked.iter().any(|held| held.kid == record.kid) {
+                    if keys.iter().any(|held| held.kid() == kid) || revoked.iter().any(|held| held.kid == record.kid) {
                         return Err(KeySetError::InvalidRevoked { index });
                     }
                     revoked.push(record);
@@ -211,7 +213,7 @@ impl KeyRing {
         // Deduplicate through a set: calling `remember` per identifier would be quadratic.
         let mut seen = BTreeSet::new();
         let held: Vec<Kid> =
-            keys.iter().filter_map(|key| key.kid).chain(revoked.iter().map(|revoked| revoked.kid)).collect();
+            keys.iter().filter_map(RingKey::kid).chain(revoked.iter().map(|revoked| revoked.kid)).collect();
         issued = issued.into_iter().chain(held.iter().copied()).filter(|kid| seen.insert(*kid)).collect();
         trim_history(&mut issued, &held);
         Ok((KeyRing { keys, issued, revoked }, dropped_secret))
@@ -295,12 +297,8 @@ fn parse_key(index: usize, member: &mut Map<String, Value>) -> Result<(RingKey, 
     }
     let secret = base64url::decode_secret(&encoded).map_err(|_| KeySetError::InvalidMember { index, member: "k" })?;
     let key = Key::from_bytes(&secret).map_err(|error| KeySetError::Key { index, error })?;
-    let mut key = RingKey::new(kid, key, created_secs);
-    key.activate_at_secs = activate_at_secs;
-    key.retire_at_secs = retire_at_secs;
-    key.forget_at_secs = forget_at_secs;
-    key.verify_only = !may_sign;
-    Ok((key, revoked_at_secs))
+    let times = KeyTimes { created_secs, activate_at_secs, retire_at_secs, forget_at_secs };
+    Ok((RingKey::new(kid, key, times, may_sign), revoked_at_secs))
 }
 
 /// A parsed document whose strings are zeroized when it is dropped, on every path: the `k`

@@ -136,9 +136,10 @@ impl Kid {
     pub fn generate(entropy: &mut impl Entropy) -> Result<Self, KeyError> {
         let mut random = [0u8; KID_RANDOM_LEN];
         entropy.fill(&mut random)?;
-        let mut text = [0u8; KID_LEN_MAX];
-        let encoded = crate::token::base64url::encode(&random, &mut text).map_err(|_| KeyError::InvalidKid)?;
-        Self::new(encoded)
+        // The identifier is published in every header: the token codec encodes it.
+        let mut text = Vec::with_capacity(KID_LEN_MAX);
+        crate::token::base64url::encode_into(&random, &mut text);
+        Self::new(core::str::from_utf8(&text).map_err(|_| KeyError::InvalidKid)?)
     }
 
     /// The identifier as a string.

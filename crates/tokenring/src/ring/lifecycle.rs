@@ -24,7 +24,8 @@ use crate::limits::{
     DURATION_SECS_MAX, FORGET_AFTER_SECS_DEFAULT, KEYS_PER_RING_MAX, OVERLAP_SECS_DEFAULT, PROPAGATION_SECS_DEFAULT,
 };
 use crate::ring::key::{Entropy, Kid, OsEntropy};
-use crate::ring::keyring::{KeyRing, RingKey};
+use crate::ring::keyring::KeyRing;
+use crate::ring::ring_key::{KeyTimes, RingKey};
 
 /// Where a key is in its life at a given time.
 ///
@@ -77,10 +78,12 @@ pub(crate) enum Phase {
 
 impl RingKey {
     pub(crate) fn phase(&self, now_secs: u64) -> Phase {
+        let times = self.times();
         let reached = |at: Option<u64>| at.is_some_and(|at| at <= now_secs);
-        let retire = canary!(RetireBoundaryOffByOne => self.retire_at_secs.map(|at| at + 1), else self.retire_at_secs);
-        let activate = canary!(ActivationBoundaryOffByOne => self.activate_at_secs + 1, else self.activate_at_secs);
-        if reached(self.forget_at_secs) {
+        let retire =
+            canary!(RetireBoundaryOffByOne => times.retire_at_secs.map(|at| at + 1), else times.retire_at_secs);
+        let activate = canary!(ActivationBoundaryOffByOne => times.activate_at_secs + 1, else times.activate_at_secs);
+        if reached(times.forget_at_secs) {
             Phase::Forgotten
         } else if reached(retire) {
             Phase::Retired
@@ -88,6 +91,16 @@ impl RingKey {
             Phase::Pending
         } else {
             Phase::Current
+        }
+    }
+
+    /// What a token whose MAC matched under this key gets at `now_secs`: only a key that is
+    /// pending or current accepts; the rest give their rejection, after the MAC held.
+    pub(crate) fn verdict(&self, now_secs: u64) -> Result<(), Rejection> {
+        match self.phase(now_secs) {
+            Phase::Pending | Phase::Current => Ok(()),
+            Phase::Retired => Err(Rejection::RetiredKey),
+            Phase::Forgotten => Err(Rejection::ForgottenKey),
         }
     }
 }
@@ -109,12 +122,13 @@ impl Revoked {
     /// for a key without a `kid`, which no token can name.
     pub(crate) fn of(key: &RingKey, revoked_at_secs: u64) -> Option<Self> {
         let forget = revoked_at_secs.saturating_add(FORGET_AFTER_SECS_DEFAULT);
+        let times = key.times();
         Some(Self {
-            kid: key.kid?,
-            created_secs: key.created_secs,
-            activate_at_secs: key.activate_at_secs,
+            kid: key.kid()?,
+            created_secs: times.created_secs,
+            activate_at_secs: times.activate_at_secs,
             revoked_at_secs,
-            forget_at_secs: key.forget_at_secs.map_or(forget, |at| at.max(forget)),
+            forget_at_secs: times.forget_at_secs.map_or(forget, |at| at.max(forget)),
         })
     }
 
@@ -214,7 +228,7 @@ impl Rotation {
     fn check(&self) -> Result<(), KeyError> {
         let longest = self.propagation_secs.max(self.overlap_secs).max(self.forget_after_secs);
         if longest > DURATION_SECS_MAX {
-            return Err(KeyError::DurationTooLong);
+            return Err(KeyError::DurationTooLong { secs: longest });
         }
         Ok(())
     }
@@ -233,8 +247,8 @@ impl KeyRing {
         self.keys
             .iter()
             .enumerate()
-            .filter(|(_, key)| !key.verify_only && key.phase(now_secs) == Phase::Current)
-            .max_by_key(|(index, key)| (key.activate_at_secs, key.created_secs, *index))
+            .filter(|(_, key)| key.may_sign() && key.phase(now_secs) == Phase::Current)
+            .max_by_key(|(index, key)| (key.times().activate_at_secs, key.times().created_secs, *index))
             .map(|(index, _)| index)
     }
 
@@ -251,7 +265,7 @@ impl KeyRing {
 
     /// The identifier of the key that signs at `now_secs`.
     pub fn active_kid(&self, now_secs: u64) -> Option<Kid> {
-        self.signer(now_secs).and_then(|index| self.keys[index].kid)
+        self.signer(now_secs).and_then(|index| self.keys[index].kid())
     }
 
     /// Whether the ring has a key to sign with at `now_secs`.
@@ -265,17 +279,17 @@ impl KeyRing {
         let signer = self.signer(now_secs);
         let mut infos: Vec<KeyInfo> = (0..self.keys.len())
             .map(|index| {
-                let key = &self.keys[index];
+                let (key, times) = (&self.keys[index], self.keys[index].times());
                 KeyInfo {
-                    kid: key.kid,
+                    kid: key.kid(),
                     state: self.state_of(index, signer, now_secs),
-                    created_secs: key.created_secs,
-                    activate_at_secs: key.activate_at_secs,
-                    retire_at_secs: key.retire_at_secs,
-                    forget_at_secs: key.forget_at_secs,
+                    created_secs: times.created_secs,
+                    activate_at_secs: times.activate_at_secs,
+                    retire_at_secs: times.retire_at_secs,
+                    forget_at_secs: times.forget_at_secs,
                     revoked_at_secs: None,
-                    may_sign: !key.verify_only,
-                    bits: key.key.bits(),
+                    may_sign: key.may_sign(),
+                    bits: key.key().bits(),
                 }
             })
             .collect();
@@ -296,7 +310,7 @@ impl KeyRing {
 
     /// When the newest key still in use (not revoked or forgotten) was created, if there is one.
     pub(crate) fn newest_created_secs(&self, now_secs: u64) -> Option<u64> {
-        self.keys.iter().filter(|key| key.phase(now_secs) != Phase::Forgotten).map(|key| key.created_secs).max()
+        self.keys.iter().filter(|key| key.phase(now_secs) != Phase::Forgotten).map(|key| key.times().created_secs).max()
     }
 
     /// Publishes a fresh key (from the operating system) that signs from
@@ -314,7 +328,7 @@ impl KeyRing {
     /// Forgotten keys are pruned first.
     ///
     /// # Errors
-    /// [`KeyError::DurationTooLong`] for a duration over ten years, [`KeyError::RingFull`] when
+    /// [`KeyError::DurationTooLong`] for a duration over [`DURATION_SECS_MAX`], [`KeyError::RingFull`] when
     /// the ring already holds [`KEYS_PER_RING_MAX`] keys that are not forgotten (revoked keys
     /// included),
     /// [`KeyError::Entropy`].
@@ -332,22 +346,18 @@ impl KeyRing {
         let key = crate::ring::key::Key::generate(entropy)?;
         let mut kid = Kid::generate(entropy)?;
         // 128 random bits do not collide; a deterministic test entropy source might.
-        while self.issued.contains(&kid) || self.keys.iter().any(|held| held.kid == Some(kid)) {
+        while self.issued.contains(&kid) || self.keys.iter().any(|held| held.kid() == Some(kid)) {
             kid = Kid::generate(entropy)?;
         }
         let activate_at = now_secs.saturating_add(rotation.propagation_secs);
         let retire_at = canary!(OverlapIgnored => activate_at, else activate_at.saturating_add(rotation.overlap_secs));
         for previous in &mut self.keys {
-            if previous.activate_at_secs <= activate_at {
-                let retire = previous.retire_at_secs.map_or(retire_at, |at| at.min(retire_at));
-                previous.retire_at_secs = Some(retire);
-                let forget = retire.saturating_add(rotation.forget_after_secs);
-                previous.forget_at_secs = Some(previous.forget_at_secs.map_or(forget, |at| at.min(forget)));
+            if previous.times().activate_at_secs <= activate_at {
+                previous.retire_by(retire_at, rotation.forget_after_secs);
             }
         }
-        let mut fresh = RingKey::new(Some(kid), key, now_secs);
-        fresh.activate_at_secs = activate_at;
-        self.keys.push(fresh);
+        let times = KeyTimes { activate_at_secs: activate_at, ..KeyTimes::created_at(now_secs) };
+        self.keys.push(RingKey::new(Some(kid), key, times, true));
         self.remember(kid);
         Ok(kid)
     }
@@ -407,12 +417,12 @@ impl KeyRing {
         if self.revoked.iter().any(|revoked| revoked.kid == *kid) {
             return Ok(());
         }
-        let key = self.keys.iter().find(|key| key.kid.as_ref() == Some(kid)).ok_or(KeyError::UnknownKid)?;
+        let key = self.keys.iter().find(|key| key.kid().as_ref() == Some(kid)).ok_or(KeyError::UnknownKid)?;
         canary!(RevokedKeyVerifies => return Ok(()));
         let revoked = Revoked::of(key, now_secs).ok_or(KeyError::UnknownKid)?;
         // `retain` drops the key where it lies, so that its zeroizing drop wipes the secret and
         // the keyed HMAC states in the ring's own buffer, not in a moved copy.
-        self.keys.retain(|key| key.kid.as_ref() != Some(kid));
+        self.keys.retain(|key| key.kid().as_ref() != Some(kid));
         self.revoked.push(revoked);
         Ok(())
     }

@@ -174,8 +174,8 @@ impl core::fmt::Debug for FileStore {
 /// The store's error for the failure `kind`, met doing `op` to `path`.
 fn io_error(op: StoreOp, path: &Path) -> impl Fn(io::ErrorKind) -> StoreError + '_ {
     move |kind| match kind {
-        io::ErrorKind::NotFound if op == StoreOp::Read => StoreError::NotFound { path: path.to_owned() },
-        kind => StoreError::Io { op, kind, path: path.to_owned() },
+        io::ErrorKind::NotFound if op == StoreOp::Read => StoreError::NotFound { path: path.into() },
+        kind => StoreError::Io { op, kind, path: path.into() },
     }
 }
 
@@ -196,9 +196,15 @@ impl FileStore {
         &self.path
     }
 
+    /// The directory the file's path names it in, as given (`.` for a bare file name; its
+    /// symbolic links not followed): where a watcher looks for changes to it.
+    pub fn directory(&self) -> &Path {
+        directory(&self.path)
+    }
+
     /// The error for a key file whose document is not a usable key set.
     pub(crate) fn corrupt(&self, error: crate::error::KeySetError) -> StoreError {
-        StoreError::Corrupt { path: self.path.clone(), error }
+        StoreError::Corrupt { path: self.path.clone().into(), error }
     }
 
     /// Reads the ring. A missing file is an error, never a reason to make keys: what a node
@@ -228,7 +234,7 @@ impl FileStore {
     pub fn check_permissions(&self) -> Result<Option<PermissionWarning>, StoreError> {
         let target = self.resolve()?;
         if !target.exists {
-            return Err(StoreError::NotFound { path: self.path.clone() });
+            return Err(StoreError::NotFound { path: self.path.clone().into() });
         }
         let file = &target.path;
         let mode = self.storage.mode(file).map_err(io_error(StoreOp::Read, file))?;
@@ -254,7 +260,7 @@ impl FileStore {
     pub(crate) fn read(&self) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         let target = self.resolve()?;
         if !target.exists {
-            return Err(StoreError::NotFound { path: self.path.clone() });
+            return Err(StoreError::NotFound { path: self.path.clone().into() });
         }
         self.read_file(&target.path)
     }
@@ -265,12 +271,12 @@ impl FileStore {
         let document = self.storage.read(file, limit).map_err(|kind| match kind {
             // The open found something else than the regular file the look before it found: a
             // FIFO renamed over the key file in between, say.
-            io::ErrorKind::InvalidInput => StoreError::NotAFile { path: file.to_owned() },
+            io::ErrorKind::InvalidInput => StoreError::NotAFile { path: file.into() },
             kind => io_error(StoreOp::Read, file)(kind),
         })?;
         if document.len() > limit {
             // A storage that ignored the limit: the document is refused as an oversized one.
-            return Err(StoreError::Io { op: StoreOp::Read, kind: io::ErrorKind::FileTooLarge, path: file.to_owned() });
+            return Err(StoreError::Io { op: StoreOp::Read, kind: io::ErrorKind::FileTooLarge, path: file.into() });
         }
         Ok(document)
     }
@@ -309,12 +315,12 @@ impl FileStore {
             match self.storage.entry_kind(&path) {
                 Ok(EntryKind::File) => return Ok(Target { path, exists: true }),
                 Ok(EntryKind::Symlink(target)) => path = beside(&path, &target),
-                Ok(EntryKind::Other) => return Err(StoreError::NotAFile { path }),
+                Ok(EntryKind::Other) => return Err(StoreError::NotAFile { path: path.into() }),
                 Err(io::ErrorKind::NotFound) => return Ok(Target { path, exists: false }),
-                Err(kind) => return Err(StoreError::Io { op: StoreOp::Read, kind, path }),
+                Err(kind) => return Err(StoreError::Io { op: StoreOp::Read, kind, path: path.into() }),
             }
         }
-        Err(StoreError::SymlinkLoop { path: self.path.clone() })
+        Err(StoreError::SymlinkLoop { path: self.path.clone().into() })
     }
 
     /// Changes the ring in the file under an exclusive lock: takes the lock, reads the file,
@@ -345,7 +351,7 @@ impl FileStore {
         if !target.exists {
             // Before the lock: a key file that is not there (a typo, a token given as the path)
             // gets no lock file beside it. One created from now on is found under the lock.
-            return Err(StoreError::NotFound { path: self.path.clone() }.into());
+            return Err(StoreError::NotFound { path: self.path.clone().into() }.into());
         }
         let lock = canary!(UpdateTakesNoLock => StorageLock::new(()), else self.lock(&target.path)?);
         let (mut ring, dropped_secret) =
@@ -377,7 +383,7 @@ impl FileStore {
                 }
                 // The lock file is created if needed: only its directory can be missing.
                 Err(io::ErrorKind::NotFound) => {
-                    return Err(StoreError::DirectoryNotFound { path: directory(file).to_owned() })
+                    return Err(StoreError::DirectoryNotFound { path: directory(file).into() })
                 }
                 Err(io::ErrorKind::InvalidInput) => return Err(self.in_the_way(lock_path)),
                 Err(kind) => return Err(io_error(StoreOp::Lock, &lock_path)(kind)),
@@ -509,7 +515,7 @@ impl FileStore {
             Ok(EntryKind::File) => "a file",
             Err(_) => "something",
         };
-        StoreError::InTheWay { path, what }
+        StoreError::InTheWay { path: path.into(), what }
     }
 
     /// Removes, best effort, up to [`LEFTOVERS_REMOVED_MAX`] temporary files beside `file` (the
@@ -568,7 +574,8 @@ fn sibling(file: &Path, suffix: &str) -> PathBuf {
     file.with_file_name(format!(".{name}.{suffix}"))
 }
 
-/// The directory of `file` (`.` for a bare file name).
+/// The directory of `file` (`.` for a bare file name): the one definition, for the key file's
+/// path as given ([`FileStore::directory`]) and after its links.
 fn directory(file: &Path) -> &Path {
     match file.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -587,6 +594,20 @@ fn beside(link: &Path, target: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one "directory of a path": the parent as given, `.` for a bare name.
+    #[test]
+    fn the_directory_of_a_key_file() {
+        for (path, expected) in [
+            ("/etc/app/keys.json", "/etc/app"),
+            ("keys.json", "."),
+            ("./keys.json", "."),
+            ("config/keys.json", "config"),
+            ("/keys.json", "/"),
+        ] {
+            assert_eq!(FileStore::new(path).directory(), Path::new(expected), "{path}");
+        }
+    }
 
     #[test]
     fn permissions_are_reported_when_someone_else_may_change_or_needlessly_read_the_keys() {

@@ -3,10 +3,11 @@
 //! Users paste tokens where a path belongs (`tokenring verify --keys "$TOKEN" ...`, arguments
 //! in the wrong order), and the store derives its lock and temporary files' names from the key
 //! file's (`.<name>.lock`, `.<name>.tmp.<n>`), so a token can reach an error message inside a
-//! path. [`RedactedPath`] is how every path is printed.
+//! path. [`RedactedPath`] is how every path is printed, and [`RedactedPathBuf`] how an error
+//! holds one.
 
 use core::fmt;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 use crate::limits::SIGNATURE_B64_LEN;
 
@@ -115,6 +116,99 @@ impl fmt::Debug for RedactedPath<'_> {
         } else {
             fmt::Debug::fmt(self.path, f)
         }
+    }
+}
+
+/// An owned path that prints as [`RedactedPath`] does, with `Display` and `Debug` alike: how
+/// [`StoreError`](crate::StoreError) holds the paths it names, so that printing an error, or
+/// any value holding one, never shows a token pasted where a path belongs.
+///
+/// It reads as the [`Path`] it holds ([`Deref`](core::ops::Deref)), for a program that wants
+/// to act on the file; printing that `Path` itself ([`Path::display`]) is then the program's
+/// choice.
+///
+/// ```
+/// use std::path::Path;
+/// use tokenring::RedactedPathBuf;
+///
+/// let path = RedactedPathBuf::from(Path::new("/var/lib/myapp/keys.json"));
+/// assert_eq!(format!("{path} {path:?}"), r#"/var/lib/myapp/keys.json "/var/lib/myapp/keys.json""#);
+/// assert!(path.ends_with("keys.json"));
+///
+/// let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.0ZfVB8yJWDOMBbNnMyXdeI1cNqFMwDvVfNjqpjIh1qk";
+/// let pasted = RedactedPathBuf::from(Path::new(token));
+/// assert_eq!(format!("{pasted:?}"), "<path not shown: it looks like a token>");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RedactedPathBuf {
+    path: PathBuf,
+}
+
+impl RedactedPathBuf {
+    /// The path as printed: [`RedactedPath`].
+    pub fn redacted(&self) -> RedactedPath<'_> {
+        RedactedPath::new(&self.path)
+    }
+
+    /// The path itself.
+    pub fn into_path_buf(self) -> PathBuf {
+        self.path
+    }
+}
+
+impl From<PathBuf> for RedactedPathBuf {
+    fn from(path: PathBuf) -> Self {
+        Self { path }
+    }
+}
+
+impl From<&Path> for RedactedPathBuf {
+    fn from(path: &Path) -> Self {
+        Self { path: path.to_owned() }
+    }
+}
+
+impl core::ops::Deref for RedactedPathBuf {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for RedactedPathBuf {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl PartialEq<Path> for RedactedPathBuf {
+    fn eq(&self, other: &Path) -> bool {
+        self.path == other
+    }
+}
+
+impl PartialEq<&Path> for RedactedPathBuf {
+    fn eq(&self, other: &&Path) -> bool {
+        self.path == *other
+    }
+}
+
+impl PartialEq<PathBuf> for RedactedPathBuf {
+    fn eq(&self, other: &PathBuf) -> bool {
+        self.path == *other
+    }
+}
+
+impl fmt::Display for RedactedPathBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.redacted(), f)
+    }
+}
+
+impl fmt::Debug for RedactedPathBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.redacted(), f)
     }
 }
 

@@ -20,7 +20,7 @@ pub enum ReloadOutcome {
     },
     /// The file could not be read or used; the last good ring stays in place.
     Failed {
-        /// `not-found`, `io`, `corrupt`, `locked`, `not-a-file`, `symlink-loop`, `store`, or
+        /// The store error's [`code`](StoreError::code) (`not-found`, `corrupt`, `io`, ...), or
         /// `reload-stuck` when the read has not returned within the read deadline.
         reason: &'static str,
     },
@@ -224,7 +224,7 @@ impl ReloadMachine {
         match self.state {
             State::Reading(current) if current == read => {
                 self.state = State::Idle;
-                let report = self.record(now_secs, result.map_err(|error| (reason(&error), error.to_string())));
+                let report = self.record(now_secs, result.map_err(|error| (error.code(), error.to_string())));
                 let read = if core::mem::take(&mut self.again) { self.start_read().read } else { None };
                 ReloadStep { report: Some(report), read }
             }
@@ -287,20 +287,6 @@ impl ReloadMachine {
             status.failures = status.failures.saturating_add(1);
         }
         report
-    }
-}
-
-/// The `reason` a failed reload reports: the one mapping of store errors to these codes (until
-/// the errors carry their own).
-fn reason(error: &StoreError) -> &'static str {
-    match error {
-        StoreError::NotFound { .. } => "not-found",
-        StoreError::Io { .. } => "io",
-        StoreError::Corrupt { .. } => "corrupt",
-        StoreError::Locked => "locked",
-        StoreError::NotAFile { .. } => "not-a-file",
-        StoreError::SymlinkLoop { .. } => "symlink-loop",
-        _ => "store",
     }
 }
 

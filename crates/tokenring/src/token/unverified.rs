@@ -4,8 +4,9 @@
 use core::fmt;
 
 use crate::error::Rejection;
-use crate::limits::{HEADER_LEN_MAX, PAYLOAD_LEN_MAX, TOKEN_LEN_MAX};
+use crate::limits::{HEADER_LEN_MAX, PAYLOAD_LEN_MAX};
 use crate::token::base64url;
+use crate::token::verify::Bounded;
 
 /// A compact token split into its three segments, its signature not checked: what the token
 /// says about itself, which anyone could have written. For showing a token (`tokenring
@@ -39,13 +40,11 @@ impl<'t> Unverified<'t> {
     /// Splits `token` into its three dot-separated segments.
     ///
     /// # Errors
-    /// [`Rejection::TooLarge`] for a token longer than [`TOKEN_LEN_MAX`],
+    /// [`Rejection::TooLarge`] for a token longer than
+    /// [`TOKEN_LEN_MAX`](crate::limits::TOKEN_LEN_MAX),
     /// [`Rejection::Malformed`] for one without exactly three segments.
     pub fn parse(token: &'t (impl AsRef<[u8]> + ?Sized)) -> Result<Self, Rejection> {
-        let token = token.as_ref();
-        if token.len() > TOKEN_LEN_MAX {
-            return Err(Rejection::TooLarge("the token exceeds its length limit"));
-        }
+        let token = Bounded::new(token.as_ref())?.bytes();
         let mut segments = token.splitn(4, |&byte| byte == b'.');
         match (segments.next(), segments.next(), segments.next(), segments.next()) {
             (Some(header_b64), Some(payload_b64), Some(signature_b64), None) => {

@@ -3,6 +3,7 @@
 use std::error::Error as _;
 use std::io;
 
+use tokenring::limits::{DURATION_SECS_MAX, KID_LEN_MAX};
 use tokenring::{Error, Fingerprint, KeyError, KeySetError, Rejection, SignError, StoreError, StoreOp};
 
 #[test]
@@ -40,7 +41,7 @@ fn rejection_details() {
 
 #[test]
 fn error_display_and_sources() {
-    let path = std::path::PathBuf::from("/srv/app/keys.json");
+    let path = tokenring::RedactedPathBuf::from(std::path::Path::new("/srv/app/keys.json"));
     let corrupt = StoreError::Corrupt { path: path.clone(), error: KeySetError::Empty };
     assert_eq!(
         corrupt.to_string(),
@@ -88,7 +89,7 @@ fn error_display_and_sources() {
         SignError::NoActiveKey.to_string(),
         SignError::Claims.to_string(),
         SignError::TooLarge.to_string(),
-        SignError::TtlTooLong.to_string(),
+        SignError::DurationTooLong { secs: DURATION_SECS_MAX + 1 }.to_string(),
         SignError::TimeOverflow.to_string(),
         SignError::InvalidClaim("iss").to_string(),
         SignError::Malformed("the claims are not valid UTF-8 JSON text").to_string(),
@@ -96,7 +97,7 @@ fn error_display_and_sources() {
         KeyError::InvalidKid.to_string(),
         KeyError::RingFull.to_string(),
         KeyError::UnknownKid.to_string(),
-        KeyError::DurationTooLong.to_string(),
+        KeyError::DurationTooLong { secs: DURATION_SECS_MAX + 1 }.to_string(),
         KeyError::Entropy.to_string(),
         KeySetError::Json { line: 3, column: 9 }.to_string(),
         KeySetError::InvalidIssuedKids.to_string(),
@@ -106,6 +107,51 @@ fn error_display_and_sources() {
         assert_eq!(text.chars().next().map(char::is_lowercase), Some(true), "lowercase: {text}");
     }
     assert_eq!(KeySetError::Json { line: 3, column: 9 }.to_string(), "key set is not valid JSON (line 3, column 9)");
+}
+
+/// A limit is quoted from `limits`, and one limit has one name: a time-to-live and a rotation's
+/// durations are held to `DURATION_SECS_MAX` and reported as `DurationTooLong`, with the
+/// duration given.
+#[test]
+fn errors_quote_their_limits() {
+    let days = DURATION_SECS_MAX / 86_400;
+    assert_eq!(
+        SignError::DurationTooLong { secs: DURATION_SECS_MAX + 1 }.to_string(),
+        format!(
+            "time-to-live of {} seconds is longer than the limit of {DURATION_SECS_MAX} seconds ({days} days)",
+            DURATION_SECS_MAX + 1
+        )
+    );
+    assert_eq!(
+        KeyError::DurationTooLong { secs: 400_000_000 }.to_string(),
+        format!("rotation duration of 400000000 seconds is longer than the limit of {DURATION_SECS_MAX} seconds ({days} days)")
+    );
+    assert!(KeyError::InvalidKid.to_string().contains(&format!("1 to {KID_LEN_MAX} printable ASCII characters")));
+}
+
+/// Every store error has a stable kebab-case reason, its own, for logs and metrics.
+#[test]
+fn store_errors_have_stable_codes() {
+    let path = || tokenring::RedactedPathBuf::from(std::path::Path::new("/srv/app/keys.json"));
+    let errors = [
+        (StoreError::Io { op: StoreOp::Read, kind: io::ErrorKind::Other, path: path() }, "io"),
+        (StoreError::Corrupt { path: path(), error: KeySetError::Empty }, "corrupt"),
+        (StoreError::AlreadyExists, "already-exists"),
+        (StoreError::NotFound { path: path() }, "not-found"),
+        (StoreError::Locked, "locked"),
+        (StoreError::NotAFile { path: path() }, "not-a-file"),
+        (StoreError::SymlinkLoop { path: path() }, "symlink-loop"),
+        (StoreError::DirectoryNotFound { path: path() }, "directory-not-found"),
+        (StoreError::InTheWay { path: path(), what: "a file" }, "in-the-way"),
+    ];
+    for (error, code) in &errors {
+        assert_eq!(error.code(), *code, "{error}");
+        assert!(code.bytes().all(|byte| byte.is_ascii_lowercase() || byte == b'-'), "{code}");
+    }
+    let mut codes: Vec<&str> = errors.iter().map(|(error, _)| error.code()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    assert_eq!(codes.len(), errors.len(), "every variant has its own code");
 }
 
 #[test]

@@ -270,7 +270,23 @@ fn a_token_given_as_a_key_files_path_is_never_printed() {
     // The temporary file's name ends in a random number.
     let temporary = format!(".{token}.tmp.");
     assert!(named.iter().any(|path| path.contains(&temporary)), "no error names {temporary}N: {named:?}");
-    for output in &outputs {
+    // The paths the errors hold print redacted on their own too, as a structured log field or
+    // a derived `Debug` of a caller's type holding one prints them.
+    let paths: Vec<String> = errors
+        .iter()
+        .filter_map(|error| match error {
+            StoreError::Io { path, .. }
+            | StoreError::Corrupt { path, .. }
+            | StoreError::NotFound { path }
+            | StoreError::NotAFile { path }
+            | StoreError::DirectoryNotFound { path }
+            | StoreError::SymlinkLoop { path }
+            | StoreError::InTheWay { path, .. } => Some(format!("{path} {path:?} {:?}", (path, 1))),
+            _ => None,
+        })
+        .collect();
+    assert!(paths.len() >= named.len());
+    for output in outputs.iter().chain(&paths) {
         assert_free_of(output, &token, "token");
         assert_free_of(output, signature, "signature");
     }

@@ -9,16 +9,13 @@ const T0: u64 = 1_700_000_000;
 
 /// A key created at `created` that activates at `activate`, with the given end times.
 fn key(name: &str, created: u64, activate: u64, retire: Option<u64>, forget: Option<u64>) -> RingKey {
-    let mut key =
-        RingKey::new(Some(Kid::new(name).unwrap()), Key::from_bytes(&[name.len() as u8; 32]).unwrap(), created);
-    key.activate_at_secs = activate;
-    key.retire_at_secs = retire;
-    key.forget_at_secs = forget;
-    key
+    let times =
+        KeyTimes { created_secs: created, activate_at_secs: activate, retire_at_secs: retire, forget_at_secs: forget };
+    RingKey::new(Some(Kid::new(name).unwrap()), Key::from_bytes(&[name.len() as u8; 32]).unwrap(), times, true)
 }
 
 fn ring(keys: Vec<RingKey>) -> KeyRing {
-    let issued = keys.iter().filter_map(|key| key.kid).collect();
+    let issued = keys.iter().filter_map(RingKey::kid).collect();
     KeyRing { keys, issued, revoked: Vec::new() }
 }
 
@@ -85,8 +82,9 @@ fn no_signer_when_every_key_is_pending_retired_revoked_or_verify_only() {
     let retired = ring(vec![key("r", T0, T0, Some(T0 + 10), None)]);
     assert_eq!(signer(&retired, T0 + 10), None);
 
-    let mut verify_only = ring(vec![key("v", T0, T0, None, None), key("s", T0 - 10, T0 - 10, None, None)]);
-    verify_only.keys[0].verify_only = true;
+    let v = key("v", T0, T0, None, None);
+    let v = RingKey::new(v.kid(), v.key().clone(), *v.times(), false);
+    let verify_only = ring(vec![v, key("s", T0 - 10, T0 - 10, None, None)]);
     assert_eq!(signer(&verify_only, T0).as_deref(), Some("s"), "a verify-only key never signs");
     assert_eq!(state(&verify_only, "v", T0), KeyState::Retiring);
     let may_sign: Vec<bool> = verify_only.keys(T0).iter().map(|info| info.may_sign).collect();
@@ -171,7 +169,7 @@ fn rotation_refuses_long_durations_and_a_full_ring() {
         Rotation::new().overlap_secs(too_long),
         Rotation::new().forget_after_secs(too_long),
     ] {
-        assert_eq!(ring.rotate(&rotation, T0), Err(KeyError::DurationTooLong));
+        assert_eq!(ring.rotate(&rotation, T0), Err(KeyError::DurationTooLong { secs: too_long }));
     }
     assert_eq!(ring.keys(T0).len(), 1, "a refused rotation changes nothing");
     let rotation = Rotation::new().propagation_secs(0).overlap_secs(1000).forget_after_secs(1000);

@@ -1,8 +1,7 @@
-use std::io::ErrorKind;
 use std::path::Path;
 
 use super::*;
-use crate::error::{KeySetError, StoreOp};
+use crate::error::KeySetError;
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -141,23 +140,6 @@ fn late_answers_change_nothing() {
     assert_eq!(machine.status().reloads, 1);
     let next = machine.read_finished(second, 132, Ok(Reloaded::Unchanged));
     assert_eq!(next.report, Some(ReloadReport::Unchanged { recovered: false }));
-}
-
-#[test]
-fn every_store_error_has_its_reason() {
-    let path = Path::new("/keys/keys.json");
-    for (error, expected) in [
-        (not_found(), "not-found"),
-        (StoreError::Io { op: StoreOp::Read, kind: ErrorKind::PermissionDenied, path: path.into() }, "io"),
-        (corrupt(), "corrupt"),
-        (StoreError::Locked, "locked"),
-        (StoreError::NotAFile { path: path.into() }, "not-a-file"),
-        (StoreError::SymlinkLoop { path: path.into() }, "symlink-loop"),
-        (StoreError::AlreadyExists, "store"),
-        (StoreError::DirectoryNotFound { path: path.into() }, "store"),
-    ] {
-        assert_eq!(reason(&error), expected, "{error}");
-    }
 }
 
 #[test]
