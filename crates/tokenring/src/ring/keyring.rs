@@ -219,3 +219,31 @@ pub(crate) fn trim_history(issued: &mut Vec<Kid>, held: &[Kid]) {
 fn decode_header<'b>(header_b64: &[u8], buffer: &'b mut [u8; HEADER_LEN_MAX]) -> Result<header::Header<'b>, Rejection> {
     header::parse(unverified::decode_header(header_b64, buffer)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token under a ring key's own header segment takes the fast path: the header is known
+    /// from its bytes, so it is not parsed, and the MAC starts after it. Another header under
+    /// the same secret (one naming no kid), or the segment without its dot, does not.
+    #[test]
+    fn a_token_under_a_rings_own_header_is_recognised_by_its_bytes() {
+        let now = 1_700_000_000;
+        let mut ring = KeyRing::with_key(Key::from_bytes(&[3; 32]).unwrap(), Kid::new("first").ok(), now);
+        ring.rotate(&crate::Rotation::new(), now).unwrap();
+        let token = ring.sign_jws(b"{}", now).unwrap();
+        assert_eq!(ring.own_header(token.as_bytes()), Some(0));
+        let own = ring.keys[1].header().as_bytes().to_vec();
+        assert_eq!(ring.own_header(&[&own[..], b".e30"].concat()), Some(1));
+        assert_eq!(ring.own_header(&own), None, "no dot after the header");
+        let kidless = crate::token::sign::OwnHeader::new(None, ring.keys[0].key());
+        assert_eq!(ring.own_header(&[kidless.as_bytes(), b".e30"].concat()), None);
+        match ring.select(Some(0), ring.keys[0].header().as_bytes(), now) {
+            Ok(Selected::Key { index: 0, state }) => {
+                assert_eq!(state.absorbed(), ring.keys[0].header().as_bytes().len() + 1)
+            }
+            _ => panic!("the own header selects its key, from the state after the header"),
+        }
+    }
+}

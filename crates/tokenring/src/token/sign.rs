@@ -213,3 +213,46 @@ fn sign_error(rejection: Rejection) -> SignError {
         _ => SignError::Claims,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::JSON_DEPTH_MAX;
+
+    const NOW: u64 = 1_700_000_000;
+
+    /// The bounds on a caller's own times, at each edge: `exp` from now to now plus the
+    /// time-to-live, both included; `iat` up to now; `nbf` before `exp`.
+    #[test]
+    fn given_times_at_their_bounds() {
+        let times = |iat, nbf, exp| Times { iat, nbf, exp };
+        let exp_max = NOW + 60;
+        assert_eq!(check_given_times(times(None, None, Some(NOW)), NOW, exp_max), Ok(()));
+        assert_eq!(check_given_times(times(None, None, Some(exp_max)), NOW, exp_max), Ok(()));
+        for exp in [NOW - 1, exp_max + 1] {
+            assert_eq!(check_given_times(times(None, None, Some(exp)), NOW, exp_max), Err(SignError::TimeClaim("exp")));
+        }
+        assert_eq!(check_given_times(times(Some(NOW), None, None), NOW, exp_max), Ok(()));
+        assert_eq!(check_given_times(times(Some(NOW + 1), None, None), NOW, exp_max), Err(SignError::TimeClaim("iat")));
+        assert_eq!(check_given_times(times(None, Some(NOW + 9), Some(NOW + 10)), NOW, exp_max), Ok(()));
+        assert_eq!(
+            check_given_times(times(None, Some(NOW + 10), Some(NOW + 10)), NOW, exp_max),
+            Err(SignError::TimeClaim("nbf"))
+        );
+        assert_eq!(check_given_times(times(None, Some(exp_max), None), NOW, exp_max), Err(SignError::TimeClaim("nbf")));
+    }
+
+    /// Claims a verifier would refuse for a limit are `TooLarge` when issued, not a failure to
+    /// serialize.
+    #[test]
+    fn claims_over_a_verifier_limit_are_too_large() {
+        let ring = KeyRing::with_key(Key::from_bytes(&[9; 32]).unwrap(), None, NOW);
+        let deep = serde_json::from_str::<serde_json::Value>(&format!(
+            r#"{{"a":{}1{}}}"#,
+            "[".repeat(JSON_DEPTH_MAX + 1),
+            "]".repeat(JSON_DEPTH_MAX + 1)
+        ))
+        .unwrap();
+        assert_eq!(ring.issue(&deep, 60, NOW), Err(SignError::TooLarge));
+    }
+}
