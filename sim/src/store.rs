@@ -76,9 +76,11 @@ pub(crate) struct Outage {
 /// Which key file a handle reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum View {
-    /// The file as it is (a writer, a starting node).
+    /// The file as it is (the tests' writers).
+    #[cfg(test)]
     Direct,
-    /// The newest version the node's mount shows (a node's periodic reload).
+    /// The newest version the node's mount shows (what a node's `SharedRing` reads), except
+    /// under the node's own lock: a writer reads the source it writes to.
     Mounted,
 }
 
@@ -102,7 +104,6 @@ struct Inode {
 struct Version {
     /// The bytes; `None` when the file did not exist.
     document: Option<Zeroizing<Vec<u8>>>,
-    generation: u64,
     /// From when each node's mount shows it (empty: every node at once).
     visible_from_ms: Vec<u64>,
 }
@@ -129,8 +130,9 @@ pub(crate) struct Disk {
     crash_plans: BTreeMap<usize, (CrashPlan, u32)>,
     /// Nodes that crashed in their current call: every further operation of theirs fails.
     crashed: BTreeMap<usize, ()>,
+    /// Nodes that changed the disk in their current call.
+    wrote_in_call: BTreeMap<usize, ()>,
     versions: VecDeque<Version>,
-    generation: u64,
     /// Draws what survives a crash.
     rng: SimRng,
     /// Draws the numbers of the store's temporary files' names: a stream of its own, so that
@@ -157,8 +159,9 @@ impl Disk {
             contended_attempts: 0,
             crash_plans: BTreeMap::new(),
             crashed: BTreeMap::new(),
-            versions: VecDeque::new(),
-            generation: 0,
+            wrote_in_call: BTreeMap::new(),
+            // Before the first write every mount shows no file.
+            versions: VecDeque::from([Version { document: None, visible_from_ms: Vec::new() }]),
             rng,
             temp_names,
             lock_waits: 0,
@@ -195,6 +198,7 @@ impl Disk {
     /// that was planned but not reached is dropped.
     pub(crate) fn end_call(&mut self, node: usize) -> bool {
         self.crash_plans.remove(&node);
+        self.wrote_in_call.remove(&node);
         let crashed = self.crashed.remove(&node).is_some();
         if !crashed {
             // Write-back: what the call left in memory reaches the disk long before any later
@@ -246,11 +250,10 @@ impl Disk {
         }
         let current = current.map(|bytes| Zeroizing::new(bytes.to_vec()));
         let previous = self.versions.back().and_then(|version| version.document.clone());
-        self.generation += 1;
         if self.versions.len() == VERSIONS_MAX {
             self.versions.pop_front();
         }
-        self.versions.push_back(Version { document: current, generation: self.generation, visible_from_ms });
+        self.versions.push_back(Version { document: current, visible_from_ms });
         Some(previous)
     }
 
@@ -261,25 +264,21 @@ impl Disk {
         }
     }
 
+    /// A node (re)starts: its new mount shows the key file as it is now, as a pod's volume is
+    /// filled when the pod starts.
+    pub(crate) fn refresh_mount(&mut self, node: usize) {
+        let now_ms = self.now_ms;
+        for version in &mut self.versions {
+            if let Some(from) = version.visible_from_ms.get_mut(node) {
+                *from = (*from).min(now_ms);
+            }
+        }
+    }
+
     /// The version `node`'s mount shows: the newest that has reached it, or the oldest kept.
     fn mounted(&self, node: usize) -> Option<&Version> {
         let reached = |version: &&Version| version.visible_from_ms.get(node).is_none_or(|&from| from <= self.now_ms);
         self.versions.iter().rev().find(reached).or(self.versions.front())
-    }
-
-    /// The generation of the key file `node` sees through `view` (0 before the first write),
-    /// as a file's modification time tells a reloader whether to read it again.
-    ///
-    /// # Errors
-    /// The outage's error, if one stops reads.
-    pub(crate) fn generation_seen(&self, node: usize, view: View) -> Result<u64, ErrorKind> {
-        if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
-            return Err(kind);
-        }
-        Ok(match view {
-            View::Direct => self.generation,
-            View::Mounted => self.mounted(node).map_or(0, |version| version.generation),
-        })
     }
 
     /// Counts an operation of `node` that changes the disk; `Err` if the node is dead, an
@@ -292,6 +291,7 @@ impl Disk {
         if let Some(kind) = self.outage().and_then(|kind| kind.stops(creates_file)) {
             return Err(kind);
         }
+        self.wrote_in_call.insert(node, ());
         let Some((plan, count)) = self.crash_plans.get_mut(&node) else { return Ok(false) };
         *count += 1;
         if *count != plan.operation {
@@ -352,14 +352,22 @@ impl Disk {
         self.pending.push(change);
     }
 
-    fn read(&self, node: usize, view: View, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
+    fn read(&mut self, node: usize, view: View, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
         if self.crashed.contains_key(&node) {
             return Err(ErrorKind::Other);
         }
         if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
             return Err(kind);
         }
-        let bytes: &[u8] = if view == View::Mounted && path == Path::new(KEY_FILE) {
+        // A node reads the source, not its mount, under its own lock and in a call that wrote
+        // (a writer sees its own write at once).
+        let through_mount =
+            view == View::Mounted && self.lock_holder != Some(node) && !self.wrote_in_call.contains_key(&node);
+        if !through_mount && path == Path::new(KEY_FILE) {
+            // What a node has read from the source its mount shows from then on.
+            self.refresh_mount(node);
+        }
+        let bytes: &[u8] = if through_mount && path == Path::new(KEY_FILE) {
             self.mounted(node).and_then(|version| version.document.as_deref()).ok_or(ErrorKind::NotFound)?
         } else {
             let inode = self.names.get(path).ok_or(ErrorKind::NotFound)?;
@@ -762,9 +770,26 @@ mod tests {
         assert_eq!(mounted(0).as_str(), new.to_jwk_set().as_str());
         assert_eq!(mounted(1).as_str(), old.to_jwk_set().as_str());
         assert_eq!(store(&disk, 1, View::Direct).load().unwrap().to_jwk_set().as_str(), new.to_jwk_set().as_str());
-        assert_eq!(lock(&disk).generation_seen(1, View::Mounted), Ok(1));
         lock(&disk).set_now(50);
         assert_eq!(mounted(1).as_str(), new.to_jwk_set().as_str());
+    }
+
+    #[test]
+    fn a_restarted_node_mounts_the_file_as_it_is() {
+        let disk = disk(Vec::new());
+        let old = KeyRing::generate(NOW).unwrap();
+        store(&disk, 0, View::Direct).create(&old).unwrap();
+        lock(&disk).end_call(0);
+        lock(&disk).publish(Vec::new());
+        let new = rotated(&old);
+        store(&disk, 0, View::Direct).save(&new).unwrap();
+        lock(&disk).end_call(0);
+        lock(&disk).publish(vec![0, 1_000]);
+        lock(&disk).set_now(10);
+        let mounted = || store(&disk, 1, View::Mounted).load().unwrap().to_jwk_set();
+        assert_eq!(mounted().as_str(), old.to_jwk_set().as_str());
+        lock(&disk).refresh_mount(1);
+        assert_eq!(mounted().as_str(), new.to_jwk_set().as_str());
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
 use tokenring::{
-    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, Rotation, Scratch, Storage, StoreError,
-    Validation,
+    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, Reloaded, Rotation, Scratch, SharedRing,
+    Storage, StoreError, Validation,
 };
 
 use crate::attacker::{self, Attacker, Material};
@@ -107,12 +107,13 @@ struct Node {
     /// How many times the node has come up.
     starts: u32,
     skew_ms: i64,
-    /// The ring the node signs and verifies with: the latest key set it loaded. It signs with
-    /// whatever key the library says is active at the node's own time.
-    ring: Option<KeyRing>,
+    /// The ring the node signs and verifies with, as a service holds it: the library's
+    /// `SharedRing`, opened, reloaded and updated through the real `FileStore` on the node's
+    /// view of the simulated disk (in memory only under `ephemeral`). It signs with whatever
+    /// key the library says is active at the node's own time.
+    ring: Option<SharedRing>,
     /// The oracle's model of `ring`.
     model: KeySetModel,
-    loaded_generation: u64,
 }
 
 impl Node {
@@ -124,7 +125,6 @@ impl Node {
             skew_ms: 0,
             ring: None,
             model: KeySetModel::default(),
-            loaded_generation: 0,
         }
     }
 }
@@ -161,25 +161,6 @@ struct EdgeReplay {
     token: String,
     facts: TokenFacts,
     node: usize,
-}
-
-/// Why reading the key set from the store gave no ring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum StoreRead {
-    /// There is no key file.
-    NotFound,
-    /// The store failed (an outage): try again later.
-    Unavailable,
-    /// The document does not parse, or no writer wrote it (already reported as a violation).
-    Corrupt,
-}
-
-/// A node's two ways to its key file: as it is (starts and updates) and as its mount shows it
-/// (periodic reloads). Both are the real `FileStore` on the node's handle of a simulated disk.
-#[derive(Debug)]
-struct NodeStores {
-    direct: FileStore,
-    mounted: FileStore,
 }
 
 /// How one rotator's read-modify-write ended.
@@ -241,8 +222,9 @@ pub(crate) struct World<'c> {
     clients: Vec<Client>,
     /// The shared disk, or one per node (`per-node-files`).
     disks: Vec<Arc<Mutex<Disk>>>,
-    /// Each node's `FileStore`s (none under `ephemeral`).
-    stores: Vec<NodeStores>,
+    /// Each node's `FileStore` on its mount of the key file (none under `ephemeral`): what its
+    /// `SharedRing` opens, reloads and updates.
+    stores: Vec<FileStore>,
     /// The oracle's model of every key set document a writer wrote, by the document's SHA-256.
     documents: BTreeMap<[u8; 32], KeySetModel>,
     faults: SimRng,
@@ -325,13 +307,7 @@ impl<'c> World<'c> {
             Vec::new()
         } else {
             (0..usize::from(config.nodes))
-                .map(|node| {
-                    let disk = &disks[node.min(disks.len() - 1)];
-                    NodeStores {
-                        direct: node_store(disk, node, View::Direct, mutation),
-                        mounted: node_store(disk, node, View::Mounted, None),
-                    }
-                })
+                .map(|node| node_store(&disks[node.min(disks.len() - 1)], node, View::Mounted, mutation))
                 .collect()
         };
         let mut behaviour = SimRng::new(seed, Stream::Clients);
@@ -392,15 +368,7 @@ impl<'c> World<'c> {
     /// Runs to the end of the configured duration.
     pub(crate) fn run(mut self) -> RunReport {
         self.schedule_start();
-        while let Some((key, event)) = self.queue.pop() {
-            let time_ms = time_of(key);
-            if time_ms > self.config.duration_ms {
-                break;
-            }
-            debug_assert!(time_ms >= self.now_ms, "time never goes backwards");
-            self.now_ms = time_ms;
-            self.handle(event);
-        }
+        self.run_until(self.config.duration_ms);
         let events = self.trace.events();
         self.counters.lock_waits =
             self.disks.iter().map(|disk| disk.lock().unwrap_or_else(PoisonError::into_inner).lock_waits).sum();
@@ -411,6 +379,21 @@ impl<'c> World<'c> {
             first_violation: self.first_violation,
             trace_hash: self.trace.hash_hex(),
             events,
+        }
+    }
+
+    /// Handles every event up to `end_ms`.
+    fn run_until(&mut self, end_ms: u64) {
+        while let Some((key, event)) = self.queue.pop() {
+            let time_ms = time_of(key);
+            if time_ms > end_ms {
+                // Back in its place (the queue takes a key equal to the last one popped).
+                self.queue.push(key, event);
+                break;
+            }
+            debug_assert!(time_ms >= self.now_ms, "time never goes backwards");
+            self.now_ms = time_ms;
+            self.handle(event);
         }
     }
 
@@ -591,14 +574,10 @@ impl<'c> World<'c> {
         disk
     }
 
-    /// Node `node`'s `FileStore` for `view`, its disk's clock set to now.
-    fn file_store(&self, node: usize, view: View) -> FileStore {
+    /// Node `node`'s `FileStore`, its disk's clock set to now.
+    fn file_store(&self, node: usize) -> FileStore {
         drop(self.disk(node));
-        let stores = &self.stores[node];
-        match view {
-            View::Direct => stores.direct.clone(),
-            View::Mounted => stores.mounted.clone(),
-        }
+        self.stores[node].clone()
     }
 
     /// The oracle's model of the key set `ring` was read from, if a writer wrote it.
@@ -611,30 +590,13 @@ impl<'c> World<'c> {
         self.documents.insert(digest(ring.to_jwk_set().as_bytes()), model);
     }
 
-    /// Loads the ring with the real `FileStore::load` through `view`: the ring, its model, the
-    /// generation of the file it came from. A document that does not parse, or that no writer
-    /// wrote, is a violation, reported here.
-    fn load(&mut self, node: usize, view: View) -> Result<(KeyRing, KeySetModel, u64), StoreRead> {
-        let loaded = self.file_store(node, view).load();
-        let generation = self.disk(node).generation_seen(node, view).unwrap_or(0);
-        match loaded {
-            Ok(ring) => match self.model_of(&ring) {
-                Some(model) => Ok((ring, model, generation)),
-                None => {
-                    self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"));
-                    Err(StoreRead::Corrupt)
-                }
-            },
-            Err(StoreError::NotFound { .. }) => Err(StoreRead::NotFound),
-            Err(StoreError::Corrupt { error, .. }) => {
-                self.violate(
-                    Invariant::KeyKnowledge,
-                    format!("node {node} read a key set it cannot parse (torn write?): {error}"),
-                );
-                Err(StoreRead::Corrupt)
-            }
-            Err(_) => Err(StoreRead::Unavailable),
+    /// The model of the ring `shared` holds now; a ring no writer wrote is a violation.
+    fn model_of_shared(&mut self, node: usize, shared: &SharedRing) -> Option<KeySetModel> {
+        let model = self.model_of(&shared.ring());
+        if model.is_none() {
+            self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"));
         }
+        model
     }
 
     fn check_agreement(&mut self, node: usize, ring: &KeyRing, model: &KeySetModel, when: &str) {
@@ -662,13 +624,13 @@ impl<'c> World<'c> {
     }
 
     /// After a write call of `writer`: whether it crashed, and whether the key file changed.
-    /// A changed file is published to the mounts (after a propagation delay per node, if
-    /// `delayed`; the writer sees it at once) and checked: it must be a document a writer wrote
+    /// A changed file is published to the mounts (after a propagation delay per node; the
+    /// writer sees it at once) and checked: it must be a document a writer wrote
     /// (never torn), and lose no key that is not yet forgotten by the writer's clock (what the
     /// lock of `FileStore::update` guarantees). A write that changed the file and did not crash
     /// completed under the lock, so it must leave no temporary file: neither its own nor one a
     /// crashed write left (key material that would outlive the key's forget time).
-    fn end_write(&mut self, writer: usize, delayed: bool) -> (bool, bool) {
+    fn end_write(&mut self, writer: usize) -> (bool, bool) {
         let crashed = self.disk(writer).end_call(writer);
         let mut disk = self.disk(writer);
         let Some(previous) = disk.publish(Vec::new()) else { return (crashed, false) };
@@ -681,9 +643,7 @@ impl<'c> World<'c> {
                 format!("node {writer}'s completed write left {temp_files} temporary files beside the key file"),
             );
         }
-        if delayed {
-            self.delay_propagation(writer);
-        }
+        self.delay_propagation(writer);
         let now_secs = self.local_secs(writer);
         let before = previous.as_deref().and_then(|bytes| self.documents.get(&digest(bytes)));
         let after = current.as_ref().and_then(|current| self.documents.get(current));
@@ -732,25 +692,21 @@ impl<'c> World<'c> {
             let draw = self.network.below(2 * skew_max.unsigned_abs() + 1);
             self.nodes[node].skew_ms = i64::try_from(draw).unwrap_or(0) - skew_max;
             self.nodes[node].state = NodeState::Starting;
+            // A new pod's volume shows the key file as it is when the pod starts.
+            if self.config.policy.uses_store() {
+                self.disk(node).refresh_mount(node);
+            }
         }
         if !self.config.policy.uses_store() {
             if let Some((ring, model)) = self.generate_ring(node) {
-                self.bring_up(node, ring, model, 0);
+                self.bring_up(node, SharedRing::new(ring), model);
             }
             return;
         }
-        match self.load(node, View::Direct) {
-            Ok((ring, model, generation)) => self.bring_up(node, ring, model, generation),
-            // A damaged store is reported; the node stays down rather than replace it.
-            Err(StoreRead::Corrupt) => {}
-            Err(StoreRead::Unavailable) => self.defer_start(node, incarnation),
-            Err(StoreRead::NotFound) => {
-                // First start: a little later, load the key set or create it if no other
-                // node has by then (`FileStore::load_or_create_with`).
-                let at = self.now_ms + self.faults.between(1, CREATE_DELAY_MAX_MS);
-                self.schedule(at, Event::NodeCreate { node: node as u16, incarnation });
-            }
-        }
+        // The process boots, then opens its key file: a little later, so that nodes starting
+        // together race to create it.
+        let at = self.now_ms + self.faults.between(1, CREATE_DELAY_MAX_MS);
+        self.schedule(at, Event::NodeCreate { node: node as u16, incarnation });
     }
 
     /// The store is unavailable: the node must not invent a key. It stays down and retries.
@@ -765,17 +721,18 @@ impl<'c> World<'c> {
         self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeStart { node: node as u16, incarnation });
     }
 
-    /// `FileStore::load_or_create_with` on the node's disk: the key set another node created
-    /// meanwhile, or a new one, created only if there is still none.
+    /// What a service does at start: `SharedRing::open_or_create_with` on the node's key file,
+    /// which loads the key set, or creates it if there is none (the one another node created
+    /// meanwhile wins the race).
     fn create_key_set(&mut self, node: usize, incarnation: u32) {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Starting {
             return;
         }
         self.plan_write_faults(node);
-        let store = self.file_store(node, View::Direct);
+        let store = self.file_store(node);
         let now_secs = self.local_secs(node);
         let mut recording = Recording::new(&mut self.entropy);
-        let result = store.load_or_create_with(&mut recording, now_secs);
+        let result = SharedRing::open_or_create_with(store, &mut recording, now_secs);
         let drawn = core::mem::take(&mut recording.drawn);
         if !drawn.is_empty() {
             // The ring the call generated, whether or not it reached the disk: registered
@@ -790,26 +747,24 @@ impl<'c> World<'c> {
                 Err(error) => self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}")),
             }
         }
-        let (crashed, changed) = self.end_write(node, false);
+        // A created file reaches the other nodes' mounts after a delay, like any write: a node
+        // starting meanwhile finds none, creates its own, and loses the race to this one.
+        let (crashed, changed) = self.end_write(node);
         if crashed {
             self.count_write_crash(node, changed);
             return self.stop_node(node, true);
         }
         match result {
-            Ok((ring, loaded)) => {
+            Ok((shared, loaded)) => {
                 if loaded == Loaded::Created {
                     self.counters.creates += 1;
                     self.record(What::Created, node, crate::trace::NONE_U32);
-                } else {
+                } else if !drawn.is_empty() {
                     // Another node won the race: use its key set, so that both sign alike.
                     self.counters.creates_lost_race += 1;
                 }
-                let generation = self.disk(node).generation_seen(node, View::Direct).unwrap_or(0);
-                match self.model_of(&ring) {
-                    Some(model) => self.bring_up(node, ring, model, generation),
-                    None => {
-                        self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"))
-                    }
+                if let Some(model) = self.model_of_shared(node, &shared) {
+                    self.bring_up(node, shared, model);
                 }
             }
             Err(Error::Store(StoreError::Corrupt { error, .. })) => self.violate(
@@ -820,15 +775,14 @@ impl<'c> World<'c> {
         }
     }
 
-    fn bring_up(&mut self, node: usize, ring: KeyRing, model: KeySetModel, generation: u64) {
-        self.check_agreement(node, &ring, &model, "at start");
+    fn bring_up(&mut self, node: usize, shared: SharedRing, model: KeySetModel) {
+        self.check_agreement(node, &shared.ring(), &model, "at start");
         let now_secs = self.local_secs(node);
         let key_count = model.key_count();
-        let kid = ring.active_kid(now_secs);
+        let kid = shared.ring().active_kid(now_secs);
         let state = &mut self.nodes[node];
-        state.ring = Some(ring);
+        state.ring = Some(shared);
         state.model = model;
-        state.loaded_generation = generation;
         state.state = NodeState::Up;
         state.starts += 1;
         let incarnation = state.incarnation;
@@ -867,48 +821,37 @@ impl<'c> World<'c> {
         self.faults.between(interval - interval / 10, interval + interval / 10)
     }
 
+    /// A node's reload: the one place the simulator reloads a ring, with `SharedRing::reload`
+    /// on the node's mount (it swaps in a changed, parsing file and keeps the last good ring
+    /// otherwise), then the next poll.
     fn reload(&mut self, node: usize, incarnation: u32) {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
             return;
         }
-        // A stat of the mounted file: read it only if it changed, as a file's modification
-        // time tells a reloader.
-        let seen = self.disk(node).generation_seen(node, View::Mounted);
-        match seen {
+        let Some(shared) = self.nodes[node].ring.clone() else { return };
+        drop(self.disk(node));
+        match shared.reload() {
+            Ok(Reloaded::Unchanged) => {}
+            Ok(_) => {
+                if let Some(model) = self.model_of_shared(node, &shared) {
+                    self.nodes[node].model = model;
+                }
+            }
+            Err(StoreError::NotFound { .. }) => {
+                self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"))
+            }
+            Err(StoreError::Corrupt { error, .. }) => self.violate(
+                Invariant::KeyKnowledge,
+                format!("node {node} read a key set it cannot parse (torn write?): {error}"),
+            ),
             Err(_) => {
                 self.counters.reloads_failed += 1;
                 self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeReload { node: node as u16, incarnation });
                 return;
             }
-            Ok(generation) if generation != self.nodes[node].loaded_generation => {
-                // Like `SharedRing::reload`: the last good ring stays if the new one is bad.
-                match self.load(node, View::Mounted) {
-                    Ok((ring, model, generation)) => {
-                        let state = &mut self.nodes[node];
-                        state.ring = Some(ring);
-                        state.model = model;
-                        state.loaded_generation = generation;
-                    }
-                    Err(StoreRead::NotFound) => self
-                        .violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start")),
-                    Err(StoreRead::Unavailable) => self.counters.reloads_failed += 1,
-                    Err(StoreRead::Corrupt) => {}
-                }
-            }
-            Ok(_) => {}
         }
-        let now_secs = self.local_secs(node);
-        let state = &mut self.nodes[node];
-        let pruned = state.ring.as_mut().map_or(0, |ring| ring.prune(now_secs));
-        let modelled = state.model.prune(now_secs);
-        if pruned != modelled {
-            self.violate(Invariant::KeyKnowledge, format!("node {node} pruned {pruned} keys, the model {modelled}"));
-        }
-        if let Some(ring) = self.nodes[node].ring.take() {
-            let model = self.nodes[node].model.clone();
-            self.check_agreement(node, &ring, &model, "after reload");
-            self.nodes[node].ring = Some(ring);
-        }
+        let model = self.nodes[node].model.clone();
+        self.check_agreement(node, &shared.ring(), &model, "after reload");
         self.record(What::Reload, node, crate::trace::NONE_U32);
         let mut at = self.now_ms + self.reload_delay();
         if self.config.reload_stall_per_mille > 0 && self.faults.chance(self.config.reload_stall_per_mille) {
@@ -953,16 +896,18 @@ impl<'c> World<'c> {
     /// One rotator's `FileStore::update`; `concurrent` starts its own in the middle of it.
     /// Returns how this one ended and how the concurrent one did.
     fn rotate_at(&mut self, rotator: usize, concurrent: Option<usize>) -> (Rotated, Option<Rotated>) {
+        let Some(shared) = self.nodes[rotator].ring.clone() else { return (Rotated::Failed, None) };
         self.plan_write_faults(rotator);
-        let store = self.file_store(rotator, View::Direct);
+        drop(self.disk(rotator));
         let mut inner = None;
-        let result = store.update(|ring| {
+        // `SharedRing::update`: `FileStore::update` (locked, re-read, saved), then a reload.
+        let result = shared.update(|ring| {
             if let Some(other) = concurrent {
                 inner = Some(self.rotate_at(other, None).0);
             }
             Ok(self.rotate_ring(rotator, ring))
         });
-        let (crashed, changed) = self.end_write(rotator, true);
+        let (crashed, changed) = self.end_write(rotator);
         if crashed {
             self.count_write_crash(rotator, changed);
             self.stop_node(rotator, true);
@@ -971,19 +916,17 @@ impl<'c> World<'c> {
             }
             return (Rotated::Crashed, inner);
         }
+        // Whatever the update did, the node holds the ring its `SharedRing` holds now: the one
+        // it wrote (a rotation, or a prune), or the last good one.
+        if let Some(model) = self.model_of_shared(rotator, &shared) {
+            self.nodes[rotator].model = model;
+        }
         let outcome = match result {
             Ok(Rotated::Written) => {
                 self.counters.rotations += 1;
                 self.record(What::Rotation, rotator, crate::trace::NONE_U32);
-                // `SharedRing::update` reloads after its update.
-                if let Ok((ring, model, generation)) = self.load(rotator, View::Direct) {
-                    let kid = model.keys().last().map(|key| key.kid.to_string()).unwrap_or_default();
-                    self.log(Level::Info, &format!("INFO node={rotator} rotated: new kid={kid}"), false);
-                    let state = &mut self.nodes[rotator];
-                    state.ring = Some(ring);
-                    state.model = model;
-                    state.loaded_generation = generation;
-                }
+                let kid = self.nodes[rotator].model.keys().last().map(|key| key.kid.to_string()).unwrap_or_default();
+                self.log(Level::Info, &format!("INFO node={rotator} rotated: new kid={kid}"), false);
                 Rotated::Written
             }
             Ok(other) => other,
@@ -1107,7 +1050,7 @@ impl<'c> World<'c> {
             return false;
         }
         let now_secs = self.local_secs(node);
-        state.ring.as_ref().is_some_and(|ring| ring.can_sign(now_secs))
+        state.ring.as_ref().is_some_and(|shared| shared.ring().can_sign(now_secs))
     }
 
     /// The node a request goes to: the client's home node (sticky) or any node (random, and
@@ -1140,7 +1083,8 @@ impl<'c> World<'c> {
             return None;
         }
         let state = &self.nodes[node];
-        let ring = state.ring.as_ref()?;
+        let shared = state.ring.clone()?;
+        let ring = shared.ring();
         let kid = ring.active_kid(now_secs)?;
         let expected_kid = state.model.signer(now_secs).map(|key| key.kid);
         if expected_kid != Some(kid) {
@@ -1152,7 +1096,6 @@ impl<'c> World<'c> {
                 ),
             );
         }
-        let ring = self.nodes[node].ring.as_ref()?;
         let token = match ring.issue(&Session { sub: client }, ttl_secs, now_secs) {
             Ok(token) => token,
             Err(error) => {
@@ -1186,9 +1129,10 @@ impl<'c> World<'c> {
 
     /// Verifies `token` at `node` the way the node is configured to.
     fn verify(&mut self, node: usize, token: &str, now_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
-        let Some(ring) = self.nodes[node].ring.as_ref() else {
+        let Some(shared) = self.nodes[node].ring.clone() else {
             return Err(Rejection::UnknownKey);
         };
+        let ring = shared.ring();
         match self.config.canary {
             Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.leeway_secs()),
             Some(Canary::MacSkippedForKnownKid) => {
@@ -1651,5 +1595,34 @@ mod tests {
         let order: Vec<(u64, Event)> =
             std::iter::from_fn(|| queue.pop().map(|(key, event)| (time_of(key), event))).collect();
         assert_eq!(order, vec![(1, Event::RollingRestart), (5, Event::Rotation), (5, Event::Attack)]);
+    }
+
+    /// What a node signs and verifies with is the library's `SharedRing`, opened on the key
+    /// file of the simulated disk, and rotations reach it through its own reload.
+    #[test]
+    fn every_node_holds_a_shared_ring_on_its_key_file() {
+        let mut config = Config::default_scenario(3, Policy::Rotating);
+        config.clients = 20;
+        config.duration_ms = 3 * crate::config::DAY_MS;
+        // No restarts: every node must pick the rotations up by reloading.
+        config.rolling_restart_interval_ms = None;
+        config.crash_interval_mean_ms = None;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        assert!(world.counters.rotations >= 2);
+        let mut up = 0;
+        for node in &world.nodes {
+            let ring: Option<&SharedRing> = node.ring.as_ref();
+            assert_eq!(ring.is_some(), node.state == NodeState::Up);
+            let Some(shared) = ring else { continue };
+            up += 1;
+            let store = shared.store().expect("a node's ring is read from its key file");
+            assert_eq!(store.path(), std::path::Path::new(KEY_FILE));
+            assert!(shared.content_fingerprint().is_some());
+        }
+        assert!(up > 0);
+        let reloaded = world.nodes.iter().filter_map(|node| node.ring.as_ref()).all(|shared| shared.generation() > 1);
+        assert!(reloaded, "a node's SharedRing never picked up a rotation");
     }
 }
