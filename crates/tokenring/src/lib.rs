@@ -74,11 +74,50 @@
 //! `nbf`, `iss`, `aud`, the caller's type).
 //!
 //! Every limit is a constant in [`limits`].
+//!
+//! # Canaries (simulator and test builds only)
+//!
+//! The `canaries` feature, off by default and in no release build, compiles deliberate bugs
+//! into the library (a signer that takes pending keys, a save that is not atomic, ...), each
+//! armed at run time by `tokenring::canary::arm`, so that one build of a checker, such as the
+//! simulator, proves it catches every one. Without the feature the hooks compile to nothing.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+/// A canary hook (see the `canaries` feature). `canary!(Name => mutant, else original)` is
+/// `mutant` when the canary is armed, `original` otherwise; `canary!(Name => statement)` runs
+/// `statement` when it is armed. Without the feature: `original`, and nothing.
+#[cfg(feature = "canaries")]
+macro_rules! canary {
+    ($name:ident => $mutant:expr, else $original:expr) => {
+        if $crate::canary::armed($crate::canary::Canary::$name) {
+            $mutant
+        } else {
+            $original
+        }
+    };
+    ($name:ident => $($mutant:tt)*) => {
+        if $crate::canary::armed($crate::canary::Canary::$name) {
+            $($mutant)*
+        }
+    };
+}
+
+/// A canary hook, compiled out: the `canaries` feature is off.
+#[cfg(not(feature = "canaries"))]
+macro_rules! canary {
+    ($name:ident => $mutant:expr, else $original:expr) => {
+        $original
+    };
+    ($name:ident => $($mutant:tt)*) => {};
+}
+
+// Outside `src/`, so that the published package does not contain it.
+#[cfg(feature = "canaries")]
+#[path = "../canaries/canary.rs"]
+pub mod canary;
 mod clock;
 mod error;
 pub mod limits;

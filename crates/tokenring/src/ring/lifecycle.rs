@@ -78,11 +78,13 @@ pub(crate) enum Phase {
 impl RingKey {
     pub(crate) fn phase(&self, now_secs: u64) -> Phase {
         let reached = |at: Option<u64>| at.is_some_and(|at| at <= now_secs);
+        let retire = canary!(RetireBoundaryOffByOne => self.retire_at_secs.map(|at| at + 1), else self.retire_at_secs);
+        let activate = canary!(ActivationBoundaryOffByOne => self.activate_at_secs + 1, else self.activate_at_secs);
         if reached(self.forget_at_secs) {
             Phase::Forgotten
-        } else if reached(self.retire_at_secs) {
+        } else if reached(retire) {
             Phase::Retired
-        } else if now_secs < self.activate_at_secs {
+        } else if now_secs < activate {
             Phase::Pending
         } else {
             Phase::Current
@@ -227,6 +229,7 @@ impl KeyRing {
     /// same second with the same propagation give two keys with equal times, and the earlier
     /// one has been given a retire time by the later rotation, so the later one must sign.
     pub(crate) fn signer(&self, now_secs: u64) -> Option<usize> {
+        canary!(SignerTakesPending => return crate::canary::mutants::signer_taking_pending(self, now_secs));
         self.keys
             .iter()
             .enumerate()
@@ -405,6 +408,7 @@ impl KeyRing {
             return Ok(());
         }
         let key = self.keys.iter().find(|key| key.kid.as_ref() == Some(kid)).ok_or(KeyError::UnknownKid)?;
+        canary!(RevokedKeyVerifies => return Ok(()));
         let revoked = Revoked::of(key, now_secs).ok_or(KeyError::UnknownKid)?;
         // `retain` drops the key where it lies, so that its zeroizing drop wipes the secret and
         // the keyed HMAC states in the ring's own buffer, not in a moved copy.

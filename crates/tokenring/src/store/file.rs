@@ -347,7 +347,7 @@ impl FileStore {
             // gets no lock file beside it. One created from now on is found under the lock.
             return Err(StoreError::NotFound { path: self.path.clone() }.into());
         }
-        let lock = self.lock(&target.path)?;
+        let lock = canary!(UpdateTakesNoLock => StorageLock::new(()), else self.lock(&target.path)?);
         let (mut ring, dropped_secret) =
             KeyRing::parse_jwk_set(&self.read_file(&target.path)?).map_err(|error| self.corrupt(error))?;
         let before = ring.to_jwk_set();
@@ -410,6 +410,7 @@ impl FileStore {
     /// [`save`](Self::save) of a serialized ring to `file` (the key file, its links followed),
     /// with the lock held.
     fn save_locked(&self, file: &Path, document: &str, lock: &StorageLock) -> Result<(), StoreError> {
+        canary!(SaveInPlace => return crate::canary::mutants::save_in_place(self.storage.as_ref(), file, document));
         let temp = self.write_temp(file, document, lock)?;
         let renamed = self.storage.rename(&temp, file).map_err(io_error(StoreOp::Rename, file));
         if renamed.is_err() {

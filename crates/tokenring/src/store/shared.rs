@@ -187,10 +187,17 @@ impl SharedRing {
         if current.digest == Some(digest) {
             return Ok(Reloaded::Unchanged);
         }
-        let ring = KeyRing::from_jwk_set(&document).map_err(|error| store.corrupt(error))?;
-        let generation = current.generation + 1;
-        self.inner.current.store(Arc::new(Version { ring, generation, digest: Some(digest) }));
-        Ok(Reloaded::Changed { generation })
+        let ring = KeyRing::from_jwk_set(&document).map_err(|error| store.corrupt(error));
+        canary!(ReloadEmptiesOnParseError => if ring.is_err() { self.swap(crate::canary::mutants::no_keys(), None); });
+        Ok(Reloaded::Changed { generation: self.swap(ring?, Some(digest)) })
+    }
+
+    /// Makes `ring` the current ring, read from a document with `digest`, and returns its
+    /// generation. Only with the writer lock held.
+    fn swap(&self, ring: KeyRing, digest: Option<[u8; 32]>) -> u64 {
+        let generation = self.inner.current.load().generation + 1;
+        self.inner.current.store(Arc::new(Version { ring, generation, digest }));
+        generation
     }
 
     /// Changes the ring: through [`FileStore::update`] (locked, re-read, saved atomically) and
@@ -206,11 +213,9 @@ impl SharedRing {
             self.reload_from(store)?;
             return Ok(outcome);
         }
-        let current = self.inner.current.load();
-        let mut ring = current.ring.clone();
+        let mut ring = self.inner.current.load().ring.clone();
         let outcome = change(&mut ring)?;
-        let generation = current.generation + 1;
-        self.inner.current.store(Arc::new(Version { ring, generation, digest: None }));
+        self.swap(ring, None);
         Ok(outcome)
     }
 }

@@ -101,9 +101,10 @@ impl Registered<'_> {
     /// Applies `validation` at time `now_secs`.
     pub(crate) fn check(&self, validation: &Validation, now_secs: u64) -> Result<(), Rejection> {
         let leeway = validation.leeway_secs;
+        let expired = |exp: u64| canary!(ExpNotChecked => false, else now_secs >= exp.saturating_add(leeway));
         match self.exp {
             None if validation.require_exp => return Err(Rejection::MissingClaim("exp")),
-            Some(exp) if now_secs >= exp.saturating_add(leeway) => return Err(Rejection::Expired),
+            Some(exp) if expired(exp) => return Err(Rejection::Expired),
             _ => {}
         }
         if let Some(nbf) = self.nbf {
