@@ -350,8 +350,8 @@ impl Output<'_> {
                     writeln!(out)?;
                     write!(out, "{text}")?;
                 } else {
-                    let args = run.report.config.reproduce_args().unwrap_or_default();
-                    writeln!(out, "also violated: cargo run --release -p tokenring-sim -- {args}")?;
+                    let command = run.report.config.reproduce_command().unwrap_or_default();
+                    writeln!(out, "also violated: {command}")?;
                 }
                 shown += 1;
             }
@@ -366,8 +366,8 @@ impl Output<'_> {
                 config.seed,
                 config.policy
             )?;
-            if let Some(args) = config.reproduce_args() {
-                writeln!(out, "  reproduce: cargo run --release -p tokenring-sim -- {args} --check-determinism")?;
+            if let Some(command) = config.reproduce_command() {
+                writeln!(out, "  reproduce: {command} --check-determinism")?;
             }
         }
         let (events, verifications, run_secs) = self.totals();

@@ -84,6 +84,18 @@ pub struct Counters {
     pub lock_waits: u64,
     /// Tokens verified, honest and attacker.
     pub verifications: u64,
+    /// Keys an operator revoked.
+    pub revocations: u64,
+    /// Reads that found the broken key file an operator pushed (the node kept its ring, or did
+    /// not start).
+    pub bad_file_reads: u64,
+    /// Honest tokens rejected while a broken key file kept nodes on an old ring (the fault
+    /// explains them: invariant 2 is not claimed for them).
+    pub rejections_during_bad_file: u64,
+    /// Distinct clients (people) logged out at least once by a rejection, by the first code.
+    pub people_logged_out: BTreeMap<&'static str, u64>,
+    /// The first rejection that logged someone out: when (simulated ms), which node, which code.
+    pub first_logout: Option<(u64, u16, &'static str)>,
 }
 
 impl Counters {
@@ -337,8 +349,8 @@ pub fn violation_report(report: &RunReport) -> Option<String> {
     for event in &violation.recent_events {
         out.push_str(&format!("    {event}\n"));
     }
-    match report.config.reproduce_args() {
-        Some(args) => out.push_str(&format!("  reproduce: cargo run --release -p tokenring-sim -- {args}\n")),
+    match report.config.reproduce_command() {
+        Some(command) => out.push_str(&format!("  reproduce: {command}\n")),
         None => out.push_str("  reproduce: a custom configuration; rerun the test that built it\n"),
     }
     Some(out)

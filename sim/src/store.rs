@@ -15,9 +15,6 @@
 //! outside holder, such as an operator's command, for a number of attempts), and per-node
 //! propagation: a node's mount shows each new version of the key file only some time after it
 //! was written (a mounted Kubernetes Secret reaches each pod at its kubelet's next sync).
-//!
-//! The two seam-level mutations the canaries inject, a rename that rewrites the key file in
-//! place and a lock that is always granted, wrap a node's handle ([`Mutated`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::OsString;
@@ -226,6 +223,18 @@ impl Disk {
     fn named_with_prefix(directory: &Path, prefix: &str, path: &Path) -> bool {
         path.parent() == Some(directory)
             && path.file_name().is_some_and(|name| name.as_encoded_bytes().starts_with(prefix.as_bytes()))
+    }
+
+    /// Someone outside the store (an operator's `kubectl apply`) replaces the key file with
+    /// `bytes`, durably.
+    pub(crate) fn replace_key_file(&mut self, bytes: &[u8]) {
+        let inode = self.next_inode;
+        self.next_inode += 1;
+        self.inodes.insert(inode, Inode { data: Zeroizing::new(bytes.to_vec()), synced: true });
+        self.names.insert(PathBuf::from(KEY_FILE), inode);
+        self.settle();
+        let names = &self.names;
+        self.inodes.retain(|id, _| names.values().any(|named| named == id));
     }
 
     /// The key file's bytes as they are now (the ground truth, whatever the faults).
@@ -569,85 +578,6 @@ impl Storage for NodeDisk {
     }
 }
 
-/// A mutation of the storage seam, for a canary.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mutation {
-    /// `rename` rewrites the target in place: it removes it, then writes the source's bytes
-    /// under its name (unsynced), as a save that opens the key file and truncates it does.
-    InPlaceRename,
-    /// `try_lock` always succeeds, without taking the lock.
-    LockAlwaysGranted,
-}
-
-/// A node's handle with a [`Mutation`].
-#[derive(Debug)]
-pub(crate) struct Mutated {
-    pub(crate) inner: NodeDisk,
-    pub(crate) mutation: Mutation,
-}
-
-impl Storage for Mutated {
-    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
-        self.inner.read(path, limit)
-    }
-
-    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
-        self.inner.write_new(path, bytes)
-    }
-
-    fn sync_file(&self, path: &Path) -> Result<(), ErrorKind> {
-        self.inner.sync_file(path)
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> Result<(), ErrorKind> {
-        if self.mutation != Mutation::InPlaceRename {
-            return self.inner.rename(from, to);
-        }
-        let bytes = self.inner.read(from, usize::MAX)?;
-        match self.inner.remove(to) {
-            Ok(()) | Err(ErrorKind::NotFound) => {}
-            Err(kind) => return Err(kind),
-        }
-        self.inner.write_new(to, &bytes)?;
-        self.inner.remove(from)
-    }
-
-    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
-        self.inner.link_new(existing, new)
-    }
-
-    fn remove(&self, path: &Path) -> Result<(), ErrorKind> {
-        self.inner.remove(path)
-    }
-
-    fn sync_directory(&self, path: &Path) -> Result<(), ErrorKind> {
-        self.inner.sync_directory(path)
-    }
-
-    fn list(&self, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, ErrorKind> {
-        self.inner.list(directory, prefix, limit)
-    }
-
-    fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
-        match self.mutation {
-            Mutation::LockAlwaysGranted => Ok(Some(StorageLock::new(()))),
-            Mutation::InPlaceRename => self.inner.try_lock(path),
-        }
-    }
-
-    fn mode(&self, path: &Path) -> Result<Option<u32>, ErrorKind> {
-        self.inner.mode(path)
-    }
-
-    fn wait(&self, duration: std::time::Duration) {
-        self.inner.wait(duration);
-    }
-
-    fn fill_random(&self, dest: &mut [u8]) -> Result<(), ErrorKind> {
-        self.inner.fill_random(dest)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use tokenring::{FileStore, KeyRing, Rotation, StoreError};
@@ -727,8 +657,9 @@ mod tests {
         assert!(left > 0, "some crashes leave a temporary file");
     }
 
+    #[cfg(feature = "canaries")]
     #[test]
-    fn an_in_place_rename_can_leave_a_torn_or_missing_key_file() {
+    fn the_save_in_place_canary_can_leave_a_torn_or_missing_key_file() {
         let old = KeyRing::generate(NOW).unwrap();
         let new = rotated(&old);
         let mut broken = 0;
@@ -738,11 +669,9 @@ mod tests {
                 store(&disk, 0, View::Direct).create(&old).unwrap();
                 lock(&disk).end_call(0);
                 lock(&disk).plan_crash(0, CrashPlan { operation, after: false });
-                let mutated = Mutated {
-                    inner: NodeDisk::new(Arc::clone(&disk), 0, View::Direct),
-                    mutation: Mutation::InPlaceRename,
-                };
-                let _ = FileStore::with_storage(KEY_FILE, Arc::new(mutated)).save(&new);
+                tokenring::canary::arm(Some(tokenring::canary::Canary::SaveInPlace));
+                let _ = store(&disk, 0, View::Direct).save(&new);
+                tokenring::canary::arm(None);
                 lock(&disk).end_call(0);
                 let whole = lock(&disk).key_file().map(<[u8]>::to_vec).is_some_and(|document| {
                     document == old.to_jwk_set().as_bytes() || document == new.to_jwk_set().as_bytes()
@@ -813,7 +742,7 @@ mod tests {
     }
 
     #[test]
-    fn the_lock_serializes_writers_unless_the_mutation_grants_it_to_all() {
+    fn the_lock_serializes_writers() {
         let disk = disk(Vec::new());
         store(&disk, 0, View::Direct).create(&KeyRing::generate(NOW).unwrap()).unwrap();
         lock(&disk).end_call(0);
@@ -821,16 +750,14 @@ mod tests {
         let nested = store(&disk, 0, View::Direct).update(|_| Ok(inner.update(|_| Ok(())).is_err())).unwrap();
         assert!(nested, "a second writer cannot take the lock the first one holds");
         assert_eq!(lock(&disk).lock_waits, u64::from(tokenring::limits::LOCK_ATTEMPTS_MAX - 1));
-        let unlocked = |node| {
-            let mutated = Mutated {
-                inner: NodeDisk::new(Arc::clone(&disk), node, View::Direct),
-                mutation: Mutation::LockAlwaysGranted,
-            };
-            FileStore::with_storage(KEY_FILE, Arc::new(mutated))
-        };
-        let inner = unlocked(1);
-        let nested = unlocked(0).update(|_| Ok(inner.update(|_| Ok(())).is_err())).unwrap();
-        assert!(!nested);
+        #[cfg(feature = "canaries")]
+        {
+            tokenring::canary::arm(Some(tokenring::canary::Canary::UpdateTakesNoLock));
+            let inner = store(&disk, 1, View::Direct);
+            let nested = store(&disk, 0, View::Direct).update(|_| Ok(inner.update(|_| Ok(())).is_err())).unwrap();
+            tokenring::canary::arm(None);
+            assert!(!nested, "without the lock the second writer runs inside the first");
+        }
         lock(&disk).contend_lock(3);
         store(&disk, 0, View::Direct).update(|_| Ok(())).unwrap();
     }

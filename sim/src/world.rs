@@ -8,17 +8,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use sha2::{Digest, Sha256};
 use tokenring::{
     Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, Reloaded, Rotation, Scratch, SharedRing,
-    Storage, StoreError, Validation,
+    StoreError, Validation,
 };
 
-use crate::attacker::{self, Attacker, Material};
-use crate::config::{AttackKind, Canary, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
+use crate::attacker::{Attacker, Material};
+#[cfg(feature = "canaries")]
+use crate::config::Canary;
+use crate::config::{AttackKind, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
 use crate::oracle::{Invariant, RoutineByDesign, Secrets, Violation};
 use crate::queue::RadixQueue;
 use crate::report::{Counters, RunReport};
 use crate::rng::{ChaChaEntropy, Recording, Replay, SimRng, Stream};
-use crate::store::{CrashPlan, Disk, Mutated, Mutation, NodeDisk, Outage, OutageKind, View, KEY_FILE};
+use crate::store::{CrashPlan, Disk, NodeDisk, Outage, OutageKind, View, KEY_FILE};
 use crate::trace::{tail_of, Trace, TraceRecord, What};
 
 /// Simulated time 0 is this instant (November 2023), so that timestamps look real.
@@ -40,7 +42,7 @@ const ROLLING_GAP_EXTRA_MS: u64 = 30 * SECOND_MS;
 const CREATE_DELAY_MAX_MS: u64 = 200;
 /// Highest operation of a write at which a planned crash strikes (a save makes four, a create
 /// five; a higher draw lets the write finish).
-const CRASH_OPERATION_MAX: u64 = 6;
+const CRASH_OPERATION_MAX: u64 = 5;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
@@ -76,6 +78,12 @@ enum Event {
     /// The attacker replays a captured token in the second it expires on the node it reaches.
     EdgeReplay {
         replay: u32,
+    },
+    /// An operator revokes a key that leaked.
+    Revoke,
+    /// An operator pushes a key file that does not parse (`restore`: puts the good one back).
+    BadFile {
+        restore: bool,
     },
 }
 
@@ -207,10 +215,8 @@ impl Level {
 pub(crate) struct World<'c> {
     config: &'c Config,
     validation: Validation,
-    /// The `expiry-boundary-off-by-one` mutation's validation: one more second of leeway.
-    validation_late: Validation,
     attack_kinds: Vec<AttackKind>,
-    /// The staging the rings rotate with (what a canary may break).
+    /// The staging the rings rotate with.
     rotation: Rotation,
     /// The staging the operator configured: what the oracle expects.
     staging: Staging,
@@ -245,6 +251,18 @@ pub(crate) struct World<'c> {
     counters: Counters,
     violations: BTreeMap<Invariant, u64>,
     first_violation: Option<Violation>,
+    /// Keys an operator revoked, by serial, with when (simulated ms).
+    revoked: BTreeMap<KeySerial, u64>,
+    /// A read of a key file that does not parse is explained until then: the operator pushed
+    /// a broken one, and mounts may show it until the good one has propagated.
+    bad_file_until_ms: Option<u64>,
+    /// From the operator's broken push to a reload bound after the good file is back: when
+    /// nodes may hold an old ring.
+    bad_file_window_ms: Option<(u64, u64)>,
+    /// The key file the operator's broken push replaced.
+    good_file: Option<Vec<u8>>,
+    /// Clients logged out by a rejection at least once.
+    logged_out: std::collections::BTreeSet<u32>,
 }
 
 impl core::fmt::Debug for World<'_> {
@@ -291,11 +309,6 @@ impl<'c> World<'c> {
                 Outage { start_ms, end_ms, kind }
             })
             .collect();
-        let mutation = match config.canary {
-            Some(Canary::NonAtomicSave) => Some(Mutation::InPlaceRename),
-            Some(Canary::NoLockOnUpdate) => Some(Mutation::LockAlwaysGranted),
-            _ => None,
-        };
         let disks: Vec<Arc<Mutex<Disk>>> = match config.policy {
             Policy::Ephemeral => Vec::new(),
             Policy::PerNodeFiles => {
@@ -306,9 +319,7 @@ impl<'c> World<'c> {
         let stores = if disks.is_empty() {
             Vec::new()
         } else {
-            (0..usize::from(config.nodes))
-                .map(|node| node_store(&disks[node.min(disks.len() - 1)], node, View::Mounted, mutation))
-                .collect()
+            (0..usize::from(config.nodes)).map(|node| node_store(&disks[node.min(disks.len() - 1)], node)).collect()
         };
         let mut behaviour = SimRng::new(seed, Stream::Clients);
         let clients = (0..config.clients)
@@ -322,11 +333,10 @@ impl<'c> World<'c> {
         Self {
             config,
             validation: Validation::new().leeway_secs(config.leeway_secs),
-            validation_late: Validation::new().leeway_secs(config.leeway_secs + 1),
             attack_kinds: config.attack_kinds(),
             rotation: Rotation::new()
                 .propagation_secs(config.propagation_secs())
-                .overlap_secs(if config.canary == Some(Canary::OverlapIgnored) { 0 } else { config.overlap_secs() })
+                .overlap_secs(config.overlap_secs())
                 .forget_after_secs(config.forget_after_secs),
             staging: Staging {
                 propagation_secs: config.propagation_secs(),
@@ -362,13 +372,23 @@ impl<'c> World<'c> {
             counters: Counters::default(),
             violations: BTreeMap::new(),
             first_violation: None,
+            revoked: BTreeMap::new(),
+            bad_file_until_ms: None,
+            bad_file_window_ms: None,
+            good_file: None,
+            logged_out: std::collections::BTreeSet::new(),
         }
     }
 
     /// Runs to the end of the configured duration.
     pub(crate) fn run(mut self) -> RunReport {
+        // The library's canary, on this thread only (the core's selection is per thread).
+        #[cfg(feature = "canaries")]
+        let armed_before = tokenring::canary::arm(self.config.canary.map(Canary::library));
         self.schedule_start();
         self.run_until(self.config.duration_ms);
+        #[cfg(feature = "canaries")]
+        tokenring::canary::arm(armed_before);
         let events = self.trace.events();
         self.counters.lock_waits =
             self.disks.iter().map(|disk| disk.lock().unwrap_or_else(PoisonError::into_inner).lock_waits).sum();
@@ -433,6 +453,14 @@ impl<'c> World<'c> {
             let at = self.attacker.rng().exponential(mean);
             self.schedule(at, Event::Attack);
         }
+        if config.policy.rotates() {
+            if let Some(at) = config.revocation_at_ms {
+                self.schedule(at, Event::Revoke);
+            }
+            if let Some((at, _)) = config.bad_file {
+                self.schedule(at, Event::BadFile { restore: false });
+            }
+        }
     }
 
     fn handle(&mut self, event: Event) {
@@ -453,6 +481,8 @@ impl<'c> World<'c> {
             Event::Rotation => self.rotate(),
             Event::OneShot { client, issued_ms } => self.one_shot(client, issued_ms),
             Event::EdgeReplay { replay } => self.edge_replay(replay),
+            Event::Revoke => self.revoke(),
+            Event::BadFile { restore } => self.push_bad_file(restore),
             Event::RollingRestart => {
                 let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
                 for node in 0..self.config.nodes {
@@ -511,10 +541,6 @@ impl<'c> World<'c> {
         // Writing to a `String` cannot fail.
         let _ =
             write!(line, "{} node={node} token rejected fp={}: {rejection}", level.as_str(), Fingerprint::of(token));
-        if self.config.canary == Some(Canary::LeakyLog) {
-            line.push_str(" token=");
-            line.push_str(token);
-        }
         self.log(level, &line, from_honest_client);
         self.rejection_line = line;
     }
@@ -561,7 +587,14 @@ impl<'c> World<'c> {
                 return None;
             }
         };
-        let kid = ring.active_kid(now_secs)?;
+        let Some(kid) = ring.active_kid(now_secs) else {
+            // No fault explains it: a node that cannot start is a violation.
+            self.violate(
+                Invariant::Liveness,
+                format!("node {node} cannot start: the ring it generated has no key to sign with"),
+            );
+            return None;
+        };
         let serial = self.register_cluster_ring(&ring, kid);
         Some((ring, KeySetModel::generated(serial, kid, now_secs)))
     }
@@ -656,7 +689,9 @@ impl<'c> World<'c> {
                         .keys()
                         .iter()
                         .filter(|key| {
-                            key.phase(now_secs) != model::Phase::Forgotten && after.held_serial(key.serial).is_none()
+                            key.phase(now_secs) != model::Phase::Forgotten
+                                && after.held_serial(key.serial).is_none()
+                                && after.revoked(key.kid).is_none()
                         })
                         .count()
                 });
@@ -767,10 +802,11 @@ impl<'c> World<'c> {
                     self.bring_up(node, shared, model);
                 }
             }
-            Err(Error::Store(StoreError::Corrupt { error, .. })) => self.violate(
-                Invariant::KeyKnowledge,
-                format!("node {node} read a key set it cannot parse (torn write?): {error}"),
-            ),
+            Err(Error::Store(StoreError::Corrupt { error, .. })) => {
+                if self.corrupt_read(node, &error) {
+                    self.defer_start(node, incarnation);
+                }
+            }
             Err(_) => self.defer_start(node, incarnation),
         }
     }
@@ -840,10 +876,10 @@ impl<'c> World<'c> {
             Err(StoreError::NotFound { .. }) => {
                 self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"))
             }
-            Err(StoreError::Corrupt { error, .. }) => self.violate(
-                Invariant::KeyKnowledge,
-                format!("node {node} read a key set it cannot parse (torn write?): {error}"),
-            ),
+            Err(StoreError::Corrupt { error, .. }) => {
+                // The last good ring stays; a broken file the operator pushed explains it.
+                self.corrupt_read(node, &error);
+            }
             Err(_) => {
                 self.counters.reloads_failed += 1;
                 self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeReload { node: node as u16, incarnation });
@@ -859,6 +895,113 @@ impl<'c> World<'c> {
             at += self.faults.between(0, self.config.reload_stall_max_ms);
         }
         self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
+    }
+
+    /// A read found a key file that does not parse. Explained while the operator's broken
+    /// file may be on a mount (true: the fault explains it); a violation otherwise (a torn
+    /// write).
+    fn corrupt_read(&mut self, node: usize, error: &tokenring::KeySetError) -> bool {
+        if self.bad_file_until_ms.is_some_and(|until| self.now_ms <= until) {
+            self.counters.bad_file_reads += 1;
+            return true;
+        }
+        self.violate(
+            Invariant::KeyKnowledge,
+            format!("node {node} read a key set it cannot parse (torn write?): {error}"),
+        );
+        false
+    }
+
+    // ---------------------------------------------------------------- operator
+
+    /// An operator revokes a key that leaked, through a node's `SharedRing::update` (its admin
+    /// endpoint): the newest key that no longer signs, if the ring holds one.
+    fn revoke(&mut self) {
+        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].state == NodeState::Up).collect();
+        let Some(&node) = self.faults.pick(&up) else {
+            return self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Revoke);
+        };
+        let Some(shared) = self.nodes[node].ring.clone() else { return };
+        self.plan_write_faults(node);
+        let now_secs = self.local_secs(node);
+        let mut revoked = None;
+        let result = shared.update(|ring| {
+            let Some(mut model) = self.model_of(ring) else { return Ok(()) };
+            let signer = model.signer(now_secs).map(|key| key.kid);
+            let leaked = model
+                .keys()
+                .iter()
+                .rev()
+                .filter(|key| Some(key.kid) != signer && key.phase(now_secs) != model::Phase::Pending)
+                .find(|key| key.phase(now_secs) != model::Phase::Forgotten)
+                .map(|key| key.kid);
+            let Some(kid) = leaked else { return Ok(()) };
+            ring.revoke(&kid, now_secs)?;
+            revoked = model.revoke(kid, now_secs).map(|serial| (serial, kid));
+            self.register_document(ring, model);
+            Ok(())
+        });
+        let (crashed, changed) = self.end_write(node);
+        if crashed {
+            self.count_write_crash(node, changed);
+            self.stop_node(node, true);
+        }
+        if let Some(model) = self.model_of_shared(node, &shared) {
+            self.nodes[node].model = model;
+        }
+        // Whether the revocation reached the key file, whatever the call returned (a crash may
+        // strike after the rename).
+        let current = self.disk(node).key_file().map(digest);
+        let landed = revoked.filter(|(_, kid)| {
+            current.and_then(|current| self.documents.get(&current)).is_some_and(|model| model.revoked(*kid).is_some())
+        });
+        match (result, landed) {
+            (_, Some((serial, _))) => {
+                self.counters.revocations += 1;
+                self.revoked.insert(serial, self.now_ms);
+                self.record(What::Revocation, node, serial);
+                self.log(Level::Warn, &format!("WARN node={node} key revoked by the operator"), false);
+                if !crashed {
+                    let model = self.nodes[node].model.clone();
+                    self.check_agreement(node, &shared.ring(), &model, "after revocation");
+                }
+            }
+            // Nothing to revoke (no key but the signer): the operator is done.
+            (Ok(()), None) if revoked.is_none() => {}
+            // The store failed, or the node crashed first: the operator tries again.
+            _ => self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Revoke),
+        }
+    }
+
+    /// An operator pushes a key file that does not parse (a Secret applied with a typo), then
+    /// puts the good one back: nodes must keep the ring they have.
+    fn push_bad_file(&mut self, restore: bool) {
+        let Some((_, length_ms)) = self.config.bad_file else { return };
+        if restore {
+            let Some(good) = self.good_file.take() else { return };
+            let mut disk = self.disk(0);
+            disk.replace_key_file(&good);
+            disk.publish(Vec::new());
+        } else {
+            let mut disk = self.disk(0);
+            let good = disk.key_file().map(<[u8]>::to_vec);
+            disk.replace_key_file(b"{\"keys\": [ broken");
+            disk.publish(Vec::new());
+            drop(disk);
+            self.good_file = good;
+        }
+        self.delay_propagation(usize::MAX);
+        self.record(What::BadFile { restore }, crate::trace::NONE_U16 as usize, crate::trace::NONE_U32);
+        if restore {
+            // Until every mount shows the good file again.
+            self.bad_file_until_ms = Some(self.now_ms + self.config.propagation_delay_max_ms);
+            let end_ms = self.now_ms + self.config.reload_bound_secs() * SECOND_MS;
+            self.bad_file_window_ms = self.bad_file_window_ms.map(|(start, _)| (start, end_ms));
+        } else {
+            self.bad_file_until_ms = Some(u64::MAX);
+            self.bad_file_window_ms = Some((self.now_ms, u64::MAX));
+            self.schedule(self.now_ms + length_ms, Event::BadFile { restore: true });
+        }
     }
 
     // ---------------------------------------------------------------- rotation
@@ -935,10 +1078,7 @@ impl<'c> World<'c> {
                 Rotated::LockedOut
             }
             Err(Error::Store(StoreError::Corrupt { error, .. })) => {
-                self.violate(
-                    Invariant::KeyKnowledge,
-                    format!("node {rotator} read a key set it cannot parse (torn write?): {error}"),
-                );
+                self.corrupt_read(rotator, &error);
                 Rotated::Failed
             }
             Err(Error::Store(StoreError::NotFound { .. })) => {
@@ -1046,9 +1186,6 @@ impl<'c> World<'c> {
     /// What the node itself says about signing.
     fn can_sign(&self, node: usize) -> bool {
         let state = &self.nodes[node];
-        if self.config.canary == Some(Canary::RestartedNodeNeverSigns) && state.starts > 1 {
-            return false;
-        }
         let now_secs = self.local_secs(node);
         state.ring.as_ref().is_some_and(|shared| shared.ring().can_sign(now_secs))
     }
@@ -1133,44 +1270,8 @@ impl<'c> World<'c> {
             return Err(Rejection::UnknownKey);
         };
         let ring = shared.ring();
-        match self.config.canary {
-            Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.leeway_secs()),
-            Some(Canary::MacSkippedForKnownKid) => {
-                // The mutation: a token naming a key the ring holds is trusted without its MAC.
-                let held = attacker::header_kid(token)
-                    .is_some_and(|kid| ring.keys(now_secs).iter().any(|info| info.kid == Some(kid)));
-                if held {
-                    return broken_verify(token, now_secs, self.leeway_secs());
-                }
-            }
-            _ => {}
-        }
-        let result = ring
-            .verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs)
-            .map(|verified| (verified.claims().sub, verified.kid().copied()));
-        let canary = self.config.canary;
-        match result {
-            // The mutation: the old classification of an identifier without its key.
-            Err(Rejection::ForgottenKey) if canary == Some(Canary::ForgottenKidRoutine) => Err(Rejection::RetiredKey),
-            // The mutation: `exp + leeway <= now` became `exp + leeway < now`.
-            Err(Rejection::Expired) if canary == Some(Canary::ExpiryBoundaryOffByOne) => ring
-                .verify_borrowed::<Session>(token, &self.validation_late, &mut self.scratch, now_secs)
-                .map(|verified| (verified.claims().sub, verified.kid().copied())),
-            // The mutation: `retire_at <= now` became `retire_at < now`.
-            Err(Rejection::RetiredKey) if canary == Some(Canary::RetireBoundaryOffByOne) => {
-                let retiring_now = attacker::header_kid(token).is_some_and(|kid| {
-                    ring.keys(now_secs)
-                        .iter()
-                        .any(|info| info.kid == Some(kid) && info.retire_at_secs == Some(now_secs))
-                });
-                if !retiring_now {
-                    return Err(Rejection::RetiredKey);
-                }
-                ring.verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs - 1)
-                    .map(|verified| (verified.claims().sub, verified.kid().copied()))
-            }
-            other => other,
-        }
+        ring.verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs)
+            .map(|verified| (verified.claims().sub, verified.kid().copied()))
     }
 
     /// A node verifies a token; the oracle checks the outcome; the node logs a rejection.
@@ -1205,8 +1306,33 @@ impl<'c> World<'c> {
                 format!("node {node} accepted a {} attacker token", kind.as_str()),
             );
         }
+        let revoked_at_ms = facts.signed_by.and_then(|serial| self.revoked.get(&serial).copied());
+        if let (Some(revoked_at_ms), Ok(_)) = (revoked_at_ms, &result) {
+            let bound_ms = self.config.reload_bound_secs() * SECOND_MS;
+            if self.now_ms >= revoked_at_ms + bound_ms && !self.config.reload_stalls() {
+                self.violate(
+                    Invariant::Revocation,
+                    format!(
+                        "node {node} accepted a token of a key revoked {} ago, past the reload bound {}",
+                        crate::config::format_duration(self.now_ms - revoked_at_ms),
+                        crate::config::format_duration(bound_ms)
+                    ),
+                );
+            }
+        }
+        // Tokens of a revoked key are refused on purpose: the people holding them log in again.
+        // A broken key file keeps nodes on their last ring: rejections then, and of tokens
+        // issued then, are the fault's.
+        let bad_file = self.bad_file_window_ms.is_some_and(|(start, end)| {
+            (start..=end).contains(&self.now_ms) || (start..=end).contains(&facts.issued_ms)
+        });
+        if attack.is_none() && result.is_err() && bad_file {
+            self.counters.rejections_during_bad_file += 1;
+        }
         if attack.is_none()
             && result.is_err()
+            && revoked_at_ms.is_none()
+            && !bad_file
             && self.config.promises_no_spurious_rejection()
             && self.now_ms < facts.issued_ms + self.ttl_ms
         {
@@ -1429,9 +1555,21 @@ impl<'c> World<'c> {
                 self.schedule(at, Event::Client(client));
             }
             Err(rejection) => {
-                Counters::bump(&mut self.counters.forced_relogins, rejection.code());
+                self.log_out(client, node, rejection.code());
                 self.login(client);
             }
+        }
+    }
+
+    /// A rejection logs `client` out (a forced re-login): counted once per rejection, and once
+    /// per person.
+    fn log_out(&mut self, client: u32, node: usize, code: &'static str) {
+        Counters::bump(&mut self.counters.forced_relogins, code);
+        if self.logged_out.insert(client) {
+            Counters::bump(&mut self.counters.people_logged_out, code);
+        }
+        if self.counters.first_logout.is_none() {
+            self.counters.first_logout = Some((self.now_ms, node as u16, code));
         }
     }
 
@@ -1460,12 +1598,12 @@ impl<'c> World<'c> {
         let Some(held) = self.clients[index].token.take() else { return };
         self.counters.requests += 1;
         self.counters.requests_attempted += 1;
-        match self.serve_with_retry(client, node, What::Request, &held).0 {
-            Ok(()) => {
+        match self.serve_with_retry(client, node, What::Request, &held) {
+            (Ok(()), _) => {
                 self.counters.accepted += 1;
                 self.clients[index].token = Some(held);
             }
-            Err(rejection) => Counters::bump(&mut self.counters.forced_relogins, rejection.code()),
+            (Err(rejection), node) => self.log_out(client, node, rejection.code()),
         }
     }
 
@@ -1548,38 +1686,9 @@ fn digest(document: &[u8]) -> [u8; 32] {
     Sha256::digest(document).into()
 }
 
-/// A `FileStore` at the key file on `disk`, as node `node` reaches it through `view`, with a
-/// canary's mutation of the storage seam if any.
-fn node_store(disk: &Arc<Mutex<Disk>>, node: usize, view: View, mutation: Option<Mutation>) -> FileStore {
-    let handle = NodeDisk::new(Arc::clone(disk), node, view);
-    let storage: Arc<dyn Storage> = match mutation {
-        Some(mutation) => Arc::new(Mutated { inner: handle, mutation }),
-        None => Arc::new(handle),
-    };
-    FileStore::with_storage(KEY_FILE, storage)
-}
-
-/// The canary's verifier: decodes the header and payload and checks `exp`, and never the MAC.
-/// Every forgery with a plausible payload passes it.
-fn broken_verify(token: &str, now_secs: u64, leeway_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
-    #[derive(serde::Deserialize)]
-    struct Header {
-        kid: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Claims {
-        sub: u32,
-        exp: u64,
-    }
-    let malformed = Rejection::Malformed("the canary cannot read this token");
-    let (header, payload, _) = attacker::split(token).ok_or(malformed)?;
-    let header: Header = serde_json::from_slice(&attacker::decode(header).ok_or(malformed)?).map_err(|_| malformed)?;
-    let claims: Claims = serde_json::from_slice(&attacker::decode(payload).ok_or(malformed)?).map_err(|_| malformed)?;
-    if now_secs >= claims.exp + leeway_secs {
-        return Err(Rejection::Expired);
-    }
-    let kid = header.kid.and_then(|kid| Kid::new(&kid).ok());
-    Ok((claims.sub, kid))
+/// A `FileStore` at the key file on `disk`, as node `node` reaches it through its mount.
+fn node_store(disk: &Arc<Mutex<Disk>>, node: usize) -> FileStore {
+    FileStore::with_storage(KEY_FILE, Arc::new(NodeDisk::new(Arc::clone(disk), node, View::Mounted)))
 }
 
 #[cfg(test)]
