@@ -352,6 +352,10 @@ pub struct Config {
     /// reload bound: an under-configured propagation, whose cost the run shows (invariant 2 is
     /// not claimed then; the oracle still predicts every rejection's code).
     pub propagation_configured_secs: Option<u64>,
+    /// The rotations' overlap as the deployment configured it, when it is not the policy's
+    /// (`tokenring_sim::check`); one shorter than the token lifetime plus the leeway voids
+    /// invariant 2, as a short propagation does.
+    pub overlap_configured_secs: Option<u64>,
     /// Chance, per mille, that a node's reload loop stalls after a reload (a stuck file
     /// watcher, a blocked thread), beyond every bound: invariant 2 is not claimed then.
     pub reload_stall_per_mille: u32,
@@ -452,6 +456,7 @@ impl Config {
             // Shorter than the library's 30 days, so that a week sees keys forgotten.
             forget_after_secs: 2 * DAY_MS / SECOND_MS,
             propagation_configured_secs: None,
+            overlap_configured_secs: None,
             reload_stall_per_mille: 0,
             reload_stall_max_ms: 30 * MINUTE_MS,
             retry_elsewhere: false,
@@ -636,6 +641,9 @@ impl Config {
     /// by twice the skew bound, which the leeway covers (invariant 2 is only claimed then).
     /// `rotating-short-overlap`: a quarter of the token lifetime. Zero for the other policies.
     pub fn overlap_secs(&self) -> u64 {
+        if let Some(overlap) = self.overlap_configured_secs {
+            return overlap;
+        }
         match self.policy {
             Policy::Rotating => self.token_ttl_secs + self.leeway_secs,
             Policy::RotatingShortOverlap => (self.token_ttl_secs / 4).max(1),
@@ -670,6 +678,7 @@ impl Config {
         self.policy.promises_no_spurious_rejection()
             && self.skew_within_leeway()
             && self.propagation_within_bound()
+            && self.overlap_configured_secs.is_none_or(|overlap| overlap >= self.token_ttl_secs + self.leeway_secs)
             && self.reload_stall_per_mille == 0
     }
 

@@ -49,6 +49,7 @@
 
 mod attacker;
 mod config;
+mod deployment;
 mod model;
 mod oracle;
 mod queue;
@@ -63,6 +64,7 @@ pub use crate::config::{
     format_duration, format_instant, parse_duration, AttackKind, Canary, Config, ConfigError, LoadBalancing, Origin,
     Policy, BURST_REQUESTS_MAX, CLIENTS_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
 };
+pub use crate::deployment::{check, Cause, Deployment, Report};
 pub use crate::oracle::{Invariant, Violation};
 pub use crate::report::{
     comparison_table, scenario_line, summary_table, violation_report, Counters, RunReport, TimedReport,

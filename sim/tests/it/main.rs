@@ -3,6 +3,7 @@
 
 mod binary;
 mod canary;
+mod check;
 mod determinism;
 mod scenarios;
 mod swarm;
