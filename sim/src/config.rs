@@ -139,11 +139,17 @@ pub enum Canary {
     ReloadEmptiesOnParseError,
     /// A key activates a second after its activation time: a ring generated now cannot sign.
     ActivationBoundaryOffByOne,
+    /// A token that begins with one of the ring's own headers is accepted without its MAC.
+    MacSkippedForOwnHeader,
+    /// A token naming a forgotten key is `retired-key` (routine), as if its MAC had held.
+    ForgottenKeyRoutine,
+    /// A rotation ignores the overlap: the previous keys retire as the new key activates.
+    OverlapIgnored,
 }
 
 impl Canary {
     /// Every canary, in the core's order.
-    pub const ALL: [Canary; 8] = [
+    pub const ALL: [Canary; 11] = [
         Self::SignerTakesPending,
         Self::UpdateTakesNoLock,
         Self::ExpNotChecked,
@@ -152,6 +158,9 @@ impl Canary {
         Self::RevokedKeyVerifies,
         Self::ReloadEmptiesOnParseError,
         Self::ActivationBoundaryOffByOne,
+        Self::MacSkippedForOwnHeader,
+        Self::ForgottenKeyRoutine,
+        Self::OverlapIgnored,
     ];
 
     /// The canary's name on the command line: the core's name for it.
@@ -165,6 +174,9 @@ impl Canary {
             Self::RevokedKeyVerifies => "revoked-key-verifies",
             Self::ReloadEmptiesOnParseError => "reload-empties-on-parse-error",
             Self::ActivationBoundaryOffByOne => "activation-boundary-off-by-one",
+            Self::MacSkippedForOwnHeader => "mac-skipped-for-own-header",
+            Self::ForgottenKeyRoutine => "forgotten-key-routine",
+            Self::OverlapIgnored => "overlap-ignored",
         }
     }
 
@@ -841,41 +853,16 @@ impl Config {
     }
 }
 
-/// Parses a duration into milliseconds: `7d`, `36h`, `90m`, `45s`, `1500ms`, a bare number of
-/// seconds, or a sum of such parts as [`format_duration`] prints them (`1d12h30m`).
+/// Parses a duration into milliseconds, in tokenring's grammar
+/// ([`tokenring::duration`]): `7d`, `36h`, `90m`, `45s`, `1500ms`, or a sum of such parts as
+/// [`format_duration`] prints them (`1d12h30m`).
 ///
 /// # Errors
-/// A short message when the text is not such a duration or overflows.
-pub fn parse_duration(text: &str) -> Result<u64, &'static str> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err("a duration starts with a number");
-    }
-    if rest.bytes().all(|byte| byte.is_ascii_digit()) {
-        let seconds: u64 = rest.parse().map_err(|_| "the duration is too long")?;
-        return seconds.checked_mul(SECOND_MS).ok_or("the duration is too long");
-    }
-    let mut total: u64 = 0;
-    while !rest.is_empty() {
-        let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits_end == 0 {
-            return Err("a duration starts with a number");
-        }
-        let value: u64 = rest[..digits_end].parse().map_err(|_| "the duration is too long")?;
-        rest = &rest[digits_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ms" => 1,
-            "s" => SECOND_MS,
-            "m" => MINUTE_MS,
-            "h" => HOUR_MS,
-            "d" => DAY_MS,
-            _ => return Err("the unit must be ms, s, m, h or d"),
-        };
-        rest = &rest[unit_end..];
-        total = value.checked_mul(scale).and_then(|part| total.checked_add(part)).ok_or("the duration is too long")?;
-    }
-    Ok(total)
+/// The [`DurationError`](tokenring::duration::DurationError) that says what is wrong.
+pub fn parse_duration(text: &str) -> Result<u64, tokenring::duration::DurationError> {
+    let duration = tokenring::duration::parse(text)?;
+    // At most ten years: far below u64::MAX milliseconds.
+    Ok(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Formats milliseconds compactly: `7d`, `2d12h`, `1m30s`, `250ms`, `1h2m3s400ms`.
@@ -914,7 +901,7 @@ mod tests {
     fn durations_round_trip() {
         assert_eq!(parse_duration("7d"), Ok(7 * DAY_MS));
         assert_eq!(parse_duration("90m"), Ok(90 * MINUTE_MS));
-        assert_eq!(parse_duration("45"), Ok(45 * SECOND_MS));
+        assert!(parse_duration("45").is_err(), "a number needs its unit");
         assert_eq!(parse_duration("1500ms"), Ok(1500));
         assert!(parse_duration("d").is_err());
         assert!(parse_duration("3w").is_err());

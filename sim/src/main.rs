@@ -67,7 +67,7 @@ struct Args {
     #[arg(long, conflicts_with_all = ["swarm", "seeds"])]
     clients: Option<u32>,
     /// Simulated duration: 7d, 36h, 90m, 45s.
-    #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["swarm", "seeds"])]
     duration: Option<u64>,
     /// Load balancing.
     #[arg(long, value_enum, conflicts_with_all = ["swarm", "seeds"])]
@@ -100,11 +100,11 @@ struct Args {
     #[arg(long, conflicts_with_all = ["swarm", "seeds", "request_every"])]
     rate: Option<u64>,
     /// Mean time between two requests of an active client (what --rate sets).
-    #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["swarm", "seeds"])]
     request_every: Option<u64>,
     /// The rotations' propagation time (default: the reload bound); shorter shows what an
     /// under-configured propagation costs.
-    #[arg(long, value_parser = parse_duration_arg, conflicts_with_all = ["swarm", "seeds"])]
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["swarm", "seeds"])]
     propagation: Option<u64>,
     /// Clients send a rejected request once more, to another node, before logging in again.
     #[arg(long, conflicts_with_all = ["swarm", "seeds"])]
@@ -123,10 +123,6 @@ fn thread_cpu_secs() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
     Some(nanos as f64 / 1e9)
-}
-
-fn parse_duration_arg(text: &str) -> Result<u64, String> {
-    parse_duration(text).map_err(str::to_owned)
 }
 
 fn parse_canary(text: &str) -> Result<Canary, String> {
@@ -161,28 +157,28 @@ struct CheckArgs {
     #[arg(long, default_value_t = 200)]
     clients: u32,
     /// Longest time before a changed Secret shows in a replica (the kubelet's sync).
-    #[arg(long, value_parser = parse_duration_arg, default_value = "1m")]
+    #[arg(long, value_parser = parse_duration, default_value = "1m")]
     secret_sync: u64,
     /// How often each replica reloads its key file.
-    #[arg(long, value_parser = parse_duration_arg, default_value = "30s")]
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
     poll: u64,
     /// Token lifetime.
-    #[arg(long, value_parser = parse_duration_arg, default_value = "1h")]
+    #[arg(long, value_parser = parse_duration, default_value = "1h")]
     token_ttl: u64,
     /// Share of a token's lifetime after which clients refresh it.
     #[arg(long, default_value_t = 0.75)]
     refresh_at: f64,
     /// The rotation's propagation (no rotation without it).
-    #[arg(long, value_parser = parse_duration_arg)]
+    #[arg(long, value_parser = parse_duration)]
     propagation: Option<u64>,
     /// The rotation's overlap.
-    #[arg(long, value_parser = parse_duration_arg, default_value = "1d")]
+    #[arg(long, value_parser = parse_duration, default_value = "1d")]
     overlap: u64,
     /// How long a retired key is kept.
-    #[arg(long, value_parser = parse_duration_arg, default_value = "30d")]
+    #[arg(long, value_parser = parse_duration, default_value = "30d")]
     forget_after: u64,
     /// How often the key rotates.
-    #[arg(long, value_parser = parse_duration_arg, default_value = "1d")]
+    #[arg(long, value_parser = parse_duration, default_value = "1d")]
     every: u64,
     /// The seeds, A..B.
     #[arg(long, value_parser = parse_seed_range, default_value = "0..10")]

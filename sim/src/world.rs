@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
 use tokenring::{
-    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, Reloaded, Rotation, Scratch, SharedRing,
-    StoreError, Validation,
+    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, ReloadMachine, ReloadReport, Reloaded,
+    Rotation, Scratch, SharedRing, StoreError, Validation,
 };
 
 use crate::attacker::{Attacker, Material};
@@ -43,6 +43,9 @@ const CREATE_DELAY_MAX_MS: u64 = 200;
 /// Highest operation of a write at which a planned crash strikes (a save makes four, a create
 /// five; a higher draw lets the write finish).
 const CRASH_OPERATION_MAX: u64 = 5;
+/// How long a node's reload read may take before the reload machine calls it stuck. Reads of
+/// the simulated disk return at once, so it is never reached; stalls are the loop's.
+const RELOAD_READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
@@ -122,6 +125,9 @@ struct Node {
     ring: Option<SharedRing>,
     /// The oracle's model of `ring`.
     model: KeySetModel,
+    /// The library's reload decision, as `tokenring-axum`'s reloader runs it: when to read the
+    /// key file, and what to report. New at every start.
+    reloader: ReloadMachine,
 }
 
 impl Node {
@@ -133,6 +139,7 @@ impl Node {
             skew_ms: 0,
             ring: None,
             model: KeySetModel::default(),
+            reloader: ReloadMachine::new(RELOAD_READ_DEADLINE),
         }
     }
 }
@@ -819,6 +826,7 @@ impl<'c> World<'c> {
         let state = &mut self.nodes[node];
         state.ring = Some(shared);
         state.model = model;
+        state.reloader = ReloadMachine::new(RELOAD_READ_DEADLINE);
         state.state = NodeState::Up;
         state.starts += 1;
         let incarnation = state.incarnation;
@@ -866,21 +874,39 @@ impl<'c> World<'c> {
         }
         let Some(shared) = self.nodes[node].ring.clone() else { return };
         drop(self.disk(node));
-        match shared.reload() {
-            Ok(Reloaded::Unchanged) => {}
+        // The poll tick wakes the library's reload machine, which asks for the read.
+        let now_secs = self.local_secs(node);
+        let Some(read) = self.nodes[node].reloader.wake(now_secs).read else {
+            let at = self.now_ms + self.reload_delay();
+            return self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
+        };
+        let result = shared.reload();
+        let finished = |world: &mut Self, result| {
+            let step = world.nodes[node].reloader.read_finished(read, now_secs, result);
+            if let Some(ReloadReport::Failed { error, repeated: false, .. }) = step.report {
+                // The machine's words, checked for secrets like every log line (invariant 4).
+                world.log(Level::Error, &format!("ERROR node={node} key file reload failed: {error}"), false);
+            }
+        };
+        match result {
+            Ok(Reloaded::Unchanged) => finished(self, result),
             Ok(_) => {
                 if let Some(model) = self.model_of_shared(node, &shared) {
                     self.nodes[node].model = model;
                 }
+                finished(self, result);
             }
             Err(StoreError::NotFound { .. }) => {
-                self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"))
+                self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"));
+                finished(self, result);
             }
             Err(StoreError::Corrupt { error, .. }) => {
                 // The last good ring stays; a broken file the operator pushed explains it.
                 self.corrupt_read(node, &error);
+                finished(self, result);
             }
             Err(_) => {
+                finished(self, result);
                 self.counters.reloads_failed += 1;
                 self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeReload { node: node as u16, incarnation });
                 return;

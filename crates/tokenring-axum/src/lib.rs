@@ -70,9 +70,3 @@ pub use crate::reload::{
     ReloadError, ReloadOptions, ReloadOutcome, ReloadStatus, Reloader, DEBOUNCE_DEFAULT, POLL_DEFAULT, POLL_MAX,
     POLL_MIN,
 };
-
-/// The repository's README: its examples use this crate and the core, so they run as this
-/// crate's doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct RootReadmeDoctests;

@@ -21,6 +21,9 @@
 //! that has not returned by then (a hung network file system) is reported as a failure with the
 //! reason `reload-stuck`, the last good ring keeps serving, and no other read starts until it
 //! returns, so a hung file system holds one thread, not one per poll.
+//!
+//! What to read when and what to report is [`tokenring::ReloadMachine`]'s decision, the one the
+//! simulator runs too; this task owns the timers, the threads, the logs and the metrics.
 
 use core::fmt;
 use std::ffi::OsString;
@@ -29,7 +32,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use notify::{EventKind, RecursiveMode};
-use tokenring::{FileStore, PermissionWarning, Reloaded, StoreError};
+use tokenring::{FileStore, PermissionWarning, ReadId, ReloadMachine, ReloadReport, Reloaded, StoreError};
+pub use tokenring::{ReloadOutcome, ReloadStatus};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -111,54 +115,6 @@ impl ReloadOptions {
     }
 }
 
-/// What the last reload did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ReloadOutcome {
-    /// No reload has run yet.
-    Pending,
-    /// The file held the bytes the ring was read from.
-    Unchanged,
-    /// A new ring was read and swapped in.
-    Changed {
-        /// The new ring's generation.
-        generation: u64,
-    },
-    /// The file could not be read or used; the last good ring stays in place.
-    Failed {
-        /// `not-found`, `io`, `corrupt`, `locked`, `not-a-file`, `symlink-loop`, `store`, or
-        /// `reload-stuck` when the read has not returned within the read deadline
-        /// ([`ReloadOptions::read_deadline`]).
-        reason: &'static str,
-    },
-}
-
-impl ReloadOutcome {
-    /// `pending`, `unchanged`, `changed` or `failed`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Unchanged => "unchanged",
-            Self::Changed { .. } => "changed",
-            Self::Failed { .. } => "failed",
-        }
-    }
-}
-
-/// The reloader's record, for a health check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ReloadStatus {
-    /// What the last reload did.
-    pub last: ReloadOutcome,
-    /// When it ran, in seconds since the epoch (by the [`Auth`]'s clock).
-    pub at_secs: Option<u64>,
-    /// Reloads run so far.
-    pub reloads: u64,
-    /// Of those, how many failed.
-    pub failures: u64,
-}
-
 /// Why a [`Reloader`] could not start.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -225,10 +181,10 @@ impl Reloader {
             Some(store) if options.watch => Some(watch(store, options.debounce, wake)?),
             _ => None,
         };
-        let status =
-            Arc::new(Mutex::new(ReloadStatus { last: ReloadOutcome::Pending, at_secs: None, reloads: 0, failures: 0 }));
+        let machine = ReloadMachine::new(options.read_deadline);
+        let status = Arc::new(Mutex::new(machine.status()));
         observe::key_gauges(&auth.ring().ring(), auth.now_secs());
-        let task = runtime.spawn(run(auth.clone(), options, watcher, woken, Arc::clone(&status)));
+        let task = runtime.spawn(run(auth.clone(), options, machine, watcher, woken, Arc::clone(&status)));
         Ok(Self { status, task })
     }
 
@@ -342,11 +298,10 @@ fn watch_error(error: notify::Error) -> ReloadError {
     }
 }
 
-/// What the reloader has logged, so that a state that lasts is logged once, not at every reload.
+/// What the reloader has logged, so that a state that lasts is logged once, not at every reload
+/// (a failure that lasts: the [`ReloadMachine`] keeps that).
 #[derive(Debug, Default)]
 struct Logged {
-    /// The last failure logged at `error` (its text), until a reload succeeds.
-    failure: Option<String>,
     /// The key file's permission warning as last checked.
     permissions: Option<PermissionWarning>,
 }
@@ -357,6 +312,7 @@ type ReadDone = (Result<Reloaded, StoreError>, Option<Option<PermissionWarning>>
 async fn run(
     auth: Auth,
     options: ReloadOptions,
+    mut machine: ReloadMachine,
     watcher: Option<Watcher>,
     mut woken: mpsc::Receiver<()>,
     status: Arc<Mutex<ReloadStatus>>,
@@ -375,48 +331,45 @@ async fn run(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick completes at once; the ring was just loaded.
     ticks.tick().await;
-    // A read that missed its deadline and has not returned yet: no other starts before it ends,
-    // so that a hung file system does not take one blocking thread per poll.
-    let mut stuck: Option<JoinHandle<ReadDone>> = None;
+    // The read that missed its deadline, until it returns: the machine starts no other before.
+    let mut stuck: Option<(ReadId, JoinHandle<ReadDone>)> = None;
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
             Some(()) = woken.recv() => {}
         }
-        // A stuck read that has ended swapped in whatever it read itself; a fresh read follows.
-        if let Some(read) = stuck.take_if(|read| !read.is_finished()) {
-            stuck = Some(read);
-            record(&auth, &status, &mut logged, Outcome::Stuck(options.read_deadline));
-            continue;
+        if let Some((id, read)) = stuck.take_if(|(_, read)| read.is_finished()) {
+            // It has returned: whatever it read is in place, and the wake below reads afresh.
+            let result = read.await.map_or(Ok(Reloaded::Unchanged), |(result, _)| result);
+            let _ = machine.read_finished(id, auth.now_secs(), result);
         }
-        let ring = auth.ring().clone();
-        let path = ring.store().map_or_else(PathBuf::new, |store| store.path().to_owned());
-        // File I/O off the runtime's worker threads: a slow NFS read must not stall requests.
-        let mut read = tokio::task::spawn_blocking(move || (ring.reload(), check_permissions(&ring)));
-        let (outcome, checked) = match tokio::time::timeout(options.read_deadline, &mut read).await {
-            Ok(Ok(done)) => done,
-            // The blocking task panicked or was cancelled: nothing was swapped in.
-            Ok(Err(_)) => {
-                let error = StoreError::Io { op: tokenring::StoreOp::Read, kind: std::io::ErrorKind::Other, path };
-                (Err(error), None)
-            }
-            Err(_) => {
-                stuck = Some(read);
-                record(&auth, &status, &mut logged, Outcome::Stuck(options.read_deadline));
-                continue;
-            }
-        };
-        record(&auth, &status, &mut logged, Outcome::Read(outcome));
-        note_permissions(&auth, &mut logged, checked);
+        let mut next = machine.wake(auth.now_secs());
+        report(&auth, &status, &machine, next.report.take());
+        while let Some(id) = next.read.take() {
+            let ring = auth.ring().clone();
+            let path = ring.store().map_or_else(PathBuf::new, |store| store.path().to_owned());
+            // File I/O off the runtime's worker threads: a slow NFS read must not stall requests.
+            let mut read = tokio::task::spawn_blocking(move || (ring.reload(), check_permissions(&ring)));
+            let (result, checked) = match tokio::time::timeout(options.read_deadline, &mut read).await {
+                Ok(Ok(done)) => done,
+                // The blocking task panicked or was cancelled: nothing was swapped in.
+                Ok(Err(_)) => {
+                    let (op, kind) = (tokenring::StoreOp::Read, std::io::ErrorKind::Other);
+                    let error = StoreError::Io { op, kind, path: path.as_path().into() };
+                    (Err(error), None)
+                }
+                Err(_) => {
+                    stuck = Some((id, read));
+                    next = machine.deadline_passed(id, auth.now_secs());
+                    report(&auth, &status, &machine, next.report.take());
+                    continue;
+                }
+            };
+            next = machine.read_finished(id, auth.now_secs(), result);
+            report(&auth, &status, &machine, next.report.take());
+            note_permissions(&auth, &mut logged, checked);
+        }
     }
-}
-
-/// What a reload came to.
-enum Outcome {
-    /// The read returned.
-    Read(Result<Reloaded, StoreError>),
-    /// The read has not returned within the deadline.
-    Stuck(Duration),
 }
 
 /// The key file's permission warning; `None` without a store or when the check itself failed
@@ -436,71 +389,35 @@ fn note_permissions(auth: &Auth, logged: &mut Logged, checked: Option<Option<Per
     logged.permissions = warning;
 }
 
-fn record(auth: &Auth, status: &Mutex<ReloadStatus>, logged: &mut Logged, outcome: Outcome) {
+/// Logs what the [`ReloadMachine`] reports, records it in the metrics, and publishes the status.
+fn report(auth: &Auth, status: &Mutex<ReloadStatus>, machine: &ReloadMachine, report: Option<ReloadReport>) {
+    let Some(report) = report else { return };
     let now_secs = auth.now_secs();
     let ring = auth.ring().ring();
-    let outcome = match outcome {
-        Outcome::Read(outcome) => outcome.map_err(|error| (reason_of(&error), error.to_string())),
-        Outcome::Stuck(deadline) => {
-            Err(("reload-stuck", format!("the key file's read has not returned within {} ms", deadline.as_millis())))
-        }
-    };
-    let last = match outcome {
-        Ok(Reloaded::Changed { generation }) => {
-            logged.failure = None;
+    match &report {
+        ReloadReport::Changed { generation } => {
             let keys = ring.keys(now_secs).len();
             let active_kid = ring.active_kid(now_secs);
             let active_kid = active_kid.as_ref().map(tracing::field::display);
             tracing::info!(generation, keys, active_kid, "key ring reloaded");
-            ReloadOutcome::Changed { generation }
         }
-        Ok(_) => {
-            if logged.failure.take().is_some() {
-                tracing::info!(
-                    generation = auth.ring().generation(),
-                    "key file usable again; the key ring is unchanged"
-                );
-            }
-            ReloadOutcome::Unchanged
-        }
-        Err((reason, text)) => {
+        ReloadReport::Unchanged { recovered: true } => {
             let generation = auth.ring().generation();
-            if logged.failure.as_deref() == Some(text.as_str()) {
-                tracing::debug!(reason, error = %text, generation, "key file reload failed again in the same way");
-            } else {
-                tracing::error!(
-                    reason,
-                    error = %text,
-                    generation,
-                    "key file reload failed; keeping the last good key ring"
-                );
-                logged.failure = Some(text);
-            }
-            ReloadOutcome::Failed { reason }
+            tracing::info!(generation, "key file usable again; the key ring is unchanged");
         }
-    };
-    observe::reloaded(last.as_str());
+        ReloadReport::Failed { reason, error, repeated: true } => {
+            let generation = auth.ring().generation();
+            tracing::debug!(reason, error = %error, generation, "key file reload failed again in the same way");
+        }
+        ReloadReport::Failed { reason, error, .. } => {
+            let generation = auth.ring().generation();
+            tracing::error!(reason, error = %error, generation, "key file reload failed; keeping the last good key ring");
+        }
+        _ => {}
+    }
+    observe::reloaded(report.outcome().as_str());
     observe::key_gauges(&ring, now_secs);
-    let mut status = status.lock().unwrap_or_else(PoisonError::into_inner);
-    status.last = last;
-    status.at_secs = Some(now_secs);
-    status.reloads = status.reloads.saturating_add(1);
-    if matches!(last, ReloadOutcome::Failed { .. }) {
-        status.failures = status.failures.saturating_add(1);
-    }
-}
-
-/// The `reason` a failed reload reports.
-fn reason_of(error: &StoreError) -> &'static str {
-    match error {
-        StoreError::NotFound { .. } => "not-found",
-        StoreError::Io { .. } => "io",
-        StoreError::Corrupt { .. } => "corrupt",
-        StoreError::Locked => "locked",
-        StoreError::NotAFile { .. } => "not-a-file",
-        StoreError::SymlinkLoop { .. } => "symlink-loop",
-        _ => "store",
-    }
+    *status.lock().unwrap_or_else(PoisonError::into_inner) = machine.status();
 }
 
 #[cfg(test)]

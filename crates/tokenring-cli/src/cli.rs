@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use tokenring::limits::{LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
-use tokenring::{Clock, SystemClock};
+use tokenring::{duration, Clock, SystemClock};
 
-use crate::duration;
 use crate::exit::Failure;
 use crate::{inspect, keys, sign, verify};
 
@@ -37,7 +36,8 @@ Exit codes:
   1  the token was rejected (verify), or the input is not a token (inspect)
   2  usage error, unusable key file, or I/O error
 
-Durations (DUR) are a whole number and one unit: 90s, 15m, 1h, 7d (at most ten years).
+Durations (DUR) are whole numbers with units, largest first: 90s, 15m, 1h30m, 7d (units ms, s,
+m, h, d; whole seconds; at most 3660 days).
 Times (UNIX_SECS) are seconds since 1970-01-01T00:00:00Z; without --now the system clock is used.";
 
 /// The exit codes and time format of `verify`, for its `--help`.
@@ -239,6 +239,12 @@ mod tests {
     fn default_durations_mean_what_their_constants_say() {
         assert_eq!(duration::parse_secs(TTL_DEFAULT), Ok(TTL_DEFAULT_SECS));
         assert_eq!(duration::parse_secs(OVERLAP_DEFAULT), Ok(OVERLAP_DEFAULT_SECS));
+    }
+
+    #[test]
+    fn the_help_quotes_the_duration_limit() {
+        let days = tokenring::limits::DURATION_SECS_MAX / 86_400;
+        assert!(EXIT_CODES.contains(&format!("at most {days} days")), "{EXIT_CODES}");
     }
 
     #[test]

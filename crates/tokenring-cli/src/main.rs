@@ -7,7 +7,6 @@
 #![forbid(unsafe_code)]
 
 mod cli;
-mod duration;
 mod exit;
 mod input;
 mod inspect;

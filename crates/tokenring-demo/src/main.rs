@@ -7,7 +7,6 @@
 
 #![forbid(unsafe_code)]
 
-mod duration;
 mod usage;
 
 use std::io::{IsTerminal, Write};
@@ -27,7 +26,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokenring::{Clock, FileStore, KeyRing, Loaded, RedactedPath, SharedRing, SystemClock, Validation};
-use tokenring_axum::{Auth, Authenticated, Opened, ReloadOptions, ReloadOutcome, Reloader};
+use tokenring_axum::{Auth, Authenticated, Opened, ReloadOptions, ReloadOutcome, Reloader, POLL_MAX, POLL_MIN};
 
 /// The issuer and audience of the demo's tokens.
 const ISSUER: &str = "tokenring-demo";
@@ -62,7 +61,7 @@ struct Args {
     listen: SocketAddr,
     /// How often to read the key file for changes (e.g. 500ms, 10s, 1m) [default: 30s, the
     /// reloader's own]
-    #[arg(long, value_name = "DUR", value_parser = duration::parse)]
+    #[arg(long, value_name = "DUR", value_parser = parse_poll)]
     poll: Option<Duration>,
     /// Do not watch the key file's directory for events; poll only.
     #[arg(long)]
@@ -85,6 +84,16 @@ impl FromRef<AppState> for Auth {
     fn from_ref(state: &AppState) -> Self {
         state.auth.clone()
     }
+}
+
+/// The `--poll` interval: a duration in tokenring's grammar (`500ms`, `10s`, `2m`), within the
+/// reloader's bounds, which are refused rather than clamped to.
+fn parse_poll(text: &str) -> Result<Duration, String> {
+    let interval = tokenring::duration::parse(text).map_err(|error| error.to_string())?;
+    if !(POLL_MIN..=POLL_MAX).contains(&interval) {
+        return Err(format!("the poll interval must be from {POLL_MIN:?} to {POLL_MAX:?}"));
+    }
+    Ok(interval)
 }
 
 fn main() -> ExitCode {
@@ -290,4 +299,24 @@ async fn healthz(State(state): State<AppState>) -> Json<Value> {
             "failures": status.failures,
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_poll_interval_is_a_duration_within_the_reloaders_bounds() {
+        assert_eq!(parse_poll("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_poll("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_poll("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_poll("24h"), Ok(POLL_MAX));
+        assert_eq!(parse_poll("100ms"), Ok(POLL_MIN));
+        assert_eq!(parse_poll("1d"), Ok(POLL_MAX));
+        for bad in ["", "s", "10", "0s", "99ms", "25h", "2d", "1.5s", "-1s", "10 s", "99999999999999999999s"] {
+            assert!(parse_poll(bad).is_err(), "{bad:?}");
+        }
+        let error = parse_poll("25h").unwrap_err();
+        assert_eq!(error, "the poll interval must be from 100ms to 86400s");
+    }
 }

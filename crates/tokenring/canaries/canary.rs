@@ -3,10 +3,11 @@
 //! enables; this file is outside `src/`, so the published package does not contain it.
 //!
 //! Each [`Canary`] is one mutation of library code. The code carries a hook at the mutated
-//! spot, `canary!(Name)` or `canary!(Name => mutant)`: without the feature the hook is the
-//! constant `false`, or nothing, so a normal build carries no branch; with it, the hook asks
-//! [`armed`]. A line holding a hook is a canary line (`grep -n 'canary!('`), left out of line
-//! counts. One build serves every canary: [`arm`] picks one at run time.
+//! spot, `canary!(Name => mutant, else original)` or `canary!(Name => statement)`: without the
+//! feature the hook is `original`, or nothing, so a normal build carries no branch and not even
+//! the mutant; with it, the hook asks [`armed`]. A line holding a hook is a canary line (`grep -n 'canary!('`), left out of line
+//! counts. One build serves every canary: [`arm`] picks one at run time ([`scope`], for as long
+//! as a run lasts).
 //!
 //! The selection is per thread: the library starts no threads, so everything it does for a
 //! caller runs on the caller's thread, and tests or simulation runs on parallel threads each
@@ -65,11 +66,19 @@ pub enum Canary {
     /// A key activates a second after its activation time instead of at it (`<=` for `<`):
     /// a ring generated now cannot sign now.
     ActivationBoundaryOffByOne,
+    /// A token that begins with one of the ring's own headers is accepted whatever its
+    /// signature: the MAC is never checked for it.
+    MacSkippedForOwnHeader,
+    /// A token naming a key the ring has forgotten is `retired-key` (routine) instead of
+    /// `forgotten-key`, as if its MAC had been checked.
+    ForgottenKeyRoutine,
+    /// A rotation ignores the overlap: the previous keys retire as the new key activates.
+    OverlapIgnored,
 }
 
 impl Canary {
     /// Every canary.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 11] = [
         Self::SignerTakesPending,
         Self::UpdateTakesNoLock,
         Self::ExpNotChecked,
@@ -78,11 +87,15 @@ impl Canary {
         Self::RevokedKeyVerifies,
         Self::ReloadEmptiesOnParseError,
         Self::ActivationBoundaryOffByOne,
+        Self::MacSkippedForOwnHeader,
+        Self::ForgottenKeyRoutine,
+        Self::OverlapIgnored,
     ];
 
     /// The canary's name: `signer-takes-pending`, `update-takes-no-lock`, `exp-not-checked`,
     /// `retire-boundary-off-by-one`, `save-in-place`, `revoked-key-verifies`,
-    /// `reload-empties-on-parse-error` or `activation-boundary-off-by-one`.
+    /// `reload-empties-on-parse-error`, `activation-boundary-off-by-one`,
+    /// `mac-skipped-for-own-header`, `forgotten-key-routine` or `overlap-ignored`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::SignerTakesPending => "signer-takes-pending",
@@ -93,6 +106,9 @@ impl Canary {
             Self::RevokedKeyVerifies => "revoked-key-verifies",
             Self::ReloadEmptiesOnParseError => "reload-empties-on-parse-error",
             Self::ActivationBoundaryOffByOne => "activation-boundary-off-by-one",
+            Self::MacSkippedForOwnHeader => "mac-skipped-for-own-header",
+            Self::ForgottenKeyRoutine => "forgotten-key-routine",
+            Self::OverlapIgnored => "overlap-ignored",
         }
     }
 
@@ -127,6 +143,26 @@ pub fn armed(canary: Canary) -> bool {
     current() == Some(canary)
 }
 
+/// Arms `canary` on the calling thread (`None` disarms) until the returned guard is dropped,
+/// which arms again the one armed before: a run that ends, even by a panic, leaves the thread
+/// as it found it for the next run on it.
+pub fn scope(canary: Option<Canary>) -> Scope {
+    Scope { previous: arm(canary) }
+}
+
+/// A canary armed until this is dropped: see [`scope`].
+#[derive(Debug)]
+#[must_use = "the canary is disarmed when the guard is dropped"]
+pub struct Scope {
+    previous: Option<Canary>,
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        arm(self.previous);
+    }
+}
+
 /// The mutants that take more than an expression: called by the hooks, never otherwise.
 pub(crate) mod mutants {
     use super::{io, KeyRing, Path, Phase, Storage, StoreError, StoreOp};
@@ -140,7 +176,7 @@ pub(crate) mod mutants {
 
     /// A save that removes `file`, then writes `document` in its place.
     pub(crate) fn save_in_place(storage: &dyn Storage, file: &Path, document: &str) -> Result<(), StoreError> {
-        let failed = |kind: io::ErrorKind| StoreError::Io { op: StoreOp::Write, kind, path: file.to_owned() };
+        let failed = |kind: io::ErrorKind| StoreError::Io { op: StoreOp::Write, kind, path: file.into() };
         match storage.remove(file) {
             Ok(()) | Err(io::ErrorKind::NotFound) => {}
             Err(kind) => return Err(failed(kind)),

@@ -115,8 +115,14 @@ pub const LEEWAY_SECS_DEFAULT: u64 = 30;
 /// Largest clock-skew allowance a [`Validation`](crate::Validation) accepts, in seconds.
 pub const LEEWAY_SECS_MAX: u64 = 600;
 
-/// Largest time-to-live and rotation overlap accepted, in seconds (ten years).
+/// Largest time-to-live and rotation overlap accepted, in seconds (ten years), and the longest
+/// duration [`duration::parse`](crate::duration::parse) reads.
 pub const DURATION_SECS_MAX: u64 = 10 * 366 * 24 * 60 * 60;
+
+/// Longest duration text [`duration::parse`](crate::duration::parse) reads, in bytes: the
+/// longest duration in every unit (`3659d23h59m59s999ms`) has 19, and room is left for leading
+/// zeros. Checked before a digit is read, so that no number can overflow unnoticed.
+pub const DURATION_TEXT_LEN_MAX: usize = 32;
 
 /// Length of a log-safe token fingerprint, in bytes of SHA-256 output (printed as hex).
 pub const FINGERPRINT_LEN: usize = 6;
@@ -143,3 +149,4 @@ const _: () = assert!(PROPAGATION_SECS_DEFAULT <= DURATION_SECS_MAX && OVERLAP_S
 const _: () = assert!(FORGET_AFTER_SECS_DEFAULT <= DURATION_SECS_MAX);
 const _: () = assert!(KID_LEN_MAX <= u8::MAX as usize);
 const _: () = assert!(TEMP_NAMES_MAX <= LEFTOVERS_REMOVED_MAX && LEFTOVERS_REMOVED_MAX <= DIRECTORY_ENTRIES_MAX);
+const _: () = assert!(DURATION_SECS_MAX.checked_mul(1000).is_some());

@@ -102,6 +102,31 @@ fn store_in_memory() -> (FileStore, Arc<Memory>, KeyRing) {
     (store, memory, ring)
 }
 
+/// The canaries this file has a test for, which shows it armed and disarmed.
+const TESTED: [Canary; 11] = [
+    Canary::SignerTakesPending,
+    Canary::UpdateTakesNoLock,
+    Canary::ExpNotChecked,
+    Canary::RetireBoundaryOffByOne,
+    Canary::SaveInPlace,
+    Canary::RevokedKeyVerifies,
+    Canary::ReloadEmptiesOnParseError,
+    Canary::ActivationBoundaryOffByOne,
+    Canary::MacSkippedForOwnHeader,
+    Canary::ForgottenKeyRoutine,
+    Canary::OverlapIgnored,
+];
+
+#[test]
+fn every_canary_has_a_test_here() {
+    let mut tested = TESTED.to_vec();
+    tested.sort();
+    tested.dedup();
+    let mut all = Canary::ALL.to_vec();
+    all.sort();
+    assert_eq!(tested, all);
+}
+
 #[test]
 fn every_canary_has_a_name_it_is_found_by() {
     for canary in Canary::ALL {
@@ -119,6 +144,26 @@ fn a_canary_is_armed_on_the_calling_thread_only() {
     let elsewhere = std::thread::spawn(canary::current).join().unwrap();
     assert_eq!(elsewhere, None);
     assert_eq!(canary::arm(None), Some(Canary::ExpNotChecked));
+    assert_eq!(canary::current(), None);
+}
+
+#[test]
+fn a_scope_arms_a_canary_until_it_ends_even_by_a_panic() {
+    {
+        let _outer = canary::scope(Some(Canary::SaveInPlace));
+        {
+            let _inner = canary::scope(Some(Canary::ExpNotChecked));
+            assert_eq!(canary::current(), Some(Canary::ExpNotChecked));
+        }
+        assert_eq!(canary::current(), Some(Canary::SaveInPlace));
+        let panicked = std::panic::catch_unwind(|| {
+            let _run = canary::scope(None);
+            assert_eq!(canary::current(), None);
+            panic!("a run that fails");
+        });
+        assert!(panicked.is_err());
+        assert_eq!(canary::current(), Some(Canary::SaveInPlace));
+    }
     assert_eq!(canary::current(), None);
 }
 
@@ -227,4 +272,41 @@ fn activation_boundary_off_by_one_keeps_a_fresh_ring_from_signing_at_once() {
         armed_then_disarmed(Canary::ActivationBoundaryOffByOne, || (ring.can_sign(NOW), ring.can_sign(NOW + 1)));
     assert_eq!(armed, (false, true));
     assert_eq!(disarmed, (true, true));
+}
+
+#[test]
+fn mac_skipped_for_own_header_accepts_a_forged_signature() {
+    let ring = KeyRing::generate(NOW).unwrap();
+    let token = ring.issue(&json!({"sub": "ada"}), 3600, NOW).unwrap();
+    let forged_by = KeyRing::generate(NOW).unwrap().issue(&json!({"sub": "ada"}), 3600, NOW).unwrap();
+    let (head, _) = token.rsplit_once('.').unwrap();
+    let (_, signature) = forged_by.rsplit_once('.').unwrap();
+    let forged = format!("{head}.{signature}");
+    let (armed, disarmed) = armed_then_disarmed(Canary::MacSkippedForOwnHeader, || verify(&ring, &forged, NOW));
+    assert_eq!(armed.unwrap()["sub"], "ada");
+    assert_eq!(disarmed, Err(Rejection::BadSignature));
+}
+
+#[test]
+fn forgotten_key_routine_reports_a_forgotten_key_as_retired() {
+    let mut ring = KeyRing::generate(NOW).unwrap();
+    let token = ring.issue(&json!({"sub": "ada"}), 3600, NOW).unwrap();
+    ring.rotate(&Rotation::new().propagation_secs(0).overlap_secs(10).forget_after_secs(10), NOW).unwrap();
+    assert_eq!(ring.prune(NOW + 20), 1);
+    let (armed, disarmed) = armed_then_disarmed(Canary::ForgottenKeyRoutine, || verify(&ring, &token, NOW + 20));
+    assert_eq!(armed, Err(Rejection::RetiredKey));
+    assert_eq!(disarmed, Err(Rejection::ForgottenKey));
+}
+
+#[test]
+fn overlap_ignored_retires_the_previous_key_as_the_new_one_activates() {
+    let ring = KeyRing::generate(NOW).unwrap();
+    let token = ring.issue(&json!({"sub": "ada"}), 3600, NOW).unwrap();
+    let (armed, disarmed) = armed_then_disarmed(Canary::OverlapIgnored, || {
+        let mut ring = ring.clone();
+        ring.rotate(&Rotation::new().propagation_secs(10).overlap_secs(100), NOW).unwrap();
+        verify(&ring, &token, NOW + 10)
+    });
+    assert_eq!(armed, Err(Rejection::RetiredKey));
+    assert_eq!(disarmed.unwrap()["sub"], "ada");
 }

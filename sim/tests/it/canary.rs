@@ -84,6 +84,21 @@ mod library {
     }
 
     #[test]
+    fn a_mac_skipped_for_the_rings_own_header_is_caught_by_invariant_1() {
+        first_failing_run(Canary::MacSkippedForOwnHeader, &[Invariant::AttackerTokenAccepted]);
+    }
+
+    #[test]
+    fn a_forgotten_key_called_routine_is_caught_by_invariant_3() {
+        first_failing_run(Canary::ForgottenKeyRoutine, &[Invariant::WrongClassification]);
+    }
+
+    #[test]
+    fn a_rotation_that_ignores_the_overlap_is_caught() {
+        first_failing_run(Canary::OverlapIgnored, &[Invariant::SpuriousRejection, Invariant::KeyKnowledge]);
+    }
+
+    #[test]
     fn the_canaries_are_the_cores() {
         // The tests above name each canary once; a new canary must be added there and here.
         assert_eq!(Canary::ALL.len(), tokenring::canary::Canary::ALL.len());

@@ -221,7 +221,7 @@ fn sign_refuses_bad_claims_and_durations() {
         assert!(run.first_stderr_line().starts_with("tokenring: error: "), "{claims}: {}", run.stderr);
         assert!(run.stdout.is_empty());
     }
-    for ttl in ["", "0x", "-1h", "1", "1.5h", "1h30m", "3661d", "99999999999999999999s", "0s", " 1h"] {
+    for ttl in ["", "0x", "-1h", "1", "1.5h", "30m1h", "1500ms", "3661d", "99999999999999999999s", "0s", " 1h"] {
         let run = sign_with(&["--ttl", ttl]);
         run.expect_code(2);
         assert!(run.stdout.is_empty(), "{ttl:?}");
@@ -242,7 +242,7 @@ fn sign_defaults_to_one_hour_and_no_claims() {
     verified.expect_code(0);
     let claims: serde_json::Value = serde_json::from_slice(&verified.stdout).unwrap();
     assert_eq!(claims, serde_json::json!({"iat": NOW, "nbf": NOW, "exp": NOW + 3600}));
-    for ttl in ["90s", "15m", "7d"] {
+    for ttl in ["90s", "15m", "1h30m", "2000ms", "7d"] {
         sign(&keys, "{}", ttl, NOW);
     }
 }

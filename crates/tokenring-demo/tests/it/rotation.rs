@@ -49,8 +49,10 @@ fn a_rotation_reaches_a_watching_and_a_polling_process() {
     let activate_at = now + 2;
 
     // Log in on both, alternately, until each has issued under the new key. Each token's `iat`
-    // is the server's time of issue: before the activation it must name the old key, after it
-    // the new one.
+    // is the server's time of issue: before the activation it must name the old key. After it,
+    // a node signs with the new key once it has loaded the file; how soon that is depends on
+    // the machine's load, not on the library, so the old key is not a failure then (its tokens
+    // verify everywhere for the overlap), and the loop waits, bounded, for the new one.
     let mut tokens = Vec::new();
     let mut new_from = BTreeSet::new();
     let mut before_activation = 0;
@@ -62,9 +64,10 @@ fn a_rotation_reaches_a_watching_and_a_polling_process() {
         if issued_at < activate_at {
             assert_eq!(kid, old_kid, "node {} signed with the new key before its activation", node.0);
             before_activation += 1;
-        } else {
-            assert_eq!(kid, new_kid, "node {} still signs with the old key after the activation", node.0);
+        } else if kid == new_kid {
             new_from.insert(node.0);
+        } else {
+            assert_eq!(kid, old_kid, "node {} signs with a key that is neither", node.0);
         }
         tokens.push(token);
         if new_from.len() == 2 {

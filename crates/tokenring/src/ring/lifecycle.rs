@@ -336,7 +336,7 @@ impl KeyRing {
             kid = Kid::generate(entropy)?;
         }
         let activate_at = now_secs.saturating_add(rotation.propagation_secs);
-        let retire_at = activate_at.saturating_add(rotation.overlap_secs);
+        let retire_at = canary!(OverlapIgnored => activate_at, else activate_at.saturating_add(rotation.overlap_secs));
         for previous in &mut self.keys {
             if previous.activate_at_secs <= activate_at {
                 let retire = previous.retire_at_secs.map_or(retire_at, |at| at.min(retire_at));

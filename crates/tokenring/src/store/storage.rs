@@ -231,7 +231,9 @@ pub trait Storage: fmt::Debug + Send + Sync {
     }
 
     /// Waits before the next attempt to take a lock. The default sleeps the thread; a simulated
-    /// storage, whose time is not the wall clock's, overrides it.
+    /// storage, whose time is not the wall clock's, overrides it: it moves its clock on by
+    /// `duration`, so that a lock another writer holds until a later simulated time is granted
+    /// to a writer that has waited that long, on one thread, as the store's own retries find it.
     fn wait(&self, duration: Duration) {
         std::thread::sleep(duration);
     }

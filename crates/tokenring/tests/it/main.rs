@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod algorithms;
+mod architecture;
 mod claims;
 mod errors;
 mod first_hour;

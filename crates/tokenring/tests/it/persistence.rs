@@ -327,34 +327,31 @@ fn a_write_waits_for_another_writers_lock_and_never_removes_its_temporary_file()
     // Another process (or thread) holds the lock and is between writing its temporary file and
     // renaming it. A save from here waits for the lock instead of taking the file for a
     // leftover, then writes after it.
-    let dir = temp_dir();
-    let path = dir.join("keys.json");
-    let store = FileStore::new(&path);
+    let storage = std::sync::Arc::new(HeldLock::default());
     let first = KeyRing::generate(NOW).unwrap();
-    store.save(&first).unwrap();
-    let lock_file = dir.join(".keys.json.lock");
-    let lock = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(lock_file).unwrap();
-    lock.lock().unwrap();
     let theirs = KeyRing::generate(NOW).unwrap();
-    std::fs::write(dir.join(temp_name(0)), theirs.to_jwk_set().as_bytes()).unwrap();
-    let before = listing(&dir);
+    storage.put("/keys/keys.json", first.to_jwk_set().as_bytes());
+    storage.put("/keys/.keys.json.tmp.0", theirs.to_jwk_set().as_bytes());
+    storage.hold("/keys/.keys.json.lock");
+    let before = storage.files();
+    let store = FileStore::with_storage("/keys/keys.json", storage.clone());
 
     let ours = KeyRing::generate(NOW).unwrap();
-    let saving = std::thread::spawn({
+    let saving = storage.run({
         let (store, ours) = (store.clone(), ours.clone());
-        move || store.save(&ours)
+        move || store.save(&ours).map_err(|error| error.to_string())
     });
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(!saving.is_finished(), "the save waits for the lock");
-    assert_eq!(listing(&dir), before, "their temporary file and the key file are untouched");
+    // The save tried the lock, found it held, and is waiting for it: it has changed nothing.
+    assert_eq!(storage.next_event(), LockEvent::Waiting("/keys/.keys.json.lock".into()), "the save waits for the lock");
+    assert_eq!(storage.files(), before, "their temporary file and the key file are untouched");
 
     // They finish their save and release the lock; ours goes through after theirs.
-    std::fs::rename(dir.join(temp_name(0)), &path).unwrap();
-    drop(lock);
-    saving.join().unwrap().unwrap();
+    storage.rename_now("/keys/.keys.json.tmp.0", "/keys/keys.json");
+    storage.release();
+    assert_eq!(storage.next_event(), LockEvent::Finished(Ok(())));
+    saving.join().unwrap();
     assert_eq!(store.load().unwrap().active_kid(NOW), ours.active_kid(NOW));
-    assert_eq!(listing_without_lock(&dir).len(), 1, "the key file alone");
-    std::fs::remove_dir_all(dir).unwrap();
+    assert_eq!(storage.files().keys().collect::<Vec<_>>(), ["/keys/keys.json"], "the key file alone");
 }
 
 #[test]
@@ -620,4 +617,173 @@ fn leftovers_the_listing_misses_block_no_write() {
         .collect();
     expected.sort();
     assert_eq!(names, expected, "the leftovers are left, the new file renamed over the key file");
+}
+
+/// What a writer running on a [`HeldLock`] did, in the order it did it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LockEvent {
+    /// It tried the lock file at this path, found it held, and is waiting (in `Storage::wait`)
+    /// until the test releases it.
+    Waiting(std::path::PathBuf),
+    /// It returned, with this result (an error as its message).
+    Finished(Result<(), String>),
+}
+
+/// Files in memory, symbolic links among them, and a lock file that another writer (the test)
+/// holds until it lets go. A writer that finds the lock held reports it from `Storage::wait`
+/// and waits there until [`release`](Self::release): the test sees "waiting" as an event, not
+/// as the absence of one within some time.
+#[derive(Debug)]
+pub(crate) struct HeldLock {
+    files: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>>,
+    links: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, std::path::PathBuf>>,
+    held: std::sync::Mutex<Option<std::path::PathBuf>>,
+    /// Every lock path a writer tried.
+    tried: std::sync::Mutex<Vec<std::path::PathBuf>>,
+    events: std::sync::Mutex<std::sync::mpsc::Sender<LockEvent>>,
+    received: std::sync::Mutex<std::sync::mpsc::Receiver<LockEvent>>,
+    released: std::sync::Condvar,
+}
+
+impl Default for HeldLock {
+    fn default() -> Self {
+        let (events, received) = std::sync::mpsc::channel();
+        Self {
+            files: Default::default(),
+            links: Default::default(),
+            held: Default::default(),
+            tried: Default::default(),
+            events: std::sync::Mutex::new(events),
+            received: std::sync::Mutex::new(received),
+            released: std::sync::Condvar::new(),
+        }
+    }
+}
+
+impl HeldLock {
+    pub(crate) fn put(&self, path: &str, bytes: &[u8]) {
+        self.files.lock().unwrap().insert(path.into(), bytes.to_vec());
+    }
+
+    pub(crate) fn link(&self, path: &str, target: &str) {
+        self.links.lock().unwrap().insert(path.into(), target.into());
+    }
+
+    pub(crate) fn files(&self) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+        self.files.lock().unwrap().clone()
+    }
+
+    pub(crate) fn tried(&self) -> Vec<std::path::PathBuf> {
+        self.tried.lock().unwrap().clone()
+    }
+
+    /// Another writer takes the lock file at `path`.
+    pub(crate) fn hold(&self, path: &str) {
+        *self.held.lock().unwrap() = Some(path.into());
+    }
+
+    /// The other writer lets go of its lock; a waiting writer tries again.
+    pub(crate) fn release(&self) {
+        *self.held.lock().unwrap() = None;
+        self.released.notify_all();
+    }
+
+    /// The other writer renames its temporary file onto the key file.
+    pub(crate) fn rename_now(&self, from: &str, to: &str) {
+        let mut files = self.files.lock().unwrap();
+        let bytes = files.remove(std::path::Path::new(from)).unwrap();
+        files.insert(to.into(), bytes);
+    }
+
+    /// Runs a writer on another thread, which reports its result as [`LockEvent::Finished`].
+    pub(crate) fn run(
+        &self,
+        writer: impl FnOnce() -> Result<(), String> + Send + 'static,
+    ) -> std::thread::JoinHandle<()> {
+        let events = self.events.lock().unwrap().clone();
+        std::thread::spawn(move || {
+            let _ = events.send(LockEvent::Finished(writer()));
+        })
+    }
+
+    /// The writer's next event. The bound only keeps a broken store from hanging the test run:
+    /// every event a correct store causes is sent before the test asks for it or right after.
+    pub(crate) fn next_event(&self) -> LockEvent {
+        let received = self.received.lock().unwrap();
+        received.recv_timeout(std::time::Duration::from_secs(60)).expect("the writer neither waited nor returned")
+    }
+}
+
+impl tokenring::Storage for HeldLock {
+    fn read(&self, path: &std::path::Path, limit: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, std::io::ErrorKind> {
+        let files = self.files.lock().unwrap();
+        let bytes = files.get(path).ok_or(std::io::ErrorKind::NotFound)?;
+        Ok(zeroize::Zeroizing::new(bytes[..bytes.len().min(limit)].to_vec()))
+    }
+    fn write_new(&self, path: &std::path::Path, bytes: &[u8]) -> Result<(), std::io::ErrorKind> {
+        let mut files = self.files.lock().unwrap();
+        if files.contains_key(path) {
+            return Err(std::io::ErrorKind::AlreadyExists);
+        }
+        files.insert(path.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+    fn sync_file(&self, _path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        Ok(())
+    }
+    fn rename(&self, from: &std::path::Path, to: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        let mut files = self.files.lock().unwrap();
+        let bytes = files.remove(from).ok_or(std::io::ErrorKind::NotFound)?;
+        files.insert(to.to_owned(), bytes);
+        Ok(())
+    }
+    fn link_new(&self, existing: &std::path::Path, new: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        let mut files = self.files.lock().unwrap();
+        if files.contains_key(new) {
+            return Err(std::io::ErrorKind::AlreadyExists);
+        }
+        let bytes = files.get(existing).ok_or(std::io::ErrorKind::NotFound)?.clone();
+        files.insert(new.to_owned(), bytes);
+        Ok(())
+    }
+    fn remove(&self, path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        self.files.lock().unwrap().remove(path).map(drop).ok_or(std::io::ErrorKind::NotFound)
+    }
+    fn sync_directory(&self, _path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
+        Ok(())
+    }
+    fn list(
+        &self,
+        directory: &std::path::Path,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<std::ffi::OsString>, std::io::ErrorKind> {
+        let files = self.files.lock().unwrap();
+        let names = files.keys().filter(|path| path.parent() == Some(directory)).filter_map(|path| path.file_name());
+        let prefixed = names.filter(|name| name.to_str().is_some_and(|name| name.starts_with(prefix)));
+        Ok(prefixed.take(limit).map(std::ffi::OsString::from).collect())
+    }
+    fn try_lock(&self, path: &std::path::Path) -> Result<Option<tokenring::StorageLock>, std::io::ErrorKind> {
+        self.tried.lock().unwrap().push(path.to_owned());
+        let held = self.held.lock().unwrap();
+        Ok((held.as_deref() != Some(path)).then(|| tokenring::StorageLock::new(())))
+    }
+    fn mode(&self, path: &std::path::Path) -> Result<Option<u32>, std::io::ErrorKind> {
+        self.files.lock().unwrap().get(path).map(|_| Some(0o600)).ok_or(std::io::ErrorKind::NotFound)
+    }
+    fn wait(&self, _duration: std::time::Duration) {
+        let lock = self.tried.lock().unwrap().last().cloned().unwrap_or_default();
+        let _ = self.events.lock().unwrap().send(LockEvent::Waiting(lock));
+        let held = self.held.lock().unwrap();
+        drop(self.released.wait_while(held, |held| held.is_some()).unwrap());
+    }
+    fn entry_kind(&self, path: &std::path::Path) -> Result<tokenring::EntryKind, std::io::ErrorKind> {
+        if let Some(target) = self.links.lock().unwrap().get(path) {
+            return Ok(tokenring::EntryKind::Symlink(target.clone()));
+        }
+        match self.files.lock().unwrap().contains_key(path) {
+            true => Ok(tokenring::EntryKind::File),
+            false => Err(std::io::ErrorKind::NotFound),
+        }
+    }
 }

@@ -277,3 +277,148 @@ fn a_token_under_a_revoked_key_is_revoked_key_even_inside_its_overlap() {
     assert!(!rejection.is_routine());
     assert_eq!(ring.verify_jws(&token, &mut tokenring::Scratch::new(), NOW + 2).unwrap_err(), Rejection::RevokedKey);
 }
+
+/// The reload decision a reloader runs, driven by hand on one thread with made-up times, over a
+/// real shared ring: what a service's reloader and the simulator do with their own timers.
+#[test]
+fn the_reload_machine_drives_a_shared_ring_through_a_bad_file_a_hung_read_and_back() {
+    use std::time::Duration;
+    use tokenring::{ReloadMachine, ReloadOutcome, ReloadReport};
+
+    let dir = temp_dir();
+    let store = FileStore::new(dir.join("keys.json"));
+    let (shared, _) = SharedRing::open_or_create(store.clone(), NOW).unwrap();
+    let token = shared.ring().issue(&claims(), 3600, NOW).unwrap();
+    let mut machine = ReloadMachine::new(Duration::from_secs(10));
+    let reload = |machine: &mut ReloadMachine, now_secs| {
+        let read = machine.wake(now_secs).read.expect("no read under way");
+        machine.read_finished(read, now_secs, shared.reload()).report.expect("a finished read is reported")
+    };
+    let failed = |report: ReloadReport| match report {
+        ReloadReport::Failed { reason, repeated, .. } => Some((reason, repeated)),
+        _ => None,
+    };
+
+    assert_eq!(reload(&mut machine, NOW + 30), ReloadReport::Unchanged { recovered: false });
+    fs::write(store.path(), b"{\"keys\":[").unwrap();
+    assert_eq!(failed(reload(&mut machine, NOW + 60)), Some(("corrupt", false)));
+    assert_eq!(failed(reload(&mut machine, NOW + 90)), Some(("corrupt", true)), "the same failure, again");
+    assert!(shared.ring().verify::<Value>(&token, &Validation::new(), NOW + 90).is_ok(), "the last good ring serves");
+
+    let mut repaired = KeyRing::generate(NOW).unwrap();
+    repaired.rotate(&Rotation::new(), NOW + 100).unwrap();
+    store.save(&repaired).unwrap();
+    assert_eq!(reload(&mut machine, NOW + 120), ReloadReport::Changed { generation: 2 });
+    assert_eq!(shared.ring().to_jwk_set().as_str(), repaired.to_jwk_set().as_str());
+
+    // A read that has not returned by its deadline: the ring stays, no second read starts.
+    let hung = machine.wake(NOW + 150).read.unwrap();
+    let stuck = machine.deadline_passed(hung, NOW + 160).report.unwrap();
+    assert_eq!(stuck.outcome(), ReloadOutcome::Failed { reason: "reload-stuck" });
+    assert_eq!(machine.wake(NOW + 180).read, None);
+    // It returns at last; the next wake reads afresh and finds the ring in place.
+    assert_eq!(machine.read_finished(hung, NOW + 200, shared.reload()).report, None);
+    assert_eq!(reload(&mut machine, NOW + 210), ReloadReport::Unchanged { recovered: true });
+    let status = machine.status();
+    assert_eq!((status.reloads, status.failures, status.at_secs), (7, 4, Some(NOW + 210)));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Files in memory and a clock of the storage's own: another writer holds the lock until a
+/// simulated time, and `wait` moves the clock on, as a simulator's storage does.
+#[derive(Debug, Default)]
+struct Clocked {
+    files: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>>,
+    now_ms: std::sync::atomic::AtomicU64,
+    lock_free_at_ms: std::sync::atomic::AtomicU64,
+    waits: std::sync::atomic::AtomicU64,
+}
+
+impl tokenring::Storage for Clocked {
+    fn read(&self, path: &Path, limit: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, std::io::ErrorKind> {
+        let files = self.files.lock().unwrap();
+        let bytes = files.get(path).ok_or(std::io::ErrorKind::NotFound)?;
+        Ok(zeroize::Zeroizing::new(bytes[..bytes.len().min(limit)].to_vec()))
+    }
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), std::io::ErrorKind> {
+        let mut files = self.files.lock().unwrap();
+        if files.contains_key(path) {
+            return Err(std::io::ErrorKind::AlreadyExists);
+        }
+        files.insert(path.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+    fn sync_file(&self, _path: &Path) -> Result<(), std::io::ErrorKind> {
+        Ok(())
+    }
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), std::io::ErrorKind> {
+        let mut files = self.files.lock().unwrap();
+        let bytes = files.remove(from).ok_or(std::io::ErrorKind::NotFound)?;
+        files.insert(to.to_owned(), bytes);
+        Ok(())
+    }
+    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), std::io::ErrorKind> {
+        let mut files = self.files.lock().unwrap();
+        let bytes = files.get(existing).ok_or(std::io::ErrorKind::NotFound)?.clone();
+        files.insert(new.to_owned(), bytes);
+        Ok(())
+    }
+    fn remove(&self, path: &Path) -> Result<(), std::io::ErrorKind> {
+        self.files.lock().unwrap().remove(path).map(drop).ok_or(std::io::ErrorKind::NotFound)
+    }
+    fn sync_directory(&self, _path: &Path) -> Result<(), std::io::ErrorKind> {
+        Ok(())
+    }
+    fn list(
+        &self,
+        _directory: &Path,
+        _prefix: &str,
+        _limit: usize,
+    ) -> Result<Vec<std::ffi::OsString>, std::io::ErrorKind> {
+        Ok(Vec::new())
+    }
+    fn try_lock(&self, _path: &Path) -> Result<Option<tokenring::StorageLock>, std::io::ErrorKind> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let free = self.now_ms.load(SeqCst) >= self.lock_free_at_ms.load(SeqCst);
+        Ok(free.then(|| tokenring::StorageLock::new(())))
+    }
+    fn mode(&self, _path: &Path) -> Result<Option<u32>, std::io::ErrorKind> {
+        Ok(Some(0o600))
+    }
+    fn wait(&self, duration: std::time::Duration) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.now_ms.fetch_add(u64::try_from(duration.as_millis()).unwrap(), SeqCst);
+        self.waits.fetch_add(1, SeqCst);
+    }
+}
+
+/// Two rotators whose updates overlap in a simulator's time, on one thread: the second finds
+/// the lock that the first holds for another 120 ms, waits in the storage's time through the
+/// store's own retries, gets it, re-reads, and finds the first one's key.
+#[test]
+fn a_writer_waits_in_the_storages_time_for_a_lock_held_until_later() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use tokenring::limits::{LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS};
+
+    let storage = std::sync::Arc::new(Clocked::default());
+    let store = FileStore::with_storage("/keys/keys.json", storage.clone());
+    store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
+    let shared = SharedRing::open(store.clone()).unwrap();
+    let week = 7 * 86_400;
+    let first = shared.update(|ring| Ok(ring.rotate_if_older_than(week, &Rotation::new(), NOW + week)?)).unwrap();
+    assert!(first.is_some());
+    // The first writer's update is still under way, in simulated time, for 120 ms more.
+    storage.lock_free_at_ms.store(120, SeqCst);
+    let second = store.update(|ring| Ok(ring.rotate_if_older_than(week, &Rotation::new(), NOW + week)?)).unwrap();
+    assert_eq!(second, None, "the second writer re-read under the lock and found the first one's key");
+    assert_eq!(storage.waits.load(SeqCst), 120_u64.div_ceil(LOCK_RETRY_MILLIS));
+    assert_eq!(storage.now_ms.load(SeqCst), 120_u64.div_ceil(LOCK_RETRY_MILLIS) * LOCK_RETRY_MILLIS);
+
+    // A lock held longer than a writer waits: `locked`, after every attempt.
+    let now_ms = storage.now_ms.load(SeqCst);
+    storage.lock_free_at_ms.store(now_ms + u64::from(LOCK_ATTEMPTS_MAX) * LOCK_RETRY_MILLIS, SeqCst);
+    storage.waits.store(0, SeqCst);
+    let locked = store.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW + week)?)).unwrap_err();
+    assert!(matches!(locked, Error::Store(StoreError::Locked)), "{locked}");
+    assert_eq!(storage.waits.load(SeqCst), u64::from(LOCK_ATTEMPTS_MAX - 1));
+}

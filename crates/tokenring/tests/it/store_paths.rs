@@ -132,24 +132,26 @@ fn a_write_through_a_symbolic_link_replaces_the_file_it_leads_to_and_the_link_st
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[cfg(unix)]
 #[test]
 fn writers_through_a_link_and_through_its_target_take_the_same_lock() {
-    let dir = temp_dir();
-    std::fs::create_dir(dir.join("real")).unwrap();
-    FileStore::new(dir.join("real").join("keys.json")).create(&ring()).unwrap();
-    std::os::unix::fs::symlink("real/keys.json", dir.join("link.json")).unwrap();
+    use crate::persistence::{HeldLock, LockEvent};
+    let storage = std::sync::Arc::new(HeldLock::default());
+    storage.put("/d/real/keys.json", ring().to_jwk_set().as_bytes());
+    storage.link("/d/link.json", "real/keys.json");
     // Another writer, through the target's name, holds the lock.
-    let lock_file = std::fs::File::options().write(true).open(dir.join("real").join(".keys.json.lock")).unwrap();
-    lock_file.lock().unwrap();
-    let through_link = FileStore::new(dir.join("link.json"));
-    let rotating = std::thread::spawn(move || rotate(&through_link, NOW));
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(!rotating.is_finished(), "the writer through the link waits for the target's lock");
-    drop(lock_file);
-    rotating.join().unwrap().unwrap();
-    assert!(!dir.join(".link.json.lock").exists());
-    std::fs::remove_dir_all(dir).unwrap();
+    storage.hold("/d/real/.keys.json.lock");
+    let through_link = FileStore::with_storage("/d/link.json", storage.clone());
+    let rotating = storage.run(move || rotate(&through_link, NOW).map(drop).map_err(|error| error.to_string()));
+    assert_eq!(
+        storage.next_event(),
+        LockEvent::Waiting("/d/real/.keys.json.lock".into()),
+        "the writer through the link waits for the target's lock"
+    );
+    storage.release();
+    assert_eq!(storage.next_event(), LockEvent::Finished(Ok(())));
+    rotating.join().unwrap();
+    assert!(storage.tried().iter().all(|lock| lock.as_path() == std::path::Path::new("/d/real/.keys.json.lock")));
+    assert_eq!(storage.files().keys().collect::<Vec<_>>(), ["/d/real/keys.json"], "no lock or file beside the link");
 }
 
 /// Runs `operation` on another thread: its result, or `None` if it has not returned within
