@@ -484,7 +484,7 @@ impl<'c> World<'c> {
                 }
                 self.stop_node(usize::from(node), true);
             }
-            Event::NodeReload { node, incarnation } => self.reload(usize::from(node), incarnation),
+            Event::NodeReload { node, incarnation } => self.poll_tick(usize::from(node), incarnation),
             Event::Rotation => self.rotate(),
             Event::OneShot { client, issued_ms } => self.one_shot(client, issued_ms),
             Event::EdgeReplay { replay } => self.edge_replay(replay),
@@ -865,10 +865,11 @@ impl<'c> World<'c> {
         self.faults.between(interval - interval / 10, interval + interval / 10)
     }
 
-    /// A node's reload: the one place the simulator reloads a ring, with `SharedRing::reload`
-    /// on the node's mount (it swaps in a changed, parsing file and keeps the last good ring
-    /// otherwise), then the next poll.
-    fn reload(&mut self, node: usize, incarnation: u32) {
+    /// A node's poll tick: the one place a node reloads its ring. The library's
+    /// `ReloadMachine` decides whether to read; the read is `SharedRing::reload` on the node's
+    /// mount (it swaps in a changed, parsing file and keeps the last good ring otherwise); then
+    /// the next tick.
+    fn poll_tick(&mut self, node: usize, incarnation: u32) {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
             return;
         }
