@@ -278,17 +278,6 @@ fn garbage_facts(shape: Shape, material: &Material<'_>, subject: u32) -> TokenFa
     }
 }
 
-/// The `kid` a token's header names, read without any check (what a careless verifier does).
-pub(crate) fn header_kid(token: &str) -> Option<Kid> {
-    #[derive(serde::Deserialize)]
-    struct Header {
-        kid: Option<String>,
-    }
-    let (header, _, _) = split(token)?;
-    let header: Header = serde_json::from_slice(&decode(header)?).ok()?;
-    Kid::new(&header.kid?).ok()
-}
-
 /// The three segments of a compact token.
 pub(crate) fn split(token: &str) -> Option<(&str, &str, &str)> {
     let mut parts = token.splitn(3, '.');

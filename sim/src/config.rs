@@ -115,92 +115,81 @@ impl LoadBalancing {
     }
 }
 
-/// A deliberately broken component, to prove that the checker catches what it must. Each
-/// stands for a mutation of the code under test; the oracle is never told.
+/// A deliberate bug in the library, to prove that the checker catches what it must: one of
+/// the core's canaries (`tokenring::canary`, compiled in by this crate's `canaries` feature),
+/// armed on the run's thread. The simulator runs the mutated library code; the oracle is never
+/// told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Canary {
-    /// Nodes verify with a function that decodes the payload and checks `exp` but never the
-    /// MAC. Invariant 1 must fail.
-    BrokenVerifier,
-    /// Nodes skip the MAC for a token whose `kid` names a key they hold. Invariant 1 must fail.
-    MacSkippedForKnownKid,
-    /// Nodes write the rejected token into their log line. Invariant 4 must fail.
-    LeakyLog,
-    /// Rotations activate the new key at once (propagation 0): a node signs with it before
-    /// the others have loaded it. Invariant 2 must fail.
-    EagerActivation,
-    /// Rotations wait only half the reload bound before the new key signs. Invariant 2 must
-    /// fail.
-    PropagationHalved,
-    /// The ring's rotation ignores the overlap: the previous key retires as the new one
-    /// activates. Invariants 2 and 6 must fail.
-    OverlapIgnored,
-    /// The overlap leaves out the leeway (`overlap = ttl`): a verifier whose clock is ahead of
-    /// the signer's retires the old key while its last tokens are still valid. Invariant 2 must
-    /// fail.
-    OverlapWithoutLeeway,
-    /// A node that restarted never signs again (it reports that it cannot). Invariant 7
-    /// (liveness) must fail.
-    RestartedNodeNeverSigns,
-    /// A token naming a forgotten key is reported `retired-key` (routine), as if its MAC had
-    /// been checked. Invariant 3 must fail.
-    ForgottenKidRoutine,
-    /// The store's save writes the document in place: a crash in the middle leaves a torn
-    /// document. Invariant 6 must fail.
-    NonAtomicSave,
-    /// The key file's lock is always granted (a mutation of the storage seam): two rotators
-    /// that overlap each write their own ring, and the later write drops the other's key.
-    /// Invariant 6 must fail.
-    NoLockOnUpdate,
-    /// A key retires only after its `retire_at` second, not in it: the node verifies a token
-    /// of a key retiring this very second as if it were a second earlier. Invariant 3 must fail.
+    /// The signer takes pending keys: a rotation's new key signs before every node has it.
+    SignerTakesPending,
+    /// `FileStore::update` takes no lock: of two overlapping rotations, the later write drops
+    /// the other's key.
+    UpdateTakesNoLock,
+    /// A token's `exp` is not checked.
+    ExpNotChecked,
+    /// A key retires a second after its retire time (`<` for `<=`).
     RetireBoundaryOffByOne,
-    /// A token expires only after `exp + leeway`, not at it: the node verifies with one more
-    /// second of leeway a token that just expired. Invariants 1 and 3 must fail.
-    ExpiryBoundaryOffByOne,
+    /// A save removes the key file, then writes the new one in its place.
+    SaveInPlace,
+    /// `KeyRing::revoke` does nothing: a revoked key still verifies.
+    RevokedKeyVerifies,
+    /// `SharedRing::reload` of a file that does not parse swaps in an empty ring.
+    ReloadEmptiesOnParseError,
+    /// A key activates a second after its activation time: a ring generated now cannot sign.
+    ActivationBoundaryOffByOne,
+    /// A token that begins with one of the ring's own headers is accepted without its MAC.
+    MacSkippedForOwnHeader,
+    /// A token naming a forgotten key is `retired-key` (routine), as if its MAC had held.
+    ForgottenKeyRoutine,
+    /// A rotation ignores the overlap: the previous keys retire as the new key activates.
+    OverlapIgnored,
 }
 
 impl Canary {
-    /// Every canary.
-    pub const ALL: [Canary; 13] = [
-        Self::BrokenVerifier,
-        Self::MacSkippedForKnownKid,
-        Self::LeakyLog,
-        Self::EagerActivation,
-        Self::PropagationHalved,
-        Self::OverlapIgnored,
-        Self::OverlapWithoutLeeway,
-        Self::RestartedNodeNeverSigns,
-        Self::ForgottenKidRoutine,
-        Self::NonAtomicSave,
-        Self::NoLockOnUpdate,
+    /// Every canary, in the core's order.
+    pub const ALL: [Canary; 11] = [
+        Self::SignerTakesPending,
+        Self::UpdateTakesNoLock,
+        Self::ExpNotChecked,
         Self::RetireBoundaryOffByOne,
-        Self::ExpiryBoundaryOffByOne,
+        Self::SaveInPlace,
+        Self::RevokedKeyVerifies,
+        Self::ReloadEmptiesOnParseError,
+        Self::ActivationBoundaryOffByOne,
+        Self::MacSkippedForOwnHeader,
+        Self::ForgottenKeyRoutine,
+        Self::OverlapIgnored,
     ];
 
-    /// The canary's name on the command line.
+    /// The canary's name on the command line: the core's name for it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::BrokenVerifier => "broken-verifier",
-            Self::MacSkippedForKnownKid => "mac-skipped-for-known-kid",
-            Self::LeakyLog => "leaky-log",
-            Self::EagerActivation => "eager-activation",
-            Self::PropagationHalved => "propagation-halved",
-            Self::OverlapIgnored => "overlap-ignored",
-            Self::OverlapWithoutLeeway => "overlap-without-leeway",
-            Self::RestartedNodeNeverSigns => "restarted-node-never-signs",
-            Self::ForgottenKidRoutine => "forgotten-kid-routine",
-            Self::NonAtomicSave => "non-atomic-save",
-            Self::NoLockOnUpdate => "no-lock-on-update",
+            Self::SignerTakesPending => "signer-takes-pending",
+            Self::UpdateTakesNoLock => "update-takes-no-lock",
+            Self::ExpNotChecked => "exp-not-checked",
             Self::RetireBoundaryOffByOne => "retire-boundary-off-by-one",
-            Self::ExpiryBoundaryOffByOne => "expiry-boundary-off-by-one",
+            Self::SaveInPlace => "save-in-place",
+            Self::RevokedKeyVerifies => "revoked-key-verifies",
+            Self::ReloadEmptiesOnParseError => "reload-empties-on-parse-error",
+            Self::ActivationBoundaryOffByOne => "activation-boundary-off-by-one",
+            Self::MacSkippedForOwnHeader => "mac-skipped-for-own-header",
+            Self::ForgottenKeyRoutine => "forgotten-key-routine",
+            Self::OverlapIgnored => "overlap-ignored",
         }
     }
 
     /// The canary named `name`.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|canary| canary.as_str() == name)
+    }
+
+    /// The core's canary of the same name.
+    #[cfg(feature = "canaries")]
+    pub(crate) fn library(self) -> tokenring::canary::Canary {
+        let found = tokenring::canary::Canary::from_name(self.as_str());
+        found.unwrap_or_else(|| unreachable!("the core has a canary named {}", self.as_str()))
     }
 }
 
@@ -375,6 +364,10 @@ pub struct Config {
     /// reload bound: an under-configured propagation, whose cost the run shows (invariant 2 is
     /// not claimed then; the oracle still predicts every rejection's code).
     pub propagation_configured_secs: Option<u64>,
+    /// The rotations' overlap as the deployment configured it, when it is not the policy's
+    /// (`tokenring_sim::check`); one shorter than the token lifetime plus the leeway voids
+    /// invariant 2, as a short propagation does.
+    pub overlap_configured_secs: Option<u64>,
     /// Chance, per mille, that a node's reload loop stalls after a reload (a stuck file
     /// watcher, a blocked thread), beyond every bound: invariant 2 is not claimed then.
     pub reload_stall_per_mille: u32,
@@ -388,6 +381,13 @@ pub struct Config {
     /// Chance, per mille, that a write finds the key file's lock held by an outside process
     /// (an operator's command) for a number of attempts, sometimes longer than a writer waits.
     pub lock_contention_per_mille: u32,
+
+    /// When an operator revokes a key that leaked (the newest key that no longer signs), if
+    /// ever (rotating policies): its tokens must be refused within the reload bound.
+    pub revocation_at_ms: Option<u64>,
+    /// When an operator pushes a key file that does not parse, and for how long until the
+    /// good one is back (rotating policies): every node must keep its last good ring.
+    pub bad_file: Option<(u64, u64)>,
 
     /// Mean time between two attacks, if there is an attacker.
     pub attack_interval_mean_ms: Option<u64>,
@@ -468,11 +468,17 @@ impl Config {
             // Shorter than the library's 30 days, so that a week sees keys forgotten.
             forget_after_secs: 2 * DAY_MS / SECOND_MS,
             propagation_configured_secs: None,
+            overlap_configured_secs: None,
             reload_stall_per_mille: 0,
             reload_stall_max_ms: 30 * MINUTE_MS,
             retry_elsewhere: false,
             concurrent_rotation_per_mille: 500,
             lock_contention_per_mille: 100,
+            // Ten minutes after the fourth day's rotation: the previous key is retiring, and
+            // tokens it signed are still in use.
+            revocation_at_ms: Some(3 * DAY_MS + 10 * MINUTE_MS),
+            // A broken Secret on day 5, fixed a quarter of an hour later.
+            bad_file: Some((4 * DAY_MS + 10 * HOUR_MS, 15 * MINUTE_MS)),
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
             capture_per_mille: 20,
@@ -572,6 +578,10 @@ impl Config {
                 config.request_interval_mean_ms *= 2;
             }
         }
+        // Half the seeds revoke a key, and half push a broken key file, at a time of their own.
+        config.revocation_at_ms = rng.chance(500).then(|| rng.below(config.duration_ms));
+        config.bad_file =
+            rng.chance(500).then(|| (rng.below(config.duration_ms), rng.between(MINUTE_MS, 20 * MINUTE_MS)));
         config
     }
 
@@ -580,7 +590,8 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 16] = [
+        let checks: [(bool, &'static str); 17] = [
+            (self.canary.is_none() || cfg!(feature = "canaries"), "canary (build with --features canaries)"),
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
@@ -623,14 +634,9 @@ impl Config {
     }
 
     /// The propagation time of the rotations (`Rotation::propagation_secs`): the reload bound,
-    /// or what a canary breaks it to.
+    /// or what the deployment configured.
     pub fn propagation_secs(&self) -> u64 {
-        let configured = self.propagation_configured_secs.unwrap_or_else(|| self.reload_bound_secs());
-        match self.canary {
-            Some(Canary::EagerActivation) => 0,
-            Some(Canary::PropagationHalved) => configured / 2,
-            _ => configured,
-        }
+        self.propagation_configured_secs.unwrap_or_else(|| self.reload_bound_secs())
     }
 
     /// Whether the configured propagation covers the reload bound, a condition of invariant 2.
@@ -647,8 +653,10 @@ impl Config {
     /// by twice the skew bound, which the leeway covers (invariant 2 is only claimed then).
     /// `rotating-short-overlap`: a quarter of the token lifetime. Zero for the other policies.
     pub fn overlap_secs(&self) -> u64 {
+        if let Some(overlap) = self.overlap_configured_secs {
+            return overlap;
+        }
         match self.policy {
-            Policy::Rotating if self.canary == Some(Canary::OverlapWithoutLeeway) => self.token_ttl_secs,
             Policy::Rotating => self.token_ttl_secs + self.leeway_secs,
             Policy::RotatingShortOverlap => (self.token_ttl_secs / 4).max(1),
             Policy::Ephemeral | Policy::PerNodeFiles | Policy::Persisted => 0,
@@ -671,11 +679,18 @@ impl Config {
         2 * self.clock_skew_max_ms + SECOND_MS <= self.leeway_secs * SECOND_MS
     }
 
+    /// Whether reload loops may stall beyond every bound (a fault that voids the bounds of
+    /// invariants 2 and 8).
+    pub fn reload_stalls(&self) -> bool {
+        self.reload_stall_per_mille > 0
+    }
+
     /// Whether invariant 2 applies to this run.
     pub fn promises_no_spurious_rejection(&self) -> bool {
         self.policy.promises_no_spurious_rejection()
             && self.skew_within_leeway()
             && self.propagation_within_bound()
+            && self.overlap_configured_secs.is_none_or(|overlap| overlap >= self.token_ttl_secs + self.leeway_secs)
             && self.reload_stall_per_mille == 0
     }
 
@@ -691,6 +706,12 @@ impl Config {
         let active_ms =
             u128::from(self.duration_ms) * u128::from(self.clients) * u128::from(active) / u128::from(cycle.max(1));
         u64::try_from(active_ms / u128::from(self.request_interval_mean_ms.max(1))).unwrap_or(u64::MAX)
+    }
+
+    /// The one-line command that reproduces this run, if the command line can express it.
+    pub fn reproduce_command(&self) -> Option<String> {
+        let features = if self.canary.is_some() { " --features canaries" } else { "" };
+        self.reproduce_args().map(|args| format!("cargo run --release -p tokenring-sim{features} -- {args}"))
     }
 
     /// The command-line arguments that reproduce this run, if the command line can express it.
@@ -814,6 +835,14 @@ impl Config {
                     .join(", ")
             ),
             format!(
+                "operator (rotating policies): revokes a key at {}, pushes a broken key file at {}",
+                self.revocation_at_ms.map_or_else(|| "never".to_owned(), format_instant),
+                self.bad_file.map_or_else(
+                    || "never".to_owned(),
+                    |(at, length)| format!("{} for {}", format_instant(at), format_duration(length))
+                ),
+            ),
+            format!(
                 "attacker: every={} kinds={} capture={}‰{}",
                 optional(self.attack_interval_mean_ms),
                 kinds,
@@ -900,10 +929,6 @@ mod tests {
         assert!(short.overlap_secs() < short.token_ttl_secs);
         assert!(config.skew_within_leeway());
         assert!(config.rotation_interval_ms > 2 * config.propagation_secs() * SECOND_MS);
-        let eager = Config { canary: Some(Canary::EagerActivation), ..config.clone() };
-        assert_eq!(eager.propagation_secs(), 0);
-        let halved = Config { canary: Some(Canary::PropagationHalved), ..config.clone() };
-        assert!(halved.propagation_secs() < config.reload_bound_secs());
     }
 
     #[test]

@@ -10,24 +10,19 @@
 //! clock or the operating system's randomness, and no iteration order depends on hashing, so
 //! the same seed gives the same trace, and the same trace hash.
 //!
-//! * **Nodes** run the core with a key [`Policy`]: `ephemeral` (a new key at every start),
-//!   `per-node-files` (each node loads or creates its own key file), `persisted`
-//!   (load-or-create a JWK Set in a shared store), `rotating` (persisted, plus the library's
-//!   staged rotation: a propagation time covering every node's reload, an overlap covering every
-//!   token the old key may still sign; nodes reload the ring and sign with whatever key the
-//!   library says is active) and `rotating-short-overlap` (a misconfigured overlap shorter than
-//!   the token lifetime).
-//! * **The store** holds the real bytes of `KeyRing::to_jwk_set`, replaces them atomically, and
-//!   has outages; a node crashing in the middle of a write leaves the old or the new document; a
-//!   new document reaches each node's reload after a propagation delay.
-//! * **Clients** log in, make requests, refresh before expiry, log out or go idle, and log in
-//!   again when a request is rejected (a *forced re-login*, counted by rejection code).
-//! * **The load balancer** is sticky or random; **faults** are rolling restarts, random crashes,
-//!   store outages, crashes during writes and per-node clock skew; **the attacker** sends
+//! * **Nodes** hold the library's `SharedRing` on a `FileStore` over the simulated disk, reload
+//!   it when the library's `ReloadMachine` asks, and rotate and revoke through its `update`,
+//!   under a key [`Policy`]: `ephemeral`, `per-node-files`, `persisted`, `rotating`,
+//!   `rotating-short-overlap`.
+//! * **The disk** crashes in the middle of writes, has outages, and shows each node a new key
+//!   file only after a propagation delay (a mounted Secret).
+//! * **Clients** log in, make requests, refresh before expiry, and log in again when a request
+//!   is rejected (counted per rejection and per person).
+//! * **The operator** revokes a leaked key and pushes a broken key file; **the attacker** sends
 //!   forgeries of twelve kinds ([`AttackKind`]).
 //!
-//! Only the clock, the disk and the network are simulated. Keys, signing, verification and the
-//! JWK Set format are the core's own.
+//! Only the clock, the disk and the network are simulated. [`check`] runs a service author's
+//! [`Deployment`] through the same faults and reports who was logged out and why.
 //!
 //! # Invariants
 //!
@@ -49,6 +44,7 @@
 
 mod attacker;
 mod config;
+mod deployment;
 mod model;
 mod oracle;
 mod queue;
@@ -63,6 +59,7 @@ pub use crate::config::{
     format_duration, format_instant, parse_duration, AttackKind, Canary, Config, ConfigError, LoadBalancing, Origin,
     Policy, BURST_REQUESTS_MAX, CLIENTS_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
 };
+pub use crate::deployment::{check, Cause, Deployment, Report};
 pub use crate::oracle::{Invariant, Violation};
 pub use crate::report::{
     comparison_table, scenario_line, summary_table, violation_report, Counters, RunReport, TimedReport,

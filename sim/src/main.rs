@@ -142,7 +142,90 @@ fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
     Ok((start, end))
 }
 
+/// `tokenring-sim check`: simulates a deployment described by flags, as
+/// `tokenring_sim::check` does, and reports who was logged out and which rule it was for.
+#[derive(Debug, Parser)]
+#[command(name = "tokenring-sim check", version)]
+struct CheckArgs {
+    /// Where the key file lives: kubernetes (a mounted Secret), single-host, per-node-files.
+    #[arg(long, default_value = "kubernetes")]
+    deployment: String,
+    /// Replicas behind the load balancer.
+    #[arg(long, default_value_t = 3)]
+    replicas: u16,
+    /// People using the service in the simulation.
+    #[arg(long, default_value_t = 200)]
+    clients: u32,
+    /// Longest time before a changed Secret shows in a replica (the kubelet's sync).
+    #[arg(long, value_parser = parse_duration, default_value = "1m")]
+    secret_sync: u64,
+    /// How often each replica reloads its key file.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    poll: u64,
+    /// Token lifetime.
+    #[arg(long, value_parser = parse_duration, default_value = "1h")]
+    token_ttl: u64,
+    /// Share of a token's lifetime after which clients refresh it.
+    #[arg(long, default_value_t = 0.75)]
+    refresh_at: f64,
+    /// The rotation's propagation (no rotation without it).
+    #[arg(long, value_parser = parse_duration)]
+    propagation: Option<u64>,
+    /// The rotation's overlap.
+    #[arg(long, value_parser = parse_duration, default_value = "1d")]
+    overlap: u64,
+    /// How long a retired key is kept.
+    #[arg(long, value_parser = parse_duration, default_value = "30d")]
+    forget_after: u64,
+    /// How often the key rotates.
+    #[arg(long, value_parser = parse_duration, default_value = "1d")]
+    every: u64,
+    /// The seeds, A..B.
+    #[arg(long, value_parser = parse_seed_range, default_value = "0..10")]
+    seeds: (u64, u64),
+}
+
+fn check(arguments: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
+    let args = CheckArgs::parse_from(arguments);
+    let Some(deployment) = tokenring_sim::Deployment::named(&args.deployment) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "tokenring-sim check: unknown deployment; one of: kubernetes, single-host, per-node-files"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let duration = std::time::Duration::from_millis;
+    let mut deployment = deployment
+        .replicas(args.replicas)
+        .clients(args.clients)
+        .secret_sync(duration(args.secret_sync))
+        .poll(duration(args.poll))
+        .token_ttl(duration(args.token_ttl))
+        .refresh_at(args.refresh_at)
+        .every(duration(args.every));
+    if let Some(propagation) = args.propagation {
+        deployment = deployment.rotation_secs(propagation / 1000, args.overlap / 1000, args.forget_after / 1000);
+    }
+    if let Err(error) = deployment.config(args.seeds.0).validate() {
+        let _ = writeln!(std::io::stderr(), "tokenring-sim check: {error}");
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let report = tokenring_sim::check(&deployment, args.seeds.0..args.seeds.1);
+    let _ = write!(std::io::stdout(), "{report}");
+    if report.people_logged_out() > 0 || !report.violations().is_empty() {
+        ExitCode::from(EXIT_VIOLATION)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn main() -> ExitCode {
+    let mut arguments = std::env::args_os();
+    if std::env::args_os().nth(1).is_some_and(|first| first == "check") {
+        let program = arguments.next();
+        let _ = arguments.next();
+        return check(program.into_iter().chain(arguments));
+    }
     let args = Args::parse();
     if !args.merge.is_empty() {
         return merge(&args.merge);
@@ -346,8 +429,8 @@ impl Output<'_> {
                     writeln!(out)?;
                     write!(out, "{text}")?;
                 } else {
-                    let args = run.report.config.reproduce_args().unwrap_or_default();
-                    writeln!(out, "also violated: cargo run --release -p tokenring-sim -- {args}")?;
+                    let command = run.report.config.reproduce_command().unwrap_or_default();
+                    writeln!(out, "also violated: {command}")?;
                 }
                 shown += 1;
             }
@@ -362,8 +445,8 @@ impl Output<'_> {
                 config.seed,
                 config.policy
             )?;
-            if let Some(args) = config.reproduce_args() {
-                writeln!(out, "  reproduce: cargo run --release -p tokenring-sim -- {args} --check-determinism")?;
+            if let Some(command) = config.reproduce_command() {
+                writeln!(out, "  reproduce: {command} --check-determinism")?;
             }
         }
         let (events, verifications, run_secs) = self.totals();

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use tokenring::limits::{ISSUED_KIDS_MAX, KEYS_PER_RING_MAX};
+use tokenring::limits::{FORGET_AFTER_SECS_DEFAULT, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX};
 use tokenring::{KeyRing, KeyState, Kid};
 
 /// A number the simulator gives every key it sees made, the attacker's included: the ground
@@ -67,11 +67,24 @@ pub(crate) struct Staging {
     pub(crate) forget_after_secs: u64,
 }
 
+/// A key an operator revoked: its secret is gone, its identifier and times stay until its
+/// forget time (the later of its own and the default forget period after the revocation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RevokedKey {
+    pub(crate) serial: KeySerial,
+    pub(crate) kid: Kid,
+    created_secs: u64,
+    activate_at_secs: u64,
+    revoked_at_secs: u64,
+    forget_at_secs: u64,
+}
+
 /// The model of one key ring.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct KeySetModel {
     keys: Vec<ModelKey>,
     issued: Vec<Kid>,
+    revoked: Vec<RevokedKey>,
 }
 
 /// The model refuses a rotation because the ring is full.
@@ -89,7 +102,7 @@ impl KeySetModel {
             retire_at_secs: None,
             forget_at_secs: None,
         };
-        Self { keys: vec![key], issued: vec![kid] }
+        Self { keys: vec![key], issued: vec![kid], revoked: Vec::new() }
     }
 
     /// The index of the key that signs at `now_secs`: of the current keys, the one activated
@@ -143,20 +156,49 @@ impl KeySetModel {
         &self.keys
     }
 
+    /// The identifiers the ring holds: its keys' and its revoked keys'.
+    fn held_kids(&self) -> BTreeSet<Kid> {
+        self.keys.iter().map(|key| key.kid).chain(self.revoked.iter().map(|revoked| revoked.kid)).collect()
+    }
+
     fn remember(&mut self, kid: Kid) {
         if self.issued.contains(&kid) {
             return;
         }
         self.issued.push(kid);
-        let held: BTreeSet<Kid> = self.keys.iter().map(|key| key.kid).collect();
+        let held = self.held_kids();
         trim_history(&mut self.issued, &held);
     }
 
-    /// Drops the keys past their forget time; returns how many.
+    /// Drops the keys and revocation records past their forget time; returns how many.
     pub(crate) fn prune(&mut self, now_secs: u64) -> usize {
-        let before = self.keys.len();
+        let before = self.keys.len() + self.revoked.len();
         self.keys.retain(|key| key.phase(now_secs) != Phase::Forgotten);
-        before - self.keys.len()
+        self.revoked.retain(|revoked| revoked.forget_at_secs > now_secs);
+        before - self.keys.len() - self.revoked.len()
+    }
+
+    /// The revocation of the key named `kid` at `now_secs`, as `KeyRing::revoke` documents it:
+    /// the key leaves the ring, its identifier and times stay until it is forgotten. `None`
+    /// if the ring holds no such key (a revoked key is revoked once).
+    pub(crate) fn revoke(&mut self, kid: Kid, now_secs: u64) -> Option<KeySerial> {
+        let index = self.keys.iter().position(|key| key.kid == kid)?;
+        let key = self.keys.remove(index);
+        let forget = now_secs.saturating_add(FORGET_AFTER_SECS_DEFAULT);
+        self.revoked.push(RevokedKey {
+            serial: key.serial,
+            kid,
+            created_secs: key.created_secs,
+            activate_at_secs: key.activate_at_secs,
+            revoked_at_secs: now_secs,
+            forget_at_secs: key.forget_at_secs.map_or(forget, |at| at.max(forget)),
+        });
+        Some(key.serial)
+    }
+
+    /// The revocation record of `kid`, if the ring has one.
+    pub(crate) fn revoked(&self, kid: Kid) -> Option<&RevokedKey> {
+        self.revoked.iter().find(|revoked| revoked.kid == kid)
     }
 
     /// A staged rotation: prunes, refuses a full ring, then publishes the new key.
@@ -218,11 +260,12 @@ impl KeySetModel {
             .iter()
             .copied()
             .chain(self.keys.iter().map(|key| key.kid))
+            .chain(self.revoked.iter().map(|revoked| revoked.kid))
             .filter(|kid| seen.insert(*kid))
             .collect();
-        let held: BTreeSet<Kid> = self.keys.iter().map(|key| key.kid).collect();
+        let held = self.held_kids();
         trim_history(&mut issued, &held);
-        Self { keys: self.keys.clone(), issued }
+        Self { keys: self.keys.clone(), issued, revoked: self.revoked.clone() }
     }
 
     /// Every key's state at `now_secs`, in ring order.
@@ -252,6 +295,19 @@ impl KeySetModel {
                 (*state, key.activate_at_secs, key.created_secs, key.kid, key.retire_at_secs, key.forget_at_secs, None)
             })
             .collect();
+        expected.extend(self.revoked.iter().map(|revoked| {
+            let state = if revoked.forget_at_secs <= now_secs { KeyState::Forgotten } else { KeyState::Revoked };
+            let forget = Some(revoked.forget_at_secs);
+            (
+                state,
+                revoked.activate_at_secs,
+                revoked.created_secs,
+                revoked.kid,
+                None,
+                forget,
+                Some(revoked.revoked_at_secs),
+            )
+        }));
         // The core lists keys by state, newest first within a state; the sort is stable.
         expected.sort_by_key(|row| (row.0, core::cmp::Reverse((row.1, row.2))));
         let infos = ring.keys(now_secs);
@@ -407,6 +463,11 @@ pub(crate) fn expect(facts: &TokenFacts, model: &KeySetModel, now_secs: u64, lee
         HeaderFacts::Hs256 { kid } => kid,
     };
     let named = match kid {
+        // A revoked key's secret is gone: its identifier alone decides.
+        Some(kid) if model.revoked(kid).is_some() => {
+            let forgotten = model.revoked(kid).is_some_and(|revoked| revoked.forget_at_secs <= now_secs);
+            return Outcome::Rejected(if forgotten { "forgotten-key" } else { "revoked-key" });
+        }
         // The common case first: the token carries the MAC of the key its kid names.
         Some(kid) => match facts
             .signed_by

@@ -29,11 +29,14 @@ pub enum Invariant {
     /// 7. Every honest request is answered and every login succeeds, unless a fault the
     ///    oracle knows of prevents it (no node up, or no node up with a key to sign with).
     Liveness = 7,
+    /// 8. Once every node's reload bound has passed since an operator revoked a key, no token
+    ///    of that key is accepted.
+    Revocation = 8,
 }
 
 impl Invariant {
     /// All of them, in order.
-    pub const ALL: [Invariant; 7] = [
+    pub const ALL: [Invariant; 8] = [
         Self::AttackerTokenAccepted,
         Self::SpuriousRejection,
         Self::WrongClassification,
@@ -41,6 +44,7 @@ impl Invariant {
         Self::Nondeterminism,
         Self::KeyKnowledge,
         Self::Liveness,
+        Self::Revocation,
     ];
 
     /// The invariant's number.
@@ -64,6 +68,7 @@ impl Invariant {
             Self::Liveness => {
                 "every honest request is answered and every login succeeds, unless a known fault prevents it"
             }
+            Self::Revocation => "after every node's reload bound, no token of a revoked key is accepted",
         }
     }
 }

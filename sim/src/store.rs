@@ -15,9 +15,6 @@
 //! outside holder, such as an operator's command, for a number of attempts), and per-node
 //! propagation: a node's mount shows each new version of the key file only some time after it
 //! was written (a mounted Kubernetes Secret reaches each pod at its kubelet's next sync).
-//!
-//! The two seam-level mutations the canaries inject, a rename that rewrites the key file in
-//! place and a lock that is always granted, wrap a node's handle ([`Mutated`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ffi::OsString;
@@ -76,9 +73,11 @@ pub(crate) struct Outage {
 /// Which key file a handle reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum View {
-    /// The file as it is (a writer, a starting node).
+    /// The file as it is (the tests' writers).
+    #[cfg(test)]
     Direct,
-    /// The newest version the node's mount shows (a node's periodic reload).
+    /// The newest version the node's mount shows (what a node's `SharedRing` reads), except
+    /// under the node's own lock: a writer reads the source it writes to.
     Mounted,
 }
 
@@ -102,7 +101,6 @@ struct Inode {
 struct Version {
     /// The bytes; `None` when the file did not exist.
     document: Option<Zeroizing<Vec<u8>>>,
-    generation: u64,
     /// From when each node's mount shows it (empty: every node at once).
     visible_from_ms: Vec<u64>,
 }
@@ -129,8 +127,9 @@ pub(crate) struct Disk {
     crash_plans: BTreeMap<usize, (CrashPlan, u32)>,
     /// Nodes that crashed in their current call: every further operation of theirs fails.
     crashed: BTreeMap<usize, ()>,
+    /// Nodes that changed the disk in their current call.
+    wrote_in_call: BTreeMap<usize, ()>,
     versions: VecDeque<Version>,
-    generation: u64,
     /// Draws what survives a crash.
     rng: SimRng,
     /// Draws the numbers of the store's temporary files' names: a stream of its own, so that
@@ -157,8 +156,9 @@ impl Disk {
             contended_attempts: 0,
             crash_plans: BTreeMap::new(),
             crashed: BTreeMap::new(),
-            versions: VecDeque::new(),
-            generation: 0,
+            wrote_in_call: BTreeMap::new(),
+            // Before the first write every mount shows no file.
+            versions: VecDeque::from([Version { document: None, visible_from_ms: Vec::new() }]),
             rng,
             temp_names,
             lock_waits: 0,
@@ -195,6 +195,7 @@ impl Disk {
     /// that was planned but not reached is dropped.
     pub(crate) fn end_call(&mut self, node: usize) -> bool {
         self.crash_plans.remove(&node);
+        self.wrote_in_call.remove(&node);
         let crashed = self.crashed.remove(&node).is_some();
         if !crashed {
             // Write-back: what the call left in memory reaches the disk long before any later
@@ -224,6 +225,18 @@ impl Disk {
             && path.file_name().is_some_and(|name| name.as_encoded_bytes().starts_with(prefix.as_bytes()))
     }
 
+    /// Someone outside the store (an operator's `kubectl apply`) replaces the key file with
+    /// `bytes`, durably.
+    pub(crate) fn replace_key_file(&mut self, bytes: &[u8]) {
+        let inode = self.next_inode;
+        self.next_inode += 1;
+        self.inodes.insert(inode, Inode { data: Zeroizing::new(bytes.to_vec()), synced: true });
+        self.names.insert(PathBuf::from(KEY_FILE), inode);
+        self.settle();
+        let names = &self.names;
+        self.inodes.retain(|id, _| names.values().any(|named| named == id));
+    }
+
     /// The key file's bytes as they are now (the ground truth, whatever the faults).
     pub(crate) fn key_file(&self) -> Option<&[u8]> {
         let inode = self.names.get(Path::new(KEY_FILE))?;
@@ -246,11 +259,10 @@ impl Disk {
         }
         let current = current.map(|bytes| Zeroizing::new(bytes.to_vec()));
         let previous = self.versions.back().and_then(|version| version.document.clone());
-        self.generation += 1;
         if self.versions.len() == VERSIONS_MAX {
             self.versions.pop_front();
         }
-        self.versions.push_back(Version { document: current, generation: self.generation, visible_from_ms });
+        self.versions.push_back(Version { document: current, visible_from_ms });
         Some(previous)
     }
 
@@ -261,25 +273,21 @@ impl Disk {
         }
     }
 
+    /// A node (re)starts: its new mount shows the key file as it is now, as a pod's volume is
+    /// filled when the pod starts.
+    pub(crate) fn refresh_mount(&mut self, node: usize) {
+        let now_ms = self.now_ms;
+        for version in &mut self.versions {
+            if let Some(from) = version.visible_from_ms.get_mut(node) {
+                *from = (*from).min(now_ms);
+            }
+        }
+    }
+
     /// The version `node`'s mount shows: the newest that has reached it, or the oldest kept.
     fn mounted(&self, node: usize) -> Option<&Version> {
         let reached = |version: &&Version| version.visible_from_ms.get(node).is_none_or(|&from| from <= self.now_ms);
         self.versions.iter().rev().find(reached).or(self.versions.front())
-    }
-
-    /// The generation of the key file `node` sees through `view` (0 before the first write),
-    /// as a file's modification time tells a reloader whether to read it again.
-    ///
-    /// # Errors
-    /// The outage's error, if one stops reads.
-    pub(crate) fn generation_seen(&self, node: usize, view: View) -> Result<u64, ErrorKind> {
-        if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
-            return Err(kind);
-        }
-        Ok(match view {
-            View::Direct => self.generation,
-            View::Mounted => self.mounted(node).map_or(0, |version| version.generation),
-        })
     }
 
     /// Counts an operation of `node` that changes the disk; `Err` if the node is dead, an
@@ -292,6 +300,7 @@ impl Disk {
         if let Some(kind) = self.outage().and_then(|kind| kind.stops(creates_file)) {
             return Err(kind);
         }
+        self.wrote_in_call.insert(node, ());
         let Some((plan, count)) = self.crash_plans.get_mut(&node) else { return Ok(false) };
         *count += 1;
         if *count != plan.operation {
@@ -352,14 +361,22 @@ impl Disk {
         self.pending.push(change);
     }
 
-    fn read(&self, node: usize, view: View, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
+    fn read(&mut self, node: usize, view: View, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
         if self.crashed.contains_key(&node) {
             return Err(ErrorKind::Other);
         }
         if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
             return Err(kind);
         }
-        let bytes: &[u8] = if view == View::Mounted && path == Path::new(KEY_FILE) {
+        // A node reads the source, not its mount, under its own lock and in a call that wrote
+        // (a writer sees its own write at once).
+        let through_mount =
+            view == View::Mounted && self.lock_holder != Some(node) && !self.wrote_in_call.contains_key(&node);
+        if !through_mount && path == Path::new(KEY_FILE) {
+            // What a node has read from the source its mount shows from then on.
+            self.refresh_mount(node);
+        }
+        let bytes: &[u8] = if through_mount && path == Path::new(KEY_FILE) {
             self.mounted(node).and_then(|version| version.document.as_deref()).ok_or(ErrorKind::NotFound)?
         } else {
             let inode = self.names.get(path).ok_or(ErrorKind::NotFound)?;
@@ -561,85 +578,6 @@ impl Storage for NodeDisk {
     }
 }
 
-/// A mutation of the storage seam, for a canary.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mutation {
-    /// `rename` rewrites the target in place: it removes it, then writes the source's bytes
-    /// under its name (unsynced), as a save that opens the key file and truncates it does.
-    InPlaceRename,
-    /// `try_lock` always succeeds, without taking the lock.
-    LockAlwaysGranted,
-}
-
-/// A node's handle with a [`Mutation`].
-#[derive(Debug)]
-pub(crate) struct Mutated {
-    pub(crate) inner: NodeDisk,
-    pub(crate) mutation: Mutation,
-}
-
-impl Storage for Mutated {
-    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
-        self.inner.read(path, limit)
-    }
-
-    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
-        self.inner.write_new(path, bytes)
-    }
-
-    fn sync_file(&self, path: &Path) -> Result<(), ErrorKind> {
-        self.inner.sync_file(path)
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> Result<(), ErrorKind> {
-        if self.mutation != Mutation::InPlaceRename {
-            return self.inner.rename(from, to);
-        }
-        let bytes = self.inner.read(from, usize::MAX)?;
-        match self.inner.remove(to) {
-            Ok(()) | Err(ErrorKind::NotFound) => {}
-            Err(kind) => return Err(kind),
-        }
-        self.inner.write_new(to, &bytes)?;
-        self.inner.remove(from)
-    }
-
-    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
-        self.inner.link_new(existing, new)
-    }
-
-    fn remove(&self, path: &Path) -> Result<(), ErrorKind> {
-        self.inner.remove(path)
-    }
-
-    fn sync_directory(&self, path: &Path) -> Result<(), ErrorKind> {
-        self.inner.sync_directory(path)
-    }
-
-    fn list(&self, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, ErrorKind> {
-        self.inner.list(directory, prefix, limit)
-    }
-
-    fn try_lock(&self, path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
-        match self.mutation {
-            Mutation::LockAlwaysGranted => Ok(Some(StorageLock::new(()))),
-            Mutation::InPlaceRename => self.inner.try_lock(path),
-        }
-    }
-
-    fn mode(&self, path: &Path) -> Result<Option<u32>, ErrorKind> {
-        self.inner.mode(path)
-    }
-
-    fn wait(&self, duration: std::time::Duration) {
-        self.inner.wait(duration);
-    }
-
-    fn fill_random(&self, dest: &mut [u8]) -> Result<(), ErrorKind> {
-        self.inner.fill_random(dest)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use tokenring::{FileStore, KeyRing, Rotation, StoreError};
@@ -719,8 +657,9 @@ mod tests {
         assert!(left > 0, "some crashes leave a temporary file");
     }
 
+    #[cfg(feature = "canaries")]
     #[test]
-    fn an_in_place_rename_can_leave_a_torn_or_missing_key_file() {
+    fn the_save_in_place_canary_can_leave_a_torn_or_missing_key_file() {
         let old = KeyRing::generate(NOW).unwrap();
         let new = rotated(&old);
         let mut broken = 0;
@@ -730,11 +669,9 @@ mod tests {
                 store(&disk, 0, View::Direct).create(&old).unwrap();
                 lock(&disk).end_call(0);
                 lock(&disk).plan_crash(0, CrashPlan { operation, after: false });
-                let mutated = Mutated {
-                    inner: NodeDisk::new(Arc::clone(&disk), 0, View::Direct),
-                    mutation: Mutation::InPlaceRename,
-                };
-                let _ = FileStore::with_storage(KEY_FILE, Arc::new(mutated)).save(&new);
+                tokenring::canary::arm(Some(tokenring::canary::Canary::SaveInPlace));
+                let _ = store(&disk, 0, View::Direct).save(&new);
+                tokenring::canary::arm(None);
                 lock(&disk).end_call(0);
                 let whole = lock(&disk).key_file().map(<[u8]>::to_vec).is_some_and(|document| {
                     document == old.to_jwk_set().as_bytes() || document == new.to_jwk_set().as_bytes()
@@ -762,9 +699,26 @@ mod tests {
         assert_eq!(mounted(0).as_str(), new.to_jwk_set().as_str());
         assert_eq!(mounted(1).as_str(), old.to_jwk_set().as_str());
         assert_eq!(store(&disk, 1, View::Direct).load().unwrap().to_jwk_set().as_str(), new.to_jwk_set().as_str());
-        assert_eq!(lock(&disk).generation_seen(1, View::Mounted), Ok(1));
         lock(&disk).set_now(50);
         assert_eq!(mounted(1).as_str(), new.to_jwk_set().as_str());
+    }
+
+    #[test]
+    fn a_restarted_node_mounts_the_file_as_it_is() {
+        let disk = disk(Vec::new());
+        let old = KeyRing::generate(NOW).unwrap();
+        store(&disk, 0, View::Direct).create(&old).unwrap();
+        lock(&disk).end_call(0);
+        lock(&disk).publish(Vec::new());
+        let new = rotated(&old);
+        store(&disk, 0, View::Direct).save(&new).unwrap();
+        lock(&disk).end_call(0);
+        lock(&disk).publish(vec![0, 1_000]);
+        lock(&disk).set_now(10);
+        let mounted = || store(&disk, 1, View::Mounted).load().unwrap().to_jwk_set();
+        assert_eq!(mounted().as_str(), old.to_jwk_set().as_str());
+        lock(&disk).refresh_mount(1);
+        assert_eq!(mounted().as_str(), new.to_jwk_set().as_str());
     }
 
     #[test]
@@ -788,7 +742,7 @@ mod tests {
     }
 
     #[test]
-    fn the_lock_serializes_writers_unless_the_mutation_grants_it_to_all() {
+    fn the_lock_serializes_writers() {
         let disk = disk(Vec::new());
         store(&disk, 0, View::Direct).create(&KeyRing::generate(NOW).unwrap()).unwrap();
         lock(&disk).end_call(0);
@@ -796,16 +750,14 @@ mod tests {
         let nested = store(&disk, 0, View::Direct).update(|_| Ok(inner.update(|_| Ok(())).is_err())).unwrap();
         assert!(nested, "a second writer cannot take the lock the first one holds");
         assert_eq!(lock(&disk).lock_waits, u64::from(tokenring::limits::LOCK_ATTEMPTS_MAX - 1));
-        let unlocked = |node| {
-            let mutated = Mutated {
-                inner: NodeDisk::new(Arc::clone(&disk), node, View::Direct),
-                mutation: Mutation::LockAlwaysGranted,
-            };
-            FileStore::with_storage(KEY_FILE, Arc::new(mutated))
-        };
-        let inner = unlocked(1);
-        let nested = unlocked(0).update(|_| Ok(inner.update(|_| Ok(())).is_err())).unwrap();
-        assert!(!nested);
+        #[cfg(feature = "canaries")]
+        {
+            tokenring::canary::arm(Some(tokenring::canary::Canary::UpdateTakesNoLock));
+            let inner = store(&disk, 1, View::Direct);
+            let nested = store(&disk, 0, View::Direct).update(|_| Ok(inner.update(|_| Ok(())).is_err())).unwrap();
+            tokenring::canary::arm(None);
+            assert!(!nested, "without the lock the second writer runs inside the first");
+        }
         lock(&disk).contend_lock(3);
         store(&disk, 0, View::Direct).update(|_| Ok(())).unwrap();
     }

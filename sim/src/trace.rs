@@ -55,6 +55,12 @@ pub(crate) enum What {
     WriteCrash {
         new_survived: bool,
     },
+    /// An operator revoked a key (the actor is the key's serial).
+    Revocation,
+    /// An operator pushed a broken key file, or put the good one back.
+    BadFile {
+        restore: bool,
+    },
 }
 
 impl What {
@@ -76,6 +82,8 @@ impl What {
             Self::WriteCrash { new_survived } => [14, u8::from(new_survived)],
             Self::RotationNotDue => [15, 0],
             Self::Retry => [16, 0],
+            Self::Revocation => [17, 0],
+            Self::BadFile { restore } => [18, u8::from(restore)],
         }
     }
 
@@ -99,6 +107,9 @@ impl What {
             Self::RotationNotDue => "rotation not due (a fresh key exists)".to_owned(),
             Self::WriteCrash { new_survived: true } => "crashed during a store write (new set survived)".to_owned(),
             Self::WriteCrash { new_survived: false } => "crashed during a store write (old set survived)".to_owned(),
+            Self::Revocation => "the operator revoked a key".to_owned(),
+            Self::BadFile { restore: false } => "the operator pushed a key file that does not parse".to_owned(),
+            Self::BadFile { restore: true } => "the operator put the good key file back".to_owned(),
         }
     }
 }

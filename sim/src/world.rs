@@ -7,18 +7,20 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
 use tokenring::{
-    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, Rotation, Scratch, Storage, StoreError,
-    Validation,
+    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, ReloadMachine, ReloadReport, Reloaded,
+    Rotation, Scratch, SharedRing, StoreError, Validation,
 };
 
-use crate::attacker::{self, Attacker, Material};
-use crate::config::{AttackKind, Canary, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
+use crate::attacker::{Attacker, Material};
+#[cfg(feature = "canaries")]
+use crate::config::Canary;
+use crate::config::{AttackKind, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
 use crate::oracle::{Invariant, RoutineByDesign, Secrets, Violation};
 use crate::queue::RadixQueue;
 use crate::report::{Counters, RunReport};
 use crate::rng::{ChaChaEntropy, Recording, Replay, SimRng, Stream};
-use crate::store::{CrashPlan, Disk, Mutated, Mutation, NodeDisk, Outage, OutageKind, View, KEY_FILE};
+use crate::store::{CrashPlan, Disk, NodeDisk, Outage, OutageKind, View, KEY_FILE};
 use crate::trace::{tail_of, Trace, TraceRecord, What};
 
 /// Simulated time 0 is this instant (November 2023), so that timestamps look real.
@@ -40,7 +42,10 @@ const ROLLING_GAP_EXTRA_MS: u64 = 30 * SECOND_MS;
 const CREATE_DELAY_MAX_MS: u64 = 200;
 /// Highest operation of a write at which a planned crash strikes (a save makes four, a create
 /// five; a higher draw lets the write finish).
-const CRASH_OPERATION_MAX: u64 = 6;
+const CRASH_OPERATION_MAX: u64 = 5;
+/// How long a node's reload read may take before the reload machine calls it stuck. Reads of
+/// the simulated disk return at once, so it is never reached; stalls are the loop's.
+const RELOAD_READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
@@ -77,6 +82,12 @@ enum Event {
     EdgeReplay {
         replay: u32,
     },
+    /// An operator revokes a key that leaked.
+    Revoke,
+    /// An operator pushes a key file that does not parse (`restore`: puts the good one back).
+    BadFile {
+        restore: bool,
+    },
 }
 
 /// When an event happens, as the queue orders it: its time, then the order of scheduling
@@ -107,12 +118,16 @@ struct Node {
     /// How many times the node has come up.
     starts: u32,
     skew_ms: i64,
-    /// The ring the node signs and verifies with: the latest key set it loaded. It signs with
-    /// whatever key the library says is active at the node's own time.
-    ring: Option<KeyRing>,
+    /// The ring the node signs and verifies with, as a service holds it: the library's
+    /// `SharedRing`, opened, reloaded and updated through the real `FileStore` on the node's
+    /// view of the simulated disk (in memory only under `ephemeral`). It signs with whatever
+    /// key the library says is active at the node's own time.
+    ring: Option<SharedRing>,
     /// The oracle's model of `ring`.
     model: KeySetModel,
-    loaded_generation: u64,
+    /// The library's reload decision, as `tokenring-axum`'s reloader runs it: when to read the
+    /// key file, and what to report. New at every start.
+    reloader: ReloadMachine,
 }
 
 impl Node {
@@ -124,7 +139,7 @@ impl Node {
             skew_ms: 0,
             ring: None,
             model: KeySetModel::default(),
-            loaded_generation: 0,
+            reloader: ReloadMachine::new(RELOAD_READ_DEADLINE),
         }
     }
 }
@@ -161,25 +176,6 @@ struct EdgeReplay {
     token: String,
     facts: TokenFacts,
     node: usize,
-}
-
-/// Why reading the key set from the store gave no ring.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum StoreRead {
-    /// There is no key file.
-    NotFound,
-    /// The store failed (an outage): try again later.
-    Unavailable,
-    /// The document does not parse, or no writer wrote it (already reported as a violation).
-    Corrupt,
-}
-
-/// A node's two ways to its key file: as it is (starts and updates) and as its mount shows it
-/// (periodic reloads). Both are the real `FileStore` on the node's handle of a simulated disk.
-#[derive(Debug)]
-struct NodeStores {
-    direct: FileStore,
-    mounted: FileStore,
 }
 
 /// How one rotator's read-modify-write ended.
@@ -226,10 +222,8 @@ impl Level {
 pub(crate) struct World<'c> {
     config: &'c Config,
     validation: Validation,
-    /// The `expiry-boundary-off-by-one` mutation's validation: one more second of leeway.
-    validation_late: Validation,
     attack_kinds: Vec<AttackKind>,
-    /// The staging the rings rotate with (what a canary may break).
+    /// The staging the rings rotate with.
     rotation: Rotation,
     /// The staging the operator configured: what the oracle expects.
     staging: Staging,
@@ -241,8 +235,9 @@ pub(crate) struct World<'c> {
     clients: Vec<Client>,
     /// The shared disk, or one per node (`per-node-files`).
     disks: Vec<Arc<Mutex<Disk>>>,
-    /// Each node's `FileStore`s (none under `ephemeral`).
-    stores: Vec<NodeStores>,
+    /// Each node's `FileStore` on its mount of the key file (none under `ephemeral`): what its
+    /// `SharedRing` opens, reloads and updates.
+    stores: Vec<FileStore>,
     /// The oracle's model of every key set document a writer wrote, by the document's SHA-256.
     documents: BTreeMap<[u8; 32], KeySetModel>,
     faults: SimRng,
@@ -263,6 +258,18 @@ pub(crate) struct World<'c> {
     counters: Counters,
     violations: BTreeMap<Invariant, u64>,
     first_violation: Option<Violation>,
+    /// Keys an operator revoked, by serial, with when (simulated ms).
+    revoked: BTreeMap<KeySerial, u64>,
+    /// A read of a key file that does not parse is explained until then: the operator pushed
+    /// a broken one, and mounts may show it until the good one has propagated.
+    bad_file_until_ms: Option<u64>,
+    /// From the operator's broken push to a reload bound after the good file is back: when
+    /// nodes may hold an old ring.
+    bad_file_window_ms: Option<(u64, u64)>,
+    /// The key file the operator's broken push replaced.
+    good_file: Option<Vec<u8>>,
+    /// Clients logged out by a rejection at least once.
+    logged_out: std::collections::BTreeSet<u32>,
 }
 
 impl core::fmt::Debug for World<'_> {
@@ -309,11 +316,6 @@ impl<'c> World<'c> {
                 Outage { start_ms, end_ms, kind }
             })
             .collect();
-        let mutation = match config.canary {
-            Some(Canary::NonAtomicSave) => Some(Mutation::InPlaceRename),
-            Some(Canary::NoLockOnUpdate) => Some(Mutation::LockAlwaysGranted),
-            _ => None,
-        };
         let disks: Vec<Arc<Mutex<Disk>>> = match config.policy {
             Policy::Ephemeral => Vec::new(),
             Policy::PerNodeFiles => {
@@ -324,15 +326,7 @@ impl<'c> World<'c> {
         let stores = if disks.is_empty() {
             Vec::new()
         } else {
-            (0..usize::from(config.nodes))
-                .map(|node| {
-                    let disk = &disks[node.min(disks.len() - 1)];
-                    NodeStores {
-                        direct: node_store(disk, node, View::Direct, mutation),
-                        mounted: node_store(disk, node, View::Mounted, None),
-                    }
-                })
-                .collect()
+            (0..usize::from(config.nodes)).map(|node| node_store(&disks[node.min(disks.len() - 1)], node)).collect()
         };
         let mut behaviour = SimRng::new(seed, Stream::Clients);
         let clients = (0..config.clients)
@@ -346,11 +340,10 @@ impl<'c> World<'c> {
         Self {
             config,
             validation: Validation::new().leeway_secs(config.leeway_secs),
-            validation_late: Validation::new().leeway_secs(config.leeway_secs + 1),
             attack_kinds: config.attack_kinds(),
             rotation: Rotation::new()
                 .propagation_secs(config.propagation_secs())
-                .overlap_secs(if config.canary == Some(Canary::OverlapIgnored) { 0 } else { config.overlap_secs() })
+                .overlap_secs(config.overlap_secs())
                 .forget_after_secs(config.forget_after_secs),
             staging: Staging {
                 propagation_secs: config.propagation_secs(),
@@ -386,21 +379,23 @@ impl<'c> World<'c> {
             counters: Counters::default(),
             violations: BTreeMap::new(),
             first_violation: None,
+            revoked: BTreeMap::new(),
+            bad_file_until_ms: None,
+            bad_file_window_ms: None,
+            good_file: None,
+            logged_out: std::collections::BTreeSet::new(),
         }
     }
 
     /// Runs to the end of the configured duration.
     pub(crate) fn run(mut self) -> RunReport {
+        // The library's canary, on this thread only (the core's selection is per thread).
+        #[cfg(feature = "canaries")]
+        let armed_before = tokenring::canary::arm(self.config.canary.map(Canary::library));
         self.schedule_start();
-        while let Some((key, event)) = self.queue.pop() {
-            let time_ms = time_of(key);
-            if time_ms > self.config.duration_ms {
-                break;
-            }
-            debug_assert!(time_ms >= self.now_ms, "time never goes backwards");
-            self.now_ms = time_ms;
-            self.handle(event);
-        }
+        self.run_until(self.config.duration_ms);
+        #[cfg(feature = "canaries")]
+        tokenring::canary::arm(armed_before);
         let events = self.trace.events();
         self.counters.lock_waits =
             self.disks.iter().map(|disk| disk.lock().unwrap_or_else(PoisonError::into_inner).lock_waits).sum();
@@ -411,6 +406,21 @@ impl<'c> World<'c> {
             first_violation: self.first_violation,
             trace_hash: self.trace.hash_hex(),
             events,
+        }
+    }
+
+    /// Handles every event up to `end_ms`.
+    fn run_until(&mut self, end_ms: u64) {
+        while let Some((key, event)) = self.queue.pop() {
+            let time_ms = time_of(key);
+            if time_ms > end_ms {
+                // Back in its place (the queue takes a key equal to the last one popped).
+                self.queue.push(key, event);
+                break;
+            }
+            debug_assert!(time_ms >= self.now_ms, "time never goes backwards");
+            self.now_ms = time_ms;
+            self.handle(event);
         }
     }
 
@@ -450,6 +460,14 @@ impl<'c> World<'c> {
             let at = self.attacker.rng().exponential(mean);
             self.schedule(at, Event::Attack);
         }
+        if config.policy.rotates() {
+            if let Some(at) = config.revocation_at_ms {
+                self.schedule(at, Event::Revoke);
+            }
+            if let Some((at, _)) = config.bad_file {
+                self.schedule(at, Event::BadFile { restore: false });
+            }
+        }
     }
 
     fn handle(&mut self, event: Event) {
@@ -466,10 +484,12 @@ impl<'c> World<'c> {
                 }
                 self.stop_node(usize::from(node), true);
             }
-            Event::NodeReload { node, incarnation } => self.reload(usize::from(node), incarnation),
+            Event::NodeReload { node, incarnation } => self.poll_tick(usize::from(node), incarnation),
             Event::Rotation => self.rotate(),
             Event::OneShot { client, issued_ms } => self.one_shot(client, issued_ms),
             Event::EdgeReplay { replay } => self.edge_replay(replay),
+            Event::Revoke => self.revoke(),
+            Event::BadFile { restore } => self.push_bad_file(restore),
             Event::RollingRestart => {
                 let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
                 for node in 0..self.config.nodes {
@@ -528,10 +548,6 @@ impl<'c> World<'c> {
         // Writing to a `String` cannot fail.
         let _ =
             write!(line, "{} node={node} token rejected fp={}: {rejection}", level.as_str(), Fingerprint::of(token));
-        if self.config.canary == Some(Canary::LeakyLog) {
-            line.push_str(" token=");
-            line.push_str(token);
-        }
         self.log(level, &line, from_honest_client);
         self.rejection_line = line;
     }
@@ -578,7 +594,14 @@ impl<'c> World<'c> {
                 return None;
             }
         };
-        let kid = ring.active_kid(now_secs)?;
+        let Some(kid) = ring.active_kid(now_secs) else {
+            // No fault explains it: a node that cannot start is a violation.
+            self.violate(
+                Invariant::Liveness,
+                format!("node {node} cannot start: the ring it generated has no key to sign with"),
+            );
+            return None;
+        };
         let serial = self.register_cluster_ring(&ring, kid);
         Some((ring, KeySetModel::generated(serial, kid, now_secs)))
     }
@@ -591,14 +614,10 @@ impl<'c> World<'c> {
         disk
     }
 
-    /// Node `node`'s `FileStore` for `view`, its disk's clock set to now.
-    fn file_store(&self, node: usize, view: View) -> FileStore {
+    /// Node `node`'s `FileStore`, its disk's clock set to now.
+    fn file_store(&self, node: usize) -> FileStore {
         drop(self.disk(node));
-        let stores = &self.stores[node];
-        match view {
-            View::Direct => stores.direct.clone(),
-            View::Mounted => stores.mounted.clone(),
-        }
+        self.stores[node].clone()
     }
 
     /// The oracle's model of the key set `ring` was read from, if a writer wrote it.
@@ -611,30 +630,13 @@ impl<'c> World<'c> {
         self.documents.insert(digest(ring.to_jwk_set().as_bytes()), model);
     }
 
-    /// Loads the ring with the real `FileStore::load` through `view`: the ring, its model, the
-    /// generation of the file it came from. A document that does not parse, or that no writer
-    /// wrote, is a violation, reported here.
-    fn load(&mut self, node: usize, view: View) -> Result<(KeyRing, KeySetModel, u64), StoreRead> {
-        let loaded = self.file_store(node, view).load();
-        let generation = self.disk(node).generation_seen(node, view).unwrap_or(0);
-        match loaded {
-            Ok(ring) => match self.model_of(&ring) {
-                Some(model) => Ok((ring, model, generation)),
-                None => {
-                    self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"));
-                    Err(StoreRead::Corrupt)
-                }
-            },
-            Err(StoreError::NotFound { .. }) => Err(StoreRead::NotFound),
-            Err(StoreError::Corrupt { error, .. }) => {
-                self.violate(
-                    Invariant::KeyKnowledge,
-                    format!("node {node} read a key set it cannot parse (torn write?): {error}"),
-                );
-                Err(StoreRead::Corrupt)
-            }
-            Err(_) => Err(StoreRead::Unavailable),
+    /// The model of the ring `shared` holds now; a ring no writer wrote is a violation.
+    fn model_of_shared(&mut self, node: usize, shared: &SharedRing) -> Option<KeySetModel> {
+        let model = self.model_of(&shared.ring());
+        if model.is_none() {
+            self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"));
         }
+        model
     }
 
     fn check_agreement(&mut self, node: usize, ring: &KeyRing, model: &KeySetModel, when: &str) {
@@ -662,13 +664,13 @@ impl<'c> World<'c> {
     }
 
     /// After a write call of `writer`: whether it crashed, and whether the key file changed.
-    /// A changed file is published to the mounts (after a propagation delay per node, if
-    /// `delayed`; the writer sees it at once) and checked: it must be a document a writer wrote
+    /// A changed file is published to the mounts (after a propagation delay per node; the
+    /// writer sees it at once) and checked: it must be a document a writer wrote
     /// (never torn), and lose no key that is not yet forgotten by the writer's clock (what the
     /// lock of `FileStore::update` guarantees). A write that changed the file and did not crash
     /// completed under the lock, so it must leave no temporary file: neither its own nor one a
     /// crashed write left (key material that would outlive the key's forget time).
-    fn end_write(&mut self, writer: usize, delayed: bool) -> (bool, bool) {
+    fn end_write(&mut self, writer: usize) -> (bool, bool) {
         let crashed = self.disk(writer).end_call(writer);
         let mut disk = self.disk(writer);
         let Some(previous) = disk.publish(Vec::new()) else { return (crashed, false) };
@@ -681,9 +683,7 @@ impl<'c> World<'c> {
                 format!("node {writer}'s completed write left {temp_files} temporary files beside the key file"),
             );
         }
-        if delayed {
-            self.delay_propagation(writer);
-        }
+        self.delay_propagation(writer);
         let now_secs = self.local_secs(writer);
         let before = previous.as_deref().and_then(|bytes| self.documents.get(&digest(bytes)));
         let after = current.as_ref().and_then(|current| self.documents.get(current));
@@ -696,7 +696,9 @@ impl<'c> World<'c> {
                         .keys()
                         .iter()
                         .filter(|key| {
-                            key.phase(now_secs) != model::Phase::Forgotten && after.held_serial(key.serial).is_none()
+                            key.phase(now_secs) != model::Phase::Forgotten
+                                && after.held_serial(key.serial).is_none()
+                                && after.revoked(key.kid).is_none()
                         })
                         .count()
                 });
@@ -732,25 +734,21 @@ impl<'c> World<'c> {
             let draw = self.network.below(2 * skew_max.unsigned_abs() + 1);
             self.nodes[node].skew_ms = i64::try_from(draw).unwrap_or(0) - skew_max;
             self.nodes[node].state = NodeState::Starting;
+            // A new pod's volume shows the key file as it is when the pod starts.
+            if self.config.policy.uses_store() {
+                self.disk(node).refresh_mount(node);
+            }
         }
         if !self.config.policy.uses_store() {
             if let Some((ring, model)) = self.generate_ring(node) {
-                self.bring_up(node, ring, model, 0);
+                self.bring_up(node, SharedRing::new(ring), model);
             }
             return;
         }
-        match self.load(node, View::Direct) {
-            Ok((ring, model, generation)) => self.bring_up(node, ring, model, generation),
-            // A damaged store is reported; the node stays down rather than replace it.
-            Err(StoreRead::Corrupt) => {}
-            Err(StoreRead::Unavailable) => self.defer_start(node, incarnation),
-            Err(StoreRead::NotFound) => {
-                // First start: a little later, load the key set or create it if no other
-                // node has by then (`FileStore::load_or_create_with`).
-                let at = self.now_ms + self.faults.between(1, CREATE_DELAY_MAX_MS);
-                self.schedule(at, Event::NodeCreate { node: node as u16, incarnation });
-            }
-        }
+        // The process boots, then opens its key file: a little later, so that nodes starting
+        // together race to create it.
+        let at = self.now_ms + self.faults.between(1, CREATE_DELAY_MAX_MS);
+        self.schedule(at, Event::NodeCreate { node: node as u16, incarnation });
     }
 
     /// The store is unavailable: the node must not invent a key. It stays down and retries.
@@ -765,17 +763,18 @@ impl<'c> World<'c> {
         self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeStart { node: node as u16, incarnation });
     }
 
-    /// `FileStore::load_or_create_with` on the node's disk: the key set another node created
-    /// meanwhile, or a new one, created only if there is still none.
+    /// What a service does at start: `SharedRing::open_or_create_with` on the node's key file,
+    /// which loads the key set, or creates it if there is none (the one another node created
+    /// meanwhile wins the race).
     fn create_key_set(&mut self, node: usize, incarnation: u32) {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Starting {
             return;
         }
         self.plan_write_faults(node);
-        let store = self.file_store(node, View::Direct);
+        let store = self.file_store(node);
         let now_secs = self.local_secs(node);
         let mut recording = Recording::new(&mut self.entropy);
-        let result = store.load_or_create_with(&mut recording, now_secs);
+        let result = SharedRing::open_or_create_with(store, &mut recording, now_secs);
         let drawn = core::mem::take(&mut recording.drawn);
         if !drawn.is_empty() {
             // The ring the call generated, whether or not it reached the disk: registered
@@ -790,45 +789,44 @@ impl<'c> World<'c> {
                 Err(error) => self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}")),
             }
         }
-        let (crashed, changed) = self.end_write(node, false);
+        // A created file reaches the other nodes' mounts after a delay, like any write: a node
+        // starting meanwhile finds none, creates its own, and loses the race to this one.
+        let (crashed, changed) = self.end_write(node);
         if crashed {
             self.count_write_crash(node, changed);
             return self.stop_node(node, true);
         }
         match result {
-            Ok((ring, loaded)) => {
+            Ok((shared, loaded)) => {
                 if loaded == Loaded::Created {
                     self.counters.creates += 1;
                     self.record(What::Created, node, crate::trace::NONE_U32);
-                } else {
+                } else if !drawn.is_empty() {
                     // Another node won the race: use its key set, so that both sign alike.
                     self.counters.creates_lost_race += 1;
                 }
-                let generation = self.disk(node).generation_seen(node, View::Direct).unwrap_or(0);
-                match self.model_of(&ring) {
-                    Some(model) => self.bring_up(node, ring, model, generation),
-                    None => {
-                        self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"))
-                    }
+                if let Some(model) = self.model_of_shared(node, &shared) {
+                    self.bring_up(node, shared, model);
                 }
             }
-            Err(Error::Store(StoreError::Corrupt { error, .. })) => self.violate(
-                Invariant::KeyKnowledge,
-                format!("node {node} read a key set it cannot parse (torn write?): {error}"),
-            ),
+            Err(Error::Store(StoreError::Corrupt { error, .. })) => {
+                if self.corrupt_read(node, &error) {
+                    self.defer_start(node, incarnation);
+                }
+            }
             Err(_) => self.defer_start(node, incarnation),
         }
     }
 
-    fn bring_up(&mut self, node: usize, ring: KeyRing, model: KeySetModel, generation: u64) {
-        self.check_agreement(node, &ring, &model, "at start");
+    fn bring_up(&mut self, node: usize, shared: SharedRing, model: KeySetModel) {
+        self.check_agreement(node, &shared.ring(), &model, "at start");
         let now_secs = self.local_secs(node);
         let key_count = model.key_count();
-        let kid = ring.active_kid(now_secs);
+        let kid = shared.ring().active_kid(now_secs);
         let state = &mut self.nodes[node];
-        state.ring = Some(ring);
+        state.ring = Some(shared);
         state.model = model;
-        state.loaded_generation = generation;
+        state.reloader = ReloadMachine::new(RELOAD_READ_DEADLINE);
         state.state = NodeState::Up;
         state.starts += 1;
         let incarnation = state.incarnation;
@@ -867,48 +865,56 @@ impl<'c> World<'c> {
         self.faults.between(interval - interval / 10, interval + interval / 10)
     }
 
-    fn reload(&mut self, node: usize, incarnation: u32) {
+    /// A node's poll tick: the one place a node reloads its ring. The library's
+    /// `ReloadMachine` decides whether to read; the read is `SharedRing::reload` on the node's
+    /// mount (it swaps in a changed, parsing file and keeps the last good ring otherwise); then
+    /// the next tick.
+    fn poll_tick(&mut self, node: usize, incarnation: u32) {
         if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
             return;
         }
-        // A stat of the mounted file: read it only if it changed, as a file's modification
-        // time tells a reloader.
-        let seen = self.disk(node).generation_seen(node, View::Mounted);
-        match seen {
+        let Some(shared) = self.nodes[node].ring.clone() else { return };
+        drop(self.disk(node));
+        // The poll tick wakes the library's reload machine, which asks for the read.
+        let now_secs = self.local_secs(node);
+        let Some(read) = self.nodes[node].reloader.wake(now_secs).read else {
+            let at = self.now_ms + self.reload_delay();
+            return self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
+        };
+        let result = shared.reload();
+        let finished = |world: &mut Self, result| {
+            let step = world.nodes[node].reloader.read_finished(read, now_secs, result);
+            if let Some(ReloadReport::Failed { error, repeated: false, .. }) = step.report {
+                // The machine's words, checked for secrets like every log line (invariant 4).
+                world.log(Level::Error, &format!("ERROR node={node} key file reload failed: {error}"), false);
+            }
+        };
+        match result {
+            Ok(Reloaded::Unchanged) => finished(self, result),
+            Ok(_) => {
+                if let Some(model) = self.model_of_shared(node, &shared) {
+                    self.nodes[node].model = model;
+                }
+                finished(self, result);
+            }
+            Err(StoreError::NotFound { .. }) => {
+                self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"));
+                finished(self, result);
+            }
+            Err(StoreError::Corrupt { error, .. }) => {
+                // The last good ring stays; a broken file the operator pushed explains it.
+                self.corrupt_read(node, &error);
+                finished(self, result);
+            }
             Err(_) => {
+                finished(self, result);
                 self.counters.reloads_failed += 1;
                 self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeReload { node: node as u16, incarnation });
                 return;
             }
-            Ok(generation) if generation != self.nodes[node].loaded_generation => {
-                // Like `SharedRing::reload`: the last good ring stays if the new one is bad.
-                match self.load(node, View::Mounted) {
-                    Ok((ring, model, generation)) => {
-                        let state = &mut self.nodes[node];
-                        state.ring = Some(ring);
-                        state.model = model;
-                        state.loaded_generation = generation;
-                    }
-                    Err(StoreRead::NotFound) => self
-                        .violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start")),
-                    Err(StoreRead::Unavailable) => self.counters.reloads_failed += 1,
-                    Err(StoreRead::Corrupt) => {}
-                }
-            }
-            Ok(_) => {}
         }
-        let now_secs = self.local_secs(node);
-        let state = &mut self.nodes[node];
-        let pruned = state.ring.as_mut().map_or(0, |ring| ring.prune(now_secs));
-        let modelled = state.model.prune(now_secs);
-        if pruned != modelled {
-            self.violate(Invariant::KeyKnowledge, format!("node {node} pruned {pruned} keys, the model {modelled}"));
-        }
-        if let Some(ring) = self.nodes[node].ring.take() {
-            let model = self.nodes[node].model.clone();
-            self.check_agreement(node, &ring, &model, "after reload");
-            self.nodes[node].ring = Some(ring);
-        }
+        let model = self.nodes[node].model.clone();
+        self.check_agreement(node, &shared.ring(), &model, "after reload");
         self.record(What::Reload, node, crate::trace::NONE_U32);
         let mut at = self.now_ms + self.reload_delay();
         if self.config.reload_stall_per_mille > 0 && self.faults.chance(self.config.reload_stall_per_mille) {
@@ -916,6 +922,113 @@ impl<'c> World<'c> {
             at += self.faults.between(0, self.config.reload_stall_max_ms);
         }
         self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
+    }
+
+    /// A read found a key file that does not parse. Explained while the operator's broken
+    /// file may be on a mount (true: the fault explains it); a violation otherwise (a torn
+    /// write).
+    fn corrupt_read(&mut self, node: usize, error: &tokenring::KeySetError) -> bool {
+        if self.bad_file_until_ms.is_some_and(|until| self.now_ms <= until) {
+            self.counters.bad_file_reads += 1;
+            return true;
+        }
+        self.violate(
+            Invariant::KeyKnowledge,
+            format!("node {node} read a key set it cannot parse (torn write?): {error}"),
+        );
+        false
+    }
+
+    // ---------------------------------------------------------------- operator
+
+    /// An operator revokes a key that leaked, through a node's `SharedRing::update` (its admin
+    /// endpoint): the newest key that no longer signs, if the ring holds one.
+    fn revoke(&mut self) {
+        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].state == NodeState::Up).collect();
+        let Some(&node) = self.faults.pick(&up) else {
+            return self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Revoke);
+        };
+        let Some(shared) = self.nodes[node].ring.clone() else { return };
+        self.plan_write_faults(node);
+        let now_secs = self.local_secs(node);
+        let mut revoked = None;
+        let result = shared.update(|ring| {
+            let Some(mut model) = self.model_of(ring) else { return Ok(()) };
+            let signer = model.signer(now_secs).map(|key| key.kid);
+            let leaked = model
+                .keys()
+                .iter()
+                .rev()
+                .filter(|key| Some(key.kid) != signer && key.phase(now_secs) != model::Phase::Pending)
+                .find(|key| key.phase(now_secs) != model::Phase::Forgotten)
+                .map(|key| key.kid);
+            let Some(kid) = leaked else { return Ok(()) };
+            ring.revoke(&kid, now_secs)?;
+            revoked = model.revoke(kid, now_secs).map(|serial| (serial, kid));
+            self.register_document(ring, model);
+            Ok(())
+        });
+        let (crashed, changed) = self.end_write(node);
+        if crashed {
+            self.count_write_crash(node, changed);
+            self.stop_node(node, true);
+        }
+        if let Some(model) = self.model_of_shared(node, &shared) {
+            self.nodes[node].model = model;
+        }
+        // Whether the revocation reached the key file, whatever the call returned (a crash may
+        // strike after the rename).
+        let current = self.disk(node).key_file().map(digest);
+        let landed = revoked.filter(|(_, kid)| {
+            current.and_then(|current| self.documents.get(&current)).is_some_and(|model| model.revoked(*kid).is_some())
+        });
+        match (result, landed) {
+            (_, Some((serial, _))) => {
+                self.counters.revocations += 1;
+                self.revoked.insert(serial, self.now_ms);
+                self.record(What::Revocation, node, serial);
+                self.log(Level::Warn, &format!("WARN node={node} key revoked by the operator"), false);
+                if !crashed {
+                    let model = self.nodes[node].model.clone();
+                    self.check_agreement(node, &shared.ring(), &model, "after revocation");
+                }
+            }
+            // Nothing to revoke (no key but the signer): the operator is done.
+            (Ok(()), None) if revoked.is_none() => {}
+            // The store failed, or the node crashed first: the operator tries again.
+            _ => self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Revoke),
+        }
+    }
+
+    /// An operator pushes a key file that does not parse (a Secret applied with a typo), then
+    /// puts the good one back: nodes must keep the ring they have.
+    fn push_bad_file(&mut self, restore: bool) {
+        let Some((_, length_ms)) = self.config.bad_file else { return };
+        if restore {
+            let Some(good) = self.good_file.take() else { return };
+            let mut disk = self.disk(0);
+            disk.replace_key_file(&good);
+            disk.publish(Vec::new());
+        } else {
+            let mut disk = self.disk(0);
+            let good = disk.key_file().map(<[u8]>::to_vec);
+            disk.replace_key_file(b"{\"keys\": [ broken");
+            disk.publish(Vec::new());
+            drop(disk);
+            self.good_file = good;
+        }
+        self.delay_propagation(usize::MAX);
+        self.record(What::BadFile { restore }, crate::trace::NONE_U16 as usize, crate::trace::NONE_U32);
+        if restore {
+            // Until every mount shows the good file again.
+            self.bad_file_until_ms = Some(self.now_ms + self.config.propagation_delay_max_ms);
+            let end_ms = self.now_ms + self.config.reload_bound_secs() * SECOND_MS;
+            self.bad_file_window_ms = self.bad_file_window_ms.map(|(start, _)| (start, end_ms));
+        } else {
+            self.bad_file_until_ms = Some(u64::MAX);
+            self.bad_file_window_ms = Some((self.now_ms, u64::MAX));
+            self.schedule(self.now_ms + length_ms, Event::BadFile { restore: true });
+        }
     }
 
     // ---------------------------------------------------------------- rotation
@@ -953,16 +1066,18 @@ impl<'c> World<'c> {
     /// One rotator's `FileStore::update`; `concurrent` starts its own in the middle of it.
     /// Returns how this one ended and how the concurrent one did.
     fn rotate_at(&mut self, rotator: usize, concurrent: Option<usize>) -> (Rotated, Option<Rotated>) {
+        let Some(shared) = self.nodes[rotator].ring.clone() else { return (Rotated::Failed, None) };
         self.plan_write_faults(rotator);
-        let store = self.file_store(rotator, View::Direct);
+        drop(self.disk(rotator));
         let mut inner = None;
-        let result = store.update(|ring| {
+        // `SharedRing::update`: `FileStore::update` (locked, re-read, saved), then a reload.
+        let result = shared.update(|ring| {
             if let Some(other) = concurrent {
                 inner = Some(self.rotate_at(other, None).0);
             }
             Ok(self.rotate_ring(rotator, ring))
         });
-        let (crashed, changed) = self.end_write(rotator, true);
+        let (crashed, changed) = self.end_write(rotator);
         if crashed {
             self.count_write_crash(rotator, changed);
             self.stop_node(rotator, true);
@@ -971,19 +1086,17 @@ impl<'c> World<'c> {
             }
             return (Rotated::Crashed, inner);
         }
+        // Whatever the update did, the node holds the ring its `SharedRing` holds now: the one
+        // it wrote (a rotation, or a prune), or the last good one.
+        if let Some(model) = self.model_of_shared(rotator, &shared) {
+            self.nodes[rotator].model = model;
+        }
         let outcome = match result {
             Ok(Rotated::Written) => {
                 self.counters.rotations += 1;
                 self.record(What::Rotation, rotator, crate::trace::NONE_U32);
-                // `SharedRing::update` reloads after its update.
-                if let Ok((ring, model, generation)) = self.load(rotator, View::Direct) {
-                    let kid = model.keys().last().map(|key| key.kid.to_string()).unwrap_or_default();
-                    self.log(Level::Info, &format!("INFO node={rotator} rotated: new kid={kid}"), false);
-                    let state = &mut self.nodes[rotator];
-                    state.ring = Some(ring);
-                    state.model = model;
-                    state.loaded_generation = generation;
-                }
+                let kid = self.nodes[rotator].model.keys().last().map(|key| key.kid.to_string()).unwrap_or_default();
+                self.log(Level::Info, &format!("INFO node={rotator} rotated: new kid={kid}"), false);
                 Rotated::Written
             }
             Ok(other) => other,
@@ -992,10 +1105,7 @@ impl<'c> World<'c> {
                 Rotated::LockedOut
             }
             Err(Error::Store(StoreError::Corrupt { error, .. })) => {
-                self.violate(
-                    Invariant::KeyKnowledge,
-                    format!("node {rotator} read a key set it cannot parse (torn write?): {error}"),
-                );
+                self.corrupt_read(rotator, &error);
                 Rotated::Failed
             }
             Err(Error::Store(StoreError::NotFound { .. })) => {
@@ -1103,11 +1213,8 @@ impl<'c> World<'c> {
     /// What the node itself says about signing.
     fn can_sign(&self, node: usize) -> bool {
         let state = &self.nodes[node];
-        if self.config.canary == Some(Canary::RestartedNodeNeverSigns) && state.starts > 1 {
-            return false;
-        }
         let now_secs = self.local_secs(node);
-        state.ring.as_ref().is_some_and(|ring| ring.can_sign(now_secs))
+        state.ring.as_ref().is_some_and(|shared| shared.ring().can_sign(now_secs))
     }
 
     /// The node a request goes to: the client's home node (sticky) or any node (random, and
@@ -1140,7 +1247,8 @@ impl<'c> World<'c> {
             return None;
         }
         let state = &self.nodes[node];
-        let ring = state.ring.as_ref()?;
+        let shared = state.ring.clone()?;
+        let ring = shared.ring();
         let kid = ring.active_kid(now_secs)?;
         let expected_kid = state.model.signer(now_secs).map(|key| key.kid);
         if expected_kid != Some(kid) {
@@ -1152,7 +1260,6 @@ impl<'c> World<'c> {
                 ),
             );
         }
-        let ring = self.nodes[node].ring.as_ref()?;
         let token = match ring.issue(&Session { sub: client }, ttl_secs, now_secs) {
             Ok(token) => token,
             Err(error) => {
@@ -1186,47 +1293,12 @@ impl<'c> World<'c> {
 
     /// Verifies `token` at `node` the way the node is configured to.
     fn verify(&mut self, node: usize, token: &str, now_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
-        let Some(ring) = self.nodes[node].ring.as_ref() else {
+        let Some(shared) = self.nodes[node].ring.clone() else {
             return Err(Rejection::UnknownKey);
         };
-        match self.config.canary {
-            Some(Canary::BrokenVerifier) => return broken_verify(token, now_secs, self.leeway_secs()),
-            Some(Canary::MacSkippedForKnownKid) => {
-                // The mutation: a token naming a key the ring holds is trusted without its MAC.
-                let held = attacker::header_kid(token)
-                    .is_some_and(|kid| ring.keys(now_secs).iter().any(|info| info.kid == Some(kid)));
-                if held {
-                    return broken_verify(token, now_secs, self.leeway_secs());
-                }
-            }
-            _ => {}
-        }
-        let result = ring
-            .verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs)
-            .map(|verified| (verified.claims().sub, verified.kid().copied()));
-        let canary = self.config.canary;
-        match result {
-            // The mutation: the old classification of an identifier without its key.
-            Err(Rejection::ForgottenKey) if canary == Some(Canary::ForgottenKidRoutine) => Err(Rejection::RetiredKey),
-            // The mutation: `exp + leeway <= now` became `exp + leeway < now`.
-            Err(Rejection::Expired) if canary == Some(Canary::ExpiryBoundaryOffByOne) => ring
-                .verify_borrowed::<Session>(token, &self.validation_late, &mut self.scratch, now_secs)
-                .map(|verified| (verified.claims().sub, verified.kid().copied())),
-            // The mutation: `retire_at <= now` became `retire_at < now`.
-            Err(Rejection::RetiredKey) if canary == Some(Canary::RetireBoundaryOffByOne) => {
-                let retiring_now = attacker::header_kid(token).is_some_and(|kid| {
-                    ring.keys(now_secs)
-                        .iter()
-                        .any(|info| info.kid == Some(kid) && info.retire_at_secs == Some(now_secs))
-                });
-                if !retiring_now {
-                    return Err(Rejection::RetiredKey);
-                }
-                ring.verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs - 1)
-                    .map(|verified| (verified.claims().sub, verified.kid().copied()))
-            }
-            other => other,
-        }
+        let ring = shared.ring();
+        ring.verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs)
+            .map(|verified| (verified.claims().sub, verified.kid().copied()))
     }
 
     /// A node verifies a token; the oracle checks the outcome; the node logs a rejection.
@@ -1261,8 +1333,33 @@ impl<'c> World<'c> {
                 format!("node {node} accepted a {} attacker token", kind.as_str()),
             );
         }
+        let revoked_at_ms = facts.signed_by.and_then(|serial| self.revoked.get(&serial).copied());
+        if let (Some(revoked_at_ms), Ok(_)) = (revoked_at_ms, &result) {
+            let bound_ms = self.config.reload_bound_secs() * SECOND_MS;
+            if self.now_ms >= revoked_at_ms + bound_ms && !self.config.reload_stalls() {
+                self.violate(
+                    Invariant::Revocation,
+                    format!(
+                        "node {node} accepted a token of a key revoked {} ago, past the reload bound {}",
+                        crate::config::format_duration(self.now_ms - revoked_at_ms),
+                        crate::config::format_duration(bound_ms)
+                    ),
+                );
+            }
+        }
+        // Tokens of a revoked key are refused on purpose: the people holding them log in again.
+        // A broken key file keeps nodes on their last ring: rejections then, and of tokens
+        // issued then, are the fault's.
+        let bad_file = self.bad_file_window_ms.is_some_and(|(start, end)| {
+            (start..=end).contains(&self.now_ms) || (start..=end).contains(&facts.issued_ms)
+        });
+        if attack.is_none() && result.is_err() && bad_file {
+            self.counters.rejections_during_bad_file += 1;
+        }
         if attack.is_none()
             && result.is_err()
+            && revoked_at_ms.is_none()
+            && !bad_file
             && self.config.promises_no_spurious_rejection()
             && self.now_ms < facts.issued_ms + self.ttl_ms
         {
@@ -1485,9 +1582,21 @@ impl<'c> World<'c> {
                 self.schedule(at, Event::Client(client));
             }
             Err(rejection) => {
-                Counters::bump(&mut self.counters.forced_relogins, rejection.code());
+                self.log_out(client, node, rejection.code());
                 self.login(client);
             }
+        }
+    }
+
+    /// A rejection logs `client` out (a forced re-login): counted once per rejection, and once
+    /// per person.
+    fn log_out(&mut self, client: u32, node: usize, code: &'static str) {
+        Counters::bump(&mut self.counters.forced_relogins, code);
+        if self.logged_out.insert(client) {
+            Counters::bump(&mut self.counters.people_logged_out, code);
+        }
+        if self.counters.first_logout.is_none() {
+            self.counters.first_logout = Some((self.now_ms, node as u16, code));
         }
     }
 
@@ -1516,12 +1625,12 @@ impl<'c> World<'c> {
         let Some(held) = self.clients[index].token.take() else { return };
         self.counters.requests += 1;
         self.counters.requests_attempted += 1;
-        match self.serve_with_retry(client, node, What::Request, &held).0 {
-            Ok(()) => {
+        match self.serve_with_retry(client, node, What::Request, &held) {
+            (Ok(()), _) => {
                 self.counters.accepted += 1;
                 self.clients[index].token = Some(held);
             }
-            Err(rejection) => Counters::bump(&mut self.counters.forced_relogins, rejection.code()),
+            (Err(rejection), node) => self.log_out(client, node, rejection.code()),
         }
     }
 
@@ -1604,38 +1713,9 @@ fn digest(document: &[u8]) -> [u8; 32] {
     Sha256::digest(document).into()
 }
 
-/// A `FileStore` at the key file on `disk`, as node `node` reaches it through `view`, with a
-/// canary's mutation of the storage seam if any.
-fn node_store(disk: &Arc<Mutex<Disk>>, node: usize, view: View, mutation: Option<Mutation>) -> FileStore {
-    let handle = NodeDisk::new(Arc::clone(disk), node, view);
-    let storage: Arc<dyn Storage> = match mutation {
-        Some(mutation) => Arc::new(Mutated { inner: handle, mutation }),
-        None => Arc::new(handle),
-    };
-    FileStore::with_storage(KEY_FILE, storage)
-}
-
-/// The canary's verifier: decodes the header and payload and checks `exp`, and never the MAC.
-/// Every forgery with a plausible payload passes it.
-fn broken_verify(token: &str, now_secs: u64, leeway_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
-    #[derive(serde::Deserialize)]
-    struct Header {
-        kid: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Claims {
-        sub: u32,
-        exp: u64,
-    }
-    let malformed = Rejection::Malformed("the canary cannot read this token");
-    let (header, payload, _) = attacker::split(token).ok_or(malformed)?;
-    let header: Header = serde_json::from_slice(&attacker::decode(header).ok_or(malformed)?).map_err(|_| malformed)?;
-    let claims: Claims = serde_json::from_slice(&attacker::decode(payload).ok_or(malformed)?).map_err(|_| malformed)?;
-    if now_secs >= claims.exp + leeway_secs {
-        return Err(Rejection::Expired);
-    }
-    let kid = header.kid.and_then(|kid| Kid::new(&kid).ok());
-    Ok((claims.sub, kid))
+/// A `FileStore` at the key file on `disk`, as node `node` reaches it through its mount.
+fn node_store(disk: &Arc<Mutex<Disk>>, node: usize) -> FileStore {
+    FileStore::with_storage(KEY_FILE, Arc::new(NodeDisk::new(Arc::clone(disk), node, View::Mounted)))
 }
 
 #[cfg(test)]
@@ -1651,5 +1731,34 @@ mod tests {
         let order: Vec<(u64, Event)> =
             std::iter::from_fn(|| queue.pop().map(|(key, event)| (time_of(key), event))).collect();
         assert_eq!(order, vec![(1, Event::RollingRestart), (5, Event::Rotation), (5, Event::Attack)]);
+    }
+
+    /// What a node signs and verifies with is the library's `SharedRing`, opened on the key
+    /// file of the simulated disk, and rotations reach it through its own reload.
+    #[test]
+    fn every_node_holds_a_shared_ring_on_its_key_file() {
+        let mut config = Config::default_scenario(3, Policy::Rotating);
+        config.clients = 20;
+        config.duration_ms = 3 * crate::config::DAY_MS;
+        // No restarts: every node must pick the rotations up by reloading.
+        config.rolling_restart_interval_ms = None;
+        config.crash_interval_mean_ms = None;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        assert!(world.counters.rotations >= 2);
+        let mut up = 0;
+        for node in &world.nodes {
+            let ring: Option<&SharedRing> = node.ring.as_ref();
+            assert_eq!(ring.is_some(), node.state == NodeState::Up);
+            let Some(shared) = ring else { continue };
+            up += 1;
+            let store = shared.store().expect("a node's ring is read from its key file");
+            assert_eq!(store.path(), std::path::Path::new(KEY_FILE));
+            assert!(shared.content_fingerprint().is_some());
+        }
+        assert!(up > 0);
+        let reloaded = world.nodes.iter().filter_map(|node| node.ring.as_ref()).all(|shared| shared.generation() > 1);
+        assert!(reloaded, "a node's SharedRing never picked up a rotation");
     }
 }

@@ -3,6 +3,7 @@
 
 mod binary;
 mod canary;
+mod check;
 mod determinism;
 mod scenarios;
 mod swarm;
@@ -25,6 +26,8 @@ pub(crate) fn calm(seed: u64, policy: Policy) -> Config {
     config.scheduled_store_outages = Vec::new();
     config.store_write_crash_per_mille = 0;
     config.attack_interval_mean_ms = None;
+    config.revocation_at_ms = None;
+    config.bad_file = None;
     config
 }
 

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, StoreError};
 use crate::ring::fingerprint::Fingerprint;
-use crate::ring::key::OsEntropy;
+use crate::ring::key::{Entropy, OsEntropy};
 use crate::ring::keyring::KeyRing;
 use crate::store::file::{FileStore, Loaded};
 
@@ -121,6 +121,19 @@ impl SharedRing {
     /// # Errors
     /// Those of [`FileStore::load_or_create`].
     pub fn open_or_create(store: FileStore, now_secs: u64) -> Result<(Self, Loaded), Error> {
+        Self::open_or_create_with(store, &mut OsEntropy, now_secs)
+    }
+
+    /// [`open_or_create`](Self::open_or_create) with a new key from `entropy` (a simulator's
+    /// seeded generator).
+    ///
+    /// # Errors
+    /// As [`open_or_create`](Self::open_or_create).
+    pub fn open_or_create_with(
+        store: FileStore,
+        entropy: &mut impl Entropy,
+        now_secs: u64,
+    ) -> Result<(Self, Loaded), Error> {
         // The common case, an existing file, is read and parsed once; only a missing file goes
         // through the store's create-or-adopt path, then is read back for its digest.
         match Self::open(store.clone()) {
@@ -128,7 +141,7 @@ impl SharedRing {
             Err(StoreError::NotFound { .. }) => {}
             Err(error) => return Err(error.into()),
         }
-        let (_, loaded) = store.load_or_create_with(&mut OsEntropy, now_secs)?;
+        let (_, loaded) = store.load_or_create_with(entropy, now_secs)?;
         Ok((Self::open(store)?, loaded))
     }
 
