@@ -1627,7 +1627,7 @@ fn broken_verify(token: &str, now_secs: u64, leeway_secs: u64) -> Result<(u32, O
         sub: u32,
         exp: u64,
     }
-    let malformed = Rejection::Malformed("the canary cannot read this token");
+    let malformed = Rejection::Malformed(tokenring::Malformed::ClaimsNotObject);
     let (header, payload, _) = attacker::split(token).ok_or(malformed)?;
     let header: Header = serde_json::from_slice(&attacker::decode(header).ok_or(malformed)?).map_err(|_| malformed)?;
     let claims: Claims = serde_json::from_slice(&attacker::decode(payload).ok_or(malformed)?).map_err(|_| malformed)?;

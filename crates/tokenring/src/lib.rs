@@ -87,7 +87,10 @@ mod store;
 mod token;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::error::{Error, KeyError, KeySetError, Rejection, Severity, SignError, StoreError, StoreOp};
+pub use crate::error::{
+    Error, KeyError, KeySetError, Malformed, Rejection, Severity, SignError, StoreError, StoreOp, TooLarge,
+    UnsupportedHeader,
+};
 pub use crate::ring::fingerprint::Fingerprint;
 pub use crate::ring::key::{Entropy, Key, Kid, OsEntropy};
 pub use crate::ring::keyring::KeyRing;

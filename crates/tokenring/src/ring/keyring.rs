@@ -6,7 +6,7 @@ use std::io::Write as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{KeyError, Rejection, SignError};
+use crate::error::{KeyError, Malformed, Rejection, SignError, TooLarge};
 use crate::limits::{
     CLAIMS_MEMBERS_MAX, DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, KIDLESS_KEYS_TRIED_MAX, SIGNATURE_B64_LEN,
     SIGNATURE_LEN, TOKEN_LEN_MAX,
@@ -341,7 +341,7 @@ impl KeyRing {
     /// to mean `alg` HS256 and that key's `kid`: it skips the header parse, and its MAC starts
     /// from the key's state after that header. Every check still runs, in the same order.
     fn check<'t>(&self, Bounded(token): Bounded<'t>, now_secs: u64) -> Result<(usize, &'t [u8]), Rejection> {
-        const NOT_THREE_SEGMENTS: Rejection = Rejection::Malformed("the token does not have three segments");
+        const NOT_THREE_SEGMENTS: Rejection = Rejection::Malformed(Malformed::Segments);
         let Some(last_dot) = token.iter().rposition(|&byte| byte == b'.') else { return Err(NOT_THREE_SEGMENTS) };
         let (signing_input, signature_b64) = (&token[..last_dot], &token[last_dot + 1..]);
         let own = self.keys.iter().position(|key| {
@@ -364,11 +364,11 @@ impl KeyRing {
             None => self.select_key(&signing_input[..header_len], now_secs)?,
         };
         if signature_b64.len() != SIGNATURE_B64_LEN {
-            return Err(Rejection::Malformed("the signature is not 32 bytes of base64url"));
+            return Err(Rejection::Malformed(Malformed::SignatureLength));
         }
         let mut signature = [0u8; SIGNATURE_LEN];
         if base64url::decode(signature_b64, &mut signature).is_err() {
-            return Err(Rejection::Malformed("the signature is not canonical base64url"));
+            return Err(Rejection::Malformed(Malformed::SignatureEncoding));
         }
         let matched = match selected {
             Selected::Own(index) => {
@@ -604,7 +604,7 @@ struct Bounded<'t>(&'t [u8]);
 impl<'t> Bounded<'t> {
     fn new(token: &'t [u8]) -> Result<Self, Rejection> {
         if token.len() > TOKEN_LEN_MAX {
-            return Err(Rejection::TooLarge("the token exceeds its length limit"));
+            return Err(Rejection::TooLarge(TooLarge::Token));
         }
         Ok(Self(token))
     }

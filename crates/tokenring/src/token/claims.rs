@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::error::Rejection;
+use crate::error::{Malformed, Rejection, TooLarge};
 use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
 use crate::token::strict_json::{self, Name, NameFault, Scalar, Seen, SeenNames};
 
@@ -162,7 +162,7 @@ fn read<'de, C: Deserialize<'de>>(text: &'de str) -> Result<(C, Registered<'de>)
     let payload = text.as_bytes();
     let nesting = strict_json::nesting(payload, JSON_DEPTH_MAX);
     if !nesting.within_depth {
-        return Err(Rejection::TooLarge("the claims nest deeper than the limit"));
+        return Err(Rejection::TooLarge(TooLarge::ClaimsDepth));
     }
     // The caller's type reads nested objects straight from `serde_json`, which keeps the last
     // of repeated names: those are found by a pass of their own.
@@ -202,10 +202,10 @@ fn read<'de, C: Deserialize<'de>>(text: &'de str) -> Result<(C, Registered<'de>)
     }
 }
 
-const NOT_AN_OBJECT: Rejection = Rejection::Malformed("the claims are not a JSON object");
+const NOT_AN_OBJECT: Rejection = Rejection::Malformed(Malformed::ClaimsNotObject);
 
 /// Claims with a member name twice in one object, at any depth.
-pub(crate) const REPEATED: Rejection = Rejection::Malformed("the claims repeat a member");
+pub(crate) const REPEATED: Rejection = Rejection::Malformed(Malformed::ClaimsRepeatMember);
 
 /// How many members a claims object has at its top level: read by [`parse`] like any claims
 /// type, so that signing learns in the same single read whether the times it adds keep the
@@ -276,7 +276,7 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
 }
 
 /// Claims that are not valid text: not UTF-8, or a lone surrogate escaped.
-const NOT_TEXT: Rejection = Rejection::Malformed("the claims are not valid UTF-8 JSON text");
+const NOT_TEXT: Rejection = Rejection::Malformed(Malformed::ClaimsText);
 
 /// Claims that are a JSON object the caller's type does not accept.
 const DOES_NOT_FIT: Rejection = Rejection::InvalidClaim("claims");
@@ -389,7 +389,7 @@ impl<'de> Registered<'de> {
             },
             Slot::Aud => match value {
                 Scalar::Str(_) | Scalar::Strings(_) => self.aud = Some(value.clone()),
-                Scalar::TooManyStrings => return Err(Rejection::TooLarge("aud has too many entries")),
+                Scalar::TooManyStrings => return Err(Rejection::TooLarge(TooLarge::Audiences)),
                 _ => return Err(invalid),
             },
         }
@@ -425,7 +425,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
             Ok(Seen::Borrowed(name)) => return seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
             Ok(Seen::Kept(name)) => return seed.deserialize(StrDeserializer::new(name)).map(Some),
             Err(NameFault::Duplicate) => REPEATED,
-            Err(NameFault::TooMany) => Rejection::TooLarge("the claims have too many members"),
+            Err(NameFault::TooMany) => Rejection::TooLarge(TooLarge::ClaimsMembers),
         };
         Err(self.fail(fault))
     }
@@ -677,7 +677,7 @@ mod tests {
         assert!(parse::<IgnoredAny>(nested(JSON_DEPTH_MAX).as_bytes()).is_ok());
         assert_eq!(
             parse::<IgnoredAny>(nested(JSON_DEPTH_MAX + 1).as_bytes()).unwrap_err(),
-            Rejection::TooLarge("the claims nest deeper than the limit")
+            Rejection::TooLarge(TooLarge::ClaimsDepth)
         );
     }
 
@@ -690,7 +690,7 @@ mod tests {
 
     #[test]
     fn a_repeated_name_is_malformed_at_every_depth_even_when_the_callers_type_skips_it() {
-        let repeated = Rejection::Malformed("the claims repeat a member");
+        let repeated = Rejection::Malformed(Malformed::ClaimsRepeatMember);
         for payload in [
             &br#"{"sub":"3","sub":"4"}"#[..],
             br#"{"s\u0075b":"3","sub":"4"}"#,

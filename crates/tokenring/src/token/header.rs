@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
-use crate::error::Rejection;
+use crate::error::{Malformed, Rejection, TooLarge, UnsupportedHeader};
 use crate::limits::{HEADER_LEN_MAX, HEADER_MEMBERS_MAX, JSON_DEPTH_MAX, KID_LEN_MAX};
 use crate::token::strict_json::{self, Name, NameFault, Scalar, SeenNames};
 
@@ -22,21 +22,21 @@ pub(crate) struct Header<'h> {
 /// Parses a decoded header.
 pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
     if header.len() > HEADER_LEN_MAX {
-        return Err(Rejection::TooLarge("the header exceeds its length limit"));
+        return Err(Rejection::TooLarge(TooLarge::Header));
     }
     let nesting = strict_json::nesting(header, JSON_DEPTH_MAX);
     if !nesting.within_depth {
-        return Err(Rejection::TooLarge("the header nests deeper than the limit"));
+        return Err(Rejection::TooLarge(TooLarge::HeaderDepth));
     }
     let Some(text) = strict_json::text(header) else {
-        return Err(Rejection::Malformed("the header is not valid UTF-8 JSON text"));
+        return Err(Rejection::Malformed(Malformed::HeaderText));
     };
     // Members are read past without being parsed (`jwk`, `x5c`, ...): repeats inside them are
     // found by a pass of their own, so that no object anywhere is read last-wins. The header's
     // own names are checked as they are read.
     if nesting.nested_objects {
         if let Err(strict_json::NamesFault::Repeated { .. }) = strict_json::unique_names(header) {
-            return Err(Rejection::Malformed("the header repeats a member"));
+            return Err(Rejection::Malformed(Malformed::HeaderRepeatsMember));
         }
     }
     let mut fault = None;
@@ -48,7 +48,7 @@ pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
     match (parsed, fault) {
         (_, Some(rejection)) => Err(rejection),
         (Ok(header), None) => Ok(header),
-        (Err(_), None) => Err(Rejection::Malformed("the header is not a JSON object")),
+        (Err(_), None) => Err(Rejection::Malformed(Malformed::HeaderNotObject)),
     }
 }
 
@@ -83,8 +83,8 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
         while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
             let name = match seen.insert(name) {
                 Ok(seen) => seen,
-                Err(NameFault::Duplicate) => return Err(fail(Rejection::Malformed("the header repeats a member"))),
-                Err(NameFault::TooMany) => return Err(fail(Rejection::TooLarge("the header has too many members"))),
+                Err(NameFault::Duplicate) => return Err(fail(Rejection::Malformed(Malformed::HeaderRepeatsMember))),
+                Err(NameFault::TooMany) => return Err(fail(Rejection::TooLarge(TooLarge::HeaderMembers))),
             };
             let value: Scalar<'de> = map.next_value()?;
             match name.as_str() {
@@ -96,27 +96,25 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 }
                 "kid" => match value {
                     Scalar::Str(text) if text.len() <= KID_LEN_MAX => kid = Some(text),
-                    Scalar::Str(_) => {
-                        return Err(fail(Rejection::TooLarge("the header's kid exceeds its length limit")))
-                    }
-                    _ => return Err(fail(Rejection::Malformed("the header's kid is not a string"))),
+                    Scalar::Str(_) => return Err(fail(Rejection::TooLarge(TooLarge::Kid))),
+                    _ => return Err(fail(Rejection::Malformed(Malformed::KidNotString))),
                 },
                 "typ" | "cty" if !matches!(value, Scalar::Str(_)) => {
-                    return Err(fail(Rejection::Malformed("the header's typ or cty is not a string")));
+                    return Err(fail(Rejection::Malformed(Malformed::TypNotString)));
                 }
                 "crit" => {
-                    return Err(fail(Rejection::UnsupportedHeader("the header lists critical extensions (crit)")));
+                    return Err(fail(Rejection::UnsupportedHeader(UnsupportedHeader::Crit)));
                 }
                 // RFC 7797 unencoded payloads are not implemented; `true` is the default
                 // behaviour and harmless.
                 "b64" if value != Scalar::Bool(true) => {
-                    return Err(fail(Rejection::UnsupportedHeader("the header sets b64 (RFC 7797)")));
+                    return Err(fail(Rejection::UnsupportedHeader(UnsupportedHeader::B64)));
                 }
                 _ => {}
             }
         }
         if !alg_seen {
-            return Err(fail(Rejection::Malformed("the header has no alg")));
+            return Err(fail(Rejection::Malformed(Malformed::NoAlg)));
         }
         Ok(Header { kid })
     }
@@ -169,10 +167,10 @@ mod tests {
         assert!(matches!(parse_str(r#"{"alg":"HS256","alg":"HS256"}"#), Err(Rejection::Malformed(_))));
         assert!(matches!(parse_str(r#"{"alg":"HS256","a\u006cg":"HS256"}"#), Err(Rejection::Malformed(_))));
         // A repeat is found before its value is judged: a second `alg` is no algorithm attack.
-        let repeated = Err(Rejection::Malformed("the header repeats a member"));
+        let repeated = Err(Rejection::Malformed(Malformed::HeaderRepeatsMember));
         assert_eq!(parse_str(r#"{"alg":"HS256","alg":"none"}"#), repeated);
         assert_eq!(parse_str(r#"{"alg":"HS256","kid":"a","kid":7}"#), repeated);
-        let nested = Err(Rejection::Malformed("the header repeats a member"));
+        let nested = Err(Rejection::Malformed(Malformed::HeaderRepeatsMember));
         assert_eq!(parse_str(r#"{"alg":"HS256","jwk":{"k":"a","k":"b"}}"#), nested);
         assert_eq!(parse_str(r#"{"alg":"HS256","x5c":[{"a":1,"\u0061":2}]}"#), nested);
         assert!(matches!(parse_str(r#"["alg","HS256"]"#), Err(Rejection::Malformed(_))));

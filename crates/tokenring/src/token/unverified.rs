@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::error::Rejection;
+use crate::error::{Malformed, Rejection, TooLarge};
 use crate::limits::{HEADER_LEN_MAX, PAYLOAD_LEN_MAX, TOKEN_LEN_MAX};
 use crate::token::base64url;
 
@@ -44,14 +44,14 @@ impl<'t> Unverified<'t> {
     pub fn parse(token: &'t (impl AsRef<[u8]> + ?Sized)) -> Result<Self, Rejection> {
         let token = token.as_ref();
         if token.len() > TOKEN_LEN_MAX {
-            return Err(Rejection::TooLarge("the token exceeds its length limit"));
+            return Err(Rejection::TooLarge(TooLarge::Token));
         }
         let mut segments = token.splitn(4, |&byte| byte == b'.');
         match (segments.next(), segments.next(), segments.next(), segments.next()) {
             (Some(header_b64), Some(payload_b64), Some(signature_b64), None) => {
                 Ok(Self { header_b64, payload_b64, signature_b64 })
             }
-            _ => Err(Rejection::Malformed("the token does not have three segments")),
+            _ => Err(Rejection::Malformed(Malformed::Segments)),
         }
     }
 
@@ -86,7 +86,7 @@ impl<'t> Unverified<'t> {
         let mut signature = vec![0u8; base64url::decoded_len_max(self.signature_b64.len())];
         base64url::decode(self.signature_b64, &mut signature)
             .map(|decoded| decoded.len())
-            .map_err(|_| Rejection::Malformed("the signature is not canonical base64url"))
+            .map_err(|_| Rejection::Malformed(Malformed::SignatureEncoding))
     }
 }
 
@@ -109,19 +109,19 @@ pub(crate) fn decode_header<'b>(
     buffer: &'b mut [u8; HEADER_LEN_MAX],
 ) -> Result<&'b [u8], Rejection> {
     if header_b64.is_empty() {
-        return Err(Rejection::Malformed("the header segment is empty"));
+        return Err(Rejection::Malformed(Malformed::EmptyHeader));
     }
     if base64url::decoded_len_max(header_b64.len()) > HEADER_LEN_MAX {
-        return Err(Rejection::TooLarge("the header exceeds its length limit"));
+        return Err(Rejection::TooLarge(TooLarge::Header));
     }
-    base64url::decode(header_b64, buffer).map_err(|_| Rejection::Malformed("the header is not canonical base64url"))
+    base64url::decode(header_b64, buffer).map_err(|_| Rejection::Malformed(Malformed::HeaderEncoding))
 }
 
 /// Decodes a payload segment into `buffer`, which must have room for it. The one payload
 /// decoder of the verifier and of [`Unverified`].
 pub(crate) fn decode_payload<'b>(payload_b64: &[u8], buffer: &'b mut [u8]) -> Result<&'b [u8], Rejection> {
     if base64url::decoded_len_max(payload_b64.len()) > buffer.len() {
-        return Err(Rejection::TooLarge("the payload exceeds its length limit"));
+        return Err(Rejection::TooLarge(TooLarge::Payload));
     }
-    base64url::decode(payload_b64, buffer).map_err(|_| Rejection::Malformed("the payload is not canonical base64url"))
+    base64url::decode(payload_b64, buffer).map_err(|_| Rejection::Malformed(Malformed::PayloadEncoding))
 }
