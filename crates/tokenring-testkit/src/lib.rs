@@ -16,6 +16,8 @@
 //!
 //! Nothing here reads a clock: times are fixed constants or arguments.
 
+pub mod claims;
+
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 

@@ -74,9 +74,10 @@ pub enum Malformed {
     SignatureEncoding,
     /// The signature is not as long as an HS256 signature.
     SignatureLength,
-    /// The header is not UTF-8 JSON text (or escapes half of a UTF-16 surrogate pair).
+    /// The header is not UTF-8.
     HeaderText,
-    /// The header is not a JSON object.
+    /// The header is not a JSON object, or a string in it escapes half of a UTF-16 surrogate
+    /// pair.
     HeaderNotObject,
     /// An object in the header names a member twice.
     HeaderRepeatsMember,
@@ -86,9 +87,10 @@ pub enum Malformed {
     KidNotString,
     /// The header's `typ` or `cty` is not a string.
     TypNotString,
-    /// The claims are not UTF-8 JSON text (or escape half of a UTF-16 surrogate pair).
+    /// The claims are not UTF-8.
     ClaimsText,
-    /// The claims are not a JSON object.
+    /// The claims are not a JSON object, or a string in them escapes half of a UTF-16
+    /// surrogate pair.
     ClaimsNotObject,
     /// An object in the claims names a member twice.
     ClaimsRepeatMember,
@@ -109,14 +111,14 @@ impl fmt::Display for Malformed {
             Self::SignatureLength => {
                 return write!(f, "the signature is not {} bytes of base64url", crate::limits::SIGNATURE_LEN)
             }
-            Self::HeaderText => "the header is not valid UTF-8 JSON text",
-            Self::HeaderNotObject => "the header is not a JSON object",
+            Self::HeaderText => "the header is not UTF-8",
+            Self::HeaderNotObject => "the header is not a well-formed JSON object",
             Self::HeaderRepeatsMember => "the header repeats a member",
             Self::NoAlg => "the header has no alg",
             Self::KidNotString => "the header's kid is not a string",
             Self::TypNotString => "the header's typ or cty is not a string",
-            Self::ClaimsText => "the claims are not valid UTF-8 JSON text",
-            Self::ClaimsNotObject => "the claims are not a JSON object",
+            Self::ClaimsText => "the claims are not UTF-8",
+            Self::ClaimsNotObject => "the claims are not a well-formed JSON object",
             Self::ClaimsRepeatMember => "the claims repeat a member",
             Self::EmptyCredentials => "the request's token is empty",
             Self::RepeatedCredentials => "the request sends its token more than once",

@@ -7,11 +7,11 @@
 
 use std::borrow::Cow;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use crate::error::{Malformed, Rejection, TooLarge, UnsupportedHeader};
 use crate::limits::{HEADER_LEN_MAX, HEADER_MEMBERS_MAX, JSON_DEPTH_MAX, KID_LEN_MAX};
-use crate::token::strict_json::{self, Name, NameFault, Scalar, SeenNames};
+use crate::token::strict_json::{Fault, Name, Rules, Scalar, Strict};
 
 /// What verification needs from a header.
 #[derive(Debug, PartialEq)]
@@ -19,50 +19,31 @@ pub(crate) struct Header<'h> {
     pub(crate) kid: Option<Cow<'h, str>>,
 }
 
-/// Parses a decoded header.
+/// Parses a decoded header: one strict `serde_json` read ([`Strict`]) that refuses repeated
+/// names and deep nesting anywhere in it, also inside members it does not use.
 pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
     if header.len() > HEADER_LEN_MAX {
         return Err(Rejection::TooLarge(TooLarge::Header));
     }
-    let nesting = strict_json::nesting(header, JSON_DEPTH_MAX);
-    if !nesting.within_depth {
-        return Err(Rejection::TooLarge(TooLarge::HeaderDepth));
-    }
-    let Some(text) = strict_json::text(header) else {
+    let Ok(text) = core::str::from_utf8(header) else {
         return Err(Rejection::Malformed(Malformed::HeaderText));
     };
-    // Members are read past without being parsed (`jwk`, `x5c`, ...): repeats inside them are
-    // found by a pass of their own, so that no object anywhere is read last-wins. The header's
-    // own names are checked as they are read.
-    if nesting.nested_objects {
-        if let Err(strict_json::NamesFault::Repeated { .. }) = strict_json::unique_names(header) {
-            return Err(Rejection::Malformed(Malformed::HeaderRepeatsMember));
-        }
-    }
     let mut fault = None;
+    let rules = Rules::new(JSON_DEPTH_MAX);
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let parsed = HeaderSeed { fault: &mut fault }.deserialize(&mut deserializer).and_then(|header| {
-        deserializer.end()?;
-        Ok(header)
-    });
-    match (parsed, fault) {
-        (_, Some(rejection)) => Err(rejection),
-        (Ok(header), None) => Ok(header),
-        (Err(_), None) => Err(Rejection::Malformed(Malformed::HeaderNotObject)),
+    let parsed = Strict::new(&mut deserializer, &rules).deserialize_map(HeaderSeed { fault: &mut fault });
+    match (parsed.and_then(|header| deserializer.end().map(|()| header)), rules.fault(), fault) {
+        (_, Some(Fault::Repeated), _) => Err(Rejection::Malformed(Malformed::HeaderRepeatsMember)),
+        (_, Some(Fault::TooDeep), _) => Err(Rejection::TooLarge(TooLarge::HeaderDepth)),
+        (_, None, Some(rejection)) => Err(rejection),
+        (Ok(header), None, None) => Ok(header),
+        (Err(_), None, None) => Err(Rejection::Malformed(Malformed::HeaderNotObject)),
     }
 }
 
 /// Parses with a side slot for the precise rejection, since serde errors are untyped.
 struct HeaderSeed<'f> {
     fault: &'f mut Option<Rejection>,
-}
-
-impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
-    type Value = Header<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
 }
 
 impl<'de> Visitor<'de> for HeaderSeed<'_> {
@@ -73,7 +54,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut seen = SeenNames::<'de, HEADER_MEMBERS_MAX>::new();
+        let mut members = 0;
         let mut alg_seen = false;
         let mut kid = None;
         let mut fail = |rejection: Rejection| -> A::Error {
@@ -81,13 +62,12 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
             de::Error::custom("rejected")
         };
         while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
-            let name = match seen.insert(name) {
-                Ok(seen) => seen,
-                Err(NameFault::Duplicate) => return Err(fail(Rejection::Malformed(Malformed::HeaderRepeatsMember))),
-                Err(NameFault::TooMany) => return Err(fail(Rejection::TooLarge(TooLarge::HeaderMembers))),
-            };
+            members += 1;
+            if members > HEADER_MEMBERS_MAX {
+                return Err(fail(Rejection::TooLarge(TooLarge::HeaderMembers)));
+            }
             let value: Scalar<'de> = map.next_value()?;
-            match name.as_str() {
+            match &*name {
                 "alg" => {
                     if value != Scalar::Str(Cow::Borrowed("HS256")) {
                         return Err(fail(Rejection::UnsupportedAlgorithm));

@@ -131,8 +131,11 @@ fn json_depth() {
     let header = format!(r#"{{"alg":"HS256","x":{}{}}}"#, "[".repeat(JSON_DEPTH_MAX), "]".repeat(JSON_DEPTH_MAX));
     assert!(matches!(verify(&signed(&header, "{}")), Err(Rejection::TooLarge(_))));
     // Far deeper than serde_json's own recursion limit: still a typed rejection, no stack overflow.
-    let deep = "[".repeat(TOKEN_LEN_MAX / 2);
+    let deep = format!(r#"{{"a":{}"#, "[".repeat(TOKEN_LEN_MAX / 2));
     assert!(matches!(verify(&signed(r#"{"alg":"HS256"}"#, &deep)), Err(Rejection::TooLarge(_))));
+    // An array is no claims object, however deep.
+    let deep = "[".repeat(TOKEN_LEN_MAX / 2);
+    assert!(matches!(verify(&signed(r#"{"alg":"HS256"}"#, &deep)), Err(Rejection::Malformed(_))));
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //!
 //! It uses no private API of `serde_json`, and needs no knowledge of its features.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::de::value::BorrowedStrDeserializer;
@@ -18,7 +19,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, Ma
 
 use super::{Registered, Replay, Slot, TeeDeserializer};
 use crate::limits::JSON_DEPTH_MAX;
-use crate::token::strict_json::Scalar;
+use crate::token::strict_json::{Names, Scalar, NAMES_INLINE};
 
 /// Reads `text` into `C`, with the registered claims, or `None` when it gave up, for whatever
 /// reason (a fault included: `serde_json` finds it again and names it).
@@ -27,13 +28,8 @@ pub(super) fn parse<'de, C: Deserialize<'de>>(text: &'de str) -> Option<(C, Regi
     // The reader refuses to nest deeper than the limit itself.
     let mut plain = Plain::over(text, JSON_DEPTH_MAX);
     plain.open_object().ok()?;
-    let mut tee = PlainTee {
-        plain: &mut plain,
-        first: true,
-        pending: None,
-        names: PlainNames::new(),
-        registered: &mut registered,
-    };
+    let mut tee =
+        PlainTee { plain: &mut plain, first: true, pending: None, names: Names::new(), registered: &mut registered };
     let claims = C::deserialize(TeeDeserializer { map: &mut tee }).ok()?;
     // The caller's type may stop early; the registered claims must still all be seen.
     while tee.next_key::<IgnoredAny>().ok()?.is_some() {
@@ -63,57 +59,14 @@ impl de::Error for NotPlain {
     }
 }
 
-/// Most members the fast path tracks in one object. Objects with more are rare and go to the thorough path,
-/// which allows up to [`CLAIMS_MEMBERS_MAX`](crate::limits::CLAIMS_MEMBERS_MAX); a small set is quicker to set up and to search.
-const PLAIN_MEMBERS_MAX: usize = 16;
-
-/// The fast path's record of one object's member names, to refuse duplicates.
-///
-/// Only a short summary of each name is kept (length, first, middle and last byte): a repeated
-/// name repeats its summary, so a repeat can never pass unnoticed. When two names share a
-/// summary the fast path gives up, and the thorough path, which compares names in full,
-/// decides whether they are a duplicate (refused) or merely alike (accepted). Distinct member
-/// names almost never share a summary, so in practice this costs a few integer compares per
-/// name and no storage of names at all.
-struct PlainNames {
-    summaries: [u32; PLAIN_MEMBERS_MAX],
-    len: usize,
-}
-
-impl PlainNames {
-    /// Marks an empty slot: no name has this summary, since its bytes would have to be `0xFF`,
-    /// which UTF-8 never contains.
-    const EMPTY: u32 = u32::MAX;
-
-    fn new() -> Self {
-        Self { summaries: [Self::EMPTY; PLAIN_MEMBERS_MAX], len: 0 }
+/// Records a member name, giving up on a repeat (the thorough path names it) and on more names
+/// than [`Names`] keeps without allocating (rare; the thorough path counts them).
+#[inline]
+fn record<'de>(names: &mut Names<'de>, name: &'de str) -> Result<(), NotPlain> {
+    if names.len() == NAMES_INLINE || !names.insert(Cow::Borrowed(name)) {
+        return Err(NotPlain);
     }
-
-    #[inline]
-    fn summary(name: &str) -> u32 {
-        match name.as_bytes() {
-            [] => 0,
-            bytes @ [first, .., last] | bytes @ [first @ last] => {
-                let middle = bytes[bytes.len() / 2];
-                (bytes.len() as u32 & 0xFF) << 24 | u32::from(*first) << 16 | u32::from(middle) << 8 | u32::from(*last)
-            }
-        }
-    }
-
-    /// Records `name`; gives up on a summary seen before, or one name more than it holds.
-    #[inline]
-    fn insert(&mut self, name: &str) -> Result<(), NotPlain> {
-        let summary = Self::summary(name);
-        let len = self.len.min(PLAIN_MEMBERS_MAX);
-        // Every slot is compared, empty ones included, and the results ORed: a fixed-length
-        // compare without a branch per slot (the compiler makes it a few vector compares).
-        if self.summaries.iter().fold(false, |seen, &other| seen | (other == summary)) {
-            return Err(NotPlain);
-        }
-        *self.summaries.get_mut(len).ok_or(NotPlain)? = summary;
-        self.len = len + 1;
-        Ok(())
-    }
+    Ok(())
 }
 
 /// What a byte means inside a string: 0 for an ordinary byte, 1 for the closing quote, 2 for a
@@ -404,7 +357,7 @@ impl<'de> Plain<'de> {
 
     fn object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, NotPlain> {
         self.open()?;
-        let value = visitor.visit_map(PlainMap { plain: self, first: true, names: PlainNames::new() })?;
+        let value = visitor.visit_map(PlainMap { plain: self, first: true, names: Names::new() })?;
         self.close(b'}')?;
         Ok(value)
     }
@@ -643,7 +596,7 @@ impl<'de> SeqAccess<'de> for PlainSeq<'_, 'de> {
 struct PlainMap<'p, 'de> {
     plain: &'p mut Plain<'de>,
     first: bool,
-    names: PlainNames,
+    names: Names<'de>,
 }
 
 impl<'de> MapAccess<'de> for PlainMap<'_, 'de> {
@@ -651,7 +604,7 @@ impl<'de> MapAccess<'de> for PlainMap<'_, 'de> {
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, NotPlain> {
         let Some(name) = self.plain.member(&mut self.first)? else { return Ok(None) };
-        self.names.insert(name)?;
+        record(&mut self.names, name)?;
         seed.deserialize(PlainKey(name)).map(Some)
     }
 
@@ -760,7 +713,7 @@ struct PlainTee<'p, 'de> {
     plain: &'p mut Plain<'de>,
     first: bool,
     pending: Option<Slot>,
-    names: PlainNames,
+    names: Names<'de>,
     registered: &'p mut Registered<'de>,
 }
 
@@ -770,7 +723,7 @@ impl<'de> MapAccess<'de> for PlainTee<'_, 'de> {
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, NotPlain> {
         let Some(name) = self.plain.member(&mut self.first)? else { return Ok(None) };
         self.pending = Slot::of(name);
-        self.names.insert(name)?;
+        record(&mut self.names, name)?;
         seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some)
     }
 
@@ -786,9 +739,6 @@ impl<'de> MapAccess<'de> for PlainTee<'_, 'de> {
         seed.deserialize(Replay { value: &value, error: PhantomData })
     }
 }
-
-#[cfg(any(test, fuzzing))]
-pub(super) mod oracle;
 
 #[cfg(test)]
 mod tests;
