@@ -123,3 +123,33 @@ pub fn plain_claims(choices: &[u8]) -> String {
         format!("{{{}}}", members.join(","))
     }
 }
+
+/// The `claims` fuzz target: reads `data` as a payload by the claims reader's fast path and by
+/// `serde_json`, into each claims type here, and panics where the fast path accepts with another
+/// result than `serde_json` gives; then reads [`plain_claims`] built from `data` and panics
+/// unless the fast path accepts them (into nothing and into [`Borrowed`]) with the same result.
+/// Compiled only under `cargo fuzz`, whose hooks into the reader it uses.
+#[cfg(fuzzing)]
+pub fn differential(data: &[u8]) {
+    use serde::de::IgnoredAny;
+    use tokenring::fuzzing::{claims_fast, claims_thorough};
+
+    /// Whether the fast path read `payload`; panics where `serde_json` reads it otherwise.
+    fn agree<'de, C: Deserialize<'de> + PartialEq + core::fmt::Debug>(payload: &'de [u8]) -> bool {
+        let Some((claims, registered)) = claims_fast::<C>(payload) else { return false };
+        let text = String::from_utf8_lossy(payload);
+        assert_eq!(claims_thorough::<C>(payload), Ok((Some(claims), registered)), "the paths disagree on {text:?}");
+        true
+    }
+
+    agree::<IgnoredAny>(data);
+    agree::<serde_json::Value>(data);
+    agree::<Owned>(data);
+    agree::<Borrowed<'_>>(data);
+    agree::<Mixed<'_>>(data);
+    let plain = plain_claims(data);
+    assert!(agree::<IgnoredAny>(plain.as_bytes()), "the fast path gave up on {plain}");
+    assert!(agree::<Borrowed<'_>>(plain.as_bytes()), "the fast path gave up on {plain}");
+    agree::<Owned>(plain.as_bytes());
+    agree::<Mixed<'_>>(plain.as_bytes());
+}

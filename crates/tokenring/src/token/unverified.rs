@@ -3,9 +3,11 @@
 
 use core::fmt;
 
+use serde::de::IgnoredAny;
+
 use crate::error::{Malformed, Rejection, TooLarge};
 use crate::limits::{HEADER_LEN_MAX, PAYLOAD_LEN_MAX, TOKEN_LEN_MAX};
-use crate::token::base64url;
+use crate::token::{base64url, claims, header};
 
 /// A compact token split into its three segments, its signature not checked: what the token
 /// says about itself, which anyone could have written. For showing a token (`tokenring
@@ -75,6 +77,26 @@ impl<'t> Unverified<'t> {
         let len = decode_payload(self.payload_b64, &mut payload)?.len();
         payload.truncate(len);
         Ok(payload)
+    }
+
+    /// Whether the header passes the verifier's header rules (`alg` exactly `HS256`, each
+    /// member named once in every object, no `crit`, ...), read as the verifier reads it.
+    ///
+    /// # Errors
+    /// The rejection the verifier gives the header, the signature aside.
+    pub fn check_header(&self) -> Result<(), Rejection> {
+        let mut buffer = [0u8; HEADER_LEN_MAX];
+        header::parse(decode_header(self.header_b64, &mut buffer)?).map(|_| ())
+    }
+
+    /// Whether the payload is a claims set the verifier reads (a JSON object, each member named
+    /// once in every object, registered claims of the right types, within the limits), read as
+    /// the verifier reads it. Times, issuer and audience are not checked.
+    ///
+    /// # Errors
+    /// The rejection the verifier gives the claims, the signature aside.
+    pub fn check_claims(&self) -> Result<(), Rejection> {
+        claims::parse::<IgnoredAny>(&self.payload()?).map(|_| ())
     }
 
     /// The decoded signature's length in bytes (32 for HS256, 0 for an unsigned token); the

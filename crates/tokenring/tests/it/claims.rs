@@ -125,3 +125,18 @@ fn issue_names_why_the_claims_cannot_be_signed() {
     assert_eq!(issue(r#"{"s":"\ud800"}"#).unwrap_err(), SignError::Malformed(Malformed::ClaimsNotObject));
     assert!(issue(r#"{"iss":"me","aud":["you"]}"#).is_ok());
 }
+
+/// `Unverified` tells a tool what the verifier would say about a token's header and claims,
+/// the signature aside: the one reading of an untrusted token.
+#[test]
+fn unverified_checks_the_header_and_claims_as_the_verifier_reads_them() {
+    use tokenring::Unverified;
+    let signed = token(r#"{"sub":"3","x":{"a":1,"\u0061":2}}"#);
+    let unverified = Unverified::parse(&signed).unwrap();
+    assert_eq!(unverified.check_header(), Ok(()));
+    assert_eq!(unverified.check_claims(), Err(Rejection::Malformed(Malformed::ClaimsRepeatMember)));
+    let signed = token(r#"{"sub":"3","exp":"soon"}"#);
+    assert_eq!(Unverified::parse(&signed).unwrap().check_claims(), Err(Rejection::InvalidClaim("exp")));
+    let signed = token(r#"{"sub":"3","exp":1}"#);
+    assert_eq!(Unverified::parse(&signed).unwrap().check_claims(), Ok(()), "times are not checked");
+}
