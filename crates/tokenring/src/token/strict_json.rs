@@ -47,11 +47,6 @@ impl<'de> Names<'de> {
         Self { summaries: [Self::EMPTY; NAMES_INLINE], inline: [""; NAMES_INLINE], inline_len: 0, spilled: Vec::new() }
     }
 
-    /// How many names are recorded.
-    pub(crate) fn len(&self) -> usize {
-        self.inline_len + self.spilled.len()
-    }
-
     #[inline]
     fn summary(name: &str) -> u32 {
         match name.as_bytes() {
@@ -63,35 +58,39 @@ impl<'de> Names<'de> {
         }
     }
 
-    /// Records `name`: `false` when it was recorded before.
-    #[inline]
-    pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> bool {
-        let summary = Self::summary(&name);
-        // Every slot is compared, the empty ones included, into a mask: a fixed-length compare
-        // without a branch per slot (the compiler makes it a few vector compares).
-        let mut alike = self
-            .summaries
-            .iter()
-            .enumerate()
-            .fold(0u32, |mask, (slot, &other)| mask | u32::from(other == summary) << slot);
-        while alike != 0 {
-            if self.inline[alike.trailing_zeros() as usize] == name {
-                return false;
-            }
-            alike &= alike - 1;
-        }
-        if self.spilled.contains(&name) {
+    /// Records a name borrowed from the document in an inline slot: `false` when it was
+    /// recorded before, or when no inline slot is left (the claims fast path then gives up).
+    #[inline(always)]
+    pub(crate) fn insert_inline(&mut self, name: &'de str) -> bool {
+        let summary = Self::summary(name);
+        // Every slot's summary is compared, the empty ones included, and the results ORed: a
+        // fixed-length compare without a branch per slot (the compiler makes it a few vector
+        // compares). Only when one matches are the names compared.
+        let alike = self.summaries.iter().fold(false, |alike, &other| alike | (other == summary));
+        if self.inline_len == NAMES_INLINE || (alike && self.inline[..self.inline_len].contains(&name)) {
             return false;
         }
+        self.summaries[self.inline_len] = summary;
+        self.inline[self.inline_len] = name;
+        self.inline_len += 1;
+        true
+    }
+
+    /// Records `name`: `false` when it was recorded before.
+    pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> bool {
         match name {
             Cow::Borrowed(name) if self.inline_len < NAMES_INLINE => {
-                self.summaries[self.inline_len] = summary;
-                self.inline[self.inline_len] = name;
-                self.inline_len += 1;
+                !self.spilled.iter().any(|kept| kept == name) && self.insert_inline(name)
             }
-            name => self.spilled.push(name),
+            name => {
+                let repeated =
+                    self.inline[..self.inline_len].iter().any(|&kept| kept == name) || self.spilled.contains(&name);
+                if !repeated {
+                    self.spilled.push(name);
+                }
+                !repeated
+            }
         }
-        true
     }
 }
 

@@ -11,7 +11,6 @@
 //!
 //! It uses no private API of `serde_json`, and needs no knowledge of its features.
 
-use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::de::value::BorrowedStrDeserializer;
@@ -19,7 +18,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, Ma
 
 use super::{Registered, Replay, Slot, TeeDeserializer};
 use crate::limits::JSON_DEPTH_MAX;
-use crate::token::strict_json::{Names, Scalar, NAMES_INLINE};
+use crate::token::strict_json::{Names, Scalar};
 
 /// Reads `text` into `C`, with the registered claims, or `None` when it gave up, for whatever
 /// reason (a fault included: `serde_json` finds it again and names it).
@@ -63,7 +62,7 @@ impl de::Error for NotPlain {
 /// than [`Names`] keeps without allocating (rare; the thorough path counts them).
 #[inline]
 fn record<'de>(names: &mut Names<'de>, name: &'de str) -> Result<(), NotPlain> {
-    if names.len() == NAMES_INLINE || !names.insert(Cow::Borrowed(name)) {
+    if !names.insert_inline(name) {
         return Err(NotPlain);
     }
     Ok(())
@@ -363,6 +362,24 @@ impl<'de> Plain<'de> {
     }
 }
 
+/// Deserializer methods that hand the request on to another method of the same deserializer.
+macro_rules! plain_methods {
+    ($($method:ident($($arg:ty),*) => $target:ident;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, $(_: $arg,)* visitor: V) -> Result<V::Value, NotPlain> {
+            self.$target(visitor)
+        }
+    )*};
+}
+
+/// Deserializer methods that give up: what they ask for is left to `serde_json`.
+macro_rules! refuse {
+    ($($method:ident($($arg:ty),*);)*) => {$(
+        fn $method<V: Visitor<'de>>(self, $(_: $arg,)* _: V) -> Result<V::Value, NotPlain> {
+            Err(NotPlain)
+        }
+    )*};
+}
+
 impl<'de> Deserializer<'de> for &mut Plain<'de> {
     type Error = NotPlain;
 
@@ -407,76 +424,11 @@ impl<'de> Deserializer<'de> for &mut Plain<'de> {
         }
     }
 
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        // `serde_json` parses 128-bit integers with a path of its own.
-        Err(NotPlain)
-    }
-
-    fn deserialize_u128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
         match self.peek() {
             Some(b'"') => visitor.visit_borrowed_str(self.string()?),
             _ => Err(NotPlain),
         }
-    }
-
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
@@ -498,10 +450,6 @@ impl<'de> Deserializer<'de> for &mut Plain<'de> {
         }
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_unit(visitor)
-    }
-
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, NotPlain> {
         // As `serde_json` does for every newtype but its own raw value, whose visitor then
         // refuses what this reader offers, and the claims go to `serde_json`.
@@ -515,43 +463,11 @@ impl<'de> Deserializer<'de> for &mut Plain<'de> {
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_seq(visitor)
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: usize,
-        visitor: V,
-    ) -> Result<V::Value, NotPlain> {
-        self.deserialize_seq(visitor)
-    }
-
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
         match self.peek() {
             Some(b'{') => self.object(visitor),
             _ => Err(NotPlain),
         }
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, NotPlain> {
-        // `serde_json` also reads a struct from an array; that is left to it.
-        self.deserialize_map(visitor)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
@@ -562,6 +478,24 @@ impl<'de> Deserializer<'de> for &mut Plain<'de> {
             self.deserialize_any(IgnoredAny)?;
         }
         visitor.visit_unit()
+    }
+
+    // `serde_json` hands every integer to any numeric visitor as a `u64` (or `i64`, `f64`), and
+    // the visitor converts or refuses it; it reads a struct from an array too, which is left to it.
+    plain_methods! {
+        deserialize_u8() => deserialize_u64; deserialize_u16() => deserialize_u64; deserialize_u32() => deserialize_u64;
+        deserialize_i8() => deserialize_u64; deserialize_i16() => deserialize_u64; deserialize_i32() => deserialize_u64;
+        deserialize_i64() => deserialize_u64; deserialize_f32() => deserialize_u64; deserialize_f64() => deserialize_u64;
+        deserialize_char() => deserialize_str; deserialize_string() => deserialize_str;
+        deserialize_identifier() => deserialize_str; deserialize_unit_struct(&'static str) => deserialize_unit;
+        deserialize_tuple(usize) => deserialize_seq; deserialize_tuple_struct(&'static str, usize) => deserialize_seq;
+        deserialize_struct(&'static str, &'static [&'static str]) => deserialize_map;
+    }
+
+    // `serde_json` parses 128-bit integers with a path of its own; bytes and enums are left to it.
+    refuse! {
+        deserialize_i128(); deserialize_u128(); deserialize_bytes(); deserialize_byte_buf();
+        deserialize_enum(&'static str, &'static [&'static str]);
     }
 }
 
@@ -625,81 +559,12 @@ impl<'de> Deserializer<'de> for PlainKey<'de> {
         visitor.visit_borrowed_str(self.0)
     }
 
-    fn deserialize_bool<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i8<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i16<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u8<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u16<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_f32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
+    refuse! {
+        deserialize_bool(); deserialize_i8(); deserialize_i16(); deserialize_i32(); deserialize_i64();
+        deserialize_i128(); deserialize_u8(); deserialize_u16(); deserialize_u32(); deserialize_u64();
+        deserialize_u128(); deserialize_f32(); deserialize_f64(); deserialize_option(); deserialize_bytes();
+        deserialize_byte_buf(); deserialize_newtype_struct(&'static str);
+        deserialize_enum(&'static str, &'static [&'static str]);
     }
 
     serde::forward_to_deserialize_any! {

@@ -10,6 +10,7 @@ use super::*;
 use crate::error::Rejection;
 use crate::limits::CLAIMS_MEMBERS_MAX;
 use crate::token::claims::{parse as claims_parse, paths, Validation, DOES_NOT_FIT};
+use crate::token::strict_json::NAMES_INLINE;
 
 /// Reads all of `json` as a `T` with the plain reader, or `None` where it gives up.
 fn plain<'de, T: Deserialize<'de>>(json: &'de str, depth_max: usize) -> Option<T> {
