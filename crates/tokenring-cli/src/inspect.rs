@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
-use tokenring::limits::TOKEN_LEN_MAX;
+use tokenring::limits::{SIGNATURE_LEN, TOKEN_LEN_MAX};
 use tokenring::{Fingerprint, Malformed, Rejection, Unverified};
 
 use crate::cli::InspectArgs;
@@ -36,8 +36,6 @@ const HEADER_SHOWN_CHARS_MAX: usize = 512;
 const PAYLOAD_SHOWN_CHARS_MAX: usize = 2048;
 /// Most characters shown of a single value (`alg`, `kid`, a time claim).
 const FIELD_SHOWN_CHARS_MAX: usize = 80;
-/// Length of an HS256 signature, in bytes.
-const SIGNATURE_LEN: usize = 32;
 /// The registered claims that hold times, in the order shown.
 const TIME_CLAIMS: [&str; 3] = ["iat", "nbf", "exp"];
 
@@ -184,7 +182,9 @@ fn describe_time(value: &Value) -> String {
 fn describe_signature(token: &Unverified<'_>, report: &mut String) {
     match token.signature_len() {
         Ok(0) => report.push_str("signature: empty (an unsigned token; tokenring verify rejects it)\n"),
-        Ok(SIGNATURE_LEN) => report.push_str("signature: 32 bytes, not checked, not shown\n"),
+        Ok(SIGNATURE_LEN) => {
+            let _ = writeln!(report, "signature: {SIGNATURE_LEN} bytes, not checked, not shown");
+        }
         Ok(len) => {
             let _ = writeln!(report, "signature: {len} bytes (HS256 signatures are {SIGNATURE_LEN}), not shown");
         }

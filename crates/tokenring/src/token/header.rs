@@ -173,6 +173,17 @@ mod tests {
         assert_eq!(parse_str(r#"{"alg":"HS256","b64":true}"#), Ok(None), "b64 true is the default behaviour");
     }
 
+    /// The first fault read is the one reported (the `header` fuzz target found the order
+    /// matters once both checks share the one pass).
+    #[test]
+    fn a_repeat_and_a_depth_fault_are_reported_in_reading_order() {
+        let deep = format!("{}0{}", "[".repeat(JSON_DEPTH_MAX), "]".repeat(JSON_DEPTH_MAX));
+        let repeat_first = format!(r#"{{"alg":"HS256","a":1,"a":{deep}}}"#);
+        assert_eq!(parse_str(&repeat_first), Err(Rejection::Malformed(Malformed::HeaderRepeatsMember)));
+        let deep_first = format!(r#"{{"alg":"HS256","a":{deep},"a":1}}"#);
+        assert_eq!(parse_str(&deep_first), Err(Rejection::TooLarge(TooLarge::HeaderDepth)));
+    }
+
     #[test]
     fn a_header_of_exactly_the_limit_is_parsed() {
         let prefix = r#"{"alg":"HS256","x":""#;
