@@ -195,3 +195,29 @@ fn after_a_refusal_the_containers_around_it_are_read_to_their_end() {
     assert!(<std::collections::BTreeMap<String, u8>>::deserialize(Strict::new(&mut deserializer, &rules)).is_err());
     assert_eq!(rules.fault(), Some(Fault::Repeated));
 }
+
+/// The summary is what keeps the detector cheap: the names claims nearly always hold get
+/// summaries of their own, laid out as length, first, middle and last byte.
+#[test]
+fn typical_names_have_summaries_of_their_own() {
+    assert_eq!(Names::summary("abxd"), 4 << 24 | u32::from(b'a') << 16 | u32::from(b'x') << 8 | u32::from(b'd'));
+    assert_eq!(Names::summary("a"), 1 << 24 | u32::from(b'a') << 16 | u32::from(b'a') << 8 | u32::from(b'a'));
+    assert_eq!(Names::summary(""), 0);
+    let names = ["sub", "exp", "nbf", "iat", "iss", "aud", "jti", "name", "roles", "username", "email", "scope"];
+    for (index, name) in names.iter().enumerate() {
+        assert_ne!(Names::summary(name), Names::EMPTY, "{name}");
+        for other in &names[index + 1..] {
+            assert_ne!(Names::summary(name), Names::summary(other), "{name} and {other}");
+        }
+    }
+}
+
+/// A broken rule ends the read: nothing after it is read, so nothing after it can lose track.
+#[test]
+fn a_fault_ends_the_read_where_it_is_found() {
+    let rules = Rules::new(16);
+    let mut deserializer = serde_json::Deserializer::from_str(r#"{"a":1,"a":2,"b":3}"#);
+    assert!(<std::collections::BTreeMap<String, u8>>::deserialize(Strict::new(&mut deserializer, &rules)).is_err());
+    assert_eq!(rules.fault(), Some(Fault::Repeated));
+    assert!(!rules.stuck(), "the read stopped at the repeat, before the value it could not read past");
+}
