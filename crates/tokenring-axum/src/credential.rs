@@ -2,6 +2,7 @@
 
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::HeaderMap;
+use tokenring::Malformed;
 
 /// Most `Cookie` headers looked at; HTTP/1.1 clients send one, HTTP/2 clients may split it.
 pub(crate) const COOKIE_HEADERS_MAX: usize = 16;
@@ -15,7 +16,7 @@ pub(crate) enum Credential<'h> {
     /// The token bytes, as sent (not necessarily UTF-8: the verifier rejects what is not a token).
     Token(&'h [u8]),
     /// Credentials that cannot be told apart or are empty: rejected as `malformed`.
-    Ambiguous(&'static str),
+    Ambiguous(Malformed),
 }
 
 /// The bearer token of a request: from its one `Authorization` header when that uses the
@@ -24,7 +25,7 @@ pub(crate) fn credential<'h>(headers: &'h HeaderMap, cookie: Option<&str>) -> Cr
     let mut authorizations = headers.get_all(AUTHORIZATION).iter();
     if let Some(first) = authorizations.next() {
         if authorizations.next().is_some() {
-            return Credential::Ambiguous("the request has more than one Authorization header");
+            return Credential::Ambiguous(Malformed::RepeatedCredentials);
         }
         if let Some(found) = bearer(first.as_bytes()) {
             return found;
@@ -45,7 +46,7 @@ fn bearer(value: &[u8]) -> Option<Credential<'_>> {
     }
     let token = trim(&value[scheme_len..]);
     if token.is_empty() {
-        return Some(Credential::Ambiguous("the bearer token is empty"));
+        return Some(Credential::Ambiguous(Malformed::EmptyCredentials));
     }
     Some(Credential::Token(token))
 }
@@ -61,7 +62,7 @@ fn from_cookies<'h>(headers: &'h HeaderMap, name: &[u8]) -> Credential<'h> {
                 continue;
             }
             if found.is_some() {
-                return Credential::Ambiguous("the request sends the token cookie more than once");
+                return Credential::Ambiguous(Malformed::RepeatedCredentials);
             }
             let value = &pair[equals + 1..];
             // RFC 6265 §4.1.1 allows the value in double quotes.
@@ -73,7 +74,7 @@ fn from_cookies<'h>(headers: &'h HeaderMap, name: &[u8]) -> Credential<'h> {
         }
     }
     match found {
-        Some([]) => Credential::Ambiguous("the token cookie is empty"),
+        Some([]) => Credential::Ambiguous(Malformed::EmptyCredentials),
         Some(value) => Credential::Token(value),
         None => Credential::Missing,
     }

@@ -11,8 +11,8 @@
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
-use tokenring::limits::TOKEN_LEN_MAX;
-use tokenring::{Fingerprint, Unverified};
+use tokenring::limits::{SIGNATURE_LEN, TOKEN_LEN_MAX};
+use tokenring::{Fingerprint, Malformed, Rejection, Unverified};
 
 use crate::cli::InspectArgs;
 use crate::exit::Failure;
@@ -36,8 +36,6 @@ const HEADER_SHOWN_CHARS_MAX: usize = 512;
 const PAYLOAD_SHOWN_CHARS_MAX: usize = 2048;
 /// Most characters shown of a single value (`alg`, `kid`, a time claim).
 const FIELD_SHOWN_CHARS_MAX: usize = 80;
-/// Length of an HS256 signature, in bytes.
-const SIGNATURE_LEN: usize = 32;
 /// The registered claims that hold times, in the order shown.
 const TIME_CLAIMS: [&str; 3] = ["iat", "nbf", "exp"];
 
@@ -76,7 +74,7 @@ fn describe(bytes: &[u8]) -> Result<String, String> {
     report.push_str("UNVERIFIED: the signature was not checked; anyone can write a token that says this\n");
     let _ = writeln!(report, "fingerprint: {}", Fingerprint::of(bytes));
     let _ = writeln!(report, "header: {}", bounded_json(&Value::Object(header.clone()), HEADER_SHOWN_CHARS_MAX));
-    note_repeats("header", &header_bytes, &mut report);
+    note_repeats("header", token.check_header(), &mut report);
     describe_header(&header, &mut report);
     describe_payload(&token, &mut report);
     describe_signature(&token, &mut report);
@@ -119,7 +117,7 @@ fn describe_payload(token: &Unverified<'_>, report: &mut String) {
         Ok(Value::Object(claims)) => {
             let _ =
                 writeln!(report, "claims: {}", bounded_json(&Value::Object(claims.clone()), PAYLOAD_SHOWN_CHARS_MAX));
-            note_repeats("claims", &payload, report);
+            note_repeats("claims", token.check_claims(), report);
             for name in TIME_CLAIMS {
                 if let Some(value) = claims.get(name) {
                     let _ = writeln!(report, "{name}: {}", describe_time(value));
@@ -148,43 +146,16 @@ fn describe_payload(token: &Unverified<'_>, report: &mut String) {
     }
 }
 
-/// Says so when the top level of the JSON object `json` names a member twice: the object shown
-/// above keeps only the last value (`{"alg":"HS256","alg":"none"}` shows `none`), and `tokenring
-/// verify` refuses such a token as malformed. (Repeats inside nested objects are refused too; they
-/// are not looked for here.)
-fn note_repeats(what: &str, json: &[u8], report: &mut String) {
-    let Ok(TopLevelNames(names)) = serde_json::from_slice::<TopLevelNames>(json) else { return };
-    let mut seen = std::collections::BTreeSet::new();
-    if let Some(repeated) = names.iter().find(|name| !seen.insert(name.as_str())) {
+/// Says so when an object in the header or the claims names a member twice, as the verifier
+/// reads them (`verdict`): the JSON shown above keeps only the last value
+/// (`{"alg":"HS256","alg":"none"}` shows `none`), and `tokenring verify` refuses such a token as
+/// malformed.
+fn note_repeats(what: &str, verdict: Result<(), Rejection>, report: &mut String) {
+    if let Err(Rejection::Malformed(Malformed::HeaderRepeatsMember | Malformed::ClaimsRepeatMember)) = verdict {
         let _ = writeln!(
             report,
-            "{what}: member {} appears more than once; only its last value is shown (tokenring verify rejects the token as malformed)",
-            bounded_json(&Value::String(repeated.clone()), FIELD_SHOWN_CHARS_MAX)
+            "{what}: an object names a member more than once; only its last value is shown (tokenring verify rejects the token as malformed)"
         );
-    }
-}
-
-/// The member names of a JSON object's top level, repeats kept, in order.
-struct TopLevelNames(Vec<String>);
-
-impl<'de> serde::Deserialize<'de> for TopLevelNames {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Names;
-        impl<'de> serde::de::Visitor<'de> for Names {
-            type Value = TopLevelNames;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TopLevelNames, A::Error> {
-                let mut names = Vec::new();
-                while let Some(name) = map.next_key::<String>()? {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                    names.push(name);
-                }
-                Ok(TopLevelNames(names))
-            }
-        }
-        deserializer.deserialize_map(Names)
     }
 }
 
@@ -211,7 +182,9 @@ fn describe_time(value: &Value) -> String {
 fn describe_signature(token: &Unverified<'_>, report: &mut String) {
     match token.signature_len() {
         Ok(0) => report.push_str("signature: empty (an unsigned token; tokenring verify rejects it)\n"),
-        Ok(SIGNATURE_LEN) => report.push_str("signature: 32 bytes, not checked, not shown\n"),
+        Ok(SIGNATURE_LEN) => {
+            let _ = writeln!(report, "signature: {SIGNATURE_LEN} bytes, not checked, not shown");
+        }
         Ok(len) => {
             let _ = writeln!(report, "signature: {len} bytes (HS256 signatures are {SIGNATURE_LEN}), not shown");
         }
@@ -287,10 +260,13 @@ mod tests {
         let report =
             describe(&token(r#"{"alg":"HS256","alg":"none"}"#, br#"{"sub":"3","sub":"4"}"#, &[7; 32])).unwrap();
         assert!(report.contains("alg: \"none\" (tokenring verify accepts only HS256)\n"), "{report}");
-        assert!(report.contains("header: member \"alg\" appears more than once;"), "{report}");
-        assert!(report.contains("claims: member \"sub\" appears more than once;"), "{report}");
+        assert!(report.contains("header: an object names a member more than once;"), "{report}");
+        assert!(report.contains("claims: an object names a member more than once;"), "{report}");
         let plain = describe(&token(r#"{"alg":"HS256"}"#, br#"{"sub":"3","a":{"sub":1}}"#, &[7; 32])).unwrap();
         assert!(!plain.contains("more than once"), "{plain}");
+        // In a nested object too, escapes decoded, as the verifier reads it.
+        let nested = describe(&token(r#"{"alg":"HS256"}"#, br#"{"a":{"sub":1,"s\u0075b":2}}"#, &[7; 32])).unwrap();
+        assert!(nested.contains("claims: an object names a member more than once;"), "{nested}");
     }
 
     #[test]
@@ -305,7 +281,7 @@ mod tests {
         assert!(describe(&vec![b'a'; TOKEN_LEN_MAX + 1]).is_err());
         let huge_header = format!(r#"{{"alg":"HS256","x":"{}"}}"#, "a".repeat(HEADER_LEN_MAX));
         let refused = describe(&token(&huge_header, b"{}", b"")).unwrap_err();
-        assert_eq!(refused, "the header exceeds its length limit");
+        assert_eq!(refused, format!("the header is longer than {HEADER_LEN_MAX} bytes"));
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //!
 //! Nothing here reads a clock: times are fixed constants or arguments.
 
+pub mod claims;
+
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -364,7 +366,9 @@ fn header_faults(header: &[u8]) -> BTreeSet<&'static str> {
         Parsed::Invalid => {
             return BTreeSet::from(["malformed", "too-large", "unsupported-algorithm", "unsupported-header"])
         }
-        Parsed::TooDeep => return BTreeSet::from(["too-large"]),
+        // The verifier reports the first fault it reads: a repeated name before the deep part
+        // is malformed.
+        Parsed::TooDeep => return BTreeSet::from(["too-large", "malformed"]),
         Parsed::NotAnObject => return BTreeSet::from(["malformed"]),
         Parsed::Object(members) => members,
     };

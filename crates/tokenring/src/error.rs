@@ -6,9 +6,9 @@
 //! claims that cannot be serialized.
 //!
 //! No `Display` or `Debug` here ever contains a token, a signature, key bytes or a string chosen
-//! by whoever sent the token: every detail is a `&'static str` or a number, or a path held as a
-//! [`RedactedPathBuf`](crate::RedactedPathBuf), which prints redacted. Limits are quoted from
-//! [`limits`](crate::limits), never restated.
+//! by whoever sent the token: every detail is a reason enum, a `&'static str` or a number, or a
+//! path held as a [`RedactedPathBuf`](crate::RedactedPathBuf), which prints redacted. Limits
+//! are quoted from [`limits`](crate::limits), never restated.
 
 use core::fmt;
 use std::io;
@@ -21,19 +21,21 @@ use crate::store::path::RedactedPathBuf;
 /// Why a token was not accepted.
 ///
 /// Each variant maps to one stable, kebab-case [`code`](Rejection::code) that the CLI prints
-/// and the documentation lists. The set may grow, hence `#[non_exhaustive]`.
+/// and the documentation lists. The set may grow, hence `#[non_exhaustive]`. The reasons some
+/// variants carry are data ([`Malformed`], [`TooLarge`], [`UnsupportedHeader`]): match on them,
+/// never on their text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Rejection {
     /// The token is not a well-formed compact JWS: wrong number of segments, invalid base64url,
     /// a header or payload that is not the JSON it must be.
-    Malformed(&'static str),
+    Malformed(Malformed),
     /// The token, or one of its parts, exceeds a limit in [`limits`](crate::limits).
-    TooLarge(&'static str),
+    TooLarge(TooLarge),
     /// The header names an algorithm other than `HS256`, or none.
     UnsupportedAlgorithm,
     /// The header uses a feature this library does not implement (`crit`, `b64`).
-    UnsupportedHeader(&'static str),
+    UnsupportedHeader(UnsupportedHeader),
     /// The signature holds under a key this ring retired: routine after a rotation.
     RetiredKey,
     /// The signature holds under a key that was revoked: a token signed by a key that should no
@@ -60,6 +62,139 @@ pub enum Rejection {
     InvalidClaim(&'static str),
 }
 
+/// What makes a token malformed ([`Rejection::Malformed`]). Its `Display` is the explanation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// The token does not have three dot-separated segments.
+    Segments,
+    /// The header segment is empty.
+    EmptyHeader,
+    /// The header segment is not canonical base64url.
+    HeaderEncoding,
+    /// The payload segment is not canonical base64url.
+    PayloadEncoding,
+    /// The signature segment is not canonical base64url.
+    SignatureEncoding,
+    /// The signature is not as long as an HS256 signature.
+    SignatureLength,
+    /// The header is not UTF-8.
+    HeaderText,
+    /// The header is not a JSON object, or a string in it escapes half of a UTF-16 surrogate
+    /// pair.
+    HeaderNotObject,
+    /// An object in the header names a member twice.
+    HeaderRepeatsMember,
+    /// The header has no `alg`.
+    NoAlg,
+    /// The header's `kid` is not a string.
+    KidNotString,
+    /// The header's `typ` or `cty` is not a string.
+    TypNotString,
+    /// The claims are not UTF-8.
+    ClaimsText,
+    /// The claims are not a JSON object, or a string in them escapes half of a UTF-16
+    /// surrogate pair.
+    ClaimsNotObject,
+    /// An object in the claims names a member twice.
+    ClaimsRepeatMember,
+    /// The request carries an empty token (in the `Authorization` header or the cookie).
+    EmptyCredentials,
+    /// The request carries its token more than once (two `Authorization` headers or cookies).
+    RepeatedCredentials,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Segments => "the token does not have three segments",
+            Self::EmptyHeader => "the header segment is empty",
+            Self::HeaderEncoding => "the header is not canonical base64url",
+            Self::PayloadEncoding => "the payload is not canonical base64url",
+            Self::SignatureEncoding => "the signature is not canonical base64url",
+            Self::SignatureLength => {
+                return write!(f, "the signature is not {} bytes of base64url", crate::limits::SIGNATURE_LEN)
+            }
+            Self::HeaderText => "the header is not UTF-8",
+            Self::HeaderNotObject => "the header is not a well-formed JSON object",
+            Self::HeaderRepeatsMember => "the header repeats a member",
+            Self::NoAlg => "the header has no alg",
+            Self::KidNotString => "the header's kid is not a string",
+            Self::TypNotString => "the header's typ or cty is not a string",
+            Self::ClaimsText => "the claims are not UTF-8",
+            Self::ClaimsNotObject => "the claims are not a well-formed JSON object",
+            Self::ClaimsRepeatMember => "the claims repeat a member",
+            Self::EmptyCredentials => "the request's token is empty",
+            Self::RepeatedCredentials => "the request sends its token more than once",
+        })
+    }
+}
+
+/// Which limit a token exceeds ([`Rejection::TooLarge`]). Its `Display` is the explanation,
+/// quoting the limit from [`limits`](crate::limits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TooLarge {
+    /// The token is longer than [`TOKEN_LEN_MAX`](crate::limits::TOKEN_LEN_MAX).
+    Token,
+    /// The decoded header is longer than [`HEADER_LEN_MAX`](crate::limits::HEADER_LEN_MAX).
+    Header,
+    /// The decoded payload is longer than [`PAYLOAD_LEN_MAX`](crate::limits::PAYLOAD_LEN_MAX).
+    Payload,
+    /// The header nests deeper than [`JSON_DEPTH_MAX`](crate::limits::JSON_DEPTH_MAX).
+    HeaderDepth,
+    /// The claims nest deeper than [`JSON_DEPTH_MAX`](crate::limits::JSON_DEPTH_MAX).
+    ClaimsDepth,
+    /// The header has more than [`HEADER_MEMBERS_MAX`](crate::limits::HEADER_MEMBERS_MAX) members.
+    HeaderMembers,
+    /// The claims have more than [`CLAIMS_MEMBERS_MAX`](crate::limits::CLAIMS_MEMBERS_MAX) members.
+    ClaimsMembers,
+    /// The header's `kid` is longer than [`KID_LEN_MAX`](crate::limits::KID_LEN_MAX).
+    Kid,
+    /// `aud` lists more than [`AUDIENCES_MAX`](crate::limits::AUDIENCES_MAX) entries.
+    Audiences,
+}
+
+impl fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::limits::{
+            AUDIENCES_MAX, CLAIMS_MEMBERS_MAX, HEADER_LEN_MAX, HEADER_MEMBERS_MAX, JSON_DEPTH_MAX, KID_LEN_MAX,
+            PAYLOAD_LEN_MAX, TOKEN_LEN_MAX,
+        };
+        match self {
+            Self::Token => write!(f, "the token is longer than {TOKEN_LEN_MAX} bytes"),
+            Self::Header => write!(f, "the header is longer than {HEADER_LEN_MAX} bytes"),
+            Self::Payload => write!(f, "the payload is longer than {PAYLOAD_LEN_MAX} bytes"),
+            Self::HeaderDepth => write!(f, "the header nests deeper than {JSON_DEPTH_MAX} levels"),
+            Self::ClaimsDepth => write!(f, "the claims nest deeper than {JSON_DEPTH_MAX} levels"),
+            Self::HeaderMembers => write!(f, "the header has more than {HEADER_MEMBERS_MAX} members"),
+            Self::ClaimsMembers => write!(f, "the claims have more than {CLAIMS_MEMBERS_MAX} members"),
+            Self::Kid => write!(f, "the header's kid is longer than {KID_LEN_MAX} bytes"),
+            Self::Audiences => write!(f, "aud has more than {AUDIENCES_MAX} entries"),
+        }
+    }
+}
+
+/// Which header feature this library does not implement ([`Rejection::UnsupportedHeader`]).
+/// Its `Display` is the explanation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UnsupportedHeader {
+    /// The header lists critical extensions (`crit`, RFC 7515 §4.1.11).
+    Crit,
+    /// The header sets `b64` to something other than `true` (RFC 7797 unencoded payloads).
+    B64,
+}
+
+impl fmt::Display for UnsupportedHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Crit => "the header lists critical extensions (crit)",
+            Self::B64 => "the header sets b64 (RFC 7797)",
+        })
+    }
+}
+
 /// How an operator should treat a rejection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -72,27 +207,39 @@ pub enum Severity {
 }
 
 impl Rejection {
-    /// Every code, in the order of the variants: for documentation and exhaustive tests.
-    pub const CODES: [&'static str; 15] = [
-        "malformed",
-        "too-large",
-        "unsupported-algorithm",
-        "unsupported-header",
-        "retired-key",
-        "revoked-key",
-        "forgotten-key",
-        "unknown-key",
-        "bad-signature",
-        "expired",
-        "not-yet-valid",
-        "wrong-issuer",
-        "wrong-audience",
-        "missing-claim",
-        "invalid-claim",
+    /// One rejection of every variant, in the order of the variants (a variant that carries a
+    /// reason or a claim carries an arbitrary one): [`CODES`](Rejection::CODES) is read off it.
+    const ALL: [Rejection; 15] = [
+        Self::Malformed(Malformed::Segments),
+        Self::TooLarge(TooLarge::Token),
+        Self::UnsupportedAlgorithm,
+        Self::UnsupportedHeader(UnsupportedHeader::Crit),
+        Self::RetiredKey,
+        Self::RevokedKey,
+        Self::ForgottenKey,
+        Self::UnknownKey,
+        Self::BadSignature,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::WrongIssuer,
+        Self::WrongAudience,
+        Self::MissingClaim("exp"),
+        Self::InvalidClaim("exp"),
     ];
 
+    /// Every code, in the order of the variants: for documentation and exhaustive tests.
+    pub const CODES: [&'static str; 15] = {
+        let mut codes = [""; 15];
+        let mut index = 0;
+        while index < codes.len() {
+            codes[index] = Self::ALL[index].code();
+            index += 1;
+        }
+        codes
+    };
+
     /// The stable machine code, kebab-case.
-    pub fn code(&self) -> &'static str {
+    pub const fn code(&self) -> &'static str {
         match self {
             Self::Malformed(_) => "malformed",
             Self::TooLarge(_) => "too-large",
@@ -142,9 +289,11 @@ impl Rejection {
     }
 
     /// A one-line explanation, without the code. Never contains input.
-    pub fn explanation(&self) -> &'static str {
-        match self {
-            Self::Malformed(what) | Self::TooLarge(what) | Self::UnsupportedHeader(what) => what,
+    pub fn explanation(&self) -> String {
+        let fixed = match self {
+            Self::Malformed(reason) => return reason.to_string(),
+            Self::TooLarge(reason) => return reason.to_string(),
+            Self::UnsupportedHeader(reason) => return reason.to_string(),
             Self::UnsupportedAlgorithm => "the header's alg is not HS256",
             Self::RetiredKey => "the token is signed by a key this ring retired",
             Self::RevokedKey => "the token is signed by a key that was revoked",
@@ -157,7 +306,8 @@ impl Rejection {
             Self::WrongAudience => "the audience (aud) does not include this service",
             Self::MissingClaim(_) => "a required claim is absent",
             Self::InvalidClaim(_) => "a claim has the wrong type or shape",
-        }
+        };
+        fixed.to_owned()
     }
 }
 
@@ -166,12 +316,66 @@ impl fmt::Display for Rejection {
         match self {
             Self::MissingClaim(claim) => write!(f, "missing-claim: required claim `{claim}` is absent"),
             Self::InvalidClaim(claim) => write!(f, "invalid-claim: claim `{claim}` has the wrong type"),
+            Self::Malformed(reason) => write!(f, "malformed: {reason}"),
+            Self::TooLarge(reason) => write!(f, "too-large: {reason}"),
+            Self::UnsupportedHeader(reason) => write!(f, "unsupported-header: {reason}"),
             _ => write!(f, "{}: {}", self.code(), self.explanation()),
         }
     }
 }
 
 impl std::error::Error for Rejection {}
+
+#[cfg(test)]
+mod rejection_tests {
+    use super::*;
+
+    /// `ALL` holds every variant once, in order: the match is exhaustive, so a new variant does
+    /// not compile until it has a place here and in `ALL` (whose length `CODES` shares).
+    #[test]
+    fn all_lists_every_variant_once_in_order_and_codes_follow_it() {
+        for (index, rejection) in Rejection::ALL.iter().enumerate() {
+            let position = match rejection {
+                Rejection::Malformed(_) => 0,
+                Rejection::TooLarge(_) => 1,
+                Rejection::UnsupportedAlgorithm => 2,
+                Rejection::UnsupportedHeader(_) => 3,
+                Rejection::RetiredKey => 4,
+                Rejection::RevokedKey => 5,
+                Rejection::ForgottenKey => 6,
+                Rejection::UnknownKey => 7,
+                Rejection::BadSignature => 8,
+                Rejection::Expired => 9,
+                Rejection::NotYetValid => 10,
+                Rejection::WrongIssuer => 11,
+                Rejection::WrongAudience => 12,
+                Rejection::MissingClaim(_) => 13,
+                Rejection::InvalidClaim(_) => 14,
+            };
+            assert_eq!(position, index, "{rejection:?}");
+            assert_eq!(Rejection::CODES[index], rejection.code());
+        }
+        let mut codes = Rejection::CODES.to_vec();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Rejection::CODES.len(), "codes are distinct");
+    }
+
+    #[test]
+    fn reasons_quote_the_limits_and_show_in_display() {
+        use crate::limits::{JSON_DEPTH_MAX, TOKEN_LEN_MAX};
+        assert_eq!(
+            Rejection::TooLarge(TooLarge::Token).to_string(),
+            format!("too-large: the token is longer than {TOKEN_LEN_MAX} bytes")
+        );
+        assert!(TooLarge::ClaimsDepth.to_string().contains(&JSON_DEPTH_MAX.to_string()));
+        assert_eq!(Rejection::Malformed(Malformed::NoAlg).explanation(), "the header has no alg");
+        assert_eq!(
+            Rejection::UnsupportedHeader(UnsupportedHeader::B64).to_string(),
+            "unsupported-header: the header sets b64 (RFC 7797)"
+        );
+    }
+}
 
 /// A failure of the caller's own operations: keys, key sets, key files, signing.
 ///
@@ -616,7 +820,7 @@ pub enum SignError {
     InvalidClaim(&'static str),
     /// The claims break a rule every verifier of this library enforces (the reason is given),
     /// such as a lone UTF-16 surrogate escaped in a string.
-    Malformed(&'static str),
+    Malformed(Malformed),
 }
 
 impl fmt::Display for SignError {

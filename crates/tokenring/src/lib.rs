@@ -55,7 +55,10 @@ mod store;
 mod token;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::error::{Error, KeyError, KeySetError, Rejection, Severity, SignError, StoreError, StoreOp};
+pub use crate::error::{
+    Error, KeyError, KeySetError, Malformed, Rejection, Severity, SignError, StoreError, StoreOp, TooLarge,
+    UnsupportedHeader,
+};
 pub use crate::ring::fingerprint::Fingerprint;
 pub use crate::ring::key::{Entropy, Key, Kid, OsEntropy};
 pub use crate::ring::keyring::KeyRing;
@@ -74,9 +77,19 @@ pub use crate::token::verified::{Scratch, Verified};
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing {
-    /// Panics when the claims reader's fast path accepts `payload` with another result than
-    /// `serde_json` gives.
-    pub fn claims_paths_agree(payload: &[u8]) {
-        crate::token::claims::paths_agree(payload);
+    use crate::Rejection;
+
+    /// The claims reader's fast path on `payload`: the claims and the registered claims (as
+    /// text), or `None` when it gave up.
+    pub fn claims_fast<'de, C: serde::Deserialize<'de>>(payload: &'de [u8]) -> Option<(C, String)> {
+        crate::token::claims::paths::fast(payload)
+    }
+
+    /// The claims reader's `serde_json` path on `payload`: the claims (`None` when they do not
+    /// fit `C`) and the registered claims (as text), or the rejection.
+    pub fn claims_thorough<'de, C: serde::Deserialize<'de>>(
+        payload: &'de [u8],
+    ) -> Result<(Option<C>, String), Rejection> {
+        crate::token::claims::paths::thorough(payload)
     }
 }

@@ -131,7 +131,7 @@ pub const FINGERPRINT_LEN: usize = 6;
 pub(crate) const KID_RANDOM_LEN: usize = 16;
 
 /// Length of an HS256 signature, in bytes.
-pub(crate) const SIGNATURE_LEN: usize = 32;
+pub const SIGNATURE_LEN: usize = 32;
 
 /// Length of an encoded HS256 signature, in base64url characters.
 pub(crate) const SIGNATURE_B64_LEN: usize = 43;

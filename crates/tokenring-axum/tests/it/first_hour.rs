@@ -98,10 +98,10 @@ async fn an_expired_token_is_told_to_refresh_and_every_other_401_is_unchanged() 
     // Every other rejection answers exactly as before, and no description carries input.
     for code in Rejection::CODES {
         let rejection = match code {
-            "malformed" => Rejection::Malformed("x"),
-            "too-large" => Rejection::TooLarge("x"),
+            "malformed" => Rejection::Malformed(tokenring::Malformed::Segments),
+            "too-large" => Rejection::TooLarge(tokenring::TooLarge::Token),
             "unsupported-algorithm" => Rejection::UnsupportedAlgorithm,
-            "unsupported-header" => Rejection::UnsupportedHeader("x"),
+            "unsupported-header" => Rejection::UnsupportedHeader(tokenring::UnsupportedHeader::Crit),
             "retired-key" => Rejection::RetiredKey,
             "revoked-key" => Rejection::RevokedKey,
             "forgotten-key" => Rejection::ForgottenKey,

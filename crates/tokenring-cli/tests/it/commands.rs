@@ -398,7 +398,7 @@ fn sign_names_what_is_wrong_with_the_claims() {
     let cases = [
         (r#"{"iss":5}"#, "claim `iss` has a type or value a verifier refuses"),
         (r#"{"aud":[1]}"#, "claim `aud` has a type or value a verifier refuses"),
-        (r#"{"s":"\ud800"}"#, "claims are malformed: the claims are not valid UTF-8 JSON text"),
+        (r#"{"s":"\ud800"}"#, "claims are malformed: the claims are not a well-formed JSON object"),
         (r#"{"exp":1}"#, "claim `exp` is before now or after now plus the time-to-live: leave it out"),
     ];
     for (claims, expected) in cases {

@@ -12,9 +12,9 @@ use std::marker::PhantomData;
 use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::error::Rejection;
+use crate::error::{Malformed, Rejection, TooLarge};
 use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
-use crate::token::strict_json::{self, Name, NameFault, Scalar, Seen, SeenNames};
+use crate::token::strict_json::{Fault, Name, Rules, Scalar, Strict};
 
 /// The checks applied to a token's claims once its signature holds.
 ///
@@ -140,73 +140,74 @@ impl Registered<'_> {
 
 /// Parses `payload` into `C`, capturing the registered claims on the way.
 ///
-/// The claims are valid text (UTF-8, escaped surrogates paired, also in values the caller's
-/// type skips) or `malformed`. Plain claims are read by the fast path ([`plain`]); whatever it
-/// gives up on is read by [`read`], with `serde_json`, which decides every rejection.
+/// Claims that are a JSON object the caller's type does not accept are `invalid-claim`
+/// (`claims`); [`parse_and_check`] checks their registered claims first.
 pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
-    let Some(text) = strict_json::text(payload) else {
-        return Err(NOT_TEXT);
-    };
-    if let Some(parsed) = plain::parse(text) {
-        return Ok(parsed);
+    match read(payload)? {
+        (Some(claims), registered) => Ok((claims, registered)),
+        (None, _) => Err(DOES_NOT_FIT),
     }
-    read(text)
 }
 
-/// Reads `text` into `C` with `serde_json`, capturing the registered claims on the way: the
-/// claims reader, of which [`plain`] is only a faster path.
+/// Reads `payload` into `C` (`None` when the claims do not fit it), with the registered claims.
 ///
-/// Before the parse, the strict-JSON checks `serde_json` leaves out: the nesting depth, and,
-/// when an object sits inside another, repeated names at every depth (the outer object's names
-/// are checked as they are read, which is all a payload without nested objects needs).
-fn read<'de, C: Deserialize<'de>>(text: &'de str) -> Result<(C, Registered<'de>), Rejection> {
-    let payload = text.as_bytes();
-    let nesting = strict_json::nesting(payload, JSON_DEPTH_MAX);
-    if !nesting.within_depth {
-        return Err(Rejection::TooLarge("the claims nest deeper than the limit"));
+/// The claims are UTF-8 text or `malformed`. Plain claims are read by the fast path ([`plain`]);
+/// whatever it gives up on is read by [`strictly`], with `serde_json`, which decides every
+/// rejection: the claims are read at most twice.
+fn read<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, Registered<'de>), Rejection> {
+    let Ok(text) = core::str::from_utf8(payload) else {
+        return Err(NOT_TEXT);
+    };
+    if let Some((claims, registered)) = plain::parse(text) {
+        return Ok((Some(claims), registered));
     }
-    // The caller's type reads nested objects straight from `serde_json`, which keeps the last
-    // of repeated names: those are found by a pass of their own.
-    if nesting.nested_objects {
-        if let Err(strict_json::NamesFault::Repeated { .. }) = strict_json::unique_names(payload) {
-            return Err(REPEATED);
-        }
-    }
+    strictly(text, true)
+}
+
+/// Reads `text` into `C` with `serde_json` through [`Strict`], which refuses repeated names and
+/// deep nesting at every depth, capturing the registered claims on the way: the claims reader,
+/// of which [`plain`] is only a faster path.
+///
+/// A fault or a refusal by the caller's type does not end the read: it goes on to the end of
+/// the claims, so that what follows is known to be JSON (or the claims are malformed wherever
+/// the fault sits) and every registered claim is recorded, in the same pass. Only when the
+/// caller's type refused an array or object where it expected something else does `serde_json`
+/// stop where it cannot go on; then, and only if `retry`, the claims are read once more, into
+/// nothing.
+fn strictly<'de, C: Deserialize<'de>>(text: &'de str, retry: bool) -> Result<(Option<C>, Registered<'de>), Rejection> {
     let mut fault = None;
     let mut is_object = false;
-    let mut reading_time = None;
     let mut registered = Registered::default();
+    let rules = Rules::new(JSON_DEPTH_MAX);
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let seed = ClaimsSeed {
+        rules: &rules,
         fault: &mut fault,
         is_object: &mut is_object,
-        reading_time: &mut reading_time,
         registered: &mut registered,
         claims: PhantomData::<C>,
     };
-    let parsed = seed.deserialize(&mut deserializer).and_then(|claims| deserializer.end().map(|()| claims));
-    match (parsed, fault) {
-        // A fault stops the parse where it is found: the rest must still be JSON, or the
-        // claims are malformed wherever the fault sits.
-        (_, Some(_)) if serde_json::from_str::<IgnoredAny>(text).is_err() => Err(NOT_AN_OBJECT),
-        (_, Some(rejection)) => Err(rejection),
-        (Ok(claims), None) => Ok((claims, registered)),
-        // The JSON is a well-formed object that does not fit the caller's type.
-        (Err(error), None) if is_object && error.is_data() => Err(DOES_NOT_FIT),
-        // Well-formed JSON that `serde_json` could not read: a number beyond a float's range
-        // (`1e400`), which JSON's grammar allows. In a time claim that claim is invalid,
-        // elsewhere the claims do not fit the caller's type.
-        (Err(error), None) if is_object && error.is_syntax() && serde_json::from_str::<IgnoredAny>(text).is_ok() => {
-            Err(Rejection::InvalidClaim(reading_time.map_or("claims", Slot::name)))
+    let parsed = Strict::new(&mut deserializer, &rules).deserialize_map(seed);
+    let whole = is_object && !rules.stuck() && deserializer.end().is_ok();
+    match (parsed, rules.fault(), fault) {
+        (_, Some(Fault::Repeated), _) => Err(REPEATED),
+        (_, Some(Fault::TooDeep), _) => Err(Rejection::TooLarge(TooLarge::ClaimsDepth)),
+        (_, None, Some(rejection)) if whole => Err(rejection),
+        (Ok(claims), None, None) if whole => Ok((Some(claims), registered)),
+        // A refusal by the caller's type (a data error: `serde_json`'s own errors are syntax)
+        // in claims that are JSON to their end: they do not fit the caller's type.
+        (Err(error), None, None) if whole && error.is_data() => Ok((None, registered)),
+        (Err(error), None, None) if retry && rules.stuck() && error.is_data() => {
+            strictly::<IgnoredAny>(text, false).map(|(_, registered)| (None, registered))
         }
-        (Err(_), None) => Err(NOT_AN_OBJECT),
+        _ => Err(NOT_AN_OBJECT),
     }
 }
 
-const NOT_AN_OBJECT: Rejection = Rejection::Malformed("the claims are not a JSON object");
+const NOT_AN_OBJECT: Rejection = Rejection::Malformed(Malformed::ClaimsNotObject);
 
 /// Claims with a member name twice in one object, at any depth.
-pub(crate) const REPEATED: Rejection = Rejection::Malformed("the claims repeat a member");
+pub(crate) const REPEATED: Rejection = Rejection::Malformed(Malformed::ClaimsRepeatMember);
 
 /// How many members a claims object has at its top level: read by [`parse`] like any claims
 /// type, so that signing learns in the same single read whether the times it adds keep the
@@ -251,42 +252,32 @@ impl Registered<'_> {
 /// Claims that passed [`Registered::check`], with their registered times.
 pub(crate) type Checked<C> = (C, Times);
 
-/// [`parse`] followed by [`Registered::check`]: the claims with their registered times.
+/// [`read`] followed by [`Registered::check`]: the claims with their registered times.
 ///
-/// Claims that are JSON but do not fit the caller's type are read once more, into nothing, for
-/// their registered claims: when those fail the check, that verdict is the one reported. A
-/// token issued under an older claims type that has since expired is `expired` (routine), not
+/// Claims that are JSON but do not fit the caller's type have their registered claims checked
+/// all the same, and when those fail the check, that verdict is the one reported: a token issued
+/// under an older claims type that has since expired is `expired` (routine), not
 /// `invalid-claim`.
 pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     payload: &'de [u8],
     validation: &Validation,
     now_secs: u64,
 ) -> Result<Checked<C>, Rejection> {
-    match parse::<C>(payload) {
-        Ok((claims, registered)) => {
-            registered.check(validation, now_secs)?;
-            Ok((claims, registered.times()))
-        }
-        Err(DOES_NOT_FIT) => {
-            let (_, registered) = parse::<IgnoredAny>(payload)?;
-            registered.check(validation, now_secs)?;
-            Err(DOES_NOT_FIT)
-        }
-        Err(rejection) => Err(rejection),
-    }
+    let (claims, registered) = read::<C>(payload)?;
+    registered.check(validation, now_secs)?;
+    Ok((claims.ok_or(DOES_NOT_FIT)?, registered.times()))
 }
 
-/// Claims that are not valid text: not UTF-8, or a lone surrogate escaped.
-const NOT_TEXT: Rejection = Rejection::Malformed("the claims are not valid UTF-8 JSON text");
+/// Claims that are not UTF-8.
+const NOT_TEXT: Rejection = Rejection::Malformed(Malformed::ClaimsText);
 
 /// Claims that are a JSON object the caller's type does not accept.
-const DOES_NOT_FIT: Rejection = Rejection::InvalidClaim("claims");
+pub(crate) const DOES_NOT_FIT: Rejection = Rejection::InvalidClaim("claims");
 
 struct ClaimsSeed<'f, 'de, C> {
+    rules: &'f Rules,
     fault: &'f mut Option<Rejection>,
     is_object: &'f mut bool,
-    /// The time claim whose value is being read, while it is.
-    reading_time: &'f mut Option<Slot>,
     registered: &'f mut Registered<'de>,
     claims: PhantomData<C>,
 }
@@ -310,18 +301,32 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for ClaimsSeed<'_, 'de, C> {
         *self.is_object = true;
         let mut tee = TeeMap {
             inner: map,
-            seen: SeenNames::new(),
+            members: 0,
             pending: None,
+            awaiting_value: false,
             fault: self.fault,
-            reading_time: self.reading_time,
             registered: self.registered,
         };
-        let claims = C::deserialize(TeeDeserializer { map: &mut tee })?;
-        // The caller's type may stop early; the registered claims must still all be seen.
-        while tee.next_key::<IgnoredAny>()?.is_some() {
-            tee.next_value::<IgnoredAny>()?;
+        let claims = C::deserialize(TeeDeserializer { map: &mut tee });
+        // The caller's type may stop early or refuse; the registered claims must still all be
+        // seen, and the rest read.
+        let mut rest = || {
+            if tee.awaiting_value {
+                tee.next_value::<IgnoredAny>()?;
+            }
+            while tee.next_key::<IgnoredAny>()?.is_some() {
+                tee.next_value::<IgnoredAny>()?;
+            }
+            Ok::<(), A::Error>(())
+        };
+        match (claims, rest()) {
+            (claims, Ok(())) => claims,
+            (Ok(_), Err(error)) => Err(error),
+            (Err(error), Err(_)) => {
+                self.rules.lose_track();
+                Err(error)
+            }
         }
-        Ok(claims)
     }
 }
 
@@ -390,7 +395,7 @@ impl<'de> Registered<'de> {
             },
             Slot::Aud => match value {
                 Scalar::Str(_) | Scalar::Strings(_) => self.aud = Some(value.clone()),
-                Scalar::TooManyStrings => return Err(Rejection::TooLarge("aud has too many entries")),
+                Scalar::TooManyStrings => return Err(Rejection::TooLarge(TooLarge::Audiences)),
                 _ => return Err(invalid),
             },
         }
@@ -402,16 +407,17 @@ impl<'de> Registered<'de> {
 /// recorded on the way.
 struct TeeMap<'f, 'de, A> {
     inner: A,
-    seen: SeenNames<'de, CLAIMS_MEMBERS_MAX>,
+    members: usize,
     pending: Option<Slot>,
+    /// A name was handed out and its value not yet read.
+    awaiting_value: bool,
     fault: &'f mut Option<Rejection>,
-    reading_time: &'f mut Option<Slot>,
     registered: &'f mut Registered<'de>,
 }
 
 impl<'de, A: MapAccess<'de>> TeeMap<'_, 'de, A> {
     fn fail(&mut self, rejection: Rejection) -> A::Error {
-        *self.fault = Some(rejection);
+        self.fault.get_or_insert(rejection);
         de::Error::custom("rejected")
     }
 }
@@ -421,23 +427,25 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
         let Some(Name(name)) = self.inner.next_key::<Name<'de>>()? else { return Ok(None) };
+        self.members += 1;
+        self.awaiting_value = true;
+        if self.members > CLAIMS_MEMBERS_MAX && self.fault.is_none() {
+            return Err(self.fail(Rejection::TooLarge(TooLarge::ClaimsMembers)));
+        }
         self.pending = Slot::of(&name);
-        let fault = match self.seen.insert(name) {
-            Ok(Seen::Borrowed(name)) => return seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
-            Ok(Seen::Kept(name)) => return seed.deserialize(StrDeserializer::new(name)).map(Some),
-            Err(NameFault::Duplicate) => REPEATED,
-            Err(NameFault::TooMany) => Rejection::TooLarge("the claims have too many members"),
-        };
-        Err(self.fail(fault))
+        match name {
+            Cow::Borrowed(name) => seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
+            Cow::Owned(name) => seed.deserialize(StrDeserializer::new(&name)).map(Some),
+        }
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
-        let Some(slot) = self.pending.take() else { return self.inner.next_value_seed(seed) };
-        if matches!(slot, Slot::Exp | Slot::Nbf | Slot::Iat) {
-            *self.reading_time = Some(slot);
-        }
+        self.awaiting_value = false;
+        // After a fault, the rest is only read on.
+        let Some(slot) = self.pending.take().filter(|_| self.fault.is_none()) else {
+            return self.inner.next_value_seed(seed);
+        };
         let value: Scalar<'de> = self.inner.next_value()?;
-        *self.reading_time = None;
         if let Err(rejection) = self.registered.record(slot, &value) {
             return Err(self.fail(rejection));
         }
@@ -535,27 +543,30 @@ impl<'de, E: de::Error> SeqAccess<'de> for ReplaySeq<'_, 'de, E> {
 
 mod plain;
 
-/// Reads `payload` by the fast path and by `serde_json` into several claims types (nothing, a
-/// `Value`, owned and borrowed structs, one that asks for most of serde), and panics where the
-/// fast path accepts with another result than `serde_json` gives: the `claims` fuzz target.
-/// Compiled only under `cargo fuzz`.
-#[cfg(fuzzing)]
-pub(crate) fn paths_agree(payload: &[u8]) {
-    use plain::oracle::{agree, Borrowed, Mixed, Owned};
+/// The claims reader's two paths side by side, for its tests and the `claims` fuzz target: the
+/// registered claims are given as their `Debug` text, so that the fuzz target can compare them.
+#[cfg(any(test, fuzzing))]
+pub(crate) mod paths {
+    use super::{plain, strictly, Deserialize, Rejection, NOT_TEXT};
 
-    let Some(text) = strict_json::text(payload) else { return };
-    agree::<IgnoredAny>(text);
-    agree::<serde_json::Value>(text);
-    agree::<Owned>(text);
-    agree::<Borrowed<'_>>(text);
-    agree::<Mixed<'_>>(text);
+    /// The fast path's reading, or `None` when it gave up.
+    pub(crate) fn fast<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Option<(C, String)> {
+        let (claims, registered) = plain::parse(core::str::from_utf8(payload).ok()?)?;
+        Some((claims, format!("{registered:?}")))
+    }
+
+    /// `serde_json`'s reading: the claims (`None` when they do not fit `C`) or the rejection.
+    pub(crate) fn thorough<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, String), Rejection> {
+        let (claims, registered) = strictly(core::str::from_utf8(payload).map_err(|_| NOT_TEXT)?, true)?;
+        Ok((claims, format!("{registered:?}")))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::plain::oracle::{Borrowed, Owned};
     use super::*;
     use serde::Deserialize;
+    use tokenring_testkit::claims::{Borrowed, Owned};
 
     #[test]
     fn parses_and_captures() {
@@ -678,7 +689,7 @@ mod tests {
         assert!(parse::<IgnoredAny>(nested(JSON_DEPTH_MAX).as_bytes()).is_ok());
         assert_eq!(
             parse::<IgnoredAny>(nested(JSON_DEPTH_MAX + 1).as_bytes()).unwrap_err(),
-            Rejection::TooLarge("the claims nest deeper than the limit")
+            Rejection::TooLarge(TooLarge::ClaimsDepth)
         );
     }
 
@@ -691,7 +702,7 @@ mod tests {
 
     #[test]
     fn a_repeated_name_is_malformed_at_every_depth_even_when_the_callers_type_skips_it() {
-        let repeated = Rejection::Malformed("the claims repeat a member");
+        let repeated = Rejection::Malformed(Malformed::ClaimsRepeatMember);
         for payload in [
             &br#"{"sub":"3","sub":"4"}"#[..],
             br#"{"s\u0075b":"3","sub":"4"}"#,
@@ -716,7 +727,7 @@ mod tests {
             (r#"{"exp":-0}"#, Ok(Some(0))),
             (r#"{"exp":18446744073709551616}"#, Err(Rejection::InvalidClaim("exp"))),
             (r#"{"exp":-1}"#, Err(Rejection::InvalidClaim("exp"))),
-            (r#"{"exp":1e400}"#, Err(Rejection::InvalidClaim("exp"))),
+            (r#"{"exp":1e400}"#, Err(NOT_AN_OBJECT)),
         ] {
             let exp = parse::<serde_json::Value>(payload.as_bytes()).map(|(_, registered)| registered.exp);
             assert_eq!(exp, expected, "{payload}");
@@ -725,9 +736,11 @@ mod tests {
 
     #[test]
     fn claims_that_are_not_json_are_malformed_wherever_a_claim_fault_sits() {
-        for payload in [&br#"{"exp":"soon""#[..], br#"{"exp":1e400"#, br#"{"a":1,"a":2,"#, br#"{"iss":7} x"#] {
+        for payload in [&br#"{"exp":"soon""#[..], br#"{"exp":1e400"#, br#"{"iss":7} x"#, br#"{"exp":"x",}"#] {
             assert_eq!(parse::<IgnoredAny>(payload).unwrap_err(), NOT_AN_OBJECT, "{payload:?}");
         }
+        // A repeated name is named as soon as it is found: malformed either way.
+        assert_eq!(parse::<IgnoredAny>(br#"{"a":1,"a":2,"#).unwrap_err(), REPEATED);
         assert_eq!(parse::<IgnoredAny>(br#"{"exp":"soon"}"#).unwrap_err(), Rejection::InvalidClaim("exp"));
     }
 

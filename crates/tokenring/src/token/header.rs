@@ -7,11 +7,11 @@
 
 use std::borrow::Cow;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use crate::error::Rejection;
+use crate::error::{Malformed, Rejection, TooLarge, UnsupportedHeader};
 use crate::limits::{HEADER_LEN_MAX, HEADER_MEMBERS_MAX, JSON_DEPTH_MAX, KID_LEN_MAX};
-use crate::token::strict_json::{self, Name, NameFault, Scalar, SeenNames};
+use crate::token::strict_json::{Fault, Name, Rules, Scalar, Strict};
 
 /// What verification needs from a header.
 #[derive(Debug, PartialEq)]
@@ -19,50 +19,31 @@ pub(crate) struct Header<'h> {
     pub(crate) kid: Option<Cow<'h, str>>,
 }
 
-/// Parses a decoded header.
+/// Parses a decoded header: one strict `serde_json` read ([`Strict`]) that refuses repeated
+/// names and deep nesting anywhere in it, also inside members it does not use.
 pub(crate) fn parse(header: &[u8]) -> Result<Header<'_>, Rejection> {
     if header.len() > HEADER_LEN_MAX {
-        return Err(Rejection::TooLarge("the header exceeds its length limit"));
+        return Err(Rejection::TooLarge(TooLarge::Header));
     }
-    let nesting = strict_json::nesting(header, JSON_DEPTH_MAX);
-    if !nesting.within_depth {
-        return Err(Rejection::TooLarge("the header nests deeper than the limit"));
-    }
-    let Some(text) = strict_json::text(header) else {
-        return Err(Rejection::Malformed("the header is not valid UTF-8 JSON text"));
+    let Ok(text) = core::str::from_utf8(header) else {
+        return Err(Rejection::Malformed(Malformed::HeaderText));
     };
-    // Members are read past without being parsed (`jwk`, `x5c`, ...): repeats inside them are
-    // found by a pass of their own, so that no object anywhere is read last-wins. The header's
-    // own names are checked as they are read.
-    if nesting.nested_objects {
-        if let Err(strict_json::NamesFault::Repeated { .. }) = strict_json::unique_names(header) {
-            return Err(Rejection::Malformed("the header repeats a member"));
-        }
-    }
     let mut fault = None;
+    let rules = Rules::new(JSON_DEPTH_MAX);
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let parsed = HeaderSeed { fault: &mut fault }.deserialize(&mut deserializer).and_then(|header| {
-        deserializer.end()?;
-        Ok(header)
-    });
-    match (parsed, fault) {
-        (_, Some(rejection)) => Err(rejection),
-        (Ok(header), None) => Ok(header),
-        (Err(_), None) => Err(Rejection::Malformed("the header is not a JSON object")),
+    let parsed = Strict::new(&mut deserializer, &rules).deserialize_map(HeaderSeed { fault: &mut fault });
+    match (parsed.and_then(|header| deserializer.end().map(|()| header)), rules.fault(), fault) {
+        (_, Some(Fault::Repeated), _) => Err(Rejection::Malformed(Malformed::HeaderRepeatsMember)),
+        (_, Some(Fault::TooDeep), _) => Err(Rejection::TooLarge(TooLarge::HeaderDepth)),
+        (_, None, Some(rejection)) => Err(rejection),
+        (Ok(header), None, None) => Ok(header),
+        (Err(_), None, None) => Err(Rejection::Malformed(Malformed::HeaderNotObject)),
     }
 }
 
 /// Parses with a side slot for the precise rejection, since serde errors are untyped.
 struct HeaderSeed<'f> {
     fault: &'f mut Option<Rejection>,
-}
-
-impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
-    type Value = Header<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
 }
 
 impl<'de> Visitor<'de> for HeaderSeed<'_> {
@@ -73,7 +54,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut seen = SeenNames::<'de, HEADER_MEMBERS_MAX>::new();
+        let mut members = 0;
         let mut alg_seen = false;
         let mut kid = None;
         let mut fail = |rejection: Rejection| -> A::Error {
@@ -81,13 +62,12 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
             de::Error::custom("rejected")
         };
         while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
-            let name = match seen.insert(name) {
-                Ok(seen) => seen,
-                Err(NameFault::Duplicate) => return Err(fail(Rejection::Malformed("the header repeats a member"))),
-                Err(NameFault::TooMany) => return Err(fail(Rejection::TooLarge("the header has too many members"))),
-            };
+            members += 1;
+            if members > HEADER_MEMBERS_MAX {
+                return Err(fail(Rejection::TooLarge(TooLarge::HeaderMembers)));
+            }
             let value: Scalar<'de> = map.next_value()?;
-            match name.as_str() {
+            match &*name {
                 "alg" => {
                     if value != Scalar::Str(Cow::Borrowed("HS256")) {
                         return Err(fail(Rejection::UnsupportedAlgorithm));
@@ -96,27 +76,25 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 }
                 "kid" => match value {
                     Scalar::Str(text) if text.len() <= KID_LEN_MAX => kid = Some(text),
-                    Scalar::Str(_) => {
-                        return Err(fail(Rejection::TooLarge("the header's kid exceeds its length limit")))
-                    }
-                    _ => return Err(fail(Rejection::Malformed("the header's kid is not a string"))),
+                    Scalar::Str(_) => return Err(fail(Rejection::TooLarge(TooLarge::Kid))),
+                    _ => return Err(fail(Rejection::Malformed(Malformed::KidNotString))),
                 },
                 "typ" | "cty" if !matches!(value, Scalar::Str(_)) => {
-                    return Err(fail(Rejection::Malformed("the header's typ or cty is not a string")));
+                    return Err(fail(Rejection::Malformed(Malformed::TypNotString)));
                 }
                 "crit" => {
-                    return Err(fail(Rejection::UnsupportedHeader("the header lists critical extensions (crit)")));
+                    return Err(fail(Rejection::UnsupportedHeader(UnsupportedHeader::Crit)));
                 }
                 // RFC 7797 unencoded payloads are not implemented; `true` is the default
                 // behaviour and harmless.
                 "b64" if value != Scalar::Bool(true) => {
-                    return Err(fail(Rejection::UnsupportedHeader("the header sets b64 (RFC 7797)")));
+                    return Err(fail(Rejection::UnsupportedHeader(UnsupportedHeader::B64)));
                 }
                 _ => {}
             }
         }
         if !alg_seen {
-            return Err(fail(Rejection::Malformed("the header has no alg")));
+            return Err(fail(Rejection::Malformed(Malformed::NoAlg)));
         }
         Ok(Header { kid })
     }
@@ -169,10 +147,10 @@ mod tests {
         assert!(matches!(parse_str(r#"{"alg":"HS256","alg":"HS256"}"#), Err(Rejection::Malformed(_))));
         assert!(matches!(parse_str(r#"{"alg":"HS256","a\u006cg":"HS256"}"#), Err(Rejection::Malformed(_))));
         // A repeat is found before its value is judged: a second `alg` is no algorithm attack.
-        let repeated = Err(Rejection::Malformed("the header repeats a member"));
+        let repeated = Err(Rejection::Malformed(Malformed::HeaderRepeatsMember));
         assert_eq!(parse_str(r#"{"alg":"HS256","alg":"none"}"#), repeated);
         assert_eq!(parse_str(r#"{"alg":"HS256","kid":"a","kid":7}"#), repeated);
-        let nested = Err(Rejection::Malformed("the header repeats a member"));
+        let nested = Err(Rejection::Malformed(Malformed::HeaderRepeatsMember));
         assert_eq!(parse_str(r#"{"alg":"HS256","jwk":{"k":"a","k":"b"}}"#), nested);
         assert_eq!(parse_str(r#"{"alg":"HS256","x5c":[{"a":1,"\u0061":2}]}"#), nested);
         assert!(matches!(parse_str(r#"["alg","HS256"]"#), Err(Rejection::Malformed(_))));
@@ -193,6 +171,17 @@ mod tests {
         ));
         assert!(matches!(parse_str(r#"{"alg":"HS256","b64":false}"#), Err(Rejection::UnsupportedHeader(_))));
         assert_eq!(parse_str(r#"{"alg":"HS256","b64":true}"#), Ok(None), "b64 true is the default behaviour");
+    }
+
+    /// The first fault read is the one reported (the `header` fuzz target found the order
+    /// matters once both checks share the one pass).
+    #[test]
+    fn a_repeat_and_a_depth_fault_are_reported_in_reading_order() {
+        let deep = format!("{}0{}", "[".repeat(JSON_DEPTH_MAX), "]".repeat(JSON_DEPTH_MAX));
+        let repeat_first = format!(r#"{{"alg":"HS256","a":1,"a":{deep}}}"#);
+        assert_eq!(parse_str(&repeat_first), Err(Rejection::Malformed(Malformed::HeaderRepeatsMember)));
+        let deep_first = format!(r#"{{"alg":"HS256","a":{deep},"a":1}}"#);
+        assert_eq!(parse_str(&deep_first), Err(Rejection::TooLarge(TooLarge::HeaderDepth)));
     }
 
     #[test]

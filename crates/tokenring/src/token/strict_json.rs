@@ -1,130 +1,489 @@
-//! The rules of strict JSON that `serde_json` leaves to its caller, and the values the header
-//! and claims readers record on the way.
+//! Strict JSON: the rules JOSE adds to JSON that `serde_json` leaves to its caller, checked in
+//! the one `serde_json` pass that reads a header or claims set, and the values the header and
+//! claims readers record on the way.
 //!
 //! JOSE asks more of JSON than a general parser checks (RFC 7515 §5.2, RFC 7519 §7.2, RFC 8725
-//! §3.10): the text is valid UTF-8 with no lone surrogate escaped anywhere, every object names
-//! each member once, and, here, nesting is bounded before any parser recurses. `serde_json`
-//! does the parsing; this module adds those checks and nothing else: it reads no JSON itself
-//! except through `serde_json`.
+//! §3.10): every object names each member once, strings are valid text (no lone surrogate
+//! escaped), and, here, nesting is bounded before any parser recurses. [`Strict`] wraps a
+//! `serde_json` deserializer and checks all three while it hands the values on, in values the
+//! caller's type skips too; [`Names`] is the one detector of repeated names, shared with the
+//! claims fast path. Nothing here scans bytes: `serde_json` does the reading.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::cell::Cell;
 
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::de::{
+    self, Deserialize, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny, MapAccess, SeqAccess, VariantAccess,
+    Visitor,
+};
 
 use crate::limits::AUDIENCES_MAX;
 
-/// `json` as text a JSON parser may read: valid UTF-8, with no lone UTF-16 surrogate escaped
-/// anywhere (RFC 8259 §8.1-8.2, RFC 7519 §7.2); `None` otherwise. Checked before a header or
-/// claims set is parsed, since the parser does not look inside values it skips; the parser
-/// then reads the `&str`, and does not check its strings' UTF-8 again.
-pub(crate) fn text(json: &[u8]) -> Option<&str> {
-    core::str::from_utf8(json).ok().filter(|text| surrogate_escapes_are_paired(text.as_bytes()))
-}
+/// How many names [`Names`] keeps inline, without allocating.
+pub(crate) const NAMES_INLINE: usize = 16;
 
-/// Whether every `\u` escape of a UTF-16 surrogate in `json` is half of a proper pair.
+/// The member names of one object read so far, to refuse a repeat: the one detector of repeated
+/// names, used by [`Strict`] at every depth and by the claims fast path.
 ///
-/// `serde_json` checks this only for strings it decodes; values it skips (members the caller's
-/// type ignores) are not decoded. Text without a backslash, the common case, is decided by one
-/// search.
-pub(crate) fn surrogate_escapes_are_paired(json: &[u8]) -> bool {
-    // `contains` on bytes is a word-at-a-time search, much faster than a byte loop.
-    if !json.contains(&b'\\') {
-        return true;
-    }
-    let Some(first) = json.iter().position(|&byte| byte == b'\\') else { return true };
-    let escape = |at: usize| -> Option<u16> {
-        let digits = json.get(at..at + 6)?;
-        if digits[0] != b'\\' || digits[1] != b'u' {
-            return None;
-        }
-        core::str::from_utf8(&digits[2..]).ok().and_then(|hex| u16::from_str_radix(hex, 16).ok())
-    };
-    let mut at = first;
-    while at < json.len() {
-        if json[at] != b'\\' {
-            at += 1;
-            continue;
-        }
-        match escape(at) {
-            Some(0xD800..=0xDBFF) => match escape(at + 6) {
-                Some(0xDC00..=0xDFFF) => at += 12,
-                _ => return false,
-            },
-            Some(0xDC00..=0xDFFF) => return false,
-            Some(_) => at += 6,
-            // Any other escape is two characters (`\"`, `\\`, `\n`, ...); malformed ones are
-            // the parser's to refuse.
-            None => at += 2,
-        }
-    }
-    true
+/// Each name is kept with a short summary (length, first, middle and last byte), and a new name
+/// is compared in full only with the names that share its summary, which distinct names almost
+/// never do: the usual object costs a few integer compares per name. The first
+/// [`NAMES_INLINE`] names without escapes are borrowed from the document and kept inline; the
+/// rest are kept on the heap.
+pub(crate) struct Names<'de> {
+    summaries: [u32; NAMES_INLINE],
+    inline: [&'de str; NAMES_INLINE],
+    inline_len: usize,
+    spilled: Vec<Cow<'de, str>>,
 }
 
-/// What a byte scan tells about a document's nesting before it is parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Nesting {
-    /// Arrays and objects nest no deeper than the limit asked for.
-    pub(crate) within_depth: bool,
-    /// An object may sit inside another: more than one `{` appears (inside strings too, so this
-    /// errs towards `true`). When it is `false`, the reader of the outer object sees every
-    /// member name there is.
-    pub(crate) nested_objects: bool,
-}
+impl<'de> Names<'de> {
+    /// Marks an empty slot: no name has this summary, since its bytes would have to be `0xFF`,
+    /// which UTF-8 never contains.
+    const EMPTY: u32 = u32::MAX;
 
-/// How many `{` and how many `[` appear in `json`, anywhere.
-///
-/// Counted in chunks short enough for byte-wide counters, which the compiler turns into vector
-/// compares and adds.
-fn count_openers(json: &[u8]) -> (usize, usize) {
-    let (mut objects, mut arrays) = (0, 0);
-    for chunk in json.chunks(usize::from(u8::MAX)) {
-        let (chunk_objects, chunk_arrays) = chunk.iter().fold((0u8, 0u8), |(objects, arrays), &byte| {
-            (objects + u8::from(byte == b'{'), arrays + u8::from(byte == b'['))
-        });
-        objects += usize::from(chunk_objects);
-        arrays += usize::from(chunk_arrays);
+    pub(crate) fn new() -> Self {
+        Self { summaries: [Self::EMPTY; NAMES_INLINE], inline: [""; NAMES_INLINE], inline_len: 0, spilled: Vec::new() }
     }
-    (objects, arrays)
-}
 
-/// Scans `json` for its nesting, before a parser that would recurse into it.
-///
-/// A cheap scan: the common case (fewer brackets than the limit) is decided by counting them;
-/// otherwise the scan follows strings, so that brackets inside them do not count.
-pub(crate) fn nesting(json: &[u8], depth_max: usize) -> Nesting {
-    let (objects, arrays) = count_openers(json);
-    let nested_objects = objects > 1;
-    if objects + arrays <= depth_max {
-        return Nesting { within_depth: true, nested_objects };
-    }
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in json {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+    #[inline]
+    fn summary(name: &str) -> u32 {
+        match name.as_bytes() {
+            [] => 0,
+            bytes @ [first, .., last] | bytes @ [first @ last] => {
+                let middle = bytes[bytes.len() / 2];
+                (bytes.len() as u32 & 0xFF) << 24 | u32::from(*first) << 16 | u32::from(middle) << 8 | u32::from(*last)
             }
-            continue;
         }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > depth_max {
-                    return Nesting { within_depth: false, nested_objects };
+    }
+
+    /// Records a name borrowed from the document in an inline slot: `false` when it was
+    /// recorded before, or when no inline slot is left (the claims fast path then gives up).
+    #[inline(always)]
+    pub(crate) fn insert_inline(&mut self, name: &'de str) -> bool {
+        let summary = Self::summary(name);
+        // Every slot's summary is compared, the empty ones included, and the results ORed: a
+        // fixed-length compare without a branch per slot (the compiler makes it a few vector
+        // compares). Only when one matches are the names compared.
+        let alike = self.summaries.iter().fold(false, |alike, &other| alike | (other == summary));
+        if self.inline_len == NAMES_INLINE || (alike && self.inline[..self.inline_len].contains(&name)) {
+            return false;
+        }
+        self.summaries[self.inline_len] = summary;
+        self.inline[self.inline_len] = name;
+        self.inline_len += 1;
+        true
+    }
+
+    /// Records `name`: `false` when it was recorded before.
+    pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> bool {
+        match name {
+            Cow::Borrowed(name) if self.inline_len < NAMES_INLINE => {
+                !self.spilled.iter().any(|kept| kept == name) && self.insert_inline(name)
+            }
+            name => {
+                let repeated =
+                    self.inline[..self.inline_len].iter().any(|&kept| kept == name) || self.spilled.contains(&name);
+                if !repeated {
+                    self.spilled.push(name);
+                }
+                !repeated
+            }
+        }
+    }
+}
+
+/// A rule of strict JSON that `serde_json` does not check, broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// An object names a member twice.
+    Repeated,
+    /// Arrays and objects nest deeper than the limit.
+    TooDeep,
+}
+
+/// What every level of one [`Strict`] read shares: the depth limit, the first [`Fault`] found,
+/// and whether a value a visitor refused could not be read past.
+pub(crate) struct Rules {
+    depth_max: usize,
+    fault: Cell<Option<Fault>>,
+    stuck: Cell<bool>,
+    /// Whether the element or member being read reached its seed.
+    handed: Cell<bool>,
+}
+
+impl Rules {
+    pub(crate) fn new(depth_max: usize) -> Self {
+        Self { depth_max, fault: Cell::new(None), stuck: Cell::new(false), handed: Cell::new(false) }
+    }
+
+    /// The fault that stopped the read, if one did.
+    pub(crate) fn fault(&self) -> Option<Fault> {
+        self.fault.get()
+    }
+
+    /// Whether the read, stopped by a visitor's error, could not go on to the end of the
+    /// containers around it: then nothing is known about the rest of the document.
+    pub(crate) fn stuck(&self) -> bool {
+        self.stuck.get()
+    }
+
+    /// Notes that the read stopped where it cannot go on.
+    pub(crate) fn lose_track(&self) {
+        self.stuck.set(true);
+    }
+
+    /// Reads the rest of a container after its visitor returned `value` (unless a rule was
+    /// broken or the read lost track): after a refusal, so that what follows is still read; after
+    /// a visitor that stopped early, so that the container is left where `serde_json` expects it,
+    /// with the refusal `serde_json` would have given. `next` reads one element, or reports the end.
+    fn finish<T, E: de::Error>(&self, value: Result<T, E>, mut next: impl FnMut() -> Result<bool, E>) -> Result<T, E> {
+        if self.fault().is_some() || self.stuck() {
+            return value;
+        }
+        let mut rest = false;
+        loop {
+            match next() {
+                Ok(true) => rest = true,
+                Ok(false) => break,
+                Err(_) => {
+                    self.lose_track();
+                    return value;
                 }
             }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+        }
+        match value {
+            Ok(_) if rest => Err(E::custom("more elements or members than the visitor read")),
+            value => value,
         }
     }
-    Nesting { within_depth: true, nested_objects }
+
+    /// Reads one element, name or value with `read`. When `serde_json` fails before it hands
+    /// the value to the seed, the document's structure is at fault (a comma, a colon, a
+    /// bracket), and `serde_json` may have moved on in a way that reading further would hide: the
+    /// read has lost track.
+    fn handing<T, E>(&self, read: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        self.handed.set(false);
+        let result = read();
+        if result.is_err() && !self.handed.get() {
+            self.lose_track();
+        }
+        // This read ran inside the seed of any read around it.
+        self.handed.set(true);
+        result
+    }
+
+    fn fail<E: de::Error>(&self, fault: Fault) -> E {
+        self.fault.set(Some(fault));
+        E::custom("not strict JSON")
+    }
+}
+
+/// A deserializer that hands on what `inner` (a `serde_json` deserializer) reads and checks the
+/// rules of strict JSON on the way: each object's names are unique (escapes decoded), arrays and
+/// objects nest at most [`Rules`]' limit deep, and every string is decoded, so that a lone
+/// surrogate escaped anywhere is refused. Values the visitor skips are read all the same.
+///
+/// When a visitor refuses a value, the arrays and objects around it are still read to their
+/// end, so that what follows is checked (and recorded by the claims reader) in the same pass.
+pub(crate) struct Strict<'r, 'n, 'de, D> {
+    inner: D,
+    rules: &'r Rules,
+    depth: usize,
+    /// Where a member name is recorded, when this deserializer reads one.
+    names: Option<&'n mut Names<'de>>,
+}
+
+impl<'r, 'de, D> Strict<'r, '_, 'de, D> {
+    /// A strict reader of the document `inner` reads.
+    pub(crate) fn new(inner: D, rules: &'r Rules) -> Self {
+        Self { inner, rules, depth: 0, names: None }
+    }
+}
+
+macro_rules! strict_methods {
+    ($($method:ident($($arg:ident: $type:ty),*);)*) => {$(
+        fn $method<V: Visitor<'de>>(self, $($arg: $type,)* visitor: V) -> Result<V::Value, D::Error> {
+            let visit = Visit { inner: visitor, rules: self.rules, depth: self.depth, names: self.names };
+            self.inner.$method($($arg,)* visit)
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<'_, '_, 'de, D> {
+    type Error = D::Error;
+
+    strict_methods! {
+        deserialize_any(); deserialize_bool(); deserialize_i8(); deserialize_i16(); deserialize_i32();
+        deserialize_i64(); deserialize_i128(); deserialize_u8(); deserialize_u16(); deserialize_u32();
+        deserialize_u64(); deserialize_u128(); deserialize_f32(); deserialize_f64(); deserialize_char();
+        deserialize_str(); deserialize_string(); deserialize_option(); deserialize_unit(); deserialize_seq();
+        deserialize_map(); deserialize_identifier(); deserialize_unit_struct(name: &'static str);
+        deserialize_newtype_struct(name: &'static str); deserialize_tuple(len: usize);
+        deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+    }
+
+    /// Read as text: `serde_json` hands byte strings over undecoded, unchecked.
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.deserialize_any(visitor)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.deserialize_any(visitor)
+    }
+
+    /// Read all the same: `serde_json` would skip the value without checking it.
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.deserialize_any(IgnoredAny)?;
+        visitor.visit_unit()
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.inner.is_human_readable()
+    }
+}
+
+/// The visitor [`Strict`] hands `serde_json`: passes every value on to `inner`, recording it
+/// when it is a member name, and wraps what it gets to read further.
+struct Visit<'r, 'n, 'de, V> {
+    inner: V,
+    rules: &'r Rules,
+    depth: usize,
+    names: Option<&'n mut Names<'de>>,
+}
+
+impl<'de, V> Visit<'_, '_, 'de, V> {
+    /// Records a member name (for a map key asked for as a number, its number).
+    fn record<E: de::Error>(&mut self, name: impl FnOnce() -> Cow<'de, str>) -> Result<(), E> {
+        if let Some(names) = self.names.as_deref_mut() {
+            if !names.insert(name()) {
+                return Err(self.rules.fail(Fault::Repeated));
+            }
+        }
+        Ok(())
+    }
+
+    /// The depth of a container entered here, within the limit.
+    fn enter<E: de::Error>(&self) -> Result<usize, E> {
+        if self.depth >= self.rules.depth_max {
+            return Err(self.rules.fail(Fault::TooDeep));
+        }
+        Ok(self.depth + 1)
+    }
+}
+
+macro_rules! visit_values {
+    ($($method:ident($type:ty);)*) => {$(
+        fn $method<E: de::Error>(mut self, value: $type) -> Result<V::Value, E> {
+            self.record(|| Cow::Owned(value.to_string()))?;
+            self.inner.$method(value)
+        }
+    )*};
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<'_, '_, 'de, V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.inner.expecting(f)
+    }
+
+    visit_values! {
+        visit_bool(bool); visit_i8(i8); visit_i16(i16); visit_i32(i32); visit_i64(i64); visit_i128(i128);
+        visit_u8(u8); visit_u16(u16); visit_u32(u32); visit_u64(u64); visit_u128(u128); visit_f32(f32);
+        visit_f64(f64); visit_char(char); visit_str(&str);
+    }
+
+    fn visit_borrowed_str<E: de::Error>(mut self, value: &'de str) -> Result<V::Value, E> {
+        self.record(|| Cow::Borrowed(value))?;
+        self.inner.visit_borrowed_str(value)
+    }
+
+    fn visit_string<E: de::Error>(mut self, value: String) -> Result<V::Value, E> {
+        self.record(|| Cow::Owned(value.clone()))?;
+        self.inner.visit_string(value)
+    }
+
+    fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<V::Value, E> {
+        self.inner.visit_bytes(value)
+    }
+
+    fn visit_borrowed_bytes<E: de::Error>(self, value: &'de [u8]) -> Result<V::Value, E> {
+        self.inner.visit_borrowed_bytes(value)
+    }
+
+    fn visit_byte_buf<E: de::Error>(self, value: Vec<u8>) -> Result<V::Value, E> {
+        self.inner.visit_byte_buf(value)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_none()
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
+        self.inner.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.inner.visit_some(Strict { inner: deserializer, rules: self.rules, depth: self.depth, names: None })
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
+        self.inner.visit_newtype_struct(Strict {
+            inner: deserializer,
+            rules: self.rules,
+            depth: self.depth,
+            names: None,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        let rules = self.rules;
+        let mut seq = StrictSeq { inner: seq, rules, depth: self.enter()? };
+        let value = self.inner.visit_seq(&mut seq);
+        rules.finish(value, || seq.next_element::<IgnoredAny>().map(|element| element.is_some()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
+        let rules = self.rules;
+        let mut map = StrictMap { inner: map, rules, depth: self.enter()?, names: Names::new() };
+        let value = self.inner.visit_map(&mut map);
+        rules.finish(value, || map.next_entry::<IgnoredAny, IgnoredAny>().map(|entry| entry.is_some()))
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
+        self.inner.visit_enum(StrictEnum { inner: data, rules: self.rules, depth: self.depth })
+    }
+}
+
+/// A seed whose value is read by a [`Strict`] deserializer.
+struct StrictSeed<'r, 'n, 'de, S> {
+    inner: S,
+    rules: &'r Rules,
+    depth: usize,
+    names: Option<&'n mut Names<'de>>,
+}
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for StrictSeed<'_, '_, 'de, S> {
+    type Value = S::Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
+        self.rules.handed.set(true);
+        self.inner.deserialize(Strict { inner: deserializer, rules: self.rules, depth: self.depth, names: self.names })
+    }
+}
+
+struct StrictSeq<'r, A> {
+    inner: A,
+    rules: &'r Rules,
+    depth: usize,
+}
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for StrictSeq<'_, A> {
+    type Error = A::Error;
+
+    fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, A::Error> {
+        let seed = StrictSeed { inner: seed, rules: self.rules, depth: self.depth, names: None };
+        self.rules.handing(|| self.inner.next_element_seed(seed))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.inner.size_hint()
+    }
+}
+
+struct StrictMap<'r, 'de, A> {
+    inner: A,
+    rules: &'r Rules,
+    depth: usize,
+    names: Names<'de>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<'_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        let seed = StrictSeed { inner: seed, rules: self.rules, depth: self.depth, names: Some(&mut self.names) };
+        self.rules.handing(|| self.inner.next_key_seed(seed))
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        let seed = StrictSeed { inner: seed, rules: self.rules, depth: self.depth, names: None };
+        self.rules.handing(|| self.inner.next_value_seed(seed))
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.inner.size_hint()
+    }
+}
+
+/// An enum's variant (`"name"`, or `{"name": value}`) read strictly.
+struct StrictEnum<'r, A> {
+    inner: A,
+    rules: &'r Rules,
+    depth: usize,
+}
+
+impl<'r, 'de, A: EnumAccess<'de>> EnumAccess<'de> for StrictEnum<'r, A> {
+    type Error = A::Error;
+    type Variant = StrictEnum<'r, A::Variant>;
+
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self::Variant), A::Error> {
+        let (value, variant) = self.inner.variant_seed(seed)?;
+        Ok((value, StrictEnum { inner: variant, rules: self.rules, depth: self.depth }))
+    }
+}
+
+impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for StrictEnum<'_, A> {
+    type Error = A::Error;
+
+    fn unit_variant(self) -> Result<(), A::Error> {
+        self.inner.unit_variant()
+    }
+
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, A::Error> {
+        self.inner.newtype_variant_seed(StrictSeed { inner: seed, rules: self.rules, depth: self.depth, names: None })
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
+        self.inner.tuple_variant(len, Visit { inner: visitor, rules: self.rules, depth: self.depth, names: None })
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        self.inner.struct_variant(fields, Visit { inner: visitor, rules: self.rules, depth: self.depth, names: None })
+    }
+}
+
+/// Why [`unique_names`] refused a document, with the 1-based position `serde_json` gives.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum NamesFault {
+    /// An object names a member twice.
+    Repeated { line: usize, column: usize },
+    /// The document is not JSON `serde_json` can read.
+    NotJson { line: usize, column: usize },
+}
+
+/// Whether every object in `json`, at any depth, names each member once (escapes decoded:
+/// `"a\u006cg"` is `alg`): a [`Strict`] read that keeps no value, for documents read twice
+/// (a key set is read into a `Value` only once it is known to be whole).
+pub(crate) fn unique_names(json: &[u8]) -> Result<(), NamesFault> {
+    let rules = Rules::new(usize::MAX);
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let checked = IgnoredAny::deserialize(Strict::new(&mut deserializer, &rules)).and_then(|_| deserializer.end());
+    checked.map_err(|error| {
+        let (line, column) = (error.line(), error.column());
+        match rules.fault() {
+            Some(Fault::Repeated) => NamesFault::Repeated { line, column },
+            _ => NamesFault::NotJson { line, column },
+        }
+    })
 }
 
 /// A JSON value reduced to what the parsers need to know about it: a string (borrowed when it
@@ -269,161 +628,6 @@ impl<'de> Deserialize<'de> for Name<'de> {
             }
         }
         deserializer.deserialize_str(NameVisitor)
-    }
-}
-
-/// How many names [`SeenNames`] keeps inline; more, or names with escapes, go to the heap.
-const SEEN_INLINE: usize = 16;
-
-/// Member names seen so far in one object, at most `N`, to refuse repeats.
-///
-/// Names without escapes are borrowed from the document and the first [`SEEN_INLINE`] of them
-/// kept inline, so that the usual object costs no allocation; the rest are kept in a vector.
-pub(crate) struct SeenNames<'de, const N: usize> {
-    inline: [&'de str; SEEN_INLINE],
-    inline_len: usize,
-    spilled: Vec<Cow<'de, str>>,
-}
-
-/// Why a name could not be recorded.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum NameFault {
-    Duplicate,
-    TooMany,
-}
-
-/// A name as recorded: borrowed from the document, or decoded from escapes and kept.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Seen<'s, 'de> {
-    Borrowed(&'de str),
-    Kept(&'s str),
-}
-
-impl Seen<'_, '_> {
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            Seen::Borrowed(name) => name,
-            Seen::Kept(name) => name,
-        }
-    }
-}
-
-impl<'de, const N: usize> SeenNames<'de, N> {
-    pub(crate) fn new() -> Self {
-        Self { inline: [""; SEEN_INLINE], inline_len: 0, spilled: Vec::new() }
-    }
-
-    /// Records `name`, refusing a repeat or one name too many.
-    pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> Result<Seen<'_, 'de>, NameFault> {
-        let repeated = self.inline[..self.inline_len].iter().any(|&seen| seen == name) || self.spilled.contains(&name);
-        if repeated {
-            return Err(NameFault::Duplicate);
-        }
-        if self.inline_len + self.spilled.len() == N {
-            return Err(NameFault::TooMany);
-        }
-        match name {
-            Cow::Borrowed(name) if self.inline_len < SEEN_INLINE => {
-                self.inline[self.inline_len] = name;
-                self.inline_len += 1;
-                Ok(Seen::Borrowed(name))
-            }
-            name => {
-                self.spilled.push(name);
-                Ok(match &self.spilled[self.spilled.len() - 1] {
-                    Cow::Borrowed(name) => Seen::Borrowed(name),
-                    Cow::Owned(name) => Seen::Kept(name),
-                })
-            }
-        }
-    }
-}
-
-/// Why [`unique_names`] refused a document, with the 1-based position `serde_json` gives.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum NamesFault {
-    /// An object names a member twice.
-    Repeated { line: usize, column: usize },
-    /// The document is not JSON `serde_json` can read.
-    NotJson { line: usize, column: usize },
-}
-
-/// Whether every object in `json`, at any depth, names each member once (escapes decoded:
-/// `"a\u006cg"` is `alg`). One pass that keeps only the names of the objects it is inside.
-pub(crate) fn unique_names(json: &[u8]) -> Result<(), NamesFault> {
-    let mut repeated = false;
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let checked =
-        UniqueNames { repeated: &mut repeated }.deserialize(&mut deserializer).and_then(|()| deserializer.end());
-    checked.map_err(|error| {
-        let (line, column) = (error.line(), error.column());
-        if repeated {
-            NamesFault::Repeated { line, column }
-        } else {
-            NamesFault::NotJson { line, column }
-        }
-    })
-}
-
-/// Walks a JSON value, refusing any object that names a member twice; keeps no value.
-struct UniqueNames<'r> {
-    repeated: &'r mut bool,
-}
-
-impl<'de> DeserializeSeed<'de> for UniqueNames<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for UniqueNames<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(UniqueNames { repeated: &mut *self.repeated })?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut names = BTreeSet::new();
-        while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
-            if !names.insert(name) {
-                *self.repeated = true;
-                return Err(de::Error::custom("repeated member"));
-            }
-            map.next_value_seed(UniqueNames { repeated: &mut *self.repeated })?;
-        }
-        Ok(())
     }
 }
 

@@ -3,10 +3,12 @@
 
 use core::fmt;
 
-use crate::error::Rejection;
+use serde::de::IgnoredAny;
+
+use crate::error::{Malformed, Rejection, TooLarge};
 use crate::limits::{HEADER_LEN_MAX, PAYLOAD_LEN_MAX};
-use crate::token::base64url;
 use crate::token::verify::Bounded;
+use crate::token::{base64url, claims, header};
 
 /// A compact token split into its three segments, its signature not checked: what the token
 /// says about itself, which anyone could have written. For showing a token (`tokenring
@@ -50,7 +52,7 @@ impl<'t> Unverified<'t> {
             (Some(header_b64), Some(payload_b64), Some(signature_b64), None) => {
                 Ok(Self { header_b64, payload_b64, signature_b64 })
             }
-            _ => Err(Rejection::Malformed("the token does not have three segments")),
+            _ => Err(Rejection::Malformed(Malformed::Segments)),
         }
     }
 
@@ -76,6 +78,26 @@ impl<'t> Unverified<'t> {
         Ok(payload)
     }
 
+    /// Whether the header passes the verifier's header rules (`alg` exactly `HS256`, each
+    /// member named once in every object, no `crit`, ...), read as the verifier reads it.
+    ///
+    /// # Errors
+    /// The rejection the verifier gives the header, the signature aside.
+    pub fn check_header(&self) -> Result<(), Rejection> {
+        let mut buffer = [0u8; HEADER_LEN_MAX];
+        header::parse(decode_header(self.header_b64, &mut buffer)?).map(|_| ())
+    }
+
+    /// Whether the payload is a claims set the verifier reads (a JSON object, each member named
+    /// once in every object, registered claims of the right types, within the limits), read as
+    /// the verifier reads it. Times, issuer and audience are not checked.
+    ///
+    /// # Errors
+    /// The rejection the verifier gives the claims, the signature aside.
+    pub fn check_claims(&self) -> Result<(), Rejection> {
+        claims::parse::<IgnoredAny>(&self.payload()?).map(|_| ())
+    }
+
     /// The decoded signature's length in bytes (32 for HS256, 0 for an unsigned token); the
     /// signature itself is not handed out, so that it is not printed by mistake.
     ///
@@ -85,7 +107,7 @@ impl<'t> Unverified<'t> {
         let mut signature = vec![0u8; base64url::decoded_len_max(self.signature_b64.len())];
         base64url::decode(self.signature_b64, &mut signature)
             .map(|decoded| decoded.len())
-            .map_err(|_| Rejection::Malformed("the signature is not canonical base64url"))
+            .map_err(|_| Rejection::Malformed(Malformed::SignatureEncoding))
     }
 }
 
@@ -108,19 +130,19 @@ pub(crate) fn decode_header<'b>(
     buffer: &'b mut [u8; HEADER_LEN_MAX],
 ) -> Result<&'b [u8], Rejection> {
     if header_b64.is_empty() {
-        return Err(Rejection::Malformed("the header segment is empty"));
+        return Err(Rejection::Malformed(Malformed::EmptyHeader));
     }
     if base64url::decoded_len_max(header_b64.len()) > HEADER_LEN_MAX {
-        return Err(Rejection::TooLarge("the header exceeds its length limit"));
+        return Err(Rejection::TooLarge(TooLarge::Header));
     }
-    base64url::decode(header_b64, buffer).map_err(|_| Rejection::Malformed("the header is not canonical base64url"))
+    base64url::decode(header_b64, buffer).map_err(|_| Rejection::Malformed(Malformed::HeaderEncoding))
 }
 
 /// Decodes a payload segment into `buffer`, which must have room for it. The one payload
 /// decoder of the verifier and of [`Unverified`].
 pub(crate) fn decode_payload<'b>(payload_b64: &[u8], buffer: &'b mut [u8]) -> Result<&'b [u8], Rejection> {
     if base64url::decoded_len_max(payload_b64.len()) > buffer.len() {
-        return Err(Rejection::TooLarge("the payload exceeds its length limit"));
+        return Err(Rejection::TooLarge(TooLarge::Payload));
     }
-    base64url::decode(payload_b64, buffer).map_err(|_| Rejection::Malformed("the payload is not canonical base64url"))
+    base64url::decode(payload_b64, buffer).map_err(|_| Rejection::Malformed(Malformed::PayloadEncoding))
 }

@@ -10,7 +10,7 @@
 
 use serde::de::{Deserialize, DeserializeOwned};
 
-use crate::error::Rejection;
+use crate::error::{Malformed, Rejection, TooLarge};
 use crate::limits::{SIGNATURE_B64_LEN, SIGNATURE_LEN, TOKEN_LEN_MAX};
 use crate::ring::key::Kid;
 use crate::ring::keyring::{KeyRing, Selected};
@@ -33,7 +33,7 @@ pub(crate) struct Bounded<'t>(&'t [u8]);
 impl<'t> Bounded<'t> {
     pub(crate) fn new(token: &'t [u8]) -> Result<Self, Rejection> {
         if token.len() > TOKEN_LEN_MAX {
-            return Err(Rejection::TooLarge("the token exceeds its length limit"));
+            return Err(Rejection::TooLarge(TooLarge::Token));
         }
         Ok(Self(token))
     }
@@ -134,7 +134,7 @@ impl KeyRing {
     /// bytes, to mean `alg` HS256 and that key's `kid`: it skips the header parse, and its MAC
     /// starts from the key's state after that header. Every check still runs, in the same order.
     fn check<'t>(&self, token: Bounded<'t>, now_secs: u64) -> Result<Checked<'t>, Rejection> {
-        const NOT_THREE_SEGMENTS: Rejection = Rejection::Malformed("the token does not have three segments");
+        const NOT_THREE_SEGMENTS: Rejection = Rejection::Malformed(Malformed::Segments);
         let token = token.bytes();
         let Some(last_dot) = token.iter().rposition(|&byte| byte == b'.') else { return Err(NOT_THREE_SEGMENTS) };
         let (signing_input, signature_b64) = (&token[..last_dot], &token[last_dot + 1..]);
@@ -154,11 +154,11 @@ impl KeyRing {
         // and must be reported as `unsupported-algorithm`, not as a malformed signature.
         let selected = self.select(own, &signing_input[..header_len], now_secs)?;
         if signature_b64.len() != SIGNATURE_B64_LEN {
-            return Err(Rejection::Malformed("the signature is not 32 bytes of base64url"));
+            return Err(Rejection::Malformed(Malformed::SignatureLength));
         }
         let mut signature = [0u8; SIGNATURE_LEN];
         if base64url::decode(signature_b64, &mut signature).is_err() {
-            return Err(Rejection::Malformed("the signature is not canonical base64url"));
+            return Err(Rejection::Malformed(Malformed::SignatureEncoding));
         }
         let matches = |state: &Midstate| state.verify(&signing_input[state.absorbed()..], &signature);
         let matched = match selected {

@@ -2,7 +2,7 @@
 //! and numbers beyond a float's range.
 
 use serde_json::Value;
-use tokenring::{Key, KeyRing, Rejection, SignError, Validation};
+use tokenring::{Key, KeyRing, Malformed, Rejection, SignError, Validation};
 
 use crate::ring::NOW;
 
@@ -22,20 +22,27 @@ fn verify(claims: &str) -> Result<(Option<u64>, Option<u64>), Rejection> {
         .map(|verified| (verified.expires_at(), verified.issued_at()))
 }
 
+/// A number beyond a float's range (`1e400`) is JSON by its grammar, but not JSON `serde_json`
+/// can read: the claims are malformed, wherever it sits (unless `serde_json`'s
+/// `arbitrary_precision` is on in this build, when the number reads and only a time claim is
+/// refused, as invalid).
 #[test]
-fn a_time_beyond_a_floats_range_is_an_invalid_claim_not_a_malformed_object() {
-    assert_eq!(verify(r#"{"exp":1e400}"#), Err(Rejection::InvalidClaim("exp")));
-    assert_eq!(verify(r#"{"sub":"3","nbf":-1e400}"#), Err(Rejection::InvalidClaim("nbf")));
-    assert_eq!(verify(r#"{"iat":1E+999,"exp":9999999999}"#), Err(Rejection::InvalidClaim("iat")));
-    // Elsewhere, the number is the caller's type's to read: a `Value` cannot hold it (so the
-    // claims do not fit), unless `serde_json`'s `arbitrary_precision` is on in this build.
-    let claims = r#"{"x":1e400,"exp":9999999999}"#;
-    let expected = match serde_json::from_str::<Value>(claims) {
-        Ok(_) => Ok((Some(9_999_999_999), None)),
-        Err(_) => Err(Rejection::InvalidClaim("claims")),
-    };
-    assert_eq!(verify(claims), expected);
-    // A number that is not JSON at all is still malformed.
+fn a_number_beyond_a_floats_range_is_malformed() {
+    let arbitrary_precision = serde_json::from_str::<Value>("1e400").is_ok();
+    for (claims, claim) in [
+        (r#"{"exp":1e400}"#, Some("exp")),
+        (r#"{"sub":"3","nbf":-1e400}"#, Some("nbf")),
+        (r#"{"iat":1E+999,"exp":9999999999}"#, Some("iat")),
+        (r#"{"x":1e400,"exp":9999999999}"#, None),
+    ] {
+        let expected = match (arbitrary_precision, claim) {
+            (false, _) => Err(Rejection::Malformed(Malformed::ClaimsNotObject)),
+            (true, Some(claim)) => Err(Rejection::InvalidClaim(claim)),
+            (true, None) => Ok((Some(9_999_999_999), None)),
+        };
+        assert_eq!(verify(claims), expected, "{claims}");
+    }
+    // A number that is not JSON at all is malformed in every build.
     assert!(matches!(verify(r#"{"exp":1e}"#), Err(Rejection::Malformed(_))));
     assert!(matches!(verify(r#"{"exp":1e400"#), Err(Rejection::Malformed(_))));
 }
@@ -78,7 +85,7 @@ fn a_name_repeated_inside_a_nested_object_is_malformed_at_any_depth() {
     struct Session {
         sub: String,
     }
-    let repeated = Rejection::Malformed("the claims repeat a member");
+    let repeated = Rejection::Malformed(Malformed::ClaimsRepeatMember);
     for claims in [
         r#"{"exp":9999999999,"ctx":{"role":"user","role":"admin"}}"#,
         r#"{"exp":9999999999,"ctx":{"a":[{"b":1,"b":2}]}}"#,
@@ -115,9 +122,21 @@ fn issue_names_why_the_claims_cannot_be_signed() {
     assert_eq!(issue(r#"{"a":{"b":1,"b":2}}"#).unwrap_err(), SignError::DuplicateClaim);
     assert_eq!(issue(r#"{"iss":5}"#).unwrap_err(), SignError::InvalidClaim("iss"));
     assert_eq!(issue(r#"{"aud":5}"#).unwrap_err(), SignError::InvalidClaim("aud"));
-    assert_eq!(
-        issue(r#"{"s":"\ud800"}"#).unwrap_err(),
-        SignError::Malformed("the claims are not valid UTF-8 JSON text")
-    );
+    assert_eq!(issue(r#"{"s":"\ud800"}"#).unwrap_err(), SignError::Malformed(Malformed::ClaimsNotObject));
     assert!(issue(r#"{"iss":"me","aud":["you"]}"#).is_ok());
+}
+
+/// `Unverified` tells a tool what the verifier would say about a token's header and claims,
+/// the signature aside: the one reading of an untrusted token.
+#[test]
+fn unverified_checks_the_header_and_claims_as_the_verifier_reads_them() {
+    use tokenring::Unverified;
+    let signed = token(r#"{"sub":"3","x":{"a":1,"\u0061":2}}"#);
+    let unverified = Unverified::parse(&signed).unwrap();
+    assert_eq!(unverified.check_header(), Ok(()));
+    assert_eq!(unverified.check_claims(), Err(Rejection::Malformed(Malformed::ClaimsRepeatMember)));
+    let signed = token(r#"{"sub":"3","exp":"soon"}"#);
+    assert_eq!(Unverified::parse(&signed).unwrap().check_claims(), Err(Rejection::InvalidClaim("exp")));
+    let signed = token(r#"{"sub":"3","exp":1}"#);
+    assert_eq!(Unverified::parse(&signed).unwrap().check_claims(), Ok(()), "times are not checked");
 }

@@ -4,7 +4,10 @@ use std::error::Error as _;
 use std::io;
 
 use tokenring::limits::{DURATION_SECS_MAX, KID_LEN_MAX};
-use tokenring::{Error, Fingerprint, KeyError, KeySetError, Rejection, SignError, StoreError, StoreOp};
+use tokenring::{
+    Error, Fingerprint, KeyError, KeySetError, Malformed, Rejection, SignError, StoreError, StoreOp, TooLarge,
+    UnsupportedHeader,
+};
 
 #[test]
 fn rejection_details() {
@@ -15,12 +18,12 @@ fn rejection_details() {
     assert_eq!(Rejection::InvalidClaim("aud").to_string(), "invalid-claim: claim `aud` has the wrong type");
     assert_eq!(Rejection::MissingClaim("exp").explanation(), "a required claim is absent");
     assert_eq!(Rejection::Expired.to_string(), "expired: the token has expired");
-    assert_eq!(Rejection::Malformed("the header is empty").explanation(), "the header is empty");
+    assert_eq!(Rejection::Malformed(Malformed::EmptyHeader).explanation(), "the header segment is empty");
     for (rejection, code) in [
-        (Rejection::Malformed("not three segments"), "malformed"),
-        (Rejection::TooLarge("the token is too long"), "too-large"),
+        (Rejection::Malformed(Malformed::Segments), "malformed"),
+        (Rejection::TooLarge(TooLarge::Token), "too-large"),
         (Rejection::UnsupportedAlgorithm, "unsupported-algorithm"),
-        (Rejection::UnsupportedHeader("crit is set"), "unsupported-header"),
+        (Rejection::UnsupportedHeader(UnsupportedHeader::Crit), "unsupported-header"),
         (Rejection::RetiredKey, "retired-key"),
         (Rejection::UnknownKey, "unknown-key"),
         (Rejection::BadSignature, "bad-signature"),
@@ -92,7 +95,7 @@ fn error_display_and_sources() {
         SignError::DurationTooLong { secs: DURATION_SECS_MAX + 1 }.to_string(),
         SignError::TimeOverflow.to_string(),
         SignError::InvalidClaim("iss").to_string(),
-        SignError::Malformed("the claims are not valid UTF-8 JSON text").to_string(),
+        SignError::Malformed(Malformed::ClaimsText).to_string(),
         KeyError::TooLong { bits: 8 }.to_string(),
         KeyError::InvalidKid.to_string(),
         KeyError::RingFull.to_string(),

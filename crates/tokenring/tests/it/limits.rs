@@ -7,7 +7,7 @@ use tokenring::limits::{
     AUDIENCES_MAX, CLAIMS_MEMBERS_MAX, DURATION_SECS_MAX, HEADER_LEN_MAX, ISSUED_KIDS_MAX, JSON_DEPTH_MAX,
     KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_LEN_MIN, KEY_SET_LEN_MAX, KID_LEN_MAX, PAYLOAD_LEN_MAX, TOKEN_LEN_MAX,
 };
-use tokenring::{Key, KeyError, KeyRing, KeySetError, Rejection, Scratch, SignError, Validation};
+use tokenring::{Key, KeyError, KeyRing, KeySetError, Rejection, Scratch, SignError, TooLarge, Validation};
 
 use crate::helpers::{b64, jwk, lenient, load, ring, signed};
 use crate::ring::NOW;
@@ -70,7 +70,7 @@ fn a_token_of_exactly_the_length_limit_under_the_rings_own_header_verifies_and_o
     let over = signed(r#"{"alg":"HS256","typ":"JWT"}"#, &longer);
     assert_eq!(over.len(), TOKEN_LEN_MAX + 1);
     assert!(over.starts_with(token.split('.').next().unwrap()), "the ring's own header: the fast path");
-    let too_large = Rejection::TooLarge("the token exceeds its length limit");
+    let too_large = Rejection::TooLarge(TooLarge::Token);
     assert_eq!(ring.verify::<Value>(&over, &lenient(), NOW).unwrap_err(), too_large);
     assert_eq!(ring.verify_jws(&over, &mut scratch, NOW).unwrap_err(), too_large);
     assert_eq!(ring.verify_borrowed::<Value>(&over, &lenient(), &mut scratch, NOW).unwrap_err(), too_large);
@@ -90,7 +90,7 @@ fn a_token_of_exactly_the_length_limit_under_a_foreign_header_verifies_and_one_m
     assert!(ring.verify_borrowed::<Value>(&token, &lenient(), &mut scratch, NOW).is_ok());
     let over = signed(header, &claims_of_len(payload.len() + 1));
     assert_eq!(over.len(), TOKEN_LEN_MAX + 1);
-    let too_large = Rejection::TooLarge("the token exceeds its length limit");
+    let too_large = Rejection::TooLarge(TooLarge::Token);
     assert_eq!(ring.verify::<Value>(&over, &lenient(), NOW).unwrap_err(), too_large);
     assert_eq!(ring.verify_jws(&over, &mut scratch, NOW).unwrap_err(), too_large);
 }
@@ -111,7 +111,7 @@ fn a_foreign_header_of_exactly_the_header_limit_is_read_and_one_more_byte_is_too
     assert!(ring.verify::<Value>(signed(&header(HEADER_LEN_MAX), "{}"), &lenient(), NOW).is_ok());
     assert_eq!(
         ring.verify::<Value>(signed(&header(HEADER_LEN_MAX + 1), "{}"), &lenient(), NOW).unwrap_err(),
-        Rejection::TooLarge("the header exceeds its length limit")
+        Rejection::TooLarge(TooLarge::Header)
     );
 }
 
@@ -131,8 +131,11 @@ fn json_depth() {
     let header = format!(r#"{{"alg":"HS256","x":{}{}}}"#, "[".repeat(JSON_DEPTH_MAX), "]".repeat(JSON_DEPTH_MAX));
     assert!(matches!(verify(&signed(&header, "{}")), Err(Rejection::TooLarge(_))));
     // Far deeper than serde_json's own recursion limit: still a typed rejection, no stack overflow.
-    let deep = "[".repeat(TOKEN_LEN_MAX / 2);
+    let deep = format!(r#"{{"a":{}"#, "[".repeat(TOKEN_LEN_MAX / 2));
     assert!(matches!(verify(&signed(r#"{"alg":"HS256"}"#, &deep)), Err(Rejection::TooLarge(_))));
+    // An array is no claims object, however deep.
+    let deep = "[".repeat(TOKEN_LEN_MAX / 2);
+    assert!(matches!(verify(&signed(r#"{"alg":"HS256"}"#, &deep)), Err(Rejection::Malformed(_))));
 }
 
 #[test]

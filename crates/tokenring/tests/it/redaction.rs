@@ -2,7 +2,9 @@
 //! and kebab-case, and the documented `Debug` forms.
 
 use serde_json::Value;
-use tokenring::{Key, KeyRing, Kid, Rejection, Scratch, StoreError, Validation};
+use tokenring::{
+    Key, KeyRing, Kid, Malformed, Rejection, Scratch, StoreError, TooLarge, UnsupportedHeader, Validation,
+};
 
 use crate::ring::NOW;
 
@@ -55,10 +57,10 @@ fn rejections_never_print_the_token_signature_or_key() {
     }
     // Every variant, so new ones are covered by construction.
     for rejection in [
-        Rejection::Malformed("x"),
-        Rejection::TooLarge("x"),
+        Rejection::Malformed(Malformed::Segments),
+        Rejection::TooLarge(TooLarge::Token),
         Rejection::UnsupportedAlgorithm,
-        Rejection::UnsupportedHeader("x"),
+        Rejection::UnsupportedHeader(UnsupportedHeader::Crit),
         Rejection::RetiredKey,
         Rejection::UnknownKey,
         Rejection::BadSignature,
@@ -104,9 +106,9 @@ fn every_code_is_listed_and_kebab_case() {
     for suspicious in [
         Rejection::BadSignature,
         Rejection::UnknownKey,
-        Rejection::Malformed("x"),
+        Rejection::Malformed(Malformed::Segments),
         Rejection::UnsupportedAlgorithm,
-        Rejection::UnsupportedHeader("x"),
+        Rejection::UnsupportedHeader(UnsupportedHeader::Crit),
     ] {
         assert!(!suspicious.is_routine(), "{suspicious}");
     }

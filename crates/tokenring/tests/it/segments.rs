@@ -3,7 +3,7 @@
 //! holds, and an empty payload is read as the bytes it is.
 
 use serde_json::Value;
-use tokenring::{Key, KeyRing, Kid, Rejection, Scratch};
+use tokenring::{Key, KeyRing, Kid, Malformed, Rejection, Scratch};
 
 use crate::helpers::lenient;
 use crate::ring::NOW;
@@ -28,7 +28,7 @@ fn a_token_under_the_rings_own_header_missing_a_dot_is_malformed_even_with_a_mat
     // is replaced.
     let (ring, token, [header, payload, signature]) = own_token();
     assert_eq!(verify_jws(&ring, &token).unwrap(), br#"{"sub":"3"}"#);
-    let segments = Rejection::Malformed("the token does not have three segments");
+    let segments = Rejection::Malformed(Malformed::Segments);
     for broken in [format!("{header}A{payload}.{signature}"), format!("{header}.{payload}A{signature}")] {
         assert_eq!(verify_jws(&ring, &broken).unwrap_err(), segments, "{broken}");
         assert_eq!(ring.verify::<Value>(&broken, &lenient(), NOW).unwrap_err(), segments);
@@ -43,7 +43,7 @@ fn a_token_under_the_rings_own_header_missing_a_dot_is_malformed_even_with_a_mat
 #[test]
 fn a_token_under_the_rings_own_header_with_a_signature_one_character_off_is_malformed() {
     let (ring, _, [header, payload, signature]) = own_token();
-    let wrong_length = Rejection::Malformed("the signature is not 32 bytes of base64url");
+    let wrong_length = Rejection::Malformed(Malformed::SignatureLength);
     // 42 and 44 characters of canonical base64url ('A' is all zero bits).
     for broken in [
         format!("{header}.{payload}.{}", "A".repeat(42)),
@@ -64,7 +64,7 @@ fn a_token_under_the_rings_own_header_with_an_empty_payload_is_read_like_any_oth
     assert_eq!(verify_jws(&ring, &empty).unwrap(), b"");
     assert_eq!(
         ring.verify::<Value>(&empty, &lenient(), NOW).unwrap_err(),
-        Rejection::Malformed("the claims are not a JSON object")
+        Rejection::Malformed(Malformed::ClaimsNotObject)
     );
     let forged = format!("{header}..{}", "A".repeat(43));
     assert_eq!(verify_jws(&ring, &forged).unwrap_err(), Rejection::BadSignature);
@@ -81,7 +81,7 @@ fn a_payload_that_is_not_canonical_base64url_is_malformed_only_once_the_mac_hold
     let (ring, _, [own_header, _, _]) = own_token();
     // A header the ring does not issue, naming the same key: the path that parses headers.
     let other_header = crate::helpers::b64(br#"{"kid":"k1","alg":"HS256"}"#);
-    let not_canonical = Rejection::Malformed("the payload is not canonical base64url");
+    let not_canonical = Rejection::Malformed(Malformed::PayloadEncoding);
     // A character outside the alphabet, non-zero trailing bits ("e30" is `{}`), a length of
     // 1 mod 4.
     for payload in ["e30!", "e31", "e30xA"] {
@@ -99,7 +99,7 @@ fn a_payload_that_is_not_canonical_base64url_is_malformed_only_once_the_mac_hold
 #[test]
 fn a_dot_inside_the_payload_segment_is_malformed_before_the_header_or_the_mac_is_judged() {
     let (ring, _, [own_header, payload, _]) = own_token();
-    let segments = Rejection::Malformed("the token does not have three segments");
+    let segments = Rejection::Malformed(Malformed::Segments);
     let unknown_header = crate::helpers::b64(br#"{"alg":"HS256","kid":"nobody"}"#);
     let unsupported_header = crate::helpers::b64(br#"{"alg":"none"}"#);
     for header in [&own_header, &unknown_header, &unsupported_header] {

@@ -18,7 +18,7 @@ use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, Ma
 
 use super::{Registered, Replay, Slot, TeeDeserializer};
 use crate::limits::JSON_DEPTH_MAX;
-use crate::token::strict_json::Scalar;
+use crate::token::strict_json::{Names, Scalar};
 
 /// Reads `text` into `C`, with the registered claims, or `None` when it gave up, for whatever
 /// reason (a fault included: `serde_json` finds it again and names it).
@@ -27,13 +27,8 @@ pub(super) fn parse<'de, C: Deserialize<'de>>(text: &'de str) -> Option<(C, Regi
     // The reader refuses to nest deeper than the limit itself.
     let mut plain = Plain::over(text, JSON_DEPTH_MAX);
     plain.open_object().ok()?;
-    let mut tee = PlainTee {
-        plain: &mut plain,
-        first: true,
-        pending: None,
-        names: PlainNames::new(),
-        registered: &mut registered,
-    };
+    let mut tee =
+        PlainTee { plain: &mut plain, first: true, pending: None, names: Names::new(), registered: &mut registered };
     let claims = C::deserialize(TeeDeserializer { map: &mut tee }).ok()?;
     // The caller's type may stop early; the registered claims must still all be seen.
     while tee.next_key::<IgnoredAny>().ok()?.is_some() {
@@ -63,57 +58,14 @@ impl de::Error for NotPlain {
     }
 }
 
-/// Most members the fast path tracks in one object. Objects with more are rare and go to the thorough path,
-/// which allows up to [`CLAIMS_MEMBERS_MAX`](crate::limits::CLAIMS_MEMBERS_MAX); a small set is quicker to set up and to search.
-const PLAIN_MEMBERS_MAX: usize = 16;
-
-/// The fast path's record of one object's member names, to refuse duplicates.
-///
-/// Only a short summary of each name is kept (length, first, middle and last byte): a repeated
-/// name repeats its summary, so a repeat can never pass unnoticed. When two names share a
-/// summary the fast path gives up, and the thorough path, which compares names in full,
-/// decides whether they are a duplicate (refused) or merely alike (accepted). Distinct member
-/// names almost never share a summary, so in practice this costs a few integer compares per
-/// name and no storage of names at all.
-struct PlainNames {
-    summaries: [u32; PLAIN_MEMBERS_MAX],
-    len: usize,
-}
-
-impl PlainNames {
-    /// Marks an empty slot: no name has this summary, since its bytes would have to be `0xFF`,
-    /// which UTF-8 never contains.
-    const EMPTY: u32 = u32::MAX;
-
-    fn new() -> Self {
-        Self { summaries: [Self::EMPTY; PLAIN_MEMBERS_MAX], len: 0 }
+/// Records a member name, giving up on a repeat (the thorough path names it) and on more names
+/// than [`Names`] keeps without allocating (rare; the thorough path counts them).
+#[inline]
+fn record<'de>(names: &mut Names<'de>, name: &'de str) -> Result<(), NotPlain> {
+    if !names.insert_inline(name) {
+        return Err(NotPlain);
     }
-
-    #[inline]
-    fn summary(name: &str) -> u32 {
-        match name.as_bytes() {
-            [] => 0,
-            bytes @ [first, .., last] | bytes @ [first @ last] => {
-                let middle = bytes[bytes.len() / 2];
-                (bytes.len() as u32 & 0xFF) << 24 | u32::from(*first) << 16 | u32::from(middle) << 8 | u32::from(*last)
-            }
-        }
-    }
-
-    /// Records `name`; gives up on a summary seen before, or one name more than it holds.
-    #[inline]
-    fn insert(&mut self, name: &str) -> Result<(), NotPlain> {
-        let summary = Self::summary(name);
-        let len = self.len.min(PLAIN_MEMBERS_MAX);
-        // Every slot is compared, empty ones included, and the results ORed: a fixed-length
-        // compare without a branch per slot (the compiler makes it a few vector compares).
-        if self.summaries.iter().fold(false, |seen, &other| seen | (other == summary)) {
-            return Err(NotPlain);
-        }
-        *self.summaries.get_mut(len).ok_or(NotPlain)? = summary;
-        self.len = len + 1;
-        Ok(())
-    }
+    Ok(())
 }
 
 /// What a byte means inside a string: 0 for an ordinary byte, 1 for the closing quote, 2 for a
@@ -404,10 +356,28 @@ impl<'de> Plain<'de> {
 
     fn object<V: Visitor<'de>>(&mut self, visitor: V) -> Result<V::Value, NotPlain> {
         self.open()?;
-        let value = visitor.visit_map(PlainMap { plain: self, first: true, names: PlainNames::new() })?;
+        let value = visitor.visit_map(PlainMap { plain: self, first: true, names: Names::new() })?;
         self.close(b'}')?;
         Ok(value)
     }
+}
+
+/// Deserializer methods that hand the request on to another method of the same deserializer.
+macro_rules! plain_methods {
+    ($($method:ident($($arg:ty),*) => $target:ident;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, $(_: $arg,)* visitor: V) -> Result<V::Value, NotPlain> {
+            self.$target(visitor)
+        }
+    )*};
+}
+
+/// Deserializer methods that give up: what they ask for is left to `serde_json`.
+macro_rules! refuse {
+    ($($method:ident($($arg:ty),*);)*) => {$(
+        fn $method<V: Visitor<'de>>(self, $(_: $arg,)* _: V) -> Result<V::Value, NotPlain> {
+            Err(NotPlain)
+        }
+    )*};
 }
 
 impl<'de> Deserializer<'de> for &mut Plain<'de> {
@@ -454,76 +424,11 @@ impl<'de> Deserializer<'de> for &mut Plain<'de> {
         }
     }
 
-    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_u64(visitor)
-    }
-
-    fn deserialize_i128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        // `serde_json` parses 128-bit integers with a path of its own.
-        Err(NotPlain)
-    }
-
-    fn deserialize_u128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
         match self.peek() {
             Some(b'"') => visitor.visit_borrowed_str(self.string()?),
             _ => Err(NotPlain),
         }
-    }
-
-    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_str(visitor)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
@@ -545,10 +450,6 @@ impl<'de> Deserializer<'de> for &mut Plain<'de> {
         }
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_unit(visitor)
-    }
-
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, NotPlain> {
         // As `serde_json` does for every newtype but its own raw value, whose visitor then
         // refuses what this reader offers, and the claims go to `serde_json`.
@@ -562,43 +463,11 @@ impl<'de> Deserializer<'de> for &mut Plain<'de> {
         }
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, NotPlain> {
-        self.deserialize_seq(visitor)
-    }
-
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: usize,
-        visitor: V,
-    ) -> Result<V::Value, NotPlain> {
-        self.deserialize_seq(visitor)
-    }
-
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
         match self.peek() {
             Some(b'{') => self.object(visitor),
             _ => Err(NotPlain),
         }
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, NotPlain> {
-        // `serde_json` also reads a struct from an array; that is left to it.
-        self.deserialize_map(visitor)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, NotPlain> {
@@ -609,6 +478,24 @@ impl<'de> Deserializer<'de> for &mut Plain<'de> {
             self.deserialize_any(IgnoredAny)?;
         }
         visitor.visit_unit()
+    }
+
+    // `serde_json` hands every integer to any numeric visitor as a `u64` (or `i64`, `f64`), and
+    // the visitor converts or refuses it; it reads a struct from an array too, which is left to it.
+    plain_methods! {
+        deserialize_u8() => deserialize_u64; deserialize_u16() => deserialize_u64; deserialize_u32() => deserialize_u64;
+        deserialize_i8() => deserialize_u64; deserialize_i16() => deserialize_u64; deserialize_i32() => deserialize_u64;
+        deserialize_i64() => deserialize_u64; deserialize_f32() => deserialize_u64; deserialize_f64() => deserialize_u64;
+        deserialize_char() => deserialize_str; deserialize_string() => deserialize_str;
+        deserialize_identifier() => deserialize_str; deserialize_unit_struct(&'static str) => deserialize_unit;
+        deserialize_tuple(usize) => deserialize_seq; deserialize_tuple_struct(&'static str, usize) => deserialize_seq;
+        deserialize_struct(&'static str, &'static [&'static str]) => deserialize_map;
+    }
+
+    // `serde_json` parses 128-bit integers with a path of its own; bytes and enums are left to it.
+    refuse! {
+        deserialize_i128(); deserialize_u128(); deserialize_bytes(); deserialize_byte_buf();
+        deserialize_enum(&'static str, &'static [&'static str]);
     }
 }
 
@@ -643,7 +530,7 @@ impl<'de> SeqAccess<'de> for PlainSeq<'_, 'de> {
 struct PlainMap<'p, 'de> {
     plain: &'p mut Plain<'de>,
     first: bool,
-    names: PlainNames,
+    names: Names<'de>,
 }
 
 impl<'de> MapAccess<'de> for PlainMap<'_, 'de> {
@@ -651,7 +538,7 @@ impl<'de> MapAccess<'de> for PlainMap<'_, 'de> {
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, NotPlain> {
         let Some(name) = self.plain.member(&mut self.first)? else { return Ok(None) };
-        self.names.insert(name)?;
+        record(&mut self.names, name)?;
         seed.deserialize(PlainKey(name)).map(Some)
     }
 
@@ -672,81 +559,12 @@ impl<'de> Deserializer<'de> for PlainKey<'de> {
         visitor.visit_borrowed_str(self.0)
     }
 
-    fn deserialize_bool<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i8<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i16<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_i128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u8<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u16<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_u128<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_f32<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        _: &'static [&'static str],
-        _: V,
-    ) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
-    }
-
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value, NotPlain> {
-        Err(NotPlain)
+    refuse! {
+        deserialize_bool(); deserialize_i8(); deserialize_i16(); deserialize_i32(); deserialize_i64();
+        deserialize_i128(); deserialize_u8(); deserialize_u16(); deserialize_u32(); deserialize_u64();
+        deserialize_u128(); deserialize_f32(); deserialize_f64(); deserialize_option(); deserialize_bytes();
+        deserialize_byte_buf(); deserialize_newtype_struct(&'static str);
+        deserialize_enum(&'static str, &'static [&'static str]);
     }
 
     serde::forward_to_deserialize_any! {
@@ -760,7 +578,7 @@ struct PlainTee<'p, 'de> {
     plain: &'p mut Plain<'de>,
     first: bool,
     pending: Option<Slot>,
-    names: PlainNames,
+    names: Names<'de>,
     registered: &'p mut Registered<'de>,
 }
 
@@ -770,7 +588,7 @@ impl<'de> MapAccess<'de> for PlainTee<'_, 'de> {
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, NotPlain> {
         let Some(name) = self.plain.member(&mut self.first)? else { return Ok(None) };
         self.pending = Slot::of(name);
-        self.names.insert(name)?;
+        record(&mut self.names, name)?;
         seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some)
     }
 
@@ -786,9 +604,6 @@ impl<'de> MapAccess<'de> for PlainTee<'_, 'de> {
         seed.deserialize(Replay { value: &value, error: PhantomData })
     }
 }
-
-#[cfg(any(test, fuzzing))]
-pub(super) mod oracle;
 
 #[cfg(test)]
 mod tests;

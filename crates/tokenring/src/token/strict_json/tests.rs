@@ -1,77 +1,11 @@
-//! Strict JSON: which text is valid, how nesting is measured, which names repeat, and what a
+//! Strict JSON: which names repeat, how deep is too deep, which strings are refused, and what a
 //! member's value is recorded as.
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
 use super::*;
 use crate::limits::AUDIENCES_MAX;
-
-#[test]
-fn nesting_counts_arrays_and_objects_outside_strings() {
-    let within = |json: &[u8], depth_max| nesting(json, depth_max).within_depth;
-    assert!(within(b"{}", 1));
-    assert!(!within(b"[[]]", 1));
-    assert!(within(b"{\"a\":\"[[[[[[\"}", 1), "brackets inside strings do not count");
-    assert!(within(b"{\"a\\\"[[[[\":1}", 1), "escaped quotes keep the string open");
-    assert!(within(b"[[],[],[],[]]", 2), "siblings do not add up");
-    assert!(!within(&b"[".repeat(100), 16));
-    assert!(!within(&b"{".repeat(17), 16), "objects count as well as arrays");
-    assert!(within(&b"{".repeat(16), 16), "exactly the limit");
-    assert!(!within(br#"["\n",[[[[]]]]]"#, 3), "an escape ends; later brackets count");
-}
-
-#[test]
-fn nested_objects_are_flagged_whenever_a_second_brace_appears() {
-    let nested = |json: &[u8]| nesting(json, 16).nested_objects;
-    assert!(!nested(br#"{"a":1,"b":[1,2]}"#));
-    assert!(nested(br#"{"a":{"b":1}}"#));
-    assert!(nested(br#"{"a":[{"b":1}]}"#));
-    // A brace inside a string errs towards a second pass, never away from one.
-    assert!(nested(br#"{"a":"{"}"#));
-    // Past the counting shortcut, the flag is the same.
-    assert!(nested(br#"{"a":[[[[{"b":1}]]]]}"#) && nesting(br#"{"a":[[[[{"b":1}]]]]}"#, 2).nested_objects);
-}
-
-#[test]
-fn text_is_valid_utf8_with_every_escaped_surrogate_paired() {
-    let is_valid_text = |json: &[u8]| text(json).is_some();
-    assert!(is_valid_text(br#"{"a":"\uD83D\uDE00"}"#));
-    assert!(is_valid_text(br#"{"a":"\\uD800"}"#), "an escaped backslash, then plain text");
-    assert!(is_valid_text(br#"{"a":"\nD800"}"#), "another escape, then plain hex digits");
-    assert!(!is_valid_text(br#"{"a":"\uD800"}"#));
-    assert!(!is_valid_text(br#"{"a":"\uDC00\uD800"}"#));
-    assert!(!is_valid_text(br#"{"a":"\uD800\u0041"}"#));
-    assert!(!is_valid_text(b"{\"a\":\"\xC1\"}"));
-}
-
-#[test]
-fn text_that_starts_with_an_escape_is_checked_from_its_first_byte() {
-    assert!(!surrogate_escapes_are_paired(br"\uD800"));
-    assert!(!surrogate_escapes_are_paired(br"\uDC00"));
-    // Accepted text here starts one byte in: a scan that stopped advancing would hang, not fail.
-    assert!(surrogate_escapes_are_paired(br"x\uD83D\uDE00"));
-    assert!(surrogate_escapes_are_paired(br"x\n\u0041"));
-}
-
-#[test]
-fn a_lone_surrogate_after_other_escapes_is_found() {
-    // After a pair, a BMP escape or a two-character escape, the scan resumes right behind it.
-    assert!(!surrogate_escapes_are_paired(br#"{"a":"\uD83D\uDE00","b":"\uD800"}"#));
-    assert!(!surrogate_escapes_are_paired(br#"{"a":"\u0041","b":"\uD800"}"#));
-    assert!(!surrogate_escapes_are_paired(br#"{"a":"\n\uD800"}"#));
-    assert!(!surrogate_escapes_are_paired(br#"{"a":"\\\uDFFF"}"#));
-    assert!(!surrogate_escapes_are_paired(br#"{"skipped":["\t","\uDBFF x"]}"#));
-    // An escaped backslash before `u` and hex digits is not an escape of a surrogate.
-    assert!(surrogate_escapes_are_paired(br#"{"a":"\\uD800","b":"\\\\uDC00"}"#));
-    assert!(surrogate_escapes_are_paired(br#"{"a":"\uD83D\uDE00\u0041\n\uDBFF\uDFFF"}"#));
-}
-
-#[test]
-fn repeated_names_are_found_at_any_depth_after_unescaping() {
-    assert_eq!(unique_names(br#"{"a":1,"b":{"a":2},"c":[{"a":3}]}"#), Ok(()));
-    assert!(matches!(unique_names(br#"{"a":1,"a":2}"#), Err(NamesFault::Repeated { .. })));
-    assert!(matches!(unique_names(br#"{"x":[{"b":1,"b":2}]}"#), Err(NamesFault::Repeated { .. })));
-    assert!(matches!(unique_names(br#"{"alg":1,"a\u006cg":2}"#), Err(NamesFault::Repeated { .. })));
-    assert!(matches!(unique_names(br#"{"a":1"#), Err(NamesFault::NotJson { .. })));
-}
 
 #[test]
 fn string_lists_classify_by_the_first_fault() {
@@ -116,61 +50,174 @@ fn the_number_representation_is_read_through_serde_jsons_own_value() {
     assert_eq!(number("-9223372036854775809"), Scalar::Float(-9_223_372_036_854_775_809.0));
 }
 
-#[test]
-fn seen_names_refuse_a_repeat_and_one_name_too_many() {
-    let mut seen = SeenNames::<2>::new();
-    assert_eq!(seen.insert(Cow::Borrowed("a")), Ok(Seen::Borrowed("a")));
-    assert_eq!(seen.insert(Cow::Owned("a".to_owned())), Err(NameFault::Duplicate));
-    assert_eq!(seen.insert(Cow::Owned("b".to_owned())), Ok(Seen::Kept("b")));
-    assert_eq!(seen.insert(Cow::Borrowed("b")), Err(NameFault::Duplicate));
-    assert_eq!(seen.insert(Cow::Borrowed("c")), Err(NameFault::TooMany));
+/// Reads `json` strictly into `T`: the value, or the fault (`None` for `serde_json`'s own).
+fn strict<'de, T: Deserialize<'de>>(json: &'de str, depth_max: usize) -> Result<T, Option<Fault>> {
+    let rules = Rules::new(depth_max);
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    let value = T::deserialize(Strict::new(&mut deserializer, &rules)).and_then(|value| {
+        deserializer.end()?;
+        Ok(value)
+    });
+    value.map_err(|_| rules.fault())
 }
 
 #[test]
-fn seen_names_past_the_inline_ones_are_kept_and_compared_too() {
-    let names: Vec<String> = (0..SEEN_INLINE + 4).map(|index| format!("m{index}")).collect();
-    let mut seen = SeenNames::<{ SEEN_INLINE + 4 }>::new();
+fn names_refuse_a_repeat_inline_and_past_the_inline_ones() {
+    let names: Vec<String> = (0..NAMES_INLINE + 4).map(|index| format!("m{index}")).collect();
+    let mut seen = Names::new();
     for name in &names {
-        assert_eq!(seen.insert(Cow::Borrowed(name)).map(|seen| seen.as_str().to_owned()), Ok(name.clone()));
+        assert!(seen.insert(Cow::Borrowed(name)), "{name}");
     }
-    for name in [&names[0], &names[SEEN_INLINE - 1], &names[SEEN_INLINE], &names[SEEN_INLINE + 3]] {
-        assert_eq!(seen.insert(Cow::Borrowed(name)), Err(NameFault::Duplicate), "{name}");
+    assert_eq!(seen.inline_len + seen.spilled.len(), names.len());
+    for name in [&names[0], &names[NAMES_INLINE - 1], &names[NAMES_INLINE], &names[NAMES_INLINE + 3]] {
+        assert!(!seen.insert(Cow::Borrowed(name)), "{name}");
+        assert!(!seen.insert(Cow::Owned(name.clone())), "{name}");
     }
-    assert_eq!(seen.insert(Cow::Borrowed("new")), Err(NameFault::TooMany));
-}
-
-#[test]
-fn openers_are_counted_across_chunks_of_every_length() {
-    for len in [0, 1, 254, 255, 256, 510, 511, 1000] {
-        let mut json = vec![b'a'; len];
-        for (at, byte) in json.iter_mut().enumerate() {
-            *byte = match at % 3 {
-                0 => b'{',
-                1 => b'[',
-                _ => b'x',
-            };
-        }
-        let objects = json.iter().filter(|&&byte| byte == b'{').count();
-        let arrays = json.iter().filter(|&&byte| byte == b'[').count();
-        assert_eq!(count_openers(&json), (objects, arrays), "length {len}");
-    }
-    // A chunk entirely of openers fills a byte-wide counter exactly.
-    assert_eq!(count_openers(&[b'{'; 255]), (255, 0));
-    assert_eq!(count_openers(&[b'['; 256]), (0, 256));
+    assert!(seen.insert(Cow::Borrowed("new")));
 }
 
 #[test]
 fn the_first_unescaped_names_are_kept_without_allocating() {
-    let names: Vec<String> = (0..=SEEN_INLINE).map(|index| format!("m{index}")).collect();
-    let mut seen = SeenNames::<64>::new();
-    for name in &names[..SEEN_INLINE] {
-        assert!(seen.insert(Cow::Borrowed(name)).is_ok());
+    let names: Vec<String> = (0..=NAMES_INLINE).map(|index| format!("m{index}")).collect();
+    let mut seen = Names::new();
+    for name in &names[..NAMES_INLINE] {
+        assert!(seen.insert(Cow::Borrowed(name)));
     }
-    assert_eq!(seen.spilled.capacity(), 0, "no allocation for the first {SEEN_INLINE} names");
-    assert!(seen.insert(Cow::Borrowed(&names[SEEN_INLINE])).is_ok());
+    assert_eq!(seen.spilled.capacity(), 0, "no allocation for the first {NAMES_INLINE} names");
+    assert!(seen.insert(Cow::Borrowed(&names[NAMES_INLINE])));
     assert_eq!(seen.spilled.len(), 1, "the next one is kept on the heap");
-    // A name with escapes is decoded, so it is kept on the heap even among the first.
-    let mut seen = SeenNames::<64>::new();
-    assert_eq!(seen.insert(Cow::Owned("a".to_owned())), Ok(Seen::Kept("a")));
+    // A name decoded from escapes is kept on the heap even among the first, and still compared.
+    let mut seen = Names::new();
+    assert!(seen.insert(Cow::Owned("a".to_owned())));
     assert_eq!((seen.inline_len, seen.spilled.len()), (0, 1));
+    assert!(!seen.insert(Cow::Borrowed("a")));
+}
+
+#[test]
+fn names_that_share_a_summary_are_compared_in_full() {
+    let mut seen = Names::new();
+    assert!(seen.insert(Cow::Borrowed("abxd")));
+    assert!(seen.insert(Cow::Borrowed("azxd")), "same length, first, middle and last byte");
+    assert!(seen.insert(Cow::Borrowed("")));
+    assert!(!seen.insert(Cow::Borrowed("azxd")));
+    assert!(!seen.insert(Cow::Borrowed("")));
+    // Every slot is compared: a repeat of each of the inline names is found.
+    let names: Vec<String> = (0..NAMES_INLINE).map(|index| format!("a{index:02}d")).collect();
+    let mut seen = Names::new();
+    for name in &names {
+        assert!(seen.insert(Cow::Borrowed(name)));
+    }
+    for name in &names {
+        assert!(!seen.insert(Cow::Borrowed(name)), "{name}");
+    }
+}
+
+#[test]
+fn repeated_names_are_found_at_any_depth_after_unescaping_even_in_skipped_values() {
+    assert_eq!(unique_names(br#"{"a":1,"b":{"a":2},"c":[{"a":3}]}"#), Ok(()));
+    assert!(matches!(unique_names(br#"{"a":1,"a":2}"#), Err(NamesFault::Repeated { .. })));
+    assert!(matches!(unique_names(br#"{"x":[{"b":1,"b":2}]}"#), Err(NamesFault::Repeated { .. })));
+    assert!(matches!(unique_names(br#"{"alg":1,"a\u006cg":2}"#), Err(NamesFault::Repeated { .. })));
+    assert!(matches!(unique_names(br#"{"a":1"#), Err(NamesFault::NotJson { .. })));
+    #[derive(Debug, Deserialize)]
+    struct Only {
+        #[allow(dead_code)]
+        a: u8,
+    }
+    assert!(strict::<Only>(r#"{"a":1,"skipped":{"b":1}}"#, 16).is_ok());
+    assert_eq!(strict::<Only>(r#"{"a":1,"skipped":{"b":1,"b":2}}"#, 16).unwrap_err(), Some(Fault::Repeated));
+    assert_eq!(strict::<Only>(r#"{"a":1,"a":2}"#, 16).unwrap_err(), Some(Fault::Repeated));
+    assert_eq!(strict::<serde_json::Value>(r#"[{"k":1,"k":1}]"#, 16).unwrap_err(), Some(Fault::Repeated));
+    assert_eq!(strict::<Option<Vec<IgnoredAny>>>(r#"[{"k":1,"k":1}]"#, 16).unwrap_err(), Some(Fault::Repeated));
+}
+
+#[test]
+fn nesting_is_bounded_before_serde_json_recurses_also_in_skipped_values() {
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    assert!(strict::<IgnoredAny>(&nested(16), 16).is_ok());
+    assert_eq!(strict::<IgnoredAny>(&nested(17), 16).unwrap_err(), Some(Fault::TooDeep));
+    assert!(strict::<serde_json::Value>(r#"{"a":{"b":[]}}"#, 3).is_ok());
+    assert_eq!(strict::<serde_json::Value>(r#"{"a":{"b":[]}}"#, 2).unwrap_err(), Some(Fault::TooDeep));
+    assert!(strict::<serde_json::Value>(r#"[[],[],[],[]]"#, 2).is_ok(), "siblings do not add up");
+    assert!(strict::<serde_json::Value>(r#"["[[[[[[",1]"#, 1).is_ok(), "brackets inside strings do not count");
+}
+
+#[test]
+fn every_string_is_decoded_so_a_lone_surrogate_is_refused_wherever_it_sits() {
+    assert!(strict::<IgnoredAny>(r#"{"a":"\uD83D\uDE00"}"#, 16).is_ok());
+    assert!(strict::<IgnoredAny>(r#"{"a":"\\uD800"}"#, 16).is_ok(), "an escaped backslash, then plain text");
+    for json in
+        [r#"{"a":"\uD800"}"#, r#"{"a":"\uDC00\uD800"}"#, r#"{"a":"\uD800\u0041"}"#, r#"{"s":["\t","\uDBFF x"]}"#]
+    {
+        assert_eq!(strict::<IgnoredAny>(json, 16).unwrap_err(), None, "{json}");
+        assert!(strict::<serde_json::Value>(json, 16).is_err(), "{json}");
+    }
+    // A byte string is read as text, so it is decoded and checked too.
+    #[derive(Debug, Deserialize)]
+    struct Bytes {
+        #[allow(dead_code)]
+        #[serde(with = "serde_bytes_like")]
+        b: Vec<u8>,
+    }
+    mod serde_bytes_like {
+        pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+            struct Visitor;
+            impl serde::de::Visitor<'_> for Visitor {
+                type Value = Vec<u8>;
+                fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                    f.write_str("bytes")
+                }
+                fn visit_str<E>(self, value: &str) -> Result<Vec<u8>, E> {
+                    Ok(value.as_bytes().to_vec())
+                }
+                fn visit_bytes<E>(self, value: &[u8]) -> Result<Vec<u8>, E> {
+                    Ok(value.to_vec())
+                }
+            }
+            deserializer.deserialize_bytes(Visitor)
+        }
+    }
+    assert!(strict::<Bytes>(r#"{"b":"ok"}"#, 16).is_ok());
+    assert!(strict::<Bytes>(r#"{"b":"\uD800"}"#, 16).is_err());
+}
+
+#[test]
+fn after_a_refusal_the_containers_around_it_are_read_to_their_end() {
+    let rules = Rules::new(16);
+    let mut deserializer = serde_json::Deserializer::from_str(r#"{"a":[1,"x",3],"b":{"c":true}} "#);
+    let refused = <std::collections::BTreeMap<String, Vec<u8>>>::deserialize(Strict::new(&mut deserializer, &rules));
+    assert!(refused.is_err());
+    assert!(!rules.stuck(), "the rest was read");
+    assert!(deserializer.end().is_ok(), "to the end of the document");
+    // A repeat after the refusal is still found.
+    let rules = Rules::new(16);
+    let mut deserializer = serde_json::Deserializer::from_str(r#"{"a":"x","b":1,"b":2}"#);
+    assert!(<std::collections::BTreeMap<String, u8>>::deserialize(Strict::new(&mut deserializer, &rules)).is_err());
+    assert_eq!(rules.fault(), Some(Fault::Repeated));
+}
+
+/// The summary is what keeps the detector cheap: the names claims nearly always hold get
+/// summaries of their own, laid out as length, first, middle and last byte.
+#[test]
+fn typical_names_have_summaries_of_their_own() {
+    assert_eq!(Names::summary("abxd"), 4 << 24 | u32::from(b'a') << 16 | u32::from(b'x') << 8 | u32::from(b'd'));
+    assert_eq!(Names::summary("a"), 1 << 24 | u32::from(b'a') << 16 | u32::from(b'a') << 8 | u32::from(b'a'));
+    assert_eq!(Names::summary(""), 0);
+    let names = ["sub", "exp", "nbf", "iat", "iss", "aud", "jti", "name", "roles", "username", "email", "scope"];
+    for (index, name) in names.iter().enumerate() {
+        assert_ne!(Names::summary(name), Names::EMPTY, "{name}");
+        for other in &names[index + 1..] {
+            assert_ne!(Names::summary(name), Names::summary(other), "{name} and {other}");
+        }
+    }
+}
+
+/// A broken rule ends the read: nothing after it is read, so nothing after it can lose track.
+#[test]
+fn a_fault_ends_the_read_where_it_is_found() {
+    let rules = Rules::new(16);
+    let mut deserializer = serde_json::Deserializer::from_str(r#"{"a":1,"a":2,"b":3}"#);
+    assert!(<std::collections::BTreeMap<String, u8>>::deserialize(Strict::new(&mut deserializer, &rules)).is_err());
+    assert_eq!(rules.fault(), Some(Fault::Repeated));
+    assert!(!rules.stuck(), "the read stopped at the repeat, before the value it could not read past");
 }

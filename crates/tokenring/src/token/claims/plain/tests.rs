@@ -4,11 +4,13 @@
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use super::oracle::{Borrowed, Mixed, Owned};
+use tokenring_testkit::claims::{plain_claims, Borrowed, Mixed, Owned};
+
 use super::*;
 use crate::error::Rejection;
 use crate::limits::CLAIMS_MEMBERS_MAX;
-use crate::token::claims::{parse as claims_parse, read, Validation};
+use crate::token::claims::{parse as claims_parse, paths, Validation, DOES_NOT_FIT};
+use crate::token::strict_json::NAMES_INLINE;
 
 /// Reads all of `json` as a `T` with the plain reader, or `None` where it gives up.
 fn plain<'de, T: Deserialize<'de>>(json: &'de str, depth_max: usize) -> Option<T> {
@@ -183,9 +185,12 @@ fn plain_claims_take_the_fast_path() {
     assert!(parse::<IgnoredAny>(r#"{"s\u0075b":"3","exp":9}"#).is_none());
 }
 
-/// Whether the fast path read `payload` (then agreeing with `serde_json`, or panicking).
+/// Whether the fast path read `payload`; panics where it did and `serde_json` reads it otherwise.
 fn agree<'de, C: Deserialize<'de> + PartialEq + core::fmt::Debug>(payload: &'de [u8]) -> bool {
-    core::str::from_utf8(payload).is_ok_and(oracle::agree::<C>)
+    let Some((claims, registered)) = paths::fast::<C>(payload) else { return false };
+    let text = String::from_utf8_lossy(payload);
+    assert_eq!(paths::thorough::<C>(payload), Ok((Some(claims), registered)), "the paths disagree on {text:?}");
+    true
 }
 
 #[test]
@@ -247,26 +252,22 @@ fn the_fast_path_leaves_the_rest_to_serde_json() {
     assert_eq!(claims_parse::<Mixed<'_>>(br#"{"small":256}"#).unwrap_err(), Rejection::InvalidClaim("claims"));
     let long_pair = br#"{"pair":[1,"x",2]}"#;
     assert!(plain_bytes::<Mixed<'_>>(long_pair).is_none());
-    assert_eq!(
-        claims_parse::<Mixed<'_>>(long_pair).unwrap_err(),
-        read::<Mixed<'_>>(core::str::from_utf8(long_pair).unwrap()).unwrap_err()
-    );
+    assert_eq!(claims_parse::<Mixed<'_>>(long_pair).unwrap_err(), DOES_NOT_FIT);
 }
 
 #[test]
 fn the_fast_path_counts_members_like_the_thorough_one() {
-    for count in
-        [PLAIN_MEMBERS_MAX - 1, PLAIN_MEMBERS_MAX, PLAIN_MEMBERS_MAX + 1, CLAIMS_MEMBERS_MAX, CLAIMS_MEMBERS_MAX + 1]
-    {
+    for count in [NAMES_INLINE - 1, NAMES_INLINE, NAMES_INLINE + 1, CLAIMS_MEMBERS_MAX, CLAIMS_MEMBERS_MAX + 1] {
         let members: Vec<String> = (0..count).map(|index| format!("\"m{index}\":0")).collect();
         let payload = format!("{{{}}}", members.join(","));
-        let thorough = read::<IgnoredAny>(&payload).map(|(_, registered)| registered);
-        assert_eq!(claims_parse::<IgnoredAny>(payload.as_bytes()).map(|(_, registered)| registered), thorough);
-        assert_eq!(plain_bytes::<IgnoredAny>(payload.as_bytes()).is_some(), count <= PLAIN_MEMBERS_MAX);
+        let thorough = paths::thorough::<IgnoredAny>(payload.as_bytes()).map(|(_, registered)| registered);
+        let either = claims_parse::<IgnoredAny>(payload.as_bytes()).map(|(_, registered)| format!("{registered:?}"));
+        assert_eq!(either, thorough);
+        assert_eq!(plain_bytes::<IgnoredAny>(payload.as_bytes()).is_some(), count <= NAMES_INLINE);
     }
-    // Names that share a summary (length, first, middle and last byte) are told apart by the
-    // thorough path.
-    assert!(plain_bytes::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#).is_none());
+    // Names that share a summary (length, first, middle and last byte) are compared in full.
+    assert!(agree::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#));
+    assert!(plain_bytes::<IgnoredAny>(br#"{"abxd":1,"abxd":2,"exp":3}"#).is_none());
     assert!(claims_parse::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#).is_ok());
     assert!(claims_parse::<IgnoredAny>(br#"{"abxd":1,"abxd":2,"exp":3}"#).is_err());
     assert!(agree::<IgnoredAny>(br#"{"abxd":1,"abyx":2,"exp":3}"#));
@@ -276,9 +277,9 @@ fn the_fast_path_counts_members_like_the_thorough_one() {
 /// path tracks (every slot is compared, the empty ones included), and the claims are refused.
 #[test]
 fn every_repeat_within_the_fast_paths_capacity_is_noticed() {
-    for first in 0..PLAIN_MEMBERS_MAX {
-        for second in first + 1..PLAIN_MEMBERS_MAX {
-            let members: Vec<String> = (0..PLAIN_MEMBERS_MAX)
+    for first in 0..NAMES_INLINE {
+        for second in first + 1..NAMES_INLINE {
+            let members: Vec<String> = (0..NAMES_INLINE)
                 .map(|index| format!("\"member{}\":0", if index == second { first } else { index }))
                 .collect();
             let payload = format!("{{{}}}", members.join(","));
@@ -322,5 +323,23 @@ proptest::proptest! {
         agree::<serde_json::Value>(payload.as_bytes());
         agree::<Mixed<'_>>(payload.as_bytes());
         agree::<Owned>(payload.as_bytes());
+    }
+}
+
+proptest::proptest! {
+    /// The plain claims the fast path exists for (registered claims, simple strings, integers,
+    /// booleans and `null`, within the limits): the fast path takes them, into nothing and into
+    /// the typed structs a service declares, and agrees with `serde_json` on them.
+    #[test]
+    fn the_fast_path_takes_plain_claims_and_agrees(choices in proptest::collection::vec(proptest::num::u8::ANY, 0..48)) {
+        let payload = plain_claims(&choices);
+        proptest::prop_assert!(agree::<IgnoredAny>(payload.as_bytes()), "gave up on {payload}");
+        proptest::prop_assert!(agree::<Borrowed<'_>>(payload.as_bytes()), "gave up on {payload}");
+        // `Owned` needs `exp`, and `aud` as a list when present.
+        let value: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        let fits = value.get("exp").is_some() && !value.get("aud").is_some_and(serde_json::Value::is_string);
+        proptest::prop_assert_eq!(agree::<Owned>(payload.as_bytes()), fits, "{}", payload);
+        agree::<Mixed<'_>>(payload.as_bytes());
+        agree::<serde_json::Value>(payload.as_bytes());
     }
 }
