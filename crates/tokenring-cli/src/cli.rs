@@ -121,7 +121,8 @@ pub(crate) struct RotateArgs {
 pub(crate) struct RevokeArgs {
     /// The key file (changed under a lock, rewritten atomically)
     pub(crate) file: PathBuf,
-    /// The identifier of the key to revoke
+    /// The identifier of the key to revoke (one that starts with `-` is taken as it is)
+    #[arg(allow_hyphen_values = true)]
     pub(crate) kid: String,
     /// Revoke it even when no other key could sign afterwards (every login then fails until a
     /// rotation)
@@ -245,6 +246,22 @@ mod tests {
     fn the_help_quotes_the_duration_limit() {
         let days = tokenring::limits::DURATION_SECS_MAX / 86_400;
         assert!(EXIT_CODES.contains(&format!("at most {days} days")), "{EXIT_CODES}");
+    }
+
+    /// A generated kid is base64url, so one in 64 starts with `-`: `keys revoke` must take it
+    /// as the kid, wherever the flags stand.
+    #[test]
+    fn a_kid_that_starts_with_a_hyphen_is_the_kid() {
+        for args in [
+            &["tokenring", "keys", "revoke", "keys.json", "-Ab_9", "--force"][..],
+            &["tokenring", "keys", "revoke", "--force", "keys.json", "-Ab_9"],
+            &["tokenring", "keys", "revoke", "keys.json", "--now", "5", "-Ab_9"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap_or_else(|error| panic!("{args:?}: {error}"));
+            let Command::Keys(KeysCommand::Revoke(revoke)) = cli.command else { panic!("{args:?}") };
+            assert_eq!(revoke.kid, "-Ab_9", "{args:?}");
+            assert_eq!(revoke.force, args.contains(&"--force"), "{args:?}");
+        }
     }
 
     #[test]
