@@ -367,6 +367,10 @@ impl Slot {
 impl<'de> Registered<'de> {
     /// Records a registered claim, checking its type.
     fn record(&mut self, slot: Slot, value: &Scalar<'de>) -> Result<(), Rejection> {
+        // Malformed in every build, as `serde_json` without `arbitrary_precision` has it.
+        if matches!(value, Scalar::OutOfRange) {
+            return Err(NOT_AN_OBJECT);
+        }
         let invalid = Rejection::InvalidClaim(slot.name());
         match slot {
             Slot::Exp | Slot::Nbf | Slot::Iat => {
@@ -502,7 +506,9 @@ impl<'de, E: de::Error> Deserializer<'de> for Replay<'_, 'de, E> {
             Scalar::Bool(value) => visitor.visit_bool(*value),
             Scalar::Strings(list) => visitor.visit_seq(ReplaySeq { items: list.as_slice().iter(), error: PhantomData }),
             // Registered claims of any other shape are refused before they are replayed.
-            Scalar::TooManyStrings | Scalar::Other => Err(de::Error::custom("unexpected claim shape")),
+            Scalar::TooManyStrings | Scalar::OutOfRange | Scalar::Other => {
+                Err(de::Error::custom("unexpected claim shape"))
+            }
         }
     }
 

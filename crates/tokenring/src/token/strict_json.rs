@@ -500,6 +500,9 @@ pub(crate) enum Scalar<'de> {
     Strings(Box<StrList<'de>>),
     /// An array of more than [`AUDIENCES_MAX`] strings.
     TooManyStrings,
+    /// A number no `f64` holds (`1e400`). `serde_json` hands one over only with its
+    /// `arbitrary_precision` feature; without it, it refuses the claims as malformed.
+    OutOfRange,
     Other,
 }
 
@@ -597,14 +600,14 @@ impl<'de> Visitor<'de> for ScalarVisitor {
 impl Scalar<'_> {
     /// A number as `serde_json` would hand it to a visitor without `arbitrary_precision`: an
     /// unsigned integer, a negative one, or else a float; a number no `f64` holds (`1e400`) is
-    /// [`Scalar::Other`].
+    /// [`Scalar::OutOfRange`].
     fn of_number(number: &serde_json::Number) -> Self {
         if let Some(unsigned) = number.as_u64() {
             Scalar::Unsigned(unsigned)
         } else if let Some(signed) = number.as_i64() {
             Scalar::Signed(signed)
         } else {
-            number.as_f64().map_or(Scalar::Other, Scalar::Float)
+            number.as_f64().map_or(Scalar::OutOfRange, Scalar::Float)
         }
     }
 }
