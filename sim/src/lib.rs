@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 mod attacker;
+mod checker;
 mod config;
 mod deployment;
 mod model;

@@ -12,11 +12,11 @@ use tokenring::{
 };
 
 use crate::attacker::{Attacker, Material};
+use crate::checker::{Checker, Observed, RingRotation};
 #[cfg(feature = "canaries")]
 use crate::config::Canary;
 use crate::config::{AttackKind, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
-use crate::oracle::{Invariant, RoutineByDesign, Secrets, Violation};
 use crate::queue::RadixQueue;
 use crate::report::{Counters, RunReport};
 use crate::rng::{ChaChaEntropy, Recording, Replay, SimRng, Stream};
@@ -249,23 +249,17 @@ pub(crate) struct World<'c> {
     serial_by_kid: BTreeMap<Kid, KeySerial>,
     cluster_kids: Vec<Kid>,
     scratch: Scratch,
-    secrets: Secrets,
     edge_replays: BTreeMap<u32, EdgeReplay>,
     next_edge_replay: u32,
     trace: Trace,
     /// The buffer of [`World::log_rejection`].
     rejection_line: String,
     counters: Counters,
-    violations: BTreeMap<Invariant, u64>,
-    first_violation: Option<Violation>,
-    /// Keys an operator revoked, by serial, with when (simulated ms).
-    revoked: BTreeMap<KeySerial, u64>,
-    /// A read of a key file that does not parse is explained until then: the operator pushed
+    /// Owns every invariant: the world reports to it what happened.
+    checker: Checker<'c>,
+    /// A read of a key file that does not parse is expected until then: the operator pushed
     /// a broken one, and mounts may show it until the good one has propagated.
     bad_file_until_ms: Option<u64>,
-    /// From the operator's broken push to a reload bound after the good file is back: when
-    /// nodes may hold an old ring.
-    bad_file_window_ms: Option<(u64, u64)>,
     /// The key file the operator's broken push replaced.
     good_file: Option<Vec<u8>>,
     /// Clients logged out by a rejection at least once.
@@ -371,17 +365,13 @@ impl<'c> World<'c> {
             serial_by_kid: BTreeMap::new(),
             cluster_kids: Vec::new(),
             scratch: Scratch::new(),
-            secrets: Secrets::default(),
             edge_replays: BTreeMap::new(),
             next_edge_replay: 0,
             trace: Trace::new(),
             rejection_line: String::new(),
             counters: Counters::default(),
-            violations: BTreeMap::new(),
-            first_violation: None,
-            revoked: BTreeMap::new(),
+            checker: Checker::new(config),
             bad_file_until_ms: None,
-            bad_file_window_ms: None,
             good_file: None,
             logged_out: std::collections::BTreeSet::new(),
         }
@@ -399,11 +389,12 @@ impl<'c> World<'c> {
         let events = self.trace.events();
         self.counters.lock_waits =
             self.disks.iter().map(|disk| disk.lock().unwrap_or_else(PoisonError::into_inner).lock_waits).sum();
+        let (violations, first_violation) = self.checker.finish(&mut self.counters);
         RunReport {
             config: self.config.clone(),
             counters: self.counters,
-            violations: self.violations,
-            first_violation: self.first_violation,
+            violations,
+            first_violation,
             trace_hash: self.trace.hash_hex(),
             events,
         }
@@ -504,23 +495,9 @@ impl<'c> World<'c> {
 
     // ---------------------------------------------------------------- oracle and logs
 
-    fn violate(&mut self, invariant: Invariant, detail: String) {
-        *self.violations.entry(invariant).or_insert(0) += 1;
-        if self.first_violation.is_none() {
-            self.first_violation =
-                Some(Violation { invariant, time_ms: self.now_ms, detail, recent_events: self.trace.recent() });
-        }
-    }
-
-    /// Writes a node log line, after checking it leaks nothing (invariant 4).
+    /// Writes a node log line, which the checker reads (invariant 4).
     fn log(&mut self, level: Level, line: &str, from_honest_client: bool) {
-        if self.secrets.leaks(line) {
-            let prefix: String = line.chars().take(24).collect();
-            self.violate(
-                Invariant::SecretInLog,
-                format!("a {} line starting {prefix:?} contains a token signature or key bytes", level.as_str()),
-            );
-        }
+        self.checker.observe(self.now_ms, &self.trace, Observed::LogLine { level: level.as_str(), line });
         match level {
             Level::Info => self.counters.info_lines += 1,
             Level::Warn => {
@@ -578,9 +555,8 @@ impl<'c> World<'c> {
         self.next_serial += 1;
         self.serial_by_kid.insert(kid, serial);
         self.cluster_kids.push(kid);
-        if let Err(why) = self.secrets.add_key_set(&ring.to_jwk_set()) {
-            self.violate(Invariant::KeyKnowledge, format!("the ring's own JWK Set cannot be read back: {why}"));
-        }
+        let jwk_set = ring.to_jwk_set();
+        self.checker.observe(self.now_ms, &self.trace, Observed::ClusterKey { jwk_set: &jwk_set });
         serial
     }
 
@@ -590,16 +566,14 @@ impl<'c> World<'c> {
         let ring = match KeyRing::generate_with(&mut self.entropy, now_secs) {
             Ok(ring) => ring,
             Err(error) => {
-                self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}"));
+                let observed = Observed::LibraryFailed { node, call: "key generation", error: &error };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 return None;
             }
         };
         let Some(kid) = ring.active_kid(now_secs) else {
-            // No fault explains it: a node that cannot start is a violation.
-            self.violate(
-                Invariant::Liveness,
-                format!("node {node} cannot start: the ring it generated has no key to sign with"),
-            );
+            let observed = Observed::StartFailed { node, reason: "the ring it generated has no key to sign with" };
+            self.checker.observe(self.now_ms, &self.trace, observed);
             return None;
         };
         let serial = self.register_cluster_ring(&ring, kid);
@@ -630,20 +604,18 @@ impl<'c> World<'c> {
         self.documents.insert(digest(ring.to_jwk_set().as_bytes()), model);
     }
 
-    /// The model of the ring `shared` holds now; a ring no writer wrote is a violation.
+    /// The model of the ring `shared` holds now, reported to the checker.
     fn model_of_shared(&mut self, node: usize, shared: &SharedRing) -> Option<KeySetModel> {
         let model = self.model_of(&shared.ring());
-        if model.is_none() {
-            self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"));
-        }
+        let observed = Observed::KeySetRead { node, verb: "loaded", model: model.as_ref() };
+        self.checker.observe(self.now_ms, &self.trace, observed);
         model
     }
 
-    fn check_agreement(&mut self, node: usize, ring: &KeyRing, model: &KeySetModel, when: &str) {
+    /// Reports to the checker what node `node`'s ring holds beside the model of it.
+    fn check_agreement(&mut self, node: usize, ring: &KeyRing, model: &KeySetModel, when: &'static str) {
         let now_secs = self.local_secs(node);
-        if let Some(difference) = model.disagreement_with(ring, now_secs) {
-            self.violate(Invariant::KeyKnowledge, format!("node {node} {when}: {difference}"));
-        }
+        self.checker.observe(self.now_ms, &self.trace, Observed::Holds { node, ring, model, now_secs, when });
     }
 
     /// Plans, by the configured chance, a crash of `writer` in its next write, and, by its
@@ -665,11 +637,8 @@ impl<'c> World<'c> {
 
     /// After a write call of `writer`: whether it crashed, and whether the key file changed.
     /// A changed file is published to the mounts (after a propagation delay per node; the
-    /// writer sees it at once) and checked: it must be a document a writer wrote
-    /// (never torn), and lose no key that is not yet forgotten by the writer's clock (what the
-    /// lock of `FileStore::update` guarantees). A write that changed the file and did not crash
-    /// completed under the lock, so it must leave no temporary file: neither its own nor one a
-    /// crashed write left (key material that would outlive the key's forget time).
+    /// writer sees it at once) and reported to the checker with the models of the file it
+    /// replaced and of the new one.
     fn end_write(&mut self, writer: usize) -> (bool, bool) {
         let crashed = self.disk(writer).end_call(writer);
         let mut disk = self.disk(writer);
@@ -677,39 +646,12 @@ impl<'c> World<'c> {
         let current = disk.key_file().map(digest);
         let temp_files = disk.temp_files();
         drop(disk);
-        if !crashed && temp_files > 0 {
-            self.violate(
-                Invariant::KeyKnowledge,
-                format!("node {writer}'s completed write left {temp_files} temporary files beside the key file"),
-            );
-        }
         self.delay_propagation(writer);
         let now_secs = self.local_secs(writer);
         let before = previous.as_deref().and_then(|bytes| self.documents.get(&digest(bytes)));
-        let after = current.as_ref().and_then(|current| self.documents.get(current));
-        let detail = match (current.is_some(), after) {
-            (false, _) => Some(format!("node {writer}'s write left no key file")),
-            (true, None) => Some(format!("node {writer}'s write left a key file no writer wrote (torn)")),
-            (true, Some(after)) => {
-                let lost = before.map_or(0, |before| {
-                    before
-                        .keys()
-                        .iter()
-                        .filter(|key| {
-                            key.phase(now_secs) != model::Phase::Forgotten
-                                && after.held_serial(key.serial).is_none()
-                                && after.revoked(key.kid).is_none()
-                        })
-                        .count()
-                });
-                (lost > 0).then(|| {
-                    format!("node {writer} overwrote the key store and lost {lost} keys that were not forgotten")
-                })
-            }
-        };
-        if let Some(detail) = detail {
-            self.violate(Invariant::KeyKnowledge, detail);
-        }
+        let file = current.as_ref().map(|current| self.documents.get(current));
+        let observed = Observed::WriteEnded { writer, crashed, temp_files, file, before, now_secs };
+        self.checker.observe(self.now_ms, &self.trace, observed);
         (crashed, true)
     }
 
@@ -786,7 +728,10 @@ impl<'c> World<'c> {
                         self.register_document(&ring, KeySetModel::generated(serial, kid, now_secs));
                     }
                 }
-                Err(error) => self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}")),
+                Err(error) => {
+                    let observed = Observed::LibraryFailed { node, call: "key generation", error: &error };
+                    self.checker.observe(self.now_ms, &self.trace, observed);
+                }
             }
         }
         // A created file reaches the other nodes' mounts after a delay, like any write: a node
@@ -898,7 +843,8 @@ impl<'c> World<'c> {
                 finished(self, result);
             }
             Err(StoreError::NotFound { .. }) => {
-                self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"));
+                let observed = Observed::KeyFileMissing { node, when: "after start" };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 finished(self, result);
             }
             Err(StoreError::Corrupt { error, .. }) => {
@@ -924,18 +870,14 @@ impl<'c> World<'c> {
         self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
     }
 
-    /// A read found a key file that does not parse. Explained while the operator's broken
-    /// file may be on a mount (true: the fault explains it); a violation otherwise (a torn
-    /// write).
+    /// A read found a key file that does not parse, reported to the checker. True while the
+    /// operator's broken file may be on a mount: the node then retries.
     fn corrupt_read(&mut self, node: usize, error: &tokenring::KeySetError) -> bool {
+        self.checker.observe(self.now_ms, &self.trace, Observed::Unparsable { node, error });
         if self.bad_file_until_ms.is_some_and(|until| self.now_ms <= until) {
             self.counters.bad_file_reads += 1;
             return true;
         }
-        self.violate(
-            Invariant::KeyKnowledge,
-            format!("node {node} read a key set it cannot parse (torn write?): {error}"),
-        );
         false
     }
 
@@ -985,7 +927,7 @@ impl<'c> World<'c> {
         match (result, landed) {
             (_, Some((serial, _))) => {
                 self.counters.revocations += 1;
-                self.revoked.insert(serial, self.now_ms);
+                self.checker.observe(self.now_ms, &self.trace, Observed::Revoked { serial });
                 self.record(What::Revocation, node, serial);
                 self.log(Level::Warn, &format!("WARN node={node} key revoked by the operator"), false);
                 if !crashed {
@@ -1019,14 +961,12 @@ impl<'c> World<'c> {
         }
         self.delay_propagation(usize::MAX);
         self.record(What::BadFile { restore }, crate::trace::NONE_U16 as usize, crate::trace::NONE_U32);
+        self.checker.observe(self.now_ms, &self.trace, Observed::BadFile { restore });
         if restore {
             // Until every mount shows the good file again.
             self.bad_file_until_ms = Some(self.now_ms + self.config.propagation_delay_max_ms);
-            let end_ms = self.now_ms + self.config.reload_bound_secs() * SECOND_MS;
-            self.bad_file_window_ms = self.bad_file_window_ms.map(|(start, _)| (start, end_ms));
         } else {
             self.bad_file_until_ms = Some(u64::MAX);
-            self.bad_file_window_ms = Some((self.now_ms, u64::MAX));
             self.schedule(self.now_ms + length_ms, Event::BadFile { restore: true });
         }
     }
@@ -1109,7 +1049,8 @@ impl<'c> World<'c> {
                 Rotated::Failed
             }
             Err(Error::Store(StoreError::NotFound { .. })) => {
-                self.violate(Invariant::KeyKnowledge, format!("node {rotator} is up but the key store is empty"));
+                let observed = Observed::KeyFileMissing { node: rotator, when: "while it is up, rotating" };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 Rotated::Failed
             }
             Err(_) => Rotated::Failed,
@@ -1122,7 +1063,8 @@ impl<'c> World<'c> {
     /// written.
     fn rotate_ring(&mut self, rotator: usize, ring: &mut KeyRing) -> Rotated {
         let Some(mut model) = self.model_of(ring) else {
-            self.violate(Invariant::KeyKnowledge, format!("node {rotator} read a key set no writer wrote"));
+            let observed = Observed::KeySetRead { node: rotator, verb: "read", model: None };
+            self.checker.observe(self.now_ms, &self.trace, observed);
             return Rotated::Failed;
         };
         // A key at least half a rotation interval old is due: a second rotator that sees the
@@ -1131,10 +1073,21 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(rotator);
         let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
         let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
-        let outcome = match ring.rotate_if_older_than_with(max_age_secs, &self.rotation, &mut self.entropy, now_secs) {
+        let rotated = ring.rotate_if_older_than_with(max_age_secs, &self.rotation, &mut self.entropy, now_secs);
+        let decided = match &rotated {
+            Ok(Some(_)) => Some(RingRotation::Rotated),
+            Ok(None) => Some(RingRotation::Declined),
+            Err(KeyError::RingFull) => Some(RingRotation::Full),
+            Err(_) => None,
+        };
+        if let Some(ring) = decided {
+            let observed = Observed::RotationDecided { ring, model_rotates, model_refuses };
+            self.checker.observe(self.now_ms, &self.trace, observed);
+        }
+        let outcome = match rotated {
             Ok(Some(kid)) => {
                 if !model_rotates || model_refuses {
-                    self.violate(Invariant::KeyKnowledge, "the ring rotated where the model does not".to_owned());
+                    // The model cannot follow the ring (the checker has reported it).
                     return Rotated::Failed;
                 }
                 let serial = self.register_cluster_ring(ring, kid);
@@ -1143,23 +1096,18 @@ impl<'c> World<'c> {
                 Rotated::Written
             }
             Ok(None) => {
-                if model_rotates {
-                    self.violate(Invariant::KeyKnowledge, "the ring declined a rotation the model makes".to_owned());
-                }
                 self.record(What::RotationNotDue, rotator, crate::trace::NONE_U32);
                 Rotated::NotNeeded
             }
             Err(KeyError::RingFull) => {
-                if !model_refuses {
-                    self.violate(Invariant::KeyKnowledge, "the ring refused a rotation the model allows".to_owned());
-                }
                 self.counters.rotations_refused += 1;
                 self.record(What::RotationRefused, rotator, crate::trace::NONE_U32);
                 self.log(Level::Warn, &format!("WARN node={rotator} rotation refused: key ring full"), false);
                 Rotated::NotNeeded
             }
             Err(error) => {
-                self.violate(Invariant::KeyKnowledge, format!("rotation failed: {error}"));
+                let observed = Observed::LibraryFailed { node: rotator, call: "rotation", error: &error };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 return Rotated::Failed;
             }
         };
@@ -1250,27 +1198,21 @@ impl<'c> World<'c> {
         let shared = state.ring.clone()?;
         let ring = shared.ring();
         let kid = ring.active_kid(now_secs)?;
-        let expected_kid = state.model.signer(now_secs).map(|key| key.kid);
-        if expected_kid != Some(kid) {
-            self.violate(
-                Invariant::KeyKnowledge,
-                format!(
-                    "node {node} signs with kid {kid}, the model with {:?}",
-                    expected_kid.map(|kid| kid.to_string())
-                ),
-            );
-        }
+        let expected = state.model.signer(now_secs).map(|key| key.kid);
         let token = match ring.issue(&Session { sub: client }, ttl_secs, now_secs) {
             Ok(token) => token,
             Err(error) => {
-                self.violate(Invariant::KeyKnowledge, format!("node {node} could not sign: {error}"));
+                let observed = Observed::Signed { node, kid, expected, known: true };
+                self.checker.observe(self.now_ms, &self.trace, observed);
+                let observed = Observed::LibraryFailed { node, call: "signing", error: &error };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 return None;
             }
         };
-        let Some(&serial) = self.serial_by_kid.get(&kid) else {
-            self.violate(Invariant::KeyKnowledge, format!("node {node} signs with kid {kid} that no node made"));
-            return None;
-        };
+        let serial = self.serial_by_kid.get(&kid).copied();
+        let observed = Observed::Signed { node, kid, expected, known: serial.is_some() };
+        self.checker.observe(self.now_ms, &self.trace, observed);
+        let serial = serial?;
         let facts = TokenFacts {
             shape: model::Shape::Compact(model::HeaderFacts::Hs256 { kid: Some(kid) }),
             signed_by: Some(serial),
@@ -1279,7 +1221,7 @@ impl<'c> World<'c> {
             subject: client,
             issued_ms: self.now_ms,
         };
-        self.secrets.add_token(&token);
+        self.checker.add_token(&token);
         if self.attacker.observe(&token, facts, self.config.capture_per_mille) {
             self.schedule_edge_replay(&token, facts);
         }
@@ -1327,107 +1269,16 @@ impl<'c> World<'c> {
             What::Attack(kind) => Some(kind),
             _ => None,
         };
-        if let (Some(kind), Ok(_)) = (attack, &result) {
-            self.violate(
-                Invariant::AttackerTokenAccepted,
-                format!("node {node} accepted a {} attacker token", kind.as_str()),
-            );
-        }
-        let revoked_at_ms = facts.signed_by.and_then(|serial| self.revoked.get(&serial).copied());
-        if let (Some(revoked_at_ms), Ok(_)) = (revoked_at_ms, &result) {
-            let bound_ms = self.config.reload_bound_secs() * SECOND_MS;
-            if self.now_ms >= revoked_at_ms + bound_ms && !self.config.reload_stalls() {
-                self.violate(
-                    Invariant::Revocation,
-                    format!(
-                        "node {node} accepted a token of a key revoked {} ago, past the reload bound {}",
-                        crate::config::format_duration(self.now_ms - revoked_at_ms),
-                        crate::config::format_duration(bound_ms)
-                    ),
-                );
-            }
-        }
-        // Tokens of a revoked key are refused on purpose: the people holding them log in again.
-        // A broken key file keeps nodes on their last ring: rejections then, and of tokens
-        // issued then, are the fault's.
-        let bad_file = self.bad_file_window_ms.is_some_and(|(start, end)| {
-            (start..=end).contains(&self.now_ms) || (start..=end).contains(&facts.issued_ms)
-        });
-        if attack.is_none() && result.is_err() && bad_file {
-            self.counters.rejections_during_bad_file += 1;
-        }
-        if attack.is_none()
-            && result.is_err()
-            && revoked_at_ms.is_none()
-            && !bad_file
-            && self.config.promises_no_spurious_rejection()
-            && self.now_ms < facts.issued_ms + self.ttl_ms
-        {
-            self.violate(
-                Invariant::SpuriousRejection,
-                format!(
-                    "node {node} rejected client {actor}'s unexpired token ({}s left) with {}",
-                    (facts.issued_ms + self.ttl_ms - self.now_ms) / SECOND_MS,
-                    outcome.as_str()
-                ),
-            );
-        }
-        // The severities are the documented ones: only a retired key, an expired token and a
-        // token not yet valid are routine.
+        let observed = Observed::Served { node, attack, actor, result: &result, expectation, facts, mac_verified };
+        self.checker.observe(self.now_ms, &self.trace, observed);
         if let Err(rejection) = &result {
-            let routine = matches!(rejection.code(), "retired-key" | "expired" | "not-yet-valid");
-            if rejection.is_routine() != routine {
-                self.violate(
-                    Invariant::WrongClassification,
-                    format!("node {node} gave {} the wrong severity", rejection.code()),
-                );
+            let code = rejection.code();
+            Counters::bump(&mut self.counters.rejections, code);
+            if attack.is_none() {
+                Counters::bump(&mut self.counters.honest_rejections, code);
             }
-            if rejection.is_routine() && !mac_verified {
-                self.violate(
-                    Invariant::WrongClassification,
-                    format!("node {node} called a token routine ({}) without a MAC it could check", rejection.code()),
-                );
-            }
-        }
-        if outcome != expectation {
-            self.violate(
-                Invariant::WrongClassification,
-                format!(
-                    "node {node} answered {} to a {} token where the ground truth calls for {}",
-                    outcome.as_str(),
-                    attack.map_or("genuine", AttackKind::as_str),
-                    expectation.as_str()
-                ),
-            );
-        }
-        match &result {
-            Ok((subject, kid)) => {
-                if *subject != facts.subject || *kid != facts.kid() {
-                    self.violate(
-                        Invariant::WrongClassification,
-                        format!("node {node} accepted a token but reports other claims or another kid"),
-                    );
-                }
-            }
-            Err(rejection) => {
-                let code = rejection.code();
-                Counters::bump(&mut self.counters.rejections, code);
-                if attack.is_none() {
-                    Counters::bump(&mut self.counters.honest_rejections, code);
-                }
-                if let (Some(kind), true) = (attack, rejection.is_routine()) {
-                    let reason = (kind == AttackKind::ReplayExpired).then_some(RoutineByDesign::ReplayOfGenuineToken);
-                    match reason {
-                        Some(reason) => Counters::bump(&mut self.counters.attacks_routine_by_design, reason.as_str()),
-                        None => self.violate(
-                            Invariant::WrongClassification,
-                            format!("node {node} classified a {} attacker token routine ({code})", kind.as_str()),
-                        ),
-                    }
-                }
-                let level = if rejection.is_routine() { Level::Info } else { Level::Warn };
-                self.log_rejection(level, node, rejection, token, attack.is_none());
-            }
+            let level = if rejection.is_routine() { Level::Info } else { Level::Warn };
+            self.log_rejection(level, node, rejection, token, attack.is_none());
         }
         result.map(|_| ())
     }
@@ -1449,14 +1300,8 @@ impl<'c> World<'c> {
             state.state == NodeState::Up
                 && (purpose == Purpose::Verify || state.model.signer(self.local_secs(node)).is_some())
         });
-        if let Some(node) = capable {
-            self.counters.unanswered_unexplained += 1;
-            let what = if purpose == Purpose::Issue { "log in" } else { "send a request" };
-            self.violate(
-                Invariant::Liveness,
-                format!("client {client} could not {what}, but node {node} is up and, by the model, able to serve it"),
-            );
-        }
+        let observed = Observed::Unanswered { client, login: purpose == Purpose::Issue, able: capable };
+        self.checker.observe(self.now_ms, &self.trace, observed);
         let at = self.now_ms + self.behaviour.between(RETRY_MIN_MS, RETRY_MAX_MS);
         self.schedule(at, Event::Client(client));
     }
@@ -1685,7 +1530,8 @@ impl<'c> World<'c> {
             cluster_kids: &self.cluster_kids,
             surely_expired_if_issued_before_ms: self.now_ms.saturating_sub(expiry_margin_ms),
         };
-        let Some(crafted) = self.attacker.craft(kind, &material, &mut self.next_serial, &mut self.secrets) else {
+        let Some(crafted) = self.attacker.craft(kind, &material, &mut self.next_serial, self.checker.secrets_mut())
+        else {
             return;
         };
         let Some(node) = self.pick_node(Purpose::Verify, None) else { return };
