@@ -43,10 +43,13 @@
 #![warn(missing_docs)]
 
 mod attacker;
+mod balancer;
 mod checker;
+mod client;
 mod config;
 mod deployment;
 mod model;
+mod node;
 mod oracle;
 mod queue;
 mod report;

@@ -7,16 +7,19 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
 use tokenring::{
-    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, ReloadMachine, ReloadReport, Reloaded,
-    Rotation, Scratch, SharedRing, StoreError, Validation,
+    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, ReloadReport, Reloaded, Rotation,
+    Scratch, SharedRing, StoreError, Validation,
 };
 
 use crate::attacker::{Attacker, Material};
+use crate::balancer::{Balancer, Purpose};
 use crate::checker::{Checker, Observed, RingRotation};
+use crate::client::{Client, HeldToken, Turn, Wake};
 #[cfg(feature = "canaries")]
 use crate::config::Canary;
 use crate::config::{AttackKind, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
+use crate::node::{Node, NodeState};
 use crate::queue::RadixQueue;
 use crate::report::{Counters, RunReport};
 use crate::rng::{ChaChaEntropy, Recording, Replay, SimRng, Stream};
@@ -43,10 +46,6 @@ const CREATE_DELAY_MAX_MS: u64 = 200;
 /// Highest operation of a write at which a planned crash strikes (a save makes four, a create
 /// five; a higher draw lets the write finish).
 const CRASH_OPERATION_MAX: u64 = 5;
-/// How long a node's reload read may take before the reload machine calls it stuck. Reads of
-/// the simulated disk return at once, so it is never reached; stalls are the loop's.
-const RELOAD_READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
     Client(u32),
@@ -102,74 +101,6 @@ fn time_of(key: u128) -> u64 {
     (key >> 64) as u64
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum NodeState {
-    Down,
-    /// Trying to get its keys (the store may be unavailable, a create may be pending).
-    Starting,
-    Up,
-}
-
-#[derive(Debug)]
-struct Node {
-    state: NodeState,
-    /// Bumped at every stop, so that timers of a previous life are ignored.
-    incarnation: u32,
-    /// How many times the node has come up.
-    starts: u32,
-    skew_ms: i64,
-    /// The ring the node signs and verifies with, as a service holds it: the library's
-    /// `SharedRing`, opened, reloaded and updated through the real `FileStore` on the node's
-    /// view of the simulated disk (in memory only under `ephemeral`). It signs with whatever
-    /// key the library says is active at the node's own time.
-    ring: Option<SharedRing>,
-    /// The oracle's model of `ring`.
-    model: KeySetModel,
-    /// The library's reload decision, as `tokenring-axum`'s reloader runs it: when to read the
-    /// key file, and what to report. New at every start.
-    reloader: ReloadMachine,
-}
-
-impl Node {
-    fn new() -> Self {
-        Self {
-            state: NodeState::Down,
-            incarnation: 0,
-            starts: 0,
-            skew_ms: 0,
-            ring: None,
-            model: KeySetModel::default(),
-            reloader: ReloadMachine::new(RELOAD_READ_DEADLINE),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    LoggedOut,
-    Active { until_ms: u64 },
-    Idle,
-}
-
-#[derive(Debug)]
-struct HeldToken {
-    text: String,
-    facts: TokenFacts,
-    /// When the client believes the token expires: issue time plus lifetime, by its own clock
-    /// (true time).
-    expires_ms: u64,
-}
-
-#[derive(Debug)]
-struct Client {
-    phase: Phase,
-    token: Option<HeldToken>,
-    /// Resends its last token after an idle period without checking its expiry.
-    stale_habit: bool,
-    /// Never refreshes: uses each token to its last millisecond.
-    to_the_end: bool,
-}
-
 /// A captured token the attacker will replay in the second it expires on `node`.
 #[derive(Debug)]
 struct EdgeReplay {
@@ -191,14 +122,6 @@ enum Rotated {
     Failed,
     /// The rotator crashed in the middle of its write.
     Crashed,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Purpose {
-    /// Verify a token: any node that is up.
-    Verify,
-    /// Issue a token (login, refresh): a node that is up and has a key it may sign with.
-    Issue,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,6 +155,7 @@ pub(crate) struct World<'c> {
     sequence: u64,
     now_ms: u64,
     nodes: Vec<Node>,
+    balancer: Balancer,
     clients: Vec<Client>,
     /// The shared disk, or one per node (`per-node-files`).
     disks: Vec<Arc<Mutex<Disk>>>,
@@ -323,14 +247,7 @@ impl<'c> World<'c> {
             (0..usize::from(config.nodes)).map(|node| node_store(&disks[node.min(disks.len() - 1)], node)).collect()
         };
         let mut behaviour = SimRng::new(seed, Stream::Clients);
-        let clients = (0..config.clients)
-            .map(|_| Client {
-                phase: Phase::LoggedOut,
-                token: None,
-                stale_habit: behaviour.chance(config.stale_token_clients_per_mille),
-                to_the_end: behaviour.chance(config.to_the_end_clients_per_mille),
-            })
-            .collect();
+        let clients = (0..config.clients).map(|_| Client::new(&mut behaviour, config)).collect();
         Self {
             config,
             validation: Validation::new().leeway_secs(config.leeway_secs),
@@ -349,6 +266,7 @@ impl<'c> World<'c> {
             sequence: 0,
             now_ms: 0,
             nodes: (0..config.nodes).map(|_| Node::new()).collect(),
+            balancer: Balancer::new(config.load_balancing),
             clients,
             disks,
             stores,
@@ -540,8 +458,7 @@ impl<'c> World<'c> {
 
     /// The node's clock, in whole seconds since the epoch.
     fn local_secs(&self, node: usize) -> u64 {
-        let local_ms = (EPOCH_MS + self.now_ms).saturating_add_signed(self.nodes[node].skew_ms);
-        local_ms / SECOND_MS
+        self.nodes[node].local_secs(self.now_ms)
     }
 
     /// The attacker's (and the clients') clock: true time.
@@ -667,15 +584,14 @@ impl<'c> World<'c> {
     // ---------------------------------------------------------------- node lifecycle
 
     fn start_node(&mut self, node: usize, incarnation: u32) {
-        if self.nodes[node].incarnation != incarnation || self.nodes[node].state == NodeState::Up {
+        if self.nodes[node].incarnation != incarnation || self.nodes[node].is_up() {
             return;
         }
         if self.nodes[node].state == NodeState::Down {
             // A restarted machine's clock is off by a new amount.
             let skew_max = i64::try_from(self.config.clock_skew_max_ms).unwrap_or(i64::MAX / 4);
             let draw = self.network.below(2 * skew_max.unsigned_abs() + 1);
-            self.nodes[node].skew_ms = i64::try_from(draw).unwrap_or(0) - skew_max;
-            self.nodes[node].state = NodeState::Starting;
+            self.nodes[node].boot(i64::try_from(draw).unwrap_or(0) - skew_max);
             // A new pod's volume shows the key file as it is when the pod starts.
             if self.config.policy.uses_store() {
                 self.disk(node).refresh_mount(node);
@@ -709,7 +625,7 @@ impl<'c> World<'c> {
     /// which loads the key set, or creates it if there is none (the one another node created
     /// meanwhile wins the race).
     fn create_key_set(&mut self, node: usize, incarnation: u32) {
-        if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Starting {
+        if !self.nodes[node].is(incarnation, NodeState::Starting) {
             return;
         }
         self.plan_write_faults(node);
@@ -768,13 +684,8 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(node);
         let key_count = model.key_count();
         let kid = shared.ring().active_kid(now_secs);
-        let state = &mut self.nodes[node];
-        state.ring = Some(shared);
-        state.model = model;
-        state.reloader = ReloadMachine::new(RELOAD_READ_DEADLINE);
-        state.state = NodeState::Up;
-        state.starts += 1;
-        let incarnation = state.incarnation;
+        self.nodes[node].come_up(shared, model);
+        let incarnation = self.nodes[node].incarnation;
         self.counters.node_starts += 1;
         self.record(What::NodeUp, node, crate::trace::NONE_U32);
         let active = kid.map(|kid| kid.to_string()).unwrap_or_default();
@@ -786,15 +697,10 @@ impl<'c> World<'c> {
     }
 
     fn stop_node(&mut self, node: usize, crash: bool) {
-        if self.nodes[node].state == NodeState::Down {
+        if !self.nodes[node].stop() {
             return;
         }
-        let state = &mut self.nodes[node];
-        state.state = NodeState::Down;
-        state.incarnation += 1;
-        state.ring = None;
-        state.model = KeySetModel::default();
-        let incarnation = state.incarnation;
+        let incarnation = self.nodes[node].incarnation;
         if crash {
             self.counters.crashes += 1;
         } else {
@@ -815,7 +721,7 @@ impl<'c> World<'c> {
     /// mount (it swaps in a changed, parsing file and keeps the last good ring otherwise); then
     /// the next tick.
     fn poll_tick(&mut self, node: usize, incarnation: u32) {
-        if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
+        if !self.nodes[node].is(incarnation, NodeState::Up) {
             return;
         }
         let Some(shared) = self.nodes[node].ring.clone() else { return };
@@ -886,7 +792,7 @@ impl<'c> World<'c> {
     /// An operator revokes a key that leaked, through a node's `SharedRing::update` (its admin
     /// endpoint): the newest key that no longer signs, if the ring holds one.
     fn revoke(&mut self) {
-        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].state == NodeState::Up).collect();
+        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].is_up()).collect();
         let Some(&node) = self.faults.pick(&up) else {
             return self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Revoke);
         };
@@ -979,7 +885,7 @@ impl<'c> World<'c> {
     /// lock makes it wait, and once it has the lock it re-reads, sees the fresh key and adds
     /// none.
     fn rotate(&mut self) {
-        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].state == NodeState::Up).collect();
+        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].is_up()).collect();
         let Some(&leader) = self.faults.pick(&up) else {
             return self.defer_rotation(crate::trace::NONE_U16 as usize);
         };
@@ -991,9 +897,7 @@ impl<'c> World<'c> {
         let (first, waited) = self.rotate_at(leader, second);
         // The second rotator that found the lock taken waited for it, and runs now.
         let late = match (second, waited) {
-            (Some(other), Some(Rotated::LockedOut)) if self.nodes[other].state == NodeState::Up => {
-                Some(self.rotate_at(other, None).0)
-            }
+            (Some(other), Some(Rotated::LockedOut)) if self.nodes[other].is_up() => Some(self.rotate_at(other, None).0),
             _ => None,
         };
         let written = [Some(first), waited, late].contains(&Some(Rotated::Written));
@@ -1146,43 +1050,19 @@ impl<'c> World<'c> {
 
     // ---------------------------------------------------------------- load balancer
 
-    /// Whether a node takes this request. A node that is up verifies; it issues only if it
-    /// says it can sign (its readiness check).
-    fn eligible(&mut self, node: usize, purpose: Purpose) -> bool {
-        if self.nodes[node].state != NodeState::Up {
-            return false;
-        }
-        if purpose == Purpose::Issue {
-            return self.can_sign(node);
-        }
-        true
+    /// Whether a node takes this request.
+    fn eligible(&self, node: usize, purpose: Purpose) -> bool {
+        Balancer::eligible(&self.nodes[node], self.now_ms, purpose)
     }
 
     /// What the node itself says about signing.
     fn can_sign(&self, node: usize) -> bool {
-        let state = &self.nodes[node];
-        let now_secs = self.local_secs(node);
-        state.ring.as_ref().is_some_and(|shared| shared.ring().can_sign(now_secs))
+        self.nodes[node].can_sign(self.now_ms)
     }
 
-    /// The node a request goes to: the client's home node (sticky) or any node (random, and
-    /// always for the attacker), among those that can serve it.
+    /// The node the balancer sends a request to.
     fn pick_node(&mut self, purpose: Purpose, client: Option<u32>) -> Option<usize> {
-        let count = self.nodes.len();
-        if let (crate::config::LoadBalancing::Sticky, Some(client)) = (self.config.load_balancing, client) {
-            let home = client as usize % count;
-            return (0..count).map(|offset| (home + offset) % count).find(|&node| self.eligible(node, purpose));
-        }
-        let mut candidates = [0u16; crate::config::NODES_MAX as usize];
-        let mut found = 0;
-        for node in 0..count {
-            if self.eligible(node, purpose) {
-                candidates[found] = node as u16;
-                found += 1;
-            }
-        }
-        let chosen = self.network.pick(&candidates[..found])?;
-        Some(usize::from(*chosen))
+        self.balancer.pick(&self.nodes, self.now_ms, purpose, client, &mut self.network)
     }
 
     // ---------------------------------------------------------------- signing and verifying
@@ -1235,12 +1115,7 @@ impl<'c> World<'c> {
 
     /// Verifies `token` at `node` the way the node is configured to.
     fn verify(&mut self, node: usize, token: &str, now_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
-        let Some(shared) = self.nodes[node].ring.clone() else {
-            return Err(Rejection::UnknownKey);
-        };
-        let ring = shared.ring();
-        ring.verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs)
-            .map(|verified| (verified.claims().sub, verified.kid().copied()))
+        self.nodes[node].verify(token, &self.validation, &mut self.scratch, now_secs)
     }
 
     /// A node verifies a token; the oracle checks the outcome; the node logs a rejection.
@@ -1297,8 +1172,7 @@ impl<'c> World<'c> {
         self.record(What::NoNode, node_hint, client);
         let capable = (0..self.nodes.len()).find(|&node| {
             let state = &self.nodes[node];
-            state.state == NodeState::Up
-                && (purpose == Purpose::Verify || state.model.signer(self.local_secs(node)).is_some())
+            state.is_up() && (purpose == Purpose::Verify || state.model.signer(self.local_secs(node)).is_some())
         });
         let observed = Observed::Unanswered { client, login: purpose == Purpose::Issue, able: capable };
         self.checker.observe(self.now_ms, &self.trace, observed);
@@ -1307,43 +1181,22 @@ impl<'c> World<'c> {
     }
 
     fn on_client(&mut self, client: u32) {
-        let index = client as usize;
-        match self.clients[index].phase {
-            Phase::LoggedOut => self.login(client),
-            Phase::Idle => {
-                let until_ms = self.now_ms + self.behaviour.exponential(self.config.session_active_mean_ms);
-                self.clients[index].phase = Phase::Active { until_ms };
-                self.act(client);
-            }
-            Phase::Active { until_ms } if self.now_ms >= until_ms => {
-                let pause = self.behaviour.exponential(self.config.session_idle_mean_ms);
-                if self.behaviour.chance(self.config.logout_per_mille) {
-                    self.clients[index].token = None;
-                    self.clients[index].phase = Phase::LoggedOut;
-                } else {
-                    self.clients[index].phase = Phase::Idle;
-                }
-                self.schedule(self.now_ms + pause, Event::Client(client));
-            }
-            Phase::Active { .. } => self.act(client),
+        match self.clients[client as usize].wake(self.now_ms, &mut self.behaviour, self.config) {
+            Wake::LogIn => self.login(client),
+            Wake::Act => self.act(client),
+            Wake::Pause { pause_ms } => self.schedule(self.now_ms + pause_ms, Event::Client(client)),
         }
     }
 
     fn act(&mut self, client: u32) {
-        let index = client as usize;
-        let Some(held) = &self.clients[index].token else { return self.login(client) };
-        let expired = self.now_ms >= held.expires_ms;
-        if expired && !self.clients[index].stale_habit {
-            self.counters.natural_relogins += 1;
-            self.clients[index].token = None;
-            return self.login(client);
-        }
-        let age_ms = self.now_ms - held.facts.issued_ms;
-        let refresh_from_ms = self.ttl_ms * u64::from(self.config.refresh_at_per_mille) / 1000;
-        if !expired && age_ms >= refresh_from_ms && !self.clients[index].to_the_end {
-            self.refresh(client);
-        } else {
-            self.request(client);
+        match self.clients[client as usize].turn(self.now_ms, self.ttl_ms, self.config.refresh_at_per_mille) {
+            Turn::LogIn => self.login(client),
+            Turn::Expired => {
+                self.counters.natural_relogins += 1;
+                self.login(client);
+            }
+            Turn::Refresh => self.refresh(client),
+            Turn::Request => self.request(client),
         }
     }
 
@@ -1361,11 +1214,7 @@ impl<'c> World<'c> {
         self.trace.record(record);
         let index = client as usize;
         self.after_new_token(client, &held);
-        self.clients[index].token = Some(held);
-        if self.clients[index].phase == Phase::LoggedOut {
-            let until_ms = self.now_ms + self.behaviour.exponential(self.config.session_active_mean_ms);
-            self.clients[index].phase = Phase::Active { until_ms };
-        }
+        self.clients[index].logged_in(held, self.now_ms, &mut self.behaviour, self.config);
         let at = self.next_request_at();
         self.schedule(at, Event::Client(client));
     }
@@ -1462,8 +1311,7 @@ impl<'c> World<'c> {
     /// still holds it. A rejection drops the token: the client's next turn logs in again.
     fn one_shot(&mut self, client: u32, issued_ms: u64) {
         let index = client as usize;
-        let holds = self.clients[index].token.as_ref().is_some_and(|held| held.facts.issued_ms == issued_ms);
-        if !holds || self.clients[index].phase == Phase::LoggedOut {
+        if !self.clients[index].holds(issued_ms) {
             return;
         }
         let Some(node) = self.pick_node(Purpose::Verify, Some(client)) else { return };
@@ -1504,7 +1352,7 @@ impl<'c> World<'c> {
     /// only expired tokens: a genuine unexpired one is the client's own).
     fn edge_replay(&mut self, replay: u32) {
         let Some(EdgeReplay { token, facts, node }) = self.edge_replays.remove(&replay) else { return };
-        if self.nodes[node].state != NodeState::Up {
+        if !self.nodes[node].is_up() {
             return;
         }
         let expectation = model::expect(&facts, &self.nodes[node].model, self.local_secs(node), self.leeway_secs());
@@ -1596,7 +1444,7 @@ mod tests {
         let mut up = 0;
         for node in &world.nodes {
             let ring: Option<&SharedRing> = node.ring.as_ref();
-            assert_eq!(ring.is_some(), node.state == NodeState::Up);
+            assert_eq!(ring.is_some(), node.is_up());
             let Some(shared) = ring else { continue };
             up += 1;
             let store = shared.store().expect("a node's ring is read from its key file");
