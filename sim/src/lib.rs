@@ -50,6 +50,7 @@ mod config;
 mod deployment;
 mod model;
 mod node;
+mod operator;
 mod oracle;
 mod queue;
 mod report;

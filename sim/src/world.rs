@@ -11,7 +11,7 @@ use tokenring::{
     Scratch, SharedRing, StoreError, Validation,
 };
 
-use crate::attacker::{Attacker, Material};
+use crate::attacker::{Attacker, EdgeReplay, Material};
 use crate::balancer::{Balancer, Purpose};
 use crate::checker::{Checker, Observed, RingRotation};
 use crate::client::{Client, HeldToken, Turn, Wake};
@@ -20,6 +20,7 @@ use crate::config::Canary;
 use crate::config::{AttackKind, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
 use crate::node::{Node, NodeState};
+use crate::operator::Operator;
 use crate::queue::RadixQueue;
 use crate::report::{Counters, RunReport};
 use crate::rng::{ChaChaEntropy, Recording, Replay, SimRng, Stream};
@@ -36,8 +37,6 @@ const RETRY_MAX_MS: u64 = 30 * SECOND_MS;
 const ROTATION_RETRY_MS: u64 = 30 * SECOND_MS;
 /// The window after a new token in which a client's burst of requests falls.
 const BURST_SPREAD_MS: u64 = 2 * SECOND_MS;
-/// Most edge replays the attacker has scheduled at once.
-const EDGE_REPLAYS_MAX: usize = 4096;
 /// Gap between two nodes' stops in a rolling restart, beyond the longest downtime.
 const ROLLING_GAP_EXTRA_MS: u64 = 30 * SECOND_MS;
 /// Longest wait between a node finding the store empty and writing its new key set: the
@@ -99,14 +98,6 @@ fn queue_key(time_ms: u64, sequence: u64) -> u128 {
 /// The time of an event's queue key.
 fn time_of(key: u128) -> u64 {
     (key >> 64) as u64
-}
-
-/// A captured token the attacker will replay in the second it expires on `node`.
-#[derive(Debug)]
-struct EdgeReplay {
-    token: String,
-    facts: TokenFacts,
-    node: usize,
 }
 
 /// How one rotator's read-modify-write ended.
@@ -173,19 +164,14 @@ pub(crate) struct World<'c> {
     serial_by_kid: BTreeMap<Kid, KeySerial>,
     cluster_kids: Vec<Kid>,
     scratch: Scratch,
-    edge_replays: BTreeMap<u32, EdgeReplay>,
-    next_edge_replay: u32,
     trace: Trace,
     /// The buffer of [`World::log_rejection`].
     rejection_line: String,
     counters: Counters,
     /// Owns every invariant: the world reports to it what happened.
     checker: Checker<'c>,
-    /// A read of a key file that does not parse is expected until then: the operator pushed
-    /// a broken one, and mounts may show it until the good one has propagated.
-    bad_file_until_ms: Option<u64>,
-    /// The key file the operator's broken push replaced.
-    good_file: Option<Vec<u8>>,
+    /// Revokes a leaked key, pushes a broken key file.
+    operator: Operator,
     /// Clients logged out by a rejection at least once.
     logged_out: std::collections::BTreeSet<u32>,
 }
@@ -283,14 +269,11 @@ impl<'c> World<'c> {
             serial_by_kid: BTreeMap::new(),
             cluster_kids: Vec::new(),
             scratch: Scratch::new(),
-            edge_replays: BTreeMap::new(),
-            next_edge_replay: 0,
             trace: Trace::new(),
             rejection_line: String::new(),
             counters: Counters::default(),
             checker: Checker::new(config),
-            bad_file_until_ms: None,
-            good_file: None,
+            operator: Operator::default(),
             logged_out: std::collections::BTreeSet::new(),
         }
     }
@@ -780,7 +763,7 @@ impl<'c> World<'c> {
     /// operator's broken file may be on a mount: the node then retries.
     fn corrupt_read(&mut self, node: usize, error: &tokenring::KeySetError) -> bool {
         self.checker.observe(self.now_ms, &self.trace, Observed::Unparsable { node, error });
-        if self.bad_file_until_ms.is_some_and(|until| self.now_ms <= until) {
+        if self.operator.broken_file_possible(self.now_ms) {
             self.counters.bad_file_reads += 1;
             return true;
         }
@@ -802,15 +785,7 @@ impl<'c> World<'c> {
         let mut revoked = None;
         let result = shared.update(|ring| {
             let Some(mut model) = self.model_of(ring) else { return Ok(()) };
-            let signer = model.signer(now_secs).map(|key| key.kid);
-            let leaked = model
-                .keys()
-                .iter()
-                .rev()
-                .filter(|key| Some(key.kid) != signer && key.phase(now_secs) != model::Phase::Pending)
-                .find(|key| key.phase(now_secs) != model::Phase::Forgotten)
-                .map(|key| key.kid);
-            let Some(kid) = leaked else { return Ok(()) };
+            let Some(kid) = Operator::leaked_key(&model, now_secs) else { return Ok(()) };
             ring.revoke(&kid, now_secs)?;
             revoked = model.revoke(kid, now_secs).map(|serial| (serial, kid));
             self.register_document(ring, model);
@@ -852,27 +827,22 @@ impl<'c> World<'c> {
     /// puts the good one back: nodes must keep the ring they have.
     fn push_bad_file(&mut self, restore: bool) {
         let Some((_, length_ms)) = self.config.bad_file else { return };
-        if restore {
-            let Some(good) = self.good_file.take() else { return };
-            let mut disk = self.disk(0);
-            disk.replace_key_file(&good);
-            disk.publish(Vec::new());
-        } else {
-            let mut disk = self.disk(0);
-            let good = disk.key_file().map(<[u8]>::to_vec);
-            disk.replace_key_file(b"{\"keys\": [ broken");
-            disk.publish(Vec::new());
-            drop(disk);
-            self.good_file = good;
+        let (now_ms, visible_max_ms) = (self.now_ms, self.config.propagation_delay_max_ms);
+        drop(self.disk(0));
+        let disk = Arc::clone(&self.disks[0]);
+        let pushed = self.operator.push(
+            &mut disk.lock().unwrap_or_else(PoisonError::into_inner),
+            restore,
+            now_ms,
+            visible_max_ms,
+        );
+        if !pushed {
+            return;
         }
         self.delay_propagation(usize::MAX);
         self.record(What::BadFile { restore }, crate::trace::NONE_U16 as usize, crate::trace::NONE_U32);
         self.checker.observe(self.now_ms, &self.trace, Observed::BadFile { restore });
-        if restore {
-            // Until every mount shows the good file again.
-            self.bad_file_until_ms = Some(self.now_ms + self.config.propagation_delay_max_ms);
-        } else {
-            self.bad_file_until_ms = Some(u64::MAX);
+        if !restore {
             self.schedule(self.now_ms + length_ms, Event::BadFile { restore: true });
         }
     }
@@ -1332,7 +1302,7 @@ impl<'c> World<'c> {
     /// The attacker will replay the token it just captured in the second the token expires
     /// (`exp + leeway`) on the clock of a node it picks now: the edge of the expiry check.
     fn schedule_edge_replay(&mut self, token: &str, facts: TokenFacts) {
-        if self.edge_replays.len() >= EDGE_REPLAYS_MAX {
+        if !self.attacker.has_room_for_edge_replay() {
             return;
         }
         let node = self.attacker.rng().below(self.nodes.len() as u64) as usize;
@@ -1342,16 +1312,14 @@ impl<'c> World<'c> {
         if at <= self.now_ms {
             return;
         }
-        let replay = self.next_edge_replay;
-        self.next_edge_replay = self.next_edge_replay.wrapping_add(1);
-        self.edge_replays.insert(replay, EdgeReplay { token: token.to_owned(), facts, node });
+        let replay = self.attacker.keep_edge_replay(EdgeReplay { token: token.to_owned(), facts, node });
         self.schedule(at, Event::EdgeReplay { replay });
     }
 
     /// An edge replay, if its node is up and the token is expired there (the attacker replays
     /// only expired tokens: a genuine unexpired one is the client's own).
     fn edge_replay(&mut self, replay: u32) {
-        let Some(EdgeReplay { token, facts, node }) = self.edge_replays.remove(&replay) else { return };
+        let Some(EdgeReplay { token, facts, node }) = self.attacker.take_edge_replay(replay) else { return };
         if !self.nodes[node].is_up() {
             return;
         }
