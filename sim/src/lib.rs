@@ -48,6 +48,7 @@ mod checker;
 mod client;
 mod config;
 mod deployment;
+mod disk;
 mod model;
 mod node;
 mod operator;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 
 use sha2::{Digest, Sha256};
 use tokenring::{
@@ -17,14 +17,15 @@ use crate::checker::{Checker, Observed, RingRotation};
 use crate::client::{Client, HeldToken, Turn, Wake};
 #[cfg(feature = "canaries")]
 use crate::config::Canary;
-use crate::config::{AttackKind, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
+use crate::config::{AttackKind, Config, SECOND_MS, STORE_RETRY_MS};
+use crate::disk::Disks;
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
 use crate::node::{Node, NodeState};
 use crate::operator::Operator;
 use crate::queue::RadixQueue;
 use crate::report::{Counters, RunReport};
 use crate::rng::{ChaChaEntropy, Recording, Replay, SimRng, Stream};
-use crate::store::{CrashPlan, Disk, NodeDisk, Outage, OutageKind, View, KEY_FILE};
+use crate::store::Disk;
 use crate::trace::{tail_of, Trace, TraceRecord, What};
 
 /// Simulated time 0 is this instant (November 2023), so that timestamps look real.
@@ -44,7 +45,6 @@ const ROLLING_GAP_EXTRA_MS: u64 = 30 * SECOND_MS;
 const CREATE_DELAY_MAX_MS: u64 = 200;
 /// Highest operation of a write at which a planned crash strikes (a save makes four, a create
 /// five; a higher draw lets the write finish).
-const CRASH_OPERATION_MAX: u64 = 5;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
     Client(u32),
@@ -148,11 +148,8 @@ pub(crate) struct World<'c> {
     nodes: Vec<Node>,
     balancer: Balancer,
     clients: Vec<Client>,
-    /// The shared disk, or one per node (`per-node-files`).
-    disks: Vec<Arc<Mutex<Disk>>>,
-    /// Each node's `FileStore` on its mount of the key file (none under `ephemeral`): what its
-    /// `SharedRing` opens, reloads and updates.
-    stores: Vec<FileStore>,
+    /// The key file's disks and each node's mount of it.
+    disks: Disks,
     /// The oracle's model of every key set document a writer wrote, by the document's SHA-256.
     documents: BTreeMap<[u8; 32], KeySetModel>,
     faults: SimRng,
@@ -186,52 +183,7 @@ impl<'c> World<'c> {
     pub(crate) fn new(config: &'c Config) -> Self {
         let seed = config.seed;
         let mut faults = SimRng::new(seed, Stream::Faults);
-        // Random outages, at most `store_outage_max_ms` long and at least a retry apart; one
-        // that would come too close to a scheduled outage is left out, so that the scheduled
-        // ones keep those bounds too.
-        let scheduled = &config.scheduled_store_outages;
-        let mut outages: Vec<(u64, u64)> = scheduled.iter().copied().filter(|(start, end)| start < end).collect();
-        if let (Some(mean), true) = (config.store_outage_interval_mean_ms, config.policy.uses_store()) {
-            let mut start = faults.exponential(mean);
-            while start < config.duration_ms {
-                let end = start + faults.between(SECOND_MS.min(config.store_outage_max_ms), config.store_outage_max_ms);
-                let clear = scheduled.iter().all(|&(other_start, other_end)| {
-                    end + STORE_OUTAGE_GAP_MIN_MS <= other_start || other_end + STORE_OUTAGE_GAP_MIN_MS <= start
-                });
-                if clear {
-                    outages.push((start, end));
-                }
-                start = end + STORE_OUTAGE_GAP_MIN_MS + faults.exponential(mean);
-            }
-        }
-        outages.sort_unstable();
-        // Scheduled outages that overlap each other become one.
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(outages.len());
-        for (start, end) in outages {
-            match merged.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                _ => merged.push((start, end)),
-            }
-        }
-        let outages: Vec<Outage> = merged
-            .into_iter()
-            .map(|(start_ms, end_ms)| {
-                let kind = *faults.pick(&OutageKind::ALL).unwrap_or(&OutageKind::Io);
-                Outage { start_ms, end_ms, kind }
-            })
-            .collect();
-        let disks: Vec<Arc<Mutex<Disk>>> = match config.policy {
-            Policy::Ephemeral => Vec::new(),
-            Policy::PerNodeFiles => {
-                (0..config.nodes).map(|_| Disk::shared(outages.clone(), SimRng::new(seed, Stream::Disk))).collect()
-            }
-            _ => vec![Disk::shared(outages, SimRng::new(seed, Stream::Disk))],
-        };
-        let stores = if disks.is_empty() {
-            Vec::new()
-        } else {
-            (0..usize::from(config.nodes)).map(|node| node_store(&disks[node.min(disks.len() - 1)], node)).collect()
-        };
+        let disks = Disks::new(config, &mut faults);
         let mut behaviour = SimRng::new(seed, Stream::Clients);
         let clients = (0..config.clients).map(|_| Client::new(&mut behaviour, config)).collect();
         Self {
@@ -255,7 +207,6 @@ impl<'c> World<'c> {
             balancer: Balancer::new(config.load_balancing),
             clients,
             disks,
-            stores,
             documents: BTreeMap::new(),
             faults,
             behaviour,
@@ -288,8 +239,7 @@ impl<'c> World<'c> {
         #[cfg(feature = "canaries")]
         tokenring::canary::arm(armed_before);
         let events = self.trace.events();
-        self.counters.lock_waits =
-            self.disks.iter().map(|disk| disk.lock().unwrap_or_else(PoisonError::into_inner).lock_waits).sum();
+        self.counters.lock_waits = self.disks.lock_waits();
         let (violations, first_violation) = self.checker.finish(&mut self.counters);
         RunReport {
             config: self.config.clone(),
@@ -482,16 +432,12 @@ impl<'c> World<'c> {
 
     /// The disk node `node`'s key file is on, with its clock set to now.
     fn disk(&self, node: usize) -> MutexGuard<'_, Disk> {
-        let disk = &self.disks[node.min(self.disks.len() - 1)];
-        let mut disk = disk.lock().unwrap_or_else(PoisonError::into_inner);
-        disk.set_now(self.now_ms);
-        disk
+        self.disks.at(node, self.now_ms)
     }
 
     /// Node `node`'s `FileStore`, its disk's clock set to now.
     fn file_store(&self, node: usize) -> FileStore {
-        drop(self.disk(node));
-        self.stores[node].clone()
+        self.disks.store(node, self.now_ms)
     }
 
     /// The oracle's model of the key set `ring` was read from, if a writer wrote it.
@@ -518,21 +464,10 @@ impl<'c> World<'c> {
         self.checker.observe(self.now_ms, &self.trace, Observed::Holds { node, ring, model, now_secs, when });
     }
 
-    /// Plans, by the configured chance, a crash of `writer` in its next write, and, by its
-    /// own, an outside holder of the lock for some attempts.
+    /// Plans, by the configured chance, a crash of `writer` in its next write, and an outside
+    /// holder of the lock.
     fn plan_write_faults(&mut self, writer: usize) {
-        if self.faults.chance(self.config.store_write_crash_per_mille) {
-            let plan = CrashPlan {
-                operation: self.faults.between(1, CRASH_OPERATION_MAX) as u32,
-                after: self.faults.chance(500),
-            };
-            self.disk(writer).plan_crash(writer, plan);
-        }
-        if self.faults.chance(self.config.lock_contention_per_mille) {
-            let attempts_max = 2 * u64::from(tokenring::limits::LOCK_ATTEMPTS_MAX);
-            let attempts = self.faults.between(1, attempts_max) as u32;
-            self.disk(writer).contend_lock(attempts);
-        }
+        self.disks.plan_write_faults(writer, self.now_ms, &mut self.faults, self.config);
     }
 
     /// After a write call of `writer`: whether it crashed, and whether the key file changed.
@@ -828,14 +763,7 @@ impl<'c> World<'c> {
     fn push_bad_file(&mut self, restore: bool) {
         let Some((_, length_ms)) = self.config.bad_file else { return };
         let (now_ms, visible_max_ms) = (self.now_ms, self.config.propagation_delay_max_ms);
-        drop(self.disk(0));
-        let disk = Arc::clone(&self.disks[0]);
-        let pushed = self.operator.push(
-            &mut disk.lock().unwrap_or_else(PoisonError::into_inner),
-            restore,
-            now_ms,
-            visible_max_ms,
-        );
+        let pushed = self.operator.push(&mut self.disks.at(0, now_ms), restore, now_ms, visible_max_ms);
         if !pushed {
             return;
         }
@@ -996,26 +924,9 @@ impl<'c> World<'c> {
         self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Rotation);
     }
 
-    /// Draws, for the version of the key file `writer` just wrote, when each node's mount
-    /// shows it; the writer's own at once.
+    /// When each node's mount shows the key file `writer` just wrote.
     fn delay_propagation(&mut self, writer: usize) {
-        let max_ms = self.config.propagation_delay_max_ms;
-        if max_ms == 0 {
-            return;
-        }
-        let now_ms = self.now_ms;
-        let visible_from_ms = (0..self.nodes.len())
-            .map(|node| {
-                if node == writer {
-                    now_ms
-                } else if self.faults.chance(self.config.slow_propagation_per_mille) {
-                    now_ms + max_ms
-                } else {
-                    now_ms + self.faults.between(0, max_ms)
-                }
-            })
-            .collect();
-        self.disk(writer).set_visibility(visible_from_ms);
+        self.disks.delay_propagation(writer, self.now_ms, self.nodes.len(), &mut self.faults, self.config);
     }
 
     // ---------------------------------------------------------------- load balancer
@@ -1375,14 +1286,11 @@ fn digest(document: &[u8]) -> [u8; 32] {
     Sha256::digest(document).into()
 }
 
-/// A `FileStore` at the key file on `disk`, as node `node` reaches it through its mount.
-fn node_store(disk: &Arc<Mutex<Disk>>, node: usize) -> FileStore {
-    FileStore::with_storage(KEY_FILE, Arc::new(NodeDisk::new(Arc::clone(disk), node, View::Mounted)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Policy;
+    use crate::store::KEY_FILE;
 
     #[test]
     fn the_queue_pops_in_time_then_scheduling_order() {
