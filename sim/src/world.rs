@@ -1,5 +1,6 @@
-//! The simulated world and its event loop: nodes, clients, the store, the attacker, and the
-//! oracle watching every event.
+//! The simulated world: the event queue and the wiring of the components (nodes, clients,
+//! the balancer, the disks, the attacker, the operator), which report what happens to the
+//! checker ([`crate::checker`]), the one place invariants are judged.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
