@@ -32,6 +32,8 @@ pub(crate) enum Observed<'a> {
     ClusterKey { jwk_set: &'a str },
     /// A library call that nothing in the scenario can make fail, failed.
     LibraryFailed { node: usize, call: &'static str, error: &'a dyn core::fmt::Display },
+    /// Node `node` came up (it takes requests from now on).
+    NodeUp { node: usize },
     /// A node could not start for `reason`, and no fault the scenario injected explains it.
     StartFailed { node: usize, reason: &'static str },
     /// Node `node` `verb` (loaded, read) a key set; `model` is the oracle's model of it, none
@@ -171,6 +173,21 @@ impl<'c> Checker<'c> {
             },
             Observed::LibraryFailed { node, call, error } => {
                 vec![(Invariant::KeyKnowledge, format!("node {node}: {call} failed: {error}"))]
+            }
+            Observed::NodeUp { node } => {
+                let unmounted = self.config.policy.uses_store()
+                    && self
+                        .config
+                        .unmounted_secret
+                        .is_some_and(|(unmounted, until_ms)| usize::from(unmounted) == node && now_ms < until_ms);
+                if unmounted {
+                    vec![(
+                        Invariant::KeyKnowledge,
+                        format!("node {node} came up while its Secret was not mounted: it has a key no other node has"),
+                    )]
+                } else {
+                    Vec::new()
+                }
             }
             Observed::StartFailed { node, reason } => {
                 vec![(Invariant::Liveness, format!("node {node} cannot start: {reason}"))]
@@ -448,6 +465,19 @@ mod tests {
         assert_eq!(checker.violation_count(), 0);
         let line = format!("WARN node=0 token rejected: {token}");
         checker.observe(0, &trace, Observed::LogLine { level: "WARN", line: &line });
+        assert_eq!(checker.violation_count(), 1);
+    }
+
+    #[test]
+    fn a_node_up_before_its_secret_is_mounted_is_a_violation() {
+        let mut config = Config::default_scenario(1, Policy::Rotating);
+        config.unmounted_secret = Some((2, 120_000));
+        let trace = Trace::new();
+        let mut checker = Checker::new(&config);
+        checker.observe(1_000, &trace, Observed::NodeUp { node: 1 });
+        checker.observe(120_000, &trace, Observed::NodeUp { node: 2 });
+        assert_eq!(checker.violation_count(), 0);
+        checker.observe(119_999, &trace, Observed::NodeUp { node: 2 });
         assert_eq!(checker.violation_count(), 1);
     }
 

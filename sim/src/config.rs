@@ -388,6 +388,10 @@ pub struct Config {
     /// When an operator pushes a key file that does not parse, and for how long until the
     /// good one is back (rotating policies): every node must keep its last good ring.
     pub bad_file: Option<(u64, u64)>,
+    /// A node whose Secret is not mounted when the cluster starts, and until when (policies
+    /// with a key file): its key file and directory are missing, `open` fails, and the node
+    /// must stay out of the balancer rather than invent a key.
+    pub unmounted_secret: Option<(u16, u64)>,
 
     /// Mean time between two attacks, if there is an attacker.
     pub attack_interval_mean_ms: Option<u64>,
@@ -479,6 +483,8 @@ impl Config {
             revocation_at_ms: Some(3 * DAY_MS + 10 * MINUTE_MS),
             // A broken Secret on day 5, fixed a quarter of an hour later.
             bad_file: Some((4 * DAY_MS + 10 * HOUR_MS, 15 * MINUTE_MS)),
+            // The last node's Secret is mounted two minutes after the cluster starts.
+            unmounted_secret: Some((2, 2 * MINUTE_MS)),
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
             capture_per_mille: 20,
@@ -582,6 +588,11 @@ impl Config {
         config.revocation_at_ms = rng.chance(500).then(|| rng.below(config.duration_ms));
         config.bad_file =
             rng.chance(500).then(|| (rng.below(config.duration_ms), rng.between(MINUTE_MS, 20 * MINUTE_MS)));
+        // One seed in four starts with a node's Secret unmounted (from the seed, not a draw,
+        // so that no other draw moves).
+        config.unmounted_secret = (seed % 4 == 1).then(|| {
+            ((seed / 4 % u64::from(config.nodes)) as u16, (MINUTE_MS * (1 + seed / 16 % 5)).min(config.duration_ms))
+        });
         config
     }
 
@@ -840,6 +851,13 @@ impl Config {
                 self.bad_file.map_or_else(
                     || "never".to_owned(),
                     |(at, length)| format!("{} for {}", format_instant(at), format_duration(length))
+                ),
+            ),
+            format!(
+                "secret not mounted at start (policies with a key file): {}",
+                self.unmounted_secret.filter(|&(node, _)| node < self.nodes).map_or_else(
+                    || "none".to_owned(),
+                    |(node, until)| format!("node {node} until {}", format_instant(until))
                 ),
             ),
             format!(

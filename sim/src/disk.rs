@@ -73,6 +73,11 @@ impl Disks {
         } else {
             (0..usize::from(config.nodes)).map(|node| node_store(&disks[node.min(disks.len() - 1)], node)).collect()
         };
+        if let Some((node, until_ms)) = config.unmounted_secret.filter(|&(node, _)| node < config.nodes) {
+            if let Some(disk) = disks.get(usize::from(node).min(disks.len().saturating_sub(1))) {
+                disk.lock().unwrap_or_else(PoisonError::into_inner).unmount(usize::from(node), until_ms);
+            }
+        }
         Self { disks, stores }
     }
 

@@ -531,6 +531,9 @@ impl<'c> World<'c> {
     /// The store is unavailable: the node must not invent a key. It stays down and retries.
     fn defer_start(&mut self, node: usize, incarnation: u32) {
         self.counters.starts_deferred += 1;
+        if self.disk(node).is_unmounted(node) {
+            self.counters.starts_refused_unmounted += 1;
+        }
         self.record(What::StartDeferred, node, crate::trace::NONE_U32);
         self.log(
             Level::Error,
@@ -603,6 +606,7 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(node);
         let key_count = model.key_count();
         let kid = shared.ring().active_kid(now_secs);
+        self.checker.observe(self.now_ms, &self.trace, Observed::NodeUp { node });
         self.nodes[node].come_up(shared, model);
         let incarnation = self.nodes[node].incarnation;
         self.counters.node_starts += 1;
@@ -1302,6 +1306,29 @@ mod tests {
         let order: Vec<(u64, Event)> =
             std::iter::from_fn(|| queue.pop().map(|(key, event)| (time_of(key), event))).collect();
         assert_eq!(order, vec![(1, Event::RollingRestart), (5, Event::Rotation), (5, Event::Attack)]);
+    }
+
+    /// A node whose Secret is not mounted at start stays down (out of the balancer) and
+    /// retries, says why in its counters, and comes up once the Secret is there.
+    #[test]
+    fn a_node_without_its_secret_stays_out_until_it_is_mounted() {
+        let mut config = Config::default_scenario(5, Policy::Rotating);
+        config.clients = 20;
+        config.crash_interval_mean_ms = None;
+        config.scheduled_store_outages.clear();
+        config.store_outage_interval_mean_ms = None;
+        config.unmounted_secret = Some((1, 2 * crate::config::MINUTE_MS));
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(crate::config::MINUTE_MS);
+        assert!(!world.nodes[1].is_up());
+        assert!(world.nodes[0].is_up() && world.nodes[2].is_up());
+        assert!(world.counters.starts_refused_unmounted > 0);
+        world.run_until(4 * crate::config::MINUTE_MS);
+        assert!(world.nodes[1].is_up(), "the node never came up once its Secret was mounted");
+        let mut counters = Counters::default();
+        let (violations, first) = world.checker.finish(&mut counters);
+        assert!(violations.is_empty(), "{first:?}");
     }
 
     /// What a node signs and verifies with is the library's `SharedRing`, opened on the key
