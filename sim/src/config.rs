@@ -307,6 +307,9 @@ pub struct Config {
     pub leeway_secs: u64,
     /// Each node's clock is off by up to this much either way, redrawn at every start.
     pub clock_skew_max_ms: u64,
+    /// Mean time between two steps of a running node's clock (NTP corrections, both ways), to a
+    /// new offset within the skew bound; none if clocks only change at restarts.
+    pub clock_jump_interval_mean_ms: Option<u64>,
 
     /// Mean time between two requests of an active client.
     pub request_interval_mean_ms: u64,
@@ -446,6 +449,7 @@ impl Config {
             // As far apart as the leeway allows (2 × 14.5 s + 1 s = 30 s): where the rotation's
             // and the expiry's boundaries are tested.
             clock_skew_max_ms: 14_500,
+            clock_jump_interval_mean_ms: Some(6 * HOUR_MS),
             request_interval_mean_ms: 4 * MINUTE_MS,
             session_active_mean_ms: 2 * HOUR_MS,
             session_idle_mean_ms: 6 * HOUR_MS,
@@ -781,10 +785,13 @@ impl Config {
                 format_duration(self.duration_ms)
             ),
             format!(
-                "tokens: ttl={} leeway={}s clock-skew=±{}{} refresh-at={}‰",
+                "tokens: ttl={} leeway={}s clock-skew=±{}{}{} refresh-at={}‰",
                 format_duration(self.token_ttl_secs * SECOND_MS),
                 self.leeway_secs,
                 format_duration(self.clock_skew_max_ms),
+                self.clock_jump_interval_mean_ms
+                    .map(|mean| format!(" (a running clock steps every {} on average)", format_duration(mean)))
+                    .unwrap_or_default(),
                 if self.skew_within_leeway() { "" } else { " (beyond the leeway: invariant 2 not claimed)" },
                 self.refresh_at_per_mille
             ),

@@ -81,6 +81,8 @@ enum Event {
     EdgeReplay {
         replay: u32,
     },
+    /// A running node's clock steps.
+    ClockJump,
     /// An operator revokes a key that leaked.
     Revoke,
     /// An operator pushes a key file that does not parse (`restore`: puts the good one back).
@@ -157,6 +159,8 @@ pub(crate) struct World<'c> {
     behaviour: SimRng,
     network: SimRng,
     entropy: ChaChaEntropy,
+    /// When running clocks step, and to what.
+    clocks: SimRng,
     attacker: Attacker,
     next_serial: KeySerial,
     serial_by_kid: BTreeMap<Kid, KeySerial>,
@@ -213,6 +217,7 @@ impl<'c> World<'c> {
             behaviour,
             network: SimRng::new(seed, Stream::Network),
             entropy: ChaChaEntropy::new(seed, Stream::Keys),
+            clocks: SimRng::new(seed, Stream::Clocks),
             attacker: Attacker::new(
                 SimRng::new(seed, Stream::Attacker),
                 ChaChaEntropy::new(seed, Stream::AttackerKeys),
@@ -303,6 +308,10 @@ impl<'c> World<'c> {
             let at = self.attacker.rng().exponential(mean);
             self.schedule(at, Event::Attack);
         }
+        if let Some(mean) = config.clock_jump_interval_mean_ms {
+            let at = self.clocks.exponential(mean);
+            self.schedule(at, Event::ClockJump);
+        }
         if config.policy.rotates() {
             if let Some(at) = config.revocation_at_ms {
                 self.schedule(at, Event::Revoke);
@@ -332,6 +341,7 @@ impl<'c> World<'c> {
             Event::OneShot { client, issued_ms } => self.one_shot(client, issued_ms),
             Event::EdgeReplay { replay } => self.edge_replay(replay),
             Event::Revoke => self.revoke(),
+            Event::ClockJump => self.clock_jump(),
             Event::BadFile { restore } => self.push_bad_file(restore),
             Event::RollingRestart => {
                 let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
@@ -526,6 +536,26 @@ impl<'c> World<'c> {
         // together race to create it.
         let at = self.now_ms + self.faults.between(1, CREATE_DELAY_MAX_MS);
         self.schedule(at, Event::NodeCreate { node: node as u16, incarnation });
+    }
+
+    /// A running node's clock steps to a new offset within the skew bound, forward or back
+    /// (an NTP correction): its ring, its reload machine and its verifications see time jump.
+    fn clock_jump(&mut self) {
+        if let Some(mean) = self.config.clock_jump_interval_mean_ms {
+            let at = self.now_ms + self.clocks.exponential(mean);
+            self.schedule(at, Event::ClockJump);
+        }
+        let node = self.clocks.below(self.nodes.len() as u64) as usize;
+        let skew_max = i64::try_from(self.config.clock_skew_max_ms).unwrap_or(i64::MAX / 4);
+        let draw = self.clocks.below(2 * skew_max.unsigned_abs() + 1);
+        if !self.nodes[node].is_up() {
+            return;
+        }
+        let skew_ms = i64::try_from(draw).unwrap_or(0) - skew_max;
+        let forward = skew_ms >= self.nodes[node].skew_ms;
+        self.nodes[node].skew_ms = skew_ms;
+        self.counters.clock_jumps += 1;
+        self.record(What::ClockJump { forward }, node, crate::trace::NONE_U32);
     }
 
     /// The store is unavailable: the node must not invent a key. It stays down and retries.
@@ -1326,6 +1356,24 @@ mod tests {
         assert!(world.counters.starts_refused_unmounted > 0);
         world.run_until(4 * crate::config::MINUTE_MS);
         assert!(world.nodes[1].is_up(), "the node never came up once its Secret was mounted");
+        let mut counters = Counters::default();
+        let (violations, first) = world.checker.finish(&mut counters);
+        assert!(violations.is_empty(), "{first:?}");
+    }
+
+    /// Running clocks step both ways, within the skew bound, and the library keeps every
+    /// invariant: no spurious rejection, every outcome as the model expects at the node's time.
+    #[test]
+    fn running_clocks_step_and_every_invariant_holds() {
+        let mut config = Config::default_scenario(9, Policy::Rotating);
+        config.clients = 50;
+        config.duration_ms = 2 * crate::config::DAY_MS;
+        config.clock_jump_interval_mean_ms = Some(10 * crate::config::MINUTE_MS);
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        assert!(world.counters.clock_jumps > 100, "{} clock steps", world.counters.clock_jumps);
+        assert!(world.counters.rotations >= 1);
         let mut counters = Counters::default();
         let (violations, first) = world.checker.finish(&mut counters);
         assert!(violations.is_empty(), "{first:?}");
