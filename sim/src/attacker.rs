@@ -1,6 +1,8 @@
 //! The attacker: it captures some of the tokens the nodes issue and sends forgeries made from
 //! them, or from keys of its own, signed with the real core where a signature is needed.
 
+use std::collections::BTreeMap;
+
 use base64ct::{Base64UrlUnpadded, Encoding};
 use tokenring::limits::TOKEN_LEN_MAX;
 use tokenring::{Key, KeyRing, Kid};
@@ -12,6 +14,8 @@ use crate::rng::{ChaChaEntropy, SimRng};
 
 /// Most captured tokens the attacker keeps.
 const CAPTURED_MAX: usize = 64;
+/// Most edge replays the attacker has scheduled at once.
+const EDGE_REPLAYS_MAX: usize = 4096;
 
 /// Algorithms an `alg` swap puts in the header: other HMACs, asymmetric ones a confused
 /// verifier might try with the HMAC key as a public key, and near-misses of `HS256`.
@@ -44,11 +48,22 @@ pub(crate) struct Material<'a> {
     pub(crate) surely_expired_if_issued_before_ms: u64,
 }
 
+/// A captured token the attacker will replay in the second it expires on `node`.
+#[derive(Debug)]
+pub(crate) struct EdgeReplay {
+    pub(crate) token: String,
+    pub(crate) facts: TokenFacts,
+    pub(crate) node: usize,
+}
+
 #[derive(Debug)]
 pub(crate) struct Attacker {
     rng: SimRng,
     entropy: ChaChaEntropy,
     captured: Vec<Captured>,
+    /// The edge replays scheduled, by number.
+    edge_replays: BTreeMap<u32, EdgeReplay>,
+    next_edge_replay: u32,
     /// Random text longer than any token may be, made once: oversize tokens are cut from it.
     oversize_filler: String,
 }
@@ -58,7 +73,32 @@ const OVERSIZE_EXTRA_MAX: usize = 600;
 
 impl Attacker {
     pub(crate) fn new(rng: SimRng, entropy: ChaChaEntropy) -> Self {
-        Self { rng, entropy, captured: Vec::with_capacity(CAPTURED_MAX), oversize_filler: String::new() }
+        Self {
+            rng,
+            entropy,
+            captured: Vec::with_capacity(CAPTURED_MAX),
+            edge_replays: BTreeMap::new(),
+            next_edge_replay: 0,
+            oversize_filler: String::new(),
+        }
+    }
+
+    /// Whether the attacker may schedule one more edge replay.
+    pub(crate) fn has_room_for_edge_replay(&self) -> bool {
+        self.edge_replays.len() < EDGE_REPLAYS_MAX
+    }
+
+    /// Keeps `replay` for later; its number.
+    pub(crate) fn keep_edge_replay(&mut self, replay: EdgeReplay) -> u32 {
+        let number = self.next_edge_replay;
+        self.next_edge_replay = self.next_edge_replay.wrapping_add(1);
+        self.edge_replays.insert(number, replay);
+        number
+    }
+
+    /// The edge replay of number `number`, once.
+    pub(crate) fn take_edge_replay(&mut self, number: u32) -> Option<EdgeReplay> {
+        self.edge_replays.remove(&number)
     }
 
     pub(crate) fn rng(&mut self) -> &mut SimRng {

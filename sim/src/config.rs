@@ -307,6 +307,9 @@ pub struct Config {
     pub leeway_secs: u64,
     /// Each node's clock is off by up to this much either way, redrawn at every start.
     pub clock_skew_max_ms: u64,
+    /// Mean time between two steps of a running node's clock (NTP corrections, both ways), to a
+    /// new offset within the skew bound; none if clocks only change at restarts.
+    pub clock_jump_interval_mean_ms: Option<u64>,
 
     /// Mean time between two requests of an active client.
     pub request_interval_mean_ms: u64,
@@ -388,6 +391,10 @@ pub struct Config {
     /// When an operator pushes a key file that does not parse, and for how long until the
     /// good one is back (rotating policies): every node must keep its last good ring.
     pub bad_file: Option<(u64, u64)>,
+    /// A node whose Secret is not mounted when the cluster starts, and until when (policies
+    /// with a key file): its key file and directory are missing, `open` fails, and the node
+    /// must stay out of the balancer rather than invent a key.
+    pub unmounted_secret: Option<(u16, u64)>,
 
     /// Mean time between two attacks, if there is an attacker.
     pub attack_interval_mean_ms: Option<u64>,
@@ -442,6 +449,7 @@ impl Config {
             // As far apart as the leeway allows (2 × 14.5 s + 1 s = 30 s): where the rotation's
             // and the expiry's boundaries are tested.
             clock_skew_max_ms: 14_500,
+            clock_jump_interval_mean_ms: Some(6 * HOUR_MS),
             request_interval_mean_ms: 4 * MINUTE_MS,
             session_active_mean_ms: 2 * HOUR_MS,
             session_idle_mean_ms: 6 * HOUR_MS,
@@ -479,6 +487,8 @@ impl Config {
             revocation_at_ms: Some(3 * DAY_MS + 10 * MINUTE_MS),
             // A broken Secret on day 5, fixed a quarter of an hour later.
             bad_file: Some((4 * DAY_MS + 10 * HOUR_MS, 15 * MINUTE_MS)),
+            // The last node's Secret is mounted two minutes after the cluster starts.
+            unmounted_secret: Some((2, 2 * MINUTE_MS)),
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
             capture_per_mille: 20,
@@ -582,6 +592,11 @@ impl Config {
         config.revocation_at_ms = rng.chance(500).then(|| rng.below(config.duration_ms));
         config.bad_file =
             rng.chance(500).then(|| (rng.below(config.duration_ms), rng.between(MINUTE_MS, 20 * MINUTE_MS)));
+        // One seed in four starts with a node's Secret unmounted (from the seed, not a draw,
+        // so that no other draw moves).
+        config.unmounted_secret = (seed % 4 == 1).then(|| {
+            ((seed / 4 % u64::from(config.nodes)) as u16, (MINUTE_MS * (1 + seed / 16 % 5)).min(config.duration_ms))
+        });
         config
     }
 
@@ -770,10 +785,13 @@ impl Config {
                 format_duration(self.duration_ms)
             ),
             format!(
-                "tokens: ttl={} leeway={}s clock-skew=±{}{} refresh-at={}‰",
+                "tokens: ttl={} leeway={}s clock-skew=±{}{}{} refresh-at={}‰",
                 format_duration(self.token_ttl_secs * SECOND_MS),
                 self.leeway_secs,
                 format_duration(self.clock_skew_max_ms),
+                self.clock_jump_interval_mean_ms
+                    .map(|mean| format!(" (a running clock steps every {} on average)", format_duration(mean)))
+                    .unwrap_or_default(),
                 if self.skew_within_leeway() { "" } else { " (beyond the leeway: invariant 2 not claimed)" },
                 self.refresh_at_per_mille
             ),
@@ -840,6 +858,13 @@ impl Config {
                 self.bad_file.map_or_else(
                     || "never".to_owned(),
                     |(at, length)| format!("{} for {}", format_instant(at), format_duration(length))
+                ),
+            ),
+            format!(
+                "secret not mounted at start (policies with a key file): {}",
+                self.unmounted_secret.filter(|&(node, _)| node < self.nodes).map_or_else(
+                    || "none".to_owned(),
+                    |(node, until)| format!("node {node} until {}", format_instant(until))
                 ),
             ),
             format!(

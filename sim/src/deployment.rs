@@ -234,6 +234,7 @@ impl Deployment {
         // What the operator does on purpose is not the deployment's to answer for.
         config.revocation_at_ms = None;
         config.bad_file = None;
+        config.unmounted_secret = None;
         config
     }
 

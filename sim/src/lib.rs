@@ -15,9 +15,12 @@
 //!   under a key [`Policy`]: `ephemeral`, `per-node-files`, `persisted`, `rotating`,
 //!   `rotating-short-overlap`.
 //! * **The disk** crashes in the middle of writes, has outages, and shows each node a new key
-//!   file only after a propagation delay (a mounted Secret).
+//!   file only after a propagation delay (a mounted Secret), or, for one node at start, none
+//!   at all (a Secret not mounted yet).
 //! * **Clients** log in, make requests, refresh before expiry, and log in again when a request
 //!   is rejected (counted per rejection and per person).
+//! * **The checker** ([`Invariant`]) consumes what the components report and owns every
+//!   invariant; the components never decide that something is wrong.
 //! * **The operator** revokes a leaked key and pushes a broken key file; **the attacker** sends
 //!   forgeries of twelve kinds ([`AttackKind`]).
 //!
@@ -43,9 +46,15 @@
 #![warn(missing_docs)]
 
 mod attacker;
+mod balancer;
+mod checker;
+mod client;
 mod config;
 mod deployment;
+mod disk;
 mod model;
+mod node;
+mod operator;
 mod oracle;
 mod queue;
 mod report;

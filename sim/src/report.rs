@@ -58,6 +58,10 @@ pub struct Counters {
     pub planned_stops: u64,
     /// Starts that found the store unavailable and stayed down.
     pub starts_deferred: u64,
+    /// Steps of a running node's clock.
+    pub clock_jumps: u64,
+    /// Of those, starts refused because the node's Secret was not mounted (the fault).
+    pub starts_refused_unmounted: u64,
     /// Reloads that found the store unavailable.
     pub reloads_failed: u64,
     /// Reload loops that stalled.
@@ -324,6 +328,8 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
         format!("{} / {}", run.report.counters.node_starts, run.report.counters.crashes)
     });
     row("starts deferred (store down)", &|run| count(run.report.counters.starts_deferred));
+    row("  of which: secret not mounted", &|run| count(run.report.counters.starts_refused_unmounted));
+    row("clock steps while running", &|run| count(run.report.counters.clock_jumps));
     row("reload loops stalled", &|run| count(run.report.counters.reload_stalls));
     row("retries on another node", &|run| count(run.report.counters.retries_elsewhere));
     row("write crashes (old/new kept)", &|run| {

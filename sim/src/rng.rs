@@ -28,6 +28,8 @@ pub(crate) enum Stream {
     Disk = 8,
     /// The numbers in the store's temporary files' names.
     TempNames = 9,
+    /// When a running node's clock steps, and to what.
+    Clocks = 10,
 }
 
 /// A seeded generator with the few integer distributions the simulator needs.

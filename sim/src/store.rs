@@ -137,6 +137,8 @@ pub(crate) struct Disk {
     temp_names: SimRng,
     /// Waits for the lock (each one a retry of `FileStore::update`).
     pub(crate) lock_waits: u64,
+    /// Nodes whose mount of the key file is missing (a Secret not mounted), until when.
+    unmounted: BTreeMap<usize, u64>,
 }
 
 impl Disk {
@@ -157,6 +159,7 @@ impl Disk {
             crash_plans: BTreeMap::new(),
             crashed: BTreeMap::new(),
             wrote_in_call: BTreeMap::new(),
+            unmounted: BTreeMap::new(),
             // Before the first write every mount shows no file.
             versions: VecDeque::from([Version { document: None, visible_from_ms: Vec::new() }]),
             rng,
@@ -172,6 +175,29 @@ impl Disk {
 
     pub(crate) fn set_now(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
+    }
+
+    /// Node `node`'s mount of the key file is missing until `until_ms` (its Secret is not
+    /// mounted): every operation of that node fails as if the directory did not exist.
+    pub(crate) fn unmount(&mut self, node: usize, until_ms: u64) {
+        self.unmounted.insert(node, until_ms);
+    }
+
+    /// Whether node `node`'s mount is missing now.
+    pub(crate) fn is_unmounted(&self, node: usize) -> bool {
+        self.unmounted.get(&node).is_some_and(|&until_ms| self.now_ms < until_ms)
+    }
+
+    /// The error an operation of `node` meets before it reaches the disk: the node crashed in
+    /// this call, its mount is missing, or an outage stops it.
+    fn stopped(&self, node: usize, creates_file: bool) -> Option<ErrorKind> {
+        if self.crashed.contains_key(&node) {
+            return Some(ErrorKind::Other);
+        }
+        if self.is_unmounted(node) {
+            return Some(ErrorKind::NotFound);
+        }
+        self.outage().and_then(|kind| kind.stops(creates_file))
     }
 
     /// The outage in force, if any.
@@ -294,10 +320,7 @@ impl Disk {
     /// outage stops it, or the node crashes before it. `Ok(true)`: the node crashes right after
     /// it.
     fn begin_change(&mut self, node: usize, creates_file: bool) -> Result<bool, ErrorKind> {
-        if self.crashed.contains_key(&node) {
-            return Err(ErrorKind::Other);
-        }
-        if let Some(kind) = self.outage().and_then(|kind| kind.stops(creates_file)) {
+        if let Some(kind) = self.stopped(node, creates_file) {
             return Err(kind);
         }
         self.wrote_in_call.insert(node, ());
@@ -362,10 +385,7 @@ impl Disk {
     }
 
     fn read(&mut self, node: usize, view: View, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
-        if self.crashed.contains_key(&node) {
-            return Err(ErrorKind::Other);
-        }
-        if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
+        if let Some(kind) = self.stopped(node, false) {
             return Err(kind);
         }
         // A node reads the source, not its mount, under its own lock and in a call that wrote
@@ -452,10 +472,7 @@ impl Disk {
 
     /// The names in `directory` that begin with `prefix`, in the names' order, at most `limit`.
     fn list(&self, node: usize, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, ErrorKind> {
-        if self.crashed.contains_key(&node) {
-            return Err(ErrorKind::Other);
-        }
-        if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
+        if let Some(kind) = self.stopped(node, false) {
             return Err(kind);
         }
         let listed = self.names.keys().filter(|path| Self::named_with_prefix(directory, prefix, path));
@@ -470,10 +487,7 @@ impl Disk {
     }
 
     fn try_lock(&mut self, node: usize) -> Result<bool, ErrorKind> {
-        if self.crashed.contains_key(&node) {
-            return Err(ErrorKind::Other);
-        }
-        if let Some(kind) = self.outage().and_then(|kind| kind.stops(false)) {
+        if let Some(kind) = self.stopped(node, false) {
             return Err(kind);
         }
         if self.contended_attempts > 0 {

@@ -61,6 +61,10 @@ pub(crate) enum What {
     BadFile {
         restore: bool,
     },
+    /// A running node's clock stepped (NTP), forward or back.
+    ClockJump {
+        forward: bool,
+    },
 }
 
 impl What {
@@ -84,6 +88,7 @@ impl What {
             Self::Retry => [16, 0],
             Self::Revocation => [17, 0],
             Self::BadFile { restore } => [18, u8::from(restore)],
+            Self::ClockJump { forward } => [19, u8::from(forward)],
         }
     }
 
@@ -110,6 +115,8 @@ impl What {
             Self::Revocation => "the operator revoked a key".to_owned(),
             Self::BadFile { restore: false } => "the operator pushed a key file that does not parse".to_owned(),
             Self::BadFile { restore: true } => "the operator put the good key file back".to_owned(),
+            Self::ClockJump { forward: true } => "the node's clock jumped forward".to_owned(),
+            Self::ClockJump { forward: false } => "the node's clock jumped back".to_owned(),
         }
     }
 }

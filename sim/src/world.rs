@@ -1,26 +1,32 @@
-//! The simulated world and its event loop: nodes, clients, the store, the attacker, and the
-//! oracle watching every event.
+//! The simulated world: the event queue and the wiring of the components (nodes, clients,
+//! the balancer, the disks, the attacker, the operator), which report what happens to the
+//! checker ([`crate::checker`]), the one place invariants are judged.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 
 use sha2::{Digest, Sha256};
 use tokenring::{
-    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, ReloadMachine, ReloadReport, Reloaded,
-    Rotation, Scratch, SharedRing, StoreError, Validation,
+    Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, ReloadReport, Reloaded, Rotation,
+    Scratch, SharedRing, StoreError, Validation,
 };
 
-use crate::attacker::{Attacker, Material};
+use crate::attacker::{Attacker, EdgeReplay, Material};
+use crate::balancer::{Balancer, Purpose};
+use crate::checker::{Checker, Observed, RingRotation};
+use crate::client::{Client, HeldToken, Turn, Wake};
 #[cfg(feature = "canaries")]
 use crate::config::Canary;
-use crate::config::{AttackKind, Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS, STORE_RETRY_MS};
+use crate::config::{AttackKind, Config, SECOND_MS, STORE_RETRY_MS};
+use crate::disk::Disks;
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
-use crate::oracle::{Invariant, RoutineByDesign, Secrets, Violation};
+use crate::node::{Node, NodeState};
+use crate::operator::Operator;
 use crate::queue::RadixQueue;
 use crate::report::{Counters, RunReport};
 use crate::rng::{ChaChaEntropy, Recording, Replay, SimRng, Stream};
-use crate::store::{CrashPlan, Disk, NodeDisk, Outage, OutageKind, View, KEY_FILE};
+use crate::store::Disk;
 use crate::trace::{tail_of, Trace, TraceRecord, What};
 
 /// Simulated time 0 is this instant (November 2023), so that timestamps look real.
@@ -33,8 +39,6 @@ const RETRY_MAX_MS: u64 = 30 * SECOND_MS;
 const ROTATION_RETRY_MS: u64 = 30 * SECOND_MS;
 /// The window after a new token in which a client's burst of requests falls.
 const BURST_SPREAD_MS: u64 = 2 * SECOND_MS;
-/// Most edge replays the attacker has scheduled at once.
-const EDGE_REPLAYS_MAX: usize = 4096;
 /// Gap between two nodes' stops in a rolling restart, beyond the longest downtime.
 const ROLLING_GAP_EXTRA_MS: u64 = 30 * SECOND_MS;
 /// Longest wait between a node finding the store empty and writing its new key set: the
@@ -42,11 +46,6 @@ const ROLLING_GAP_EXTRA_MS: u64 = 30 * SECOND_MS;
 const CREATE_DELAY_MAX_MS: u64 = 200;
 /// Highest operation of a write at which a planned crash strikes (a save makes four, a create
 /// five; a higher draw lets the write finish).
-const CRASH_OPERATION_MAX: u64 = 5;
-/// How long a node's reload read may take before the reload machine calls it stuck. Reads of
-/// the simulated disk return at once, so it is never reached; stalls are the loop's.
-const RELOAD_READ_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
     Client(u32),
@@ -82,6 +81,8 @@ enum Event {
     EdgeReplay {
         replay: u32,
     },
+    /// A running node's clock steps.
+    ClockJump,
     /// An operator revokes a key that leaked.
     Revoke,
     /// An operator pushes a key file that does not parse (`restore`: puts the good one back).
@@ -102,82 +103,6 @@ fn time_of(key: u128) -> u64 {
     (key >> 64) as u64
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum NodeState {
-    Down,
-    /// Trying to get its keys (the store may be unavailable, a create may be pending).
-    Starting,
-    Up,
-}
-
-#[derive(Debug)]
-struct Node {
-    state: NodeState,
-    /// Bumped at every stop, so that timers of a previous life are ignored.
-    incarnation: u32,
-    /// How many times the node has come up.
-    starts: u32,
-    skew_ms: i64,
-    /// The ring the node signs and verifies with, as a service holds it: the library's
-    /// `SharedRing`, opened, reloaded and updated through the real `FileStore` on the node's
-    /// view of the simulated disk (in memory only under `ephemeral`). It signs with whatever
-    /// key the library says is active at the node's own time.
-    ring: Option<SharedRing>,
-    /// The oracle's model of `ring`.
-    model: KeySetModel,
-    /// The library's reload decision, as `tokenring-axum`'s reloader runs it: when to read the
-    /// key file, and what to report. New at every start.
-    reloader: ReloadMachine,
-}
-
-impl Node {
-    fn new() -> Self {
-        Self {
-            state: NodeState::Down,
-            incarnation: 0,
-            starts: 0,
-            skew_ms: 0,
-            ring: None,
-            model: KeySetModel::default(),
-            reloader: ReloadMachine::new(RELOAD_READ_DEADLINE),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Phase {
-    LoggedOut,
-    Active { until_ms: u64 },
-    Idle,
-}
-
-#[derive(Debug)]
-struct HeldToken {
-    text: String,
-    facts: TokenFacts,
-    /// When the client believes the token expires: issue time plus lifetime, by its own clock
-    /// (true time).
-    expires_ms: u64,
-}
-
-#[derive(Debug)]
-struct Client {
-    phase: Phase,
-    token: Option<HeldToken>,
-    /// Resends its last token after an idle period without checking its expiry.
-    stale_habit: bool,
-    /// Never refreshes: uses each token to its last millisecond.
-    to_the_end: bool,
-}
-
-/// A captured token the attacker will replay in the second it expires on `node`.
-#[derive(Debug)]
-struct EdgeReplay {
-    token: String,
-    facts: TokenFacts,
-    node: usize,
-}
-
 /// How one rotator's read-modify-write ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Rotated {
@@ -191,14 +116,6 @@ enum Rotated {
     Failed,
     /// The rotator crashed in the middle of its write.
     Crashed,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Purpose {
-    /// Verify a token: any node that is up.
-    Verify,
-    /// Issue a token (login, refresh): a node that is up and has a key it may sign with.
-    Issue,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,42 +149,31 @@ pub(crate) struct World<'c> {
     sequence: u64,
     now_ms: u64,
     nodes: Vec<Node>,
+    balancer: Balancer,
     clients: Vec<Client>,
-    /// The shared disk, or one per node (`per-node-files`).
-    disks: Vec<Arc<Mutex<Disk>>>,
-    /// Each node's `FileStore` on its mount of the key file (none under `ephemeral`): what its
-    /// `SharedRing` opens, reloads and updates.
-    stores: Vec<FileStore>,
+    /// The key file's disks and each node's mount of it.
+    disks: Disks,
     /// The oracle's model of every key set document a writer wrote, by the document's SHA-256.
     documents: BTreeMap<[u8; 32], KeySetModel>,
     faults: SimRng,
     behaviour: SimRng,
     network: SimRng,
     entropy: ChaChaEntropy,
+    /// When running clocks step, and to what.
+    clocks: SimRng,
     attacker: Attacker,
     next_serial: KeySerial,
     serial_by_kid: BTreeMap<Kid, KeySerial>,
     cluster_kids: Vec<Kid>,
     scratch: Scratch,
-    secrets: Secrets,
-    edge_replays: BTreeMap<u32, EdgeReplay>,
-    next_edge_replay: u32,
     trace: Trace,
     /// The buffer of [`World::log_rejection`].
     rejection_line: String,
     counters: Counters,
-    violations: BTreeMap<Invariant, u64>,
-    first_violation: Option<Violation>,
-    /// Keys an operator revoked, by serial, with when (simulated ms).
-    revoked: BTreeMap<KeySerial, u64>,
-    /// A read of a key file that does not parse is explained until then: the operator pushed
-    /// a broken one, and mounts may show it until the good one has propagated.
-    bad_file_until_ms: Option<u64>,
-    /// From the operator's broken push to a reload bound after the good file is back: when
-    /// nodes may hold an old ring.
-    bad_file_window_ms: Option<(u64, u64)>,
-    /// The key file the operator's broken push replaced.
-    good_file: Option<Vec<u8>>,
+    /// Owns every invariant: the world reports to it what happened.
+    checker: Checker<'c>,
+    /// Revokes a leaked key, pushes a broken key file.
+    operator: Operator,
     /// Clients logged out by a rejection at least once.
     logged_out: std::collections::BTreeSet<u32>,
 }
@@ -282,61 +188,9 @@ impl<'c> World<'c> {
     pub(crate) fn new(config: &'c Config) -> Self {
         let seed = config.seed;
         let mut faults = SimRng::new(seed, Stream::Faults);
-        // Random outages, at most `store_outage_max_ms` long and at least a retry apart; one
-        // that would come too close to a scheduled outage is left out, so that the scheduled
-        // ones keep those bounds too.
-        let scheduled = &config.scheduled_store_outages;
-        let mut outages: Vec<(u64, u64)> = scheduled.iter().copied().filter(|(start, end)| start < end).collect();
-        if let (Some(mean), true) = (config.store_outage_interval_mean_ms, config.policy.uses_store()) {
-            let mut start = faults.exponential(mean);
-            while start < config.duration_ms {
-                let end = start + faults.between(SECOND_MS.min(config.store_outage_max_ms), config.store_outage_max_ms);
-                let clear = scheduled.iter().all(|&(other_start, other_end)| {
-                    end + STORE_OUTAGE_GAP_MIN_MS <= other_start || other_end + STORE_OUTAGE_GAP_MIN_MS <= start
-                });
-                if clear {
-                    outages.push((start, end));
-                }
-                start = end + STORE_OUTAGE_GAP_MIN_MS + faults.exponential(mean);
-            }
-        }
-        outages.sort_unstable();
-        // Scheduled outages that overlap each other become one.
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(outages.len());
-        for (start, end) in outages {
-            match merged.last_mut() {
-                Some(last) if start <= last.1 => last.1 = last.1.max(end),
-                _ => merged.push((start, end)),
-            }
-        }
-        let outages: Vec<Outage> = merged
-            .into_iter()
-            .map(|(start_ms, end_ms)| {
-                let kind = *faults.pick(&OutageKind::ALL).unwrap_or(&OutageKind::Io);
-                Outage { start_ms, end_ms, kind }
-            })
-            .collect();
-        let disks: Vec<Arc<Mutex<Disk>>> = match config.policy {
-            Policy::Ephemeral => Vec::new(),
-            Policy::PerNodeFiles => {
-                (0..config.nodes).map(|_| Disk::shared(outages.clone(), SimRng::new(seed, Stream::Disk))).collect()
-            }
-            _ => vec![Disk::shared(outages, SimRng::new(seed, Stream::Disk))],
-        };
-        let stores = if disks.is_empty() {
-            Vec::new()
-        } else {
-            (0..usize::from(config.nodes)).map(|node| node_store(&disks[node.min(disks.len() - 1)], node)).collect()
-        };
+        let disks = Disks::new(config, &mut faults);
         let mut behaviour = SimRng::new(seed, Stream::Clients);
-        let clients = (0..config.clients)
-            .map(|_| Client {
-                phase: Phase::LoggedOut,
-                token: None,
-                stale_habit: behaviour.chance(config.stale_token_clients_per_mille),
-                to_the_end: behaviour.chance(config.to_the_end_clients_per_mille),
-            })
-            .collect();
+        let clients = (0..config.clients).map(|_| Client::new(&mut behaviour, config)).collect();
         Self {
             config,
             validation: Validation::new().leeway_secs(config.leeway_secs),
@@ -355,14 +209,15 @@ impl<'c> World<'c> {
             sequence: 0,
             now_ms: 0,
             nodes: (0..config.nodes).map(|_| Node::new()).collect(),
+            balancer: Balancer::new(config.load_balancing),
             clients,
             disks,
-            stores,
             documents: BTreeMap::new(),
             faults,
             behaviour,
             network: SimRng::new(seed, Stream::Network),
             entropy: ChaChaEntropy::new(seed, Stream::Keys),
+            clocks: SimRng::new(seed, Stream::Clocks),
             attacker: Attacker::new(
                 SimRng::new(seed, Stream::Attacker),
                 ChaChaEntropy::new(seed, Stream::AttackerKeys),
@@ -371,18 +226,11 @@ impl<'c> World<'c> {
             serial_by_kid: BTreeMap::new(),
             cluster_kids: Vec::new(),
             scratch: Scratch::new(),
-            secrets: Secrets::default(),
-            edge_replays: BTreeMap::new(),
-            next_edge_replay: 0,
             trace: Trace::new(),
             rejection_line: String::new(),
             counters: Counters::default(),
-            violations: BTreeMap::new(),
-            first_violation: None,
-            revoked: BTreeMap::new(),
-            bad_file_until_ms: None,
-            bad_file_window_ms: None,
-            good_file: None,
+            checker: Checker::new(config),
+            operator: Operator::default(),
             logged_out: std::collections::BTreeSet::new(),
         }
     }
@@ -397,13 +245,13 @@ impl<'c> World<'c> {
         #[cfg(feature = "canaries")]
         tokenring::canary::arm(armed_before);
         let events = self.trace.events();
-        self.counters.lock_waits =
-            self.disks.iter().map(|disk| disk.lock().unwrap_or_else(PoisonError::into_inner).lock_waits).sum();
+        self.counters.lock_waits = self.disks.lock_waits();
+        let (violations, first_violation) = self.checker.finish(&mut self.counters);
         RunReport {
             config: self.config.clone(),
             counters: self.counters,
-            violations: self.violations,
-            first_violation: self.first_violation,
+            violations,
+            first_violation,
             trace_hash: self.trace.hash_hex(),
             events,
         }
@@ -460,6 +308,10 @@ impl<'c> World<'c> {
             let at = self.attacker.rng().exponential(mean);
             self.schedule(at, Event::Attack);
         }
+        if let Some(mean) = config.clock_jump_interval_mean_ms {
+            let at = self.clocks.exponential(mean);
+            self.schedule(at, Event::ClockJump);
+        }
         if config.policy.rotates() {
             if let Some(at) = config.revocation_at_ms {
                 self.schedule(at, Event::Revoke);
@@ -489,6 +341,7 @@ impl<'c> World<'c> {
             Event::OneShot { client, issued_ms } => self.one_shot(client, issued_ms),
             Event::EdgeReplay { replay } => self.edge_replay(replay),
             Event::Revoke => self.revoke(),
+            Event::ClockJump => self.clock_jump(),
             Event::BadFile { restore } => self.push_bad_file(restore),
             Event::RollingRestart => {
                 let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
@@ -504,23 +357,9 @@ impl<'c> World<'c> {
 
     // ---------------------------------------------------------------- oracle and logs
 
-    fn violate(&mut self, invariant: Invariant, detail: String) {
-        *self.violations.entry(invariant).or_insert(0) += 1;
-        if self.first_violation.is_none() {
-            self.first_violation =
-                Some(Violation { invariant, time_ms: self.now_ms, detail, recent_events: self.trace.recent() });
-        }
-    }
-
-    /// Writes a node log line, after checking it leaks nothing (invariant 4).
+    /// Writes a node log line, which the checker reads (invariant 4).
     fn log(&mut self, level: Level, line: &str, from_honest_client: bool) {
-        if self.secrets.leaks(line) {
-            let prefix: String = line.chars().take(24).collect();
-            self.violate(
-                Invariant::SecretInLog,
-                format!("a {} line starting {prefix:?} contains a token signature or key bytes", level.as_str()),
-            );
-        }
+        self.checker.observe(self.now_ms, &self.trace, Observed::LogLine { level: level.as_str(), line });
         match level {
             Level::Info => self.counters.info_lines += 1,
             Level::Warn => {
@@ -563,8 +402,7 @@ impl<'c> World<'c> {
 
     /// The node's clock, in whole seconds since the epoch.
     fn local_secs(&self, node: usize) -> u64 {
-        let local_ms = (EPOCH_MS + self.now_ms).saturating_add_signed(self.nodes[node].skew_ms);
-        local_ms / SECOND_MS
+        self.nodes[node].local_secs(self.now_ms)
     }
 
     /// The attacker's (and the clients') clock: true time.
@@ -578,9 +416,8 @@ impl<'c> World<'c> {
         self.next_serial += 1;
         self.serial_by_kid.insert(kid, serial);
         self.cluster_kids.push(kid);
-        if let Err(why) = self.secrets.add_key_set(&ring.to_jwk_set()) {
-            self.violate(Invariant::KeyKnowledge, format!("the ring's own JWK Set cannot be read back: {why}"));
-        }
+        let jwk_set = ring.to_jwk_set();
+        self.checker.observe(self.now_ms, &self.trace, Observed::ClusterKey { jwk_set: &jwk_set });
         serial
     }
 
@@ -590,16 +427,14 @@ impl<'c> World<'c> {
         let ring = match KeyRing::generate_with(&mut self.entropy, now_secs) {
             Ok(ring) => ring,
             Err(error) => {
-                self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}"));
+                let observed = Observed::LibraryFailed { node, call: "key generation", error: &error };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 return None;
             }
         };
         let Some(kid) = ring.active_kid(now_secs) else {
-            // No fault explains it: a node that cannot start is a violation.
-            self.violate(
-                Invariant::Liveness,
-                format!("node {node} cannot start: the ring it generated has no key to sign with"),
-            );
+            let observed = Observed::StartFailed { node, reason: "the ring it generated has no key to sign with" };
+            self.checker.observe(self.now_ms, &self.trace, observed);
             return None;
         };
         let serial = self.register_cluster_ring(&ring, kid);
@@ -608,16 +443,12 @@ impl<'c> World<'c> {
 
     /// The disk node `node`'s key file is on, with its clock set to now.
     fn disk(&self, node: usize) -> MutexGuard<'_, Disk> {
-        let disk = &self.disks[node.min(self.disks.len() - 1)];
-        let mut disk = disk.lock().unwrap_or_else(PoisonError::into_inner);
-        disk.set_now(self.now_ms);
-        disk
+        self.disks.at(node, self.now_ms)
     }
 
     /// Node `node`'s `FileStore`, its disk's clock set to now.
     fn file_store(&self, node: usize) -> FileStore {
-        drop(self.disk(node));
-        self.stores[node].clone()
+        self.disks.store(node, self.now_ms)
     }
 
     /// The oracle's model of the key set `ring` was read from, if a writer wrote it.
@@ -630,46 +461,30 @@ impl<'c> World<'c> {
         self.documents.insert(digest(ring.to_jwk_set().as_bytes()), model);
     }
 
-    /// The model of the ring `shared` holds now; a ring no writer wrote is a violation.
+    /// The model of the ring `shared` holds now, reported to the checker.
     fn model_of_shared(&mut self, node: usize, shared: &SharedRing) -> Option<KeySetModel> {
         let model = self.model_of(&shared.ring());
-        if model.is_none() {
-            self.violate(Invariant::KeyKnowledge, format!("node {node} loaded a key set no writer wrote"));
-        }
+        let observed = Observed::KeySetRead { node, verb: "loaded", model: model.as_ref() };
+        self.checker.observe(self.now_ms, &self.trace, observed);
         model
     }
 
-    fn check_agreement(&mut self, node: usize, ring: &KeyRing, model: &KeySetModel, when: &str) {
+    /// Reports to the checker what node `node`'s ring holds beside the model of it.
+    fn check_agreement(&mut self, node: usize, ring: &KeyRing, model: &KeySetModel, when: &'static str) {
         let now_secs = self.local_secs(node);
-        if let Some(difference) = model.disagreement_with(ring, now_secs) {
-            self.violate(Invariant::KeyKnowledge, format!("node {node} {when}: {difference}"));
-        }
+        self.checker.observe(self.now_ms, &self.trace, Observed::Holds { node, ring, model, now_secs, when });
     }
 
-    /// Plans, by the configured chance, a crash of `writer` in its next write, and, by its
-    /// own, an outside holder of the lock for some attempts.
+    /// Plans, by the configured chance, a crash of `writer` in its next write, and an outside
+    /// holder of the lock.
     fn plan_write_faults(&mut self, writer: usize) {
-        if self.faults.chance(self.config.store_write_crash_per_mille) {
-            let plan = CrashPlan {
-                operation: self.faults.between(1, CRASH_OPERATION_MAX) as u32,
-                after: self.faults.chance(500),
-            };
-            self.disk(writer).plan_crash(writer, plan);
-        }
-        if self.faults.chance(self.config.lock_contention_per_mille) {
-            let attempts_max = 2 * u64::from(tokenring::limits::LOCK_ATTEMPTS_MAX);
-            let attempts = self.faults.between(1, attempts_max) as u32;
-            self.disk(writer).contend_lock(attempts);
-        }
+        self.disks.plan_write_faults(writer, self.now_ms, &mut self.faults, self.config);
     }
 
     /// After a write call of `writer`: whether it crashed, and whether the key file changed.
     /// A changed file is published to the mounts (after a propagation delay per node; the
-    /// writer sees it at once) and checked: it must be a document a writer wrote
-    /// (never torn), and lose no key that is not yet forgotten by the writer's clock (what the
-    /// lock of `FileStore::update` guarantees). A write that changed the file and did not crash
-    /// completed under the lock, so it must leave no temporary file: neither its own nor one a
-    /// crashed write left (key material that would outlive the key's forget time).
+    /// writer sees it at once) and reported to the checker with the models of the file it
+    /// replaced and of the new one.
     fn end_write(&mut self, writer: usize) -> (bool, bool) {
         let crashed = self.disk(writer).end_call(writer);
         let mut disk = self.disk(writer);
@@ -677,39 +492,12 @@ impl<'c> World<'c> {
         let current = disk.key_file().map(digest);
         let temp_files = disk.temp_files();
         drop(disk);
-        if !crashed && temp_files > 0 {
-            self.violate(
-                Invariant::KeyKnowledge,
-                format!("node {writer}'s completed write left {temp_files} temporary files beside the key file"),
-            );
-        }
         self.delay_propagation(writer);
         let now_secs = self.local_secs(writer);
         let before = previous.as_deref().and_then(|bytes| self.documents.get(&digest(bytes)));
-        let after = current.as_ref().and_then(|current| self.documents.get(current));
-        let detail = match (current.is_some(), after) {
-            (false, _) => Some(format!("node {writer}'s write left no key file")),
-            (true, None) => Some(format!("node {writer}'s write left a key file no writer wrote (torn)")),
-            (true, Some(after)) => {
-                let lost = before.map_or(0, |before| {
-                    before
-                        .keys()
-                        .iter()
-                        .filter(|key| {
-                            key.phase(now_secs) != model::Phase::Forgotten
-                                && after.held_serial(key.serial).is_none()
-                                && after.revoked(key.kid).is_none()
-                        })
-                        .count()
-                });
-                (lost > 0).then(|| {
-                    format!("node {writer} overwrote the key store and lost {lost} keys that were not forgotten")
-                })
-            }
-        };
-        if let Some(detail) = detail {
-            self.violate(Invariant::KeyKnowledge, detail);
-        }
+        let file = current.as_ref().map(|current| self.documents.get(current));
+        let observed = Observed::WriteEnded { writer, crashed, temp_files, file, before, now_secs };
+        self.checker.observe(self.now_ms, &self.trace, observed);
         (crashed, true)
     }
 
@@ -725,15 +513,14 @@ impl<'c> World<'c> {
     // ---------------------------------------------------------------- node lifecycle
 
     fn start_node(&mut self, node: usize, incarnation: u32) {
-        if self.nodes[node].incarnation != incarnation || self.nodes[node].state == NodeState::Up {
+        if self.nodes[node].incarnation != incarnation || self.nodes[node].is_up() {
             return;
         }
         if self.nodes[node].state == NodeState::Down {
             // A restarted machine's clock is off by a new amount.
             let skew_max = i64::try_from(self.config.clock_skew_max_ms).unwrap_or(i64::MAX / 4);
             let draw = self.network.below(2 * skew_max.unsigned_abs() + 1);
-            self.nodes[node].skew_ms = i64::try_from(draw).unwrap_or(0) - skew_max;
-            self.nodes[node].state = NodeState::Starting;
+            self.nodes[node].boot(i64::try_from(draw).unwrap_or(0) - skew_max);
             // A new pod's volume shows the key file as it is when the pod starts.
             if self.config.policy.uses_store() {
                 self.disk(node).refresh_mount(node);
@@ -751,9 +538,32 @@ impl<'c> World<'c> {
         self.schedule(at, Event::NodeCreate { node: node as u16, incarnation });
     }
 
+    /// A running node's clock steps to a new offset within the skew bound, forward or back
+    /// (an NTP correction): its ring, its reload machine and its verifications see time jump.
+    fn clock_jump(&mut self) {
+        if let Some(mean) = self.config.clock_jump_interval_mean_ms {
+            let at = self.now_ms + self.clocks.exponential(mean);
+            self.schedule(at, Event::ClockJump);
+        }
+        let node = self.clocks.below(self.nodes.len() as u64) as usize;
+        let skew_max = i64::try_from(self.config.clock_skew_max_ms).unwrap_or(i64::MAX / 4);
+        let draw = self.clocks.below(2 * skew_max.unsigned_abs() + 1);
+        if !self.nodes[node].is_up() {
+            return;
+        }
+        let skew_ms = i64::try_from(draw).unwrap_or(0) - skew_max;
+        let forward = skew_ms >= self.nodes[node].skew_ms;
+        self.nodes[node].skew_ms = skew_ms;
+        self.counters.clock_jumps += 1;
+        self.record(What::ClockJump { forward }, node, crate::trace::NONE_U32);
+    }
+
     /// The store is unavailable: the node must not invent a key. It stays down and retries.
     fn defer_start(&mut self, node: usize, incarnation: u32) {
         self.counters.starts_deferred += 1;
+        if self.disk(node).is_unmounted(node) {
+            self.counters.starts_refused_unmounted += 1;
+        }
         self.record(What::StartDeferred, node, crate::trace::NONE_U32);
         self.log(
             Level::Error,
@@ -767,7 +577,7 @@ impl<'c> World<'c> {
     /// which loads the key set, or creates it if there is none (the one another node created
     /// meanwhile wins the race).
     fn create_key_set(&mut self, node: usize, incarnation: u32) {
-        if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Starting {
+        if !self.nodes[node].is(incarnation, NodeState::Starting) {
             return;
         }
         self.plan_write_faults(node);
@@ -786,7 +596,10 @@ impl<'c> World<'c> {
                         self.register_document(&ring, KeySetModel::generated(serial, kid, now_secs));
                     }
                 }
-                Err(error) => self.violate(Invariant::KeyKnowledge, format!("key generation failed: {error}")),
+                Err(error) => {
+                    let observed = Observed::LibraryFailed { node, call: "key generation", error: &error };
+                    self.checker.observe(self.now_ms, &self.trace, observed);
+                }
             }
         }
         // A created file reaches the other nodes' mounts after a delay, like any write: a node
@@ -823,13 +636,9 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(node);
         let key_count = model.key_count();
         let kid = shared.ring().active_kid(now_secs);
-        let state = &mut self.nodes[node];
-        state.ring = Some(shared);
-        state.model = model;
-        state.reloader = ReloadMachine::new(RELOAD_READ_DEADLINE);
-        state.state = NodeState::Up;
-        state.starts += 1;
-        let incarnation = state.incarnation;
+        self.checker.observe(self.now_ms, &self.trace, Observed::NodeUp { node });
+        self.nodes[node].come_up(shared, model);
+        let incarnation = self.nodes[node].incarnation;
         self.counters.node_starts += 1;
         self.record(What::NodeUp, node, crate::trace::NONE_U32);
         let active = kid.map(|kid| kid.to_string()).unwrap_or_default();
@@ -841,15 +650,10 @@ impl<'c> World<'c> {
     }
 
     fn stop_node(&mut self, node: usize, crash: bool) {
-        if self.nodes[node].state == NodeState::Down {
+        if !self.nodes[node].stop() {
             return;
         }
-        let state = &mut self.nodes[node];
-        state.state = NodeState::Down;
-        state.incarnation += 1;
-        state.ring = None;
-        state.model = KeySetModel::default();
-        let incarnation = state.incarnation;
+        let incarnation = self.nodes[node].incarnation;
         if crash {
             self.counters.crashes += 1;
         } else {
@@ -870,7 +674,7 @@ impl<'c> World<'c> {
     /// mount (it swaps in a changed, parsing file and keeps the last good ring otherwise); then
     /// the next tick.
     fn poll_tick(&mut self, node: usize, incarnation: u32) {
-        if self.nodes[node].incarnation != incarnation || self.nodes[node].state != NodeState::Up {
+        if !self.nodes[node].is(incarnation, NodeState::Up) {
             return;
         }
         let Some(shared) = self.nodes[node].ring.clone() else { return };
@@ -898,7 +702,8 @@ impl<'c> World<'c> {
                 finished(self, result);
             }
             Err(StoreError::NotFound { .. }) => {
-                self.violate(Invariant::KeyKnowledge, format!("node {node} found the key store empty after start"));
+                let observed = Observed::KeyFileMissing { node, when: "after start" };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 finished(self, result);
             }
             Err(StoreError::Corrupt { error, .. }) => {
@@ -924,18 +729,14 @@ impl<'c> World<'c> {
         self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
     }
 
-    /// A read found a key file that does not parse. Explained while the operator's broken
-    /// file may be on a mount (true: the fault explains it); a violation otherwise (a torn
-    /// write).
+    /// A read found a key file that does not parse, reported to the checker. True while the
+    /// operator's broken file may be on a mount: the node then retries.
     fn corrupt_read(&mut self, node: usize, error: &tokenring::KeySetError) -> bool {
-        if self.bad_file_until_ms.is_some_and(|until| self.now_ms <= until) {
+        self.checker.observe(self.now_ms, &self.trace, Observed::Unparsable { node, error });
+        if self.operator.broken_file_possible(self.now_ms) {
             self.counters.bad_file_reads += 1;
             return true;
         }
-        self.violate(
-            Invariant::KeyKnowledge,
-            format!("node {node} read a key set it cannot parse (torn write?): {error}"),
-        );
         false
     }
 
@@ -944,7 +745,7 @@ impl<'c> World<'c> {
     /// An operator revokes a key that leaked, through a node's `SharedRing::update` (its admin
     /// endpoint): the newest key that no longer signs, if the ring holds one.
     fn revoke(&mut self) {
-        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].state == NodeState::Up).collect();
+        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].is_up()).collect();
         let Some(&node) = self.faults.pick(&up) else {
             return self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Revoke);
         };
@@ -954,15 +755,7 @@ impl<'c> World<'c> {
         let mut revoked = None;
         let result = shared.update(|ring| {
             let Some(mut model) = self.model_of(ring) else { return Ok(()) };
-            let signer = model.signer(now_secs).map(|key| key.kid);
-            let leaked = model
-                .keys()
-                .iter()
-                .rev()
-                .filter(|key| Some(key.kid) != signer && key.phase(now_secs) != model::Phase::Pending)
-                .find(|key| key.phase(now_secs) != model::Phase::Forgotten)
-                .map(|key| key.kid);
-            let Some(kid) = leaked else { return Ok(()) };
+            let Some(kid) = Operator::leaked_key(&model, now_secs) else { return Ok(()) };
             ring.revoke(&kid, now_secs)?;
             revoked = model.revoke(kid, now_secs).map(|serial| (serial, kid));
             self.register_document(ring, model);
@@ -985,7 +778,7 @@ impl<'c> World<'c> {
         match (result, landed) {
             (_, Some((serial, _))) => {
                 self.counters.revocations += 1;
-                self.revoked.insert(serial, self.now_ms);
+                self.checker.observe(self.now_ms, &self.trace, Observed::Revoked { serial });
                 self.record(What::Revocation, node, serial);
                 self.log(Level::Warn, &format!("WARN node={node} key revoked by the operator"), false);
                 if !crashed {
@@ -1004,29 +797,15 @@ impl<'c> World<'c> {
     /// puts the good one back: nodes must keep the ring they have.
     fn push_bad_file(&mut self, restore: bool) {
         let Some((_, length_ms)) = self.config.bad_file else { return };
-        if restore {
-            let Some(good) = self.good_file.take() else { return };
-            let mut disk = self.disk(0);
-            disk.replace_key_file(&good);
-            disk.publish(Vec::new());
-        } else {
-            let mut disk = self.disk(0);
-            let good = disk.key_file().map(<[u8]>::to_vec);
-            disk.replace_key_file(b"{\"keys\": [ broken");
-            disk.publish(Vec::new());
-            drop(disk);
-            self.good_file = good;
+        let (now_ms, visible_max_ms) = (self.now_ms, self.config.propagation_delay_max_ms);
+        let pushed = self.operator.push(&mut self.disks.at(0, now_ms), restore, now_ms, visible_max_ms);
+        if !pushed {
+            return;
         }
         self.delay_propagation(usize::MAX);
         self.record(What::BadFile { restore }, crate::trace::NONE_U16 as usize, crate::trace::NONE_U32);
-        if restore {
-            // Until every mount shows the good file again.
-            self.bad_file_until_ms = Some(self.now_ms + self.config.propagation_delay_max_ms);
-            let end_ms = self.now_ms + self.config.reload_bound_secs() * SECOND_MS;
-            self.bad_file_window_ms = self.bad_file_window_ms.map(|(start, _)| (start, end_ms));
-        } else {
-            self.bad_file_until_ms = Some(u64::MAX);
-            self.bad_file_window_ms = Some((self.now_ms, u64::MAX));
+        self.checker.observe(self.now_ms, &self.trace, Observed::BadFile { restore });
+        if !restore {
             self.schedule(self.now_ms + length_ms, Event::BadFile { restore: true });
         }
     }
@@ -1039,7 +818,7 @@ impl<'c> World<'c> {
     /// lock makes it wait, and once it has the lock it re-reads, sees the fresh key and adds
     /// none.
     fn rotate(&mut self) {
-        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].state == NodeState::Up).collect();
+        let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].is_up()).collect();
         let Some(&leader) = self.faults.pick(&up) else {
             return self.defer_rotation(crate::trace::NONE_U16 as usize);
         };
@@ -1051,9 +830,7 @@ impl<'c> World<'c> {
         let (first, waited) = self.rotate_at(leader, second);
         // The second rotator that found the lock taken waited for it, and runs now.
         let late = match (second, waited) {
-            (Some(other), Some(Rotated::LockedOut)) if self.nodes[other].state == NodeState::Up => {
-                Some(self.rotate_at(other, None).0)
-            }
+            (Some(other), Some(Rotated::LockedOut)) if self.nodes[other].is_up() => Some(self.rotate_at(other, None).0),
             _ => None,
         };
         let written = [Some(first), waited, late].contains(&Some(Rotated::Written));
@@ -1109,7 +886,8 @@ impl<'c> World<'c> {
                 Rotated::Failed
             }
             Err(Error::Store(StoreError::NotFound { .. })) => {
-                self.violate(Invariant::KeyKnowledge, format!("node {rotator} is up but the key store is empty"));
+                let observed = Observed::KeyFileMissing { node: rotator, when: "while it is up, rotating" };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 Rotated::Failed
             }
             Err(_) => Rotated::Failed,
@@ -1122,7 +900,8 @@ impl<'c> World<'c> {
     /// written.
     fn rotate_ring(&mut self, rotator: usize, ring: &mut KeyRing) -> Rotated {
         let Some(mut model) = self.model_of(ring) else {
-            self.violate(Invariant::KeyKnowledge, format!("node {rotator} read a key set no writer wrote"));
+            let observed = Observed::KeySetRead { node: rotator, verb: "read", model: None };
+            self.checker.observe(self.now_ms, &self.trace, observed);
             return Rotated::Failed;
         };
         // A key at least half a rotation interval old is due: a second rotator that sees the
@@ -1131,10 +910,21 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(rotator);
         let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
         let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
-        let outcome = match ring.rotate_if_older_than_with(max_age_secs, &self.rotation, &mut self.entropy, now_secs) {
+        let rotated = ring.rotate_if_older_than_with(max_age_secs, &self.rotation, &mut self.entropy, now_secs);
+        let decided = match &rotated {
+            Ok(Some(_)) => Some(RingRotation::Rotated),
+            Ok(None) => Some(RingRotation::Declined),
+            Err(KeyError::RingFull) => Some(RingRotation::Full),
+            Err(_) => None,
+        };
+        if let Some(ring) = decided {
+            let observed = Observed::RotationDecided { ring, model_rotates, model_refuses };
+            self.checker.observe(self.now_ms, &self.trace, observed);
+        }
+        let outcome = match rotated {
             Ok(Some(kid)) => {
                 if !model_rotates || model_refuses {
-                    self.violate(Invariant::KeyKnowledge, "the ring rotated where the model does not".to_owned());
+                    // The model cannot follow the ring (the checker has reported it).
                     return Rotated::Failed;
                 }
                 let serial = self.register_cluster_ring(ring, kid);
@@ -1143,23 +933,18 @@ impl<'c> World<'c> {
                 Rotated::Written
             }
             Ok(None) => {
-                if model_rotates {
-                    self.violate(Invariant::KeyKnowledge, "the ring declined a rotation the model makes".to_owned());
-                }
                 self.record(What::RotationNotDue, rotator, crate::trace::NONE_U32);
                 Rotated::NotNeeded
             }
             Err(KeyError::RingFull) => {
-                if !model_refuses {
-                    self.violate(Invariant::KeyKnowledge, "the ring refused a rotation the model allows".to_owned());
-                }
                 self.counters.rotations_refused += 1;
                 self.record(What::RotationRefused, rotator, crate::trace::NONE_U32);
                 self.log(Level::Warn, &format!("WARN node={rotator} rotation refused: key ring full"), false);
                 Rotated::NotNeeded
             }
             Err(error) => {
-                self.violate(Invariant::KeyKnowledge, format!("rotation failed: {error}"));
+                let observed = Observed::LibraryFailed { node: rotator, call: "rotation", error: &error };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 return Rotated::Failed;
             }
         };
@@ -1174,67 +959,26 @@ impl<'c> World<'c> {
         self.schedule(self.now_ms + ROTATION_RETRY_MS, Event::Rotation);
     }
 
-    /// Draws, for the version of the key file `writer` just wrote, when each node's mount
-    /// shows it; the writer's own at once.
+    /// When each node's mount shows the key file `writer` just wrote.
     fn delay_propagation(&mut self, writer: usize) {
-        let max_ms = self.config.propagation_delay_max_ms;
-        if max_ms == 0 {
-            return;
-        }
-        let now_ms = self.now_ms;
-        let visible_from_ms = (0..self.nodes.len())
-            .map(|node| {
-                if node == writer {
-                    now_ms
-                } else if self.faults.chance(self.config.slow_propagation_per_mille) {
-                    now_ms + max_ms
-                } else {
-                    now_ms + self.faults.between(0, max_ms)
-                }
-            })
-            .collect();
-        self.disk(writer).set_visibility(visible_from_ms);
+        self.disks.delay_propagation(writer, self.now_ms, self.nodes.len(), &mut self.faults, self.config);
     }
 
     // ---------------------------------------------------------------- load balancer
 
-    /// Whether a node takes this request. A node that is up verifies; it issues only if it
-    /// says it can sign (its readiness check).
-    fn eligible(&mut self, node: usize, purpose: Purpose) -> bool {
-        if self.nodes[node].state != NodeState::Up {
-            return false;
-        }
-        if purpose == Purpose::Issue {
-            return self.can_sign(node);
-        }
-        true
+    /// Whether a node takes this request.
+    fn eligible(&self, node: usize, purpose: Purpose) -> bool {
+        Balancer::eligible(&self.nodes[node], self.now_ms, purpose)
     }
 
     /// What the node itself says about signing.
     fn can_sign(&self, node: usize) -> bool {
-        let state = &self.nodes[node];
-        let now_secs = self.local_secs(node);
-        state.ring.as_ref().is_some_and(|shared| shared.ring().can_sign(now_secs))
+        self.nodes[node].can_sign(self.now_ms)
     }
 
-    /// The node a request goes to: the client's home node (sticky) or any node (random, and
-    /// always for the attacker), among those that can serve it.
+    /// The node the balancer sends a request to.
     fn pick_node(&mut self, purpose: Purpose, client: Option<u32>) -> Option<usize> {
-        let count = self.nodes.len();
-        if let (crate::config::LoadBalancing::Sticky, Some(client)) = (self.config.load_balancing, client) {
-            let home = client as usize % count;
-            return (0..count).map(|offset| (home + offset) % count).find(|&node| self.eligible(node, purpose));
-        }
-        let mut candidates = [0u16; crate::config::NODES_MAX as usize];
-        let mut found = 0;
-        for node in 0..count {
-            if self.eligible(node, purpose) {
-                candidates[found] = node as u16;
-                found += 1;
-            }
-        }
-        let chosen = self.network.pick(&candidates[..found])?;
-        Some(usize::from(*chosen))
+        self.balancer.pick(&self.nodes, self.now_ms, purpose, client, &mut self.network)
     }
 
     // ---------------------------------------------------------------- signing and verifying
@@ -1250,27 +994,21 @@ impl<'c> World<'c> {
         let shared = state.ring.clone()?;
         let ring = shared.ring();
         let kid = ring.active_kid(now_secs)?;
-        let expected_kid = state.model.signer(now_secs).map(|key| key.kid);
-        if expected_kid != Some(kid) {
-            self.violate(
-                Invariant::KeyKnowledge,
-                format!(
-                    "node {node} signs with kid {kid}, the model with {:?}",
-                    expected_kid.map(|kid| kid.to_string())
-                ),
-            );
-        }
+        let expected = state.model.signer(now_secs).map(|key| key.kid);
         let token = match ring.issue(&Session { sub: client }, ttl_secs, now_secs) {
             Ok(token) => token,
             Err(error) => {
-                self.violate(Invariant::KeyKnowledge, format!("node {node} could not sign: {error}"));
+                let observed = Observed::Signed { node, kid, expected, known: true };
+                self.checker.observe(self.now_ms, &self.trace, observed);
+                let observed = Observed::LibraryFailed { node, call: "signing", error: &error };
+                self.checker.observe(self.now_ms, &self.trace, observed);
                 return None;
             }
         };
-        let Some(&serial) = self.serial_by_kid.get(&kid) else {
-            self.violate(Invariant::KeyKnowledge, format!("node {node} signs with kid {kid} that no node made"));
-            return None;
-        };
+        let serial = self.serial_by_kid.get(&kid).copied();
+        let observed = Observed::Signed { node, kid, expected, known: serial.is_some() };
+        self.checker.observe(self.now_ms, &self.trace, observed);
+        let serial = serial?;
         let facts = TokenFacts {
             shape: model::Shape::Compact(model::HeaderFacts::Hs256 { kid: Some(kid) }),
             signed_by: Some(serial),
@@ -1279,7 +1017,7 @@ impl<'c> World<'c> {
             subject: client,
             issued_ms: self.now_ms,
         };
-        self.secrets.add_token(&token);
+        self.checker.add_token(&token);
         if self.attacker.observe(&token, facts, self.config.capture_per_mille) {
             self.schedule_edge_replay(&token, facts);
         }
@@ -1293,12 +1031,7 @@ impl<'c> World<'c> {
 
     /// Verifies `token` at `node` the way the node is configured to.
     fn verify(&mut self, node: usize, token: &str, now_secs: u64) -> Result<(u32, Option<Kid>), Rejection> {
-        let Some(shared) = self.nodes[node].ring.clone() else {
-            return Err(Rejection::UnknownKey);
-        };
-        let ring = shared.ring();
-        ring.verify_borrowed::<Session>(token, &self.validation, &mut self.scratch, now_secs)
-            .map(|verified| (verified.claims().sub, verified.kid().copied()))
+        self.nodes[node].verify(token, &self.validation, &mut self.scratch, now_secs)
     }
 
     /// A node verifies a token; the oracle checks the outcome; the node logs a rejection.
@@ -1327,107 +1060,16 @@ impl<'c> World<'c> {
             What::Attack(kind) => Some(kind),
             _ => None,
         };
-        if let (Some(kind), Ok(_)) = (attack, &result) {
-            self.violate(
-                Invariant::AttackerTokenAccepted,
-                format!("node {node} accepted a {} attacker token", kind.as_str()),
-            );
-        }
-        let revoked_at_ms = facts.signed_by.and_then(|serial| self.revoked.get(&serial).copied());
-        if let (Some(revoked_at_ms), Ok(_)) = (revoked_at_ms, &result) {
-            let bound_ms = self.config.reload_bound_secs() * SECOND_MS;
-            if self.now_ms >= revoked_at_ms + bound_ms && !self.config.reload_stalls() {
-                self.violate(
-                    Invariant::Revocation,
-                    format!(
-                        "node {node} accepted a token of a key revoked {} ago, past the reload bound {}",
-                        crate::config::format_duration(self.now_ms - revoked_at_ms),
-                        crate::config::format_duration(bound_ms)
-                    ),
-                );
-            }
-        }
-        // Tokens of a revoked key are refused on purpose: the people holding them log in again.
-        // A broken key file keeps nodes on their last ring: rejections then, and of tokens
-        // issued then, are the fault's.
-        let bad_file = self.bad_file_window_ms.is_some_and(|(start, end)| {
-            (start..=end).contains(&self.now_ms) || (start..=end).contains(&facts.issued_ms)
-        });
-        if attack.is_none() && result.is_err() && bad_file {
-            self.counters.rejections_during_bad_file += 1;
-        }
-        if attack.is_none()
-            && result.is_err()
-            && revoked_at_ms.is_none()
-            && !bad_file
-            && self.config.promises_no_spurious_rejection()
-            && self.now_ms < facts.issued_ms + self.ttl_ms
-        {
-            self.violate(
-                Invariant::SpuriousRejection,
-                format!(
-                    "node {node} rejected client {actor}'s unexpired token ({}s left) with {}",
-                    (facts.issued_ms + self.ttl_ms - self.now_ms) / SECOND_MS,
-                    outcome.as_str()
-                ),
-            );
-        }
-        // The severities are the documented ones: only a retired key, an expired token and a
-        // token not yet valid are routine.
+        let observed = Observed::Served { node, attack, actor, result: &result, expectation, facts, mac_verified };
+        self.checker.observe(self.now_ms, &self.trace, observed);
         if let Err(rejection) = &result {
-            let routine = matches!(rejection.code(), "retired-key" | "expired" | "not-yet-valid");
-            if rejection.is_routine() != routine {
-                self.violate(
-                    Invariant::WrongClassification,
-                    format!("node {node} gave {} the wrong severity", rejection.code()),
-                );
+            let code = rejection.code();
+            Counters::bump(&mut self.counters.rejections, code);
+            if attack.is_none() {
+                Counters::bump(&mut self.counters.honest_rejections, code);
             }
-            if rejection.is_routine() && !mac_verified {
-                self.violate(
-                    Invariant::WrongClassification,
-                    format!("node {node} called a token routine ({}) without a MAC it could check", rejection.code()),
-                );
-            }
-        }
-        if outcome != expectation {
-            self.violate(
-                Invariant::WrongClassification,
-                format!(
-                    "node {node} answered {} to a {} token where the ground truth calls for {}",
-                    outcome.as_str(),
-                    attack.map_or("genuine", AttackKind::as_str),
-                    expectation.as_str()
-                ),
-            );
-        }
-        match &result {
-            Ok((subject, kid)) => {
-                if *subject != facts.subject || *kid != facts.kid() {
-                    self.violate(
-                        Invariant::WrongClassification,
-                        format!("node {node} accepted a token but reports other claims or another kid"),
-                    );
-                }
-            }
-            Err(rejection) => {
-                let code = rejection.code();
-                Counters::bump(&mut self.counters.rejections, code);
-                if attack.is_none() {
-                    Counters::bump(&mut self.counters.honest_rejections, code);
-                }
-                if let (Some(kind), true) = (attack, rejection.is_routine()) {
-                    let reason = (kind == AttackKind::ReplayExpired).then_some(RoutineByDesign::ReplayOfGenuineToken);
-                    match reason {
-                        Some(reason) => Counters::bump(&mut self.counters.attacks_routine_by_design, reason.as_str()),
-                        None => self.violate(
-                            Invariant::WrongClassification,
-                            format!("node {node} classified a {} attacker token routine ({code})", kind.as_str()),
-                        ),
-                    }
-                }
-                let level = if rejection.is_routine() { Level::Info } else { Level::Warn };
-                self.log_rejection(level, node, rejection, token, attack.is_none());
-            }
+            let level = if rejection.is_routine() { Level::Info } else { Level::Warn };
+            self.log_rejection(level, node, rejection, token, attack.is_none());
         }
         result.map(|_| ())
     }
@@ -1446,59 +1088,31 @@ impl<'c> World<'c> {
         self.record(What::NoNode, node_hint, client);
         let capable = (0..self.nodes.len()).find(|&node| {
             let state = &self.nodes[node];
-            state.state == NodeState::Up
-                && (purpose == Purpose::Verify || state.model.signer(self.local_secs(node)).is_some())
+            state.is_up() && (purpose == Purpose::Verify || state.model.signer(self.local_secs(node)).is_some())
         });
-        if let Some(node) = capable {
-            self.counters.unanswered_unexplained += 1;
-            let what = if purpose == Purpose::Issue { "log in" } else { "send a request" };
-            self.violate(
-                Invariant::Liveness,
-                format!("client {client} could not {what}, but node {node} is up and, by the model, able to serve it"),
-            );
-        }
+        let observed = Observed::Unanswered { client, login: purpose == Purpose::Issue, able: capable };
+        self.checker.observe(self.now_ms, &self.trace, observed);
         let at = self.now_ms + self.behaviour.between(RETRY_MIN_MS, RETRY_MAX_MS);
         self.schedule(at, Event::Client(client));
     }
 
     fn on_client(&mut self, client: u32) {
-        let index = client as usize;
-        match self.clients[index].phase {
-            Phase::LoggedOut => self.login(client),
-            Phase::Idle => {
-                let until_ms = self.now_ms + self.behaviour.exponential(self.config.session_active_mean_ms);
-                self.clients[index].phase = Phase::Active { until_ms };
-                self.act(client);
-            }
-            Phase::Active { until_ms } if self.now_ms >= until_ms => {
-                let pause = self.behaviour.exponential(self.config.session_idle_mean_ms);
-                if self.behaviour.chance(self.config.logout_per_mille) {
-                    self.clients[index].token = None;
-                    self.clients[index].phase = Phase::LoggedOut;
-                } else {
-                    self.clients[index].phase = Phase::Idle;
-                }
-                self.schedule(self.now_ms + pause, Event::Client(client));
-            }
-            Phase::Active { .. } => self.act(client),
+        match self.clients[client as usize].wake(self.now_ms, &mut self.behaviour, self.config) {
+            Wake::LogIn => self.login(client),
+            Wake::Act => self.act(client),
+            Wake::Pause { pause_ms } => self.schedule(self.now_ms + pause_ms, Event::Client(client)),
         }
     }
 
     fn act(&mut self, client: u32) {
-        let index = client as usize;
-        let Some(held) = &self.clients[index].token else { return self.login(client) };
-        let expired = self.now_ms >= held.expires_ms;
-        if expired && !self.clients[index].stale_habit {
-            self.counters.natural_relogins += 1;
-            self.clients[index].token = None;
-            return self.login(client);
-        }
-        let age_ms = self.now_ms - held.facts.issued_ms;
-        let refresh_from_ms = self.ttl_ms * u64::from(self.config.refresh_at_per_mille) / 1000;
-        if !expired && age_ms >= refresh_from_ms && !self.clients[index].to_the_end {
-            self.refresh(client);
-        } else {
-            self.request(client);
+        match self.clients[client as usize].turn(self.now_ms, self.ttl_ms, self.config.refresh_at_per_mille) {
+            Turn::LogIn => self.login(client),
+            Turn::Expired => {
+                self.counters.natural_relogins += 1;
+                self.login(client);
+            }
+            Turn::Refresh => self.refresh(client),
+            Turn::Request => self.request(client),
         }
     }
 
@@ -1516,11 +1130,7 @@ impl<'c> World<'c> {
         self.trace.record(record);
         let index = client as usize;
         self.after_new_token(client, &held);
-        self.clients[index].token = Some(held);
-        if self.clients[index].phase == Phase::LoggedOut {
-            let until_ms = self.now_ms + self.behaviour.exponential(self.config.session_active_mean_ms);
-            self.clients[index].phase = Phase::Active { until_ms };
-        }
+        self.clients[index].logged_in(held, self.now_ms, &mut self.behaviour, self.config);
         let at = self.next_request_at();
         self.schedule(at, Event::Client(client));
     }
@@ -1617,8 +1227,7 @@ impl<'c> World<'c> {
     /// still holds it. A rejection drops the token: the client's next turn logs in again.
     fn one_shot(&mut self, client: u32, issued_ms: u64) {
         let index = client as usize;
-        let holds = self.clients[index].token.as_ref().is_some_and(|held| held.facts.issued_ms == issued_ms);
-        if !holds || self.clients[index].phase == Phase::LoggedOut {
+        if !self.clients[index].holds(issued_ms) {
             return;
         }
         let Some(node) = self.pick_node(Purpose::Verify, Some(client)) else { return };
@@ -1639,7 +1248,7 @@ impl<'c> World<'c> {
     /// The attacker will replay the token it just captured in the second the token expires
     /// (`exp + leeway`) on the clock of a node it picks now: the edge of the expiry check.
     fn schedule_edge_replay(&mut self, token: &str, facts: TokenFacts) {
-        if self.edge_replays.len() >= EDGE_REPLAYS_MAX {
+        if !self.attacker.has_room_for_edge_replay() {
             return;
         }
         let node = self.attacker.rng().below(self.nodes.len() as u64) as usize;
@@ -1649,17 +1258,15 @@ impl<'c> World<'c> {
         if at <= self.now_ms {
             return;
         }
-        let replay = self.next_edge_replay;
-        self.next_edge_replay = self.next_edge_replay.wrapping_add(1);
-        self.edge_replays.insert(replay, EdgeReplay { token: token.to_owned(), facts, node });
+        let replay = self.attacker.keep_edge_replay(EdgeReplay { token: token.to_owned(), facts, node });
         self.schedule(at, Event::EdgeReplay { replay });
     }
 
     /// An edge replay, if its node is up and the token is expired there (the attacker replays
     /// only expired tokens: a genuine unexpired one is the client's own).
     fn edge_replay(&mut self, replay: u32) {
-        let Some(EdgeReplay { token, facts, node }) = self.edge_replays.remove(&replay) else { return };
-        if self.nodes[node].state != NodeState::Up {
+        let Some(EdgeReplay { token, facts, node }) = self.attacker.take_edge_replay(replay) else { return };
+        if !self.nodes[node].is_up() {
             return;
         }
         let expectation = model::expect(&facts, &self.nodes[node].model, self.local_secs(node), self.leeway_secs());
@@ -1685,7 +1292,8 @@ impl<'c> World<'c> {
             cluster_kids: &self.cluster_kids,
             surely_expired_if_issued_before_ms: self.now_ms.saturating_sub(expiry_margin_ms),
         };
-        let Some(crafted) = self.attacker.craft(kind, &material, &mut self.next_serial, &mut self.secrets) else {
+        let Some(crafted) = self.attacker.craft(kind, &material, &mut self.next_serial, self.checker.secrets_mut())
+        else {
             return;
         };
         let Some(node) = self.pick_node(Purpose::Verify, None) else { return };
@@ -1713,14 +1321,11 @@ fn digest(document: &[u8]) -> [u8; 32] {
     Sha256::digest(document).into()
 }
 
-/// A `FileStore` at the key file on `disk`, as node `node` reaches it through its mount.
-fn node_store(disk: &Arc<Mutex<Disk>>, node: usize) -> FileStore {
-    FileStore::with_storage(KEY_FILE, Arc::new(NodeDisk::new(Arc::clone(disk), node, View::Mounted)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Policy;
+    use crate::store::KEY_FILE;
 
     #[test]
     fn the_queue_pops_in_time_then_scheduling_order() {
@@ -1731,6 +1336,47 @@ mod tests {
         let order: Vec<(u64, Event)> =
             std::iter::from_fn(|| queue.pop().map(|(key, event)| (time_of(key), event))).collect();
         assert_eq!(order, vec![(1, Event::RollingRestart), (5, Event::Rotation), (5, Event::Attack)]);
+    }
+
+    /// A node whose Secret is not mounted at start stays down (out of the balancer) and
+    /// retries, says why in its counters, and comes up once the Secret is there.
+    #[test]
+    fn a_node_without_its_secret_stays_out_until_it_is_mounted() {
+        let mut config = Config::default_scenario(5, Policy::Rotating);
+        config.clients = 20;
+        config.crash_interval_mean_ms = None;
+        config.scheduled_store_outages.clear();
+        config.store_outage_interval_mean_ms = None;
+        config.unmounted_secret = Some((1, 2 * crate::config::MINUTE_MS));
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(crate::config::MINUTE_MS);
+        assert!(!world.nodes[1].is_up());
+        assert!(world.nodes[0].is_up() && world.nodes[2].is_up());
+        assert!(world.counters.starts_refused_unmounted > 0);
+        world.run_until(4 * crate::config::MINUTE_MS);
+        assert!(world.nodes[1].is_up(), "the node never came up once its Secret was mounted");
+        let mut counters = Counters::default();
+        let (violations, first) = world.checker.finish(&mut counters);
+        assert!(violations.is_empty(), "{first:?}");
+    }
+
+    /// Running clocks step both ways, within the skew bound, and the library keeps every
+    /// invariant: no spurious rejection, every outcome as the model expects at the node's time.
+    #[test]
+    fn running_clocks_step_and_every_invariant_holds() {
+        let mut config = Config::default_scenario(9, Policy::Rotating);
+        config.clients = 50;
+        config.duration_ms = 2 * crate::config::DAY_MS;
+        config.clock_jump_interval_mean_ms = Some(10 * crate::config::MINUTE_MS);
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        assert!(world.counters.clock_jumps > 100, "{} clock steps", world.counters.clock_jumps);
+        assert!(world.counters.rotations >= 1);
+        let mut counters = Counters::default();
+        let (violations, first) = world.checker.finish(&mut counters);
+        assert!(violations.is_empty(), "{first:?}");
     }
 
     /// What a node signs and verifies with is the library's `SharedRing`, opened on the key
@@ -1750,7 +1396,7 @@ mod tests {
         let mut up = 0;
         for node in &world.nodes {
             let ring: Option<&SharedRing> = node.ring.as_ref();
-            assert_eq!(ring.is_some(), node.state == NodeState::Up);
+            assert_eq!(ring.is_some(), node.is_up());
             let Some(shared) = ring else { continue };
             up += 1;
             let store = shared.store().expect("a node's ring is read from its key file");

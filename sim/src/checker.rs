@@ -1,0 +1,498 @@
+//! The checker: it consumes what the components report happened ([`Observed`]) and owns every
+//! invariant. The components never decide that something is a violation; they say what they
+//! did, saw or hold, and the checker, with its own record of the faults the scenario injected
+//! (revocations, the operator's broken key file), judges it.
+
+use std::collections::BTreeMap;
+
+use tokenring::{KeyRing, KeySetError, Kid, Rejection};
+
+use crate::config::{format_duration, AttackKind, Config, SECOND_MS};
+use crate::model::{self, KeySerial, KeySetModel, Outcome, TokenFacts};
+use crate::oracle::{Invariant, RoutineByDesign, Secrets, Violation};
+use crate::report::Counters;
+use crate::trace::Trace;
+
+/// What a rotator's ring did with `rotate_if_older_than`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RingRotation {
+    /// It added a key.
+    Rotated,
+    /// Its newest key is fresh enough.
+    Declined,
+    /// It is full.
+    Full,
+}
+
+/// Something that happened in the model, as the checker needs to know it.
+pub(crate) enum Observed<'a> {
+    /// A node writes a log line.
+    LogLine { level: &'static str, line: &'a str },
+    /// A new key entered the cluster in `ring` (its JWK Set): its bytes must never be logged.
+    ClusterKey { jwk_set: &'a str },
+    /// A library call that nothing in the scenario can make fail, failed.
+    LibraryFailed { node: usize, call: &'static str, error: &'a dyn core::fmt::Display },
+    /// Node `node` came up (it takes requests from now on).
+    NodeUp { node: usize },
+    /// A node could not start for `reason`, and no fault the scenario injected explains it.
+    StartFailed { node: usize, reason: &'static str },
+    /// Node `node` `verb` (loaded, read) a key set; `model` is the oracle's model of it, none
+    /// if no writer wrote it.
+    KeySetRead { node: usize, verb: &'static str, model: Option<&'a KeySetModel> },
+    /// Node `node`'s ring and the model of it, `when` (at start, after reload...).
+    Holds { node: usize, ring: &'a KeyRing, model: &'a KeySetModel, now_secs: u64, when: &'static str },
+    /// A write of `writer` ended; the key file changed. `file`: none if there is no key file,
+    /// else the model of what it holds (none if no writer wrote it); `before`: the model of
+    /// the file it replaced.
+    WriteEnded {
+        writer: usize,
+        crashed: bool,
+        temp_files: usize,
+        file: Option<Option<&'a KeySetModel>>,
+        before: Option<&'a KeySetModel>,
+        now_secs: u64,
+    },
+    /// A node that is up found no key file (`when`).
+    KeyFileMissing { node: usize, when: &'static str },
+    /// A read found a key file that does not parse.
+    Unparsable { node: usize, error: &'a KeySetError },
+    /// The operator pushed a broken key file (`restore`: put the good one back).
+    BadFile { restore: bool },
+    /// The operator revoked the key of `serial`, and the revocation is in the key file.
+    Revoked { serial: KeySerial },
+    /// A rotator's ring and the model decided on a rotation.
+    RotationDecided { ring: RingRotation, model_rotates: bool, model_refuses: bool },
+    /// Node `node` signed with `kid`; `expected` is the model's signer, `known` whether a node
+    /// made that key.
+    Signed { node: usize, kid: Kid, expected: Option<Kid>, known: bool },
+    /// Node `node` verified a token and answered `result`; the ground truth calls for
+    /// `expectation`. `mac_verified`: the token carries the MAC of a key the node holds.
+    Served {
+        node: usize,
+        attack: Option<AttackKind>,
+        actor: u32,
+        result: &'a Result<(u32, Option<Kid>), Rejection>,
+        expectation: Outcome,
+        facts: &'a TokenFacts,
+        mac_verified: bool,
+    },
+    /// No node served a client. `able`: a node that is up and, by the model, able to serve it.
+    Unanswered { client: u32, login: bool, able: Option<usize> },
+}
+
+/// The checker's state: what it has seen of the faults, and what it found.
+#[derive(Debug)]
+pub(crate) struct Checker<'c> {
+    config: &'c Config,
+    /// Every secret that must never be logged (invariant 4).
+    secrets: Secrets,
+    /// Keys an operator revoked, by serial, with when (simulated ms).
+    revoked: BTreeMap<KeySerial, u64>,
+    /// A read of a key file that does not parse is explained until then: the operator pushed
+    /// a broken one, and mounts may show it until the good one has propagated.
+    bad_file_until_ms: Option<u64>,
+    /// From the operator's broken push to a reload bound after the good file is back: when
+    /// nodes may hold an old ring.
+    bad_file_window_ms: Option<(u64, u64)>,
+    violations: BTreeMap<Invariant, u64>,
+    first_violation: Option<Violation>,
+    /// The checker's own counters, added to the run's at the end.
+    unanswered_unexplained: u64,
+    rejections_during_bad_file: u64,
+    attacks_routine_by_design: BTreeMap<&'static str, u64>,
+}
+
+impl<'c> Checker<'c> {
+    pub(crate) fn new(config: &'c Config) -> Self {
+        Self {
+            config,
+            secrets: Secrets::default(),
+            revoked: BTreeMap::new(),
+            bad_file_until_ms: None,
+            bad_file_window_ms: None,
+            violations: BTreeMap::new(),
+            first_violation: None,
+            unanswered_unexplained: 0,
+            rejections_during_bad_file: 0,
+            attacks_routine_by_design: BTreeMap::new(),
+        }
+    }
+
+    /// The secrets the attacker's keys and tokens add to.
+    pub(crate) fn secrets_mut(&mut self) -> &mut Secrets {
+        &mut self.secrets
+    }
+
+    /// A token the cluster issued: its signature must never be logged.
+    pub(crate) fn add_token(&mut self, token: &str) {
+        self.secrets.add_token(token);
+    }
+
+    /// The violations found, the first one, and the checker's counters added to `counters`.
+    pub(crate) fn finish(self, counters: &mut Counters) -> (BTreeMap<Invariant, u64>, Option<Violation>) {
+        counters.unanswered_unexplained += self.unanswered_unexplained;
+        counters.rejections_during_bad_file += self.rejections_during_bad_file;
+        for (reason, count) in self.attacks_routine_by_design {
+            *counters.attacks_routine_by_design.entry(reason).or_insert(0) += count;
+        }
+        (self.violations, self.first_violation)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn violation_count(&self) -> u64 {
+        self.violations.values().sum()
+    }
+
+    fn violate(&mut self, now_ms: u64, trace: &Trace, invariant: Invariant, detail: String) {
+        *self.violations.entry(invariant).or_insert(0) += 1;
+        if self.first_violation.is_none() {
+            self.first_violation =
+                Some(Violation { invariant, time_ms: now_ms, detail, recent_events: trace.recent() });
+        }
+    }
+
+    /// Checks what happened at `now_ms`; `trace` holds the events before it.
+    pub(crate) fn observe(&mut self, now_ms: u64, trace: &Trace, observed: Observed<'_>) {
+        let verdicts: Vec<(Invariant, String)> = match observed {
+            Observed::LogLine { level, line } => {
+                if self.secrets.leaks(line) {
+                    let prefix: String = line.chars().take(24).collect();
+                    vec![(
+                        Invariant::SecretInLog,
+                        format!("a {level} line starting {prefix:?} contains a token signature or key bytes"),
+                    )]
+                } else {
+                    Vec::new()
+                }
+            }
+            Observed::ClusterKey { jwk_set } => match self.secrets.add_key_set(jwk_set) {
+                Ok(()) => Vec::new(),
+                Err(why) => {
+                    vec![(Invariant::KeyKnowledge, format!("the ring's own JWK Set cannot be read back: {why}"))]
+                }
+            },
+            Observed::LibraryFailed { node, call, error } => {
+                vec![(Invariant::KeyKnowledge, format!("node {node}: {call} failed: {error}"))]
+            }
+            Observed::NodeUp { node } => {
+                let unmounted = self.config.policy.uses_store()
+                    && self
+                        .config
+                        .unmounted_secret
+                        .is_some_and(|(unmounted, until_ms)| usize::from(unmounted) == node && now_ms < until_ms);
+                if unmounted {
+                    vec![(
+                        Invariant::KeyKnowledge,
+                        format!("node {node} came up while its Secret was not mounted: it has a key no other node has"),
+                    )]
+                } else {
+                    Vec::new()
+                }
+            }
+            Observed::StartFailed { node, reason } => {
+                vec![(Invariant::Liveness, format!("node {node} cannot start: {reason}"))]
+            }
+            Observed::KeySetRead { node, verb, model } => match model {
+                Some(_) => Vec::new(),
+                None => vec![(Invariant::KeyKnowledge, format!("node {node} {verb} a key set no writer wrote"))],
+            },
+            Observed::Holds { node, ring, model, now_secs, when } => match model.disagreement_with(ring, now_secs) {
+                Some(difference) => vec![(Invariant::KeyKnowledge, format!("node {node} {when}: {difference}"))],
+                None => Vec::new(),
+            },
+            Observed::WriteEnded { writer, crashed, temp_files, file, before, now_secs } => {
+                self.write_ended(writer, crashed, temp_files, file, before, now_secs)
+            }
+            Observed::KeyFileMissing { node, when } => {
+                vec![(Invariant::KeyKnowledge, format!("node {node} found the key store empty {when}"))]
+            }
+            Observed::Unparsable { node, error } => {
+                if self.bad_file_until_ms.is_some_and(|until| now_ms <= until) {
+                    Vec::new()
+                } else {
+                    vec![(
+                        Invariant::KeyKnowledge,
+                        format!("node {node} read a key set it cannot parse (torn write?): {error}"),
+                    )]
+                }
+            }
+            Observed::BadFile { restore } => {
+                if restore {
+                    // Until every mount shows the good file again.
+                    self.bad_file_until_ms = Some(now_ms + self.config.propagation_delay_max_ms);
+                    let end_ms = now_ms + self.config.reload_bound_secs() * SECOND_MS;
+                    self.bad_file_window_ms = self.bad_file_window_ms.map(|(start, _)| (start, end_ms));
+                } else {
+                    self.bad_file_until_ms = Some(u64::MAX);
+                    self.bad_file_window_ms = Some((now_ms, u64::MAX));
+                }
+                Vec::new()
+            }
+            Observed::Revoked { serial } => {
+                self.revoked.insert(serial, now_ms);
+                Vec::new()
+            }
+            Observed::RotationDecided { ring, model_rotates, model_refuses } => {
+                let disagreement = match ring {
+                    RingRotation::Rotated => {
+                        (!model_rotates || model_refuses).then_some("the ring rotated where the model does not")
+                    }
+                    RingRotation::Declined => model_rotates.then_some("the ring declined a rotation the model makes"),
+                    RingRotation::Full => (!model_refuses).then_some("the ring refused a rotation the model allows"),
+                };
+                disagreement.map(|what| (Invariant::KeyKnowledge, what.to_owned())).into_iter().collect()
+            }
+            Observed::Signed { node, kid, expected, known } => {
+                let mut verdicts = Vec::new();
+                if expected != Some(kid) {
+                    verdicts.push((
+                        Invariant::KeyKnowledge,
+                        format!(
+                            "node {node} signs with kid {kid}, the model with {:?}",
+                            expected.map(|kid| kid.to_string())
+                        ),
+                    ));
+                }
+                if !known {
+                    verdicts
+                        .push((Invariant::KeyKnowledge, format!("node {node} signs with kid {kid} that no node made")));
+                }
+                verdicts
+            }
+            Observed::Served { node, attack, actor, result, expectation, facts, mac_verified } => {
+                self.served(now_ms, node, attack, actor, result, expectation, facts, mac_verified)
+            }
+            Observed::Unanswered { client, login, able } => match able {
+                Some(node) => {
+                    self.unanswered_unexplained += 1;
+                    let what = if login { "log in" } else { "send a request" };
+                    vec![(
+                        Invariant::Liveness,
+                        format!(
+                            "client {client} could not {what}, but node {node} is up and, by the model, able to serve it"
+                        ),
+                    )]
+                }
+                None => Vec::new(),
+            },
+        };
+        for (invariant, detail) in verdicts {
+            self.violate(now_ms, trace, invariant, detail);
+        }
+    }
+
+    /// A changed key file must be a document a writer wrote (never torn), and lose no key that
+    /// is not yet forgotten by the writer's clock (what the lock of `FileStore::update`
+    /// guarantees). A write that did not crash completed under the lock, so it must leave no
+    /// temporary file: neither its own nor one a crashed write left (key material that would
+    /// outlive the key's forget time).
+    fn write_ended(
+        &self,
+        writer: usize,
+        crashed: bool,
+        temp_files: usize,
+        file: Option<Option<&KeySetModel>>,
+        before: Option<&KeySetModel>,
+        now_secs: u64,
+    ) -> Vec<(Invariant, String)> {
+        let mut verdicts = Vec::new();
+        if !crashed && temp_files > 0 {
+            verdicts.push((
+                Invariant::KeyKnowledge,
+                format!("node {writer}'s completed write left {temp_files} temporary files beside the key file"),
+            ));
+        }
+        let detail = match file {
+            None => Some(format!("node {writer}'s write left no key file")),
+            Some(None) => Some(format!("node {writer}'s write left a key file no writer wrote (torn)")),
+            Some(Some(after)) => {
+                let lost = before.map_or(0, |before| {
+                    before
+                        .keys()
+                        .iter()
+                        .filter(|key| {
+                            key.phase(now_secs) != model::Phase::Forgotten
+                                && after.held_serial(key.serial).is_none()
+                                && after.revoked(key.kid).is_none()
+                        })
+                        .count()
+                });
+                (lost > 0).then(|| {
+                    format!("node {writer} overwrote the key store and lost {lost} keys that were not forgotten")
+                })
+            }
+        };
+        verdicts.extend(detail.map(|detail| (Invariant::KeyKnowledge, detail)));
+        verdicts
+    }
+
+    /// Invariants 1, 2, 3 and 8 on one verification.
+    #[allow(clippy::too_many_arguments)]
+    fn served(
+        &mut self,
+        now_ms: u64,
+        node: usize,
+        attack: Option<AttackKind>,
+        actor: u32,
+        result: &Result<(u32, Option<Kid>), Rejection>,
+        expectation: Outcome,
+        facts: &TokenFacts,
+        mac_verified: bool,
+    ) -> Vec<(Invariant, String)> {
+        let mut verdicts = Vec::new();
+        let outcome = match result {
+            Ok(_) => Outcome::Accepted,
+            Err(rejection) => Outcome::Rejected(rejection.code()),
+        };
+        if let (Some(kind), Ok(_)) = (attack, result) {
+            verdicts.push((
+                Invariant::AttackerTokenAccepted,
+                format!("node {node} accepted a {} attacker token", kind.as_str()),
+            ));
+        }
+        let revoked_at_ms = facts.signed_by.and_then(|serial| self.revoked.get(&serial).copied());
+        if let (Some(revoked_at_ms), Ok(_)) = (revoked_at_ms, result) {
+            let bound_ms = self.config.reload_bound_secs() * SECOND_MS;
+            if now_ms >= revoked_at_ms + bound_ms && !self.config.reload_stalls() {
+                verdicts.push((
+                    Invariant::Revocation,
+                    format!(
+                        "node {node} accepted a token of a key revoked {} ago, past the reload bound {}",
+                        format_duration(now_ms - revoked_at_ms),
+                        format_duration(bound_ms)
+                    ),
+                ));
+            }
+        }
+        // Tokens of a revoked key are refused on purpose: the people holding them log in again.
+        // A broken key file keeps nodes on their last ring: rejections then, and of tokens
+        // issued then, are the fault's.
+        let bad_file = self
+            .bad_file_window_ms
+            .is_some_and(|(start, end)| (start..=end).contains(&now_ms) || (start..=end).contains(&facts.issued_ms));
+        if attack.is_none() && result.is_err() && bad_file {
+            self.rejections_during_bad_file += 1;
+        }
+        let ttl_ms = self.config.token_ttl_secs * SECOND_MS;
+        if attack.is_none()
+            && result.is_err()
+            && revoked_at_ms.is_none()
+            && !bad_file
+            && self.config.promises_no_spurious_rejection()
+            && now_ms < facts.issued_ms + ttl_ms
+        {
+            verdicts.push((
+                Invariant::SpuriousRejection,
+                format!(
+                    "node {node} rejected client {actor}'s unexpired token ({}s left) with {}",
+                    (facts.issued_ms + ttl_ms - now_ms) / SECOND_MS,
+                    outcome.as_str()
+                ),
+            ));
+        }
+        // The severities are the documented ones: only a retired key, an expired token and a
+        // token not yet valid are routine.
+        if let Err(rejection) = result {
+            let routine = matches!(rejection.code(), "retired-key" | "expired" | "not-yet-valid");
+            if rejection.is_routine() != routine {
+                verdicts.push((
+                    Invariant::WrongClassification,
+                    format!("node {node} gave {} the wrong severity", rejection.code()),
+                ));
+            }
+            if rejection.is_routine() && !mac_verified {
+                verdicts.push((
+                    Invariant::WrongClassification,
+                    format!("node {node} called a token routine ({}) without a MAC it could check", rejection.code()),
+                ));
+            }
+        }
+        if outcome != expectation {
+            verdicts.push((
+                Invariant::WrongClassification,
+                format!(
+                    "node {node} answered {} to a {} token where the ground truth calls for {}",
+                    outcome.as_str(),
+                    attack.map_or("genuine", AttackKind::as_str),
+                    expectation.as_str()
+                ),
+            ));
+        }
+        match result {
+            Ok((subject, kid)) => {
+                if *subject != facts.subject || *kid != facts.kid() {
+                    verdicts.push((
+                        Invariant::WrongClassification,
+                        format!("node {node} accepted a token but reports other claims or another kid"),
+                    ));
+                }
+            }
+            Err(rejection) => {
+                if let (Some(kind), true) = (attack, rejection.is_routine()) {
+                    let reason = (kind == AttackKind::ReplayExpired).then_some(RoutineByDesign::ReplayOfGenuineToken);
+                    match reason {
+                        Some(reason) => *self.attacks_routine_by_design.entry(reason.as_str()).or_insert(0) += 1,
+                        None => verdicts.push((
+                            Invariant::WrongClassification,
+                            format!(
+                                "node {node} classified a {} attacker token routine ({})",
+                                kind.as_str(),
+                                rejection.code()
+                            ),
+                        )),
+                    }
+                }
+            }
+        }
+        verdicts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Policy;
+
+    #[test]
+    fn a_logged_token_signature_is_a_violation_and_a_clean_line_is_not() {
+        let config = Config::default_scenario(1, Policy::Rotating);
+        let trace = Trace::new();
+        let mut checker = Checker::new(&config);
+        // A signature segment of an HS256 token: 43 base64url characters.
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOjF9.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+        checker.add_token(token);
+        checker.observe(0, &trace, Observed::LogLine { level: "INFO", line: "INFO node=0 up" });
+        assert_eq!(checker.violation_count(), 0);
+        let line = format!("WARN node=0 token rejected: {token}");
+        checker.observe(0, &trace, Observed::LogLine { level: "WARN", line: &line });
+        assert_eq!(checker.violation_count(), 1);
+    }
+
+    #[test]
+    fn a_node_up_before_its_secret_is_mounted_is_a_violation() {
+        let mut config = Config::default_scenario(1, Policy::Rotating);
+        config.unmounted_secret = Some((2, 120_000));
+        let trace = Trace::new();
+        let mut checker = Checker::new(&config);
+        checker.observe(1_000, &trace, Observed::NodeUp { node: 1 });
+        checker.observe(120_000, &trace, Observed::NodeUp { node: 2 });
+        assert_eq!(checker.violation_count(), 0);
+        checker.observe(119_999, &trace, Observed::NodeUp { node: 2 });
+        assert_eq!(checker.violation_count(), 1);
+    }
+
+    #[test]
+    fn an_unanswered_client_is_a_violation_only_when_a_node_could_have_served_it() {
+        let config = Config::default_scenario(1, Policy::Rotating);
+        let trace = Trace::new();
+        let mut checker = Checker::new(&config);
+        checker.observe(5, &trace, Observed::Unanswered { client: 3, login: true, able: None });
+        assert_eq!(checker.violation_count(), 0);
+        checker.observe(5, &trace, Observed::Unanswered { client: 3, login: true, able: Some(1) });
+        let mut counters = Counters::default();
+        let (violations, first) = checker.finish(&mut counters);
+        assert_eq!(violations.get(&Invariant::Liveness), Some(&1));
+        assert_eq!(counters.unanswered_unexplained, 1);
+        assert!(first.is_some_and(|first| first.detail.contains("node 1")));
+    }
+}
