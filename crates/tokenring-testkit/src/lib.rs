@@ -1100,9 +1100,10 @@ impl Divergence {
     /// The tokenring rejection codes that report this class.
     pub fn codes(self) -> &'static [&'static str] {
         match self {
-            Self::TokenTooLong | Self::HeaderTooLong | Self::KidTooLong | Self::TooManyMembers | Self::TooDeep => {
-                &["too-large"]
-            }
+            Self::TokenTooLong | Self::HeaderTooLong | Self::KidTooLong | Self::TooManyMembers => &["too-large"],
+            // The verifier reports the first fault it reads, and the model stops at the depth:
+            // a repeated name before the deep part is malformed.
+            Self::TooDeep => &["too-large", "malformed"],
             Self::NonCanonicalBase64 | Self::DuplicateMember | Self::HeaderMemberType | Self::ClaimsNotObject => {
                 &["malformed"]
             }
