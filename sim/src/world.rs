@@ -877,7 +877,7 @@ impl<'c> World<'c> {
                 Rotated::Written
             }
             Ok(other) => other,
-            Err(Error::Store(StoreError::Locked)) => {
+            Err(Error::Store(StoreError::Locked { .. })) => {
                 self.counters.rotations_locked_out += 1;
                 Rotated::LockedOut
             }

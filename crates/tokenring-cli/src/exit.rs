@@ -98,6 +98,8 @@ impl fmt::Display for Failure {
                     }
                     // The path leads the line already.
                     StoreError::NotFound { .. } => f.write_str("key file does not exist")?,
+                    StoreError::AlreadyExists { .. } => f.write_str("key file already exists")?,
+                    StoreError::Locked { .. } => f.write_str("key file is locked by another writer; try again")?,
                     other => write!(f, "{other}")?,
                 }
                 match hint {

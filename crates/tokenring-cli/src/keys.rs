@@ -45,7 +45,7 @@ fn warn_about_permissions(store: &FileStore) {
 
 fn store_failure(path: &Path, error: StoreError) -> Failure {
     let hint = match error {
-        StoreError::AlreadyExists => Some("use --force to replace it"),
+        StoreError::AlreadyExists { .. } => Some("use --force to replace it"),
         StoreError::NotFound { .. } => Some("create one with `tokenring keys new`"),
         _ => None,
     };

@@ -686,8 +686,15 @@ pub enum StoreError {
         /// What is wrong with the document.
         error: KeySetError,
     },
-    /// The file exists and overwriting was not requested.
-    AlreadyExists,
+    /// The file exists and overwriting was not requested: [`FileStore::create`] never
+    /// replaces a key file.
+    ///
+    /// [`FileStore::create`]: crate::FileStore::create
+    AlreadyExists {
+        /// The file that exists: the one the key file's path leads to, after its symbolic
+        /// links.
+        path: RedactedPathBuf,
+    },
     /// The file does not exist: a first start, or a typo in the path. Reading never creates
     /// it.
     NotFound {
@@ -695,8 +702,12 @@ pub enum StoreError {
         path: RedactedPathBuf,
     },
     /// Another process held the key file's lock for longer than a writer waits
-    /// ([`LOCK_ATTEMPTS_MAX`](crate::limits::LOCK_ATTEMPTS_MAX) attempts).
-    Locked,
+    /// ([`LOCK_ATTEMPTS_MAX`](crate::limits::LOCK_ATTEMPTS_MAX) attempts). Nothing was written.
+    Locked {
+        /// The key file whose lock is held: the one the key file's path leads to, after its
+        /// symbolic links (the lock file is `.<name>.lock` beside it).
+        path: RedactedPathBuf,
+    },
     /// The key file, or the file its symbolic links lead to, is not a regular file: a
     /// directory, a device (`/dev/null`), a FIFO or a socket. It was neither read nor written,
     /// and no lock file was created beside it.
@@ -736,9 +747,9 @@ impl StoreError {
         match self {
             Self::Io { .. } => "io",
             Self::Corrupt { .. } => "corrupt",
-            Self::AlreadyExists => "already-exists",
+            Self::AlreadyExists { .. } => "already-exists",
             Self::NotFound { .. } => "not-found",
-            Self::Locked => "locked",
+            Self::Locked { .. } => "locked",
             Self::NotAFile { .. } => "not-a-file",
             Self::SymlinkLoop { .. } => "symlink-loop",
             Self::DirectoryNotFound { .. } => "directory-not-found",
@@ -754,9 +765,9 @@ impl fmt::Display for StoreError {
             Self::Corrupt { path, error } => {
                 write!(f, "key file {path} is not a usable HS256 key set (left untouched): {error}")
             }
-            Self::AlreadyExists => f.write_str("key file already exists"),
+            Self::AlreadyExists { path } => write!(f, "key file {path} already exists"),
             Self::NotFound { path } => write!(f, "key file {path} does not exist"),
-            Self::Locked => f.write_str("key file is locked by another writer; try again"),
+            Self::Locked { path } => write!(f, "key file {path} is locked by another writer; try again"),
             Self::NotAFile { path } => write!(
                 f,
                 "key file {path} is not a regular file (a directory, device, FIFO or socket): not read or written"

@@ -187,7 +187,7 @@ fn update_takes_no_lock_writes_while_another_writer_holds_the_lock() {
     });
     assert!(armed.0.is_ok(), "{armed:?}");
     assert_eq!(armed.1, 0, "the lock was not even asked for");
-    assert_eq!(disarmed.0.unwrap_err(), StoreError::Locked.to_string());
+    assert_eq!(disarmed.0.unwrap_err(), "key file /keys/keys.json is locked by another writer; try again");
     assert_eq!(disarmed.1, tokenring::limits::LOCK_ATTEMPTS_MAX as usize);
 }
 

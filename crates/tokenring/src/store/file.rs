@@ -389,7 +389,7 @@ impl FileStore {
                 Err(kind) => return Err(io_error(StoreOp::Lock, &lock_path)(kind)),
             }
         }
-        Err(StoreError::Locked)
+        Err(StoreError::Locked { path: file.into() })
     }
 
     /// Writes the ring, atomically replacing any existing file, under the key file's lock
@@ -445,7 +445,7 @@ impl FileStore {
         let _ = self.storage.remove(&temp);
         match linked {
             Ok(()) => self.sync_directory(&target.path),
-            Err(io::ErrorKind::AlreadyExists) => Err(StoreError::AlreadyExists),
+            Err(io::ErrorKind::AlreadyExists) => Err(StoreError::AlreadyExists { path: target.path.into() }),
             Err(kind) => Err(io_error(StoreOp::Rename, &target.path)(kind)),
         }
     }
@@ -480,7 +480,7 @@ impl FileStore {
         match self.create(&ring) {
             Ok(()) => Ok((ring, Loaded::Created)),
             // Another process created it first: use theirs, so both sign with the same key.
-            Err(StoreError::AlreadyExists) => Ok((self.load()?, Loaded::Existing)),
+            Err(StoreError::AlreadyExists { .. }) => Ok((self.load()?, Loaded::Existing)),
             Err(error) => Err(error.into()),
         }
     }

@@ -67,7 +67,14 @@ fn error_display_and_sources() {
         let error = StoreError::Io { op, kind: io::ErrorKind::Other, path: path.clone() };
         assert!(error.to_string().starts_with(&format!("cannot {verb} /srv/app/keys.json: ")), "{error}");
     }
-    assert_eq!(StoreError::AlreadyExists.to_string(), "key file already exists");
+    assert_eq!(
+        StoreError::AlreadyExists { path: path.clone() }.to_string(),
+        "key file /srv/app/keys.json already exists"
+    );
+    assert_eq!(
+        StoreError::Locked { path: path.clone() }.to_string(),
+        "key file /srv/app/keys.json is locked by another writer; try again"
+    );
 
     let wrapped: Error = StoreError::Corrupt { path: path.clone(), error: KeySetError::TooManyKeys }.into();
     assert_eq!(
@@ -139,9 +146,9 @@ fn store_errors_have_stable_codes() {
     let errors = [
         (StoreError::Io { op: StoreOp::Read, kind: io::ErrorKind::Other, path: path() }, "io"),
         (StoreError::Corrupt { path: path(), error: KeySetError::Empty }, "corrupt"),
-        (StoreError::AlreadyExists, "already-exists"),
+        (StoreError::AlreadyExists { path: path() }, "already-exists"),
         (StoreError::NotFound { path: path() }, "not-found"),
-        (StoreError::Locked, "locked"),
+        (StoreError::Locked { path: path() }, "locked"),
         (StoreError::NotAFile { path: path() }, "not-a-file"),
         (StoreError::SymlinkLoop { path: path() }, "symlink-loop"),
         (StoreError::DirectoryNotFound { path: path() }, "directory-not-found"),

@@ -175,7 +175,11 @@ fn create_refuses_to_overwrite_and_save_replaces_atomically() {
     let first = KeyRing::generate(NOW).unwrap();
     store.create(&first).unwrap();
     let second = KeyRing::generate(NOW).unwrap();
-    assert!(matches!(store.create(&second), Err(StoreError::AlreadyExists)));
+    let exists = store.create(&second).unwrap_err();
+    assert!(matches!(&exists, StoreError::AlreadyExists { path: at } if *at == path), "{exists:?}");
+    // The message names the file, however it is printed.
+    let expected = format!("key file {} already exists", path.display());
+    assert_eq!((exists.to_string(), format!("{exists:?}")), (expected.clone(), expected));
     assert_eq!(store.load().unwrap().active_kid(NOW), first.active_kid(NOW));
     store.save(&second).unwrap();
     assert_eq!(store.load().unwrap().active_kid(NOW), second.active_kid(NOW));
@@ -549,7 +553,7 @@ fn update_waits_for_the_lock_through_the_storage_and_gives_up_after_the_bounded_
     storage.waits.store(0, SeqCst);
     storage.contended_attempts.store(u32::MAX, SeqCst);
     let error = store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), NOW + 2)?)).unwrap_err();
-    assert!(matches!(error, tokenring::Error::Store(StoreError::Locked)), "{error:?}");
+    assert!(matches!(error, tokenring::Error::Store(StoreError::Locked { .. })), "{error:?}");
     assert_eq!(storage.waits.load(SeqCst), tokenring::limits::LOCK_ATTEMPTS_MAX - 1);
     assert_eq!(store.load().unwrap().keys(NOW + 2).len(), 2, "nothing written without the lock");
     assert_eq!(
@@ -570,10 +574,10 @@ fn save_and_create_give_up_on_a_held_lock_and_touch_nothing() {
     let before = storage.files().clone();
     let store = memory_store(&storage);
     let ours = KeyRing::generate(NOW).unwrap();
-    assert!(matches!(store.save(&ours), Err(StoreError::Locked)));
-    assert!(matches!(store.create(&ours), Err(StoreError::Locked)));
+    assert!(matches!(store.save(&ours), Err(StoreError::Locked { .. })));
+    assert!(matches!(store.create(&ours), Err(StoreError::Locked { .. })));
     let error = store.load_or_create(NOW).unwrap_err();
-    assert!(matches!(error, tokenring::Error::Store(StoreError::Locked)), "{error:?}");
+    assert!(matches!(error, tokenring::Error::Store(StoreError::Locked { .. })), "{error:?}");
     assert_eq!(*storage.files(), before);
     assert_eq!(storage.operations.load(SeqCst), 0, "no file written, synced, renamed or removed");
     assert_eq!(storage.waits.load(SeqCst), 3 * (tokenring::limits::LOCK_ATTEMPTS_MAX - 1));

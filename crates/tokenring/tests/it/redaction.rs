@@ -261,6 +261,8 @@ fn a_token_given_as_a_key_files_path_is_never_printed() {
             | StoreError::NotAFile { path }
             | StoreError::DirectoryNotFound { path }
             | StoreError::SymlinkLoop { path }
+            | StoreError::AlreadyExists { path }
+            | StoreError::Locked { path }
             | StoreError::InTheWay { path, .. } => Some(path.to_string_lossy().into_owned()),
             _ => None,
         })
@@ -283,6 +285,8 @@ fn a_token_given_as_a_key_files_path_is_never_printed() {
             | StoreError::NotAFile { path }
             | StoreError::DirectoryNotFound { path }
             | StoreError::SymlinkLoop { path }
+            | StoreError::AlreadyExists { path }
+            | StoreError::Locked { path }
             | StoreError::InTheWay { path, .. } => Some(format!("{path} {path:?} {:?}", (path, 1))),
             _ => None,
         })

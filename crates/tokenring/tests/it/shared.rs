@@ -222,9 +222,11 @@ fn a_writer_gives_up_with_locked_when_another_holds_the_lock_too_long() {
             Ok(inner.map(|_| ()))
         })
         .unwrap();
-    assert!(matches!(outcome, Err(Error::Store(StoreError::Locked))), "{outcome:?}");
+    let Err(Error::Store(locked @ StoreError::Locked { .. })) = outcome else { panic!("{outcome:?}") };
     assert_eq!(store.load().unwrap().keys(NOW).len(), 1);
-    assert_eq!(StoreError::Locked.to_string(), "key file is locked by another writer; try again");
+    // The message names the file whose lock is held, however it is printed.
+    let expected = format!("key file {} is locked by another writer; try again", store.path().display());
+    assert_eq!((locked.to_string(), format!("{locked:?}")), (expected.clone(), expected));
     fs::remove_dir_all(dir).unwrap();
 }
 
@@ -419,6 +421,6 @@ fn a_writer_waits_in_the_storages_time_for_a_lock_held_until_later() {
     storage.lock_free_at_ms.store(now_ms + u64::from(LOCK_ATTEMPTS_MAX) * LOCK_RETRY_MILLIS, SeqCst);
     storage.waits.store(0, SeqCst);
     let locked = store.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW + week)?)).unwrap_err();
-    assert!(matches!(locked, Error::Store(StoreError::Locked)), "{locked}");
+    assert!(matches!(locked, Error::Store(StoreError::Locked { .. })), "{locked}");
     assert_eq!(storage.waits.load(SeqCst), u64::from(LOCK_ATTEMPTS_MAX - 1));
 }

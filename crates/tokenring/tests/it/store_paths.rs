@@ -114,7 +114,9 @@ fn a_write_through_a_symbolic_link_replaces_the_file_it_leads_to_and_the_link_st
         through.save(&saved).unwrap();
         assert_eq!(real.load().unwrap().to_jwk_set().as_str(), saved.to_jwk_set().as_str());
         assert!(links_to(&dir.join(name), target), "{name} is still a link");
-        assert!(matches!(through.create(&ring()), Err(StoreError::AlreadyExists)));
+        // The file at fault is the one the links lead to.
+        let exists = through.create(&ring()).unwrap_err();
+        assert!(matches!(&exists, StoreError::AlreadyExists { path } if *path == real.path()), "{exists:?}");
     }
     let kid = rotate(&FileStore::new(dir.join("absolute.json")), NOW).unwrap();
     assert!(real.load().unwrap().keys(NOW).iter().any(|key| key.kid == Some(kid)));
