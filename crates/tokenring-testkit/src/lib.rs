@@ -14,9 +14,14 @@
 //! `serde_json::Value`. A fault shared by the verifier and its oracle would hide, but one in
 //! either shows.
 //!
-//! Nothing here reads a clock: times are fixed constants or arguments.
+//! [`storage::MemoryStorage`] is the one in-memory [`Storage`](tokenring::Storage) the tests run
+//! a real `FileStore` on, with the faults and the other writers each test sets up.
+//!
+//! Nothing here reads a clock: times are fixed constants or arguments, and the storage's time is
+//! its own (only the bound on a read the test made hang is the wall clock's, as a hang detector).
 
 pub mod claims;
+pub mod storage;
 
 use std::collections::BTreeSet;
 use std::sync::OnceLock;

@@ -4,16 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tokenring::canary::{self, Canary};
-use tokenring::{FileStore, KeyRing, Rejection, Rotation, SharedRing, Storage, StorageLock, StoreError, Validation};
-use zeroize::Zeroizing;
+use tokenring::{FileStore, KeyRing, Rejection, Rotation, SharedRing, StoreError, Validation};
+use tokenring_testkit::storage::{Call, MemoryStorage};
 
 const NOW: u64 = 1_700_000_000;
 
@@ -29,73 +26,9 @@ fn verify(ring: &KeyRing, token: &str, now_secs: u64) -> Result<Value, Rejection
     ring.verify::<Value>(token, &Validation::new(), now_secs).map(|verified| verified.claims().clone())
 }
 
-/// Files in memory; writes fail while `failing` is set, and the lock is held by someone else
-/// while `lock_taken` is set.
-#[derive(Debug, Default)]
-struct Memory {
-    files: Mutex<BTreeMap<PathBuf, Vec<u8>>>,
-    failing: AtomicBool,
-    lock_taken: AtomicBool,
-    lock_attempts: AtomicUsize,
-}
-
-impl Storage for Memory {
-    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
-        let files = self.files.lock().unwrap();
-        let bytes = files.get(path).ok_or(ErrorKind::NotFound)?;
-        Ok(Zeroizing::new(bytes[..bytes.len().min(limit)].to_vec()))
-    }
-    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(ErrorKind::StorageFull);
-        }
-        let mut files = self.files.lock().unwrap();
-        if files.contains_key(path) {
-            return Err(ErrorKind::AlreadyExists);
-        }
-        files.insert(path.to_owned(), bytes.to_vec());
-        Ok(())
-    }
-    fn sync_file(&self, _path: &Path) -> Result<(), ErrorKind> {
-        Ok(())
-    }
-    fn rename(&self, from: &Path, to: &Path) -> Result<(), ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        let bytes = files.remove(from).ok_or(ErrorKind::NotFound)?;
-        files.insert(to.to_owned(), bytes);
-        Ok(())
-    }
-    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        if files.contains_key(new) {
-            return Err(ErrorKind::AlreadyExists);
-        }
-        let bytes = files.get(existing).ok_or(ErrorKind::NotFound)?.clone();
-        files.insert(new.to_owned(), bytes);
-        Ok(())
-    }
-    fn remove(&self, path: &Path) -> Result<(), ErrorKind> {
-        self.files.lock().unwrap().remove(path).map(drop).ok_or(ErrorKind::NotFound)
-    }
-    fn sync_directory(&self, _path: &Path) -> Result<(), ErrorKind> {
-        Ok(())
-    }
-    fn list(&self, _directory: &Path, _prefix: &str, _limit: usize) -> Result<Vec<std::ffi::OsString>, ErrorKind> {
-        Ok(Vec::new())
-    }
-    fn try_lock(&self, _path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
-        self.lock_attempts.fetch_add(1, Ordering::SeqCst);
-        Ok((!self.lock_taken.load(Ordering::SeqCst)).then(|| StorageLock::new(())))
-    }
-    fn mode(&self, _path: &Path) -> Result<Option<u32>, ErrorKind> {
-        Ok(Some(0o600))
-    }
-    fn wait(&self, _duration: std::time::Duration) {}
-}
-
-/// A store in memory holding a fresh ring, and that ring.
-fn store_in_memory() -> (FileStore, Arc<Memory>, KeyRing) {
-    let memory = Arc::new(Memory::default());
+/// A store in memory holding a fresh ring, its storage, and that ring.
+fn store_in_memory() -> (FileStore, Arc<MemoryStorage>, KeyRing) {
+    let memory = Arc::new(MemoryStorage::new());
     let store = FileStore::with_storage("/keys/keys.json", memory.clone());
     let ring = KeyRing::generate(NOW).unwrap();
     store.create(&ring).unwrap();
@@ -179,11 +112,11 @@ fn signer_takes_pending_signs_with_a_key_before_its_activation() {
 #[test]
 fn update_takes_no_lock_writes_while_another_writer_holds_the_lock() {
     let (store, memory, _) = store_in_memory();
-    memory.lock_taken.store(true, Ordering::SeqCst);
+    memory.hold_lock("/keys/.keys.json.lock");
     let (armed, disarmed) = armed_then_disarmed(Canary::UpdateTakesNoLock, || {
-        memory.lock_attempts.store(0, Ordering::SeqCst);
+        memory.take_calls();
         let outcome = store.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW)?));
-        (outcome.map_err(|error| error.to_string()), memory.lock_attempts.load(Ordering::SeqCst))
+        (outcome.map_err(|error| error.to_string()), memory.count(|call| matches!(call, Call::TryLock { .. })))
     });
     assert!(armed.0.is_ok(), "{armed:?}");
     assert_eq!(armed.1, 0, "the lock was not even asked for");
@@ -223,11 +156,11 @@ fn retire_boundary_off_by_one_verifies_in_the_retire_second_and_not_after() {
 fn save_in_place_loses_the_key_file_when_the_write_fails() {
     let (armed, disarmed) = armed_then_disarmed(Canary::SaveInPlace, || {
         let (store, memory, ring) = store_in_memory();
-        memory.failing.store(true, Ordering::SeqCst);
+        memory.fail_writes(Some(ErrorKind::StorageFull));
         let saved = store.save(&KeyRing::generate(NOW).unwrap());
         assert!(saved.is_err(), "the disk is full");
         let after = store.load().map(|loaded| loaded.to_jwk_set() == ring.to_jwk_set());
-        let files = memory.files.lock().unwrap().len();
+        let files = memory.files().len();
         (after, files)
     });
     assert!(matches!(armed.0, Err(StoreError::NotFound { .. })), "{armed:?}");
@@ -255,7 +188,7 @@ fn reload_empties_on_parse_error_drops_the_last_good_ring() {
         let (store, memory, ring) = store_in_memory();
         let token = ring.issue(&json!({"sub": "ada"}), 3600, NOW).unwrap();
         let shared = SharedRing::open(store).unwrap();
-        memory.files.lock().unwrap().insert(PathBuf::from("/keys/keys.json"), b"{\"keys\":[".to_vec());
+        memory.put("/keys/keys.json", b"{\"keys\":[");
         let reloaded = shared.reload();
         assert!(matches!(reloaded, Err(StoreError::Corrupt { .. })), "{reloaded:?}");
         let verified = verify(&shared.ring(), &token, NOW + 1).is_ok();

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use tokenring::{Clock, FileStore, KeyRing, Rotation, SharedRing, SystemClock};
 use tokenring_axum::{Auth, ReloadError, ReloadOptions, ReloadOutcome, Reloader};
+use tokenring_testkit::storage::MemoryStorage;
 
 /// Waits, a bounded number of times, for `check` to hold.
 async fn eventually(mut check: impl FnMut() -> bool) -> bool {
@@ -192,75 +193,13 @@ async fn a_key_file_replaced_by_a_directory_fails_as_not_a_file_and_keeps_the_ri
     assert_eq!(auth.ring().ring().active_kid(now), kid, "the last good ring stays");
 }
 
-/// A key file whose reads hang while the gate is closed, as on a hung network file system, and
-/// that counts the reads in progress.
-#[derive(Debug, Default)]
-struct Gated {
-    document: std::sync::Mutex<Vec<u8>>,
-    closed: std::sync::atomic::AtomicBool,
-    open: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
-    reading: std::sync::atomic::AtomicUsize,
-    reading_max: std::sync::atomic::AtomicUsize,
-}
-
-impl tokenring::Storage for Gated {
-    fn read(&self, _path: &Path, limit: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, std::io::ErrorKind> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let now_reading = self.reading.fetch_add(1, SeqCst) + 1;
-        self.reading_max.fetch_max(now_reading, SeqCst);
-        if self.closed.load(SeqCst) {
-            // Bounded, so that a failing test cannot hang the run.
-            if let Some(open) = self.open.lock().unwrap().as_ref() {
-                let _ = open.recv_timeout(Duration::from_secs(30));
-            }
-        }
-        self.reading.fetch_sub(1, SeqCst);
-        let document = self.document.lock().unwrap();
-        Ok(zeroize::Zeroizing::new(document[..document.len().min(limit)].to_vec()))
-    }
-    fn write_new(&self, _path: &Path, _bytes: &[u8]) -> Result<(), std::io::ErrorKind> {
-        Err(std::io::ErrorKind::ReadOnlyFilesystem)
-    }
-    fn sync_file(&self, _path: &Path) -> Result<(), std::io::ErrorKind> {
-        Ok(())
-    }
-    fn rename(&self, _from: &Path, _to: &Path) -> Result<(), std::io::ErrorKind> {
-        Err(std::io::ErrorKind::ReadOnlyFilesystem)
-    }
-    fn link_new(&self, _existing: &Path, _new: &Path) -> Result<(), std::io::ErrorKind> {
-        Err(std::io::ErrorKind::ReadOnlyFilesystem)
-    }
-    fn remove(&self, _path: &Path) -> Result<(), std::io::ErrorKind> {
-        Ok(())
-    }
-    fn sync_directory(&self, _path: &Path) -> Result<(), std::io::ErrorKind> {
-        Ok(())
-    }
-    fn list(
-        &self,
-        _directory: &Path,
-        _prefix: &str,
-        _limit: usize,
-    ) -> Result<Vec<std::ffi::OsString>, std::io::ErrorKind> {
-        Ok(Vec::new())
-    }
-    fn try_lock(&self, _path: &Path) -> Result<Option<tokenring::StorageLock>, std::io::ErrorKind> {
-        Err(std::io::ErrorKind::ReadOnlyFilesystem)
-    }
-    fn mode(&self, _path: &Path) -> Result<Option<u32>, std::io::ErrorKind> {
-        Ok(Some(0o400))
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_that_hangs_is_reported_stuck_and_the_last_good_ring_keeps_serving() {
-    use std::sync::atomic::Ordering::SeqCst;
     let now = SystemClock.now_secs();
     let good = KeyRing::generate(now).unwrap();
-    let storage = std::sync::Arc::new(Gated::default());
-    *storage.document.lock().unwrap() = good.to_jwk_set().as_bytes().to_vec();
-    let (open, opened) = std::sync::mpsc::channel();
-    *storage.open.lock().unwrap() = Some(opened);
+    // A key file whose reads hang while the test says so, as on a hung network file system.
+    let storage = std::sync::Arc::new(MemoryStorage::new());
+    storage.put("/mnt/hung-nfs/keys.json", good.to_jwk_set().as_bytes());
     let store = FileStore::with_storage("/mnt/hung-nfs/keys.json", storage.clone());
     let auth = Auth::new(SharedRing::open(store).unwrap());
     let token = good.issue(&serde_json::json!({"sub": "ada"}), 3600, now).unwrap();
@@ -268,19 +207,18 @@ async fn a_read_that_hangs_is_reported_stuck_and_the_last_good_ring_keeps_servin
         ReloadOptions::new().watch(false).poll(Duration::from_millis(100)).read_deadline(Duration::from_millis(100));
     let reloader = Reloader::spawn(&auth, options).unwrap();
 
-    storage.closed.store(true, SeqCst);
+    storage.hang_reads(true);
     let stuck = || matches!(reloader.status().last, ReloadOutcome::Failed { reason: "reload-stuck" });
     assert!(eventually(stuck).await, "{:?}", reloader.status());
     // Still stuck at the next polls, with one read in progress, not one per poll.
     let failures = reloader.status().failures;
     assert!(eventually(|| reloader.status().failures >= failures + 2).await, "{:?}", reloader.status());
     assert!(stuck(), "{:?}", reloader.status());
-    assert_eq!(storage.reading_max.load(SeqCst), 1, "one read at a time");
+    assert_eq!(storage.reads_at_once_max(), 1, "one read at a time");
     let validation = tokenring::Validation::new();
     assert!(auth.ring().ring().verify::<serde_json::Value>(&token, &validation, now).is_ok());
 
     // The file system comes back: the reloads do too.
-    storage.closed.store(false, SeqCst);
-    open.send(()).unwrap();
+    storage.hang_reads(false);
     assert!(eventually(|| reloader.status().last == ReloadOutcome::Unchanged).await, "{:?}", reloader.status());
 }

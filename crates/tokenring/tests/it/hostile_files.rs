@@ -3,83 +3,28 @@
 //! planted at the lock file's name, directories planted at temporary files' names, and a
 //! directory that anyone may write to.
 
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tokenring::{EntryKind, FileStore, KeyRing, SharedRing, Storage, StorageLock, StoreError};
-use zeroize::Zeroizing;
+use tokenring::{EntryKind, FileStore, KeyRing, SharedRing, StoreError};
+use tokenring_testkit::storage::{Call, MemoryStorage};
 
 use crate::ring::NOW;
 
-/// A key file that is a regular file when the store looks at its name, and a FIFO when the
-/// store opens it (once `fifo` is set): the race the store cannot win by looking first. Opening
-/// a FIFO is what [`Storage::read`] must refuse without blocking; this storage answers as
-/// `OsStorage` does for one, with `InvalidInput`.
-#[derive(Debug, Default)]
-struct SwappedAtOpen {
-    document: Mutex<Vec<u8>>,
-    fifo: AtomicBool,
-    /// Paths written or renamed onto: a FIFO must never be replaced by a write that read it.
-    written: Mutex<Vec<PathBuf>>,
-}
-
-impl Storage for SwappedAtOpen {
-    fn read(&self, _path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
-        if self.fifo.load(Ordering::SeqCst) {
-            return Err(ErrorKind::InvalidInput);
-        }
-        let document = self.document.lock().unwrap();
-        Ok(Zeroizing::new(document[..document.len().min(limit)].to_vec()))
-    }
-    fn write_new(&self, path: &Path, _bytes: &[u8]) -> Result<(), ErrorKind> {
-        self.written.lock().unwrap().push(path.to_owned());
-        Ok(())
-    }
-    fn sync_file(&self, _path: &Path) -> Result<(), ErrorKind> {
-        Ok(())
-    }
-    fn rename(&self, _from: &Path, to: &Path) -> Result<(), ErrorKind> {
-        self.written.lock().unwrap().push(to.to_owned());
-        Ok(())
-    }
-    fn link_new(&self, _existing: &Path, new: &Path) -> Result<(), ErrorKind> {
-        self.written.lock().unwrap().push(new.to_owned());
-        Ok(())
-    }
-    fn remove(&self, _path: &Path) -> Result<(), ErrorKind> {
-        Ok(())
-    }
-    fn sync_directory(&self, _path: &Path) -> Result<(), ErrorKind> {
-        Ok(())
-    }
-    fn list(&self, _directory: &Path, _prefix: &str, _limit: usize) -> Result<Vec<std::ffi::OsString>, ErrorKind> {
-        Ok(Vec::new())
-    }
-    fn try_lock(&self, _path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
-        Ok(Some(StorageLock::new(())))
-    }
-    fn mode(&self, _path: &Path) -> Result<Option<u32>, ErrorKind> {
-        Ok(Some(0o600))
-    }
-    fn entry_kind(&self, _path: &Path) -> Result<EntryKind, ErrorKind> {
-        // The look before the open always finds a regular file.
-        Ok(EntryKind::File)
-    }
-}
-
 #[test]
 fn a_fifo_found_at_open_after_the_type_check_is_refused_as_not_a_file_and_the_ring_is_kept() {
+    // A key file that is a regular file when the store looks at its name, and a FIFO when the
+    // store opens it: the race the store cannot win by looking first.
     let ring = KeyRing::generate(NOW).unwrap();
-    let storage = Arc::new(SwappedAtOpen::default());
-    *storage.document.lock().unwrap() = ring.to_jwk_set().as_bytes().to_vec();
+    let storage = Arc::new(MemoryStorage::new());
     let path = PathBuf::from("/volume/keys.json");
+    storage.put(&path, ring.to_jwk_set().as_bytes());
     let store = FileStore::with_storage(&path, storage.clone());
     let shared = SharedRing::open(store.clone()).unwrap();
     let token = ring.issue(&serde_json::json!({"sub": "ada"}), 3600, NOW).unwrap();
 
-    storage.fifo.store(true, Ordering::SeqCst);
+    storage.fifo_at_open(&path);
     let not_a_file = |error: &StoreError| matches!(error, StoreError::NotAFile { path: at } if *at == path);
     let loaded = store.load().unwrap_err();
     assert!(not_a_file(&loaded), "{loaded:?}");
@@ -91,7 +36,8 @@ fn a_fifo_found_at_open_after_the_type_check_is_refused_as_not_a_file_and_the_ri
     assert!(not_a_file(&reloaded), "{reloaded:?}");
     let updated = store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), NOW)?)).unwrap_err();
     assert!(matches!(&updated, tokenring::Error::Store(error) if not_a_file(error)), "{updated:?}");
-    assert_eq!(*storage.written.lock().unwrap(), Vec::<PathBuf>::new(), "nothing is written over a FIFO");
+    let written: Vec<_> = storage.calls().iter().filter_map(|call| call.written().map(Path::to_owned)).collect();
+    assert_eq!(written, Vec::<PathBuf>::new(), "nothing is written over a FIFO");
     // The last good ring keeps verifying.
     let validation = tokenring::Validation::new();
     assert!(shared.ring().verify::<serde_json::Value>(&token, &validation, NOW).is_ok());
@@ -239,85 +185,24 @@ fn directories_planted_at_temporary_names_do_not_block_writes() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Files in memory, with names that something else holds (a planted directory, say), and
-/// random numbers from a script: what the store draws its temporary names from.
-#[derive(Debug, Default)]
-struct Planted {
-    files: Mutex<std::collections::BTreeMap<PathBuf, Vec<u8>>>,
-    planted: std::collections::BTreeMap<PathBuf, EntryKind>,
-    random: u8,
-    created: Mutex<Vec<PathBuf>>,
-}
-
-impl Storage for Planted {
-    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
-        let files = self.files.lock().unwrap();
-        let bytes = files.get(path).ok_or(ErrorKind::NotFound)?;
-        Ok(Zeroizing::new(bytes[..bytes.len().min(limit)].to_vec()))
-    }
-    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        if files.contains_key(path) || self.planted.contains_key(path) {
-            return Err(ErrorKind::AlreadyExists);
-        }
-        self.created.lock().unwrap().push(path.to_owned());
-        files.insert(path.to_owned(), bytes.to_vec());
-        Ok(())
-    }
-    fn sync_file(&self, _path: &Path) -> Result<(), ErrorKind> {
-        Ok(())
-    }
-    fn rename(&self, from: &Path, to: &Path) -> Result<(), ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        let bytes = files.remove(from).ok_or(ErrorKind::NotFound)?;
-        files.insert(to.to_owned(), bytes);
-        Ok(())
-    }
-    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        let bytes = files.get(existing).ok_or(ErrorKind::NotFound)?.clone();
-        files.insert(new.to_owned(), bytes);
-        Ok(())
-    }
-    fn remove(&self, path: &Path) -> Result<(), ErrorKind> {
-        self.files.lock().unwrap().remove(path).map(drop).ok_or(ErrorKind::NotFound)
-    }
-    fn sync_directory(&self, _path: &Path) -> Result<(), ErrorKind> {
-        Ok(())
-    }
-    fn list(&self, _directory: &Path, _prefix: &str, _limit: usize) -> Result<Vec<std::ffi::OsString>, ErrorKind> {
-        Ok(Vec::new())
-    }
-    fn try_lock(&self, _path: &Path) -> Result<Option<StorageLock>, ErrorKind> {
-        Ok(Some(StorageLock::new(())))
-    }
-    fn mode(&self, _path: &Path) -> Result<Option<u32>, ErrorKind> {
-        Ok(Some(0o600))
-    }
-    fn entry_kind(&self, path: &Path) -> Result<EntryKind, ErrorKind> {
-        if let Some(kind) = self.planted.get(path) {
-            return Ok(kind.clone());
-        }
-        self.files.lock().unwrap().get(path).map(|_| EntryKind::File).ok_or(ErrorKind::NotFound)
-    }
-    fn fill_random(&self, dest: &mut [u8]) -> Result<(), ErrorKind> {
-        dest.fill(self.random);
-        Ok(())
-    }
-}
-
 #[test]
 fn temporary_names_are_drawn_through_the_storage_and_a_planted_one_is_named() {
     let number = u64::from_le_bytes([7; 8]);
     let temp = PathBuf::from(format!("/keys/.keys.json.tmp.{number}"));
-    let storage = Arc::new(Planted { random: 7, ..Planted::default() });
+    let created = |storage: &MemoryStorage| -> Vec<PathBuf> {
+        let calls = storage.calls();
+        calls.into_iter().filter_map(|call| if let Call::WriteNew(path) = call { Some(path) } else { None }).collect()
+    };
+    let storage = Arc::new(MemoryStorage::new());
+    storage.set_random(7);
     let store = FileStore::with_storage("/keys/keys.json", storage.clone());
     store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
-    assert_eq!(*storage.created.lock().unwrap(), std::slice::from_ref(&temp));
+    assert_eq!(created(&storage), std::slice::from_ref(&temp));
 
     // The same number every time, and a directory at that name: every attempt finds it taken.
-    let planted = [(temp.clone(), EntryKind::Other)].into_iter().collect();
-    let storage = Arc::new(Planted { random: 7, planted, ..Planted::default() });
+    let storage = Arc::new(MemoryStorage::new());
+    storage.set_random(7);
+    storage.plant(&temp, EntryKind::Other);
     let store = FileStore::with_storage("/keys/keys.json", storage.clone());
     let error = store.create(&KeyRing::generate(NOW).unwrap()).unwrap_err();
     assert!(
@@ -328,7 +213,7 @@ fn temporary_names_are_drawn_through_the_storage_and_a_planted_one_is_named() {
         error.to_string(),
         format!("cannot write the key file: a directory, device, FIFO or socket is in the way at {} (not the store's; remove it)", temp.display())
     );
-    assert!(storage.files.lock().unwrap().is_empty());
+    assert!(storage.files().is_empty());
 }
 
 /// A 0600 key file in a directory anyone may write is warned about: anyone can rename another

@@ -1,7 +1,10 @@
 //! The JWK Set format and the file store: restarts, corruption, atomic writes.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use tokenring::{FileStore, KeyRing, KeySetError, Loaded, Rejection, Scratch, StoreError, StoreOp, Validation};
+use tokenring_testkit::storage::{Call, MemoryStorage};
 
 use crate::ring::NOW;
 
@@ -331,29 +334,41 @@ fn a_write_waits_for_another_writers_lock_and_never_removes_its_temporary_file()
     // Another process (or thread) holds the lock and is between writing its temporary file and
     // renaming it. A save from here waits for the lock instead of taking the file for a
     // leftover, then writes after it.
-    let storage = std::sync::Arc::new(HeldLock::default());
+    let storage = Arc::new(MemoryStorage::new());
     let first = KeyRing::generate(NOW).unwrap();
     let theirs = KeyRing::generate(NOW).unwrap();
     storage.put("/keys/keys.json", first.to_jwk_set().as_bytes());
     storage.put("/keys/.keys.json.tmp.0", theirs.to_jwk_set().as_bytes());
-    storage.hold("/keys/.keys.json.lock");
+    storage.hold_lock("/keys/.keys.json.lock");
     let before = storage.files();
     let store = FileStore::with_storage("/keys/keys.json", storage.clone());
+    // While the save waits, they find their temporary file and the key file untouched; then
+    // they finish their save and release the lock.
+    let untouched_while_waiting = Arc::new(std::sync::Mutex::new(Vec::new()));
+    storage.on_wait({
+        let untouched_while_waiting = Arc::clone(&untouched_while_waiting);
+        move |storage| {
+            untouched_while_waiting.lock().unwrap().push(storage.files() == before);
+            storage.rename_file("/keys/.keys.json.tmp.0", "/keys/keys.json");
+            storage.release_lock();
+        }
+    });
 
     let ours = KeyRing::generate(NOW).unwrap();
-    let saving = storage.run({
-        let (store, ours) = (store.clone(), ours.clone());
-        move || store.save(&ours).map_err(|error| error.to_string())
-    });
-    // The save tried the lock, found it held, and is waiting for it: it has changed nothing.
-    assert_eq!(storage.next_event(), LockEvent::Waiting("/keys/.keys.json.lock".into()), "the save waits for the lock");
-    assert_eq!(storage.files(), before, "their temporary file and the key file are untouched");
-
-    // They finish their save and release the lock; ours goes through after theirs.
-    storage.rename_now("/keys/.keys.json.tmp.0", "/keys/keys.json");
-    storage.release();
-    assert_eq!(storage.next_event(), LockEvent::Finished(Ok(())));
-    saving.join().unwrap();
+    store.save(&ours).unwrap();
+    // The save tried the lock, found it held, waited once, changing nothing, and wrote after.
+    let calls = storage.calls();
+    let lock = std::path::PathBuf::from("/keys/.keys.json.lock");
+    assert_eq!(
+        calls[..3],
+        [
+            Call::TryLock { path: lock.clone(), granted: false },
+            Call::Wait(std::time::Duration::from_millis(tokenring::limits::LOCK_RETRY_MILLIS)),
+            Call::TryLock { path: lock, granted: true },
+        ],
+        "the save waits for the lock: {calls:?}"
+    );
+    assert_eq!(*untouched_while_waiting.lock().unwrap(), [true], "their temporary file and the key file are untouched");
     assert_eq!(store.load().unwrap().active_kid(NOW), ours.active_kid(NOW));
     assert_eq!(storage.files().keys().collect::<Vec<_>>(), ["/keys/keys.json"], "the key file alone");
 }
@@ -396,127 +411,26 @@ fn a_key_file_others_may_read_or_change_is_reported_and_still_loads() {
     assert!(matches!(store.check_permissions(), Err(StoreError::NotFound { .. })));
 }
 
-/// An in-memory storage that "crashes" at one operation: that operation and every later one
-/// fail, as if the process died there. What survives is what the earlier operations did.
-#[derive(Debug, Default)]
-pub(crate) struct CrashingMemory {
-    pub(crate) files: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>>,
-    /// Operations that change something, counted from 0.
-    pub(crate) operations: std::sync::atomic::AtomicUsize,
-    pub(crate) crash_at: std::sync::atomic::AtomicUsize,
-    /// Attempts to take the lock that fail as if another writer held it.
-    pub(crate) contended_attempts: std::sync::atomic::AtomicU32,
-    pub(crate) waits: std::sync::atomic::AtomicU32,
-    /// Bytes added to every read, as a storage that ignores the read limit would.
-    pub(crate) overread: usize,
-    /// `list` fails, as on a storage that cannot list a directory.
-    pub(crate) unlisted: bool,
-}
-
-impl CrashingMemory {
-    fn files(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>> {
-        self.files.lock().unwrap()
-    }
-
-    /// Counts a changing operation; an error from the crash on.
-    fn step(&self) -> Result<(), std::io::ErrorKind> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let number = self.operations.fetch_add(1, SeqCst);
-        if number >= self.crash_at.load(SeqCst) {
-            return Err(std::io::ErrorKind::Other);
-        }
-        Ok(())
-    }
-}
-
-impl tokenring::Storage for CrashingMemory {
-    fn read(&self, path: &std::path::Path, limit: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, std::io::ErrorKind> {
-        let files = self.files();
-        let bytes = files.get(path).ok_or(std::io::ErrorKind::NotFound)?;
-        let mut read = bytes[..bytes.len().min(limit)].to_vec();
-        read.extend(std::iter::repeat_n(b' ', self.overread));
-        Ok(zeroize::Zeroizing::new(read))
-    }
-    fn write_new(&self, path: &std::path::Path, bytes: &[u8]) -> Result<(), std::io::ErrorKind> {
-        self.step()?;
-        let mut files = self.files();
-        if files.contains_key(path) {
-            return Err(std::io::ErrorKind::AlreadyExists);
-        }
-        files.insert(path.to_owned(), bytes.to_vec());
-        Ok(())
-    }
-    fn sync_file(&self, _path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        self.step()
-    }
-    fn rename(&self, from: &std::path::Path, to: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        self.step()?;
-        let mut files = self.files();
-        let bytes = files.remove(from).ok_or(std::io::ErrorKind::NotFound)?;
-        files.insert(to.to_owned(), bytes);
-        Ok(())
-    }
-    fn link_new(&self, existing: &std::path::Path, new: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        self.step()?;
-        let mut files = self.files();
-        if files.contains_key(new) {
-            return Err(std::io::ErrorKind::AlreadyExists);
-        }
-        let bytes = files.get(existing).ok_or(std::io::ErrorKind::NotFound)?.clone();
-        files.insert(new.to_owned(), bytes);
-        Ok(())
-    }
-    fn remove(&self, path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        self.step()?;
-        self.files().remove(path).map(drop).ok_or(std::io::ErrorKind::NotFound)
-    }
-    fn sync_directory(&self, _path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        self.step()
-    }
-    fn list(
-        &self,
-        directory: &std::path::Path,
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<std::ffi::OsString>, std::io::ErrorKind> {
-        if self.unlisted {
-            return Err(std::io::ErrorKind::Unsupported);
-        }
-        let files = self.files();
-        let names = files.keys().filter(|path| path.parent() == Some(directory)).filter_map(|path| path.file_name());
-        let prefixed = names.filter(|name| name.to_str().is_some_and(|name| name.starts_with(prefix)));
-        Ok(prefixed.take(limit).map(std::ffi::OsString::from).collect())
-    }
-    fn try_lock(&self, _path: &std::path::Path) -> Result<Option<tokenring::StorageLock>, std::io::ErrorKind> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let contended = self.contended_attempts.fetch_update(SeqCst, SeqCst, |left| left.checked_sub(1)).is_ok();
-        Ok((!contended).then(|| tokenring::StorageLock::new(())))
-    }
-    fn mode(&self, path: &std::path::Path) -> Result<Option<u32>, std::io::ErrorKind> {
-        self.files().get(path).map(|_| Some(0o640)).ok_or(std::io::ErrorKind::NotFound)
-    }
-    fn wait(&self, _duration: std::time::Duration) {
-        self.waits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-fn memory_store(storage: &std::sync::Arc<CrashingMemory>) -> FileStore {
+fn memory_store(storage: &Arc<MemoryStorage>) -> FileStore {
     FileStore::with_storage("/keys/keys.json", storage.clone())
+}
+
+/// The calls among `calls` that are waits.
+fn waits(calls: &[Call]) -> usize {
+    calls.iter().filter(|call| matches!(call, Call::Wait(_))).count()
 }
 
 #[test]
 fn a_crash_at_any_step_of_a_save_or_create_leaves_the_old_file_or_the_new_one() {
-    use std::sync::atomic::Ordering::SeqCst;
     let old = KeyRing::generate(NOW).unwrap();
     let mut new = KeyRing::from_jwk_set(old.to_jwk_set().as_bytes()).unwrap();
     new.rotate(&tokenring::Rotation::new(), NOW + 1).unwrap();
     let (old_document, new_document) = (old.to_jwk_set(), new.to_jwk_set());
     let mut outcomes = std::collections::BTreeSet::new();
     for crash_at in 0..8 {
-        let storage = std::sync::Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+        let storage = Arc::new(MemoryStorage::new());
         memory_store(&storage).create(&old).unwrap();
-        storage.operations.store(0, SeqCst);
-        storage.crash_at.store(crash_at, SeqCst);
+        storage.crash_after(Some(crash_at));
         let saved = memory_store(&storage).save(&new);
         let after = memory_store(&storage).load().unwrap().to_jwk_set();
         assert!(*after == *old_document || *after == *new_document, "crash at {crash_at}");
@@ -524,8 +438,8 @@ fn a_crash_at_any_step_of_a_save_or_create_leaves_the_old_file_or_the_new_one() 
         // A failed save is never reported as done; a successful one left the new file.
         assert!(saved.is_err() || *after == *new_document, "crash at {crash_at}");
 
-        let empty = std::sync::Arc::new(CrashingMemory::default());
-        empty.crash_at.store(crash_at, SeqCst);
+        let empty = Arc::new(MemoryStorage::new());
+        empty.crash_after(Some(crash_at));
         match memory_store(&empty).create(&old) {
             Ok(()) => assert_eq!(memory_store(&empty).load().unwrap().to_jwk_set().as_str(), old_document.as_str()),
             Err(_) => match memory_store(&empty).load() {
@@ -541,20 +455,22 @@ fn a_crash_at_any_step_of_a_save_or_create_leaves_the_old_file_or_the_new_one() 
 
 #[test]
 fn update_waits_for_the_lock_through_the_storage_and_gives_up_after_the_bounded_retry() {
-    use std::sync::atomic::Ordering::SeqCst;
-    let storage = std::sync::Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+    use tokenring::limits::{LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS};
+    let storage = Arc::new(MemoryStorage::new());
+    storage.set_mode(0o640);
     let store = memory_store(&storage);
     store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
-    storage.contended_attempts.store(3, SeqCst);
+    // Another writer holds the lock for three retries' time.
+    storage.hold_lock_for("/keys/.keys.json.lock", std::time::Duration::from_millis(3 * LOCK_RETRY_MILLIS));
+    storage.take_calls();
     let rotated = store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), NOW + 1)?)).unwrap();
-    assert_eq!(storage.waits.load(SeqCst), 3);
+    assert_eq!(waits(&storage.take_calls()), 3);
     assert!(store.load().unwrap().keys(NOW + 1).iter().any(|key| key.kid == Some(rotated)));
 
-    storage.waits.store(0, SeqCst);
-    storage.contended_attempts.store(u32::MAX, SeqCst);
+    storage.hold_lock("/keys/.keys.json.lock");
     let error = store.update(|ring| Ok(ring.rotate(&tokenring::Rotation::new(), NOW + 2)?)).unwrap_err();
     assert!(matches!(error, tokenring::Error::Store(StoreError::Locked { .. })), "{error:?}");
-    assert_eq!(storage.waits.load(SeqCst), tokenring::limits::LOCK_ATTEMPTS_MAX - 1);
+    assert_eq!(waits(&storage.take_calls()), usize::try_from(LOCK_ATTEMPTS_MAX - 1).unwrap());
     assert_eq!(store.load().unwrap().keys(NOW + 2).len(), 2, "nothing written without the lock");
     assert_eq!(
         store.check_permissions().unwrap(),
@@ -564,36 +480,31 @@ fn update_waits_for_the_lock_through_the_storage_and_gives_up_after_the_bounded_
 
 #[test]
 fn save_and_create_give_up_on_a_held_lock_and_touch_nothing() {
-    use std::sync::atomic::Ordering::SeqCst;
     // Another writer holds the lock for longer than a writer waits, with its temporary file
     // written: it is not a leftover, and nothing is written beside it.
-    let storage = std::sync::Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+    let storage = Arc::new(MemoryStorage::new());
     let theirs = KeyRing::generate(NOW).unwrap();
-    storage.files().insert("/keys/.keys.json.tmp.0".into(), theirs.to_jwk_set().as_bytes().to_vec());
-    storage.contended_attempts.store(u32::MAX, SeqCst);
-    let before = storage.files().clone();
+    storage.put("/keys/.keys.json.tmp.0", theirs.to_jwk_set().as_bytes());
+    storage.hold_lock("/keys/.keys.json.lock");
+    let before = storage.files();
     let store = memory_store(&storage);
     let ours = KeyRing::generate(NOW).unwrap();
     assert!(matches!(store.save(&ours), Err(StoreError::Locked { .. })));
     assert!(matches!(store.create(&ours), Err(StoreError::Locked { .. })));
     let error = store.load_or_create(NOW).unwrap_err();
     assert!(matches!(error, tokenring::Error::Store(StoreError::Locked { .. })), "{error:?}");
-    assert_eq!(*storage.files(), before);
-    assert_eq!(storage.operations.load(SeqCst), 0, "no file written, synced, renamed or removed");
-    assert_eq!(storage.waits.load(SeqCst), 3 * (tokenring::limits::LOCK_ATTEMPTS_MAX - 1));
+    assert_eq!(storage.files(), before);
+    let calls = storage.calls();
+    assert_eq!(storage.count(Call::changes), 0, "no file written, synced, renamed or removed: {calls:?}");
+    assert_eq!(waits(&calls), 3 * usize::try_from(tokenring::limits::LOCK_ATTEMPTS_MAX - 1).unwrap());
 }
 
 #[test]
 fn a_storage_that_reads_past_the_limit_is_refused() {
-    let storage = std::sync::Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+    let storage = Arc::new(MemoryStorage::new());
     memory_store(&storage).create(&KeyRing::generate(NOW).unwrap()).unwrap();
-    let overreading = std::sync::Arc::new(CrashingMemory {
-        crash_at: usize::MAX.into(),
-        overread: tokenring::limits::KEY_SET_LEN_MAX + 2,
-        files: std::sync::Mutex::new(storage.files().clone()),
-        ..Default::default()
-    });
-    let error = memory_store(&overreading).load().unwrap_err();
+    storage.overread(tokenring::limits::KEY_SET_LEN_MAX + 2);
+    let error = memory_store(&storage).load().unwrap_err();
     assert!(
         matches!(error, StoreError::Io { op: StoreOp::Read, kind: std::io::ErrorKind::FileTooLarge, .. }),
         "{error:?}"
@@ -605,11 +516,11 @@ fn leftovers_the_listing_misses_block_no_write() {
     // A storage that cannot list its directory, with leftovers at every temporary name earlier
     // versions used: the write goes through under a name of its own (a random number), and
     // leaves the leftovers for a write whose listing works.
-    let storage =
-        std::sync::Arc::new(CrashingMemory { unlisted: true, crash_at: usize::MAX.into(), ..Default::default() });
+    let storage = Arc::new(MemoryStorage::new());
+    storage.fail_list(Some(std::io::ErrorKind::Unsupported));
     let store = memory_store(&storage);
     for attempt in 0..tokenring::limits::TEMP_NAMES_MAX {
-        storage.files().insert(format!("/keys/{}", temp_name(attempt)).into(), b"left by a crash".to_vec());
+        storage.put(format!("/keys/{}", temp_name(attempt)), b"left by a crash");
     }
     let ring = KeyRing::generate(NOW).unwrap();
     store.save(&ring).unwrap();
@@ -621,173 +532,4 @@ fn leftovers_the_listing_misses_block_no_write() {
         .collect();
     expected.sort();
     assert_eq!(names, expected, "the leftovers are left, the new file renamed over the key file");
-}
-
-/// What a writer running on a [`HeldLock`] did, in the order it did it.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum LockEvent {
-    /// It tried the lock file at this path, found it held, and is waiting (in `Storage::wait`)
-    /// until the test releases it.
-    Waiting(std::path::PathBuf),
-    /// It returned, with this result (an error as its message).
-    Finished(Result<(), String>),
-}
-
-/// Files in memory, symbolic links among them, and a lock file that another writer (the test)
-/// holds until it lets go. A writer that finds the lock held reports it from `Storage::wait`
-/// and waits there until [`release`](Self::release): the test sees "waiting" as an event, not
-/// as the absence of one within some time.
-#[derive(Debug)]
-pub(crate) struct HeldLock {
-    files: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>>,
-    links: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, std::path::PathBuf>>,
-    held: std::sync::Mutex<Option<std::path::PathBuf>>,
-    /// Every lock path a writer tried.
-    tried: std::sync::Mutex<Vec<std::path::PathBuf>>,
-    events: std::sync::Mutex<std::sync::mpsc::Sender<LockEvent>>,
-    received: std::sync::Mutex<std::sync::mpsc::Receiver<LockEvent>>,
-    released: std::sync::Condvar,
-}
-
-impl Default for HeldLock {
-    fn default() -> Self {
-        let (events, received) = std::sync::mpsc::channel();
-        Self {
-            files: Default::default(),
-            links: Default::default(),
-            held: Default::default(),
-            tried: Default::default(),
-            events: std::sync::Mutex::new(events),
-            received: std::sync::Mutex::new(received),
-            released: std::sync::Condvar::new(),
-        }
-    }
-}
-
-impl HeldLock {
-    pub(crate) fn put(&self, path: &str, bytes: &[u8]) {
-        self.files.lock().unwrap().insert(path.into(), bytes.to_vec());
-    }
-
-    pub(crate) fn link(&self, path: &str, target: &str) {
-        self.links.lock().unwrap().insert(path.into(), target.into());
-    }
-
-    pub(crate) fn files(&self) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
-        self.files.lock().unwrap().clone()
-    }
-
-    pub(crate) fn tried(&self) -> Vec<std::path::PathBuf> {
-        self.tried.lock().unwrap().clone()
-    }
-
-    /// Another writer takes the lock file at `path`.
-    pub(crate) fn hold(&self, path: &str) {
-        *self.held.lock().unwrap() = Some(path.into());
-    }
-
-    /// The other writer lets go of its lock; a waiting writer tries again.
-    pub(crate) fn release(&self) {
-        *self.held.lock().unwrap() = None;
-        self.released.notify_all();
-    }
-
-    /// The other writer renames its temporary file onto the key file.
-    pub(crate) fn rename_now(&self, from: &str, to: &str) {
-        let mut files = self.files.lock().unwrap();
-        let bytes = files.remove(std::path::Path::new(from)).unwrap();
-        files.insert(to.into(), bytes);
-    }
-
-    /// Runs a writer on another thread, which reports its result as [`LockEvent::Finished`].
-    pub(crate) fn run(
-        &self,
-        writer: impl FnOnce() -> Result<(), String> + Send + 'static,
-    ) -> std::thread::JoinHandle<()> {
-        let events = self.events.lock().unwrap().clone();
-        std::thread::spawn(move || {
-            let _ = events.send(LockEvent::Finished(writer()));
-        })
-    }
-
-    /// The writer's next event. The bound only keeps a broken store from hanging the test run:
-    /// every event a correct store causes is sent before the test asks for it or right after.
-    pub(crate) fn next_event(&self) -> LockEvent {
-        let received = self.received.lock().unwrap();
-        received.recv_timeout(std::time::Duration::from_secs(60)).expect("the writer neither waited nor returned")
-    }
-}
-
-impl tokenring::Storage for HeldLock {
-    fn read(&self, path: &std::path::Path, limit: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, std::io::ErrorKind> {
-        let files = self.files.lock().unwrap();
-        let bytes = files.get(path).ok_or(std::io::ErrorKind::NotFound)?;
-        Ok(zeroize::Zeroizing::new(bytes[..bytes.len().min(limit)].to_vec()))
-    }
-    fn write_new(&self, path: &std::path::Path, bytes: &[u8]) -> Result<(), std::io::ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        if files.contains_key(path) {
-            return Err(std::io::ErrorKind::AlreadyExists);
-        }
-        files.insert(path.to_owned(), bytes.to_vec());
-        Ok(())
-    }
-    fn sync_file(&self, _path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        Ok(())
-    }
-    fn rename(&self, from: &std::path::Path, to: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        let bytes = files.remove(from).ok_or(std::io::ErrorKind::NotFound)?;
-        files.insert(to.to_owned(), bytes);
-        Ok(())
-    }
-    fn link_new(&self, existing: &std::path::Path, new: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        if files.contains_key(new) {
-            return Err(std::io::ErrorKind::AlreadyExists);
-        }
-        let bytes = files.get(existing).ok_or(std::io::ErrorKind::NotFound)?.clone();
-        files.insert(new.to_owned(), bytes);
-        Ok(())
-    }
-    fn remove(&self, path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        self.files.lock().unwrap().remove(path).map(drop).ok_or(std::io::ErrorKind::NotFound)
-    }
-    fn sync_directory(&self, _path: &std::path::Path) -> Result<(), std::io::ErrorKind> {
-        Ok(())
-    }
-    fn list(
-        &self,
-        directory: &std::path::Path,
-        prefix: &str,
-        limit: usize,
-    ) -> Result<Vec<std::ffi::OsString>, std::io::ErrorKind> {
-        let files = self.files.lock().unwrap();
-        let names = files.keys().filter(|path| path.parent() == Some(directory)).filter_map(|path| path.file_name());
-        let prefixed = names.filter(|name| name.to_str().is_some_and(|name| name.starts_with(prefix)));
-        Ok(prefixed.take(limit).map(std::ffi::OsString::from).collect())
-    }
-    fn try_lock(&self, path: &std::path::Path) -> Result<Option<tokenring::StorageLock>, std::io::ErrorKind> {
-        self.tried.lock().unwrap().push(path.to_owned());
-        let held = self.held.lock().unwrap();
-        Ok((held.as_deref() != Some(path)).then(|| tokenring::StorageLock::new(())))
-    }
-    fn mode(&self, path: &std::path::Path) -> Result<Option<u32>, std::io::ErrorKind> {
-        self.files.lock().unwrap().get(path).map(|_| Some(0o600)).ok_or(std::io::ErrorKind::NotFound)
-    }
-    fn wait(&self, _duration: std::time::Duration) {
-        let lock = self.tried.lock().unwrap().last().cloned().unwrap_or_default();
-        let _ = self.events.lock().unwrap().send(LockEvent::Waiting(lock));
-        let held = self.held.lock().unwrap();
-        drop(self.released.wait_while(held, |held| held.is_some()).unwrap());
-    }
-    fn entry_kind(&self, path: &std::path::Path) -> Result<tokenring::EntryKind, std::io::ErrorKind> {
-        if let Some(target) = self.links.lock().unwrap().get(path) {
-            return Ok(tokenring::EntryKind::Symlink(target.clone()));
-        }
-        match self.files.lock().unwrap().contains_key(path) {
-            true => Ok(tokenring::EntryKind::File),
-            false => Err(std::io::ErrorKind::NotFound),
-        }
-    }
 }

@@ -194,24 +194,22 @@ fn attempt_everything(store: &tokenring::FileStore, errors: &mut Vec<tokenring::
 /// file's name in a directory that does not exist, a directory where the key file or its lock
 /// file should be, and the file's name as a directory that does not exist.
 fn store_outputs(path: &std::path::Path) -> (Vec<String>, Vec<StoreError>) {
-    use std::sync::atomic::Ordering::SeqCst;
     use std::sync::Arc;
 
     use tokenring::{Error, FileStore};
 
-    use crate::persistence::CrashingMemory;
+    use tokenring_testkit::storage::MemoryStorage;
 
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
     for crash_at in 0..8 {
         for existing in [false, true] {
-            let storage = Arc::new(CrashingMemory { crash_at: usize::MAX.into(), ..Default::default() });
+            let storage = Arc::new(MemoryStorage::new());
             let store = FileStore::with_storage(path, storage.clone());
             if existing {
                 store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
             }
-            storage.operations.store(0, SeqCst);
-            storage.crash_at.store(crash_at, SeqCst);
+            storage.crash_after(Some(crash_at));
             outputs.push(format!("{store:?}"));
             attempt_everything(&store, &mut errors);
         }

@@ -326,83 +326,17 @@ fn the_reload_machine_drives_a_shared_ring_through_a_bad_file_a_hung_read_and_ba
     fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Files in memory and a clock of the storage's own: another writer holds the lock until a
-/// simulated time, and `wait` moves the clock on, as a simulator's storage does.
-#[derive(Debug, Default)]
-struct Clocked {
-    files: std::sync::Mutex<std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>>,
-    now_ms: std::sync::atomic::AtomicU64,
-    lock_free_at_ms: std::sync::atomic::AtomicU64,
-    waits: std::sync::atomic::AtomicU64,
-}
-
-impl tokenring::Storage for Clocked {
-    fn read(&self, path: &Path, limit: usize) -> Result<zeroize::Zeroizing<Vec<u8>>, std::io::ErrorKind> {
-        let files = self.files.lock().unwrap();
-        let bytes = files.get(path).ok_or(std::io::ErrorKind::NotFound)?;
-        Ok(zeroize::Zeroizing::new(bytes[..bytes.len().min(limit)].to_vec()))
-    }
-    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), std::io::ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        if files.contains_key(path) {
-            return Err(std::io::ErrorKind::AlreadyExists);
-        }
-        files.insert(path.to_owned(), bytes.to_vec());
-        Ok(())
-    }
-    fn sync_file(&self, _path: &Path) -> Result<(), std::io::ErrorKind> {
-        Ok(())
-    }
-    fn rename(&self, from: &Path, to: &Path) -> Result<(), std::io::ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        let bytes = files.remove(from).ok_or(std::io::ErrorKind::NotFound)?;
-        files.insert(to.to_owned(), bytes);
-        Ok(())
-    }
-    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), std::io::ErrorKind> {
-        let mut files = self.files.lock().unwrap();
-        let bytes = files.get(existing).ok_or(std::io::ErrorKind::NotFound)?.clone();
-        files.insert(new.to_owned(), bytes);
-        Ok(())
-    }
-    fn remove(&self, path: &Path) -> Result<(), std::io::ErrorKind> {
-        self.files.lock().unwrap().remove(path).map(drop).ok_or(std::io::ErrorKind::NotFound)
-    }
-    fn sync_directory(&self, _path: &Path) -> Result<(), std::io::ErrorKind> {
-        Ok(())
-    }
-    fn list(
-        &self,
-        _directory: &Path,
-        _prefix: &str,
-        _limit: usize,
-    ) -> Result<Vec<std::ffi::OsString>, std::io::ErrorKind> {
-        Ok(Vec::new())
-    }
-    fn try_lock(&self, _path: &Path) -> Result<Option<tokenring::StorageLock>, std::io::ErrorKind> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let free = self.now_ms.load(SeqCst) >= self.lock_free_at_ms.load(SeqCst);
-        Ok(free.then(|| tokenring::StorageLock::new(())))
-    }
-    fn mode(&self, _path: &Path) -> Result<Option<u32>, std::io::ErrorKind> {
-        Ok(Some(0o600))
-    }
-    fn wait(&self, duration: std::time::Duration) {
-        use std::sync::atomic::Ordering::SeqCst;
-        self.now_ms.fetch_add(u64::try_from(duration.as_millis()).unwrap(), SeqCst);
-        self.waits.fetch_add(1, SeqCst);
-    }
-}
-
 /// Two rotators whose updates overlap in a simulator's time, on one thread: the second finds
 /// the lock that the first holds for another 120 ms, waits in the storage's time through the
 /// store's own retries, gets it, re-reads, and finds the first one's key.
 #[test]
 fn a_writer_waits_in_the_storages_time_for_a_lock_held_until_later() {
-    use std::sync::atomic::Ordering::SeqCst;
+    use std::time::Duration;
     use tokenring::limits::{LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS};
+    use tokenring_testkit::storage::{Call, MemoryStorage};
 
-    let storage = std::sync::Arc::new(Clocked::default());
+    let waits = |calls: Vec<Call>| calls.iter().filter(|call| matches!(call, Call::Wait(_))).count();
+    let storage = std::sync::Arc::new(MemoryStorage::new());
     let store = FileStore::with_storage("/keys/keys.json", storage.clone());
     store.create(&KeyRing::generate(NOW).unwrap()).unwrap();
     let shared = SharedRing::open(store.clone()).unwrap();
@@ -410,17 +344,17 @@ fn a_writer_waits_in_the_storages_time_for_a_lock_held_until_later() {
     let first = shared.update(|ring| Ok(ring.rotate_if_older_than(week, &Rotation::new(), NOW + week)?)).unwrap();
     assert!(first.is_some());
     // The first writer's update is still under way, in simulated time, for 120 ms more.
-    storage.lock_free_at_ms.store(120, SeqCst);
+    storage.hold_lock_for("/keys/.keys.json.lock", Duration::from_millis(120));
+    storage.take_calls();
     let second = store.update(|ring| Ok(ring.rotate_if_older_than(week, &Rotation::new(), NOW + week)?)).unwrap();
     assert_eq!(second, None, "the second writer re-read under the lock and found the first one's key");
-    assert_eq!(storage.waits.load(SeqCst), 120_u64.div_ceil(LOCK_RETRY_MILLIS));
-    assert_eq!(storage.now_ms.load(SeqCst), 120_u64.div_ceil(LOCK_RETRY_MILLIS) * LOCK_RETRY_MILLIS);
+    assert_eq!(waits(storage.take_calls()), usize::try_from(120_u64.div_ceil(LOCK_RETRY_MILLIS)).unwrap());
+    assert_eq!(storage.now(), Duration::from_millis(120_u64.div_ceil(LOCK_RETRY_MILLIS) * LOCK_RETRY_MILLIS));
 
     // A lock held longer than a writer waits: `locked`, after every attempt.
-    let now_ms = storage.now_ms.load(SeqCst);
-    storage.lock_free_at_ms.store(now_ms + u64::from(LOCK_ATTEMPTS_MAX) * LOCK_RETRY_MILLIS, SeqCst);
-    storage.waits.store(0, SeqCst);
+    let held = Duration::from_millis(u64::from(LOCK_ATTEMPTS_MAX) * LOCK_RETRY_MILLIS);
+    storage.hold_lock_for("/keys/.keys.json.lock", held);
     let locked = store.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW + week)?)).unwrap_err();
     assert!(matches!(locked, Error::Store(StoreError::Locked { .. })), "{locked}");
-    assert_eq!(storage.waits.load(SeqCst), u64::from(LOCK_ATTEMPTS_MAX - 1));
+    assert_eq!(waits(storage.take_calls()), usize::try_from(LOCK_ATTEMPTS_MAX - 1).unwrap());
 }

@@ -136,23 +136,32 @@ fn a_write_through_a_symbolic_link_replaces_the_file_it_leads_to_and_the_link_st
 
 #[test]
 fn writers_through_a_link_and_through_its_target_take_the_same_lock() {
-    use crate::persistence::{HeldLock, LockEvent};
-    let storage = std::sync::Arc::new(HeldLock::default());
+    use tokenring_testkit::storage::{Call, MemoryStorage};
+    let storage = std::sync::Arc::new(MemoryStorage::new());
     storage.put("/d/real/keys.json", ring().to_jwk_set().as_bytes());
     storage.link("/d/link.json", "real/keys.json");
-    // Another writer, through the target's name, holds the lock.
-    storage.hold("/d/real/.keys.json.lock");
+    // Another writer, through the target's name, holds the lock until the writer through the
+    // link has waited for it once.
+    storage.hold_lock("/d/real/.keys.json.lock");
+    storage.on_wait(MemoryStorage::release_lock);
     let through_link = FileStore::with_storage("/d/link.json", storage.clone());
-    let rotating = storage.run(move || rotate(&through_link, NOW).map(drop).map_err(|error| error.to_string()));
+    rotate(&through_link, NOW).unwrap();
+    let lock = std::path::PathBuf::from("/d/real/.keys.json.lock");
+    let locking: Vec<_> = storage
+        .calls()
+        .into_iter()
+        .filter(|call| !call.changes())
+        .filter(|call| !matches!(call, Call::Read(_)))
+        .collect();
     assert_eq!(
-        storage.next_event(),
-        LockEvent::Waiting("/d/real/.keys.json.lock".into()),
-        "the writer through the link waits for the target's lock"
+        locking,
+        [
+            Call::TryLock { path: lock.clone(), granted: false },
+            Call::Wait(std::time::Duration::from_millis(tokenring::limits::LOCK_RETRY_MILLIS)),
+            Call::TryLock { path: lock, granted: true },
+        ],
+        "the writer through the link waits for the target's lock, and tries no other"
     );
-    storage.release();
-    assert_eq!(storage.next_event(), LockEvent::Finished(Ok(())));
-    rotating.join().unwrap();
-    assert!(storage.tried().iter().all(|lock| lock.as_path() == std::path::Path::new("/d/real/.keys.json.lock")));
     assert_eq!(storage.files().keys().collect::<Vec<_>>(), ["/d/real/keys.json"], "no lock or file beside the link");
 }
 
