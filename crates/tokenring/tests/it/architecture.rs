@@ -77,3 +77,10 @@ fn the_token_and_the_ring_know_nothing_of_files() {
         .collect();
     assert_eq!(above_the_store, Vec::<String>::new());
 }
+
+#[test]
+fn no_hidden_api_of_a_dependency_is_used() {
+    // `serde_json`, `hmac` and the rest are used through their documented API: nothing named
+    // `__something` (a macro's or a crate's hidden, unstable items).
+    assert_eq!(files_containing(&["::__", "__private"]), Vec::<String>::new());
+}

@@ -115,6 +115,23 @@ fn a_foreign_header_of_exactly_the_header_limit_is_read_and_one_more_byte_is_too
     );
 }
 
+/// The header segment's length is checked on its encoded form, before a byte is decoded: an
+/// oversized segment that is not even base64url is `too-large`, not `malformed`.
+#[test]
+fn an_oversized_header_segment_is_too_large_before_it_is_decoded() {
+    let ring = ring();
+    let oversized = "!".repeat(4 * HEADER_LEN_MAX / 3 + 4);
+    let token = crate::helpers::signed_segments(&[5; 32], &oversized, "e30");
+    assert_eq!(ring.verify::<Value>(&token, &lenient(), NOW).unwrap_err(), Rejection::TooLarge(TooLarge::Header));
+    assert_eq!(ring.verify_jws(&token, &mut Scratch::new(), NOW).unwrap_err(), Rejection::TooLarge(TooLarge::Header));
+    // The same characters within the limit are what decoding refuses.
+    let token = crate::helpers::signed_segments(&[5; 32], "!!!!", "e30");
+    assert_eq!(
+        ring.verify_jws(&token, &mut Scratch::new(), NOW).unwrap_err(),
+        Rejection::Malformed(tokenring::Malformed::HeaderEncoding)
+    );
+}
+
 #[test]
 fn kid_length() {
     let header = format!(r#"{{"alg":"HS256","kid":"{}"}}"#, "k".repeat(KID_LEN_MAX + 1));

@@ -55,13 +55,15 @@ fn rejections_never_print_the_token_signature_or_key() {
             }
         }
     }
-    // Every variant, so new ones are covered by construction.
-    for rejection in [
+    // Every variant: a new one fails the count against `Rejection::CODES` until it is listed.
+    let every_variant = [
         Rejection::Malformed(Malformed::Segments),
         Rejection::TooLarge(TooLarge::Token),
         Rejection::UnsupportedAlgorithm,
         Rejection::UnsupportedHeader(UnsupportedHeader::Crit),
         Rejection::RetiredKey,
+        Rejection::RevokedKey,
+        Rejection::ForgottenKey,
         Rejection::UnknownKey,
         Rejection::BadSignature,
         Rejection::Expired,
@@ -70,7 +72,13 @@ fn rejections_never_print_the_token_signature_or_key() {
         Rejection::WrongAudience,
         Rejection::MissingClaim("exp"),
         Rejection::InvalidClaim("exp"),
-    ] {
+    ];
+    let mut codes: Vec<&str> = every_variant.iter().map(|rejection| rejection.code()).collect();
+    codes.sort_unstable();
+    let mut all = Rejection::CODES.to_vec();
+    all.sort_unstable();
+    assert_eq!(codes, all, "every variant is listed");
+    for rejection in every_variant {
         outputs.push(format!("{rejection} {rejection:?}"));
     }
     outputs.push(format!("{ring:?}"));

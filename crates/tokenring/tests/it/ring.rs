@@ -112,6 +112,25 @@ fn forged_token_under_a_retired_kid_is_bad_signature_while_the_key_is_held() {
     assert_eq!(ring.verify_jws(&forged, &mut Scratch::new(), NOW + 1).unwrap_err(), Rejection::BadSignature);
 }
 
+/// A forger who knows the active `kid` signs claims that are expired, or not yet valid: the MAC
+/// fails first, so the verdict is `bad-signature`, never the routine `expired` or
+/// `not-yet-valid` that the same claims get when the ring signed them.
+#[test]
+fn a_forged_token_is_bad_signature_whatever_its_times_say() {
+    let ring = KeyRing::generate(NOW).unwrap();
+    let forger = KeyRing::with_key(Key::from_bytes(&[9; 32]).unwrap(), ring.active_kid(NOW), NOW);
+    let expired = format!(r#"{{"sub":"ada","exp":{}}}"#, NOW - 3600);
+    let not_yet_valid = format!(r#"{{"sub":"ada","exp":{},"nbf":{}}}"#, NOW + 7200, NOW + 3600);
+    for (claims, routine) in [(expired, Rejection::Expired), (not_yet_valid, Rejection::NotYetValid)] {
+        let genuine = ring.sign_jws(claims.as_bytes(), NOW).unwrap();
+        let rejection = ring.verify::<serde_json::Value>(&genuine, &Validation::new(), NOW).unwrap_err();
+        assert_eq!((rejection, rejection.is_routine()), (routine, true), "{claims}");
+        let forged = forger.sign_jws(claims.as_bytes(), NOW).unwrap();
+        let rejection = ring.verify::<serde_json::Value>(&forged, &Validation::new(), NOW).unwrap_err();
+        assert_eq!((rejection, rejection.is_routine()), (Rejection::BadSignature, false), "{claims}");
+    }
+}
+
 #[test]
 fn single_key_without_kid_verifies_any_kid() {
     let key = Key::from_bytes(&[1; 32]).unwrap();
