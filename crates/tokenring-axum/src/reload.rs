@@ -244,7 +244,9 @@ impl KeyFileNames {
         let path = self.store.path();
         let mut names: Vec<OsString> = path.file_name().into_iter().map(ToOwned::to_owned).collect();
         names.push(OsString::from(DATA_LINK));
-        let base = lexical(path.parent().unwrap_or(Path::new("")));
+        // The directory as `FileStore::directory` gives it (`.` for a bare name, which
+        // `lexical` makes empty, as a relative link target starts).
+        let base = lexical(&self.directory);
         for link in self.store.link_chain().iter().skip(1) {
             let link = lexical(link);
             let first = link.strip_prefix(&base).ok().and_then(|rest| rest.components().next());
