@@ -493,7 +493,7 @@ impl Storage for MemoryStorage {
         if let Some(kind) = state.planted.get(path) {
             Ok(kind.clone())
         } else if let Some(target) = state.links.get(path) {
-            Ok(EntryKind::Symlink(target.clone()))
+            Ok(EntryKind::Symlink(target.clone().into()))
         } else if state.files.contains_key(path) {
             Ok(EntryKind::File)
         } else {

@@ -14,13 +14,13 @@ use core::fmt;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use zeroize::Zeroizing;
 
 use crate::limits::DIRECTORY_ENTRIES_MAX;
-use crate::store::path::RedactedPath;
+use crate::store::path::RedactedPathBuf;
 
 /// The file operations a [`FileStore`](crate::FileStore) needs.
 ///
@@ -256,29 +256,19 @@ pub trait Storage: fmt::Debug + Send + Sync {
     }
 }
 
-/// What a name in a directory is, as [`Storage::entry_kind`] reports it.
-#[derive(Clone, PartialEq, Eq)]
+/// What a name in a directory is, as [`Storage::entry_kind`] reports it. A link's target prints
+/// redacted, as every path the store holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EntryKind {
     /// A regular file.
     File,
     /// A symbolic link, with its target as stored in the link: a relative target is relative to
     /// the link's directory.
-    Symlink(PathBuf),
+    Symlink(RedactedPathBuf),
     /// Anything else: a directory, a device, a FIFO, a socket. The store neither reads nor
     /// replaces it.
     Other,
-}
-
-/// Prints a link's target through [`RedactedPath`](crate::RedactedPath).
-impl fmt::Debug for EntryKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::File => f.write_str("File"),
-            Self::Symlink(target) => f.debug_tuple("Symlink").field(&RedactedPath::new(target)).finish(),
-            Self::Other => f.write_str("Other"),
-        }
-    }
 }
 
 /// An advisory lock taken by [`Storage::try_lock`], released when dropped.
@@ -448,7 +438,7 @@ impl Storage for OsStorage {
     fn entry_kind(&self, path: &Path) -> Result<EntryKind, io::ErrorKind> {
         let file_type = fs::symlink_metadata(path).map_err(|error| error.kind())?.file_type();
         if file_type.is_symlink() {
-            Ok(EntryKind::Symlink(fs::read_link(path).map_err(|error| error.kind())?))
+            Ok(EntryKind::Symlink(fs::read_link(path).map_err(|error| error.kind())?.into()))
         } else if file_type.is_file() {
             Ok(EntryKind::File)
         } else {
