@@ -76,6 +76,13 @@ pub(crate) enum Observed<'a> {
         facts: &'a TokenFacts,
         mac_verified: bool,
     },
+    /// A writer on node `node` asked for the key file's lock at `asked_ms`, while the writer
+    /// before it held it until `lock_free_at_ms` (simulated time) or an outside holder
+    /// (`contended`) took some attempts; `locked_out`: it gave up (`StoreError::Locked`).
+    LockWait { node: usize, asked_ms: u64, lock_free_at_ms: u64, contended: bool, locked_out: bool },
+    /// A second rotator's update on `node`, concurrent with a first one that added the key of
+    /// `first_key`, succeeded; `holds`: the ring it reloaded holds that key.
+    ConcurrentUpdateEnded { node: usize, first_key: KeySerial, holds: bool },
     /// No node served a client. `able`: a node that is up and, by the model, able to serve it.
     Unanswered { client: u32, login: bool, able: Option<usize> },
 }
@@ -261,6 +268,36 @@ impl<'c> Checker<'c> {
             }
             Observed::Served { node, attack, actor, result, expectation, facts, mac_verified } => {
                 self.served(now_ms, node, attack, actor, result, expectation, facts, mac_verified)
+            }
+            Observed::LockWait { node, asked_ms, lock_free_at_ms, contended, locked_out } => {
+                let bound_ms =
+                    u64::from(tokenring::limits::LOCK_ATTEMPTS_MAX - 1) * tokenring::limits::LOCK_RETRY_MILLIS;
+                if locked_out && !contended && lock_free_at_ms <= asked_ms + bound_ms {
+                    vec![(
+                        Invariant::Liveness,
+                        format!(
+                            "node {node} gave up on the key file's lock, which the writer before it released {} after \
+                             it asked, within the store's wait of {}",
+                            format_duration(lock_free_at_ms.saturating_sub(asked_ms)),
+                            format_duration(bound_ms)
+                        ),
+                    )]
+                } else {
+                    Vec::new()
+                }
+            }
+            Observed::ConcurrentUpdateEnded { node, first_key, holds } => {
+                if holds {
+                    Vec::new()
+                } else {
+                    vec![(
+                        Invariant::KeyKnowledge,
+                        format!(
+                            "node {node}'s update, concurrent with another rotator's, left a ring without the key \
+                             (serial {first_key}) the other one added: a rotation was lost"
+                        ),
+                    )]
+                }
             }
             Observed::Unanswered { client, login, able } => match able {
                 Some(node) => {

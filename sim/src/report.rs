@@ -86,6 +86,12 @@ pub struct Counters {
     pub rotations_locked_out: u64,
     /// Waits for the key file's lock (retries inside `FileStore::update`).
     pub lock_waits: u64,
+    /// Second rotators started while a first rotator's update was under way.
+    pub concurrent_rotations: u64,
+    /// Writes that waited for the lock (in simulated time) before they got it or gave up.
+    pub lock_waited_writes: u64,
+    /// The longest a write took from asking for the lock to its last operation (ms).
+    pub lock_wait_ms_max: u64,
     /// Tokens verified, honest and attacker.
     pub verifications: u64,
     /// Keys an operator revoked.
@@ -337,6 +343,17 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
     });
     row("rotations (deferred)", &|run| {
         format!("{} ({})", run.report.counters.rotations, run.report.counters.rotations_deferred)
+    });
+    row("concurrent rotators (locked out)", &|run| {
+        format!("{} ({})", run.report.counters.concurrent_rotations, run.report.counters.rotations_locked_out)
+    });
+    row("writes that waited for the lock", &|run| {
+        let counters = &run.report.counters;
+        format!(
+            "{} (longest {})",
+            counters.lock_waited_writes,
+            crate::config::format_duration(counters.lock_wait_ms_max)
+        )
     });
     row("INVARIANT VIOLATIONS", &|run| count(run.report.violation_count()));
     row("trace hash", &|run| run.report.trace_hash[..16].to_owned());

@@ -30,6 +30,8 @@ pub(crate) enum Stream {
     TempNames = 9,
     /// When a running node's clock steps, and to what.
     Clocks = 10,
+    /// How long each write's syncs take on the simulated disk.
+    Syncs = 11,
 }
 
 /// A seeded generator with the few integer distributions the simulator needs.

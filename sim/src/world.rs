@@ -70,6 +70,12 @@ enum Event {
         incarnation: u32,
     },
     Rotation,
+    /// A second rotator, on `node`, starts while the first one's update may hold the lock;
+    /// `first_key`: the key the first one added, if it wrote one.
+    ConcurrentRotation {
+        node: u16,
+        first_key: Option<KeySerial>,
+    },
     RollingRestart,
     /// The client sends the token it was given at `issued_ms` once more, if it still holds it:
     /// a burst after a new token, or a to-the-end client's last request.
@@ -338,6 +344,7 @@ impl<'c> World<'c> {
             }
             Event::NodeReload { node, incarnation } => self.poll_tick(usize::from(node), incarnation),
             Event::Rotation => self.rotate(),
+            Event::ConcurrentRotation { node, first_key } => self.concurrent_rotation(usize::from(node), first_key),
             Event::OneShot { client, issued_ms } => self.one_shot(client, issued_ms),
             Event::EdgeReplay { replay } => self.edge_replay(replay),
             Event::Revoke => self.revoke(),
@@ -486,13 +493,15 @@ impl<'c> World<'c> {
     /// writer sees it at once) and reported to the checker with the models of the file it
     /// replaced and of the new one.
     fn end_write(&mut self, writer: usize) -> (bool, bool) {
+        // When its last operation landed: the mounts show the new file from then on.
+        let landed_ms = self.disks.clock_ms(writer);
         let crashed = self.disk(writer).end_call(writer);
         let mut disk = self.disk(writer);
         let Some(previous) = disk.publish(Vec::new()) else { return (crashed, false) };
         let current = disk.key_file().map(digest);
         let temp_files = disk.temp_files();
         drop(disk);
-        self.delay_propagation(writer);
+        self.disks.delay_propagation(writer, landed_ms, self.nodes.len(), &mut self.faults, self.config);
         let now_secs = self.local_secs(writer);
         let before = previous.as_deref().and_then(|bytes| self.documents.get(&digest(bytes)));
         let file = current.as_ref().map(|current| self.documents.get(current));
@@ -751,9 +760,10 @@ impl<'c> World<'c> {
         };
         let Some(shared) = self.nodes[node].ring.clone() else { return };
         self.plan_write_faults(node);
-        let now_secs = self.local_secs(node);
         let mut revoked = None;
         let result = shared.update(|ring| {
+            // The node's clock when it holds the lock.
+            let now_secs = self.nodes[node].local_secs(self.disks.clock_ms(node));
             let Some(mut model) = self.model_of(ring) else { return Ok(()) };
             let Some(kid) = Operator::leaked_key(&model, now_secs) else { return Ok(()) };
             ring.revoke(&kid, now_secs)?;
@@ -813,10 +823,9 @@ impl<'c> World<'c> {
     // ---------------------------------------------------------------- rotation
 
     /// A scheduled rotation: a random node that is up runs `rotate_if_older_than` through
-    /// the real `FileStore::update` on its disk. Sometimes a second rotator (another node's
-    /// timer, a deploy pipeline) starts while the first is inside its read-modify-write: the
-    /// lock makes it wait, and once it has the lock it re-reads, sees the fresh key and adds
-    /// none.
+    /// its `SharedRing::update` on its disk. Sometimes a second rotator (another node's timer,
+    /// a deploy pipeline) starts on another node while the first one's update still holds the
+    /// lock in simulated time (its syncs take time): see [`World::concurrent_rotation`].
     fn rotate(&mut self) {
         let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].is_up()).collect();
         let Some(&leader) = self.faults.pick(&up) else {
@@ -827,33 +836,67 @@ impl<'c> World<'c> {
             let others: Vec<usize> = up.iter().copied().filter(|&node| node != leader).collect();
             second = self.faults.pick(&others).copied();
         }
-        let (first, waited) = self.rotate_at(leader, second);
-        // The second rotator that found the lock taken waited for it, and runs now.
-        let late = match (second, waited) {
-            (Some(other), Some(Rotated::LockedOut)) if self.nodes[other].is_up() => Some(self.rotate_at(other, None).0),
-            _ => None,
-        };
-        let written = [Some(first), waited, late].contains(&Some(Rotated::Written));
-        if !written && matches!(first, Rotated::Failed | Rotated::LockedOut | Rotated::Crashed) {
+        let newest_before = self.nodes[leader].model.keys().last().map(|key| key.serial);
+        let (first, landed_ms) = self.rotate_at(leader);
+        if let Some(other) = second {
+            // The second rotator starts while the first one's update is under way.
+            let at = self.faults.between(self.now_ms, landed_ms.max(self.now_ms));
+            let added = self.nodes[leader]
+                .model
+                .keys()
+                .last()
+                .map(|key| key.serial)
+                .filter(|&serial| first == Rotated::Written && Some(serial) != newest_before);
+            self.counters.concurrent_rotations += 1;
+            self.schedule(at, Event::ConcurrentRotation { node: other as u16, first_key: added });
+        }
+        if matches!(first, Rotated::Failed | Rotated::LockedOut | Rotated::Crashed) {
             return self.defer_rotation(leader);
         }
         self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
     }
 
-    /// One rotator's `FileStore::update`; `concurrent` starts its own in the middle of it.
-    /// Returns how this one ended and how the concurrent one did.
-    fn rotate_at(&mut self, rotator: usize, concurrent: Option<usize>) -> (Rotated, Option<Rotated>) {
-        let Some(shared) = self.nodes[rotator].ring.clone() else { return (Rotated::Failed, None) };
+    /// The second rotator, on node `node`, starts its own `SharedRing::update` while the first
+    /// one's may still hold the lock in simulated time: the store's retries wait for it in the
+    /// disk's time (`Storage::wait`), get it, re-read the key file and find the first one's key
+    /// (`first_key`, if it wrote one), and the checker makes sure it was not lost.
+    fn concurrent_rotation(&mut self, node: usize, first_key: Option<KeySerial>) {
+        if !self.nodes[node].is_up() {
+            return;
+        }
+        let (outcome, _) = self.rotate_at(node);
+        let Some(serial) = first_key else { return };
+        if matches!(outcome, Rotated::Written | Rotated::NotNeeded) {
+            // The update succeeded: the ring it reloaded holds the first rotator's key.
+            let holds = self.nodes[node].model.held_serial(serial).is_some();
+            let observed = Observed::ConcurrentUpdateEnded { node, first_key: serial, holds };
+            self.checker.observe(self.now_ms, &self.trace, observed);
+        }
+    }
+
+    /// One rotator's `SharedRing::update`: how it ended, and when its last write landed (its
+    /// disk's clock, moved on by its syncs and its waits for the lock).
+    fn rotate_at(&mut self, rotator: usize) -> (Rotated, u64) {
+        let Some(shared) = self.nodes[rotator].ring.clone() else { return (Rotated::Failed, self.now_ms) };
         self.plan_write_faults(rotator);
         drop(self.disk(rotator));
-        let mut inner = None;
+        let lock_free_at_ms = self.disks.lock_free_at_ms(rotator);
+        let contended = self.disk(rotator).lock_contended();
+        let waits_before = self.disks.lock_waits();
         // `SharedRing::update`: `FileStore::update` (locked, re-read, saved), then a reload.
-        let result = shared.update(|ring| {
-            if let Some(other) = concurrent {
-                inner = Some(self.rotate_at(other, None).0);
+        let result = shared.update(|ring| Ok(self.rotate_ring(rotator, ring)));
+        let landed_ms = self.disks.clock_ms(rotator);
+        let waited = self.disks.lock_waits() > waits_before;
+        if lock_free_at_ms > self.now_ms || waited {
+            let locked_out = matches!(result, Err(Error::Store(StoreError::Locked)));
+            if waited {
+                self.counters.lock_waited_writes += 1;
+                self.counters.lock_wait_ms_max = self.counters.lock_wait_ms_max.max(landed_ms - self.now_ms);
             }
-            Ok(self.rotate_ring(rotator, ring))
-        });
+            let observed =
+                Observed::LockWait { node: rotator, asked_ms: self.now_ms, lock_free_at_ms, contended, locked_out };
+            self.checker.observe(self.now_ms, &self.trace, observed);
+        }
         let (crashed, changed) = self.end_write(rotator);
         if crashed {
             self.count_write_crash(rotator, changed);
@@ -861,7 +904,7 @@ impl<'c> World<'c> {
             if changed {
                 self.counters.rotations += 1;
             }
-            return (Rotated::Crashed, inner);
+            return (Rotated::Crashed, landed_ms);
         }
         // Whatever the update did, the node holds the ring its `SharedRing` holds now: the one
         // it wrote (a rotation, or a prune), or the last good one.
@@ -892,7 +935,7 @@ impl<'c> World<'c> {
             }
             Err(_) => Rotated::Failed,
         };
-        (outcome, inner)
+        (outcome, landed_ms)
     }
 
     /// Inside `FileStore::update`, under the lock: the rotation of the ring just read, beside
@@ -907,7 +950,8 @@ impl<'c> World<'c> {
         // A key at least half a rotation interval old is due: a second rotator that sees the
         // first one's key does nothing.
         let max_age_secs = (self.config.rotation_interval_ms / 2 / SECOND_MS).max(1);
-        let now_secs = self.local_secs(rotator);
+        // The rotator's clock when it holds the lock: after any wait for it.
+        let now_secs = self.nodes[rotator].local_secs(self.disks.clock_ms(rotator));
         let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
         let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
         let rotated = ring.rotate_if_older_than_with(max_age_secs, &self.rotation, &mut self.entropy, now_secs);
@@ -1377,6 +1421,36 @@ mod tests {
         let mut counters = Counters::default();
         let (violations, first) = world.checker.finish(&mut counters);
         assert!(violations.is_empty(), "{first:?}");
+    }
+
+    /// Two rotators on different nodes whose `SharedRing::update`s overlap in simulated time:
+    /// the first one's syncs hold the lock for a while, the second asks for it meanwhile,
+    /// waits through the store's own retries in the disk's time, gets it, re-reads, and keeps
+    /// the first one's key. Were the wait skipped (no simulated time passing), every second
+    /// rotator would give up `Locked` and the checker would report it (invariant 7).
+    #[test]
+    fn a_second_rotator_waits_for_the_first_ones_lock_in_simulated_time_and_loses_no_key() {
+        let mut config = Config::default_scenario(4, Policy::Rotating);
+        config.clients = 20;
+        config.duration_ms = 5 * crate::config::DAY_MS;
+        config.concurrent_rotation_per_mille = 1000;
+        config.lock_contention_per_mille = 0;
+        config.store_write_crash_per_mille = 0;
+        config.crash_interval_mean_ms = None;
+        config.store_outage_interval_mean_ms = None;
+        config.scheduled_store_outages.clear();
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        let counters = &world.counters;
+        assert!(counters.concurrent_rotations >= 4, "{} concurrent rotators", counters.concurrent_rotations);
+        assert!(counters.lock_waited_writes >= 2, "{} writes waited for the lock", counters.lock_waited_writes);
+        assert!(counters.lock_wait_ms_max > 0);
+        assert_eq!(counters.rotations_locked_out, 0, "a second rotator gave up on the lock");
+        assert!(counters.rotations >= 4);
     }
 
     /// What a node signs and verifies with is the library's `SharedRing`, opened on the key
