@@ -135,6 +135,9 @@ pub(crate) struct Disk {
     crashed: BTreeMap<usize, ()>,
     /// Nodes that changed the disk in their current call.
     wrote_in_call: BTreeMap<usize, ()>,
+    /// When (simulated ms) each node took the lock in its current call: when its change of the
+    /// ring was made, by its clock.
+    locked_in_call: BTreeMap<usize, u64>,
     versions: VecDeque<Version>,
     /// Draws what survives a crash.
     rng: SimRng,
@@ -167,6 +170,7 @@ impl Disk {
             crash_plans: BTreeMap::new(),
             crashed: BTreeMap::new(),
             wrote_in_call: BTreeMap::new(),
+            locked_in_call: BTreeMap::new(),
             unmounted: BTreeMap::new(),
             // Before the first write every mount shows no file.
             versions: VecDeque::from([Version { document: None, visible_from_ms: Vec::new() }]),
@@ -189,6 +193,11 @@ impl Disk {
     /// lock waits. After a write call, when its last operation landed.
     pub(crate) fn now_ms(&self) -> u64 {
         self.now_ms
+    }
+
+    /// When `node` took the lock in its current call, if it did.
+    pub(crate) fn locked_at_ms(&self, node: usize) -> Option<u64> {
+        self.locked_in_call.get(&node).copied()
     }
 
     /// Until when a writer holds the lock, in simulated time (in the past when it is free).
@@ -253,6 +262,7 @@ impl Disk {
         self.crash_plans.remove(&node);
         self.sync_ms.remove(&node);
         self.wrote_in_call.remove(&node);
+        self.locked_in_call.remove(&node);
         let crashed = self.crashed.remove(&node).is_some();
         if !crashed {
             // Write-back: what the call left in memory reaches the disk long before any later
@@ -539,6 +549,7 @@ impl Disk {
             return Ok(false);
         }
         self.lock_holder = Some(node);
+        self.locked_in_call.insert(node, self.now_ms);
         Ok(true)
     }
 }

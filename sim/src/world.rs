@@ -495,6 +495,8 @@ impl<'c> World<'c> {
     fn end_write(&mut self, writer: usize) -> (bool, bool) {
         // When its last operation landed: the mounts show the new file from then on.
         let landed_ms = self.disks.clock_ms(writer);
+        // The writer's clock when it changed the ring: when it took the lock, if it did.
+        let changed_at_ms = self.disk(writer).locked_at_ms(writer).unwrap_or(self.now_ms);
         let crashed = self.disk(writer).end_call(writer);
         let mut disk = self.disk(writer);
         let Some(previous) = disk.publish(Vec::new()) else { return (crashed, false) };
@@ -502,7 +504,7 @@ impl<'c> World<'c> {
         let temp_files = disk.temp_files();
         drop(disk);
         self.disks.delay_propagation(writer, landed_ms, self.nodes.len(), &mut self.faults, self.config);
-        let now_secs = self.local_secs(writer);
+        let now_secs = self.nodes[writer].local_secs(changed_at_ms);
         let before = previous.as_deref().and_then(|bytes| self.documents.get(&digest(bytes)));
         let file = current.as_ref().map(|current| self.documents.get(current));
         let observed = Observed::WriteEnded { writer, crashed, temp_files, file, before, now_secs };
@@ -1460,9 +1462,11 @@ mod tests {
         let mut config = Config::default_scenario(3, Policy::Rotating);
         config.clients = 20;
         config.duration_ms = 3 * crate::config::DAY_MS;
-        // No restarts: every node must pick the rotations up by reloading.
+        // No restarts (nor crashes in the middle of a write): every node must pick the
+        // rotations up by reloading.
         config.rolling_restart_interval_ms = None;
         config.crash_interval_mean_ms = None;
+        config.store_write_crash_per_mille = 0;
         let mut world = World::new(&config);
         world.schedule_start();
         world.run_until(config.duration_ms);
