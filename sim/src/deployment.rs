@@ -33,7 +33,7 @@ use core::fmt;
 use core::ops::Range;
 use std::time::Duration;
 
-use tokenring::{Entropy, KeyError, KeyRing, Rotation};
+use tokenring::Rotation;
 
 use crate::config::{format_duration, Config, LoadBalancing, Origin, Policy, DAY_MS, DURATION_MS_MAX, SECOND_MS};
 use crate::report::RunReport;
@@ -82,33 +82,16 @@ pub struct Deployment {
     every_ms: u64,
 }
 
-/// The lifecycle times a ring gives a rotation made with `rotation`: read from a ring rotated
-/// once, so that the check uses the library's own reading of the configuration.
+/// The lifecycle periods of `rotation`, in seconds, as the ring applies them; `None` if the
+/// ring refuses it (a period over [`DURATION_SECS_MAX`](tokenring::limits::DURATION_SECS_MAX)).
 fn staging_of(rotation: &Rotation) -> Option<(u64, u64, u64)> {
-    /// Counting bytes (the keys of this probe ring sign nothing), different at every draw.
-    struct Probe(u8);
-    impl Entropy for Probe {
-        fn fill(&mut self, dest: &mut [u8]) -> Result<(), KeyError> {
-            for byte in dest {
-                self.0 = self.0.wrapping_add(1);
-                *byte = self.0;
-            }
-            Ok(())
-        }
-    }
-    const START: u64 = 1_000_000_000;
-    let mut probe = Probe(0);
-    let mut ring = KeyRing::generate_with(&mut probe, START).ok()?;
-    let first = ring.active_kid(START)?;
-    let second = ring.rotate_with(rotation, &mut probe, START).ok()?;
-    let keys = ring.keys(START);
-    let new = keys.iter().find(|info| info.kid == Some(second))?;
-    let old = keys.iter().find(|info| info.kid == Some(first))?;
-    let propagation = new.activate_at_secs - START;
-    let retire = old.retire_at_secs?;
-    let overlap = retire - new.activate_at_secs;
-    let forget = old.forget_at_secs? - retire;
-    Some((propagation, overlap, forget))
+    let periods = (
+        rotation.configured_propagation_secs(),
+        rotation.configured_overlap_secs(),
+        rotation.configured_forget_after_secs(),
+    );
+    let longest = periods.0.max(periods.1).max(periods.2);
+    (longest <= tokenring::limits::DURATION_SECS_MAX).then_some(periods)
 }
 
 fn millis(duration: Duration) -> u64 {
