@@ -115,82 +115,16 @@ impl LoadBalancing {
     }
 }
 
-/// A deliberate bug in the library, to prove that the checker catches what it must: one of
-/// the core's canaries (`tokenring::canary`, compiled in by this crate's `canaries` feature),
-/// armed on the run's thread. The simulator runs the mutated library code; the oracle is never
-/// told.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Canary {
-    /// The signer takes pending keys: a rotation's new key signs before every node has it.
-    SignerTakesPending,
-    /// `FileStore::update` takes no lock: of two overlapping rotations, the later write drops
-    /// the other's key.
-    UpdateTakesNoLock,
-    /// A token's `exp` is not checked.
-    ExpNotChecked,
-    /// A key retires a second after its retire time (`<` for `<=`).
-    RetireBoundaryOffByOne,
-    /// A save removes the key file, then writes the new one in its place.
-    SaveInPlace,
-    /// `KeyRing::revoke` does nothing: a revoked key still verifies.
-    RevokedKeyVerifies,
-    /// `SharedRing::reload` of a file that does not parse swaps in an empty ring.
-    ReloadEmptiesOnParseError,
-    /// A key activates a second after its activation time: a ring generated now cannot sign.
-    ActivationBoundaryOffByOne,
-    /// A token that begins with one of the ring's own headers is accepted without its MAC.
-    MacSkippedForOwnHeader,
-    /// A token naming a forgotten key is `retired-key` (routine), as if its MAC had held.
-    ForgottenKeyRoutine,
-    /// A rotation ignores the overlap: the previous keys retire as the new key activates.
-    OverlapIgnored,
-}
+/// A deliberate bug in the library, to prove that the checker catches what it must: the core's
+/// own canaries (`tokenring::canary`, compiled in by this crate's `canaries` feature), armed on
+/// the run's thread. The simulator runs the mutated library code; the oracle is never told.
+#[cfg(feature = "canaries")]
+pub use tokenring::canary::Canary;
 
-impl Canary {
-    /// Every canary, in the core's order.
-    pub const ALL: [Canary; 11] = [
-        Self::SignerTakesPending,
-        Self::UpdateTakesNoLock,
-        Self::ExpNotChecked,
-        Self::RetireBoundaryOffByOne,
-        Self::SaveInPlace,
-        Self::RevokedKeyVerifies,
-        Self::ReloadEmptiesOnParseError,
-        Self::ActivationBoundaryOffByOne,
-        Self::MacSkippedForOwnHeader,
-        Self::ForgottenKeyRoutine,
-        Self::OverlapIgnored,
-    ];
-
-    /// The canary's name on the command line: the core's name for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SignerTakesPending => "signer-takes-pending",
-            Self::UpdateTakesNoLock => "update-takes-no-lock",
-            Self::ExpNotChecked => "exp-not-checked",
-            Self::RetireBoundaryOffByOne => "retire-boundary-off-by-one",
-            Self::SaveInPlace => "save-in-place",
-            Self::RevokedKeyVerifies => "revoked-key-verifies",
-            Self::ReloadEmptiesOnParseError => "reload-empties-on-parse-error",
-            Self::ActivationBoundaryOffByOne => "activation-boundary-off-by-one",
-            Self::MacSkippedForOwnHeader => "mac-skipped-for-own-header",
-            Self::ForgottenKeyRoutine => "forgotten-key-routine",
-            Self::OverlapIgnored => "overlap-ignored",
-        }
-    }
-
-    /// The canary named `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|canary| canary.as_str() == name)
-    }
-
-    /// The core's canary of the same name.
-    #[cfg(feature = "canaries")]
-    pub(crate) fn library(self) -> tokenring::canary::Canary {
-        let found = tokenring::canary::Canary::from_name(self.as_str());
-        found.unwrap_or_else(|| unreachable!("the core has a canary named {}", self.as_str()))
-    }
+/// A canary in a report: its name.
+#[cfg(feature = "canaries")]
+fn serialize_canary<S: serde::Serializer>(canary: &Option<Canary>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_some(&canary.map(Canary::as_str))
 }
 
 /// What an attacker sends. Each kind is built from the attacker's own keys or from genuine
@@ -403,7 +337,9 @@ pub struct Config {
     /// Chance, per mille, that the attacker captures a token a node issues.
     pub capture_per_mille: u32,
 
-    /// A deliberately broken component, if any.
+    /// The library canary armed for the run, if any.
+    #[cfg(feature = "canaries")]
+    #[serde(serialize_with = "serialize_canary")]
     pub canary: Option<Canary>,
 }
 
@@ -492,6 +428,7 @@ impl Config {
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
             capture_per_mille: 20,
+            #[cfg(feature = "canaries")]
             canary: None,
         }
     }
@@ -605,8 +542,7 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 17] = [
-            (self.canary.is_none() || cfg!(feature = "canaries"), "canary (build with --features canaries)"),
+        let checks: [(bool, &'static str); 16] = [
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
@@ -723,15 +659,23 @@ impl Config {
         u64::try_from(active_ms / u128::from(self.request_interval_mean_ms.max(1))).unwrap_or(u64::MAX)
     }
 
+    /// The name of the library canary armed for the run, if any.
+    pub fn canary_name(&self) -> Option<&'static str> {
+        #[cfg(feature = "canaries")]
+        return self.canary.map(Canary::as_str);
+        #[cfg(not(feature = "canaries"))]
+        None
+    }
+
     /// The one-line command that reproduces this run, if the command line can express it.
     pub fn reproduce_command(&self) -> Option<String> {
-        let features = if self.canary.is_some() { " --features canaries" } else { "" };
+        let features = if self.canary_name().is_some() { " --features canaries" } else { "" };
         self.reproduce_args().map(|args| format!("cargo run --release -p tokenring-sim{features} -- {args}"))
     }
 
     /// The command-line arguments that reproduce this run, if the command line can express it.
     pub fn reproduce_args(&self) -> Option<String> {
-        let canary = self.canary.map(|canary| format!(" --canary {}", canary.as_str())).unwrap_or_default();
+        let canary = self.canary_name().map(|canary| format!(" --canary {canary}")).unwrap_or_default();
         match self.origin {
             Origin::Swarm { requests_budget } => {
                 let budget = if requests_budget == Self::SWARM_REQUESTS_BUDGET {
@@ -872,7 +816,7 @@ impl Config {
                 optional(self.attack_interval_mean_ms),
                 kinds,
                 self.capture_per_mille,
-                self.canary.map(|canary| format!(" CANARY={}", canary.as_str())).unwrap_or_default()
+                self.canary_name().map(|canary| format!(" CANARY={canary}")).unwrap_or_default()
             ),
         ]
     }

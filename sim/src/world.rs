@@ -16,8 +16,6 @@ use crate::attacker::{Attacker, EdgeReplay, Material};
 use crate::balancer::{Balancer, Purpose};
 use crate::checker::{Checker, Observed, RingRotation};
 use crate::client::{Client, HeldToken, Turn, Wake};
-#[cfg(feature = "canaries")]
-use crate::config::Canary;
 use crate::config::{AttackKind, Config, SECOND_MS, STORE_RETRY_MS};
 use crate::disk::Disks;
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
@@ -245,7 +243,7 @@ impl<'c> World<'c> {
     pub(crate) fn run(mut self) -> RunReport {
         // The library's canary, on this thread only (the core's selection is per thread).
         #[cfg(feature = "canaries")]
-        let armed_before = tokenring::canary::arm(self.config.canary.map(Canary::library));
+        let armed_before = tokenring::canary::arm(self.config.canary);
         self.schedule_start();
         self.run_until(self.config.duration_ms);
         #[cfg(feature = "canaries")]
