@@ -19,6 +19,8 @@ pub(crate) struct HeldToken {
     /// When the client believes the token expires: issue time plus lifetime, by its own clock
     /// (true time).
     pub(crate) expires_ms: u64,
+    /// How far the issuing node's clock was off true time when it issued the token.
+    pub(crate) issuer_error_ms: i64,
 }
 
 /// What a client does when its timer fires.

@@ -28,6 +28,9 @@ pub const CLIENTS_MAX: u32 = 1_000_000;
 pub const DURATION_MS_MAX: u64 = 366 * DAY_MS;
 /// Most requests in a client's burst after it gets a new token.
 pub const BURST_REQUESTS_MAX: u32 = 8;
+/// The fastest a simulated clock may drift, in parts per million (a quartz clock without time
+/// synchronisation drifts tens of ppm).
+pub const CLOCK_DRIFT_PPM_MAX: u64 = 1_000;
 
 /// How a node gets the HMAC key it signs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -244,6 +247,12 @@ pub struct Config {
     /// Mean time between two steps of a running node's clock (NTP corrections, both ways), to a
     /// new offset within the skew bound; none if clocks only change at restarts.
     pub clock_jump_interval_mean_ms: Option<u64>,
+    /// Each node's clock runs fast or slow by up to this rate, in parts per million, drawn at
+    /// every start; the error adds up until the clock steps or the node restarts.
+    pub clock_drift_ppm_max: u64,
+    /// Each request reaches its node after a network latency of up to this long, drawn per
+    /// request; 0: at once.
+    pub latency_max_ms: u64,
 
     /// Mean time between two requests of an active client.
     pub request_interval_mean_ms: u64,
@@ -267,6 +276,9 @@ pub struct Config {
 
     /// Period of rolling restarts (every node, one after the other), if any.
     pub rolling_restart_interval_ms: Option<u64>,
+    /// Rotating policies: every rotation that writes a key starts a rolling restart at once,
+    /// while the new key propagates (a deploy that rotates, or a rotation during a deploy).
+    pub restart_during_rotation: bool,
     /// One-off restarts: (time, node).
     pub scheduled_restarts: Vec<(u64, u16)>,
     /// Mean time between two crashes of one node, if nodes crash.
@@ -386,6 +398,8 @@ impl Config {
             // and the expiry's boundaries are tested.
             clock_skew_max_ms: 14_500,
             clock_jump_interval_mean_ms: Some(6 * HOUR_MS),
+            clock_drift_ppm_max: 20,
+            latency_max_ms: 400,
             request_interval_mean_ms: 4 * MINUTE_MS,
             session_active_mean_ms: 2 * HOUR_MS,
             session_idle_mean_ms: 6 * HOUR_MS,
@@ -395,6 +409,7 @@ impl Config {
             to_the_end_clients_per_mille: 300,
             burst_requests: 2,
             rolling_restart_interval_ms: Some(DAY_MS),
+            restart_during_rotation: true,
             scheduled_restarts: Vec::new(),
             crash_interval_mean_ms: Some(3 * DAY_MS),
             downtime_min_ms: 10 * SECOND_MS,
@@ -516,6 +531,9 @@ impl Config {
             config.reload_stall_max_ms = rng.between(MINUTE_MS, 30 * MINUTE_MS);
         }
         config.retry_elsewhere = rng.chance(300);
+        config.clock_drift_ppm_max = if rng.chance(300) { 0 } else { rng.between(1, 200) };
+        config.latency_max_ms = if rng.chance(300) { 0 } else { rng.between(1, 2 * SECOND_MS) };
+        config.restart_during_rotation = rng.chance(500);
         // Keep the run small: shorten it, then slow the clients, until the expected number of
         // requests fits the budget.
         while config.expected_requests() > requests_budget {
@@ -542,13 +560,15 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 16] = [
+        let checks: [(bool, &'static str); 18] = [
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
             ((1..=DAY_MS / SECOND_MS).contains(&self.token_ttl_secs), "token lifetime"),
             (self.leeway_secs <= LEEWAY_SECS_MAX, "leeway"),
             (self.clock_skew_max_ms <= HOUR_MS, "clock skew"),
+            (self.clock_drift_ppm_max <= CLOCK_DRIFT_PPM_MAX, "clock drift"),
+            (self.latency_max_ms <= MINUTE_MS, "latency"),
             (self.request_interval_mean_ms >= 1 && self.session_active_mean_ms >= 1, "client rates"),
             (self.downtime_min_ms >= 1 && self.downtime_min_ms <= self.downtime_max_ms, "downtime"),
             (self.store_outage_max_ms >= 1 && self.store_outage_max_ms <= HOUR_MS, "store outage length"),
@@ -580,8 +600,14 @@ impl Config {
             + worst_reload_ms
             + self.store_outage_max_ms
             + STORE_RETRY_MS
-            + 2 * self.clock_skew_max_ms;
+            + 2 * self.clock_error_max_ms();
         bound_ms.div_ceil(SECOND_MS) + 2
+    }
+
+    /// The largest clock error the scenario's rules allow a node: the skew bound, plus what
+    /// the fastest drift adds in a day (nodes restart, or their clocks step, well within it).
+    pub fn clock_error_max_ms(&self) -> u64 {
+        self.clock_skew_max_ms + self.clock_drift_ppm_max * DAY_MS / 1_000_000
     }
 
     /// The propagation time of the rotations (`Rotation::propagation_secs`): the reload bound,
@@ -729,15 +755,17 @@ impl Config {
                 format_duration(self.duration_ms)
             ),
             format!(
-                "tokens: ttl={} leeway={}s clock-skew=±{}{}{} refresh-at={}‰",
+                "tokens: ttl={} leeway={}s clock-skew=±{} drift=±{}ppm{}{} refresh-at={}‰ latency≤{}",
                 format_duration(self.token_ttl_secs * SECOND_MS),
                 self.leeway_secs,
                 format_duration(self.clock_skew_max_ms),
+                self.clock_drift_ppm_max,
                 self.clock_jump_interval_mean_ms
                     .map(|mean| format!(" (a running clock steps every {} on average)", format_duration(mean)))
                     .unwrap_or_default(),
                 if self.skew_within_leeway() { "" } else { " (beyond the leeway: invariant 2 not claimed)" },
-                self.refresh_at_per_mille
+                self.refresh_at_per_mille,
+                format_duration(self.latency_max_ms)
             ),
             format!(
                 "clients: request-every={} active={} idle={} logout={}‰ stale-token-clients={}‰ to-the-end-clients={}‰ burst={} retry-elsewhere={}",
@@ -751,8 +779,9 @@ impl Config {
                 if self.retry_elsewhere { "yes" } else { "no" }
             ),
             format!(
-                "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰ lock-contention={}‰ propagation-delay≤{} (at the bound: {}‰)",
+                "faults: rolling-restart-every={}{} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰ lock-contention={}‰ propagation-delay≤{} (at the bound: {}‰)",
                 optional(self.rolling_restart_interval_ms),
+                if self.restart_during_rotation { " (and at every rotation)" } else { "" },
                 optional(self.crash_interval_mean_ms),
                 format_duration(self.downtime_min_ms),
                 format_duration(self.downtime_max_ms),

@@ -24,7 +24,7 @@
 //! let report = tokenring_sim::check(&deployment(60), 0..1);
 //! assert!(report.people_logged_out() > 0);
 //! assert!(report.to_string().contains("propagation 1m is shorter than the slowest reload"), "{report}");
-//! // Five minutes covers the slowest reload (3m39s with store outages and clock skew).
+//! // Five minutes covers the slowest reload (3m43s with store outages, clock skew and drift).
 //! let report = tokenring_sim::check(&deployment(300), 0..1);
 //! assert_eq!(report.people_logged_out(), 0, "{report}");
 //! ```
@@ -218,6 +218,7 @@ impl Deployment {
         config.revocation_at_ms = None;
         config.bad_file = None;
         config.unmounted_secret = None;
+        config.restart_during_rotation = false;
         config
     }
 
@@ -426,7 +427,7 @@ fn rule_for(config: &Config, code: &str) -> String {
                 .to_owned()
         }
         "unknown-key" if config.propagation_secs() < bound_secs => format!(
-            "propagation {} is shorter than the slowest reload, {} sync + {} poll ({} with store outages and clock skew)",
+            "propagation {} is shorter than the slowest reload, {} sync + {} poll ({} with store outages, clock skew and drift)",
             format_duration(config.propagation_secs() * SECOND_MS),
             format_duration(config.propagation_delay_max_ms),
             format_duration(config.reload_interval_ms),

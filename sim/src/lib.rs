@@ -68,7 +68,7 @@ mod world;
 pub use crate::config::Canary;
 pub use crate::config::{
     format_duration, format_instant, parse_duration, AttackKind, Config, ConfigError, LoadBalancing, Origin, Policy,
-    BURST_REQUESTS_MAX, CLIENTS_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
+    BURST_REQUESTS_MAX, CLIENTS_MAX, CLOCK_DRIFT_PPM_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
 };
 pub use crate::deployment::{check, Cause, Deployment, Report};
 pub use crate::oracle::{Invariant, Violation};

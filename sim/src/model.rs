@@ -219,7 +219,8 @@ impl KeySetModel {
     /// ring.
     pub(crate) fn begin_rotation(&mut self, now_secs: u64) -> Result<(), RingFull> {
         self.prune(now_secs);
-        if self.keys.len() >= KEYS_PER_RING_MAX {
+        // Revoked keys count until they are forgotten, as `KeyRing::rotate` documents.
+        if self.keys.len() + self.revoked.len() >= KEYS_PER_RING_MAX {
             return Err(RingFull);
         }
         Ok(())

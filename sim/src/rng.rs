@@ -32,6 +32,10 @@ pub(crate) enum Stream {
     Clocks = 10,
     /// How long each write's syncs take on the simulated disk.
     Syncs = 11,
+    /// How fast each node's clock drifts.
+    Drift = 12,
+    /// Each request's network latency.
+    Latency = 13,
 }
 
 /// A seeded generator with the few integer distributions the simulator needs.

@@ -14,7 +14,7 @@ use tokenring::{
 
 use crate::attacker::{Attacker, EdgeReplay, Material};
 use crate::balancer::{Balancer, Purpose};
-use crate::checker::{Checker, Observed, RingRotation};
+use crate::checker::{Checker, Observed, RingRotation, Timing};
 use crate::client::{Client, HeldToken, Turn, Wake};
 use crate::config::{AttackKind, Config, SECOND_MS, STORE_RETRY_MS};
 use crate::disk::Disks;
@@ -87,6 +87,10 @@ enum Event {
     },
     /// A running node's clock steps.
     ClockJump,
+    /// A client's request reaches its node, after the network's latency.
+    Arrive {
+        request: u32,
+    },
     /// An operator revokes a key that leaked.
     Revoke,
     /// An operator pushes a key file that does not parse (`restore`: puts the good one back).
@@ -180,6 +184,25 @@ pub(crate) struct World<'c> {
     operator: Operator,
     /// Clients logged out by a rejection at least once.
     logged_out: std::collections::BTreeSet<u32>,
+    /// How fast each node's clock drifts, drawn at its start.
+    drift: SimRng,
+    /// Each request's network latency.
+    latency: SimRng,
+    /// Requests on their way to a node, by number.
+    in_flight: BTreeMap<u32, InFlight>,
+    next_request: u32,
+}
+
+/// A client's request on its way to a node.
+#[derive(Debug)]
+struct InFlight {
+    client: u32,
+    node: usize,
+    what: What,
+    held: HeldToken,
+    sent_ms: u64,
+    /// A request outside the client's regular ones ([`World::one_shot`]).
+    one_shot: bool,
 }
 
 impl core::fmt::Debug for World<'_> {
@@ -236,6 +259,10 @@ impl<'c> World<'c> {
             checker: Checker::new(config),
             operator: Operator::default(),
             logged_out: std::collections::BTreeSet::new(),
+            drift: SimRng::new(seed, Stream::Drift),
+            latency: SimRng::new(seed, Stream::Latency),
+            in_flight: BTreeMap::new(),
+            next_request: 0,
         }
     }
 
@@ -347,16 +374,22 @@ impl<'c> World<'c> {
             Event::EdgeReplay { replay } => self.edge_replay(replay),
             Event::Revoke => self.revoke(),
             Event::ClockJump => self.clock_jump(),
+            Event::Arrive { request } => self.arrive(request),
             Event::BadFile { restore } => self.push_bad_file(restore),
             Event::RollingRestart => {
-                let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
-                for node in 0..self.config.nodes {
-                    self.schedule(self.now_ms + u64::from(node) * gap, Event::NodeStop { node, crash: false });
-                }
+                self.rolling_restart(self.now_ms);
                 if let Some(interval) = self.config.rolling_restart_interval_ms {
                     self.schedule(self.now_ms + interval, Event::RollingRestart);
                 }
             }
+        }
+    }
+
+    /// Stops every node in turn from `from_ms`, each after the previous one is back.
+    fn rolling_restart(&mut self, from_ms: u64) {
+        let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
+        for node in 0..self.config.nodes {
+            self.schedule(from_ms + u64::from(node) * gap, Event::NodeStop { node, crash: false });
         }
     }
 
@@ -529,7 +562,9 @@ impl<'c> World<'c> {
             // A restarted machine's clock is off by a new amount.
             let skew_max = i64::try_from(self.config.clock_skew_max_ms).unwrap_or(i64::MAX / 4);
             let draw = self.network.below(2 * skew_max.unsigned_abs() + 1);
-            self.nodes[node].boot(i64::try_from(draw).unwrap_or(0) - skew_max);
+            let drift_max = i64::try_from(self.config.clock_drift_ppm_max).unwrap_or(0);
+            let drift_ppm = i64::try_from(self.drift.below(2 * drift_max.unsigned_abs() + 1)).unwrap_or(0) - drift_max;
+            self.nodes[node].boot(i64::try_from(draw).unwrap_or(0) - skew_max, drift_ppm, self.now_ms);
             // A new pod's volume shows the key file as it is when the pod starts.
             if self.config.policy.uses_store() {
                 self.disk(node).refresh_mount(node);
@@ -561,8 +596,8 @@ impl<'c> World<'c> {
             return;
         }
         let skew_ms = i64::try_from(draw).unwrap_or(0) - skew_max;
-        let forward = skew_ms >= self.nodes[node].skew_ms;
-        self.nodes[node].skew_ms = skew_ms;
+        let forward = skew_ms >= self.nodes[node].clock_error_ms(self.now_ms);
+        self.nodes[node].step_clock(skew_ms, self.now_ms);
         self.counters.clock_jumps += 1;
         self.record(What::ClockJump { forward }, node, crate::trace::NONE_U32);
     }
@@ -645,7 +680,8 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(node);
         let key_count = model.key_count();
         let kid = shared.ring().active_kid(now_secs);
-        self.checker.observe(self.now_ms, &self.trace, Observed::NodeUp { node });
+        let booted_ms = self.nodes[node].booted_ms;
+        self.checker.observe(self.now_ms, &self.trace, Observed::NodeUp { node, model: &model, booted_ms });
         self.nodes[node].come_up(shared, model);
         let incarnation = self.nodes[node].incarnation;
         self.counters.node_starts += 1;
@@ -849,6 +885,16 @@ impl<'c> World<'c> {
                 .filter(|&serial| first == Rotated::Written && Some(serial) != newest_before);
             self.counters.concurrent_rotations += 1;
             self.schedule(at, Event::ConcurrentRotation { node: other as u16, first_key: added });
+        }
+        if first == Rotated::Written {
+            if let Some(serial) = self.nodes[leader].model.keys().last().map(|key| key.serial) {
+                self.checker.observe(self.now_ms, &self.trace, Observed::RotationLanded { serial, landed_ms });
+            }
+            if self.config.restart_during_rotation {
+                // A deploy started while the new key propagates: a rolling restart, once.
+                self.counters.restarts_during_rotation += 1;
+                self.rolling_restart(landed_ms);
+            }
         }
         if matches!(first, Rotated::Failed | Rotated::LockedOut | Rotated::Crashed) {
             return self.defer_rotation(leader);
@@ -1065,7 +1111,8 @@ impl<'c> World<'c> {
         if self.attacker.observe(&token, facts, self.config.capture_per_mille) {
             self.schedule_edge_replay(&token, facts);
         }
-        Some(HeldToken { text: token, facts, expires_ms: self.now_ms + self.ttl_ms })
+        let issuer_error_ms = self.nodes[node].clock_error_ms(self.now_ms);
+        Some(HeldToken { text: token, facts, expires_ms: self.now_ms + self.ttl_ms, issuer_error_ms })
     }
 
     /// The verifiers' leeway, as `Validation::leeway_secs` caps it.
@@ -1079,7 +1126,17 @@ impl<'c> World<'c> {
     }
 
     /// A node verifies a token; the oracle checks the outcome; the node logs a rejection.
-    fn serve(&mut self, node: usize, what: What, actor: u32, token: &str, facts: &TokenFacts) -> Result<(), Rejection> {
+    /// `timing`: for a client's request, when it was sent and how far the clocks of the node
+    /// that issued the token and of this one are off.
+    fn serve(
+        &mut self,
+        node: usize,
+        what: What,
+        actor: u32,
+        token: &str,
+        facts: &TokenFacts,
+        timing: Option<Timing>,
+    ) -> Result<(), Rejection> {
         self.counters.verifications += 1;
         let now_secs = self.local_secs(node);
         let result = self.verify(node, token, now_secs);
@@ -1104,7 +1161,10 @@ impl<'c> World<'c> {
             What::Attack(kind) => Some(kind),
             _ => None,
         };
-        let observed = Observed::Served { node, attack, actor, result: &result, expectation, facts, mac_verified };
+        let timing =
+            timing.map(|timing| Timing { verifier_error_ms: self.nodes[node].clock_error_ms(self.now_ms), ..timing });
+        let observed =
+            Observed::Served { node, attack, actor, result: &result, expectation, facts, mac_verified, timing };
         self.checker.observe(self.now_ms, &self.trace, observed);
         if let Err(rejection) = &result {
             let code = rejection.code();
@@ -1195,34 +1255,98 @@ impl<'c> World<'c> {
         }
     }
 
-    /// Serves the client's request at `node`; a rejected one is sent once more, to another
-    /// node, if clients retry elsewhere. The result and the node that gave it.
+    /// Serves the client's request, sent at `sent_ms`, at `node`; a rejected one is sent once
+    /// more, to another node, if clients retry elsewhere. The result and the node that gave it.
     fn serve_with_retry(
         &mut self,
         client: u32,
         node: usize,
         what: What,
         held: &HeldToken,
+        sent_ms: u64,
     ) -> (Result<(), Rejection>, usize) {
-        let result = self.serve(node, what, client, &held.text, &held.facts);
+        let timing = Some(Timing { sent_ms, issuer_error_ms: held.issuer_error_ms, verifier_error_ms: 0 });
+        let result = self.serve(node, what, client, &held.text, &held.facts, timing);
         if result.is_err() && self.config.retry_elsewhere {
             // The client's HTTP library retries a 401 once, on whichever node it reaches next.
             let others: Vec<usize> =
                 (0..self.nodes.len()).filter(|&other| other != node && self.eligible(other, Purpose::Verify)).collect();
             if let Some(&other) = self.network.pick(&others) {
                 self.counters.retries_elsewhere += 1;
-                return (self.serve(other, What::Retry, client, &held.text, &held.facts), other);
+                return (self.serve(other, What::Retry, client, &held.text, &held.facts, timing), other);
             }
         }
         (result, node)
     }
 
+    /// The client sends its token to `node`: it arrives after the network's latency (at once
+    /// when the scenario has none), and is served then.
     fn send(&mut self, client: u32, node: usize, what: What) {
         let index = client as usize;
         let Some(held) = self.clients[index].token.take() else { return self.login(client) };
+        self.dispatch(InFlight { client, node, what, held, sent_ms: self.now_ms, one_shot: false });
+    }
+
+    /// Puts a request on the network.
+    fn dispatch(&mut self, request: InFlight) {
         self.counters.requests += 1;
         self.counters.requests_attempted += 1;
-        let (result, node) = self.serve_with_retry(client, node, what, &held);
+        let latency_ms = self.latency.between(0, self.config.latency_max_ms);
+        if latency_ms == 0 {
+            return self.deliver(request);
+        }
+        self.counters.latency_ms_max = self.counters.latency_ms_max.max(latency_ms);
+        let number = self.next_request;
+        self.next_request = self.next_request.wrapping_add(1);
+        self.in_flight.insert(number, request);
+        self.schedule(self.now_ms + latency_ms, Event::Arrive { request: number });
+    }
+
+    /// A request reaches its node.
+    fn arrive(&mut self, number: u32) {
+        if let Some(request) = self.in_flight.remove(&number) {
+            self.counters.requests_delayed += 1;
+            self.deliver(request);
+        }
+    }
+
+    /// The node serves a request that reached it. One whose node went down meanwhile is sent
+    /// by the balancer to another node (a refused connection is retried); with none up it is
+    /// unanswered, and the client keeps its token.
+    fn deliver(&mut self, request: InFlight) {
+        let InFlight { client, mut node, what, held, sent_ms, one_shot } = request;
+        let index = client as usize;
+        if !self.nodes[node].is_up() {
+            let purpose = if what == What::Refresh { Purpose::Issue } else { Purpose::Verify };
+            if let Some(other) = self.pick_node(purpose, Some(client)) {
+                self.counters.requests_rerouted += 1;
+                node = other;
+            }
+        }
+        if !self.nodes[node].is_up() {
+            self.counters.requests -= 1;
+            if self.clients[index].token.is_none() {
+                self.clients[index].token = Some(held);
+            }
+            if one_shot {
+                self.counters.requests_attempted -= 1;
+                return;
+            }
+            return self.retry_later(client, node, Purpose::Verify);
+        }
+        let (result, node) = self.serve_with_retry(client, node, what, &held, sent_ms);
+        if one_shot {
+            match result {
+                Ok(()) => {
+                    self.counters.accepted += 1;
+                    if self.clients[index].token.is_none() {
+                        self.clients[index].token = Some(held);
+                    }
+                }
+                Err(rejection) => self.log_out(client, node, rejection.code()),
+            }
+            return;
+        }
         match result {
             Ok(()) => {
                 self.counters.accepted += 1;
@@ -1276,15 +1400,7 @@ impl<'c> World<'c> {
         }
         let Some(node) = self.pick_node(Purpose::Verify, Some(client)) else { return };
         let Some(held) = self.clients[index].token.take() else { return };
-        self.counters.requests += 1;
-        self.counters.requests_attempted += 1;
-        match self.serve_with_retry(client, node, What::Request, &held) {
-            (Ok(()), _) => {
-                self.counters.accepted += 1;
-                self.clients[index].token = Some(held);
-            }
-            (Err(rejection), node) => self.log_out(client, node, rejection.code()),
-        }
+        self.dispatch(InFlight { client, node, what: What::Request, held, sent_ms: self.now_ms, one_shot: true });
     }
 
     // ---------------------------------------------------------------- attacker
@@ -1298,7 +1414,11 @@ impl<'c> World<'c> {
         let node = self.attacker.rng().below(self.nodes.len() as u64) as usize;
         let boundary_ms = (facts.exp_secs + self.leeway_secs()) * SECOND_MS;
         let local_ms = boundary_ms + self.attacker.rng().below(SECOND_MS);
-        let Some(at) = local_ms.saturating_add_signed(-self.nodes[node].skew_ms).checked_sub(EPOCH_MS) else { return };
+        let Some(at) =
+            local_ms.saturating_add_signed(-self.nodes[node].clock_error_ms(self.now_ms)).checked_sub(EPOCH_MS)
+        else {
+            return;
+        };
         if at <= self.now_ms {
             return;
         }
@@ -1348,7 +1468,7 @@ impl<'c> World<'c> {
     fn deliver_attack(&mut self, node: usize, kind: AttackKind, token: &str, facts: &TokenFacts) {
         self.counters.attacks += 1;
         let number = u32::try_from(self.counters.attacks).unwrap_or(u32::MAX);
-        let result = self.serve(node, What::Attack(kind), number, token, facts);
+        let result = self.serve(node, What::Attack(kind), number, token, facts, None);
         let outcome = match &result {
             Ok(()) => "accepted",
             Err(rejection) => rejection.code(),
@@ -1453,6 +1573,73 @@ mod tests {
         assert!(counters.rotations >= 4);
     }
 
+    /// Requests reach their node after a latency and are judged when they arrive: tokens a
+    /// client sends in their last millisecond expire on the wire and the leeway takes them;
+    /// nodes that go down meanwhile have their requests sent elsewhere.
+    #[test]
+    fn requests_arrive_after_their_latency_and_the_leeway_takes_tokens_expired_on_the_wire() {
+        let mut config = Config::default_scenario(6, Policy::Persisted);
+        config.clients = 100;
+        config.duration_ms = 2 * crate::config::DAY_MS;
+        config.latency_max_ms = 5 * SECOND_MS;
+        config.to_the_end_clients_per_mille = 1000;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        assert!(world.counters.requests_delayed > 1_000);
+        assert!(world.counters.latency_ms_max > SECOND_MS);
+        assert!(checked.accepted_expired_in_flight > 10, "{} expired in flight", checked.accepted_expired_in_flight);
+    }
+
+    /// Clocks drift (a rate) between their steps and restarts: the error grows past the skew
+    /// bound, and every invariant holds.
+    #[test]
+    fn drifting_clocks_keep_every_invariant() {
+        let mut config = Config::default_scenario(8, Policy::Rotating);
+        config.clients = 50;
+        config.duration_ms = 2 * crate::config::DAY_MS;
+        config.clock_skew_max_ms = 5 * SECOND_MS;
+        config.clock_drift_ppm_max = 100;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        assert!(world.nodes.iter().any(|node| node.drift_ppm.abs() > 10));
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        assert!(checked.clock_error_ms_max > config.clock_skew_max_ms, "{} ms", checked.clock_error_ms_max);
+    }
+
+    /// Every rotation that writes a key starts a rolling restart while the key propagates:
+    /// each node that boots meanwhile comes up with the new key, and nobody is logged out.
+    #[test]
+    fn a_rolling_restart_during_a_rotation_loses_no_key_and_logs_nobody_out() {
+        let mut config = Config::default_scenario(2, Policy::Rotating);
+        config.clients = 200;
+        config.duration_ms = 4 * crate::config::DAY_MS;
+        config.rolling_restart_interval_ms = None;
+        config.revocation_at_ms = None;
+        config.bad_file = None;
+        config.store_write_crash_per_mille = 0;
+        config.restart_during_rotation = true;
+        // Pods restart faster than a Secret's update reaches the running ones' mounts.
+        config.propagation_delay_max_ms = 3 * crate::config::MINUTE_MS;
+        config.downtime_min_ms = 5 * SECOND_MS;
+        config.downtime_max_ms = 20 * SECOND_MS;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        assert!(world.counters.restarts_during_rotation >= 2);
+        assert!(checked.starts_during_rotation >= 2, "{} starts", checked.starts_during_rotation);
+        assert!(world.logged_out.is_empty(), "{} people logged out", world.logged_out.len());
+    }
+
     /// What a node signs and verifies with is the library's `SharedRing`, opened on the key
     /// file of the simulated disk, and rotations reach it through its own reload.
     #[test]
@@ -1465,6 +1652,7 @@ mod tests {
         config.rolling_restart_interval_ms = None;
         config.crash_interval_mean_ms = None;
         config.store_write_crash_per_mille = 0;
+        config.restart_during_rotation = false;
         let mut world = World::new(&config);
         world.schedule_start();
         world.run_until(config.duration_ms);
