@@ -33,6 +33,8 @@ pub(crate) struct Timing {
     pub(crate) issuer_error_ms: i64,
     /// How far the clock of the node that verifies it is off true time now.
     pub(crate) verifier_error_ms: i64,
+    /// The token's lifetime: an access token's, or a refresh token's.
+    pub(crate) ttl_ms: u64,
 }
 
 /// Something that happened in the model, as the checker needs to know it.
@@ -439,7 +441,7 @@ impl<'c> Checker<'c> {
     /// day's drift).
     fn within_leeway(&self, now_ms: u64, issued_ms: u64, timing: Timing) -> bool {
         let leeway_ms = i128::from(self.config.leeway_secs.min(tokenring::limits::LEEWAY_SECS_MAX) * SECOND_MS);
-        let ttl_ms = i128::from(self.config.token_ttl_secs * SECOND_MS);
+        let ttl_ms = i128::from(timing.ttl_ms);
         let (issuer, verifier) = (i128::from(timing.issuer_error_ms), i128::from(timing.verifier_error_ms));
         let age_ms = i128::from(now_ms) - i128::from(issued_ms);
         let bound_ms = u128::from(self.config.clock_error_max_ms());
@@ -501,7 +503,7 @@ impl<'c> Checker<'c> {
         if attack.is_none() && result.is_err() && bad_file {
             self.rejections_during_bad_file += 1;
         }
-        let ttl_ms = self.config.token_ttl_secs * SECOND_MS;
+        let ttl_ms = timing.map_or(self.config.token_ttl_secs * SECOND_MS, |timing| timing.ttl_ms);
         let sent_ms = timing.map_or(now_ms, |timing| timing.sent_ms);
         let claimed = attack.is_none()
             && result.is_err()
@@ -642,7 +644,7 @@ mod tests {
         let rejected: Result<(u32, Option<Kid>), Rejection> = Err(Rejection::Expired);
         let sent_ms = 1_000 + ttl_ms - 1;
         let serve = |checker: &mut Checker<'_>, latency_ms: u64, issuer_error_ms: i64, verifier_error_ms: i64| {
-            let timing = Some(Timing { sent_ms, issuer_error_ms, verifier_error_ms });
+            let timing = Some(Timing { sent_ms, issuer_error_ms, verifier_error_ms, ttl_ms });
             let observed = Observed::Served {
                 node: 0,
                 attack: None,

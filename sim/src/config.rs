@@ -262,6 +262,10 @@ pub struct Config {
     pub session_idle_mean_ms: u64,
     /// Chance, per mille, that an active period ends with a logout rather than going idle.
     pub logout_per_mille: u32,
+    /// Lifetime of the refresh tokens issued at login beside the access token, in seconds, if
+    /// the deployment issues them: a client whose access token is rejected or expired sends
+    /// its refresh token for a new one, and logs in again only if that is refused too.
+    pub refresh_token_ttl_secs: Option<u64>,
     /// Token age, per mille of its lifetime, from which a client refreshes it.
     pub refresh_at_per_mille: u32,
     /// Share of clients, per mille, that resend their last token after an idle period without
@@ -404,6 +408,7 @@ impl Config {
             session_active_mean_ms: 2 * HOUR_MS,
             session_idle_mean_ms: 6 * HOUR_MS,
             logout_per_mille: 300,
+            refresh_token_ttl_secs: None,
             refresh_at_per_mille: 750,
             stale_token_clients_per_mille: 0,
             to_the_end_clients_per_mille: 300,
@@ -534,6 +539,9 @@ impl Config {
         config.clock_drift_ppm_max = if rng.chance(300) { 0 } else { rng.between(1, 200) };
         config.latency_max_ms = if rng.chance(300) { 0 } else { rng.between(1, 2 * SECOND_MS) };
         config.restart_during_rotation = rng.chance(500);
+        // One seed in three issues refresh tokens, living up to three access tokens.
+        config.refresh_token_ttl_secs =
+            rng.chance(333).then(|| rng.between(config.token_ttl_secs, 3 * config.token_ttl_secs));
         // Keep the run small: shorten it, then slow the clients, until the expected number of
         // requests fits the budget.
         while config.expected_requests() > requests_budget {
@@ -560,11 +568,15 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 18] = [
+        let checks: [(bool, &'static str); 19] = [
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
             ((1..=DAY_MS / SECOND_MS).contains(&self.token_ttl_secs), "token lifetime"),
+            (
+                self.refresh_token_ttl_secs.is_none_or(|ttl| (1..=30 * DAY_MS / SECOND_MS).contains(&ttl)),
+                "refresh token lifetime",
+            ),
             (self.leeway_secs <= LEEWAY_SECS_MAX, "leeway"),
             (self.clock_skew_max_ms <= HOUR_MS, "clock skew"),
             (self.clock_drift_ppm_max <= CLOCK_DRIFT_PPM_MAX, "clock drift"),
@@ -604,6 +616,12 @@ impl Config {
         bound_ms.div_ceil(SECOND_MS) + 2
     }
 
+    /// The lifetime of the longest-lived token the nodes issue: the access token's, or the
+    /// refresh token's.
+    pub fn longest_token_secs(&self) -> u64 {
+        self.token_ttl_secs.max(self.refresh_token_ttl_secs.unwrap_or(0))
+    }
+
     /// The largest clock error the scenario's rules allow a node: the skew bound, plus what
     /// the fastest drift adds in a day (nodes restart, or their clocks step, well within it).
     pub fn clock_error_max_ms(&self) -> u64 {
@@ -634,7 +652,7 @@ impl Config {
             return overlap;
         }
         match self.policy {
-            Policy::Rotating => self.token_ttl_secs + self.leeway_secs,
+            Policy::Rotating => self.longest_token_secs() + self.leeway_secs,
             Policy::RotatingShortOverlap => (self.token_ttl_secs / 4).max(1),
             Policy::Ephemeral | Policy::PerNodeFiles | Policy::Persisted => 0,
         }
@@ -667,7 +685,9 @@ impl Config {
         self.policy.promises_no_spurious_rejection()
             && self.skew_within_leeway()
             && self.propagation_within_bound()
-            && self.overlap_configured_secs.is_none_or(|overlap| overlap >= self.token_ttl_secs + self.leeway_secs)
+            && self
+                .overlap_configured_secs
+                .is_none_or(|overlap| overlap >= self.longest_token_secs() + self.leeway_secs)
             && self.reload_stall_per_mille == 0
     }
 
@@ -723,8 +743,12 @@ impl Config {
                     .propagation_configured_secs
                     .map(|secs| format!(" --propagation {}", format_duration(secs * SECOND_MS)))
                     .unwrap_or_default();
+                let refresh = self
+                    .refresh_token_ttl_secs
+                    .map(|secs| format!(" --refresh-tokens {}", format_duration(secs * SECOND_MS)))
+                    .unwrap_or_default();
                 Some(format!(
-                    "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{interval}{propagation}{retry}{canary}",
+                    "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{interval}{propagation}{refresh}{retry}{canary}",
                     self.seed,
                     self.policy,
                     self.nodes,
@@ -755,8 +779,11 @@ impl Config {
                 format_duration(self.duration_ms)
             ),
             format!(
-                "tokens: ttl={} leeway={}s clock-skew=±{} drift=±{}ppm{}{} refresh-at={}‰ latency≤{}",
+                "tokens: ttl={}{} leeway={}s clock-skew=±{} drift=±{}ppm{}{} refresh-at={}‰ latency≤{}",
                 format_duration(self.token_ttl_secs * SECOND_MS),
+                self.refresh_token_ttl_secs
+                    .map(|ttl| format!(" refresh-tokens={}", format_duration(ttl * SECOND_MS)))
+                    .unwrap_or_default(),
                 self.leeway_secs,
                 format_duration(self.clock_skew_max_ms),
                 self.clock_drift_ppm_max,

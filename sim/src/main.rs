@@ -109,6 +109,10 @@ struct Args {
     /// Clients send a rejected request once more, to another node, before logging in again.
     #[arg(long, conflicts_with_all = ["swarm", "seeds"])]
     retry_elsewhere: bool,
+    /// Nodes issue a refresh token living this long at every login; a client whose access
+    /// token is rejected or expired sends it for a new one before logging in again.
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["swarm", "seeds"])]
+    refresh_tokens: Option<u64>,
     /// Print every counter, not only the summary table.
     #[arg(long)]
     verbose: bool,
@@ -362,6 +366,9 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
             }
             if let Some(propagation_ms) = args.propagation {
                 config.propagation_configured_secs = Some(propagation_ms / 1000);
+            }
+            if let Some(refresh_ms) = args.refresh_tokens {
+                config.refresh_token_ttl_secs = Some(refresh_ms / 1000);
             }
             if let Some(interval) = args.request_every {
                 config.request_interval_mean_ms = interval;

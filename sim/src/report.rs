@@ -92,6 +92,12 @@ pub struct Counters {
     pub lock_waited_writes: u64,
     /// The longest a write took from asking for the lock to its last operation (ms).
     pub lock_wait_ms_max: u64,
+    /// Refresh tokens sent for a new access token.
+    pub refresh_grants_attempted: u64,
+    /// Of those, the ones that got one.
+    pub refresh_grants: u64,
+    /// Rejected access tokens whose holder answered with its refresh token rather than log in.
+    pub rejections_saved_by_refresh: u64,
     /// Rolling restarts started by a rotation that wrote a key.
     pub restarts_during_rotation: u64,
     /// Nodes that booted while a rotation's key propagated.
@@ -354,6 +360,11 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
     row("starts deferred (store down)", &|run| count(run.report.counters.starts_deferred));
     row("  of which: secret not mounted", &|run| count(run.report.counters.starts_refused_unmounted));
     row("clock steps while running", &|run| count(run.report.counters.clock_jumps));
+    row("refresh tokens redeemed (of sent)", &|run| {
+        let counters = &run.report.counters;
+        format!("{} ({})", counters.refresh_grants, counters.refresh_grants_attempted)
+    });
+    row("  after a rejection", &|run| count(run.report.counters.rejections_saved_by_refresh));
     row("rolling restarts during a rotation", &|run| {
         let counters = &run.report.counters;
         format!("{} ({} node starts)", counters.restarts_during_rotation, counters.starts_during_rotation)

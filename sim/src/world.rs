@@ -1073,10 +1073,16 @@ impl<'c> World<'c> {
 
     // ---------------------------------------------------------------- signing and verifying
 
-    /// Node `node` issues a session token to `client`.
+    /// Node `node` issues an access token to `client`.
     fn issue(&mut self, node: usize, client: u32) -> Option<HeldToken> {
+        self.issue_token(node, client, self.config.token_ttl_secs, true)
+    }
+
+    /// Node `node` issues `client` a token living `ttl_secs`; `capturable`: the attacker may
+    /// capture it on the wire (refresh tokens travel only between the client and the refresh
+    /// endpoint).
+    fn issue_token(&mut self, node: usize, client: u32, ttl_secs: u64, capturable: bool) -> Option<HeldToken> {
         let now_secs = self.local_secs(node);
-        let ttl_secs = self.config.token_ttl_secs;
         if !self.can_sign(node) {
             return None;
         }
@@ -1108,11 +1114,12 @@ impl<'c> World<'c> {
             issued_ms: self.now_ms,
         };
         self.checker.add_token(&token);
-        if self.attacker.observe(&token, facts, self.config.capture_per_mille) {
+        if capturable && self.attacker.observe(&token, facts, self.config.capture_per_mille) {
             self.schedule_edge_replay(&token, facts);
         }
         let issuer_error_ms = self.nodes[node].clock_error_ms(self.now_ms);
-        Some(HeldToken { text: token, facts, expires_ms: self.now_ms + self.ttl_ms, issuer_error_ms })
+        let expires_ms = self.now_ms + ttl_secs * SECOND_MS;
+        Some(HeldToken { text: token, facts, expires_ms, issuer_error_ms })
     }
 
     /// The verifiers' leeway, as `Validation::leeway_secs` caps it.
@@ -1210,8 +1217,12 @@ impl<'c> World<'c> {
 
     fn act(&mut self, client: u32) {
         match self.clients[client as usize].turn(self.now_ms, self.ttl_ms, self.config.refresh_at_per_mille) {
+            Turn::LogIn if self.clients[client as usize].valid_refresh(self.now_ms) => self.redeem(client, None),
             Turn::LogIn => self.login(client),
             Turn::Expired => {
+                if self.clients[client as usize].valid_refresh(self.now_ms) {
+                    return self.redeem(client, None);
+                }
                 self.counters.natural_relogins += 1;
                 self.login(client);
             }
@@ -1234,6 +1245,9 @@ impl<'c> World<'c> {
         self.trace.record(record);
         let index = client as usize;
         self.after_new_token(client, &held);
+        if let Some(ttl_secs) = self.config.refresh_token_ttl_secs {
+            self.clients[index].refresh = self.issue_token(node, client, ttl_secs, false);
+        }
         self.clients[index].logged_in(held, self.now_ms, &mut self.behaviour, self.config);
         let at = self.next_request_at();
         self.schedule(at, Event::Client(client));
@@ -1265,7 +1279,8 @@ impl<'c> World<'c> {
         held: &HeldToken,
         sent_ms: u64,
     ) -> (Result<(), Rejection>, usize) {
-        let timing = Some(Timing { sent_ms, issuer_error_ms: held.issuer_error_ms, verifier_error_ms: 0 });
+        let ttl_ms = held.expires_ms - held.facts.issued_ms;
+        let timing = Some(Timing { sent_ms, issuer_error_ms: held.issuer_error_ms, verifier_error_ms: 0, ttl_ms });
         let result = self.serve(node, what, client, &held.text, &held.facts, timing);
         if result.is_err() && self.config.retry_elsewhere {
             // The client's HTTP library retries a 401 once, on whichever node it reaches next.
@@ -1343,6 +1358,10 @@ impl<'c> World<'c> {
                         self.clients[index].token = Some(held);
                     }
                 }
+                // The next turn redeems the refresh token, if the client holds a valid one.
+                Err(_) if self.clients[index].valid_refresh(self.now_ms) => {
+                    self.counters.rejections_saved_by_refresh += 1;
+                }
                 Err(rejection) => self.log_out(client, node, rejection.code()),
             }
             return;
@@ -1360,8 +1379,50 @@ impl<'c> World<'c> {
                 self.schedule(at, Event::Client(client));
             }
             Err(rejection) => {
+                if self.clients[index].valid_refresh(self.now_ms) {
+                    return self.redeem(client, Some(rejection.code()));
+                }
                 self.log_out(client, node, rejection.code());
                 self.login(client);
+            }
+        }
+    }
+
+    /// The client sends its refresh token to a node that can sign, for a new access token
+    /// (its access token expired, or was `rejected` with that code). Refused, the person is
+    /// logged out and logs in again. Then the client's next request.
+    fn redeem(&mut self, client: u32, rejected: Option<&'static str>) {
+        let index = client as usize;
+        let Some(refresh) = self.clients[index].refresh.take() else { return self.login(client) };
+        let Some(node) = self.pick_node(Purpose::Issue, Some(client)) else {
+            // No node can sign now: the client keeps its refresh token and tries later.
+            self.clients[index].refresh = Some(refresh);
+            return self.retry_later(client, crate::trace::NONE_U16 as usize, Purpose::Issue);
+        };
+        self.counters.refresh_grants_attempted += 1;
+        let (result, node) = self.serve_with_retry(client, node, What::RefreshGrant, &refresh, self.now_ms);
+        let renewed = match result {
+            Ok(()) => self.issue(node, client),
+            Err(rejection) => {
+                self.log_out(client, node, rejection.code());
+                return self.login(client);
+            }
+        };
+        match renewed {
+            Some(held) => {
+                self.counters.refresh_grants += 1;
+                if rejected.is_some() {
+                    self.counters.rejections_saved_by_refresh += 1;
+                }
+                self.after_new_token(client, &held);
+                self.clients[index].token = Some(held);
+                self.clients[index].refresh = Some(refresh);
+                let at = self.next_request_at();
+                self.schedule(at, Event::Client(client));
+            }
+            None => {
+                self.clients[index].refresh = Some(refresh);
+                self.retry_later(client, node, Purpose::Issue);
             }
         }
     }
@@ -1448,7 +1509,7 @@ impl<'c> World<'c> {
         let Some(&kind) = self.attacker.rng().pick(&self.attack_kinds) else { return };
         // A replayed token must be expired at every node, whatever its clock.
         let expiry_margin_ms =
-            self.ttl_ms + self.config.leeway_secs * SECOND_MS + 2 * self.config.clock_skew_max_ms + 2 * SECOND_MS;
+            self.ttl_ms + self.config.leeway_secs * SECOND_MS + 2 * self.config.clock_error_max_ms() + 2 * SECOND_MS;
         let material = Material {
             now_ms: self.now_ms,
             now_secs: self.true_secs(),
@@ -1637,6 +1698,29 @@ mod tests {
         assert!(violations.is_empty(), "{first:?}");
         assert!(world.counters.restarts_during_rotation >= 2);
         assert!(checked.starts_during_rotation >= 2, "{} starts", checked.starts_during_rotation);
+        assert!(world.logged_out.is_empty(), "{} people logged out", world.logged_out.len());
+    }
+
+    /// Refresh tokens, a separate credential living a day: a person whose access token is
+    /// rejected or expired sends the refresh token for a new one, and none is logged out by
+    /// rotations and restarts (the rotation's overlap covers the refresh token's lifetime).
+    #[test]
+    fn a_person_with_a_valid_refresh_token_is_never_logged_out_by_rotations_or_restarts() {
+        let mut config = Config::default_scenario(7, Policy::Rotating);
+        config.clients = 200;
+        config.duration_ms = 4 * crate::config::DAY_MS;
+        config.refresh_token_ttl_secs = Some(crate::config::DAY_MS / SECOND_MS);
+        config.revocation_at_ms = None;
+        config.bad_file = None;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        let counters = &world.counters;
+        assert!(counters.rotations >= 3 && counters.node_starts > 6);
+        assert!(counters.refresh_grants > 500, "{} refresh tokens redeemed", counters.refresh_grants);
         assert!(world.logged_out.is_empty(), "{} people logged out", world.logged_out.len());
     }
 
