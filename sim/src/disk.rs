@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokenring::FileStore;
 
 use crate::config::{Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS};
+use crate::model::DocumentModels;
 use crate::rng::{SimRng, Stream};
 use crate::store::{CrashPlan, Disk, NodeDisk, Outage, OutageKind, View, KEY_FILE};
 
@@ -28,6 +29,8 @@ pub(crate) struct Disks {
     /// Draws how long each write's syncs take (a stream of its own, so that it shifts no other
     /// draw).
     syncs: SimRng,
+    /// The oracle's model of every key set document a writer wrote to these disks.
+    pub(crate) documents: DocumentModels,
 }
 
 impl Disks {
@@ -84,7 +87,7 @@ impl Disks {
                 disk.lock().unwrap_or_else(PoisonError::into_inner).unmount(usize::from(node), until_ms);
             }
         }
-        Self { disks, stores, syncs: SimRng::new(config.seed, Stream::Syncs) }
+        Self { disks, stores, syncs: SimRng::new(config.seed, Stream::Syncs), documents: DocumentModels::default() }
     }
 
     /// The disk node `node`'s key file is on, with its clock set to `now_ms`.

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::MutexGuard;
 
-use sha2::{Digest, Sha256};
 use tokenring::{
     Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, ReloadReport, Reloaded, Rotation,
     Scratch, SharedRing, StoreError, Validation,
@@ -159,10 +158,9 @@ pub(crate) struct World<'c> {
     nodes: Vec<Node>,
     balancer: Balancer,
     clients: Vec<Client>,
-    /// The key file's disks and each node's mount of it.
+    /// The key file's disks and each node's mount of it, with the oracle's model of every
+    /// document written to them.
     disks: Disks,
-    /// The oracle's model of every key set document a writer wrote, by the document's SHA-256.
-    documents: BTreeMap<[u8; 32], KeySetModel>,
     faults: SimRng,
     behaviour: SimRng,
     network: SimRng,
@@ -239,7 +237,6 @@ impl<'c> World<'c> {
             balancer: Balancer::new(config.load_balancing),
             clients,
             disks,
-            documents: BTreeMap::new(),
             faults,
             behaviour,
             network: SimRng::new(seed, Stream::Network),
@@ -491,12 +488,12 @@ impl<'c> World<'c> {
 
     /// The oracle's model of the key set `ring` was read from, if a writer wrote it.
     fn model_of(&self, ring: &KeyRing) -> Option<KeySetModel> {
-        self.documents.get(&digest(ring.to_jwk_set().as_bytes())).map(KeySetModel::round_trip)
+        self.disks.documents.of_ring(ring)
     }
 
     /// Records the model of the document `ring` is written as, before it is written.
     fn register_document(&mut self, ring: &KeyRing, model: KeySetModel) {
-        self.documents.insert(digest(ring.to_jwk_set().as_bytes()), model);
+        self.disks.documents.register(ring, model);
     }
 
     /// The model of the ring `shared` holds now, reported to the checker.
@@ -531,13 +528,14 @@ impl<'c> World<'c> {
         let crashed = self.disk(writer).end_call(writer);
         let mut disk = self.disk(writer);
         let Some(previous) = disk.publish(Vec::new()) else { return (crashed, false) };
-        let current = disk.key_file().map(digest);
+        let current = disk.key_file().map(|bytes| zeroize::Zeroizing::new(bytes.to_vec()));
         let temp_files = disk.temp_files();
         drop(disk);
         self.disks.delay_propagation(writer, landed_ms, self.nodes.len(), &mut self.faults, self.config);
         let now_secs = self.nodes[writer].local_secs(changed_at_ms);
-        let before = previous.as_deref().and_then(|bytes| self.documents.get(&digest(bytes)));
-        let file = current.as_ref().map(|current| self.documents.get(current));
+        let documents = &self.disks.documents;
+        let before = previous.as_deref().and_then(|bytes| documents.of_document(bytes));
+        let file = current.as_deref().map(|current| documents.of_document(current));
         let observed = Observed::WriteEnded { writer, crashed, temp_files, file, before, now_secs };
         self.checker.observe(self.now_ms, &self.trace, observed);
         (crashed, true)
@@ -817,9 +815,13 @@ impl<'c> World<'c> {
         }
         // Whether the revocation reached the key file, whatever the call returned (a crash may
         // strike after the rename).
-        let current = self.disk(node).key_file().map(digest);
+        let current = self.disk(node).key_file().map(|bytes| zeroize::Zeroizing::new(bytes.to_vec()));
+        let documents = &self.disks.documents;
         let landed = revoked.filter(|(_, kid)| {
-            current.and_then(|current| self.documents.get(&current)).is_some_and(|model| model.revoked(*kid).is_some())
+            current
+                .as_deref()
+                .and_then(|current| documents.of_document(current))
+                .is_some_and(|model| model.revoked(*kid).is_some())
         });
         match (result, landed) {
             (_, Some((serial, _))) => {
@@ -1539,11 +1541,6 @@ impl<'c> World<'c> {
         }
         Counters::bump(self.counters.attack_outcomes.entry(kind.as_str()).or_default(), outcome);
     }
-}
-
-/// SHA-256 of a key set document: how the oracle finds its model.
-fn digest(document: &[u8]) -> [u8; 32] {
-    Sha256::digest(document).into()
 }
 
 #[cfg(test)]
