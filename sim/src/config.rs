@@ -398,9 +398,10 @@ impl Config {
             load_balancing: LoadBalancing::Random,
             token_ttl_secs: 3600,
             leeway_secs: 30,
-            // As far apart as the leeway allows (2 × 14.5 s + 1 s = 30 s): where the rotation's
-            // and the expiry's boundaries are tested.
-            clock_skew_max_ms: 14_500,
+            // As far apart as the leeway allows, with a day's drift and the latency
+            // (2 × (12.5 s + 1.728 s) + 0.4 s + 1 s = 29.856 s of 30 s): where the rotation's and
+            // the expiry's boundaries are tested.
+            clock_skew_max_ms: 12_500,
             clock_jump_interval_mean_ms: Some(6 * HOUR_MS),
             clock_drift_ppm_max: 20,
             latency_max_ms: 400,
@@ -536,8 +537,15 @@ impl Config {
             config.reload_stall_max_ms = rng.between(MINUTE_MS, 30 * MINUTE_MS);
         }
         config.retry_elsewhere = rng.chance(300);
-        config.clock_drift_ppm_max = if rng.chance(300) { 0 } else { rng.between(1, 200) };
-        config.latency_max_ms = if rng.chance(300) { 0 } else { rng.between(1, 2 * SECOND_MS) };
+        // Drift and latency within what the leeway leaves beside the skew, unless the skew is
+        // already beyond it.
+        let leeway_left_ms = (config.leeway_secs * SECOND_MS).saturating_sub(2 * config.clock_skew_max_ms + SECOND_MS);
+        let skew_beyond = 2 * config.clock_skew_max_ms + SECOND_MS > config.leeway_secs * SECOND_MS;
+        let latency_max_ms = if skew_beyond { 2 * SECOND_MS } else { (leeway_left_ms / 2).min(2 * SECOND_MS) };
+        config.latency_max_ms = if rng.chance(300) { 0 } else { rng.between(0, latency_max_ms) };
+        let drift_day_max_ms = if skew_beyond { u64::MAX } else { (leeway_left_ms - config.latency_max_ms) / 2 };
+        let drift_ppm_max = (drift_day_max_ms.saturating_mul(1_000_000) / DAY_MS).min(200);
+        config.clock_drift_ppm_max = if rng.chance(300) { 0 } else { rng.between(0, drift_ppm_max) };
         config.restart_during_rotation = rng.chance(500);
         // One seed in three issues refresh tokens, living up to three access tokens.
         config.refresh_token_ttl_secs =
@@ -668,10 +676,11 @@ impl Config {
         self.request_interval_mean_ms = u64::try_from(interval_ms).unwrap_or(u64::MAX).max(1);
     }
 
-    /// Whether any two node clocks stay within the verifier's leeway of each other (including
-    /// the second lost to whole-second timestamps), the condition of invariant 2.
+    /// Whether any two node clocks, each off by its skew and a day's drift, stay within the
+    /// verifier's leeway of each other with a request's latency on top (and the second lost to
+    /// whole-second timestamps): the condition of invariant 2.
     pub fn skew_within_leeway(&self) -> bool {
-        2 * self.clock_skew_max_ms + SECOND_MS <= self.leeway_secs * SECOND_MS
+        2 * self.clock_error_max_ms() + self.latency_max_ms + SECOND_MS <= self.leeway_secs * SECOND_MS
     }
 
     /// Whether reload loops may stall beyond every bound (a fault that voids the bounds of

@@ -24,7 +24,7 @@
 //! let report = tokenring_sim::check(&deployment(60), 0..1);
 //! assert!(report.people_logged_out() > 0);
 //! assert!(report.to_string().contains("propagation 1m is shorter than the slowest reload"), "{report}");
-//! // Five minutes covers the slowest reload (3m43s with store outages, clock skew and drift).
+//! // Five minutes covers the slowest reload (3m39s with store outages, clock skew and drift).
 //! let report = tokenring_sim::check(&deployment(300), 0..1);
 //! assert_eq!(report.people_logged_out(), 0, "{report}");
 //! ```
