@@ -53,6 +53,7 @@ mod config;
 mod deployment;
 mod disk;
 mod model;
+mod network;
 mod node;
 mod operator;
 mod oracle;

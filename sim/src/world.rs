@@ -18,6 +18,7 @@ use crate::client::{Client, HeldToken, Turn, Wake};
 use crate::config::{AttackKind, Config, SECOND_MS, STORE_RETRY_MS};
 use crate::disk::Disks;
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
+use crate::network::{InFlight, Network, Sent};
 use crate::node::{Node, NodeState};
 use crate::operator::Operator;
 use crate::queue::RadixQueue;
@@ -184,23 +185,8 @@ pub(crate) struct World<'c> {
     logged_out: std::collections::BTreeSet<u32>,
     /// How fast each node's clock drifts, drawn at its start.
     drift: SimRng,
-    /// Each request's network latency.
-    latency: SimRng,
-    /// Requests on their way to a node, by number.
-    in_flight: BTreeMap<u32, InFlight>,
-    next_request: u32,
-}
-
-/// A client's request on its way to a node.
-#[derive(Debug)]
-struct InFlight {
-    client: u32,
-    node: usize,
-    what: What,
-    held: HeldToken,
-    sent_ms: u64,
-    /// A request outside the client's regular ones ([`World::one_shot`]).
-    one_shot: bool,
+    /// The requests on their way from the clients to the nodes.
+    wire: Network,
 }
 
 impl core::fmt::Debug for World<'_> {
@@ -257,9 +243,7 @@ impl<'c> World<'c> {
             operator: Operator::default(),
             logged_out: std::collections::BTreeSet::new(),
             drift: SimRng::new(seed, Stream::Drift),
-            latency: SimRng::new(seed, Stream::Latency),
-            in_flight: BTreeMap::new(),
-            next_request: 0,
+            wire: Network::new(SimRng::new(seed, Stream::Latency), config.latency_max_ms),
         }
     }
 
@@ -1308,20 +1292,18 @@ impl<'c> World<'c> {
     fn dispatch(&mut self, request: InFlight) {
         self.counters.requests += 1;
         self.counters.requests_attempted += 1;
-        let latency_ms = self.latency.between(0, self.config.latency_max_ms);
-        if latency_ms == 0 {
-            return self.deliver(request);
+        match self.wire.send(request) {
+            Sent::Now(request) => self.deliver(request),
+            Sent::Later { number, latency_ms } => {
+                self.counters.latency_ms_max = self.counters.latency_ms_max.max(latency_ms);
+                self.schedule(self.now_ms + latency_ms, Event::Arrive { request: number });
+            }
         }
-        self.counters.latency_ms_max = self.counters.latency_ms_max.max(latency_ms);
-        let number = self.next_request;
-        self.next_request = self.next_request.wrapping_add(1);
-        self.in_flight.insert(number, request);
-        self.schedule(self.now_ms + latency_ms, Event::Arrive { request: number });
     }
 
     /// A request reaches its node.
     fn arrive(&mut self, number: u32) {
-        if let Some(request) = self.in_flight.remove(&number) {
+        if let Some(request) = self.wire.arrive(number) {
             self.counters.requests_delayed += 1;
             self.deliver(request);
         }
