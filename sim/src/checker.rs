@@ -24,6 +24,19 @@ pub(crate) enum RingRotation {
     Full,
 }
 
+/// When a client's request was sent, and how far the clocks that judge its token are off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Timing {
+    /// When the client sent it (simulated ms); it reaches the node after the network's latency.
+    pub(crate) sent_ms: u64,
+    /// How far the clock of the node that issued the token was off true time when it did.
+    pub(crate) issuer_error_ms: i64,
+    /// How far the clock of the node that verifies it is off true time now.
+    pub(crate) verifier_error_ms: i64,
+    /// The token's lifetime: an access token's, or a refresh token's.
+    pub(crate) ttl_ms: u64,
+}
+
 /// Something that happened in the model, as the checker needs to know it.
 pub(crate) enum Observed<'a> {
     /// A node writes a log line.
@@ -32,8 +45,11 @@ pub(crate) enum Observed<'a> {
     ClusterKey { jwk_set: &'a str },
     /// A library call that nothing in the scenario can make fail, failed.
     LibraryFailed { node: usize, call: &'static str, error: &'a dyn core::fmt::Display },
-    /// Node `node` came up (it takes requests from now on).
-    NodeUp { node: usize },
+    /// Node `node` came up (it takes requests from now on), with the ring of `model`, read
+    /// from its volume as it was when it booted at `booted_ms`.
+    NodeUp { node: usize, model: &'a KeySetModel, booted_ms: u64 },
+    /// A rotation's new key (`serial`) landed in the key file at `landed_ms`.
+    RotationLanded { serial: KeySerial, landed_ms: u64 },
     /// A node could not start for `reason`, and no fault the scenario injected explains it.
     StartFailed { node: usize, reason: &'static str },
     /// Node `node` `verb` (loaded, read) a key set; `model` is the oracle's model of it, none
@@ -75,7 +91,15 @@ pub(crate) enum Observed<'a> {
         expectation: Outcome,
         facts: &'a TokenFacts,
         mac_verified: bool,
+        timing: Option<Timing>,
     },
+    /// A writer on node `node` asked for the key file's lock at `asked_ms`, while the writer
+    /// before it held it until `lock_free_at_ms` (simulated time) or an outside holder
+    /// (`contended`) took some attempts; `locked_out`: it gave up (`StoreError::Locked`).
+    LockWait { node: usize, asked_ms: u64, lock_free_at_ms: u64, contended: bool, locked_out: bool },
+    /// A second rotator's update on `node`, concurrent with a first one that added the key of
+    /// `first_key`, succeeded; `holds`: the ring it reloaded holds that key.
+    ConcurrentUpdateEnded { node: usize, first_key: KeySerial, holds: bool },
     /// No node served a client. `able`: a node that is up and, by the model, able to serve it.
     Unanswered { client: u32, login: bool, able: Option<usize> },
 }
@@ -99,6 +123,17 @@ pub(crate) struct Checker<'c> {
     /// The checker's own counters, added to the run's at the end.
     unanswered_unexplained: u64,
     rejections_during_bad_file: u64,
+    /// Honest rejections of tokens sent before they expired whose latency and clock errors
+    /// together exceed the leeway: invariant 2 is not claimed for them.
+    rejections_beyond_leeway: u64,
+    /// The largest clock error seen on a node that issued or verified a client's token (ms).
+    clock_error_ms_max: u64,
+    /// The newest rotation's key and when it landed, until the key file changes otherwise.
+    rotation_landed: Option<(KeySerial, u64)>,
+    /// Nodes that booted while a rotation's key propagated.
+    starts_during_rotation: u64,
+    /// Honest tokens that expired on their way to the node, accepted within the leeway.
+    accepted_expired_in_flight: u64,
     attacks_routine_by_design: BTreeMap<&'static str, u64>,
 }
 
@@ -114,6 +149,11 @@ impl<'c> Checker<'c> {
             first_violation: None,
             unanswered_unexplained: 0,
             rejections_during_bad_file: 0,
+            rejections_beyond_leeway: 0,
+            clock_error_ms_max: 0,
+            rotation_landed: None,
+            starts_during_rotation: 0,
+            accepted_expired_in_flight: 0,
             attacks_routine_by_design: BTreeMap::new(),
         }
     }
@@ -132,6 +172,10 @@ impl<'c> Checker<'c> {
     pub(crate) fn finish(self, counters: &mut Counters) -> (BTreeMap<Invariant, u64>, Option<Violation>) {
         counters.unanswered_unexplained += self.unanswered_unexplained;
         counters.rejections_during_bad_file += self.rejections_during_bad_file;
+        counters.rejections_beyond_leeway += self.rejections_beyond_leeway;
+        counters.starts_during_rotation += self.starts_during_rotation;
+        counters.accepted_expired_in_flight += self.accepted_expired_in_flight;
+        counters.clock_error_ms_max = counters.clock_error_ms_max.max(self.clock_error_ms_max);
         for (reason, count) in self.attacks_routine_by_design {
             *counters.attacks_routine_by_design.entry(reason).or_insert(0) += count;
         }
@@ -174,20 +218,24 @@ impl<'c> Checker<'c> {
             Observed::LibraryFailed { node, call, error } => {
                 vec![(Invariant::KeyKnowledge, format!("node {node}: {call} failed: {error}"))]
             }
-            Observed::NodeUp { node } => {
+            Observed::RotationLanded { serial, landed_ms } => {
+                self.rotation_landed = Some((serial, landed_ms));
+                Vec::new()
+            }
+            Observed::NodeUp { node, model, booted_ms } => {
+                let mut verdicts = self.restarted_during_rotation(node, model, booted_ms);
                 let unmounted = self.config.policy.uses_store()
                     && self
                         .config
                         .unmounted_secret
                         .is_some_and(|(unmounted, until_ms)| usize::from(unmounted) == node && now_ms < until_ms);
                 if unmounted {
-                    vec![(
+                    verdicts.push((
                         Invariant::KeyKnowledge,
                         format!("node {node} came up while its Secret was not mounted: it has a key no other node has"),
-                    )]
-                } else {
-                    Vec::new()
+                    ));
                 }
+                verdicts
             }
             Observed::StartFailed { node, reason } => {
                 vec![(Invariant::Liveness, format!("node {node} cannot start: {reason}"))]
@@ -230,6 +278,8 @@ impl<'c> Checker<'c> {
             }
             Observed::Revoked { serial } => {
                 self.revoked.insert(serial, now_ms);
+                // The key file changed since the rotation: later starts are judged by the model.
+                self.rotation_landed = None;
                 Vec::new()
             }
             Observed::RotationDecided { ring, model_rotates, model_refuses } => {
@@ -259,8 +309,38 @@ impl<'c> Checker<'c> {
                 }
                 verdicts
             }
-            Observed::Served { node, attack, actor, result, expectation, facts, mac_verified } => {
-                self.served(now_ms, node, attack, actor, result, expectation, facts, mac_verified)
+            Observed::Served { node, attack, actor, result, expectation, facts, mac_verified, timing } => {
+                self.served(now_ms, node, attack, actor, result, expectation, facts, mac_verified, timing)
+            }
+            Observed::LockWait { node, asked_ms, lock_free_at_ms, contended, locked_out } => {
+                let bound_ms =
+                    u64::from(tokenring::limits::LOCK_ATTEMPTS_MAX - 1) * tokenring::limits::LOCK_RETRY_MILLIS;
+                if locked_out && !contended && lock_free_at_ms <= asked_ms + bound_ms {
+                    vec![(
+                        Invariant::Liveness,
+                        format!(
+                            "node {node} gave up on the key file's lock, which the writer before it released {} after \
+                             it asked, within the store's wait of {}",
+                            format_duration(lock_free_at_ms.saturating_sub(asked_ms)),
+                            format_duration(bound_ms)
+                        ),
+                    )]
+                } else {
+                    Vec::new()
+                }
+            }
+            Observed::ConcurrentUpdateEnded { node, first_key, holds } => {
+                if holds {
+                    Vec::new()
+                } else {
+                    vec![(
+                        Invariant::KeyKnowledge,
+                        format!(
+                            "node {node}'s update, concurrent with another rotator's, left a ring without the key \
+                             (serial {first_key}) the other one added: a rotation was lost"
+                        ),
+                    )]
+                }
             }
             Observed::Unanswered { client, login, able } => match able {
                 Some(node) => {
@@ -326,6 +406,51 @@ impl<'c> Checker<'c> {
         verdicts
     }
 
+    /// A node restarted while a rotation's key propagates (a rolling restart during the
+    /// rotation) boots on the key file as it is: if it booted after the new key landed, it must
+    /// come up holding it, or it would reject the tokens that key signs once it activates.
+    fn restarted_during_rotation(
+        &mut self,
+        node: usize,
+        model: &KeySetModel,
+        booted_ms: u64,
+    ) -> Vec<(Invariant, String)> {
+        let Some((serial, landed_ms)) = self.rotation_landed else { return Vec::new() };
+        let propagation_ms = self.config.propagation_secs() * SECOND_MS;
+        if booted_ms < landed_ms || booted_ms >= landed_ms + propagation_ms || self.bad_file_until_ms.is_some() {
+            return Vec::new();
+        }
+        self.starts_during_rotation += 1;
+        if model.held_serial(serial).is_some() {
+            return Vec::new();
+        }
+        vec![(
+            Invariant::KeyKnowledge,
+            format!(
+                "node {node}, restarted {} after a rotation's key landed, came up without it",
+                format_duration(booted_ms - landed_ms)
+            ),
+        )]
+    }
+
+    /// Whether the verifier's leeway covers a request that arrives now, sent before its token
+    /// expired: the network's latency plus how far the verifier's clock runs ahead of the
+    /// issuer's stays within the leeway less a second (an expiry in flight; whole seconds, and
+    /// a token is valid before its `exp`), the issuer's clock runs at most that far ahead of
+    /// the verifier's (`nbf`), and both clocks are within the configured bound (skew, plus a
+    /// day's drift).
+    fn within_leeway(&self, now_ms: u64, issued_ms: u64, timing: Timing) -> bool {
+        let leeway_ms = i128::from(self.config.leeway_secs.min(tokenring::limits::LEEWAY_SECS_MAX) * SECOND_MS);
+        let ttl_ms = i128::from(timing.ttl_ms);
+        let (issuer, verifier) = (i128::from(timing.issuer_error_ms), i128::from(timing.verifier_error_ms));
+        let age_ms = i128::from(now_ms) - i128::from(issued_ms);
+        let bound_ms = u128::from(self.config.clock_error_max_ms());
+        issuer.unsigned_abs() <= bound_ms
+            && verifier.unsigned_abs() <= bound_ms
+            && age_ms - ttl_ms + (verifier - issuer) <= leeway_ms - i128::from(SECOND_MS)
+            && (issuer - verifier) - age_ms <= leeway_ms - i128::from(SECOND_MS)
+    }
+
     /// Invariants 1, 2, 3 and 8 on one verification.
     #[allow(clippy::too_many_arguments)]
     fn served(
@@ -338,8 +463,13 @@ impl<'c> Checker<'c> {
         expectation: Outcome,
         facts: &TokenFacts,
         mac_verified: bool,
+        timing: Option<Timing>,
     ) -> Vec<(Invariant, String)> {
         let mut verdicts = Vec::new();
+        if let Some(timing) = timing {
+            let error_ms = timing.issuer_error_ms.unsigned_abs().max(timing.verifier_error_ms.unsigned_abs());
+            self.clock_error_ms_max = self.clock_error_ms_max.max(error_ms);
+        }
         let outcome = match result {
             Ok(_) => Outcome::Accepted,
             Err(rejection) => Outcome::Rejected(rejection.code()),
@@ -373,19 +503,32 @@ impl<'c> Checker<'c> {
         if attack.is_none() && result.is_err() && bad_file {
             self.rejections_during_bad_file += 1;
         }
-        let ttl_ms = self.config.token_ttl_secs * SECOND_MS;
-        if attack.is_none()
+        let ttl_ms = timing.map_or(self.config.token_ttl_secs * SECOND_MS, |timing| timing.ttl_ms);
+        let sent_ms = timing.map_or(now_ms, |timing| timing.sent_ms);
+        let claimed = attack.is_none()
             && result.is_err()
             && revoked_at_ms.is_none()
             && !bad_file
             && self.config.promises_no_spurious_rejection()
-            && now_ms < facts.issued_ms + ttl_ms
+            && sent_ms < facts.issued_ms + ttl_ms;
+        let within_leeway = timing.is_none_or(|timing| self.within_leeway(now_ms, facts.issued_ms, timing));
+        if claimed && !within_leeway {
+            self.rejections_beyond_leeway += 1;
+        }
+        if attack.is_none()
+            && result.is_ok()
+            && now_ms >= facts.issued_ms + ttl_ms
+            && sent_ms < facts.issued_ms + ttl_ms
         {
+            // Sent before it expired, arrived after: the leeway took the latency.
+            self.accepted_expired_in_flight += 1;
+        }
+        if claimed && within_leeway {
             verdicts.push((
                 Invariant::SpuriousRejection,
                 format!(
-                    "node {node} rejected client {actor}'s unexpired token ({}s left) with {}",
-                    (facts.issued_ms + ttl_ms - now_ms) / SECOND_MS,
+                    "node {node} rejected client {actor}'s token, sent with {} left, with {}",
+                    format_duration(facts.issued_ms + ttl_ms - sent_ms),
                     outcome.as_str()
                 ),
             ));
@@ -474,10 +617,70 @@ mod tests {
         config.unmounted_secret = Some((2, 120_000));
         let trace = Trace::new();
         let mut checker = Checker::new(&config);
-        checker.observe(1_000, &trace, Observed::NodeUp { node: 1 });
-        checker.observe(120_000, &trace, Observed::NodeUp { node: 2 });
+        let model = KeySetModel::default();
+        checker.observe(1_000, &trace, Observed::NodeUp { node: 1, model: &model, booted_ms: 0 });
+        checker.observe(120_000, &trace, Observed::NodeUp { node: 2, model: &model, booted_ms: 0 });
         assert_eq!(checker.violation_count(), 0);
-        checker.observe(119_999, &trace, Observed::NodeUp { node: 2 });
+        checker.observe(119_999, &trace, Observed::NodeUp { node: 2, model: &model, booted_ms: 0 });
+        assert_eq!(checker.violation_count(), 1);
+    }
+
+    /// A token sent before it expired and rejected on arrival is a spurious rejection when the
+    /// latency and the clocks' difference fit the leeway, and is not claimed when they do not.
+    #[test]
+    fn a_token_that_expires_in_flight_is_judged_by_the_leeway_latency_and_clocks() {
+        let config = Config::default_scenario(1, Policy::Persisted);
+        let trace = Trace::new();
+        let mut checker = Checker::new(&config);
+        let ttl_ms = config.token_ttl_secs * SECOND_MS;
+        let facts = TokenFacts {
+            shape: model::Shape::Compact(model::HeaderFacts::Hs256 { kid: None }),
+            signed_by: Some(1),
+            exp_secs: 0,
+            nbf_secs: 0,
+            subject: 7,
+            issued_ms: 1_000,
+        };
+        let rejected: Result<(u32, Option<Kid>), Rejection> = Err(Rejection::Expired);
+        let sent_ms = 1_000 + ttl_ms - 1;
+        let serve = |checker: &mut Checker<'_>, latency_ms: u64, issuer_error_ms: i64, verifier_error_ms: i64| {
+            let timing = Some(Timing { sent_ms, issuer_error_ms, verifier_error_ms, ttl_ms });
+            let observed = Observed::Served {
+                node: 0,
+                attack: None,
+                actor: 7,
+                result: &rejected,
+                expectation: Outcome::Rejected("expired"),
+                facts: &facts,
+                mac_verified: true,
+                timing,
+            };
+            checker.observe(sent_ms + latency_ms, &trace, observed);
+        };
+        // 400 ms on the wire, the verifier's clock 10 s ahead: within the 30 s leeway.
+        serve(&mut checker, 400, -5_000, 5_000);
+        assert_eq!(checker.violation_count(), 1);
+        // 2 s on the wire, clocks 29 s apart: beyond it; counted, not claimed.
+        serve(&mut checker, 2_000, -14_500, 14_500);
+        assert_eq!(checker.violation_count(), 1);
+        let mut counters = Counters::default();
+        let (violations, _) = checker.finish(&mut counters);
+        assert_eq!(violations.get(&Invariant::SpuriousRejection), Some(&1));
+        assert_eq!(counters.rejections_beyond_leeway, 1);
+    }
+
+    /// A node that boots after a rotation's key landed, while it propagates, must hold it.
+    #[test]
+    fn a_node_restarted_during_a_rotation_without_its_key_is_a_violation() {
+        let config = Config::default_scenario(1, Policy::Rotating);
+        let trace = Trace::new();
+        let mut checker = Checker::new(&config);
+        let model = KeySetModel::default();
+        checker.observe(10, &trace, Observed::RotationLanded { serial: 2, landed_ms: 10 });
+        // Booted before the key landed: not judged.
+        checker.observe(50, &trace, Observed::NodeUp { node: 0, model: &model, booted_ms: 9 });
+        assert_eq!(checker.violation_count(), 0);
+        checker.observe(60, &trace, Observed::NodeUp { node: 1, model: &model, booted_ms: 20 });
         assert_eq!(checker.violation_count(), 1);
     }
 

@@ -19,6 +19,8 @@ pub(crate) struct HeldToken {
     /// When the client believes the token expires: issue time plus lifetime, by its own clock
     /// (true time).
     pub(crate) expires_ms: u64,
+    /// How far the issuing node's clock was off true time when it issued the token.
+    pub(crate) issuer_error_ms: i64,
 }
 
 /// What a client does when its timer fires.
@@ -48,7 +50,10 @@ pub(crate) enum Turn {
 #[derive(Debug)]
 pub(crate) struct Client {
     pub(crate) phase: Phase,
+    /// Its access token.
     pub(crate) token: Option<HeldToken>,
+    /// Its refresh token, a separate long-lived credential, if the deployment issues them.
+    pub(crate) refresh: Option<HeldToken>,
     /// Resends its last token after an idle period without checking its expiry.
     stale_habit: bool,
     /// Never refreshes: uses each token to its last millisecond.
@@ -61,6 +66,7 @@ impl Client {
         Self {
             phase: Phase::LoggedOut,
             token: None,
+            refresh: None,
             stale_habit: behaviour.chance(config.stale_token_clients_per_mille),
             to_the_end: behaviour.chance(config.to_the_end_clients_per_mille),
         }
@@ -79,6 +85,7 @@ impl Client {
                 let pause_ms = behaviour.exponential(config.session_idle_mean_ms);
                 if behaviour.chance(config.logout_per_mille) {
                     self.token = None;
+                    self.refresh = None;
                     self.phase = Phase::LoggedOut;
                 } else {
                     self.phase = Phase::Idle;
@@ -114,6 +121,11 @@ impl Client {
             let until_ms = now_ms + behaviour.exponential(config.session_active_mean_ms);
             self.phase = Phase::Active { until_ms };
         }
+    }
+
+    /// The client's refresh token, if it holds one it believes unexpired at `now_ms`.
+    pub(crate) fn valid_refresh(&self, now_ms: u64) -> bool {
+        self.refresh.as_ref().is_some_and(|refresh| now_ms < refresh.expires_ms)
     }
 
     /// Whether the client still holds the token it got at `issued_ms`, and a session.

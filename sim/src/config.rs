@@ -28,6 +28,9 @@ pub const CLIENTS_MAX: u32 = 1_000_000;
 pub const DURATION_MS_MAX: u64 = 366 * DAY_MS;
 /// Most requests in a client's burst after it gets a new token.
 pub const BURST_REQUESTS_MAX: u32 = 8;
+/// The fastest a simulated clock may drift, in parts per million (a quartz clock without time
+/// synchronisation drifts tens of ppm).
+pub const CLOCK_DRIFT_PPM_MAX: u64 = 1_000;
 
 /// How a node gets the HMAC key it signs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -115,82 +118,16 @@ impl LoadBalancing {
     }
 }
 
-/// A deliberate bug in the library, to prove that the checker catches what it must: one of
-/// the core's canaries (`tokenring::canary`, compiled in by this crate's `canaries` feature),
-/// armed on the run's thread. The simulator runs the mutated library code; the oracle is never
-/// told.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Canary {
-    /// The signer takes pending keys: a rotation's new key signs before every node has it.
-    SignerTakesPending,
-    /// `FileStore::update` takes no lock: of two overlapping rotations, the later write drops
-    /// the other's key.
-    UpdateTakesNoLock,
-    /// A token's `exp` is not checked.
-    ExpNotChecked,
-    /// A key retires a second after its retire time (`<` for `<=`).
-    RetireBoundaryOffByOne,
-    /// A save removes the key file, then writes the new one in its place.
-    SaveInPlace,
-    /// `KeyRing::revoke` does nothing: a revoked key still verifies.
-    RevokedKeyVerifies,
-    /// `SharedRing::reload` of a file that does not parse swaps in an empty ring.
-    ReloadEmptiesOnParseError,
-    /// A key activates a second after its activation time: a ring generated now cannot sign.
-    ActivationBoundaryOffByOne,
-    /// A token that begins with one of the ring's own headers is accepted without its MAC.
-    MacSkippedForOwnHeader,
-    /// A token naming a forgotten key is `retired-key` (routine), as if its MAC had held.
-    ForgottenKeyRoutine,
-    /// A rotation ignores the overlap: the previous keys retire as the new key activates.
-    OverlapIgnored,
-}
+/// A deliberate bug in the library, to prove that the checker catches what it must: the core's
+/// own canaries (`tokenring::canary`, compiled in by this crate's `canaries` feature), armed on
+/// the run's thread. The simulator runs the mutated library code; the oracle is never told.
+#[cfg(feature = "canaries")]
+pub use tokenring::canary::Canary;
 
-impl Canary {
-    /// Every canary, in the core's order.
-    pub const ALL: [Canary; 11] = [
-        Self::SignerTakesPending,
-        Self::UpdateTakesNoLock,
-        Self::ExpNotChecked,
-        Self::RetireBoundaryOffByOne,
-        Self::SaveInPlace,
-        Self::RevokedKeyVerifies,
-        Self::ReloadEmptiesOnParseError,
-        Self::ActivationBoundaryOffByOne,
-        Self::MacSkippedForOwnHeader,
-        Self::ForgottenKeyRoutine,
-        Self::OverlapIgnored,
-    ];
-
-    /// The canary's name on the command line: the core's name for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SignerTakesPending => "signer-takes-pending",
-            Self::UpdateTakesNoLock => "update-takes-no-lock",
-            Self::ExpNotChecked => "exp-not-checked",
-            Self::RetireBoundaryOffByOne => "retire-boundary-off-by-one",
-            Self::SaveInPlace => "save-in-place",
-            Self::RevokedKeyVerifies => "revoked-key-verifies",
-            Self::ReloadEmptiesOnParseError => "reload-empties-on-parse-error",
-            Self::ActivationBoundaryOffByOne => "activation-boundary-off-by-one",
-            Self::MacSkippedForOwnHeader => "mac-skipped-for-own-header",
-            Self::ForgottenKeyRoutine => "forgotten-key-routine",
-            Self::OverlapIgnored => "overlap-ignored",
-        }
-    }
-
-    /// The canary named `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|canary| canary.as_str() == name)
-    }
-
-    /// The core's canary of the same name.
-    #[cfg(feature = "canaries")]
-    pub(crate) fn library(self) -> tokenring::canary::Canary {
-        let found = tokenring::canary::Canary::from_name(self.as_str());
-        found.unwrap_or_else(|| unreachable!("the core has a canary named {}", self.as_str()))
-    }
+/// A canary in a report: its name.
+#[cfg(feature = "canaries")]
+fn serialize_canary<S: serde::Serializer>(canary: &Option<Canary>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_some(&canary.map(Canary::as_str))
 }
 
 /// What an attacker sends. Each kind is built from the attacker's own keys or from genuine
@@ -310,6 +247,12 @@ pub struct Config {
     /// Mean time between two steps of a running node's clock (NTP corrections, both ways), to a
     /// new offset within the skew bound; none if clocks only change at restarts.
     pub clock_jump_interval_mean_ms: Option<u64>,
+    /// Each node's clock runs fast or slow by up to this rate, in parts per million, drawn at
+    /// every start; the error adds up until the clock steps or the node restarts.
+    pub clock_drift_ppm_max: u64,
+    /// Each request reaches its node after a network latency of up to this long, drawn per
+    /// request; 0: at once.
+    pub latency_max_ms: u64,
 
     /// Mean time between two requests of an active client.
     pub request_interval_mean_ms: u64,
@@ -319,6 +262,10 @@ pub struct Config {
     pub session_idle_mean_ms: u64,
     /// Chance, per mille, that an active period ends with a logout rather than going idle.
     pub logout_per_mille: u32,
+    /// Lifetime of the refresh tokens issued at login beside the access token, in seconds, if
+    /// the deployment issues them: a client whose access token is rejected or expired sends
+    /// its refresh token for a new one, and logs in again only if that is refused too.
+    pub refresh_token_ttl_secs: Option<u64>,
     /// Token age, per mille of its lifetime, from which a client refreshes it.
     pub refresh_at_per_mille: u32,
     /// Share of clients, per mille, that resend their last token after an idle period without
@@ -333,6 +280,9 @@ pub struct Config {
 
     /// Period of rolling restarts (every node, one after the other), if any.
     pub rolling_restart_interval_ms: Option<u64>,
+    /// Rotating policies: every rotation that writes a key starts a rolling restart at once,
+    /// while the new key propagates (a deploy that rotates, or a rotation during a deploy).
+    pub restart_during_rotation: bool,
     /// One-off restarts: (time, node).
     pub scheduled_restarts: Vec<(u64, u16)>,
     /// Mean time between two crashes of one node, if nodes crash.
@@ -403,7 +353,9 @@ pub struct Config {
     /// Chance, per mille, that the attacker captures a token a node issues.
     pub capture_per_mille: u32,
 
-    /// A deliberately broken component, if any.
+    /// The library canary armed for the run, if any.
+    #[cfg(feature = "canaries")]
+    #[serde(serialize_with = "serialize_canary")]
     pub canary: Option<Canary>,
 }
 
@@ -446,19 +398,24 @@ impl Config {
             load_balancing: LoadBalancing::Random,
             token_ttl_secs: 3600,
             leeway_secs: 30,
-            // As far apart as the leeway allows (2 × 14.5 s + 1 s = 30 s): where the rotation's
-            // and the expiry's boundaries are tested.
-            clock_skew_max_ms: 14_500,
+            // As far apart as the leeway allows, with a day's drift and the latency
+            // (2 × (12.5 s + 1.728 s) + 0.4 s + 1 s = 29.856 s of 30 s): where the rotation's and
+            // the expiry's boundaries are tested.
+            clock_skew_max_ms: 12_500,
             clock_jump_interval_mean_ms: Some(6 * HOUR_MS),
+            clock_drift_ppm_max: 20,
+            latency_max_ms: 400,
             request_interval_mean_ms: 4 * MINUTE_MS,
             session_active_mean_ms: 2 * HOUR_MS,
             session_idle_mean_ms: 6 * HOUR_MS,
             logout_per_mille: 300,
+            refresh_token_ttl_secs: None,
             refresh_at_per_mille: 750,
             stale_token_clients_per_mille: 0,
             to_the_end_clients_per_mille: 300,
             burst_requests: 2,
             rolling_restart_interval_ms: Some(DAY_MS),
+            restart_during_rotation: true,
             scheduled_restarts: Vec::new(),
             crash_interval_mean_ms: Some(3 * DAY_MS),
             downtime_min_ms: 10 * SECOND_MS,
@@ -492,6 +449,7 @@ impl Config {
             attack_interval_mean_ms: Some(10 * SECOND_MS),
             attack_kinds: AttackKind::ALL.iter().fold(0, |bits, kind| bits | kind.bit()),
             capture_per_mille: 20,
+            #[cfg(feature = "canaries")]
             canary: None,
         }
     }
@@ -579,6 +537,19 @@ impl Config {
             config.reload_stall_max_ms = rng.between(MINUTE_MS, 30 * MINUTE_MS);
         }
         config.retry_elsewhere = rng.chance(300);
+        // Drift and latency within what the leeway leaves beside the skew, unless the skew is
+        // already beyond it.
+        let leeway_left_ms = (config.leeway_secs * SECOND_MS).saturating_sub(2 * config.clock_skew_max_ms + SECOND_MS);
+        let skew_beyond = 2 * config.clock_skew_max_ms + SECOND_MS > config.leeway_secs * SECOND_MS;
+        let latency_max_ms = if skew_beyond { 2 * SECOND_MS } else { (leeway_left_ms / 2).min(2 * SECOND_MS) };
+        config.latency_max_ms = if rng.chance(300) { 0 } else { rng.between(0, latency_max_ms) };
+        let drift_day_max_ms = if skew_beyond { u64::MAX } else { (leeway_left_ms - config.latency_max_ms) / 2 };
+        let drift_ppm_max = (drift_day_max_ms.saturating_mul(1_000_000) / DAY_MS).min(200);
+        config.clock_drift_ppm_max = if rng.chance(300) { 0 } else { rng.between(0, drift_ppm_max) };
+        config.restart_during_rotation = rng.chance(500);
+        // One seed in three issues refresh tokens, living up to three access tokens.
+        config.refresh_token_ttl_secs =
+            rng.chance(333).then(|| rng.between(config.token_ttl_secs, 3 * config.token_ttl_secs));
         // Keep the run small: shorten it, then slow the clients, until the expected number of
         // requests fits the budget.
         while config.expected_requests() > requests_budget {
@@ -605,14 +576,19 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 17] = [
-            (self.canary.is_none() || cfg!(feature = "canaries"), "canary (build with --features canaries)"),
+        let checks: [(bool, &'static str); 19] = [
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
             ((1..=DAY_MS / SECOND_MS).contains(&self.token_ttl_secs), "token lifetime"),
+            (
+                self.refresh_token_ttl_secs.is_none_or(|ttl| (1..=30 * DAY_MS / SECOND_MS).contains(&ttl)),
+                "refresh token lifetime",
+            ),
             (self.leeway_secs <= LEEWAY_SECS_MAX, "leeway"),
             (self.clock_skew_max_ms <= HOUR_MS, "clock skew"),
+            (self.clock_drift_ppm_max <= CLOCK_DRIFT_PPM_MAX, "clock drift"),
+            (self.latency_max_ms <= MINUTE_MS, "latency"),
             (self.request_interval_mean_ms >= 1 && self.session_active_mean_ms >= 1, "client rates"),
             (self.downtime_min_ms >= 1 && self.downtime_min_ms <= self.downtime_max_ms, "downtime"),
             (self.store_outage_max_ms >= 1 && self.store_outage_max_ms <= HOUR_MS, "store outage length"),
@@ -644,8 +620,20 @@ impl Config {
             + worst_reload_ms
             + self.store_outage_max_ms
             + STORE_RETRY_MS
-            + 2 * self.clock_skew_max_ms;
+            + 2 * self.clock_error_max_ms();
         bound_ms.div_ceil(SECOND_MS) + 2
+    }
+
+    /// The lifetime of the longest-lived token the nodes issue: the access token's, or the
+    /// refresh token's.
+    pub fn longest_token_secs(&self) -> u64 {
+        self.token_ttl_secs.max(self.refresh_token_ttl_secs.unwrap_or(0))
+    }
+
+    /// The largest clock error the scenario's rules allow a node: the skew bound, plus what
+    /// the fastest drift adds in a day (nodes restart, or their clocks step, well within it).
+    pub fn clock_error_max_ms(&self) -> u64 {
+        self.clock_skew_max_ms + self.clock_drift_ppm_max * DAY_MS / 1_000_000
     }
 
     /// The propagation time of the rotations (`Rotation::propagation_secs`): the reload bound,
@@ -672,7 +660,7 @@ impl Config {
             return overlap;
         }
         match self.policy {
-            Policy::Rotating => self.token_ttl_secs + self.leeway_secs,
+            Policy::Rotating => self.longest_token_secs() + self.leeway_secs,
             Policy::RotatingShortOverlap => (self.token_ttl_secs / 4).max(1),
             Policy::Ephemeral | Policy::PerNodeFiles | Policy::Persisted => 0,
         }
@@ -688,10 +676,11 @@ impl Config {
         self.request_interval_mean_ms = u64::try_from(interval_ms).unwrap_or(u64::MAX).max(1);
     }
 
-    /// Whether any two node clocks stay within the verifier's leeway of each other (including
-    /// the second lost to whole-second timestamps), the condition of invariant 2.
+    /// Whether any two node clocks, each off by its skew and a day's drift, stay within the
+    /// verifier's leeway of each other with a request's latency on top (and the second lost to
+    /// whole-second timestamps): the condition of invariant 2.
     pub fn skew_within_leeway(&self) -> bool {
-        2 * self.clock_skew_max_ms + SECOND_MS <= self.leeway_secs * SECOND_MS
+        2 * self.clock_error_max_ms() + self.latency_max_ms + SECOND_MS <= self.leeway_secs * SECOND_MS
     }
 
     /// Whether reload loops may stall beyond every bound (a fault that voids the bounds of
@@ -705,7 +694,9 @@ impl Config {
         self.policy.promises_no_spurious_rejection()
             && self.skew_within_leeway()
             && self.propagation_within_bound()
-            && self.overlap_configured_secs.is_none_or(|overlap| overlap >= self.token_ttl_secs + self.leeway_secs)
+            && self
+                .overlap_configured_secs
+                .is_none_or(|overlap| overlap >= self.longest_token_secs() + self.leeway_secs)
             && self.reload_stall_per_mille == 0
     }
 
@@ -723,15 +714,23 @@ impl Config {
         u64::try_from(active_ms / u128::from(self.request_interval_mean_ms.max(1))).unwrap_or(u64::MAX)
     }
 
+    /// The name of the library canary armed for the run, if any.
+    pub fn canary_name(&self) -> Option<&'static str> {
+        #[cfg(feature = "canaries")]
+        return self.canary.map(Canary::as_str);
+        #[cfg(not(feature = "canaries"))]
+        None
+    }
+
     /// The one-line command that reproduces this run, if the command line can express it.
     pub fn reproduce_command(&self) -> Option<String> {
-        let features = if self.canary.is_some() { " --features canaries" } else { "" };
+        let features = if self.canary_name().is_some() { " --features canaries" } else { "" };
         self.reproduce_args().map(|args| format!("cargo run --release -p tokenring-sim{features} -- {args}"))
     }
 
     /// The command-line arguments that reproduce this run, if the command line can express it.
     pub fn reproduce_args(&self) -> Option<String> {
-        let canary = self.canary.map(|canary| format!(" --canary {}", canary.as_str())).unwrap_or_default();
+        let canary = self.canary_name().map(|canary| format!(" --canary {canary}")).unwrap_or_default();
         match self.origin {
             Origin::Swarm { requests_budget } => {
                 let budget = if requests_budget == Self::SWARM_REQUESTS_BUDGET {
@@ -753,8 +752,12 @@ impl Config {
                     .propagation_configured_secs
                     .map(|secs| format!(" --propagation {}", format_duration(secs * SECOND_MS)))
                     .unwrap_or_default();
+                let refresh = self
+                    .refresh_token_ttl_secs
+                    .map(|secs| format!(" --refresh-tokens {}", format_duration(secs * SECOND_MS)))
+                    .unwrap_or_default();
                 Some(format!(
-                    "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{interval}{propagation}{retry}{canary}",
+                    "--seed {} --policy {} --nodes {} --clients {} --duration {} --lb {}{interval}{propagation}{refresh}{retry}{canary}",
                     self.seed,
                     self.policy,
                     self.nodes,
@@ -785,15 +788,20 @@ impl Config {
                 format_duration(self.duration_ms)
             ),
             format!(
-                "tokens: ttl={} leeway={}s clock-skew=±{}{}{} refresh-at={}‰",
+                "tokens: ttl={}{} leeway={}s clock-skew=±{} drift=±{}ppm{}{} refresh-at={}‰ latency≤{}",
                 format_duration(self.token_ttl_secs * SECOND_MS),
+                self.refresh_token_ttl_secs
+                    .map(|ttl| format!(" refresh-tokens={}", format_duration(ttl * SECOND_MS)))
+                    .unwrap_or_default(),
                 self.leeway_secs,
                 format_duration(self.clock_skew_max_ms),
+                self.clock_drift_ppm_max,
                 self.clock_jump_interval_mean_ms
                     .map(|mean| format!(" (a running clock steps every {} on average)", format_duration(mean)))
                     .unwrap_or_default(),
                 if self.skew_within_leeway() { "" } else { " (beyond the leeway: invariant 2 not claimed)" },
-                self.refresh_at_per_mille
+                self.refresh_at_per_mille,
+                format_duration(self.latency_max_ms)
             ),
             format!(
                 "clients: request-every={} active={} idle={} logout={}‰ stale-token-clients={}‰ to-the-end-clients={}‰ burst={} retry-elsewhere={}",
@@ -807,8 +815,9 @@ impl Config {
                 if self.retry_elsewhere { "yes" } else { "no" }
             ),
             format!(
-                "faults: rolling-restart-every={} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰ lock-contention={}‰ propagation-delay≤{} (at the bound: {}‰)",
+                "faults: rolling-restart-every={}{} crash-every={} downtime={}..{} store-outage-every={} (≤{}) write-crash={}‰ concurrent-rotation={}‰ lock-contention={}‰ propagation-delay≤{} (at the bound: {}‰)",
                 optional(self.rolling_restart_interval_ms),
+                if self.restart_during_rotation { " (and at every rotation)" } else { "" },
                 optional(self.crash_interval_mean_ms),
                 format_duration(self.downtime_min_ms),
                 format_duration(self.downtime_max_ms),
@@ -872,7 +881,7 @@ impl Config {
                 optional(self.attack_interval_mean_ms),
                 kinds,
                 self.capture_per_mille,
-                self.canary.map(|canary| format!(" CANARY={}", canary.as_str())).unwrap_or_default()
+                self.canary_name().map(|canary| format!(" CANARY={canary}")).unwrap_or_default()
             ),
         ]
     }

@@ -24,7 +24,7 @@
 //! let report = tokenring_sim::check(&deployment(60), 0..1);
 //! assert!(report.people_logged_out() > 0);
 //! assert!(report.to_string().contains("propagation 1m is shorter than the slowest reload"), "{report}");
-//! // Five minutes covers the slowest reload (3m39s with store outages and clock skew).
+//! // Five minutes covers the slowest reload (3m39s with store outages, clock skew and drift).
 //! let report = tokenring_sim::check(&deployment(300), 0..1);
 //! assert_eq!(report.people_logged_out(), 0, "{report}");
 //! ```
@@ -33,7 +33,7 @@ use core::fmt;
 use core::ops::Range;
 use std::time::Duration;
 
-use tokenring::{Entropy, KeyError, KeyRing, Rotation};
+use tokenring::Rotation;
 
 use crate::config::{format_duration, Config, LoadBalancing, Origin, Policy, DAY_MS, DURATION_MS_MAX, SECOND_MS};
 use crate::report::RunReport;
@@ -82,33 +82,16 @@ pub struct Deployment {
     every_ms: u64,
 }
 
-/// The lifecycle times a ring gives a rotation made with `rotation`: read from a ring rotated
-/// once, so that the check uses the library's own reading of the configuration.
+/// The lifecycle periods of `rotation`, in seconds, as the ring applies them; `None` if the
+/// ring refuses it (a period over [`DURATION_SECS_MAX`](tokenring::limits::DURATION_SECS_MAX)).
 fn staging_of(rotation: &Rotation) -> Option<(u64, u64, u64)> {
-    /// Counting bytes (the keys of this probe ring sign nothing), different at every draw.
-    struct Probe(u8);
-    impl Entropy for Probe {
-        fn fill(&mut self, dest: &mut [u8]) -> Result<(), KeyError> {
-            for byte in dest {
-                self.0 = self.0.wrapping_add(1);
-                *byte = self.0;
-            }
-            Ok(())
-        }
-    }
-    const START: u64 = 1_000_000_000;
-    let mut probe = Probe(0);
-    let mut ring = KeyRing::generate_with(&mut probe, START).ok()?;
-    let first = ring.active_kid(START)?;
-    let second = ring.rotate_with(rotation, &mut probe, START).ok()?;
-    let keys = ring.keys(START);
-    let new = keys.iter().find(|info| info.kid == Some(second))?;
-    let old = keys.iter().find(|info| info.kid == Some(first))?;
-    let propagation = new.activate_at_secs - START;
-    let retire = old.retire_at_secs?;
-    let overlap = retire - new.activate_at_secs;
-    let forget = old.forget_at_secs? - retire;
-    Some((propagation, overlap, forget))
+    let periods = (
+        rotation.configured_propagation_secs(),
+        rotation.configured_overlap_secs(),
+        rotation.configured_forget_after_secs(),
+    );
+    let longest = periods.0.max(periods.1).max(periods.2);
+    (longest <= tokenring::limits::DURATION_SECS_MAX).then_some(periods)
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -235,6 +218,7 @@ impl Deployment {
         config.revocation_at_ms = None;
         config.bad_file = None;
         config.unmounted_secret = None;
+        config.restart_during_rotation = false;
         config
     }
 
@@ -443,7 +427,7 @@ fn rule_for(config: &Config, code: &str) -> String {
                 .to_owned()
         }
         "unknown-key" if config.propagation_secs() < bound_secs => format!(
-            "propagation {} is shorter than the slowest reload, {} sync + {} poll ({} with store outages and clock skew)",
+            "propagation {} is shorter than the slowest reload, {} sync + {} poll ({} with store outages, clock skew and drift)",
             format_duration(config.propagation_secs() * SECOND_MS),
             format_duration(config.propagation_delay_max_ms),
             format_duration(config.reload_interval_ms),

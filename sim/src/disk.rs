@@ -8,12 +8,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokenring::FileStore;
 
 use crate::config::{Config, Policy, SECOND_MS, STORE_OUTAGE_GAP_MIN_MS};
+use crate::model::DocumentModels;
 use crate::rng::{SimRng, Stream};
 use crate::store::{CrashPlan, Disk, NodeDisk, Outage, OutageKind, View, KEY_FILE};
 
 /// Highest operation of a write at which a planned crash strikes (a save makes four, a create
 /// five; a higher draw lets the write finish).
 const CRASH_OPERATION_MAX: u64 = 5;
+/// Longest a sync (`fsync` of the file or of its directory) takes: a write makes two, and holds
+/// the lock until they are done.
+pub(crate) const SYNC_MAX_MS: u64 = 1_000;
 
 #[derive(Debug)]
 pub(crate) struct Disks {
@@ -22,6 +26,11 @@ pub(crate) struct Disks {
     /// Each node's `FileStore` on its mount of the key file (none under `ephemeral`): what its
     /// `SharedRing` opens, reloads and updates.
     stores: Vec<FileStore>,
+    /// Draws how long each write's syncs take (a stream of its own, so that it shifts no other
+    /// draw).
+    syncs: SimRng,
+    /// The oracle's model of every key set document a writer wrote to these disks.
+    pub(crate) documents: DocumentModels,
 }
 
 impl Disks {
@@ -78,7 +87,7 @@ impl Disks {
                 disk.lock().unwrap_or_else(PoisonError::into_inner).unmount(usize::from(node), until_ms);
             }
         }
-        Self { disks, stores }
+        Self { disks, stores, syncs: SimRng::new(config.seed, Stream::Syncs), documents: DocumentModels::default() }
     }
 
     /// The disk node `node`'s key file is on, with its clock set to `now_ms`.
@@ -95,6 +104,19 @@ impl Disks {
         self.stores[node].clone()
     }
 
+    /// The clock of the disk node `node`'s key file is on, as the last call left it (when its
+    /// last operation landed), without setting it.
+    pub(crate) fn clock_ms(&self, node: usize) -> u64 {
+        let disk = &self.disks[node.min(self.disks.len() - 1)];
+        disk.lock().unwrap_or_else(PoisonError::into_inner).now_ms()
+    }
+
+    /// Until when a writer holds the lock of the disk node `node`'s key file is on.
+    pub(crate) fn lock_free_at_ms(&self, node: usize) -> u64 {
+        let disk = &self.disks[node.min(self.disks.len() - 1)];
+        disk.lock().unwrap_or_else(PoisonError::into_inner).lock_free_at_ms()
+    }
+
     /// How many times a writer waited for the lock, on every disk.
     pub(crate) fn lock_waits(&self) -> u64 {
         self.disks.iter().map(|disk| disk.lock().unwrap_or_else(PoisonError::into_inner).lock_waits).sum()
@@ -102,7 +124,15 @@ impl Disks {
 
     /// Plans, by the configured chance, a crash of `writer` in its next write, and, by its
     /// own, an outside holder of the lock for some attempts.
-    pub(crate) fn plan_write_faults(&self, writer: usize, now_ms: u64, faults: &mut SimRng, config: &Config) {
+    ///
+    /// Every write's syncs take a drawn time, up to [`SYNC_MAX_MS`] each: its writes land, and
+    /// it releases the lock, that much later in simulated time.
+    pub(crate) fn plan_write_faults(&mut self, writer: usize, now_ms: u64, faults: &mut SimRng, config: &Config) {
+        if self.disks.is_empty() {
+            return;
+        }
+        let sync_ms = self.syncs.between(0, SYNC_MAX_MS);
+        self.at(writer, now_ms).plan_sync(writer, sync_ms);
         if faults.chance(config.store_write_crash_per_mille) {
             let plan =
                 CrashPlan { operation: faults.between(1, CRASH_OPERATION_MAX) as u32, after: faults.chance(500) };
@@ -127,6 +157,8 @@ impl Disks {
     ) {
         let max_ms = config.propagation_delay_max_ms;
         if max_ms == 0 {
+            // Every mount at once, from when the write landed.
+            self.at(writer, now_ms).set_visibility(vec![now_ms; nodes]);
             return;
         }
         let visible_from_ms = (0..nodes)

@@ -53,6 +53,7 @@ mod config;
 mod deployment;
 mod disk;
 mod model;
+mod network;
 mod node;
 mod operator;
 mod oracle;
@@ -64,9 +65,11 @@ mod sweep;
 mod trace;
 mod world;
 
+#[cfg(feature = "canaries")]
+pub use crate::config::Canary;
 pub use crate::config::{
-    format_duration, format_instant, parse_duration, AttackKind, Canary, Config, ConfigError, LoadBalancing, Origin,
-    Policy, BURST_REQUESTS_MAX, CLIENTS_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
+    format_duration, format_instant, parse_duration, AttackKind, Config, ConfigError, LoadBalancing, Origin, Policy,
+    BURST_REQUESTS_MAX, CLIENTS_MAX, CLOCK_DRIFT_PPM_MAX, DURATION_MS_MAX, FORGET_AFTER_SECS_MAX, NODES_MAX,
 };
 pub use crate::deployment::{check, Cause, Deployment, Report};
 pub use crate::oracle::{Invariant, Violation};

@@ -13,8 +13,8 @@ use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 use tokenring_sim::{
-    comparison_table, parse_duration, run, run_all, summary_table, violation_report, Canary, Config, ConfigError,
-    Counters, Invariant, LoadBalancing, Policy, RunReport, TimedReport,
+    comparison_table, parse_duration, run, run_all, summary_table, violation_report, Config, ConfigError, Counters,
+    Invariant, LoadBalancing, Policy, RunReport, TimedReport,
 };
 
 /// Exit status when an invariant is violated.
@@ -94,7 +94,7 @@ struct Args {
     /// Deliberately break a component to prove the checker catches it (see docs/simulator.md
     /// for the list).
     #[arg(long, value_parser = parse_canary)]
-    canary: Option<Canary>,
+    canary: Option<CanaryArg>,
     /// Honest traffic: about this many requests per second across the cluster (default
     /// scenario: about 2).
     #[arg(long, conflicts_with_all = ["swarm", "seeds", "request_every"])]
@@ -109,6 +109,10 @@ struct Args {
     /// Clients send a rejected request once more, to another node, before logging in again.
     #[arg(long, conflicts_with_all = ["swarm", "seeds"])]
     retry_elsewhere: bool,
+    /// Nodes issue a refresh token living this long at every login; a client whose access
+    /// token is rejected or expired sends it for a new one before logging in again.
+    #[arg(long, value_parser = parse_duration, conflicts_with_all = ["swarm", "seeds"])]
+    refresh_tokens: Option<u64>,
     /// Print every counter, not only the summary table.
     #[arg(long)]
     verbose: bool,
@@ -125,11 +129,25 @@ fn thread_cpu_secs() -> Option<f64> {
     Some(nanos as f64 / 1e9)
 }
 
-fn parse_canary(text: &str) -> Result<Canary, String> {
-    Canary::from_name(text).ok_or_else(|| {
-        let names: Vec<&str> = Canary::ALL.iter().map(|canary| canary.as_str()).collect();
+/// A canary on the command line: the core's, in a build with the `canaries` feature.
+#[cfg(feature = "canaries")]
+type CanaryArg = tokenring_sim::Canary;
+#[cfg(not(feature = "canaries"))]
+type CanaryArg = String;
+
+#[cfg(feature = "canaries")]
+fn parse_canary(text: &str) -> Result<CanaryArg, String> {
+    CanaryArg::from_name(text).ok_or_else(|| {
+        let names: Vec<&str> = CanaryArg::ALL.iter().map(|canary| canary.as_str()).collect();
         format!("unknown canary; one of: {}", names.join(", "))
     })
+}
+
+#[cfg(not(feature = "canaries"))]
+fn parse_canary(_text: &str) -> Result<CanaryArg, String> {
+    Err("the library's canaries are compiled in only by the canaries feature: \
+         cargo run --release -p tokenring-sim --features canaries -- --canary NAME"
+        .to_owned())
 }
 
 fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
@@ -313,6 +331,7 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
         Some(policy) => vec![policy.into()],
         None => Policy::ALL.to_vec(),
     };
+    #[cfg(feature = "canaries")]
     let canary = args.canary;
     let seeds = match args.seeds {
         Some((start, end)) => start..end,
@@ -348,6 +367,9 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
             if let Some(propagation_ms) = args.propagation {
                 config.propagation_configured_secs = Some(propagation_ms / 1000);
             }
+            if let Some(refresh_ms) = args.refresh_tokens {
+                config.refresh_token_ttl_secs = Some(refresh_ms / 1000);
+            }
             if let Some(interval) = args.request_every {
                 config.request_interval_mean_ms = interval;
             }
@@ -357,7 +379,10 @@ fn configurations(args: &Args) -> Result<Vec<Config>, ConfigError> {
                     LoadBalancingArg::Random => LoadBalancing::Random,
                 };
             }
-            config.canary = canary;
+            #[cfg(feature = "canaries")]
+            {
+                config.canary = canary;
+            }
             config.validate()?;
             configs.push(config);
         }

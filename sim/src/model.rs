@@ -13,7 +13,9 @@
 //! following the documented order: length, segments, signature encoding, header, key by `kid`
 //! (a forgotten key is `forgotten-key` without a MAC), MAC, the key's state (retired), claims.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
 
 use tokenring::limits::{FORGET_AFTER_SECS_DEFAULT, ISSUED_KIDS_MAX, KEYS_PER_RING_MAX};
 use tokenring::{KeyRing, KeyState, Kid};
@@ -219,7 +221,8 @@ impl KeySetModel {
     /// ring.
     pub(crate) fn begin_rotation(&mut self, now_secs: u64) -> Result<(), RingFull> {
         self.prune(now_secs);
-        if self.keys.len() >= KEYS_PER_RING_MAX {
+        // Revoked keys count until they are forgotten, as `KeyRing::rotate` documents.
+        if self.keys.len() + self.revoked.len() >= KEYS_PER_RING_MAX {
             return Err(RingFull);
         }
         Ok(())
@@ -645,4 +648,33 @@ mod tests {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Session {
     pub(crate) sub: u32,
+}
+
+/// The oracle's model of every key set document a writer wrote, found by the document's
+/// SHA-256: what the simulated disks hold, as the oracle knows it.
+#[derive(Debug, Default)]
+pub(crate) struct DocumentModels {
+    by_digest: BTreeMap<[u8; 32], KeySetModel>,
+}
+
+impl DocumentModels {
+    /// Records the model of the document `ring` is written as, before it is written.
+    pub(crate) fn register(&mut self, ring: &KeyRing, model: KeySetModel) {
+        self.by_digest.insert(digest(ring.to_jwk_set().as_bytes()), model);
+    }
+
+    /// The model of the key set `ring` was read from, if a writer wrote it.
+    pub(crate) fn of_ring(&self, ring: &KeyRing) -> Option<KeySetModel> {
+        self.of_document(ring.to_jwk_set().as_bytes()).map(KeySetModel::round_trip)
+    }
+
+    /// The model of `document`, if a writer wrote it.
+    pub(crate) fn of_document(&self, document: &[u8]) -> Option<&KeySetModel> {
+        self.by_digest.get(&digest(document))
+    }
+}
+
+/// SHA-256 of a key set document: how the oracle finds its model.
+fn digest(document: &[u8]) -> [u8; 32] {
+    Sha256::digest(document).into()
 }

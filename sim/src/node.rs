@@ -26,8 +26,14 @@ pub(crate) struct Node {
     pub(crate) incarnation: u32,
     /// How many times the node has come up.
     starts: u32,
-    /// How far the node's clock is off true time.
+    /// How far the node's clock was off true time at `drift_since_ms`.
     pub(crate) skew_ms: i64,
+    /// How fast the node's clock runs off true time, in parts per million (positive: fast).
+    pub(crate) drift_ppm: i64,
+    /// Since when (simulated ms) the drift adds up: the last start or clock step.
+    drift_since_ms: u64,
+    /// When (simulated ms) the node last booted: its volume shows the key file as it was then.
+    pub(crate) booted_ms: u64,
     /// The ring the node signs and verifies with, as a service holds it: the library's
     /// `SharedRing`, opened, reloaded and updated through the real `FileStore` on the node's
     /// view of the simulated disk (in memory only under `ephemeral`). It signs with whatever
@@ -47,6 +53,9 @@ impl Node {
             incarnation: 0,
             starts: 0,
             skew_ms: 0,
+            drift_ppm: 0,
+            drift_since_ms: 0,
+            booted_ms: 0,
             ring: None,
             model: KeySetModel::default(),
             reloader: ReloadMachine::new(RELOAD_READ_DEADLINE),
@@ -62,15 +71,34 @@ impl Node {
         self.incarnation == incarnation && self.state == state
     }
 
-    /// The node's clock, in whole seconds since the epoch, at simulated time `now_ms`.
-    pub(crate) fn local_secs(&self, now_ms: u64) -> u64 {
-        (EPOCH_MS + now_ms).saturating_add_signed(self.skew_ms) / SECOND_MS
+    /// How far the node's clock is off true time at simulated time `now_ms`: its offset at its
+    /// last start or step, plus what its drift has added since.
+    pub(crate) fn clock_error_ms(&self, now_ms: u64) -> i64 {
+        let elapsed_ms = i128::from(now_ms.saturating_sub(self.drift_since_ms));
+        let drift_ms = i64::try_from(elapsed_ms * i128::from(self.drift_ppm) / 1_000_000).unwrap_or(0);
+        self.skew_ms.saturating_add(drift_ms)
     }
 
-    /// A stopped machine boots with its clock off by `skew_ms`.
-    pub(crate) fn boot(&mut self, skew_ms: i64) {
+    /// The node's clock, in whole seconds since the epoch, at simulated time `now_ms`.
+    pub(crate) fn local_secs(&self, now_ms: u64) -> u64 {
+        (EPOCH_MS + now_ms).saturating_add_signed(self.clock_error_ms(now_ms)) / SECOND_MS
+    }
+
+    /// A stopped machine boots at `now_ms` with its clock off by `skew_ms`, running off true
+    /// time by `drift_ppm`.
+    pub(crate) fn boot(&mut self, skew_ms: i64, drift_ppm: i64, now_ms: u64) {
         self.skew_ms = skew_ms;
+        self.drift_ppm = drift_ppm;
+        self.drift_since_ms = now_ms;
+        self.booted_ms = now_ms;
         self.state = NodeState::Starting;
+    }
+
+    /// The running clock steps at `now_ms` to an offset of `skew_ms` (an NTP correction); it
+    /// keeps drifting at its rate from there.
+    pub(crate) fn step_clock(&mut self, skew_ms: i64, now_ms: u64) {
+        self.skew_ms = skew_ms;
+        self.drift_since_ms = now_ms;
     }
 
     /// The node is up with `shared`, whose model is `model`; its reload machine starts anew.

@@ -86,6 +86,36 @@ pub struct Counters {
     pub rotations_locked_out: u64,
     /// Waits for the key file's lock (retries inside `FileStore::update`).
     pub lock_waits: u64,
+    /// Second rotators started while a first rotator's update was under way.
+    pub concurrent_rotations: u64,
+    /// Writes that waited for the lock (in simulated time) before they got it or gave up.
+    pub lock_waited_writes: u64,
+    /// The longest a write took from asking for the lock to its last operation (ms).
+    pub lock_wait_ms_max: u64,
+    /// Refresh tokens sent for a new access token.
+    pub refresh_grants_attempted: u64,
+    /// Of those, the ones that got one.
+    pub refresh_grants: u64,
+    /// Rejected access tokens whose holder answered with its refresh token rather than log in.
+    pub rejections_saved_by_refresh: u64,
+    /// Rolling restarts started by a rotation that wrote a key.
+    pub restarts_during_rotation: u64,
+    /// Nodes that booted while a rotation's key propagated.
+    pub starts_during_rotation: u64,
+    /// Requests that reached their node after a network latency.
+    pub requests_delayed: u64,
+    /// Honest tokens that expired on their way to the node, accepted within the leeway.
+    pub accepted_expired_in_flight: u64,
+    /// Requests whose node went down while they were on their way, sent to another node.
+    pub requests_rerouted: u64,
+    /// The longest network latency of a request (ms).
+    pub latency_ms_max: u64,
+    /// The largest clock error (skew plus drift) of a node that issued or verified a client's
+    /// token (ms).
+    pub clock_error_ms_max: u64,
+    /// Honest rejections of tokens sent before they expired, whose latency and clock errors
+    /// together exceeded the leeway (invariant 2 is not claimed for them).
+    pub rejections_beyond_leeway: u64,
     /// Tokens verified, honest and attacker.
     pub verifications: u64,
     /// Keys an operator revoked.
@@ -330,6 +360,33 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
     row("starts deferred (store down)", &|run| count(run.report.counters.starts_deferred));
     row("  of which: secret not mounted", &|run| count(run.report.counters.starts_refused_unmounted));
     row("clock steps while running", &|run| count(run.report.counters.clock_jumps));
+    row("refresh tokens redeemed (of sent)", &|run| {
+        let counters = &run.report.counters;
+        format!("{} ({})", counters.refresh_grants, counters.refresh_grants_attempted)
+    });
+    row("  after a rejection", &|run| count(run.report.counters.rejections_saved_by_refresh));
+    row("rolling restarts during a rotation", &|run| {
+        let counters = &run.report.counters;
+        format!("{} ({} node starts)", counters.restarts_during_rotation, counters.starts_during_rotation)
+    });
+    row("clock drift, largest clock error", &|run| {
+        format!(
+            "±{}ppm, {}",
+            run.report.config.clock_drift_ppm_max,
+            crate::config::format_duration(run.report.counters.clock_error_ms_max)
+        )
+    });
+    row("requests delayed (longest)", &|run| {
+        let counters = &run.report.counters;
+        format!(
+            "{} ({}), {} rerouted, {} expired in flight",
+            counters.requests_delayed,
+            crate::config::format_duration(counters.latency_ms_max),
+            counters.requests_rerouted,
+            counters.accepted_expired_in_flight
+        )
+    });
+    row("rejections beyond the leeway", &|run| count(run.report.counters.rejections_beyond_leeway));
     row("reload loops stalled", &|run| count(run.report.counters.reload_stalls));
     row("retries on another node", &|run| count(run.report.counters.retries_elsewhere));
     row("write crashes (old/new kept)", &|run| {
@@ -337,6 +394,17 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
     });
     row("rotations (deferred)", &|run| {
         format!("{} ({})", run.report.counters.rotations, run.report.counters.rotations_deferred)
+    });
+    row("concurrent rotators (locked out)", &|run| {
+        format!("{} ({})", run.report.counters.concurrent_rotations, run.report.counters.rotations_locked_out)
+    });
+    row("writes that waited for the lock", &|run| {
+        let counters = &run.report.counters;
+        format!(
+            "{} (longest {})",
+            counters.lock_waited_writes,
+            crate::config::format_duration(counters.lock_wait_ms_max)
+        )
     });
     row("INVARIANT VIOLATIONS", &|run| count(run.report.violation_count()));
     row("trace hash", &|run| run.report.trace_hash[..16].to_owned());

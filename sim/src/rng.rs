@@ -30,6 +30,12 @@ pub(crate) enum Stream {
     TempNames = 9,
     /// When a running node's clock steps, and to what.
     Clocks = 10,
+    /// How long each write's syncs take on the simulated disk.
+    Syncs = 11,
+    /// How fast each node's clock drifts.
+    Drift = 12,
+    /// Each request's network latency.
+    Latency = 13,
 }
 
 /// A seeded generator with the few integer distributions the simulator needs.

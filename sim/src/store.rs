@@ -121,6 +121,12 @@ pub(crate) struct Disk {
     inodes: BTreeMap<u64, Inode>,
     next_inode: u64,
     lock_holder: Option<usize>,
+    /// Until when (simulated ms) the last writer held the lock: its call returned, but in
+    /// simulated time it released the lock only once its syncs were done. A writer that asks
+    /// before then finds it taken and waits, in the disk's time, through the store's retries.
+    lock_free_at_ms: u64,
+    /// How long each sync of a node's current call takes (simulated ms), by node.
+    sync_ms: BTreeMap<usize, u64>,
     /// Attempts to take the lock that an outside holder still wins.
     contended_attempts: u32,
     /// Planned crashes, by node, with the operations each node has made in its current call.
@@ -129,6 +135,9 @@ pub(crate) struct Disk {
     crashed: BTreeMap<usize, ()>,
     /// Nodes that changed the disk in their current call.
     wrote_in_call: BTreeMap<usize, ()>,
+    /// When (simulated ms) each node took the lock in its current call: when its change of the
+    /// ring was made, by its clock.
+    locked_in_call: BTreeMap<usize, u64>,
     versions: VecDeque<Version>,
     /// Draws what survives a crash.
     rng: SimRng,
@@ -155,10 +164,13 @@ impl Disk {
             inodes: BTreeMap::new(),
             next_inode: 1,
             lock_holder: None,
+            lock_free_at_ms: 0,
+            sync_ms: BTreeMap::new(),
             contended_attempts: 0,
             crash_plans: BTreeMap::new(),
             crashed: BTreeMap::new(),
             wrote_in_call: BTreeMap::new(),
+            locked_in_call: BTreeMap::new(),
             unmounted: BTreeMap::new(),
             // Before the first write every mount shows no file.
             versions: VecDeque::from([Version { document: None, visible_from_ms: Vec::new() }]),
@@ -175,6 +187,28 @@ impl Disk {
 
     pub(crate) fn set_now(&mut self, now_ms: u64) {
         self.now_ms = now_ms;
+    }
+
+    /// The disk's clock: the world's time when a call began, moved on by the call's syncs and
+    /// lock waits. After a write call, when its last operation landed.
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// When `node` took the lock in its current call, if it did.
+    pub(crate) fn locked_at_ms(&self, node: usize) -> Option<u64> {
+        self.locked_in_call.get(&node).copied()
+    }
+
+    /// Until when a writer holds the lock, in simulated time (in the past when it is free).
+    pub(crate) fn lock_free_at_ms(&self) -> u64 {
+        self.lock_free_at_ms
+    }
+
+    /// Every sync of `node`'s next call takes `sync_ms` (a slow volume's `fsync`): the call's
+    /// writes land, and its lock is released, that much later per sync in simulated time.
+    pub(crate) fn plan_sync(&mut self, node: usize, sync_ms: u64) {
+        self.sync_ms.insert(node, sync_ms);
     }
 
     /// Node `node`'s mount of the key file is missing until `until_ms` (its Secret is not
@@ -217,11 +251,18 @@ impl Disk {
         self.contended_attempts = attempts;
     }
 
+    /// Whether an outside holder will win some of the lock's next attempts.
+    pub(crate) fn lock_contended(&self) -> bool {
+        self.contended_attempts > 0
+    }
+
     /// Ends `node`'s call: whether it crashed (the disk already holds what survived). A crash
     /// that was planned but not reached is dropped.
     pub(crate) fn end_call(&mut self, node: usize) -> bool {
         self.crash_plans.remove(&node);
+        self.sync_ms.remove(&node);
         self.wrote_in_call.remove(&node);
+        self.locked_in_call.remove(&node);
         let crashed = self.crashed.remove(&node).is_some();
         if !crashed {
             // Write-back: what the call left in memory reaches the disk long before any later
@@ -350,7 +391,9 @@ impl Disk {
     fn crash(&mut self, node: usize) {
         self.crashed.insert(node, ());
         if self.lock_holder == Some(node) {
+            // The operating system releases a dead process's lock at once.
             self.lock_holder = None;
+            self.lock_free_at_ms = self.now_ms;
         }
         let kept = self.rng.below(self.pending.len() as u64 + 1) as usize;
         let mut names = self.durable_names.clone();
@@ -422,8 +465,14 @@ impl Disk {
         self.end_change(node, crash_after, result)
     }
 
+    /// A sync takes the time planned for `node`'s call.
+    fn take_sync_time(&mut self, node: usize) {
+        self.now_ms += self.sync_ms.get(&node).copied().unwrap_or(0);
+    }
+
     fn sync_file(&mut self, node: usize, path: &Path) -> Result<(), ErrorKind> {
         let crash_after = self.begin_change(node, false)?;
+        self.take_sync_time(node);
         let result = match self.names.get(path).and_then(|inode| self.inodes.get_mut(inode)) {
             Some(inode) => {
                 inode.synced = true;
@@ -481,6 +530,7 @@ impl Disk {
 
     fn sync_directory(&mut self, node: usize) -> Result<(), ErrorKind> {
         let crash_after = self.begin_change(node, false)?;
+        self.take_sync_time(node);
         self.durable_names.clone_from(&self.names);
         self.pending.clear();
         self.end_change(node, crash_after, Ok(()))
@@ -490,14 +540,16 @@ impl Disk {
         if let Some(kind) = self.stopped(node, false) {
             return Err(kind);
         }
+        // Another writer holds it: inside its call, or in simulated time until its syncs end.
+        if self.lock_holder.is_some() || self.now_ms < self.lock_free_at_ms {
+            return Ok(false);
+        }
         if self.contended_attempts > 0 {
             self.contended_attempts -= 1;
             return Ok(false);
         }
-        if self.lock_holder.is_some() {
-            return Ok(false);
-        }
         self.lock_holder = Some(node);
+        self.locked_in_call.insert(node, self.now_ms);
         Ok(true)
     }
 }
@@ -532,6 +584,7 @@ impl Drop for Held {
         let mut disk = lock(&self.disk);
         if disk.lock_holder == Some(self.node) {
             disk.lock_holder = None;
+            disk.lock_free_at_ms = disk.lock_free_at_ms.max(disk.now_ms);
         }
     }
 }
@@ -581,9 +634,13 @@ impl Storage for NodeDisk {
         disk.names.get(path).map(|_| Some(0o600)).ok_or(ErrorKind::NotFound)
     }
 
-    fn wait(&self, _duration: std::time::Duration) {
-        // Simulated time stands still inside an event; the wait is only counted.
-        lock(&self.disk).lock_waits += 1;
+    /// The store's wait between two attempts at the lock takes `duration` of the disk's time:
+    /// a writer that finds the lock held until later in simulated time gets it once it has
+    /// waited that long, through the store's own retries, and its writes land then.
+    fn wait(&self, duration: std::time::Duration) {
+        let mut disk = lock(&self.disk);
+        disk.now_ms += u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        disk.lock_waits += 1;
     }
 
     fn fill_random(&self, dest: &mut [u8]) -> Result<(), ErrorKind> {
@@ -753,6 +810,34 @@ mod tests {
         assert!(matches!(denied, StoreError::Io { kind: ErrorKind::PermissionDenied, .. }), "{denied:?}");
         lock(&disk).set_now(400);
         assert!(store(&disk, 0, View::Direct).load().is_ok());
+    }
+
+    /// A writer whose syncs take simulated time releases the lock only when they are done; a
+    /// second writer asking meanwhile waits in the disk's time (`Storage::wait`) until then,
+    /// gets the lock, re-reads and keeps the first one's key, and its write lands later.
+    #[test]
+    fn a_writer_waits_in_simulated_time_for_the_lock_a_slow_writer_holds() {
+        let disk = disk(Vec::new());
+        let week = 7 * 86_400;
+        store(&disk, 0, View::Direct).create(&KeyRing::generate(NOW).unwrap()).unwrap();
+        lock(&disk).end_call(0);
+        lock(&disk).set_now(1_000);
+        lock(&disk).plan_sync(0, 400);
+        let first = store(&disk, 0, View::Direct)
+            .update(|ring| Ok(ring.rotate_if_older_than(week, &Rotation::new(), NOW + week)?));
+        assert!(first.unwrap().is_some());
+        lock(&disk).end_call(0);
+        // Two syncs of 400 ms: the lock is held until 1,800 ms.
+        assert_eq!(lock(&disk).lock_free_at_ms(), 1_800);
+        lock(&disk).set_now(1_100);
+        let waits_before = lock(&disk).lock_waits;
+        let second = store(&disk, 1, View::Direct)
+            .update(|ring| Ok(ring.rotate_if_older_than(week, &Rotation::new(), NOW + week)?));
+        assert_eq!(second.unwrap(), None, "the second writer found the first one's key");
+        let waits = lock(&disk).lock_waits - waits_before;
+        assert_eq!(waits, 700_u64.div_ceil(tokenring::limits::LOCK_RETRY_MILLIS));
+        assert_eq!(lock(&disk).now_ms(), 1_100 + waits * tokenring::limits::LOCK_RETRY_MILLIS);
+        assert_eq!(KeyRing::from_jwk_set(lock(&disk).key_file().unwrap()).unwrap().issued_kids().len(), 2);
     }
 
     #[test]

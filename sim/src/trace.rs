@@ -65,6 +65,8 @@ pub(crate) enum What {
     ClockJump {
         forward: bool,
     },
+    /// A client sent its refresh token for a new access token.
+    RefreshGrant,
 }
 
 impl What {
@@ -89,6 +91,7 @@ impl What {
             Self::Revocation => [17, 0],
             Self::BadFile { restore } => [18, u8::from(restore)],
             Self::ClockJump { forward } => [19, u8::from(forward)],
+            Self::RefreshGrant => [20, 0],
         }
     }
 
@@ -117,6 +120,7 @@ impl What {
             Self::BadFile { restore: true } => "the operator put the good key file back".to_owned(),
             Self::ClockJump { forward: true } => "the node's clock jumped forward".to_owned(),
             Self::ClockJump { forward: false } => "the node's clock jumped back".to_owned(),
+            Self::RefreshGrant => "refresh token exchanged for an access token".to_owned(),
         }
     }
 }

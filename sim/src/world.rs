@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::MutexGuard;
 
-use sha2::{Digest, Sha256};
 use tokenring::{
     Error, FileStore, Fingerprint, KeyError, KeyRing, Kid, Loaded, Rejection, ReloadReport, Reloaded, Rotation,
     Scratch, SharedRing, StoreError, Validation,
@@ -14,13 +13,12 @@ use tokenring::{
 
 use crate::attacker::{Attacker, EdgeReplay, Material};
 use crate::balancer::{Balancer, Purpose};
-use crate::checker::{Checker, Observed, RingRotation};
+use crate::checker::{Checker, Observed, RingRotation, Timing};
 use crate::client::{Client, HeldToken, Turn, Wake};
-#[cfg(feature = "canaries")]
-use crate::config::Canary;
 use crate::config::{AttackKind, Config, SECOND_MS, STORE_RETRY_MS};
 use crate::disk::Disks;
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
+use crate::network::{InFlight, Network, Sent};
 use crate::node::{Node, NodeState};
 use crate::operator::Operator;
 use crate::queue::RadixQueue;
@@ -70,6 +68,12 @@ enum Event {
         incarnation: u32,
     },
     Rotation,
+    /// A second rotator, on `node`, starts while the first one's update may hold the lock;
+    /// `first_key`: the key the first one added, if it wrote one.
+    ConcurrentRotation {
+        node: u16,
+        first_key: Option<KeySerial>,
+    },
     RollingRestart,
     /// The client sends the token it was given at `issued_ms` once more, if it still holds it:
     /// a burst after a new token, or a to-the-end client's last request.
@@ -83,6 +87,10 @@ enum Event {
     },
     /// A running node's clock steps.
     ClockJump,
+    /// A client's request reaches its node, after the network's latency.
+    Arrive {
+        request: u32,
+    },
     /// An operator revokes a key that leaked.
     Revoke,
     /// An operator pushes a key file that does not parse (`restore`: puts the good one back).
@@ -151,10 +159,9 @@ pub(crate) struct World<'c> {
     nodes: Vec<Node>,
     balancer: Balancer,
     clients: Vec<Client>,
-    /// The key file's disks and each node's mount of it.
+    /// The key file's disks and each node's mount of it, with the oracle's model of every
+    /// document written to them.
     disks: Disks,
-    /// The oracle's model of every key set document a writer wrote, by the document's SHA-256.
-    documents: BTreeMap<[u8; 32], KeySetModel>,
     faults: SimRng,
     behaviour: SimRng,
     network: SimRng,
@@ -176,6 +183,10 @@ pub(crate) struct World<'c> {
     operator: Operator,
     /// Clients logged out by a rejection at least once.
     logged_out: std::collections::BTreeSet<u32>,
+    /// How fast each node's clock drifts, drawn at its start.
+    drift: SimRng,
+    /// The requests on their way from the clients to the nodes.
+    wire: Network,
 }
 
 impl core::fmt::Debug for World<'_> {
@@ -212,7 +223,6 @@ impl<'c> World<'c> {
             balancer: Balancer::new(config.load_balancing),
             clients,
             disks,
-            documents: BTreeMap::new(),
             faults,
             behaviour,
             network: SimRng::new(seed, Stream::Network),
@@ -232,6 +242,8 @@ impl<'c> World<'c> {
             checker: Checker::new(config),
             operator: Operator::default(),
             logged_out: std::collections::BTreeSet::new(),
+            drift: SimRng::new(seed, Stream::Drift),
+            wire: Network::new(SimRng::new(seed, Stream::Latency), config.latency_max_ms),
         }
     }
 
@@ -239,7 +251,7 @@ impl<'c> World<'c> {
     pub(crate) fn run(mut self) -> RunReport {
         // The library's canary, on this thread only (the core's selection is per thread).
         #[cfg(feature = "canaries")]
-        let armed_before = tokenring::canary::arm(self.config.canary.map(Canary::library));
+        let armed_before = tokenring::canary::arm(self.config.canary);
         self.schedule_start();
         self.run_until(self.config.duration_ms);
         #[cfg(feature = "canaries")]
@@ -338,20 +350,27 @@ impl<'c> World<'c> {
             }
             Event::NodeReload { node, incarnation } => self.poll_tick(usize::from(node), incarnation),
             Event::Rotation => self.rotate(),
+            Event::ConcurrentRotation { node, first_key } => self.concurrent_rotation(usize::from(node), first_key),
             Event::OneShot { client, issued_ms } => self.one_shot(client, issued_ms),
             Event::EdgeReplay { replay } => self.edge_replay(replay),
             Event::Revoke => self.revoke(),
             Event::ClockJump => self.clock_jump(),
+            Event::Arrive { request } => self.arrive(request),
             Event::BadFile { restore } => self.push_bad_file(restore),
             Event::RollingRestart => {
-                let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
-                for node in 0..self.config.nodes {
-                    self.schedule(self.now_ms + u64::from(node) * gap, Event::NodeStop { node, crash: false });
-                }
+                self.rolling_restart(self.now_ms);
                 if let Some(interval) = self.config.rolling_restart_interval_ms {
                     self.schedule(self.now_ms + interval, Event::RollingRestart);
                 }
             }
+        }
+    }
+
+    /// Stops every node in turn from `from_ms`, each after the previous one is back.
+    fn rolling_restart(&mut self, from_ms: u64) {
+        let gap = self.config.downtime_max_ms + ROLLING_GAP_EXTRA_MS;
+        for node in 0..self.config.nodes {
+            self.schedule(from_ms + u64::from(node) * gap, Event::NodeStop { node, crash: false });
         }
     }
 
@@ -453,12 +472,12 @@ impl<'c> World<'c> {
 
     /// The oracle's model of the key set `ring` was read from, if a writer wrote it.
     fn model_of(&self, ring: &KeyRing) -> Option<KeySetModel> {
-        self.documents.get(&digest(ring.to_jwk_set().as_bytes())).map(KeySetModel::round_trip)
+        self.disks.documents.of_ring(ring)
     }
 
     /// Records the model of the document `ring` is written as, before it is written.
     fn register_document(&mut self, ring: &KeyRing, model: KeySetModel) {
-        self.documents.insert(digest(ring.to_jwk_set().as_bytes()), model);
+        self.disks.documents.register(ring, model);
     }
 
     /// The model of the ring `shared` holds now, reported to the checker.
@@ -486,16 +505,21 @@ impl<'c> World<'c> {
     /// writer sees it at once) and reported to the checker with the models of the file it
     /// replaced and of the new one.
     fn end_write(&mut self, writer: usize) -> (bool, bool) {
+        // When its last operation landed: the mounts show the new file from then on.
+        let landed_ms = self.disks.clock_ms(writer);
+        // The writer's clock when it changed the ring: when it took the lock, if it did.
+        let changed_at_ms = self.disk(writer).locked_at_ms(writer).unwrap_or(self.now_ms);
         let crashed = self.disk(writer).end_call(writer);
         let mut disk = self.disk(writer);
         let Some(previous) = disk.publish(Vec::new()) else { return (crashed, false) };
-        let current = disk.key_file().map(digest);
+        let current = disk.key_file().map(|bytes| zeroize::Zeroizing::new(bytes.to_vec()));
         let temp_files = disk.temp_files();
         drop(disk);
-        self.delay_propagation(writer);
-        let now_secs = self.local_secs(writer);
-        let before = previous.as_deref().and_then(|bytes| self.documents.get(&digest(bytes)));
-        let file = current.as_ref().map(|current| self.documents.get(current));
+        self.disks.delay_propagation(writer, landed_ms, self.nodes.len(), &mut self.faults, self.config);
+        let now_secs = self.nodes[writer].local_secs(changed_at_ms);
+        let documents = &self.disks.documents;
+        let before = previous.as_deref().and_then(|bytes| documents.of_document(bytes));
+        let file = current.as_deref().map(|current| documents.of_document(current));
         let observed = Observed::WriteEnded { writer, crashed, temp_files, file, before, now_secs };
         self.checker.observe(self.now_ms, &self.trace, observed);
         (crashed, true)
@@ -520,7 +544,9 @@ impl<'c> World<'c> {
             // A restarted machine's clock is off by a new amount.
             let skew_max = i64::try_from(self.config.clock_skew_max_ms).unwrap_or(i64::MAX / 4);
             let draw = self.network.below(2 * skew_max.unsigned_abs() + 1);
-            self.nodes[node].boot(i64::try_from(draw).unwrap_or(0) - skew_max);
+            let drift_max = i64::try_from(self.config.clock_drift_ppm_max).unwrap_or(0);
+            let drift_ppm = i64::try_from(self.drift.below(2 * drift_max.unsigned_abs() + 1)).unwrap_or(0) - drift_max;
+            self.nodes[node].boot(i64::try_from(draw).unwrap_or(0) - skew_max, drift_ppm, self.now_ms);
             // A new pod's volume shows the key file as it is when the pod starts.
             if self.config.policy.uses_store() {
                 self.disk(node).refresh_mount(node);
@@ -552,8 +578,8 @@ impl<'c> World<'c> {
             return;
         }
         let skew_ms = i64::try_from(draw).unwrap_or(0) - skew_max;
-        let forward = skew_ms >= self.nodes[node].skew_ms;
-        self.nodes[node].skew_ms = skew_ms;
+        let forward = skew_ms >= self.nodes[node].clock_error_ms(self.now_ms);
+        self.nodes[node].step_clock(skew_ms, self.now_ms);
         self.counters.clock_jumps += 1;
         self.record(What::ClockJump { forward }, node, crate::trace::NONE_U32);
     }
@@ -636,7 +662,8 @@ impl<'c> World<'c> {
         let now_secs = self.local_secs(node);
         let key_count = model.key_count();
         let kid = shared.ring().active_kid(now_secs);
-        self.checker.observe(self.now_ms, &self.trace, Observed::NodeUp { node });
+        let booted_ms = self.nodes[node].booted_ms;
+        self.checker.observe(self.now_ms, &self.trace, Observed::NodeUp { node, model: &model, booted_ms });
         self.nodes[node].come_up(shared, model);
         let incarnation = self.nodes[node].incarnation;
         self.counters.node_starts += 1;
@@ -751,9 +778,10 @@ impl<'c> World<'c> {
         };
         let Some(shared) = self.nodes[node].ring.clone() else { return };
         self.plan_write_faults(node);
-        let now_secs = self.local_secs(node);
         let mut revoked = None;
         let result = shared.update(|ring| {
+            // The node's clock when it holds the lock.
+            let now_secs = self.nodes[node].local_secs(self.disks.clock_ms(node));
             let Some(mut model) = self.model_of(ring) else { return Ok(()) };
             let Some(kid) = Operator::leaked_key(&model, now_secs) else { return Ok(()) };
             ring.revoke(&kid, now_secs)?;
@@ -771,9 +799,13 @@ impl<'c> World<'c> {
         }
         // Whether the revocation reached the key file, whatever the call returned (a crash may
         // strike after the rename).
-        let current = self.disk(node).key_file().map(digest);
+        let current = self.disk(node).key_file().map(|bytes| zeroize::Zeroizing::new(bytes.to_vec()));
+        let documents = &self.disks.documents;
         let landed = revoked.filter(|(_, kid)| {
-            current.and_then(|current| self.documents.get(&current)).is_some_and(|model| model.revoked(*kid).is_some())
+            current
+                .as_deref()
+                .and_then(|current| documents.of_document(current))
+                .is_some_and(|model| model.revoked(*kid).is_some())
         });
         match (result, landed) {
             (_, Some((serial, _))) => {
@@ -813,10 +845,9 @@ impl<'c> World<'c> {
     // ---------------------------------------------------------------- rotation
 
     /// A scheduled rotation: a random node that is up runs `rotate_if_older_than` through
-    /// the real `FileStore::update` on its disk. Sometimes a second rotator (another node's
-    /// timer, a deploy pipeline) starts while the first is inside its read-modify-write: the
-    /// lock makes it wait, and once it has the lock it re-reads, sees the fresh key and adds
-    /// none.
+    /// its `SharedRing::update` on its disk. Sometimes a second rotator (another node's timer,
+    /// a deploy pipeline) starts on another node while the first one's update still holds the
+    /// lock in simulated time (its syncs take time): see [`World::concurrent_rotation`].
     fn rotate(&mut self) {
         let up: Vec<usize> = (0..self.nodes.len()).filter(|&node| self.nodes[node].is_up()).collect();
         let Some(&leader) = self.faults.pick(&up) else {
@@ -827,33 +858,77 @@ impl<'c> World<'c> {
             let others: Vec<usize> = up.iter().copied().filter(|&node| node != leader).collect();
             second = self.faults.pick(&others).copied();
         }
-        let (first, waited) = self.rotate_at(leader, second);
-        // The second rotator that found the lock taken waited for it, and runs now.
-        let late = match (second, waited) {
-            (Some(other), Some(Rotated::LockedOut)) if self.nodes[other].is_up() => Some(self.rotate_at(other, None).0),
-            _ => None,
-        };
-        let written = [Some(first), waited, late].contains(&Some(Rotated::Written));
-        if !written && matches!(first, Rotated::Failed | Rotated::LockedOut | Rotated::Crashed) {
+        let newest_before = self.nodes[leader].model.keys().last().map(|key| key.serial);
+        let (first, landed_ms) = self.rotate_at(leader);
+        if let Some(other) = second {
+            // The second rotator starts while the first one's update is under way.
+            let at = self.faults.between(self.now_ms, landed_ms.max(self.now_ms));
+            let added = self.nodes[leader]
+                .model
+                .keys()
+                .last()
+                .map(|key| key.serial)
+                .filter(|&serial| first == Rotated::Written && Some(serial) != newest_before);
+            self.counters.concurrent_rotations += 1;
+            self.schedule(at, Event::ConcurrentRotation { node: other as u16, first_key: added });
+        }
+        if first == Rotated::Written {
+            if let Some(serial) = self.nodes[leader].model.keys().last().map(|key| key.serial) {
+                self.checker.observe(self.now_ms, &self.trace, Observed::RotationLanded { serial, landed_ms });
+            }
+            if self.config.restart_during_rotation {
+                // A deploy started while the new key propagates: a rolling restart, once.
+                self.counters.restarts_during_rotation += 1;
+                self.rolling_restart(landed_ms);
+            }
+        }
+        if matches!(first, Rotated::Failed | Rotated::LockedOut | Rotated::Crashed) {
             return self.defer_rotation(leader);
         }
         self.schedule(self.now_ms + self.config.rotation_interval_ms, Event::Rotation);
     }
 
-    /// One rotator's `FileStore::update`; `concurrent` starts its own in the middle of it.
-    /// Returns how this one ended and how the concurrent one did.
-    fn rotate_at(&mut self, rotator: usize, concurrent: Option<usize>) -> (Rotated, Option<Rotated>) {
-        let Some(shared) = self.nodes[rotator].ring.clone() else { return (Rotated::Failed, None) };
+    /// The second rotator, on node `node`, starts its own `SharedRing::update` while the first
+    /// one's may still hold the lock in simulated time: the store's retries wait for it in the
+    /// disk's time (`Storage::wait`), get it, re-read the key file and find the first one's key
+    /// (`first_key`, if it wrote one), and the checker makes sure it was not lost.
+    fn concurrent_rotation(&mut self, node: usize, first_key: Option<KeySerial>) {
+        if !self.nodes[node].is_up() {
+            return;
+        }
+        let (outcome, _) = self.rotate_at(node);
+        let Some(serial) = first_key else { return };
+        if matches!(outcome, Rotated::Written | Rotated::NotNeeded) {
+            // The update succeeded: the ring it reloaded holds the first rotator's key.
+            let holds = self.nodes[node].model.held_serial(serial).is_some();
+            let observed = Observed::ConcurrentUpdateEnded { node, first_key: serial, holds };
+            self.checker.observe(self.now_ms, &self.trace, observed);
+        }
+    }
+
+    /// One rotator's `SharedRing::update`: how it ended, and when its last write landed (its
+    /// disk's clock, moved on by its syncs and its waits for the lock).
+    fn rotate_at(&mut self, rotator: usize) -> (Rotated, u64) {
+        let Some(shared) = self.nodes[rotator].ring.clone() else { return (Rotated::Failed, self.now_ms) };
         self.plan_write_faults(rotator);
         drop(self.disk(rotator));
-        let mut inner = None;
+        let lock_free_at_ms = self.disks.lock_free_at_ms(rotator);
+        let contended = self.disk(rotator).lock_contended();
+        let waits_before = self.disks.lock_waits();
         // `SharedRing::update`: `FileStore::update` (locked, re-read, saved), then a reload.
-        let result = shared.update(|ring| {
-            if let Some(other) = concurrent {
-                inner = Some(self.rotate_at(other, None).0);
+        let result = shared.update(|ring| Ok(self.rotate_ring(rotator, ring)));
+        let landed_ms = self.disks.clock_ms(rotator);
+        let waited = self.disks.lock_waits() > waits_before;
+        if lock_free_at_ms > self.now_ms || waited {
+            let locked_out = matches!(result, Err(Error::Store(StoreError::Locked)));
+            if waited {
+                self.counters.lock_waited_writes += 1;
+                self.counters.lock_wait_ms_max = self.counters.lock_wait_ms_max.max(landed_ms - self.now_ms);
             }
-            Ok(self.rotate_ring(rotator, ring))
-        });
+            let observed =
+                Observed::LockWait { node: rotator, asked_ms: self.now_ms, lock_free_at_ms, contended, locked_out };
+            self.checker.observe(self.now_ms, &self.trace, observed);
+        }
         let (crashed, changed) = self.end_write(rotator);
         if crashed {
             self.count_write_crash(rotator, changed);
@@ -861,7 +936,7 @@ impl<'c> World<'c> {
             if changed {
                 self.counters.rotations += 1;
             }
-            return (Rotated::Crashed, inner);
+            return (Rotated::Crashed, landed_ms);
         }
         // Whatever the update did, the node holds the ring its `SharedRing` holds now: the one
         // it wrote (a rotation, or a prune), or the last good one.
@@ -892,7 +967,7 @@ impl<'c> World<'c> {
             }
             Err(_) => Rotated::Failed,
         };
-        (outcome, inner)
+        (outcome, landed_ms)
     }
 
     /// Inside `FileStore::update`, under the lock: the rotation of the ring just read, beside
@@ -907,7 +982,8 @@ impl<'c> World<'c> {
         // A key at least half a rotation interval old is due: a second rotator that sees the
         // first one's key does nothing.
         let max_age_secs = (self.config.rotation_interval_ms / 2 / SECOND_MS).max(1);
-        let now_secs = self.local_secs(rotator);
+        // The rotator's clock when it holds the lock: after any wait for it.
+        let now_secs = self.nodes[rotator].local_secs(self.disks.clock_ms(rotator));
         let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
         let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
         let rotated = ring.rotate_if_older_than_with(max_age_secs, &self.rotation, &mut self.entropy, now_secs);
@@ -983,10 +1059,16 @@ impl<'c> World<'c> {
 
     // ---------------------------------------------------------------- signing and verifying
 
-    /// Node `node` issues a session token to `client`.
+    /// Node `node` issues an access token to `client`.
     fn issue(&mut self, node: usize, client: u32) -> Option<HeldToken> {
+        self.issue_token(node, client, self.config.token_ttl_secs, true)
+    }
+
+    /// Node `node` issues `client` a token living `ttl_secs`; `capturable`: the attacker may
+    /// capture it on the wire (refresh tokens travel only between the client and the refresh
+    /// endpoint).
+    fn issue_token(&mut self, node: usize, client: u32, ttl_secs: u64, capturable: bool) -> Option<HeldToken> {
         let now_secs = self.local_secs(node);
-        let ttl_secs = self.config.token_ttl_secs;
         if !self.can_sign(node) {
             return None;
         }
@@ -1018,10 +1100,12 @@ impl<'c> World<'c> {
             issued_ms: self.now_ms,
         };
         self.checker.add_token(&token);
-        if self.attacker.observe(&token, facts, self.config.capture_per_mille) {
+        if capturable && self.attacker.observe(&token, facts, self.config.capture_per_mille) {
             self.schedule_edge_replay(&token, facts);
         }
-        Some(HeldToken { text: token, facts, expires_ms: self.now_ms + self.ttl_ms })
+        let issuer_error_ms = self.nodes[node].clock_error_ms(self.now_ms);
+        let expires_ms = self.now_ms + ttl_secs * SECOND_MS;
+        Some(HeldToken { text: token, facts, expires_ms, issuer_error_ms })
     }
 
     /// The verifiers' leeway, as `Validation::leeway_secs` caps it.
@@ -1035,7 +1119,17 @@ impl<'c> World<'c> {
     }
 
     /// A node verifies a token; the oracle checks the outcome; the node logs a rejection.
-    fn serve(&mut self, node: usize, what: What, actor: u32, token: &str, facts: &TokenFacts) -> Result<(), Rejection> {
+    /// `timing`: for a client's request, when it was sent and how far the clocks of the node
+    /// that issued the token and of this one are off.
+    fn serve(
+        &mut self,
+        node: usize,
+        what: What,
+        actor: u32,
+        token: &str,
+        facts: &TokenFacts,
+        timing: Option<Timing>,
+    ) -> Result<(), Rejection> {
         self.counters.verifications += 1;
         let now_secs = self.local_secs(node);
         let result = self.verify(node, token, now_secs);
@@ -1060,7 +1154,10 @@ impl<'c> World<'c> {
             What::Attack(kind) => Some(kind),
             _ => None,
         };
-        let observed = Observed::Served { node, attack, actor, result: &result, expectation, facts, mac_verified };
+        let timing =
+            timing.map(|timing| Timing { verifier_error_ms: self.nodes[node].clock_error_ms(self.now_ms), ..timing });
+        let observed =
+            Observed::Served { node, attack, actor, result: &result, expectation, facts, mac_verified, timing };
         self.checker.observe(self.now_ms, &self.trace, observed);
         if let Err(rejection) = &result {
             let code = rejection.code();
@@ -1106,8 +1203,12 @@ impl<'c> World<'c> {
 
     fn act(&mut self, client: u32) {
         match self.clients[client as usize].turn(self.now_ms, self.ttl_ms, self.config.refresh_at_per_mille) {
+            Turn::LogIn if self.clients[client as usize].valid_refresh(self.now_ms) => self.redeem(client, None),
             Turn::LogIn => self.login(client),
             Turn::Expired => {
+                if self.clients[client as usize].valid_refresh(self.now_ms) {
+                    return self.redeem(client, None);
+                }
                 self.counters.natural_relogins += 1;
                 self.login(client);
             }
@@ -1130,6 +1231,9 @@ impl<'c> World<'c> {
         self.trace.record(record);
         let index = client as usize;
         self.after_new_token(client, &held);
+        if let Some(ttl_secs) = self.config.refresh_token_ttl_secs {
+            self.clients[index].refresh = self.issue_token(node, client, ttl_secs, false);
+        }
         self.clients[index].logged_in(held, self.now_ms, &mut self.behaviour, self.config);
         let at = self.next_request_at();
         self.schedule(at, Event::Client(client));
@@ -1151,34 +1255,101 @@ impl<'c> World<'c> {
         }
     }
 
-    /// Serves the client's request at `node`; a rejected one is sent once more, to another
-    /// node, if clients retry elsewhere. The result and the node that gave it.
+    /// Serves the client's request, sent at `sent_ms`, at `node`; a rejected one is sent once
+    /// more, to another node, if clients retry elsewhere. The result and the node that gave it.
     fn serve_with_retry(
         &mut self,
         client: u32,
         node: usize,
         what: What,
         held: &HeldToken,
+        sent_ms: u64,
     ) -> (Result<(), Rejection>, usize) {
-        let result = self.serve(node, what, client, &held.text, &held.facts);
+        let ttl_ms = held.expires_ms - held.facts.issued_ms;
+        let timing = Some(Timing { sent_ms, issuer_error_ms: held.issuer_error_ms, verifier_error_ms: 0, ttl_ms });
+        let result = self.serve(node, what, client, &held.text, &held.facts, timing);
         if result.is_err() && self.config.retry_elsewhere {
             // The client's HTTP library retries a 401 once, on whichever node it reaches next.
             let others: Vec<usize> =
                 (0..self.nodes.len()).filter(|&other| other != node && self.eligible(other, Purpose::Verify)).collect();
             if let Some(&other) = self.network.pick(&others) {
                 self.counters.retries_elsewhere += 1;
-                return (self.serve(other, What::Retry, client, &held.text, &held.facts), other);
+                return (self.serve(other, What::Retry, client, &held.text, &held.facts, timing), other);
             }
         }
         (result, node)
     }
 
+    /// The client sends its token to `node`: it arrives after the network's latency (at once
+    /// when the scenario has none), and is served then.
     fn send(&mut self, client: u32, node: usize, what: What) {
         let index = client as usize;
         let Some(held) = self.clients[index].token.take() else { return self.login(client) };
+        self.dispatch(InFlight { client, node, what, held, sent_ms: self.now_ms, one_shot: false });
+    }
+
+    /// Puts a request on the network.
+    fn dispatch(&mut self, request: InFlight) {
         self.counters.requests += 1;
         self.counters.requests_attempted += 1;
-        let (result, node) = self.serve_with_retry(client, node, what, &held);
+        match self.wire.send(request) {
+            Sent::Now(request) => self.deliver(request),
+            Sent::Later { number, latency_ms } => {
+                self.counters.latency_ms_max = self.counters.latency_ms_max.max(latency_ms);
+                self.schedule(self.now_ms + latency_ms, Event::Arrive { request: number });
+            }
+        }
+    }
+
+    /// A request reaches its node.
+    fn arrive(&mut self, number: u32) {
+        if let Some(request) = self.wire.arrive(number) {
+            self.counters.requests_delayed += 1;
+            self.deliver(request);
+        }
+    }
+
+    /// The node serves a request that reached it. One whose node went down meanwhile is sent
+    /// by the balancer to another node (a refused connection is retried); with none up it is
+    /// unanswered, and the client keeps its token.
+    fn deliver(&mut self, request: InFlight) {
+        let InFlight { client, mut node, what, held, sent_ms, one_shot } = request;
+        let index = client as usize;
+        if !self.nodes[node].is_up() {
+            let purpose = if what == What::Refresh { Purpose::Issue } else { Purpose::Verify };
+            if let Some(other) = self.pick_node(purpose, Some(client)) {
+                self.counters.requests_rerouted += 1;
+                node = other;
+            }
+        }
+        if !self.nodes[node].is_up() {
+            self.counters.requests -= 1;
+            if self.clients[index].token.is_none() {
+                self.clients[index].token = Some(held);
+            }
+            if one_shot {
+                self.counters.requests_attempted -= 1;
+                return;
+            }
+            return self.retry_later(client, node, Purpose::Verify);
+        }
+        let (result, node) = self.serve_with_retry(client, node, what, &held, sent_ms);
+        if one_shot {
+            match result {
+                Ok(()) => {
+                    self.counters.accepted += 1;
+                    if self.clients[index].token.is_none() {
+                        self.clients[index].token = Some(held);
+                    }
+                }
+                // The next turn redeems the refresh token, if the client holds a valid one.
+                Err(_) if self.clients[index].valid_refresh(self.now_ms) => {
+                    self.counters.rejections_saved_by_refresh += 1;
+                }
+                Err(rejection) => self.log_out(client, node, rejection.code()),
+            }
+            return;
+        }
         match result {
             Ok(()) => {
                 self.counters.accepted += 1;
@@ -1192,8 +1363,50 @@ impl<'c> World<'c> {
                 self.schedule(at, Event::Client(client));
             }
             Err(rejection) => {
+                if self.clients[index].valid_refresh(self.now_ms) {
+                    return self.redeem(client, Some(rejection.code()));
+                }
                 self.log_out(client, node, rejection.code());
                 self.login(client);
+            }
+        }
+    }
+
+    /// The client sends its refresh token to a node that can sign, for a new access token
+    /// (its access token expired, or was `rejected` with that code). Refused, the person is
+    /// logged out and logs in again. Then the client's next request.
+    fn redeem(&mut self, client: u32, rejected: Option<&'static str>) {
+        let index = client as usize;
+        let Some(refresh) = self.clients[index].refresh.take() else { return self.login(client) };
+        let Some(node) = self.pick_node(Purpose::Issue, Some(client)) else {
+            // No node can sign now: the client keeps its refresh token and tries later.
+            self.clients[index].refresh = Some(refresh);
+            return self.retry_later(client, crate::trace::NONE_U16 as usize, Purpose::Issue);
+        };
+        self.counters.refresh_grants_attempted += 1;
+        let (result, node) = self.serve_with_retry(client, node, What::RefreshGrant, &refresh, self.now_ms);
+        let renewed = match result {
+            Ok(()) => self.issue(node, client),
+            Err(rejection) => {
+                self.log_out(client, node, rejection.code());
+                return self.login(client);
+            }
+        };
+        match renewed {
+            Some(held) => {
+                self.counters.refresh_grants += 1;
+                if rejected.is_some() {
+                    self.counters.rejections_saved_by_refresh += 1;
+                }
+                self.after_new_token(client, &held);
+                self.clients[index].token = Some(held);
+                self.clients[index].refresh = Some(refresh);
+                let at = self.next_request_at();
+                self.schedule(at, Event::Client(client));
+            }
+            None => {
+                self.clients[index].refresh = Some(refresh);
+                self.retry_later(client, node, Purpose::Issue);
             }
         }
     }
@@ -1232,15 +1445,7 @@ impl<'c> World<'c> {
         }
         let Some(node) = self.pick_node(Purpose::Verify, Some(client)) else { return };
         let Some(held) = self.clients[index].token.take() else { return };
-        self.counters.requests += 1;
-        self.counters.requests_attempted += 1;
-        match self.serve_with_retry(client, node, What::Request, &held) {
-            (Ok(()), _) => {
-                self.counters.accepted += 1;
-                self.clients[index].token = Some(held);
-            }
-            (Err(rejection), node) => self.log_out(client, node, rejection.code()),
-        }
+        self.dispatch(InFlight { client, node, what: What::Request, held, sent_ms: self.now_ms, one_shot: true });
     }
 
     // ---------------------------------------------------------------- attacker
@@ -1254,7 +1459,11 @@ impl<'c> World<'c> {
         let node = self.attacker.rng().below(self.nodes.len() as u64) as usize;
         let boundary_ms = (facts.exp_secs + self.leeway_secs()) * SECOND_MS;
         let local_ms = boundary_ms + self.attacker.rng().below(SECOND_MS);
-        let Some(at) = local_ms.saturating_add_signed(-self.nodes[node].skew_ms).checked_sub(EPOCH_MS) else { return };
+        let Some(at) =
+            local_ms.saturating_add_signed(-self.nodes[node].clock_error_ms(self.now_ms)).checked_sub(EPOCH_MS)
+        else {
+            return;
+        };
         if at <= self.now_ms {
             return;
         }
@@ -1284,7 +1493,7 @@ impl<'c> World<'c> {
         let Some(&kind) = self.attacker.rng().pick(&self.attack_kinds) else { return };
         // A replayed token must be expired at every node, whatever its clock.
         let expiry_margin_ms =
-            self.ttl_ms + self.config.leeway_secs * SECOND_MS + 2 * self.config.clock_skew_max_ms + 2 * SECOND_MS;
+            self.ttl_ms + self.config.leeway_secs * SECOND_MS + 2 * self.config.clock_error_max_ms() + 2 * SECOND_MS;
         let material = Material {
             now_ms: self.now_ms,
             now_secs: self.true_secs(),
@@ -1304,7 +1513,7 @@ impl<'c> World<'c> {
     fn deliver_attack(&mut self, node: usize, kind: AttackKind, token: &str, facts: &TokenFacts) {
         self.counters.attacks += 1;
         let number = u32::try_from(self.counters.attacks).unwrap_or(u32::MAX);
-        let result = self.serve(node, What::Attack(kind), number, token, facts);
+        let result = self.serve(node, What::Attack(kind), number, token, facts, None);
         let outcome = match &result {
             Ok(()) => "accepted",
             Err(rejection) => rejection.code(),
@@ -1314,11 +1523,6 @@ impl<'c> World<'c> {
         }
         Counters::bump(self.counters.attack_outcomes.entry(kind.as_str()).or_default(), outcome);
     }
-}
-
-/// SHA-256 of a key set document: how the oracle finds its model.
-fn digest(document: &[u8]) -> [u8; 32] {
-    Sha256::digest(document).into()
 }
 
 #[cfg(test)]
@@ -1379,6 +1583,126 @@ mod tests {
         assert!(violations.is_empty(), "{first:?}");
     }
 
+    /// Two rotators on different nodes whose `SharedRing::update`s overlap in simulated time:
+    /// the first one's syncs hold the lock for a while, the second asks for it meanwhile,
+    /// waits through the store's own retries in the disk's time, gets it, re-reads, and keeps
+    /// the first one's key. Were the wait skipped (no simulated time passing), every second
+    /// rotator would give up `Locked` and the checker would report it (invariant 7).
+    #[test]
+    fn a_second_rotator_waits_for_the_first_ones_lock_in_simulated_time_and_loses_no_key() {
+        let mut config = Config::default_scenario(4, Policy::Rotating);
+        config.clients = 20;
+        config.duration_ms = 5 * crate::config::DAY_MS;
+        config.concurrent_rotation_per_mille = 1000;
+        config.lock_contention_per_mille = 0;
+        config.store_write_crash_per_mille = 0;
+        config.crash_interval_mean_ms = None;
+        config.store_outage_interval_mean_ms = None;
+        config.scheduled_store_outages.clear();
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        let counters = &world.counters;
+        assert!(counters.concurrent_rotations >= 4, "{} concurrent rotators", counters.concurrent_rotations);
+        assert!(counters.lock_waited_writes >= 2, "{} writes waited for the lock", counters.lock_waited_writes);
+        assert!(counters.lock_wait_ms_max > 0);
+        assert_eq!(counters.rotations_locked_out, 0, "a second rotator gave up on the lock");
+        assert!(counters.rotations >= 4);
+    }
+
+    /// Requests reach their node after a latency and are judged when they arrive: tokens a
+    /// client sends in their last millisecond expire on the wire and the leeway takes them;
+    /// nodes that go down meanwhile have their requests sent elsewhere.
+    #[test]
+    fn requests_arrive_after_their_latency_and_the_leeway_takes_tokens_expired_on_the_wire() {
+        let mut config = Config::default_scenario(6, Policy::Persisted);
+        config.clients = 100;
+        config.duration_ms = 2 * crate::config::DAY_MS;
+        config.latency_max_ms = 5 * SECOND_MS;
+        config.to_the_end_clients_per_mille = 1000;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        assert!(world.counters.requests_delayed > 1_000);
+        assert!(world.counters.latency_ms_max > SECOND_MS);
+        assert!(checked.accepted_expired_in_flight > 10, "{} expired in flight", checked.accepted_expired_in_flight);
+    }
+
+    /// Clocks drift (a rate) between their steps and restarts: the error grows past the skew
+    /// bound, and every invariant holds.
+    #[test]
+    fn drifting_clocks_keep_every_invariant() {
+        let mut config = Config::default_scenario(8, Policy::Rotating);
+        config.clients = 50;
+        config.duration_ms = 2 * crate::config::DAY_MS;
+        config.clock_skew_max_ms = 5 * SECOND_MS;
+        config.clock_drift_ppm_max = 100;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        assert!(world.nodes.iter().any(|node| node.drift_ppm.abs() > 10));
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        assert!(checked.clock_error_ms_max > config.clock_skew_max_ms, "{} ms", checked.clock_error_ms_max);
+    }
+
+    /// Every rotation that writes a key starts a rolling restart while the key propagates:
+    /// each node that boots meanwhile comes up with the new key, and nobody is logged out.
+    #[test]
+    fn a_rolling_restart_during_a_rotation_loses_no_key_and_logs_nobody_out() {
+        let mut config = Config::default_scenario(2, Policy::Rotating);
+        config.clients = 200;
+        config.duration_ms = 4 * crate::config::DAY_MS;
+        config.rolling_restart_interval_ms = None;
+        config.revocation_at_ms = None;
+        config.bad_file = None;
+        config.store_write_crash_per_mille = 0;
+        config.restart_during_rotation = true;
+        // Pods restart faster than a Secret's update reaches the running ones' mounts.
+        config.propagation_delay_max_ms = 3 * crate::config::MINUTE_MS;
+        config.downtime_min_ms = 5 * SECOND_MS;
+        config.downtime_max_ms = 20 * SECOND_MS;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        assert!(world.counters.restarts_during_rotation >= 2);
+        assert!(checked.starts_during_rotation >= 2, "{} starts", checked.starts_during_rotation);
+        assert!(world.logged_out.is_empty(), "{} people logged out", world.logged_out.len());
+    }
+
+    /// Refresh tokens, a separate credential living a day: a person whose access token is
+    /// rejected or expired sends the refresh token for a new one, and none is logged out by
+    /// rotations and restarts (the rotation's overlap covers the refresh token's lifetime).
+    #[test]
+    fn a_person_with_a_valid_refresh_token_is_never_logged_out_by_rotations_or_restarts() {
+        let mut config = Config::default_scenario(7, Policy::Rotating);
+        config.clients = 200;
+        config.duration_ms = 4 * crate::config::DAY_MS;
+        config.refresh_token_ttl_secs = Some(crate::config::DAY_MS / SECOND_MS);
+        config.revocation_at_ms = None;
+        config.bad_file = None;
+        let mut world = World::new(&config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        let mut checked = Counters::default();
+        let (violations, first) = world.checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        let counters = &world.counters;
+        assert!(counters.rotations >= 3 && counters.node_starts > 6);
+        assert!(counters.refresh_grants > 500, "{} refresh tokens redeemed", counters.refresh_grants);
+        assert!(world.logged_out.is_empty(), "{} people logged out", world.logged_out.len());
+    }
+
     /// What a node signs and verifies with is the library's `SharedRing`, opened on the key
     /// file of the simulated disk, and rotations reach it through its own reload.
     #[test]
@@ -1386,9 +1710,12 @@ mod tests {
         let mut config = Config::default_scenario(3, Policy::Rotating);
         config.clients = 20;
         config.duration_ms = 3 * crate::config::DAY_MS;
-        // No restarts: every node must pick the rotations up by reloading.
+        // No restarts (nor crashes in the middle of a write): every node must pick the
+        // rotations up by reloading.
         config.rolling_restart_interval_ms = None;
         config.crash_interval_mean_ms = None;
+        config.store_write_crash_per_mille = 0;
+        config.restart_during_rotation = false;
         let mut world = World::new(&config);
         world.schedule_start();
         world.run_until(config.duration_ms);

@@ -98,16 +98,6 @@ mod library {
         first_failing_run(Canary::OverlapIgnored, &[Invariant::SpuriousRejection, Invariant::KeyKnowledge]);
     }
 
-    #[test]
-    fn the_canaries_are_the_cores() {
-        // The tests above name each canary once; a new canary must be added there and here.
-        assert_eq!(Canary::ALL.len(), tokenring::canary::Canary::ALL.len());
-        for (ours, core) in Canary::ALL.into_iter().zip(tokenring::canary::Canary::ALL) {
-            assert_eq!(ours.as_str(), core.as_str());
-            assert_eq!(Canary::from_name(core.as_str()), Some(ours));
-        }
-    }
-
     /// Under `ephemeral` no fault explains a node that cannot start: a liveness violation,
     /// where the review found 0.000 % availability counted as explained.
     #[test]

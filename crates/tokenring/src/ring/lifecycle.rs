@@ -225,6 +225,31 @@ impl Rotation {
         self
     }
 
+    /// The propagation this rotation is configured with, in seconds: how long a new key is
+    /// published before it signs.
+    ///
+    /// ```
+    /// use tokenring::Rotation;
+    /// let rotation = Rotation::new().propagation_secs(120).overlap_secs(7_200).forget_after_secs(86_400);
+    /// assert_eq!(rotation.configured_propagation_secs(), 120);
+    /// assert_eq!(rotation.configured_overlap_secs(), 7_200);
+    /// assert_eq!(rotation.configured_forget_after_secs(), 86_400);
+    /// ```
+    pub const fn configured_propagation_secs(&self) -> u64 {
+        self.propagation_secs
+    }
+
+    /// The overlap this rotation is configured with, in seconds: how long the previous key
+    /// keeps verifying after the new key activates.
+    pub const fn configured_overlap_secs(&self) -> u64 {
+        self.overlap_secs
+    }
+
+    /// How long a retired key's material is kept after it retires, in seconds, as configured.
+    pub const fn configured_forget_after_secs(&self) -> u64 {
+        self.forget_after_secs
+    }
+
     fn check(&self) -> Result<(), KeyError> {
         let longest = self.propagation_secs.max(self.overlap_secs).max(self.forget_after_secs);
         if longest > DURATION_SECS_MAX {
