@@ -920,7 +920,7 @@ impl<'c> World<'c> {
         let landed_ms = self.disks.clock_ms(rotator);
         let waited = self.disks.lock_waits() > waits_before;
         if lock_free_at_ms > self.now_ms || waited {
-            let locked_out = matches!(result, Err(Error::Store(StoreError::Locked)));
+            let locked_out = matches!(result, Err(Error::Store(StoreError::Locked { .. })));
             if waited {
                 self.counters.lock_waited_writes += 1;
                 self.counters.lock_wait_ms_max = self.counters.lock_wait_ms_max.max(landed_ms - self.now_ms);
