@@ -30,11 +30,22 @@
 //! `tokio::task::spawn_blocking` in an asynchronous service (tokenring-axum's reloader reloads
 //! there). Called on a tokio worker thread it panics, as every nested `block_on` does.
 //!
+//! # Watching
+//!
+//! [`EtcdWatch`] waits, on the service's own runtime, for the next change of the key, so that a
+//! reloader can reload at once instead of at its next poll; the poll stays as the backstop, and
+//! a lost watch (connection, compaction) says so and resumes at the next call. Wiring it into
+//! `tokenring-axum`'s reloader is not done yet.
+//!
 //! Nothing here prints a credential or a value: the store's `Debug` and every error name it
 //! as `etcd://HOST:PORT/KEY`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+mod watch;
+
+pub use crate::watch::{EtcdWatch, WatchEvent, WATCH_RETRY};
 
 use core::fmt;
 use std::time::Duration;

@@ -22,6 +22,8 @@ const START_RETRY: Duration = Duration::from_millis(50);
 pub struct EtcdServer {
     child: Child,
     client: SocketAddr,
+    peer: SocketAddr,
+    n: u32,
     data_dir: PathBuf,
 }
 
@@ -44,36 +46,38 @@ impl EtcdServer {
             (Ok(client), Ok(peer)) => (client, peer),
             (Err(error), _) | (_, Err(error)) => panic!("no free port on 127.0.0.1: {error}"),
         };
-        let spawned = Command::new("etcd")
-            .arg("--name")
-            .arg(format!("tokenring-test-{n}"))
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .arg("--listen-client-urls")
-            .arg(format!("http://{client}"))
-            .arg("--advertise-client-urls")
-            .arg(format!("http://{client}"))
-            .arg("--listen-peer-urls")
-            .arg(format!("http://{peer}"))
-            .arg("--initial-advertise-peer-urls")
-            .arg(format!("http://{peer}"))
-            .arg("--initial-cluster")
-            .arg(format!("tokenring-test-{n}=http://{peer}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let child = match spawned {
-            Ok(child) => child,
-            Err(error) => panic!("cannot start etcd (apt-get install etcd-server): {error}"),
-        };
-        let mut server = Self { child, client, data_dir };
+        let child = spawn(n, &data_dir, client, peer);
+        let mut server = Self { child, client, peer, n, data_dir };
+        server.wait_until_up();
+        server
+    }
+
+    /// Kills `etcd` (`kill -9`) and waits for it to be gone: its clients lose their
+    /// connections. Its data stays, for [`restart`](Self::restart).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts `etcd` again on the same ports and data after [`kill`](Self::kill), and waits
+    /// until it answers.
+    ///
+    /// # Panics
+    /// As [`start`](Self::start).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(self.n, &self.data_dir, self.client, self.peer);
+        self.wait_until_up();
+    }
+
+    fn wait_until_up(&mut self) {
+        let client = self.client;
         for _ in 0..START_ATTEMPTS_MAX {
-            if let Ok(Some(status)) = server.child.try_wait() {
+            if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("etcd exited at start ({status})");
             }
             if TcpStream::connect_timeout(&client, START_RETRY).is_ok() {
-                return server;
+                return;
             }
             std::thread::sleep(START_RETRY);
         }
@@ -83,6 +87,33 @@ impl EtcdServer {
     /// `127.0.0.1:PORT`, its client address.
     pub fn endpoint(&self) -> String {
         self.client.to_string()
+    }
+}
+
+/// Starts etcd number `n` on these ports with this data directory.
+fn spawn(n: u32, data_dir: &std::path::Path, client: SocketAddr, peer: SocketAddr) -> Child {
+    let spawned = Command::new("etcd")
+        .arg("--name")
+        .arg(format!("tokenring-test-{n}"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--listen-client-urls")
+        .arg(format!("http://{client}"))
+        .arg("--advertise-client-urls")
+        .arg(format!("http://{client}"))
+        .arg("--listen-peer-urls")
+        .arg(format!("http://{peer}"))
+        .arg("--initial-advertise-peer-urls")
+        .arg(format!("http://{peer}"))
+        .arg("--initial-cluster")
+        .arg(format!("tokenring-test-{n}=http://{peer}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(child) => child,
+        Err(error) => panic!("cannot start etcd (apt-get install etcd-server): {error}"),
     }
 }
 
