@@ -2,12 +2,18 @@
 //! concurrent update, gives up with a clear error when other writers always win, creates only
 //! when asked; and the file store's own swap refuses a stale version.
 
+use std::ffi::OsString;
+use std::io::ErrorKind;
+use std::path::Path;
+use std::sync::Arc;
+
 use tokenring::limits::SWAP_ATTEMPTS_MAX;
 use tokenring::{
-    Error, FileStore, KeyRing, Kid, Loaded, Reloaded, RingStore, Rotation, SharedRing, StoreError, StoreVersion,
-    Swapped,
+    Error, FileStore, KeyRing, Kid, Loaded, Reloaded, RingStore, Rotation, SharedRing, Storage, StoreError,
+    StoreVersion, Swapped,
 };
 use tokenring_testkit::document::MemoryDocument;
+use zeroize::Zeroizing;
 
 use crate::persistence::temp_dir;
 use crate::ring::NOW;
@@ -133,4 +139,56 @@ fn the_file_store_swaps_only_from_the_version_it_holds() {
     assert_eq!(std::fs::read(store.path()).unwrap(), theirs.as_bytes());
     assert_eq!(store.create_document(&mine).unwrap(), tokenring::Created::AlreadyExists);
     assert_eq!(store.store_name().to_string(), store.path().display().to_string());
+}
+
+/// A storage that tells a missing file only when it is read: [`Storage::entry_kind`] left to
+/// its default (every name a file), everything else the in-memory storage's. The simulator's
+/// disk is one.
+#[derive(Debug)]
+struct KindsUnknown(tokenring_testkit::storage::MemoryStorage);
+
+impl Storage for KindsUnknown {
+    fn read(&self, path: &Path, limit: usize) -> Result<Zeroizing<Vec<u8>>, ErrorKind> {
+        self.0.read(path, limit)
+    }
+    fn write_new(&self, path: &Path, bytes: &[u8]) -> Result<(), ErrorKind> {
+        self.0.write_new(path, bytes)
+    }
+    fn sync_file(&self, path: &Path) -> Result<(), ErrorKind> {
+        self.0.sync_file(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), ErrorKind> {
+        self.0.rename(from, to)
+    }
+    fn link_new(&self, existing: &Path, new: &Path) -> Result<(), ErrorKind> {
+        self.0.link_new(existing, new)
+    }
+    fn remove(&self, path: &Path) -> Result<(), ErrorKind> {
+        self.0.remove(path)
+    }
+    fn sync_directory(&self, path: &Path) -> Result<(), ErrorKind> {
+        self.0.sync_directory(path)
+    }
+    fn list(&self, directory: &Path, prefix: &str, limit: usize) -> Result<Vec<OsString>, ErrorKind> {
+        self.0.list(directory, prefix, limit)
+    }
+    fn try_lock(&self, path: &Path) -> Result<Option<tokenring::StorageLock>, ErrorKind> {
+        self.0.try_lock(path)
+    }
+    fn mode(&self, path: &Path) -> Result<Option<u32>, ErrorKind> {
+        self.0.mode(path)
+    }
+}
+
+#[test]
+fn a_file_the_storage_reports_missing_only_on_read_is_created_when_asked_and_absent_otherwise() {
+    let storage = Arc::new(KindsUnknown(tokenring_testkit::storage::MemoryStorage::new()));
+    let store = FileStore::with_storage("/keys/keys.json", storage);
+    assert!(store.load_document().unwrap().is_none());
+    let missing = SharedRing::open(store.clone()).unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound { .. }), "{missing:?}");
+    let (shared, loaded) = SharedRing::open_or_create(store.clone(), NOW).unwrap();
+    assert_eq!(loaded, Loaded::Created);
+    assert!(shared.ring().active_kid(NOW).is_some());
+    assert!(store.load_document().unwrap().is_some());
 }
