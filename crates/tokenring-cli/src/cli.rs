@@ -86,7 +86,7 @@ pub(crate) enum KeysCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct NewArgs {
-    /// The key file to create
+    /// The key file to create, or etcd://HOST:PORT/KEY
     pub(crate) file: PathBuf,
     /// Replace the file if it exists (its keys are lost: every token they signed stops verifying)
     #[arg(long)]
@@ -98,7 +98,8 @@ pub(crate) struct NewArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RotateArgs {
-    /// The key file to rotate (changed under a lock, rewritten atomically)
+    /// The key file to rotate (changed under a lock, rewritten atomically), or etcd://HOST:PORT/KEY
+    /// (compare-and-swap on the key's revision)
     pub(crate) file: PathBuf,
     /// How long the new key is published before it signs; at least the slowest node's reload delay
     #[arg(long, value_name = "DUR", default_value = PROPAGATION_DEFAULT, value_parser = duration::parse_secs)]
@@ -119,7 +120,7 @@ pub(crate) struct RotateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RevokeArgs {
-    /// The key file (changed under a lock, rewritten atomically)
+    /// The key file (changed under a lock, rewritten atomically), or etcd://HOST:PORT/KEY
     pub(crate) file: PathBuf,
     /// The identifier of the key to revoke (one that starts with `-` is taken as it is)
     #[arg(allow_hyphen_values = true)]
@@ -135,7 +136,7 @@ pub(crate) struct RevokeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
-    /// The key file to list
+    /// The key file to list, or etcd://HOST:PORT/KEY
     pub(crate) file: PathBuf,
     /// Time at which to judge each key's state, instead of the system clock
     #[arg(long, value_name = "UNIX_SECS")]
@@ -144,7 +145,7 @@ pub(crate) struct ListArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
-    /// Key file (JWK Set or single JWK) whose active key signs
+    /// Key file (JWK Set or single JWK) whose active key signs, or etcd://HOST:PORT/KEY
     #[arg(long, value_name = "FILE")]
     pub(crate) keys: PathBuf,
     /// Token lifetime: exp is set this long after iat
@@ -160,7 +161,8 @@ pub(crate) struct SignArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    /// Key file (JWK Set or single JWK) holding the keys that may have signed the token
+    /// Key file (JWK Set or single JWK) holding the keys that may have signed the token, or
+    /// etcd://HOST:PORT/KEY
     #[arg(long, value_name = "FILE")]
     pub(crate) keys: PathBuf,
     /// Time to verify at, instead of the system clock

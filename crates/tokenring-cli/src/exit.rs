@@ -33,6 +33,15 @@ pub(crate) enum Failure {
         /// A suggestion for the user, if there is an obvious one.
         hint: Option<&'static str>,
     },
+    /// A key set in a store other than a file (etcd) could not be read, written or trusted:
+    /// the error names the store.
+    #[cfg_attr(not(feature = "etcd"), allow(dead_code))]
+    Remote {
+        /// What went wrong.
+        error: StoreError,
+        /// A suggestion for the user, if there is an obvious one.
+        hint: Option<&'static str>,
+    },
     /// A key operation (generation, rotation) failed.
     Key(KeyError),
     /// Signing failed.
@@ -60,7 +69,12 @@ impl Failure {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Self::Rejected { .. } | Self::NotAToken(_) => REJECTED,
-            Self::Usage(_) | Self::Store { .. } | Self::Key(_) | Self::Sign(_) | Self::Io { .. } => USAGE,
+            Self::Usage(_)
+            | Self::Store { .. }
+            | Self::Remote { .. }
+            | Self::Key(_)
+            | Self::Sign(_)
+            | Self::Io { .. } => USAGE,
         }
     }
 
@@ -102,6 +116,13 @@ impl fmt::Display for Failure {
                     StoreError::Locked { .. } => f.write_str("key file is locked by another writer; try again")?,
                     other => write!(f, "{other}")?,
                 }
+                match hint {
+                    Some(hint) => write!(f, " ({hint})"),
+                    None => Ok(()),
+                }
+            }
+            Self::Remote { error, hint } => {
+                write!(f, "tokenring: error: {error}")?;
                 match hint {
                     Some(hint) => write!(f, " ({hint})"),
                     None => Ok(()),

@@ -1,10 +1,15 @@
 //! `keys new`, `keys rotate`, `keys revoke`, `keys list`, and loading a key file for the other
-//! commands.
+//! commands. Wherever a key file is taken, `etcd://HOST:PORT/KEY` names a key set in etcd
+//! instead (feature `etcd`), updated by compare-and-swap on the key's revision.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+#[cfg(feature = "etcd")]
+use tokenring::{Created, RingStore, SharedRing, Swapped};
 use tokenring::{FileStore, KeyInfo, KeyRing, KeyState, Kid, RedactedPath, Rotation, StoreError};
+#[cfg(feature = "etcd")]
+use tokenring_etcd::{Credentials, EtcdStore};
 
 use crate::cli::{self, ListArgs, NewArgs, RevokeArgs, RotateArgs};
 use crate::exit::Failure;
@@ -17,10 +22,82 @@ use crate::utc;
 /// # Errors
 /// [`Failure::Store`].
 pub(crate) fn load(path: &Path) -> Result<KeyRing, Failure> {
-    let store = open(path)?;
-    let ring = store.load().map_err(|error| store_failure(path, error))?;
-    warn_about_permissions(&store);
-    Ok(ring)
+    match place(path)? {
+        Place::File(store) => {
+            let ring = store.load().map_err(|error| store_failure(path, error))?;
+            warn_about_permissions(&store);
+            Ok(ring)
+        }
+        #[cfg(feature = "etcd")]
+        Place::Etcd(store) => {
+            let shared = SharedRing::open(*store).map_err(remote_failure)?;
+            let ring = shared.ring().clone();
+            Ok(ring)
+        }
+    }
+}
+
+/// Where a key set is: a key file, or a key in etcd.
+enum Place {
+    File(FileStore),
+    #[cfg(feature = "etcd")]
+    /// Boxed: the client is large, the file store small.
+    Etcd(Box<EtcdStore>),
+}
+
+/// The store `path` names: `etcd://HOST:PORT/KEY` (connected, credentials from the
+/// environment), or a key file.
+fn place(path: &Path) -> Result<Place, Failure> {
+    let Some(url) = path.to_str().filter(|text| text.starts_with("etcd://")) else {
+        return open(path).map(Place::File);
+    };
+    etcd(url)
+}
+
+#[cfg(feature = "etcd")]
+fn etcd(url: &str) -> Result<Place, Failure> {
+    // The URL's own faults first (a user or password in it is refused without being shown).
+    let (endpoint, key) = tokenring_etcd::parse_url(url).map_err(|error| Failure::Usage(error.to_string()))?;
+    let credentials = Credentials::from_env().map_err(|error| Failure::Usage(error.to_string()))?;
+    EtcdStore::connect(&endpoint, &key, credentials).map(|store| Place::Etcd(Box::new(store))).map_err(remote_failure)
+}
+
+#[cfg(not(feature = "etcd"))]
+fn etcd(_url: &str) -> Result<Place, Failure> {
+    Err(Failure::Usage(
+        "this tokenring was built without etcd support (the `etcd` feature); nothing was read or written".to_owned(),
+    ))
+}
+
+/// A failure of a store other than a file: its error names it.
+#[cfg(feature = "etcd")]
+fn remote_failure(error: StoreError) -> Failure {
+    let hint = match error {
+        StoreError::DocumentNotFound { .. } => Some("create it with `tokenring keys new`"),
+        _ => None,
+    };
+    Failure::Remote { error, hint }
+}
+
+/// Applies `change` to the key set at `path`: under the key file's lock, or by compare-and-swap
+/// on the etcd key's revision (retried when another writer came first). Either way no other
+/// writer's change is lost.
+fn update<T>(path: &Path, change: impl FnMut(&mut KeyRing) -> Result<T, tokenring::Error>) -> Result<T, Failure> {
+    match place(path)? {
+        Place::File(store) => {
+            let outcome = store.update(change).map_err(|error| update_failure(path, error))?;
+            warn_about_permissions(&store);
+            Ok(outcome)
+        }
+        #[cfg(feature = "etcd")]
+        Place::Etcd(store) => {
+            let shared = SharedRing::open(*store).map_err(remote_failure)?;
+            shared.update(change).map_err(|error| match error {
+                tokenring::Error::Store(error) => remote_failure(error),
+                other => update_failure(path, other),
+            })
+        }
+    }
 }
 
 /// The store for the key file at `path`, or a usage error, before anything is read or written,
@@ -77,12 +154,41 @@ fn when(secs: u64) -> String {
 pub(crate) fn new(args: &NewArgs) -> Result<(), Failure> {
     let now = cli::now_secs(args.now);
     let ring = KeyRing::generate(now)?;
-    let store = open(&args.file)?;
-    // `create` refuses to replace an existing file atomically; `save` replaces it atomically.
-    let written = if args.force { store.save(&ring) } else { store.create(&ring) };
-    written.map_err(|error| store_failure(&args.file, error))?;
+    match place(&args.file)? {
+        Place::File(store) => {
+            // `create` refuses to replace an existing file atomically; `save` replaces it atomically.
+            let written = if args.force { store.save(&ring) } else { store.create(&ring) };
+            written.map_err(|error| store_failure(&args.file, error))?;
+        }
+        #[cfg(feature = "etcd")]
+        Place::Etcd(store) => create_in_etcd(&store, &ring, args.force)?,
+    }
     let line = format!("created {}: active key {}\n", RedactedPath::new(&args.file), kid_text(ring.active_kid(now)));
     output::stdout(line.as_bytes())
+}
+
+/// `keys new etcd://...`: the key set is created only where there is none; with `--force` it
+/// replaces the one there by a swap on the revision read (refused if another writer changed it
+/// meanwhile).
+#[cfg(feature = "etcd")]
+fn create_in_etcd(store: &EtcdStore, ring: &KeyRing, force: bool) -> Result<(), Failure> {
+    let document = ring.to_jwk_set();
+    let existing = if force { store.load_document().map_err(remote_failure)? } else { None };
+    let written = match existing {
+        Some(existing) => {
+            matches!(store.swap_document(&existing.version, &document).map_err(remote_failure)?, Swapped::Swapped(_))
+        }
+        None => matches!(store.create_document(&document).map_err(remote_failure)?, Created::Created(_)),
+    };
+    if written {
+        return Ok(());
+    }
+    let name = store.store_name();
+    Err(Failure::Usage(if force {
+        format!("key set {name} changed while it was being replaced; nothing was written (try again)")
+    } else {
+        format!("key set {name} already exists (use --force to replace it)")
+    }))
 }
 
 /// What one rotation changed, for the report.
@@ -101,21 +207,17 @@ pub(crate) fn rotate(args: &RotateArgs) -> Result<(), Failure> {
         .propagation_secs(args.propagation)
         .overlap_secs(args.overlap)
         .forget_after_secs(args.forget_after);
-    let store = open(&args.file)?;
-    let rotated = store
-        .update(|ring| {
-            // Rotation drops keys past their forget time; count them to say so.
-            let forgotten = ring.keys(now).iter().filter(|key| key.state == KeyState::Forgotten).count();
-            let signing_before = ring.active_kid(now);
-            let kid = match args.if_older_than {
-                Some(max_age) => ring.rotate_if_older_than(max_age, &rotation, now)?,
-                None => Some(ring.rotate(&rotation, now)?),
-            };
-            let forgotten = if kid.is_some() { forgotten } else { 0 };
-            Ok(Rotated { kid, signing_before, forgotten, keys: ring.keys(now) })
-        })
-        .map_err(|error| update_failure(&args.file, error))?;
-    warn_about_permissions(&store);
+    let rotated = update(&args.file, |ring| {
+        // Rotation drops keys past their forget time; count them to say so.
+        let forgotten = ring.keys(now).iter().filter(|key| key.state == KeyState::Forgotten).count();
+        let signing_before = ring.active_kid(now);
+        let kid = match args.if_older_than {
+            Some(max_age) => ring.rotate_if_older_than(max_age, &rotation, now)?,
+            None => Some(ring.rotate(&rotation, now)?),
+        };
+        let forgotten = if kid.is_some() { forgotten } else { 0 };
+        Ok(Rotated { kid, signing_before, forgotten, keys: ring.keys(now) })
+    })?;
 
     let Some(kid) = rotated.kid else {
         let report = format!(
@@ -152,21 +254,17 @@ pub(crate) fn revoke(args: &RevokeArgs) -> Result<(), Failure> {
     let now = cli::now_secs(args.now);
     // A kid is not secret, but an invalid one is not echoed: it may be anything pasted by mistake.
     let kid = Kid::new(&args.kid).map_err(Failure::Key)?;
-    let store = open(&args.file)?;
-    let revoked = store
-        .update(|ring| {
-            let mut after = ring.clone();
-            after.revoke(&kid, now)?;
-            // Revoking the key that signs, with no other to take over, makes every login fail
-            // until a rotation: refused (nothing is written) unless forced.
-            if after.active_kid(now).is_none() && ring.active_kid(now).is_some() && !args.force {
-                return Ok(None);
-            }
-            *ring = after;
-            Ok(Some(ring.active_kid(now)))
-        })
-        .map_err(|error| update_failure(&args.file, error))?;
-    warn_about_permissions(&store);
+    let revoked = update(&args.file, |ring| {
+        let mut after = ring.clone();
+        after.revoke(&kid, now)?;
+        // Revoking the key that signs, with no other to take over, makes every login fail
+        // until a rotation: refused (nothing is written) unless forced.
+        if after.active_kid(now).is_none() && ring.active_kid(now).is_some() && !args.force {
+            return Ok(None);
+        }
+        *ring = after;
+        Ok(Some(ring.active_kid(now)))
+    })?;
     let Some(signer) = revoked else {
         let path = RedactedPath::new(&args.file);
         return Err(Failure::Usage(format!(

@@ -15,12 +15,17 @@
 //! either shows.
 //!
 //! [`storage::MemoryStorage`] is the one in-memory [`Storage`](tokenring::Storage) the tests run
-//! a real `FileStore` on, with the faults and the other writers each test sets up.
+//! a real `FileStore` on, with the faults and the other writers each test sets up;
+//! [`document::MemoryDocument`] the one in-memory [`RingStore`](tokenring::RingStore) (a
+//! compare-and-swap store like etcd) a `SharedRing` runs on, with another writer's update
+//! placed between a read and its swap; [`etcd::EtcdServer`] a real `etcd` for one test.
 //!
 //! Nothing here reads a clock: times are fixed constants or arguments, and the storage's time is
 //! its own (only the bound on a read the test made hang is the wall clock's, as a hang detector).
 
 pub mod claims;
+pub mod document;
+pub mod etcd;
 pub mod storage;
 
 use std::collections::BTreeSet;

@@ -16,6 +16,7 @@ use std::io;
 use crate::limits::{
     DURATION_SECS_MAX, KEYS_PER_RING_MAX, KEY_LEN_MAX, KEY_LEN_MIN, KEY_SET_LEN_MAX, KID_LEN_MAX, SYMLINK_HOPS_MAX,
 };
+use crate::store::document::StoreName;
 use crate::store::path::RedactedPathBuf;
 
 /// Why a token was not accepted.
@@ -737,11 +738,45 @@ pub enum StoreError {
         /// or `something` when it cannot be told.
         what: &'static str,
     },
+    /// The store holds no document where one must be (a store other than a file, such as an
+    /// etcd key; a missing file is [`NotFound`](Self::NotFound)). Reading never creates it.
+    DocumentNotFound {
+        /// The store, named without credentials.
+        store: StoreName,
+    },
+    /// The store's document is not a usable key set (a store other than a file; a file's is
+    /// [`Corrupt`](Self::Corrupt)). It was left untouched.
+    DocumentCorrupt {
+        /// The store, named without credentials.
+        store: StoreName,
+        /// What is wrong with the document.
+        error: KeySetError,
+    },
+    /// Other writers changed the document between this update's read and its write on every
+    /// one of [`SWAP_ATTEMPTS_MAX`](crate::limits::SWAP_ATTEMPTS_MAX) attempts. This update
+    /// wrote nothing; the others' changes are in place.
+    Conflict {
+        /// The store, named without credentials.
+        store: StoreName,
+        /// How many times the update was tried.
+        attempts: u32,
+    },
+    /// The store could not be reached or refused the request (a lost connection, a timeout,
+    /// refused credentials). Nothing is known to have been written.
+    Unavailable {
+        /// The store, named without credentials.
+        store: StoreName,
+        /// What was being done.
+        op: StoreOp,
+        /// Why, in words chosen by the store (never a credential or a value).
+        reason: &'static str,
+    },
 }
 
 impl StoreError {
     /// The stable machine reason, kebab-case: `io`, `corrupt`, `already-exists`, `not-found`,
-    /// `locked`, `not-a-file`, `symlink-loop`, `directory-not-found` or `in-the-way`. What a
+    /// `locked`, `not-a-file`, `symlink-loop`, `directory-not-found`, `in-the-way`, `conflict` or
+    /// `unavailable` (a store other than a file reports `not-found` and `corrupt` as a file does). What a
     /// reloader reports and a metric is labelled with; the `Display` text is for people.
     pub fn code(&self) -> &'static str {
         match self {
@@ -754,6 +789,10 @@ impl StoreError {
             Self::SymlinkLoop { .. } => "symlink-loop",
             Self::DirectoryNotFound { .. } => "directory-not-found",
             Self::InTheWay { .. } => "in-the-way",
+            Self::DocumentNotFound { .. } => "not-found",
+            Self::DocumentCorrupt { .. } => "corrupt",
+            Self::Conflict { .. } => "conflict",
+            Self::Unavailable { .. } => "unavailable",
         }
     }
 }
@@ -779,6 +818,15 @@ impl fmt::Display for StoreError {
             Self::InTheWay { path, what } => {
                 write!(f, "cannot write the key file: {what} is in the way at {path} (not the store's; remove it)")
             }
+            Self::DocumentNotFound { store } => write!(f, "key set {store} does not exist"),
+            Self::DocumentCorrupt { store, error } => {
+                write!(f, "key set {store} is not a usable HS256 key set (left untouched): {error}")
+            }
+            Self::Conflict { store, attempts } => write!(
+                f,
+                "key set {store} was changed by other writers during each of {attempts} attempts to update it; this update wrote nothing (try again)"
+            ),
+            Self::Unavailable { store, op, reason } => write!(f, "cannot {} key set {store}: {reason}", op.as_str()),
         }
     }
 }
@@ -794,7 +842,7 @@ impl fmt::Debug for StoreError {
 impl std::error::Error for StoreError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Corrupt { error, .. } => Some(error),
+            Self::Corrupt { error, .. } | Self::DocumentCorrupt { error, .. } => Some(error),
             _ => None,
         }
     }

@@ -63,6 +63,7 @@ pub use crate::ring::fingerprint::Fingerprint;
 pub use crate::ring::key::{Entropy, Key, Kid, OsEntropy};
 pub use crate::ring::keyring::KeyRing;
 pub use crate::ring::lifecycle::{KeyInfo, KeyState, Rotation};
+pub use crate::store::document::{Created, Document, RingStore, StoreName, StoreVersion, Swapped};
 pub use crate::store::file::{FileStore, Loaded, PermissionWarning};
 pub use crate::store::path::{RedactedPath, RedactedPathBuf};
 pub use crate::store::reload::{ReadId, ReloadMachine, ReloadOutcome, ReloadReport, ReloadStatus, ReloadStep};

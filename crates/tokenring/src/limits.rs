@@ -109,6 +109,13 @@ pub const LOCK_ATTEMPTS_MAX: u32 = 200;
 /// [`LOCK_ATTEMPTS_MAX`], a writer waits at most ten seconds for another.
 pub const LOCK_RETRY_MILLIS: u64 = 50;
 
+/// Most attempts of an optimistic update ([`RingStore::update_document`](crate::RingStore)'s
+/// default: load, change, compare-and-swap) before it gives up with
+/// [`StoreError::Conflict`](crate::StoreError::Conflict). Each failed attempt is another
+/// writer's successful one, so `n` writers updating at once all succeed within `n` attempts;
+/// this leaves room for a fleet rotating together, with no wait between attempts.
+pub const SWAP_ATTEMPTS_MAX: u32 = 32;
+
 /// Default allowance for clock skew when checking `exp` and `nbf`, in seconds.
 pub const LEEWAY_SECS_DEFAULT: u64 = 30;
 

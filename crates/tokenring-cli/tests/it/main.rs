@@ -3,6 +3,8 @@
 
 mod commands;
 mod concurrency;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod first_hour;
 mod inspect;
 mod story;

@@ -55,12 +55,13 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use crate::error::{Error, StoreError, StoreOp};
+use crate::error::{Error, KeySetError, StoreError, StoreOp};
 use crate::limits::{
     KEY_SET_LEN_MAX, LEFTOVERS_REMOVED_MAX, LOCK_ATTEMPTS_MAX, LOCK_RETRY_MILLIS, SYMLINK_HOPS_MAX, TEMP_NAMES_MAX,
 };
 use crate::ring::key::{Entropy, OsEntropy};
 use crate::ring::keyring::KeyRing;
+use crate::store::document::{Created, Document, RingStore, StoreName, StoreVersion, Swapped};
 use crate::store::path::RedactedPath;
 use crate::store::storage::{EntryKind, OsStorage, Storage, StorageLock};
 
@@ -203,7 +204,7 @@ impl FileStore {
     }
 
     /// The error for a key file whose document is not a usable key set.
-    pub(crate) fn corrupt(&self, error: crate::error::KeySetError) -> StoreError {
+    pub(crate) fn corrupt(&self, error: KeySetError) -> StoreError {
         StoreError::Corrupt { path: self.path.clone().into(), error }
     }
 
@@ -438,9 +439,14 @@ impl FileStore {
     /// another writer holds the lock for too long, [`StoreError::Io`] otherwise
     /// ([`StoreOp::Lock`] included, as for [`save`](Self::save)).
     pub fn create(&self, ring: &KeyRing) -> Result<(), StoreError> {
+        self.create_document_as_file(&ring.to_jwk_set())
+    }
+
+    /// [`create`](Self::create) of a serialized ring.
+    fn create_document_as_file(&self, document: &str) -> Result<(), StoreError> {
         let target = self.resolve()?;
         let lock = self.lock(&target.path)?;
-        let temp = self.write_temp(&target.path, &ring.to_jwk_set(), &lock)?;
+        let temp = self.write_temp(&target.path, document, &lock)?;
         let linked = self.storage.link_new(&temp, &target.path);
         let _ = self.storage.remove(&temp);
         match linked {
@@ -558,6 +564,74 @@ impl FileStore {
     fn sync_directory(&self, file: &Path) -> Result<(), StoreError> {
         let directory = directory(file);
         self.storage.sync_directory(directory).map_err(io_error(StoreOp::Sync, directory))
+    }
+}
+
+/// The file as a document store: what a [`SharedRing`](crate::SharedRing) on a key file goes
+/// through. The version is the SHA-256 digest of the file's bytes. A swap takes the key file's
+/// lock, reads the file again and writes only if its digest is still the one expected, then
+/// writes as [`save`](FileStore::save) does. An update holds the lock across the change
+/// ([`FileStore::update`]): a second writer on the host waits for the first rather than
+/// retrying, and the change runs once. The errors are the file's own ([`StoreError::NotFound`],
+/// [`StoreError::Corrupt`], naming the path).
+impl RingStore for FileStore {
+    fn store_name(&self) -> StoreName {
+        StoreName::new(self.path.to_string_lossy())
+    }
+
+    fn load_document(&self) -> Result<Option<Document>, StoreError> {
+        let target = self.resolve()?;
+        if !target.exists {
+            return Ok(None);
+        }
+        let bytes = match self.read_file(&target.path) {
+            Ok(bytes) => bytes,
+            // Gone since the look, or a storage that tells a missing file only when reading it
+            // (the default `Storage::entry_kind`).
+            Err(StoreError::NotFound { .. }) => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let version = StoreVersion::digest_of(&bytes);
+        Ok(Some(Document { bytes, version }))
+    }
+
+    fn create_document(&self, document: &str) -> Result<Created, StoreError> {
+        match self.create_document_as_file(document) {
+            Ok(()) => Ok(Created::Created(StoreVersion::digest_of(document.as_bytes()))),
+            Err(StoreError::AlreadyExists { .. }) => Ok(Created::AlreadyExists),
+            Err(error) => Err(error),
+        }
+    }
+
+    fn swap_document(&self, expected: &StoreVersion, document: &str) -> Result<Swapped, StoreError> {
+        let target = self.resolve()?;
+        if !target.exists {
+            return Ok(Swapped::Conflict);
+        }
+        let lock = self.lock(&target.path)?;
+        let current = match self.read_file(&target.path) {
+            Ok(current) => current,
+            // Removed between the look and the read: not the version expected.
+            Err(StoreError::NotFound { .. }) => return Ok(Swapped::Conflict),
+            Err(error) => return Err(error),
+        };
+        if StoreVersion::digest_of(&current) != *expected {
+            return Ok(Swapped::Conflict);
+        }
+        self.save_locked(&target.path, document, &lock)?;
+        Ok(Swapped::Swapped(StoreVersion::digest_of(document.as_bytes())))
+    }
+
+    fn not_found_error(&self) -> StoreError {
+        StoreError::NotFound { path: self.path.clone().into() }
+    }
+
+    fn corrupt_error(&self, error: KeySetError) -> StoreError {
+        self.corrupt(error)
+    }
+
+    fn update_document(&self, change: &mut dyn FnMut(&mut KeyRing) -> Result<(), Error>) -> Result<(), Error> {
+        self.update(change)
     }
 }
 

@@ -6,6 +6,7 @@
 mod algorithms;
 mod architecture;
 mod claims;
+mod document;
 mod errors;
 mod first_hour;
 mod helpers;

@@ -1,0 +1,138 @@
+//! [`EtcdWatch`]: an etcd watch on the key set's key, to reload as soon as it changes instead of
+//! at the next poll.
+//!
+//! Unlike [`EtcdStore`](crate::EtcdStore), it is asynchronous and runs on the caller's tokio
+//! runtime (a service's): waiting for the next change is an `await`, not a blocked thread.
+//! What it reports only says *when* to reload; the reload itself is the store's (the shared
+//! ring's `reload`, which keeps the last good ring on any failure, a corrupt value included).
+//! The poll stays as the backstop: a watch can be lost, and then tells so.
+
+use etcd_client::{Client, ConnectOptions, WatchOptions, WatchStream};
+use tokenring::{StoreError, StoreName, StoreOp};
+
+use crate::{name, reason, Credentials, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+
+/// Pause before watching again after a failed attempt, so that a caller looping on
+/// [`EtcdWatch::changed`] during an outage does not spin.
+pub const WATCH_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What [`EtcdWatch::changed`] saw. Either way the caller reloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WatchEvent {
+    /// The key was written or deleted.
+    Changed,
+    /// The watch was lost: the connection dropped, etcd canceled it, or the revision it was
+    /// to resume from was compacted. Changes may have been missed; the next call watches
+    /// again (from the last revision seen, or from now after a compaction).
+    Lost(&'static str),
+}
+
+/// A watch on one etcd key, on the caller's tokio runtime: [`changed`](Self::changed) waits for
+/// the next write of the key, or reports the watch lost; either way the caller reloads (the
+/// ring's reload keeps the last good ring on any failure, a corrupt value included). The poll
+/// stays as the backstop.
+pub struct EtcdWatch {
+    endpoint: String,
+    key: String,
+    client: Client,
+    stream: Option<WatchStream>,
+    /// The revision to resume from (the last one seen plus one); 0: from now.
+    resume_at: i64,
+    /// Whether the last attempt to watch failed (the next one waits [`WATCH_RETRY`] first).
+    failed: bool,
+}
+
+/// `EtcdWatch(etcd://HOST:PORT/KEY)`: no credential.
+impl core::fmt::Debug for EtcdWatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "EtcdWatch({})", name(&self.endpoint, &self.key))
+    }
+}
+
+impl EtcdWatch {
+    /// Connects to etcd at `endpoint` (`HOST:PORT`) to watch `key`, on the current tokio
+    /// runtime. Every change from then on is reported, those made before the first
+    /// [`changed`](Self::changed) included.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when etcd cannot be reached within [`CONNECT_TIMEOUT`] or
+    /// refuses the credentials.
+    pub async fn connect(endpoint: &str, key: &str, credentials: Credentials) -> Result<Self, StoreError> {
+        let mut options = ConnectOptions::new().with_connect_timeout(CONNECT_TIMEOUT);
+        if let Some((user, password)) = &credentials.user {
+            options = options.with_user(user.clone(), password.as_str());
+        }
+        let connecting = Client::connect([format!("http://{endpoint}")], Some(options));
+        let unavailable = |reason| StoreError::Unavailable { store: name(endpoint, key), op: StoreOp::Read, reason };
+        let client = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| "timed out")
+            .and_then(|connected| connected.map_err(reason))
+            .map_err(unavailable)?;
+        // Every change after this call is reported, even one made before the first `changed`:
+        // the watch starts from the revision after the store's current one.
+        let mut kv = client.kv_client();
+        let now = tokio::time::timeout(REQUEST_TIMEOUT, kv.get(key, None))
+            .await
+            .map_err(|_| "timed out")
+            .and_then(|read| read.map_err(reason))
+            .map_err(unavailable)?;
+        let resume_at = now.header().map_or(0, |header| header.revision() + 1);
+        Ok(Self { endpoint: endpoint.to_owned(), key: key.to_owned(), client, stream: None, resume_at, failed: false })
+    }
+
+    /// The name of the watched key, as the store prints it.
+    pub fn store_name(&self) -> StoreName {
+        name(&self.endpoint, &self.key)
+    }
+
+    /// Waits for the next change of the key, or for the watch to be lost.
+    pub async fn changed(&mut self) -> WatchEvent {
+        loop {
+            let stream = match &mut self.stream {
+                Some(stream) => stream,
+                None => {
+                    if self.failed {
+                        tokio::time::sleep(WATCH_RETRY).await;
+                    }
+                    let options = (self.resume_at > 0).then(|| WatchOptions::new().with_start_revision(self.resume_at));
+                    let watching = self.client.watch(self.key.as_str(), options);
+                    match tokio::time::timeout(REQUEST_TIMEOUT, watching).await {
+                        Ok(Ok(stream)) => {
+                            self.failed = false;
+                            self.stream.insert(stream)
+                        }
+                        _ => {
+                            self.failed = true;
+                            return WatchEvent::Lost("cannot watch the key: etcd is unreachable");
+                        }
+                    }
+                }
+            };
+            let response = match stream.message().await {
+                Ok(Some(response)) => response,
+                Ok(None) | Err(_) => {
+                    self.stream = None;
+                    return WatchEvent::Lost("the connection to etcd was lost");
+                }
+            };
+            if response.canceled() {
+                self.stream = None;
+                if response.compact_revision() > 0 {
+                    // What was missed is gone from etcd's history: watch from now, after a reload.
+                    self.resume_at = 0;
+                    return WatchEvent::Lost("the revision to resume from was compacted");
+                }
+                self.failed = true;
+                return WatchEvent::Lost("etcd canceled the watch");
+            }
+            let latest = response.events().iter().filter_map(|event| event.kv()).map(|kv| kv.mod_revision()).max();
+            if let Some(revision) = latest {
+                self.resume_at = revision + 1;
+                return WatchEvent::Changed;
+            }
+            // The watch's creation, or a progress notice: keep waiting.
+        }
+    }
+}
