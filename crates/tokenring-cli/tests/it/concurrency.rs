@@ -3,11 +3,11 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{arg, kids_in, new_key_file, NOW};
+use crate::support::{arg, kids_in, new_key_file, spawn_tokenring, NOW};
 
 /// How many writers start at once.
 const WRITERS: usize = 8;
@@ -18,16 +18,6 @@ const READER_DEADLINE: Duration = Duration::from_secs(60);
 /// Most reads the reader loop makes.
 const READS_MAX: u32 = 200_000;
 
-fn start(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_tokenring"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts")
-}
-
 /// One writer's exit code, standard output and standard error.
 type Outcome = (Option<i32>, String, String);
 
@@ -35,7 +25,7 @@ type Outcome = (Option<i32>, String, String);
 /// that each read is a whole key set. Returns what each writer did, and how many reads were
 /// made.
 fn race(keys: &Path, args: &[&str]) -> (Vec<Outcome>, u32) {
-    let writers: Vec<Child> = (0..WRITERS).map(|_| start(args)).collect();
+    let writers: Vec<Child> = (0..WRITERS).map(|_| spawn_tokenring(args)).collect();
     let done = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let reader = scope.spawn(|| {

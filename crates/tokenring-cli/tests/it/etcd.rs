@@ -3,13 +3,11 @@
 //! processes keep every key, `--if-older-than` adds exactly one, and credentials never go in
 //! the URL.
 
-use std::process::{Command, Stdio};
-
 use tokenring::{KeyRing, RingStore};
 use tokenring_etcd::{Credentials, EtcdStore};
 use tokenring_testkit::etcd::EtcdServer;
 
-use crate::support::{tokenring, NOW};
+use crate::support::{spawn_tokenring, tokenring, NOW};
 
 /// How many `tokenring keys rotate` processes start at once.
 const WRITERS: usize = 8;
@@ -24,17 +22,7 @@ fn kids(server: &EtcdServer, key: &str) -> Vec<String> {
 
 /// Starts `WRITERS` processes with `args` at once and returns each one's exit code and output.
 fn race(args: &[&str]) -> Vec<(Option<i32>, String, String)> {
-    let children: Vec<_> = (0..WRITERS)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_tokenring"))
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("the binary starts")
-        })
-        .collect();
+    let children: Vec<_> = (0..WRITERS).map(|_| spawn_tokenring(args)).collect();
     children
         .into_iter()
         .map(|child| {

@@ -163,3 +163,14 @@ pub(crate) fn write_key_file(path: &Path, contents: impl AsRef<[u8]>) {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("the key file is made private");
     }
 }
+
+/// Starts the binary with `args` in the background, its input empty and its output captured.
+pub(crate) fn spawn_tokenring(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tokenring"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
