@@ -60,7 +60,11 @@ fn rounds(demos: &[Demo], ring: &SharedRing) -> Figures {
     let agent = agent();
     let mut figures = Figures { propagation: Vec::new(), revocation: Vec::new() };
     let mut previous = login(&agent, &demos[0], "ada");
-    for _ in 0..ROUNDS {
+    for round in 0..ROUNDS {
+        // Each round would otherwise start right after the poll that ended the last one: a
+        // write spread over the poll's period measures a poll's typical delay, not its worst.
+        let offset = || Duration::from_millis((round as u64 * 137 + 61) % 500);
+        std::thread::sleep(offset());
         let now = SystemClock.now_secs();
         let kid: Kid = ring.update(|ring| Ok(ring.rotate(&Rotation::new().propagation_secs(0), now)?)).unwrap();
         let kid = kid.to_string();
@@ -70,6 +74,7 @@ fn rounds(demos: &[Demo], ring: &SharedRing) -> Figures {
         assert_eq!(kid_of(&token), kid);
         let old = Kid::new(&kid_of(&previous)).unwrap();
         assert_eq!(me(&agent, &demos[2], &previous).status, 200, "the old key verifies until revoked");
+        std::thread::sleep(offset());
         ring.update(|ring| Ok(ring.revoke(&old, SystemClock.now_secs())?)).unwrap();
         figures.revocation.push(until_all(demos, |demo| me(&agent, demo, &previous).status == 401));
         previous = token;
