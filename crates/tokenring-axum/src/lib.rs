@@ -57,6 +57,8 @@
 
 mod auth;
 mod credential;
+#[cfg(feature = "etcd")]
+pub mod etcd;
 mod extract;
 mod layer;
 mod observe;
@@ -67,6 +69,6 @@ pub use crate::extract::{AuthRejection, Authenticated, UNAUTHORIZED_BODY};
 pub use crate::layer::{RequireAuth, RequireAuthLayer, ResponseFuture};
 pub use crate::observe::{KEYS, RELOADS_TOTAL, VERIFICATIONS_TOTAL};
 pub use crate::reload::{
-    ReloadError, ReloadOptions, ReloadOutcome, ReloadStatus, Reloader, DEBOUNCE_DEFAULT, POLL_DEFAULT, POLL_MAX,
-    POLL_MIN,
+    ReloadError, ReloadOptions, ReloadOutcome, ReloadStatus, Reloader, Wake, WakeSource, DEBOUNCE_DEFAULT,
+    POLL_DEFAULT, POLL_MAX, POLL_MIN,
 };

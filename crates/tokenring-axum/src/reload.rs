@@ -22,11 +22,18 @@
 //! reason `reload-stuck`, the last good ring keeps serving, and no other read starts until it
 //! returns, so a hung file system holds one thread, not one per poll.
 //!
+//! Any other source of "the store may have changed" (an etcd watch: the `etcd` feature's
+//! `tokenring_etcd::EtcdWatch` is one) wakes the same loop through
+//! [`Reloader::spawn_with`] and a [`WakeSource`]; the poll stays as the backstop. A lost
+//! source wakes a reload too: if the store is unreachable, that reload's failure is what is
+//! reported (once), and the last good ring keeps serving.
+//!
 //! What to read when and what to report is [`tokenring::ReloadMachine`]'s decision, the one the
 //! simulator runs too; this task owns the timers, the threads, the logs and the metrics.
 
 use core::fmt;
 use std::ffi::OsString;
+use std::future::Future;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -156,12 +163,43 @@ impl std::error::Error for ReloadError {}
 pub struct Reloader {
     status: Arc<Mutex<ReloadStatus>>,
     task: JoinHandle<()>,
+    /// The task that waits on the [`WakeSource`], if any.
+    source: Option<JoinHandle<()>>,
 }
 
 impl Drop for Reloader {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(source) = &self.source {
+            source.abort();
+        }
     }
+}
+
+/// What a [`WakeSource`] says. Either way the reloader reloads at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Wake {
+    /// The store changed.
+    Changed,
+    /// The source lost track of the store (a dropped connection): changes may have been
+    /// missed. Logged at `debug` only: the reload it triggers reports the failure, if the store
+    /// is unusable, through the reloader's events and status.
+    Lost(&'static str),
+    /// The source tracks the store again after [`Lost`](Self::Lost); the reload it triggers
+    /// reports the recovery.
+    Resumed,
+}
+
+/// A source of wake-ups besides the poll and the key file's events: something that knows when
+/// the store changed (an etcd watch, with the `etcd` feature). The reloader waits on it in a
+/// task of its own and reloads at each [`Wake`]; the decision what to read and report stays the
+/// reloader's one [`ReloadMachine`].
+pub trait WakeSource: Send + 'static {
+    /// Waits for the next wake-up. Called again as soon as it returns: a source that loses its
+    /// store must pace itself (as `tokenring_etcd::EtcdWatch` does) rather than
+    /// return [`Wake::Lost`] in a tight loop.
+    fn next_wake(&mut self) -> impl Future<Output = Wake> + Send;
 }
 
 type Watcher = notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>;
@@ -174,23 +212,71 @@ impl Reloader {
     /// [`ReloadError::NoRuntime`] outside a Tokio runtime, [`ReloadError::Watch`] when watching
     /// was asked for and the directory cannot be watched.
     pub fn spawn(auth: &Auth, options: ReloadOptions) -> Result<Self, ReloadError> {
+        Self::spawn_inner(auth, options, None::<NoSource>)
+    }
+
+    /// [`spawn`](Self::spawn), and reloads at each wake-up of `source` too (an etcd watch: with
+    /// the `etcd` feature, `tokenring_etcd::EtcdWatch` is a [`WakeSource`]). The
+    /// poll stays as the backstop; file events are still watched when the ring is on a key file
+    /// and `options` ask for it.
+    ///
+    /// # Errors
+    /// As [`spawn`](Self::spawn).
+    pub fn spawn_with(auth: &Auth, options: ReloadOptions, source: impl WakeSource) -> Result<Self, ReloadError> {
+        Self::spawn_inner(auth, options, Some(source))
+    }
+
+    fn spawn_inner<S: WakeSource>(auth: &Auth, options: ReloadOptions, source: Option<S>) -> Result<Self, ReloadError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ReloadError::NoRuntime)?;
         // One pending wake-up is enough: a reload reads the file as it is by then.
         let (wake, woken) = mpsc::channel::<()>(1);
         let watcher = match auth.ring().store() {
-            Some(store) if options.watch => Some(watch(store, options.debounce, wake)?),
+            Some(store) if options.watch => Some(watch(store, options.debounce, wake.clone())?),
             _ => None,
         };
         let machine = ReloadMachine::new(options.read_deadline);
         let status = Arc::new(Mutex::new(machine.status()));
         observe::key_gauges(&auth.ring().ring(), auth.now_secs());
+        let source = source.map(|source| runtime.spawn(forward(source, wake, store_label(auth.ring()))));
         let task = runtime.spawn(run(auth.clone(), options, machine, watcher, woken, Arc::clone(&status)));
-        Ok(Self { status, task })
+        Ok(Self { status, task, source })
     }
 
     /// What the last reload did, when, and how many ran.
     pub fn status(&self) -> ReloadStatus {
         *self.status.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The source of [`Reloader::spawn`]: none.
+enum NoSource {}
+
+impl WakeSource for NoSource {
+    async fn next_wake(&mut self) -> Wake {
+        match *self {}
+    }
+}
+
+/// Waits on `source` and passes each wake-up on to the reload task.
+async fn forward(mut source: impl WakeSource, wake: mpsc::Sender<()>, store: String) {
+    loop {
+        let woke = source.next_wake().await;
+        if let Wake::Lost(reason) = woke {
+            tracing::debug!(store, reason, "lost track of the key set's changes; reloading");
+        }
+        // Full means a wake-up is already pending, which covers this one too.
+        if let Err(mpsc::error::TrySendError::Closed(())) = wake.try_send(()) {
+            return;
+        }
+    }
+}
+
+/// The ring's store as logs name it: a key file's path redacted, another store by its name.
+fn store_label(ring: &tokenring::SharedRing) -> String {
+    match (ring.store(), ring.ring_store()) {
+        (Some(file), _) => tokenring::RedactedPath::new(file.path()).to_string(),
+        (None, Some(store)) => store.store_name().to_string(),
+        (None, None) => String::from("memory"),
     }
 }
 
@@ -345,17 +431,14 @@ async fn run(
         report(&auth, &status, &machine, next.report.take());
         while let Some(id) = next.read.take() {
             let ring = auth.ring().clone();
-            let path = ring.store().map_or_else(PathBuf::new, |store| store.path().to_owned());
-            // File I/O off the runtime's worker threads: a slow NFS read must not stall requests.
+            let failed = read_failed(&ring);
+            // Store I/O off the runtime's worker threads: a slow NFS read or etcd request must
+            // not stall requests (and the etcd store blocks on a runtime of its own).
             let mut read = tokio::task::spawn_blocking(move || (ring.reload(), check_permissions(&ring)));
             let (result, checked) = match tokio::time::timeout(options.read_deadline, &mut read).await {
                 Ok(Ok(done)) => done,
                 // The blocking task panicked or was cancelled: nothing was swapped in.
-                Ok(Err(_)) => {
-                    let (op, kind) = (tokenring::StoreOp::Read, std::io::ErrorKind::Other);
-                    let error = StoreError::Io { op, kind, path: path.as_path().into() };
-                    (Err(error), None)
-                }
+                Ok(Err(_)) => (Err(failed), None),
                 Err(_) => {
                     stuck = Some((id, read));
                     next = machine.deadline_passed(id, auth.now_secs());
@@ -366,6 +449,20 @@ async fn run(
             next = machine.read_finished(id, auth.now_secs(), result);
             report(&auth, &status, &machine, next.report.take());
             note_permissions(&auth, &mut logged, checked);
+        }
+    }
+}
+
+/// The error a reload whose task panicked reports: naming the key file, or the other store.
+fn read_failed(ring: &tokenring::SharedRing) -> StoreError {
+    let op = tokenring::StoreOp::Read;
+    match (ring.store(), ring.ring_store()) {
+        (None, Some(store)) => {
+            StoreError::Unavailable { store: store.store_name(), op, reason: "the reload's task failed" }
+        }
+        (file, _) => {
+            let path = file.map_or_else(PathBuf::new, |store| store.path().to_owned());
+            StoreError::Io { op, kind: std::io::ErrorKind::Other, path: path.as_path().into() }
         }
     }
 }

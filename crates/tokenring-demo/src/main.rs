@@ -11,7 +11,7 @@ mod usage;
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,8 @@ const LOGIN_BODY_LEN_MAX: usize = 1024;
 /// How long open connections may finish after Ctrl-C or SIGTERM before the server stops
 /// waiting for them.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(2);
+/// What `--keys` starts with to name an etcd key rather than a file.
+const ETCD_SCHEME: &str = "etcd://";
 /// How long the runtime waits, once the server has stopped, for blocking work (a key file read
 /// on a hung file system) before the process exits anyway. With [`CONNECTIONS_GRACE`], the
 /// process ends within five seconds of the signal.
@@ -50,7 +52,9 @@ const BLOCKING_GRACE: Duration = Duration::from_secs(1);
 #[command(name = "tokenring-demo", version)]
 struct Args {
     /// The JWK Set key file: loaded, or created with a fresh key on the first start (logged at
-    /// warn: tokens signed before are unknown to a new file).
+    /// warn: tokens signed before are unknown to a new file). `etcd://HOST:PORT/KEY` keeps it
+    /// under an etcd key instead, reloaded as soon as etcd reports a change (credentials from
+    /// TOKENRING_ETCD_USER and TOKENRING_ETCD_PASSWORD or TOKENRING_ETCD_PASSWORD_FILE).
     #[arg(long, value_name = "FILE", required_unless_present = "ephemeral", conflicts_with = "ephemeral")]
     keys: Option<PathBuf>,
     /// A fresh key at every start, held in memory only: every restart logs every user out.
@@ -133,15 +137,34 @@ fn main() -> ExitCode {
 
 async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let now = SystemClock.now_secs();
-    let opened: Opened = match &args.keys {
-        Some(path) => {
+    let etcd_url = args.keys.as_deref().and_then(Path::to_str).filter(|keys| keys.starts_with(ETCD_SCHEME));
+    let mut watch = None;
+    let opened: Opened = match (&args.keys, etcd_url) {
+        (_, Some(url)) => {
+            let credentials = tokenring_etcd::Credentials::from_env()?;
+            let (endpoint, key) = tokenring_etcd::parse_url(url)?;
+            let store_credentials = credentials.clone();
+            let url = url.to_owned();
+            // The etcd store blocks on a runtime of its own: off this runtime's threads.
+            let (ring, loaded) = tokio::task::spawn_blocking(move || {
+                let store = tokenring_etcd::EtcdStore::connect_url(&url, store_credentials)?;
+                SharedRing::open_or_create(store, now)
+            })
+            .await??;
+            if loaded == Loaded::Existing {
+                tracing::info!(store = %format_args!("etcd://{endpoint}{key}"), "key set loaded from etcd");
+            }
+            watch = Some(tokenring_etcd::EtcdWatch::connect(&endpoint, &key, credentials).await?);
+            (ring, loaded).into()
+        }
+        (Some(path), None) => {
             let (ring, loaded) = SharedRing::open_or_create(FileStore::new(path), now)?;
             if loaded == Loaded::Existing {
                 tracing::info!(path = %RedactedPath::new(path), "key file loaded");
             }
             (ring, loaded).into()
         }
-        None => SharedRing::new(KeyRing::generate(now)?).into(),
+        (None, None) => SharedRing::new(KeyRing::generate(now)?).into(),
     };
 
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
@@ -169,7 +192,10 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(poll) = args.poll {
         options = options.poll(poll);
     }
-    let reloader = Reloader::spawn(&auth, options)?;
+    let reloader = match watch {
+        Some(watch) => Reloader::spawn_with(&auth, options, watch)?,
+        None => Reloader::spawn(&auth, options)?,
+    };
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{address}")?;

@@ -34,8 +34,8 @@
 //!
 //! [`EtcdWatch`] waits, on the service's own runtime, for the next change of the key, so that a
 //! reloader can reload at once instead of at its next poll; the poll stays as the backstop, and
-//! a lost watch (connection, compaction) says so and resumes at the next call. Wiring it into
-//! `tokenring-axum`'s reloader is not done yet.
+//! a lost watch (connection, compaction) says so and resumes at the next call. With its `etcd`
+//! feature, `tokenring-axum`'s reloader takes it as a wake source (`Reloader::spawn_with`).
 //!
 //! Nothing here prints a credential or a value: the store's `Debug` and every error name it
 //! as `etcd://HOST:PORT/KEY`.
@@ -57,6 +57,9 @@ use zeroize::Zeroizing;
 /// Longest a request to etcd (a read, a transaction) may take before it is reported
 /// [`StoreError::Unavailable`]; the ring in memory keeps serving meanwhile.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a request failed when etcd cannot be reached, however the connection was lost.
+const UNREACHABLE: &str = "cannot reach etcd";
 
 /// Longest the first connection to etcd may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -280,6 +283,10 @@ fn name(endpoint: &str, key: &str) -> StoreName {
 }
 
 /// A reason for a failed request, in words that hold nothing the server or the request said.
+///
+/// Every way a lost connection shows (refused, reset, a stream canceled or broken mid-request)
+/// gets the same words, [`UNREACHABLE`]: an outage is then one failure, which a reloader reports
+/// once, not one per way the client happened to notice it.
 fn reason(error: etcd_client::Error) -> &'static str {
     use etcd_client::Error as E;
     match error {
@@ -287,10 +294,10 @@ fn reason(error: etcd_client::Error) -> &'static str {
             grpc_code::UNAUTHENTICATED => "etcd refused the credentials",
             grpc_code::PERMISSION_DENIED => "etcd denied access to the key",
             grpc_code::DEADLINE_EXCEEDED => "timed out",
-            grpc_code::UNAVAILABLE => "etcd is unavailable",
+            grpc_code::UNAVAILABLE | grpc_code::CANCELLED | grpc_code::UNKNOWN => UNREACHABLE,
             _ => "etcd refused the request",
         },
-        E::TransportError(_) | E::IoError(_) => "cannot connect to etcd",
+        E::TransportError(_) | E::IoError(_) => UNREACHABLE,
         E::InvalidUri(_) | E::InvalidArgs(_) | E::EndpointError(_) => "the endpoint is not a valid HOST:PORT",
         _ => "the etcd request failed",
     }
@@ -299,6 +306,8 @@ fn reason(error: etcd_client::Error) -> &'static str {
 /// The gRPC status codes told apart (numbered by the gRPC protocol; `etcd-client` does not
 /// re-export tonic's `Code`).
 mod grpc_code {
+    pub(crate) const CANCELLED: i32 = 1;
+    pub(crate) const UNKNOWN: i32 = 2;
     pub(crate) const DEADLINE_EXCEEDED: i32 = 4;
     pub(crate) const PERMISSION_DENIED: i32 = 7;
     pub(crate) const UNAVAILABLE: i32 = 14;

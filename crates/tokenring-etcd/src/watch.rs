@@ -26,6 +26,10 @@ pub enum WatchEvent {
     /// to resume from was compacted. Changes may have been missed; the next call watches
     /// again (from the last revision seen, or from now after a compaction).
     Lost(&'static str),
+    /// Watching again after [`Lost`](Self::Lost): etcd answers once more. Changes made
+    /// meanwhile are reported as they come (the watch resumes from the last revision seen);
+    /// a reload now tells at once whether the store is usable again.
+    Resumed,
 }
 
 /// A watch on one etcd key, on the caller's tokio runtime: [`changed`](Self::changed) waits for
@@ -41,6 +45,9 @@ pub struct EtcdWatch {
     resume_at: i64,
     /// Whether the last attempt to watch failed (the next one waits [`WATCH_RETRY`] first).
     failed: bool,
+    /// Whether the watch was lost since it last ran: the next stream is reported as
+    /// [`WatchEvent::Resumed`].
+    lost: bool,
 }
 
 /// `EtcdWatch(etcd://HOST:PORT/KEY)`: no credential.
@@ -79,7 +86,15 @@ impl EtcdWatch {
             .and_then(|read| read.map_err(reason))
             .map_err(unavailable)?;
         let resume_at = now.header().map_or(0, |header| header.revision() + 1);
-        Ok(Self { endpoint: endpoint.to_owned(), key: key.to_owned(), client, stream: None, resume_at, failed: false })
+        Ok(Self {
+            endpoint: endpoint.to_owned(),
+            key: key.to_owned(),
+            client,
+            stream: None,
+            resume_at,
+            failed: false,
+            lost: false,
+        })
     }
 
     /// The name of the watched key, as the store prints it.
@@ -101,10 +116,15 @@ impl EtcdWatch {
                     match tokio::time::timeout(REQUEST_TIMEOUT, watching).await {
                         Ok(Ok(stream)) => {
                             self.failed = false;
-                            self.stream.insert(stream)
+                            self.stream = Some(stream);
+                            if std::mem::take(&mut self.lost) {
+                                return WatchEvent::Resumed;
+                            }
+                            continue;
                         }
                         _ => {
                             self.failed = true;
+                            self.lost = true;
                             return WatchEvent::Lost("cannot watch the key: etcd is unreachable");
                         }
                     }
@@ -114,11 +134,13 @@ impl EtcdWatch {
                 Ok(Some(response)) => response,
                 Ok(None) | Err(_) => {
                     self.stream = None;
+                    self.lost = true;
                     return WatchEvent::Lost("the connection to etcd was lost");
                 }
             };
             if response.canceled() {
                 self.stream = None;
+                self.lost = true;
                 if response.compact_revision() > 0 {
                     // What was missed is gone from etcd's history: watch from now, after a reload.
                     self.resume_at = 0;

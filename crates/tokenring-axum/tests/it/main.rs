@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[cfg(feature = "etcd")]
+mod etcd;
 mod extractor;
 mod first_hour;
 mod layer;

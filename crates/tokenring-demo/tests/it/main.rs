@@ -10,6 +10,7 @@
 
 mod arguments;
 mod bad_input;
+mod etcd;
 mod kubernetes;
 mod load;
 mod reload_log;

@@ -1,0 +1,220 @@
+//! The reloader on a ring kept in a real etcd (the `etcd` feature): woken by the key's watch,
+//! not by its poll; the last good ring through a corrupt value and through an outage.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use tokenring::{Clock, KeyRing, RingStore, Rotation, SharedRing, Swapped, SystemClock};
+use tokenring_axum::{Auth, ReloadOptions, ReloadOutcome, Reloader};
+use tokenring_etcd::{Credentials, EtcdStore, EtcdWatch};
+use tokenring_testkit::etcd::EtcdServer;
+
+const KEY: &str = "/app/keys";
+
+/// A poll far longer than any test's bound: a reload seen within the bound was not the poll's.
+const POLL_NEVER: Duration = tokenring_axum::POLL_MAX;
+
+/// Waits, a bounded number of times, for `check` to hold.
+async fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..400 {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    false
+}
+
+/// Starts etcd, creates the key set under [`KEY`], and opens a ring on it.
+async fn start() -> (EtcdServer, SharedRing) {
+    tokio::task::spawn_blocking(|| {
+        let server = EtcdServer::start();
+        let store = EtcdStore::connect(&server.endpoint(), KEY, Credentials::none()).unwrap();
+        let (ring, _) = SharedRing::open_or_create(store, SystemClock.now_secs()).unwrap();
+        (server, ring)
+    })
+    .await
+    .unwrap()
+}
+
+async fn reloader(endpoint: &str, auth: &Auth) -> Reloader {
+    let watch = EtcdWatch::connect(endpoint, KEY, Credentials::none()).await.unwrap();
+    Reloader::spawn_with(auth, ReloadOptions::new().poll(POLL_NEVER), watch).unwrap()
+}
+
+/// Rotates the key set through a store of its own (another host), returning the new kid.
+async fn rotate_elsewhere(endpoint: String) -> tokenring::Kid {
+    tokio::task::spawn_blocking(move || {
+        let ring = SharedRing::open(EtcdStore::connect(&endpoint, KEY, Credentials::none()).unwrap()).unwrap();
+        ring.update(|ring| Ok(ring.rotate(&Rotation::new().propagation_secs(0), SystemClock.now_secs())?)).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Replaces the value under [`KEY`] by `bytes`, whatever they are.
+async fn overwrite(endpoint: String, bytes: String) {
+    tokio::task::spawn_blocking(move || {
+        let store = EtcdStore::connect(&endpoint, KEY, Credentials::none()).unwrap();
+        let current = store.load_document().unwrap().unwrap();
+        assert!(matches!(store.swap_document(&current.version, &bytes).unwrap(), Swapped::Swapped(_)));
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_from_another_host_is_reloaded_by_the_watch_not_the_poll() {
+    let (server, ring) = start().await;
+    let auth = Auth::new(ring);
+    let reloader = reloader(&server.endpoint(), &auth).await;
+    let kid = rotate_elsewhere(server.endpoint()).await;
+    let now = SystemClock.now_secs();
+    assert!(eventually(|| auth.ring().ring().active_kid(now) == Some(kid)).await, "{:?}", reloader.status());
+    assert!(matches!(reloader.status().last, ReloadOutcome::Changed { .. }), "{:?}", reloader.status());
+}
+
+/// Every event at `INFO` and above, as text.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// Records the events of this thread (the reloader's task runs on it: a current-thread
+    /// runtime) until the guard is dropped.
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_default(subscriber)
+    }
+
+    fn count(&self, text: &str) -> usize {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).matches(text).count()
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+const FAILED: &str = "key file reload failed; keeping the last good key ring";
+const RECOVERED: &str = "key file usable again";
+
+#[tokio::test]
+async fn a_garbage_value_keeps_the_last_good_ring_and_is_reported_once() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let (server, ring) = start().await;
+    let auth = Auth::new(ring);
+    let reloader = reloader(&server.endpoint(), &auth).await;
+    let now = SystemClock.now_secs();
+    let kid = auth.ring().ring().active_kid(now);
+
+    overwrite(server.endpoint(), String::from("{\"keys\":[")).await;
+    let failed = eventually(|| matches!(reloader.status().last, ReloadOutcome::Failed { reason: "corrupt" })).await;
+    assert!(failed, "{:?}", reloader.status());
+    assert_eq!(auth.ring().ring().active_kid(now), kid, "the last good ring stays");
+    // Written again, still garbage (another revision, the same failure): not reported again.
+    let failures = reloader.status().failures;
+    overwrite(server.endpoint(), String::from("{\"keys\":[")).await;
+    assert!(eventually(|| reloader.status().failures > failures).await, "{:?}", reloader.status());
+    assert_eq!(captured.count(FAILED), 1, "{}", captured.text());
+    assert!(
+        captured.text().contains(&format!("etcd://{}{KEY}", server.endpoint())),
+        "names the store: {}",
+        captured.text()
+    );
+
+    // Repaired: the watch brings the new ring in.
+    let repaired = KeyRing::generate(now).unwrap();
+    overwrite(server.endpoint(), repaired.to_jwk_set().to_string()).await;
+    assert!(
+        eventually(|| auth.ring().ring().active_kid(now) == repaired.active_kid(now)).await,
+        "{:?}",
+        reloader.status()
+    );
+}
+
+/// Verifies `token` as a request would.
+fn verifies(auth: &Auth, token: &str) -> bool {
+    let mut headers = HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    auth.authenticate::<serde_json::Value>(&headers, "/").is_ok()
+}
+
+#[tokio::test]
+async fn an_outage_is_reported_once_the_ring_keeps_serving_and_the_watch_resumes() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let (mut server, ring) = start().await;
+    let auth = Auth::new(ring);
+    let reloader = reloader(&server.endpoint(), &auth).await;
+    let token = auth.issue(&serde_json::json!({ "sub": "alice" }), 3600).unwrap();
+    assert!(verifies(&auth, &token));
+
+    // `kill -9`, verifying all along: the reloader's task runs on this thread between checks.
+    let outage = tokio::task::spawn_blocking(move || {
+        server.kill();
+        server
+    });
+    let mut verified = 0;
+    let mut refused = 0;
+    let mut check = || {
+        if verifies(&auth, &token) {
+            verified += 1
+        } else {
+            refused += 1
+        }
+        matches!(reloader.status().last, ReloadOutcome::Failed { reason: "unavailable" })
+    };
+    let reported = eventually(&mut check).await;
+    assert!(reported, "{:?}\n{}", reloader.status(), captured.text());
+    let mut server = outage.await.unwrap();
+    // A few more lost watches and failed reloads: still one report.
+    let failures = reloader.status().failures;
+    assert!(
+        eventually(|| {
+            check();
+            reloader.status().failures >= failures + 2
+        })
+        .await,
+        "{:?}",
+        reloader.status()
+    );
+
+    let back = tokio::task::spawn_blocking(move || {
+        server.restart();
+        server
+    });
+    let recovered = eventually(|| {
+        check();
+        back.is_finished() && reloader.status().last == ReloadOutcome::Unchanged
+    })
+    .await;
+    assert!(recovered, "{:?}\n{}", reloader.status(), captured.text());
+    let server = back.await.unwrap();
+    assert_eq!(captured.count(FAILED), 1, "{}", captured.text());
+    assert_eq!(captured.count(RECOVERED), 1, "{}", captured.text());
+    assert_eq!(refused, 0, "a valid token was refused during the outage ({verified} verified)");
+    assert!(verified > 0);
+
+    // The watch resumed: a rotation elsewhere is reloaded without the poll.
+    let kid = rotate_elsewhere(server.endpoint()).await;
+    let now = SystemClock.now_secs();
+    assert!(eventually(|| auth.ring().ring().active_kid(now) == Some(kid)).await, "{:?}", reloader.status());
+}
