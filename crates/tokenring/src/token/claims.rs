@@ -9,8 +9,8 @@
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
-use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
-use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::value::{BorrowedStrDeserializer, SeqDeserializer, StrDeserializer};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess, Visitor};
 
 use crate::error::{Malformed, Rejection, TooLarge};
 use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
@@ -80,9 +80,10 @@ impl Validation {
 }
 
 /// 2^64: the first time in seconds a `u64` cannot hold.
+/// 2^64: the first time in seconds a `u64` cannot hold.
 const TIME_BOUND: f64 = 18_446_744_073_709_551_616.0;
 
-/// Registered claims, as found in the payload.
+/// Registered claims, as found in the payload, and how many members the claims have.
 ///
 /// Times are whole seconds since the epoch. RFC 7519 allows a fractional NumericDate: `exp` and
 /// `nbf` are rounded up and `iat` down, which for `exp` and `nbf` gives exactly the verdicts a
@@ -95,9 +96,12 @@ pub(crate) struct Registered<'de> {
     pub(crate) iat: Option<u64>,
     iss: Option<Cow<'de, str>>,
     aud: Option<Scalar<'de>>,
+    /// The members of the claims object (read by signing, which adds the times it lacks within
+    /// [`CLAIMS_MEMBERS_MAX`]).
+    pub(crate) members: usize,
 }
 
-impl Registered<'_> {
+impl<'de> Registered<'de> {
     /// Applies `validation` at time `now_secs`.
     pub(crate) fn check(&self, validation: &Validation, now_secs: u64) -> Result<(), Rejection> {
         let leeway = validation.leeway_secs;
@@ -107,10 +111,8 @@ impl Registered<'_> {
             Some(exp) if expired(exp) => return Err(Rejection::Expired),
             _ => {}
         }
-        if let Some(nbf) = self.nbf {
-            if now_secs.saturating_add(leeway) < nbf {
-                return Err(Rejection::NotYetValid);
-            }
+        if self.nbf.is_some_and(|nbf| now_secs.saturating_add(leeway) < nbf) {
+            return Err(Rejection::NotYetValid);
         }
         if let Some(expected) = &validation.issuer {
             match &self.iss {
@@ -119,24 +121,88 @@ impl Registered<'_> {
                 Some(_) => {}
             }
         }
+        let listed = |expected: &String| match &self.aud {
+            Some(Scalar::Str(one)) => one == expected,
+            Some(Scalar::Strings(many)) => many.iter().any(|one| matches!(one, Scalar::Str(one) if one == expected)),
+            _ => false,
+        };
         match (&validation.audience, &self.aud) {
-            (None, None) => {}
-            (Some(_), None) => return Err(Rejection::MissingClaim("aud")),
-            (None, Some(_)) => return Err(Rejection::WrongAudience),
-            (Some(expected), Some(aud)) => {
-                let listed = match aud {
-                    Scalar::Str(one) => one == expected,
-                    Scalar::Strings(many) => many.as_slice().iter().any(|one| one == expected),
-                    _ => false,
-                };
-                if !listed {
-                    return Err(Rejection::WrongAudience);
+            (None, None) => Ok(()),
+            (Some(_), None) => Err(Rejection::MissingClaim("aud")),
+            (Some(expected), Some(_)) if listed(expected) => Ok(()),
+            (_, Some(_)) => Err(Rejection::WrongAudience),
+        }
+    }
+
+    /// The registered times.
+    pub(crate) fn times(&self) -> Times {
+        Times { exp: self.exp, nbf: self.nbf, iat: self.iat }
+    }
+
+    /// Records the registered claim `slot` (its name), checking its type.
+    fn record(&mut self, slot: &'static str, value: &Scalar<'de>) -> Result<(), Rejection> {
+        let invalid = Rejection::InvalidClaim(slot);
+        let seconds = match (slot, value) {
+            // Malformed in every build, as `serde_json` without `arbitrary_precision` has it.
+            (_, Scalar::OutOfRange) => return Err(NOT_AN_OBJECT),
+            ("iss", Scalar::Str(text)) => {
+                self.iss = Some(text.clone());
+                return Ok(());
+            }
+            ("aud", Scalar::Str(_) | Scalar::Strings(_)) => {
+                self.aud = Some(value.clone());
+                return Ok(());
+            }
+            ("aud", Scalar::TooManyStrings) => return Err(Rejection::TooLarge(TooLarge::Audiences)),
+            ("iss" | "aud", _) => return Err(invalid),
+            (_, Scalar::Unsigned(seconds)) => *seconds,
+            // `serde_json` hands over only negative integers as signed, and, with its
+            // `arbitrary_precision` feature, `-0`.
+            (_, Scalar::Signed(seconds)) => u64::try_from(*seconds).map_err(|_| invalid)?,
+            // In range: below 2^64, every float is already whole, so `ceil` stays below.
+            (_, Scalar::Float(seconds)) if (0.0..TIME_BOUND).contains(seconds) => {
+                if slot == "iat" {
+                    seconds.floor() as u64
+                } else {
+                    seconds.ceil() as u64
                 }
             }
-        }
+            _ => return Err(invalid),
+        };
+        let time = match slot {
+            "exp" => &mut self.exp,
+            "nbf" => &mut self.nbf,
+            _ => &mut self.iat,
+        };
+        *time = Some(seconds);
         Ok(())
     }
 }
+
+/// The registered claim a member name is, if it is one.
+#[inline]
+fn slot(name: &str) -> Option<&'static str> {
+    // Matched as three-byte arrays: a few integer compares per member name.
+    match name.as_bytes() {
+        b"exp" => Some("exp"),
+        b"nbf" => Some("nbf"),
+        b"iat" => Some("iat"),
+        b"iss" => Some("iss"),
+        b"aud" => Some("aud"),
+        _ => None,
+    }
+}
+
+/// The registered times of a token, in whole seconds since the epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Times {
+    pub(crate) exp: Option<u64>,
+    pub(crate) nbf: Option<u64>,
+    pub(crate) iat: Option<u64>,
+}
+
+/// Claims that passed [`Registered::check`], with their registered times.
+pub(crate) type Checked<C> = (C, Times);
 
 /// Parses `payload` into `C`, capturing the registered claims on the way.
 ///
@@ -149,11 +215,27 @@ pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, 
     }
 }
 
+/// [`read`] followed by [`Registered::check`]: the claims with their registered times.
+///
+/// Claims that are JSON but do not fit the caller's type have their registered claims checked
+/// all the same, and when those fail the check, that verdict is the one reported: a token issued
+/// under an older claims type that has since expired is `expired` (routine), not
+/// `invalid-claim`.
+pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
+    payload: &'de [u8],
+    validation: &Validation,
+    now_secs: u64,
+) -> Result<Checked<C>, Rejection> {
+    let (claims, registered) = read::<C>(payload)?;
+    registered.check(validation, now_secs)?;
+    Ok((claims.ok_or(DOES_NOT_FIT)?, registered.times()))
+}
+
 /// Reads `payload` into `C` (`None` when the claims do not fit it), with the registered claims.
 ///
 /// The claims are UTF-8 text or `malformed`. Plain claims are read by the fast path ([`plain`]);
 /// whatever it gives up on is read by [`strictly`], with `serde_json`, which decides every
-/// rejection: the claims are read at most twice.
+/// rejection.
 fn read<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, Registered<'de>), Rejection> {
     let Ok(text) = core::str::from_utf8(payload) else {
         return Err(NOT_TEXT);
@@ -176,18 +258,14 @@ fn read<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, Regi
 /// nothing.
 fn strictly<'de, C: Deserialize<'de>>(text: &'de str, retry: bool) -> Result<(Option<C>, Registered<'de>), Rejection> {
     let mut fault = None;
-    let mut is_object = false;
     let mut registered = Registered::default();
     let rules = Rules::new(JSON_DEPTH_MAX);
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let seed = ClaimsSeed {
-        rules: &rules,
-        fault: &mut fault,
-        is_object: &mut is_object,
-        registered: &mut registered,
-        claims: PhantomData::<C>,
-    };
-    let parsed = Strict::new(&mut deserializer, &rules).deserialize_map(seed);
+    let tee =
+        Tee { map: PhantomData::<C>, rules: &rules, registered: &mut registered, fault: &mut fault, pending: None };
+    let parsed = Strict::new(&mut deserializer, &rules).deserialize_map(tee);
+    // `serde_json` refuses anything but an object before a member is read.
+    let is_object = text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{');
     let whole = is_object && !rules.stuck() && deserializer.end().is_ok();
     match (parsed, rules.fault(), fault) {
         (_, Some(Fault::Repeated), _) => Err(REPEATED),
@@ -209,88 +287,25 @@ const NOT_AN_OBJECT: Rejection = Rejection::Malformed(Malformed::ClaimsNotObject
 /// Claims with a member name twice in one object, at any depth.
 pub(crate) const REPEATED: Rejection = Rejection::Malformed(Malformed::ClaimsRepeatMember);
 
-/// How many members a claims object has at its top level: read by [`parse`] like any claims
-/// type, so that signing learns in the same single read whether the times it adds keep the
-/// claims within [`CLAIMS_MEMBERS_MAX`].
-pub(crate) struct Members(pub(crate) usize);
-
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Counter;
-        impl<'de> Visitor<'de> for Counter {
-            type Value = Members;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut members = 0;
-                while map.next_key::<IgnoredAny>()?.is_some() {
-                    map.next_value::<IgnoredAny>()?;
-                    members += 1;
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(Counter)
-    }
-}
-
-/// The registered times of a token, in whole seconds since the epoch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Times {
-    pub(crate) exp: Option<u64>,
-    pub(crate) nbf: Option<u64>,
-    pub(crate) iat: Option<u64>,
-}
-
-impl Registered<'_> {
-    pub(crate) fn times(&self) -> Times {
-        Times { exp: self.exp, nbf: self.nbf, iat: self.iat }
-    }
-}
-
-/// Claims that passed [`Registered::check`], with their registered times.
-pub(crate) type Checked<C> = (C, Times);
-
-/// [`read`] followed by [`Registered::check`]: the claims with their registered times.
-///
-/// Claims that are JSON but do not fit the caller's type have their registered claims checked
-/// all the same, and when those fail the check, that verdict is the one reported: a token issued
-/// under an older claims type that has since expired is `expired` (routine), not
-/// `invalid-claim`.
-pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
-    payload: &'de [u8],
-    validation: &Validation,
-    now_secs: u64,
-) -> Result<Checked<C>, Rejection> {
-    let (claims, registered) = read::<C>(payload)?;
-    registered.check(validation, now_secs)?;
-    Ok((claims.ok_or(DOES_NOT_FIT)?, registered.times()))
-}
-
 /// Claims that are not UTF-8.
 const NOT_TEXT: Rejection = Rejection::Malformed(Malformed::ClaimsText);
 
 /// Claims that are a JSON object the caller's type does not accept.
 pub(crate) const DOES_NOT_FIT: Rejection = Rejection::InvalidClaim("claims");
 
-struct ClaimsSeed<'f, 'de, C> {
+/// The strict read's view of the claims object: as a visitor (`M` the claims type), it sets
+/// the caller's type to read the object; as a map (`M` the object's members), it hands the
+/// members on and records the registered claims on the way, replaying them to the caller's type.
+struct Tee<'f, 'de, M> {
+    map: M,
     rules: &'f Rules,
-    fault: &'f mut Option<Rejection>,
-    is_object: &'f mut bool,
     registered: &'f mut Registered<'de>,
-    claims: PhantomData<C>,
+    fault: &'f mut Option<Rejection>,
+    /// The registered claim whose value is next, or a name handed out and its value not yet read.
+    pending: Option<Option<&'static str>>,
 }
 
-impl<'de, C: Deserialize<'de>> DeserializeSeed<'de> for ClaimsSeed<'_, 'de, C> {
-    type Value = C;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<C, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, C: Deserialize<'de>> Visitor<'de> for ClaimsSeed<'_, 'de, C> {
+impl<'de, C: Deserialize<'de>> Visitor<'de> for Tee<'_, 'de, PhantomData<C>> {
     type Value = C;
 
     fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -298,20 +313,13 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for ClaimsSeed<'_, 'de, C> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<C, A::Error> {
-        *self.is_object = true;
-        let mut tee = TeeMap {
-            inner: map,
-            members: 0,
-            pending: None,
-            awaiting_value: false,
-            fault: self.fault,
-            registered: self.registered,
-        };
+        let (rules, registered, fault) = (self.rules, self.registered, self.fault);
+        let mut tee = Tee { map, rules, registered, fault, pending: None };
         let claims = C::deserialize(TeeDeserializer { map: &mut tee });
         // The caller's type may stop early or refuse; the registered claims must still all be
         // seen, and the rest read.
         let mut rest = || {
-            if tee.awaiting_value {
+            if tee.pending.is_some() {
                 tee.next_value::<IgnoredAny>()?;
             }
             while tee.next_key::<IgnoredAny>()?.is_some() {
@@ -323,120 +331,26 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for ClaimsSeed<'_, 'de, C> {
             (claims, Ok(())) => claims,
             (Ok(_), Err(error)) => Err(error),
             (Err(error), Err(_)) => {
-                self.rules.lose_track();
+                rules.lose_track();
                 Err(error)
             }
         }
     }
 }
 
-#[derive(Clone, Copy)]
-enum Slot {
-    Exp,
-    Nbf,
-    Iat,
-    Iss,
-    Aud,
-}
-
-impl Slot {
-    #[inline]
-    fn of(name: &str) -> Option<Self> {
-        // Matched as three-byte arrays: a few integer compares per member name.
-        match name.as_bytes() {
-            b"exp" => Some(Self::Exp),
-            b"nbf" => Some(Self::Nbf),
-            b"iat" => Some(Self::Iat),
-            b"iss" => Some(Self::Iss),
-            b"aud" => Some(Self::Aud),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Exp => "exp",
-            Self::Nbf => "nbf",
-            Self::Iat => "iat",
-            Self::Iss => "iss",
-            Self::Aud => "aud",
-        }
-    }
-}
-
-impl<'de> Registered<'de> {
-    /// Records a registered claim, checking its type.
-    fn record(&mut self, slot: Slot, value: &Scalar<'de>) -> Result<(), Rejection> {
-        // Malformed in every build, as `serde_json` without `arbitrary_precision` has it.
-        if matches!(value, Scalar::OutOfRange) {
-            return Err(NOT_AN_OBJECT);
-        }
-        let invalid = Rejection::InvalidClaim(slot.name());
-        match slot {
-            Slot::Exp | Slot::Nbf | Slot::Iat => {
-                let seconds = match *value {
-                    Scalar::Unsigned(seconds) => seconds,
-                    // `serde_json` hands over only negative integers as signed, and, with its
-                    // `arbitrary_precision` feature, `-0`.
-                    Scalar::Signed(seconds) => u64::try_from(seconds).map_err(|_| invalid)?,
-                    Scalar::Float(seconds) if (0.0..TIME_BOUND).contains(&seconds) => {
-                        let whole = if matches!(slot, Slot::Iat) { seconds.floor() } else { seconds.ceil() };
-                        // In range: below 2^64, every float is already whole, so `ceil` stays below.
-                        whole as u64
-                    }
-                    _ => return Err(invalid),
-                };
-                let target = match slot {
-                    Slot::Exp => &mut self.exp,
-                    Slot::Nbf => &mut self.nbf,
-                    _ => &mut self.iat,
-                };
-                *target = Some(seconds);
-            }
-            Slot::Iss => match value {
-                Scalar::Str(text) => self.iss = Some(text.clone()),
-                _ => return Err(invalid),
-            },
-            Slot::Aud => match value {
-                Scalar::Str(_) | Scalar::Strings(_) => self.aud = Some(value.clone()),
-                Scalar::TooManyStrings => return Err(Rejection::TooLarge(TooLarge::Audiences)),
-                _ => return Err(invalid),
-            },
-        }
-        Ok(())
-    }
-}
-
-/// The map the caller's type sees: entries forwarded from `serde_json`, registered claims
-/// recorded on the way.
-struct TeeMap<'f, 'de, A> {
-    inner: A,
-    members: usize,
-    pending: Option<Slot>,
-    /// A name was handed out and its value not yet read.
-    awaiting_value: bool,
-    fault: &'f mut Option<Rejection>,
-    registered: &'f mut Registered<'de>,
-}
-
-impl<'de, A: MapAccess<'de>> TeeMap<'_, 'de, A> {
-    fn fail(&mut self, rejection: Rejection) -> A::Error {
-        self.fault.get_or_insert(rejection);
-        de::Error::custom("rejected")
-    }
-}
-
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Tee<'_, 'de, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        let Some(Name(name)) = self.inner.next_key::<Name<'de>>()? else { return Ok(None) };
-        self.members += 1;
-        self.awaiting_value = true;
-        if self.members > CLAIMS_MEMBERS_MAX && self.fault.is_none() {
-            return Err(self.fail(Rejection::TooLarge(TooLarge::ClaimsMembers)));
+        let Some(Name(name)) = self.map.next_key::<Name<'de>>()? else { return Ok(None) };
+        self.registered.members += 1;
+        if self.registered.members > CLAIMS_MEMBERS_MAX && self.fault.is_none() {
+            self.pending = Some(None);
+            *self.fault = Some(Rejection::TooLarge(TooLarge::ClaimsMembers));
+            return Err(de::Error::custom("rejected"));
         }
-        self.pending = Slot::of(&name);
+        // After a fault, the rest is only read on.
+        self.pending = Some(slot(&name).filter(|_| self.fault.is_none()));
         match name {
             Cow::Borrowed(name) => seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
             Cow::Owned(name) => seed.deserialize(StrDeserializer::new(&name)).map(Some),
@@ -444,20 +358,17 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
-        self.awaiting_value = false;
-        // After a fault, the rest is only read on.
-        let Some(slot) = self.pending.take().filter(|_| self.fault.is_none()) else {
-            return self.inner.next_value_seed(seed);
-        };
-        let value: Scalar<'de> = self.inner.next_value()?;
+        let Some(Some(slot)) = self.pending.take() else { return self.map.next_value_seed(seed) };
+        let value: Scalar<'de> = self.map.next_value()?;
         if let Err(rejection) = self.registered.record(slot, &value) {
-            return Err(self.fail(rejection));
+            *self.fault = Some(rejection);
+            return Err(de::Error::custom("rejected"));
         }
         seed.deserialize(Replay { value: &value, error: PhantomData })
     }
 
     fn size_hint(&self) -> Option<usize> {
-        self.inner.size_hint()
+        self.map.size_hint()
     }
 }
 
@@ -487,7 +398,7 @@ impl<'de, M: MapAccess<'de>> Deserializer<'de> for TeeDeserializer<'_, M> {
     }
 }
 
-/// Replays a captured registered claim to the caller's type.
+/// Replays a captured registered claim to the caller's type, as `serde_json` would hand it.
 struct Replay<'v, 'de, E> {
     value: &'v Scalar<'de>,
     error: PhantomData<E>,
@@ -504,7 +415,10 @@ impl<'de, E: de::Error> Deserializer<'de> for Replay<'_, 'de, E> {
             Scalar::Signed(number) => visitor.visit_i64(*number),
             Scalar::Float(number) => visitor.visit_f64(*number),
             Scalar::Bool(value) => visitor.visit_bool(*value),
-            Scalar::Strings(list) => visitor.visit_seq(ReplaySeq { items: list.as_slice().iter(), error: PhantomData }),
+            Scalar::Strings(list) => {
+                let items = list.iter().map(|value| Replay { value, error: PhantomData });
+                SeqDeserializer::new(items).deserialize_any(visitor)
+            }
             // Registered claims of any other shape are refused before they are replayed.
             Scalar::TooManyStrings | Scalar::OutOfRange | Scalar::Other => {
                 Err(de::Error::custom("unexpected claim shape"))
@@ -526,31 +440,16 @@ impl<'de, E: de::Error> Deserializer<'de> for Replay<'_, 'de, E> {
     }
 }
 
-struct ReplaySeq<'v, 'de, E> {
-    items: core::slice::Iter<'v, Cow<'de, str>>,
-    error: PhantomData<E>,
-}
+impl<'de, E: de::Error> IntoDeserializer<'de, E> for Replay<'_, 'de, E> {
+    type Deserializer = Self;
 
-impl<'de, E: de::Error> SeqAccess<'de> for ReplaySeq<'_, 'de, E> {
-    type Error = E;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, E> {
-        match self.items.next() {
-            None => Ok(None),
-            Some(Cow::Borrowed(text)) => seed.deserialize(BorrowedStrDeserializer::new(text)).map(Some),
-            Some(Cow::Owned(text)) => seed.deserialize(StrDeserializer::new(text)).map(Some),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.items.len())
+    fn into_deserializer(self) -> Self {
+        self
     }
 }
 
 mod plain;
 
-/// The claims reader's two paths side by side, for its tests and the `claims` fuzz target: the
-/// registered claims are given as their `Debug` text, so that the fuzz target can compare them.
 #[cfg(any(test, fuzzing))]
 pub(crate) mod paths {
     use super::{plain, strictly, Deserialize, Rejection, NOT_TEXT};
