@@ -142,6 +142,7 @@ impl<'de> Registered<'de> {
     /// Records the registered claim `slot` (its name), checking its type.
     fn record(&mut self, slot: &'static str, value: &Scalar<'de>) -> Result<(), Rejection> {
         let invalid = Rejection::InvalidClaim(slot);
+        let round = if slot == "iat" { f64::floor } else { f64::ceil };
         let seconds = match (slot, value) {
             // Malformed in every build, as `serde_json` without `arbitrary_precision` has it.
             (_, Scalar::OutOfRange) => return Err(NOT_AN_OBJECT),
@@ -160,13 +161,7 @@ impl<'de> Registered<'de> {
             // `arbitrary_precision` feature, `-0`.
             (_, Scalar::Signed(seconds)) => u64::try_from(*seconds).map_err(|_| invalid)?,
             // In range: below 2^64, every float is already whole, so `ceil` stays below.
-            (_, Scalar::Float(seconds)) if (0.0..TIME_BOUND).contains(seconds) => {
-                if slot == "iat" {
-                    seconds.floor() as u64
-                } else {
-                    seconds.ceil() as u64
-                }
-            }
+            (_, Scalar::Float(seconds)) if (0.0..TIME_BOUND).contains(seconds) => round(*seconds) as u64,
             _ => return Err(invalid),
         };
         let time = match slot {
@@ -209,10 +204,8 @@ pub(crate) type Checked<C> = (C, Times);
 /// Claims that are a JSON object the caller's type does not accept are `invalid-claim`
 /// (`claims`); [`parse_and_check`] checks their registered claims first.
 pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
-    match read(payload)? {
-        (Some(claims), registered) => Ok((claims, registered)),
-        (None, _) => Err(DOES_NOT_FIT),
-    }
+    let (claims, registered) = read(payload)?;
+    Ok((claims.ok_or(DOES_NOT_FIT)?, registered))
 }
 
 /// [`read`] followed by [`Registered::check`]: the claims with their registered times.
@@ -237,9 +230,7 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
 /// whatever it gives up on is read by [`strictly`], with `serde_json`, which decides every
 /// rejection.
 fn read<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, Registered<'de>), Rejection> {
-    let Ok(text) = core::str::from_utf8(payload) else {
-        return Err(NOT_TEXT);
-    };
+    let text = core::str::from_utf8(payload).map_err(|_| NOT_TEXT)?;
     if let Some((claims, registered)) = plain::parse(text) {
         return Ok((Some(claims), registered));
     }
@@ -266,7 +257,7 @@ fn strictly<'de, C: Deserialize<'de>>(text: &'de str, retry: bool) -> Result<(Op
     let parsed = Strict::new(&mut deserializer, &rules).deserialize_map(tee);
     // `serde_json` refuses anything but an object before a member is read.
     let is_object = text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{');
-    let whole = is_object && !rules.stuck() && deserializer.end().is_ok();
+    let whole = is_object && !rules.stuck.get() && deserializer.end().is_ok();
     match (parsed, rules.fault(), fault) {
         (_, Some(Fault::Repeated), _) => Err(REPEATED),
         (_, Some(Fault::TooDeep), _) => Err(Rejection::TooLarge(TooLarge::ClaimsDepth)),
@@ -275,7 +266,7 @@ fn strictly<'de, C: Deserialize<'de>>(text: &'de str, retry: bool) -> Result<(Op
         // A refusal by the caller's type (a data error: `serde_json`'s own errors are syntax)
         // in claims that are JSON to their end: they do not fit the caller's type.
         (Err(error), None, None) if whole && error.is_data() => Ok((None, registered)),
-        (Err(error), None, None) if retry && rules.stuck() && error.is_data() => {
+        (Err(error), None, None) if retry && rules.stuck.get() && error.is_data() => {
             strictly::<IgnoredAny>(text, false).map(|(_, registered)| (None, registered))
         }
         _ => Err(NOT_AN_OBJECT),
@@ -313,9 +304,8 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for Tee<'_, 'de, PhantomData<C>> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<C, A::Error> {
-        let (rules, registered, fault) = (self.rules, self.registered, self.fault);
-        let mut tee = Tee { map, rules, registered, fault, pending: None };
-        let claims = C::deserialize(TeeDeserializer { map: &mut tee });
+        let mut tee = Tee { map, rules: self.rules, registered: self.registered, fault: self.fault, pending: None };
+        let claims = C::deserialize(Hand::Map(&mut tee));
         // The caller's type may stop early or refuse; the registered claims must still all be
         // seen, and the rest read.
         let mut rest = || {
@@ -331,7 +321,7 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for Tee<'_, 'de, PhantomData<C>> {
             (claims, Ok(())) => claims,
             (Ok(_), Err(error)) => Err(error),
             (Err(error), Err(_)) => {
-                rules.lose_track();
+                self.rules.stuck.set(true);
                 Err(error)
             }
         }
@@ -364,7 +354,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Tee<'_, 'de, A> {
             *self.fault = Some(rejection);
             return Err(de::Error::custom("rejected"));
         }
-        seed.deserialize(Replay { value: &value, error: PhantomData })
+        seed.deserialize(Hand::<Self>::Value(&value))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -372,16 +362,34 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Tee<'_, 'de, A> {
     }
 }
 
-/// Presents a tee as a map to the caller's type, whatever it asks for.
-struct TeeDeserializer<'t, M> {
-    map: &'t mut M,
+/// What the caller's type is handed: the claims object, presented as the map a tee `M` makes of
+/// it whatever the type asks for, or a registered claim's captured value, replayed as
+/// `serde_json` would hand it.
+enum Hand<'h, 'de, M> {
+    Map(&'h mut M),
+    Value(&'h Scalar<'de>),
 }
 
-impl<'de, M: MapAccess<'de>> Deserializer<'de> for TeeDeserializer<'_, M> {
+impl<'de, M: MapAccess<'de>> Deserializer<'de> for Hand<'_, 'de, M> {
     type Error = M::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, M::Error> {
-        visitor.visit_map(self.map)
+        match self {
+            Hand::Map(map) => visitor.visit_map(map),
+            Hand::Value(Scalar::Str(Cow::Borrowed(text))) => visitor.visit_borrowed_str(text),
+            Hand::Value(Scalar::Str(Cow::Owned(text))) => visitor.visit_str(text),
+            Hand::Value(Scalar::Unsigned(number)) => visitor.visit_u64(*number),
+            Hand::Value(Scalar::Signed(number)) => visitor.visit_i64(*number),
+            Hand::Value(Scalar::Float(number)) => visitor.visit_f64(*number),
+            Hand::Value(Scalar::Bool(value)) => visitor.visit_bool(*value),
+            Hand::Value(Scalar::Strings(list)) => {
+                SeqDeserializer::new(list.iter().map(Hand::<M>::Value)).deserialize_any(visitor)
+            }
+            // Registered claims of any other shape are refused before they are replayed.
+            Hand::Value(Scalar::TooManyStrings | Scalar::OutOfRange | Scalar::Other) => {
+                Err(de::Error::custom("unexpected claim shape"))
+            }
+        }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, M::Error> {
@@ -398,49 +406,7 @@ impl<'de, M: MapAccess<'de>> Deserializer<'de> for TeeDeserializer<'_, M> {
     }
 }
 
-/// Replays a captured registered claim to the caller's type, as `serde_json` would hand it.
-struct Replay<'v, 'de, E> {
-    value: &'v Scalar<'de>,
-    error: PhantomData<E>,
-}
-
-impl<'de, E: de::Error> Deserializer<'de> for Replay<'_, 'de, E> {
-    type Error = E;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::Str(Cow::Borrowed(text)) => visitor.visit_borrowed_str(text),
-            Scalar::Str(Cow::Owned(text)) => visitor.visit_str(text),
-            Scalar::Unsigned(number) => visitor.visit_u64(*number),
-            Scalar::Signed(number) => visitor.visit_i64(*number),
-            Scalar::Float(number) => visitor.visit_f64(*number),
-            Scalar::Bool(value) => visitor.visit_bool(*value),
-            Scalar::Strings(list) => {
-                let items = list.iter().map(|value| Replay { value, error: PhantomData });
-                SeqDeserializer::new(items).deserialize_any(visitor)
-            }
-            // Registered claims of any other shape are refused before they are replayed.
-            Scalar::TooManyStrings | Scalar::OutOfRange | Scalar::Other => {
-                Err(de::Error::custom("unexpected claim shape"))
-            }
-        }
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
-        unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
-    }
-}
-
-impl<'de, E: de::Error> IntoDeserializer<'de, E> for Replay<'_, 'de, E> {
+impl<'de, M: MapAccess<'de>> IntoDeserializer<'de, M::Error> for Hand<'_, 'de, M> {
     type Deserializer = Self;
 
     fn into_deserializer(self) -> Self {

@@ -59,12 +59,11 @@ impl<'de> Names<'de> {
 
     /// Records `name`: `false` when it was recorded before.
     pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> bool {
-        if self.spilled.contains(&name) {
-            return false;
-        }
         match name {
-            Cow::Borrowed(name) if self.inline_len < NAMES_INLINE => self.insert_inline(name),
-            name if self.inline[..self.inline_len].contains(&&*name) => false,
+            Cow::Borrowed(name) if self.inline_len < NAMES_INLINE && !self.spilled.iter().any(|kept| kept == name) => {
+                self.insert_inline(name)
+            }
+            name if self.inline[..self.inline_len].contains(&&*name) || self.spilled.contains(&name) => false,
             name => {
                 self.spilled.push(name);
                 true
@@ -87,7 +86,9 @@ pub(crate) enum Fault {
 pub(crate) struct Rules {
     depth_max: usize,
     fault: Cell<Option<Fault>>,
-    stuck: Cell<bool>,
+    /// Whether the read, stopped by a visitor's error, could not go on to the end of the
+    /// containers around it (it lost track): then nothing is known about the rest of the document.
+    pub(crate) stuck: Cell<bool>,
     /// Whether the element or member being read reached its seed.
     handed: Cell<bool>,
 }
@@ -102,40 +103,21 @@ impl Rules {
         self.fault.get()
     }
 
-    /// Whether the read, stopped by a visitor's error, could not go on to the end of the
-    /// containers around it: then nothing is known about the rest of the document.
-    pub(crate) fn stuck(&self) -> bool {
-        self.stuck.get()
-    }
-
-    /// Notes that the read stopped where it cannot go on.
-    pub(crate) fn lose_track(&self) {
-        self.stuck.set(true);
-    }
-
     /// Reads the rest of a container after its visitor returned `value` (unless a rule was
     /// broken or the read lost track): after a refusal, so that what follows is still read; after
     /// a visitor that stopped early, so that the container is left where `serde_json` expects it,
     /// with the refusal `serde_json` would have given. `next` reads one element, or reports the end.
     fn finish<T, E: de::Error>(&self, value: Result<T, E>, mut next: impl FnMut() -> Result<bool, E>) -> Result<T, E> {
-        if self.fault().is_some() || self.stuck() {
-            return value;
-        }
         let mut rest = false;
-        loop {
+        while self.fault().is_none() && !self.stuck.get() {
             match next() {
                 Ok(true) => rest = true,
+                Ok(false) if rest && value.is_ok() => return Err(E::custom("more than the visitor read")),
                 Ok(false) => break,
-                Err(_) => {
-                    self.lose_track();
-                    return value;
-                }
+                Err(_) => self.stuck.set(true),
             }
         }
-        match value {
-            Ok(_) if rest => Err(E::custom("more elements or members than the visitor read")),
-            value => value,
-        }
+        value
     }
 
     /// Reads one element, name or value with `read`. When `serde_json` fails before it hands
@@ -146,7 +128,7 @@ impl Rules {
         self.handed.set(false);
         let result = read();
         if result.is_err() && !self.handed.get() {
-            self.lose_track();
+            self.stuck.set(true);
         }
         // This read ran inside the seed of any read around it.
         self.handed.set(true);
@@ -183,16 +165,20 @@ impl<'r, 'n, 'de, T> Strict<'r, 'n, 'de, T> {
     }
 
     /// `inner`, read under the same rules at the same depth.
-    fn wrap<U>(&self, inner: U, names: Option<&'n mut Names<'de>>) -> Strict<'r, 'n, 'de, U> {
-        Strict { inner, rules: self.rules, depth: self.depth, names }
+    fn wrap<U>(&self, inner: U) -> Strict<'r, 'n, 'de, U> {
+        Strict { inner, rules: self.rules, depth: self.depth, names: None }
+    }
+
+    /// `inner`, read under the same rules at the same depth, recording the names this records.
+    fn hand<U>(&mut self, inner: U) -> Strict<'r, 'n, 'de, U> {
+        Strict { inner, rules: self.rules, depth: self.depth, names: self.names.take() }
     }
 }
 
 macro_rules! strict_methods {
     ($($method:ident($($arg:ident: $type:ty),*);)*) => {$(
         fn $method<V: Visitor<'de>>(mut self, $($arg: $type,)* visitor: V) -> Result<V::Value, D::Error> {
-            let names = self.names.take();
-            let visit = self.wrap(visitor, names);
+            let visit = self.hand(visitor);
             self.inner.$method($($arg,)* visit)
         }
     )*};
@@ -267,10 +253,11 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Strict<'_, '_, 'de, V> {
         self.inner.expecting(f)
     }
 
+    // What `serde_json` hands a visitor (bytes never reach it: they are read as text); the
+    // narrower numbers are handed on as these.
     visit_values! {
-        visit_bool(bool); visit_i8(i8); visit_i16(i16); visit_i32(i32); visit_i64(i64); visit_i128(i128);
-        visit_u8(u8); visit_u16(u16); visit_u32(u32); visit_u64(u64); visit_u128(u128); visit_f32(f32);
-        visit_f64(f64); visit_char(char); visit_str(&str);
+        visit_bool(bool); visit_i64(i64); visit_i128(i128); visit_u64(u64); visit_u128(u128); visit_f64(f64);
+        visit_str(&str);
     }
 
     fn visit_borrowed_str<E: de::Error>(mut self, value: &'de str) -> Result<V::Value, E> {
@@ -283,18 +270,6 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Strict<'_, '_, 'de, V> {
         self.inner.visit_string(value)
     }
 
-    fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<V::Value, E> {
-        self.inner.visit_bytes(value)
-    }
-
-    fn visit_borrowed_bytes<E: de::Error>(self, value: &'de [u8]) -> Result<V::Value, E> {
-        self.inner.visit_borrowed_bytes(value)
-    }
-
-    fn visit_byte_buf<E: de::Error>(self, value: Vec<u8>) -> Result<V::Value, E> {
-        self.inner.visit_byte_buf(value)
-    }
-
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
         self.inner.visit_none()
     }
@@ -305,34 +280,31 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Strict<'_, '_, 'de, V> {
 
     // A member name read through an option or a newtype is recorded all the same.
     fn visit_some<D: Deserializer<'de>>(mut self, deserializer: D) -> Result<V::Value, D::Error> {
-        let names = self.names.take();
-        let deserializer = self.wrap(deserializer, names);
+        let deserializer = self.hand(deserializer);
         self.inner.visit_some(deserializer)
     }
 
     fn visit_newtype_struct<D: Deserializer<'de>>(mut self, deserializer: D) -> Result<V::Value, D::Error> {
-        let names = self.names.take();
-        let deserializer = self.wrap(deserializer, names);
+        let deserializer = self.hand(deserializer);
         self.inner.visit_newtype_struct(deserializer)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        let mut seq = Strict { depth: self.enter()?, ..self.wrap(seq, None) };
+        let mut seq = Strict { depth: self.enter()?, ..self.wrap(seq) };
         let value = self.inner.visit_seq(&mut seq);
         self.rules.finish(value, || seq.next_element::<IgnoredAny>().map(|element| element.is_some()))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
         let mut names = Names::new();
-        let mut map = Strict { depth: self.enter()?, ..self.wrap(map, Some(&mut names)) };
+        let mut map = Strict { depth: self.enter()?, names: Some(&mut names), ..self.wrap(map) };
         let value = self.inner.visit_map(&mut map);
         self.rules.finish(value, || map.next_entry::<IgnoredAny, IgnoredAny>().map(|entry| entry.is_some()))
     }
 
     // A variant named as a member name is recorded like one.
     fn visit_enum<A: EnumAccess<'de>>(mut self, data: A) -> Result<V::Value, A::Error> {
-        let names = self.names.take();
-        let data = self.wrap(data, names);
+        let data = self.hand(data);
         self.inner.visit_enum(data)
     }
 }
@@ -342,8 +314,7 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Strict<'_, '_, 'de, 
 
     fn deserialize<D: Deserializer<'de>>(mut self, deserializer: D) -> Result<S::Value, D::Error> {
         self.rules.handed.set(true);
-        let names = self.names.take();
-        let deserializer = self.wrap(deserializer, names);
+        let deserializer = self.hand(deserializer);
         self.inner.deserialize(deserializer)
     }
 }
@@ -352,7 +323,7 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Strict<'_, '_, 'de, A> {
     type Error = A::Error;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, A::Error> {
-        let seed = self.wrap(seed, None);
+        let seed = self.wrap(seed);
         self.rules.handing(|| self.inner.next_element_seed(seed))
     }
 
@@ -370,7 +341,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Strict<'_, '_, 'de, A> {
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
-        let seed = self.wrap(seed, None);
+        let seed = self.wrap(seed);
         self.rules.handing(|| self.inner.next_value_seed(seed))
     }
 
@@ -384,8 +355,7 @@ impl<'r, 'n, 'de, A: EnumAccess<'de>> EnumAccess<'de> for Strict<'r, 'n, 'de, A>
     type Variant = Strict<'r, 'n, 'de, A::Variant>;
 
     fn variant_seed<S: DeserializeSeed<'de>>(mut self, seed: S) -> Result<(S::Value, Self::Variant), A::Error> {
-        let names = self.names.take();
-        let seed = self.wrap(seed, names);
+        let seed = self.hand(seed);
         let (value, variant) = self.inner.variant_seed(seed)?;
         Ok((value, Strict { inner: variant, rules: self.rules, depth: self.depth, names: None }))
     }
@@ -399,12 +369,12 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Strict<'_, '_, 'de, A> {
     }
 
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, A::Error> {
-        let seed = self.wrap(seed, None);
+        let seed = self.wrap(seed);
         self.inner.newtype_variant_seed(seed)
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        let visitor = self.wrap(visitor, None);
+        let visitor = self.wrap(visitor);
         self.inner.tuple_variant(len, visitor)
     }
 
@@ -413,7 +383,7 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Strict<'_, '_, 'de, A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        let visitor = self.wrap(visitor, None);
+        let visitor = self.wrap(visitor);
         self.inner.struct_variant(fields, visitor)
     }
 }

@@ -14,12 +14,10 @@
 //!
 //! It uses no private API of `serde_json`, and needs no knowledge of its features.
 
-use std::marker::PhantomData;
-
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{slot, Registered, Replay, TeeDeserializer};
+use super::{slot, Hand, Registered};
 use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX};
 use crate::token::strict_json::{Names, Scalar, NAMES_INLINE};
 
@@ -29,11 +27,10 @@ const _: () = assert!(JSON_DEPTH_MAX >= 2 && NAMES_INLINE <= CLAIMS_MEMBERS_MAX)
 /// Reads `text` into `C`, with the registered claims, or `None` when it gave up, for whatever
 /// reason (a fault included: `serde_json` finds it again and names it).
 pub(super) fn parse<'de, C: Deserialize<'de>>(text: &'de str) -> Option<(C, Registered<'de>)> {
-    let plain = Plain { text, position: 0, in_array: false };
-    let mut tee =
-        PlainTee { plain, first: true, pending: None, names: Names::new(), registered: Registered::default() };
+    let plain = Plain { text, position: 0, first: true, in_array: false };
+    let mut tee = PlainTee { plain, pending: None, names: Names::new(), registered: Registered::default() };
     tee.plain.eat(b'{').ok()?;
-    let claims = C::deserialize(TeeDeserializer { map: &mut tee }).ok()?;
+    let claims = C::deserialize(Hand::Map(&mut tee)).ok()?;
     // The caller's type may stop early; the registered claims must still all be seen.
     while tee.next_key::<IgnoredAny>().ok()?.is_some() {
         tee.next_value::<IgnoredAny>().ok()?;
@@ -123,6 +120,8 @@ enum Want {
 struct Plain<'de> {
     text: &'de str,
     position: usize,
+    /// Whether no member of the object, or element of the array, being read was read yet.
+    first: bool,
     /// Whether the reader is inside an array, where another array is not plain.
     in_array: bool,
 }
@@ -190,14 +189,13 @@ impl<'de> Plain<'de> {
     }
 
     /// The next member's name in the claims object, with the colon after it, or `None` at the
-    /// object's end. `first` tells whether no member was read before (else a comma must come
-    /// first) and is updated.
+    /// object's end.
     #[inline]
-    fn member(&mut self, first: &mut bool) -> Result<Option<&'de str>, NotPlain> {
+    fn member(&mut self) -> Result<Option<&'de str>, NotPlain> {
         match self.peek() {
             Some(b'}') => return Ok(None),
-            Some(b',') if !*first => self.position += 1,
-            Some(b'"') if *first => *first = false,
+            Some(b',') if !self.first => self.position += 1,
+            Some(b'"') if self.first => self.first = false,
             _ => return Err(NotPlain),
         }
         if self.peek() != Some(b'"') {
@@ -231,8 +229,11 @@ impl<'de> Plain<'de> {
             (Some(b'['), Want::Any | Want::Skip | Want::Seq) if !self.in_array => {
                 self.position += 1;
                 self.in_array = true;
-                let value = visitor.visit_seq(PlainSeq { plain: self, first: true })?;
+                self.first = true;
+                let value = visitor.visit_seq(&mut *self)?;
+                // The array is a member's value: a member was read, so `first` is false again.
                 self.in_array = false;
+                self.first = false;
                 self.eat(b']')?;
                 Ok(value)
             }
@@ -288,27 +289,22 @@ impl<'de> Deserializer<'de> for &mut Plain<'de> {
 }
 
 /// The elements of an array, as `serde_json` hands them out.
-struct PlainSeq<'p, 'de> {
-    plain: &'p mut Plain<'de>,
-    first: bool,
-}
-
-impl<'de> SeqAccess<'de> for PlainSeq<'_, 'de> {
+impl<'de> SeqAccess<'de> for Plain<'de> {
     type Error = NotPlain;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, NotPlain> {
-        match self.plain.peek() {
+        match self.peek() {
             Some(b']') => return Ok(None),
             Some(b',') if !self.first => {
-                self.plain.position += 1;
-                if matches!(self.plain.peek(), Some(b']') | None) {
+                self.position += 1;
+                if matches!(self.peek(), Some(b']') | None) {
                     return Err(NotPlain);
                 }
             }
             Some(_) if self.first => self.first = false,
             _ => return Err(NotPlain),
         }
-        seed.deserialize(&mut *self.plain).map(Some)
+        seed.deserialize(self).map(Some)
     }
 }
 
@@ -317,7 +313,6 @@ impl<'de> SeqAccess<'de> for PlainSeq<'_, 'de> {
 /// replayed to the caller's type, as on the thorough path.
 struct PlainTee<'de> {
     plain: Plain<'de>,
-    first: bool,
     pending: Option<&'static str>,
     names: Names<'de>,
     registered: Registered<'de>,
@@ -327,7 +322,7 @@ impl<'de> MapAccess<'de> for PlainTee<'de> {
     type Error = NotPlain;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, NotPlain> {
-        let Some(name) = self.plain.member(&mut self.first)? else { return Ok(None) };
+        let Some(name) = self.plain.member()? else { return Ok(None) };
         if !self.names.insert_inline(name) {
             return Err(NotPlain);
         }
@@ -346,7 +341,7 @@ impl<'de> MapAccess<'de> for PlainTee<'de> {
             _ => Scalar::deserialize(plain)?,
         };
         self.registered.record(slot, &value).map_err(|_| NotPlain)?;
-        seed.deserialize(Replay { value: &value, error: PhantomData })
+        seed.deserialize(Hand::<Self>::Value(&value))
     }
 }
 

@@ -14,7 +14,7 @@ use crate::token::strict_json::NAMES_INLINE;
 
 /// The plain reader at the start of `text`.
 fn reader(text: &str) -> Plain<'_> {
-    Plain { text, position: 0, in_array: false }
+    Plain { text, position: 0, first: true, in_array: false }
 }
 
 /// Reads all of `json`, a value in the claims, as a `T` with the plain reader, or `None` where
