@@ -1,10 +1,14 @@
-//! The JWT claims layer: one pass over the payload that hands every member to the caller's
-//! type and, on the way, records and type-checks the registered claims (`exp`, `nbf`, `iat`,
-//! `iss`, `aud`).
+//! The JWT claims layer: reads the payload into the caller's type and, on the way, records and
+//! type-checks the registered claims (`exp`, `nbf`, `iat`, `iss`, `aud`).
 //!
-//! The caller's `Deserialize` impl sees a map whose entries are forwarded from `serde_json`;
-//! registered claims are captured first and then replayed to it, so the payload is parsed once
-//! and, for a borrowed claims type, without allocating.
+//! The caller's `Deserialize` impl sees a map whose entries come from the reader; registered
+//! claims are captured first and then replayed to it (`Hand`), so that their checks do not
+//! depend on how the caller's type reads them. Plain claims are read by the fast path
+//! ([`plain`]), without allocating for a borrowed claims type; anything else by one strict
+//! `serde_json` pass ([`strictly`]), which decides every rejection. The claims are read at most
+//! twice, but for one case: when the caller's type refuses an array or object where it expected
+//! something else, `serde_json` cannot read past it, and the claims are read once more, into
+//! nothing, so that the registered claims and faults after it still decide the verdict.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -587,6 +591,48 @@ mod tests {
         assert!(parse::<serde_json::Value>(br#"{"a":1,"x":{"a":2},"y":[{"a":3}]}"#).is_ok());
     }
 
+    /// Names read through an option or a newtype, or as an enum's variant, are member names
+    /// all the same: a repeat among them is refused too.
+    #[test]
+    fn a_repeated_name_is_malformed_however_the_callers_type_reads_names() {
+        #[derive(Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+        struct Key(String);
+        #[derive(Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+        enum Variant {
+            A,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Maps {
+            #[allow(dead_code)]
+            options: Option<std::collections::BTreeMap<Option<String>, u8>>,
+            #[allow(dead_code)]
+            newtypes: Option<std::collections::BTreeMap<Key, u8>>,
+            #[allow(dead_code)]
+            variants: Option<std::collections::BTreeMap<Variant, u8>>,
+        }
+        for payload in
+            [&br#"{"options":{"A":1,"A":2}}"#[..], br#"{"newtypes":{"A":1,"A":2}}"#, br#"{"variants":{"A":1,"A":2}}"#]
+        {
+            assert_eq!(parse::<Maps>(payload).unwrap_err(), REPEATED, "{payload:?}");
+        }
+        assert!(parse::<Maps>(br#"{"options":{"A":1},"newtypes":{"A":1},"variants":{"A":1}}"#).is_ok());
+    }
+
+    /// A registered claim is captured, then replayed to the caller's type: as `serde_json` would
+    /// hand it, an array included, which a type that reads fewer elements refuses.
+    #[test]
+    fn an_audience_list_reaches_the_callers_type_whole() {
+        #[derive(Debug, Deserialize)]
+        struct OneAudience {
+            #[allow(dead_code)]
+            aud: (String,),
+        }
+        let payload = br#"{"aud":["a","b"]}"#;
+        assert!(serde_json::from_slice::<OneAudience>(payload).is_err());
+        assert_eq!(parse::<OneAudience>(payload).unwrap_err(), DOES_NOT_FIT);
+        assert_eq!(parse::<OneAudience>(br#"{"aud":["a"]}"#).unwrap().0.aud.0, "a");
+    }
+
     #[test]
     fn time_claims_read_alike_in_every_number_form() {
         for (payload, expected) in [
@@ -628,6 +674,21 @@ mod tests {
         // A registered claim after the field the type refuses is still read and checked.
         assert_eq!(checked(r#"{"sub":7,"iss":"me","exp":10}"#, 10), Err(Rejection::Expired));
         assert_eq!(checked(r#"{"sub":"3","iss":"me","exp":10}"#, 9), Ok(()));
+    }
+
+    /// `serde_json` stops at an array or object the caller's type refused where it expected
+    /// something else; the claims are then read once more, so that the registered claims after
+    /// it are checked and a fault after it is named.
+    #[test]
+    fn after_a_refused_array_or_object_the_rest_of_the_claims_still_decides() {
+        let strict = Validation::new().leeway_secs(0).issuer("me");
+        let checked = |payload: &str, now| parse_and_check::<Owned>(payload.as_bytes(), &strict, now).map(|_| ());
+        // `Owned` needs `sub` to be a string.
+        assert_eq!(checked(r#"{"sub":[1],"iss":"me","exp":10}"#, 10), Err(Rejection::Expired));
+        assert_eq!(checked(r#"{"sub":{"a":1},"iss":"me","exp":10}"#, 9), Err(DOES_NOT_FIT));
+        assert_eq!(checked(r#"{"sub":[1],"iss":"me","exp":"soon"}"#, 9), Err(Rejection::InvalidClaim("exp")));
+        assert_eq!(checked(r#"{"sub":[1],"exp":10,"a":1,"a":2}"#, 9), Err(REPEATED));
+        assert_eq!(checked(r#"{"sub":[1],"exp":10} x"#, 9), Err(NOT_AN_OBJECT));
     }
 
     #[test]

@@ -275,7 +275,7 @@ fn the_fast_path_counts_members_like_the_thorough_one() {
         assert_eq!(either, thorough);
         assert_eq!(plain_bytes::<IgnoredAny>(payload.as_bytes()).is_some(), count <= NAMES_INLINE);
     }
-    // Names that share a summary (length, first, middle and last byte) are compared in full.
+    // Names of the same length and first byte are compared in full.
     assert!(agree::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#));
     assert!(plain_bytes::<IgnoredAny>(br#"{"abxd":1,"abxd":2,"exp":3}"#).is_none());
     assert!(claims_parse::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#).is_ok());
@@ -284,7 +284,7 @@ fn the_fast_path_counts_members_like_the_thorough_one() {
 }
 
 /// A repeated name is noticed wherever the two occurrences sit among the members the fast
-/// path tracks (every slot is compared, the empty ones included), and the claims are refused.
+/// path tracks, and the claims are refused.
 #[test]
 fn every_repeat_within_the_fast_paths_capacity_is_noticed() {
     for first in 0..NAMES_INLINE {
