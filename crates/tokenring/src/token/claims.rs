@@ -238,7 +238,7 @@ fn read<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, Regi
     if let Some((claims, registered)) = plain::parse(text) {
         return Ok((Some(claims), registered));
     }
-    strictly(text, true)
+    strictly(text)
 }
 
 /// Reads `text` into `C` with `serde_json` through [`Strict`], which refuses repeated names and
@@ -249,9 +249,8 @@ fn read<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, Regi
 /// the claims, so that what follows is known to be JSON (or the claims are malformed wherever
 /// the fault sits) and every registered claim is recorded, in the same pass. Only when the
 /// caller's type refused an array or object where it expected something else does `serde_json`
-/// stop where it cannot go on; then, and only if `retry`, the claims are read once more, into
-/// nothing.
-fn strictly<'de, C: Deserialize<'de>>(text: &'de str, retry: bool) -> Result<(Option<C>, Registered<'de>), Rejection> {
+/// stop where it cannot go on; then the claims are read once more, into nothing.
+fn strictly<'de, C: Deserialize<'de>>(text: &'de str) -> Result<(Option<C>, Registered<'de>), Rejection> {
     let mut fault = None;
     let mut registered = Registered::default();
     let rules = Rules::new(JSON_DEPTH_MAX);
@@ -270,8 +269,9 @@ fn strictly<'de, C: Deserialize<'de>>(text: &'de str, retry: bool) -> Result<(Op
         // A refusal by the caller's type (a data error: `serde_json`'s own errors are syntax)
         // in claims that are JSON to their end: they do not fit the caller's type.
         (Err(error), None, None) if whole && error.is_data() => Ok((None, registered)),
-        (Err(error), None, None) if retry && rules.stuck.get() && error.is_data() => {
-            strictly::<IgnoredAny>(text, false).map(|(_, registered)| (None, registered))
+        // Read into nothing, which refuses nothing, the claims cannot get stuck again.
+        (Err(error), None, None) if rules.stuck.get() && error.is_data() => {
+            strictly::<IgnoredAny>(text).map(|(_, registered)| (None, registered))
         }
         _ => Err(NOT_AN_OBJECT),
     }
@@ -432,7 +432,7 @@ pub(crate) mod paths {
 
     /// `serde_json`'s reading: the claims (`None` when they do not fit `C`) or the rejection.
     pub(crate) fn thorough<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, String), Rejection> {
-        let (claims, registered) = strictly(core::str::from_utf8(payload).map_err(|_| NOT_TEXT)?, true)?;
+        let (claims, registered) = strictly(core::str::from_utf8(payload).map_err(|_| NOT_TEXT)?)?;
         Ok((claims, format!("{registered:?}")))
     }
 }
@@ -440,6 +440,7 @@ pub(crate) mod paths {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::AUDIENCES_MAX;
     use serde::Deserialize;
     use tokenring_testkit::claims::{Borrowed, Owned};
 
@@ -545,6 +546,42 @@ mod tests {
         assert_eq!(check(r#"{"exp":9,"aud":"api"}"#, &Validation::new(), 0), Err(Rejection::WrongAudience));
         assert_eq!(check(r#"{"exp":9,"iss":"me","aud":["x","y"]}"#, &validation, 0), Err(Rejection::WrongAudience));
         assert_eq!(check(r#"{"exp":9,"iss":"me","aud":[]}"#, &validation, 0), Err(Rejection::WrongAudience));
+    }
+
+    /// The edges the checks sit on: `nbf` at `now` is valid, the member limit itself is not too
+    /// large, and the checked claims carry their times.
+    #[test]
+    fn checks_hold_at_their_edges() {
+        let strict = Validation::new().leeway_secs(0);
+        assert_eq!(check(r#"{"exp":100,"nbf":50}"#, &strict, 50), Ok(()));
+        assert_eq!(check(r#"{"exp":100,"nbf":50}"#, &Validation::new().leeway_secs(1), 49), Ok(()));
+        let members = |count: usize| {
+            let many: Vec<String> = (0..count).map(|i| format!("\"m{i}\":0")).collect();
+            parse::<IgnoredAny>(format!("{{{}}}", many.join(",")).as_bytes()).map(|(_, registered)| registered.members)
+        };
+        assert_eq!(members(CLAIMS_MEMBERS_MAX), Ok(CLAIMS_MEMBERS_MAX));
+        assert_eq!(members(CLAIMS_MEMBERS_MAX + 1), Err(Rejection::TooLarge(TooLarge::ClaimsMembers)));
+        let audiences = |count: usize| {
+            let many: Vec<String> = (0..count).map(|i| format!("\"a{i}\"")).collect();
+            parse::<IgnoredAny>(format!("{{\"aud\":[{}]}}", many.join(",")).as_bytes()).map(|_| ())
+        };
+        assert_eq!(audiences(AUDIENCES_MAX), Ok(()));
+        assert_eq!(audiences(AUDIENCES_MAX + 1), Err(Rejection::TooLarge(TooLarge::Audiences)));
+        let payload = br#"{"sub":"3","exp":100,"nbf":50,"iat":40}"#;
+        let (_, times) = parse_and_check::<Owned>(payload, &strict, 60).unwrap();
+        assert_eq!(times, Times { exp: Some(100), nbf: Some(50), iat: Some(40) });
+    }
+
+    /// Claims that are JSON but not an object are malformed, not claims the caller's type
+    /// refuses; so are claims the caller's type refuses that are not JSON to their end.
+    #[test]
+    fn claims_are_an_object_to_their_end_before_they_can_not_fit() {
+        for payload in
+            [&b"\"x\""[..], b"1", b"true", b"null", b" [] ", br#"{"sub":7,"exp":10} x"#, br#"{"sub":7,"exp":10"#]
+        {
+            assert_eq!(parse::<Owned>(payload).unwrap_err(), NOT_AN_OBJECT, "{payload:?}");
+        }
+        assert_eq!(parse::<Owned>(br#" {"sub":7,"exp":10} "#).unwrap_err(), DOES_NOT_FIT);
     }
 
     #[test]

@@ -28,8 +28,8 @@ pub(crate) const NAMES_INLINE: usize = 16;
 ///
 /// The first [`NAMES_INLINE`] names without escapes are borrowed from the document and kept
 /// inline; the rest are kept on the heap. Each new name is compared with every name kept (the
-/// inline ones first by length and first byte, so the usual object costs a few integer compares
-/// per name).
+/// inline ones first by their first byte, so the usual object costs a few integer compares per
+/// name).
 pub(crate) struct Names<'de> {
     inline: [&'de str; NAMES_INLINE],
     inline_len: usize,
@@ -45,10 +45,10 @@ impl<'de> Names<'de> {
     /// recorded before, or when no inline slot is left (the claims fast path then gives up).
     #[inline]
     pub(crate) fn insert_inline(&mut self, name: &'de str) -> bool {
-        // Names of another length or first byte are told apart without a call to compare them.
-        let alike = |kept: &&str| kept.len() == name.len() && kept.as_bytes().first() == name.as_bytes().first();
+        // Names with another first byte are told apart without a call to compare them.
+        let first = name.as_bytes().first();
         if self.inline_len == NAMES_INLINE
-            || self.inline[..self.inline_len].iter().any(|kept| alike(kept) && *kept == name)
+            || self.inline[..self.inline_len].iter().any(|kept| kept.as_bytes().first() == first && *kept == name)
         {
             return false;
         }
@@ -212,10 +212,6 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<'_, '_, 'de, D> {
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.deserialize_any(IgnoredAny)?;
         visitor.visit_unit()
-    }
-
-    fn is_human_readable(&self) -> bool {
-        self.inner.is_human_readable()
     }
 }
 

@@ -80,11 +80,11 @@ fn special_bytes(word: u64) -> u64 {
 #[inline]
 fn string_end(bytes: &[u8], start: usize) -> Result<usize, NotPlain> {
     let mut end = start;
-    while let Some(word) = bytes.get(end..end + 8) {
-        let special = special_bytes(u64::from_le_bytes(word.try_into().map_err(|_| NotPlain)?));
+    while let Some(word) = bytes[end..].first_chunk::<8>() {
+        let special = special_bytes(u64::from_le_bytes(*word));
         if special != 0 {
             end += (special.trailing_zeros() / 8) as usize;
-            break;
+            return if bytes[end] == b'"' { Ok(end) } else { Err(NotPlain) };
         }
         end += 8;
     }

@@ -206,3 +206,32 @@ fn a_fault_ends_the_read_where_it_is_found() {
     assert_eq!(rules.fault(), Some(Fault::Repeated));
     assert!(!rules.stuck.get(), "the read stopped at the repeat, before the value it could not read past");
 }
+
+/// A visitor that stops before the end of an array is refused, as `serde_json` refuses it.
+#[test]
+fn an_array_read_in_part_is_refused() {
+    assert!(serde_json::from_str::<(u8,)>("[1,2]").is_err());
+    assert_eq!(strict::<(u8,)>("[1,2]", 16).map_err(|_| ()), Err(()));
+    assert_eq!(strict::<(u8,)>("[1]", 16), Ok((1,)));
+}
+
+/// Enums in every form `serde_json` reads, their values read strictly like any other.
+#[test]
+fn enum_variants_are_read_and_checked_in_every_form() {
+    #[derive(Debug, Deserialize, PartialEq)]
+    enum Choice {
+        A,
+        B(u8),
+        C(u8, u8),
+        D { x: u8 },
+    }
+    assert_eq!(strict::<Choice>(r#""A""#, 16), Ok(Choice::A));
+    assert_eq!(strict::<Choice>(r#"{"A":null}"#, 16), Ok(Choice::A));
+    assert_eq!(strict::<Choice>(r#"{"B":1}"#, 16), Ok(Choice::B(1)));
+    assert_eq!(strict::<Choice>(r#"{"C":[1,2]}"#, 16), Ok(Choice::C(1, 2)));
+    assert_eq!(strict::<Choice>(r#"{"D":{"x":1}}"#, 16), Ok(Choice::D { x: 1 }));
+    assert_eq!(strict::<Choice>(r#"{"D":{"x":1,"x":2}}"#, 16), Err(Some(Fault::Repeated)));
+    assert_eq!(strict::<Vec<Choice>>(r#"[{"C":[1,2]}]"#, 2), Ok(vec![Choice::C(1, 2)]));
+    assert_eq!(strict::<Vec<Choice>>(r#"[{"C":[1,2]}]"#, 1), Err(Some(Fault::TooDeep)));
+    assert_eq!(strict::<Choice>(r#"{"B":"\uD800"}"#, 16), Err(None));
+}

@@ -353,3 +353,21 @@ proptest::proptest! {
         agree::<serde_json::Value>(payload.as_bytes());
     }
 }
+
+/// Every byte a plain string may hold, as the whole of strings of every length up to past two
+/// words: the string ends at its quote and nowhere else; a backslash or a control character
+/// anywhere in the first two words gives up.
+#[test]
+fn the_string_scanner_finds_the_quote_wherever_it_sits() {
+    for length in 0..20 {
+        for byte in (0x20..=0xFF).filter(|&byte| byte != b'"' && byte != b'\\') {
+            let text = [&b"\""[..], &vec![byte; length], b"\",\"m\":1}"].concat();
+            assert_eq!(string_end(&text, 1), Ok(1 + length), "{byte:#04x} times {length}");
+        }
+        for special in (0..0x20).chain([b'\\']) {
+            let mut text = [&b"\""[..], &[b'a'; 20], b"\"}"].concat();
+            text[1 + length] = special;
+            assert_eq!(string_end(&text, 1), Err(NotPlain), "{special:#04x} at {length}");
+        }
+    }
+}
