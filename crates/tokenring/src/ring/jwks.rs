@@ -34,6 +34,7 @@
 use core::fmt::Write as _;
 use std::collections::BTreeSet;
 
+use serde::de::{Deserialize, IgnoredAny};
 use serde_json::{Map, Value};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -46,7 +47,7 @@ use crate::ring::keyring::{trim_history, KeyRing};
 use crate::ring::lifecycle::Revoked;
 use crate::ring::ring_key::{KeyTimes, RingKey};
 use crate::token::base64url;
-use crate::token::strict_json;
+use crate::token::strict_json::{Fault, Rules, Strict};
 
 impl KeyRing {
     /// The ring as a JWK Set document, secrets included: write it only where the keys belong.
@@ -329,9 +330,15 @@ fn wipe(value: &mut Value) {
 /// is read into a [`Value`], which then cannot fail part-way and drop strings unwiped. `Value`
 /// reads numbers in whichever representation `serde_json` is built with.
 fn parse_strict(document: &[u8]) -> Result<Wiped, KeySetError> {
-    strict_json::unique_names(document).map_err(|fault| match fault {
-        strict_json::NamesFault::Repeated { line, column } => KeySetError::RepeatedMember { line, column },
-        strict_json::NamesFault::NotJson { line, column } => KeySetError::Json { line, column },
+    let rules = Rules::new(usize::MAX);
+    let mut deserializer = serde_json::Deserializer::from_slice(document);
+    let checked = IgnoredAny::deserialize(Strict::new(&mut deserializer, &rules)).and_then(|_| deserializer.end());
+    checked.map_err(|error| {
+        let (line, column) = (error.line(), error.column());
+        match rules.fault() {
+            Some(Fault::Repeated) => KeySetError::RepeatedMember { line, column },
+            _ => KeySetError::Json { line, column },
+        }
     })?;
     serde_json::from_slice(document)
         .map(Wiped)

@@ -1,16 +1,20 @@
-//! The JWT claims layer: one pass over the payload that hands every member to the caller's
-//! type and, on the way, records and type-checks the registered claims (`exp`, `nbf`, `iat`,
-//! `iss`, `aud`).
+//! The JWT claims layer: reads the payload into the caller's type and, on the way, records and
+//! type-checks the registered claims (`exp`, `nbf`, `iat`, `iss`, `aud`).
 //!
-//! The caller's `Deserialize` impl sees a map whose entries are forwarded from `serde_json`;
-//! registered claims are captured first and then replayed to it, so the payload is parsed once
-//! and, for a borrowed claims type, without allocating.
+//! The caller's `Deserialize` impl sees a map whose entries come from the reader; registered
+//! claims are captured first and then replayed to it (`Hand`), so that their checks do not
+//! depend on how the caller's type reads them. Plain claims are read by the fast path
+//! ([`plain`]), without allocating for a borrowed claims type; anything else by one strict
+//! `serde_json` pass ([`strictly`]), which decides every rejection. The claims are read at most
+//! twice, but for one case: when the caller's type refuses an array or object where it expected
+//! something else, `serde_json` cannot read past it, and the claims are read once more, into
+//! nothing, so that the registered claims and faults after it still decide the verdict.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
-use serde::de::value::{BorrowedStrDeserializer, StrDeserializer};
-use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::value::{BorrowedStrDeserializer, SeqDeserializer, StrDeserializer};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, IntoDeserializer, MapAccess, Visitor};
 
 use crate::error::{Malformed, Rejection, TooLarge};
 use crate::limits::{CLAIMS_MEMBERS_MAX, JSON_DEPTH_MAX, LEEWAY_SECS_DEFAULT, LEEWAY_SECS_MAX};
@@ -80,9 +84,10 @@ impl Validation {
 }
 
 /// 2^64: the first time in seconds a `u64` cannot hold.
+/// 2^64: the first time in seconds a `u64` cannot hold.
 const TIME_BOUND: f64 = 18_446_744_073_709_551_616.0;
 
-/// Registered claims, as found in the payload.
+/// Registered claims, as found in the payload, and how many members the claims have.
 ///
 /// Times are whole seconds since the epoch. RFC 7519 allows a fractional NumericDate: `exp` and
 /// `nbf` are rounded up and `iat` down, which for `exp` and `nbf` gives exactly the verdicts a
@@ -95,9 +100,12 @@ pub(crate) struct Registered<'de> {
     pub(crate) iat: Option<u64>,
     iss: Option<Cow<'de, str>>,
     aud: Option<Scalar<'de>>,
+    /// The members of the claims object (read by signing, which adds the times it lacks within
+    /// [`CLAIMS_MEMBERS_MAX`]).
+    pub(crate) members: usize,
 }
 
-impl Registered<'_> {
+impl<'de> Registered<'de> {
     /// Applies `validation` at time `now_secs`.
     pub(crate) fn check(&self, validation: &Validation, now_secs: u64) -> Result<(), Rejection> {
         let leeway = validation.leeway_secs;
@@ -107,10 +115,8 @@ impl Registered<'_> {
             Some(exp) if expired(exp) => return Err(Rejection::Expired),
             _ => {}
         }
-        if let Some(nbf) = self.nbf {
-            if now_secs.saturating_add(leeway) < nbf {
-                return Err(Rejection::NotYetValid);
-            }
+        if self.nbf.is_some_and(|nbf| now_secs.saturating_add(leeway) < nbf) {
+            return Err(Rejection::NotYetValid);
         }
         if let Some(expected) = &validation.issuer {
             match &self.iss {
@@ -119,119 +125,70 @@ impl Registered<'_> {
                 Some(_) => {}
             }
         }
+        let listed = |expected: &String| match &self.aud {
+            Some(Scalar::Str(one)) => one == expected,
+            Some(Scalar::Strings(many)) => many.iter().any(|one| matches!(one, Scalar::Str(one) if one == expected)),
+            _ => false,
+        };
         match (&validation.audience, &self.aud) {
-            (None, None) => {}
-            (Some(_), None) => return Err(Rejection::MissingClaim("aud")),
-            (None, Some(_)) => return Err(Rejection::WrongAudience),
-            (Some(expected), Some(aud)) => {
-                let listed = match aud {
-                    Scalar::Str(one) => one == expected,
-                    Scalar::Strings(many) => many.as_slice().iter().any(|one| one == expected),
-                    _ => false,
-                };
-                if !listed {
-                    return Err(Rejection::WrongAudience);
-                }
-            }
+            (None, None) => Ok(()),
+            (Some(_), None) => Err(Rejection::MissingClaim("aud")),
+            (Some(expected), Some(_)) if listed(expected) => Ok(()),
+            (_, Some(_)) => Err(Rejection::WrongAudience),
         }
+    }
+
+    /// The registered times.
+    pub(crate) fn times(&self) -> Times {
+        Times { exp: self.exp, nbf: self.nbf, iat: self.iat }
+    }
+
+    /// Records the registered claim `slot` (its name), checking its type.
+    fn record(&mut self, slot: &'static str, value: &Scalar<'de>) -> Result<(), Rejection> {
+        let invalid = Rejection::InvalidClaim(slot);
+        let round = if slot == "iat" { f64::floor } else { f64::ceil };
+        let seconds = match (slot, value) {
+            // Malformed in every build, as `serde_json` without `arbitrary_precision` has it.
+            (_, Scalar::OutOfRange) => return Err(NOT_AN_OBJECT),
+            ("iss", Scalar::Str(text)) => {
+                self.iss = Some(text.clone());
+                return Ok(());
+            }
+            ("aud", Scalar::Str(_) | Scalar::Strings(_)) => {
+                self.aud = Some(value.clone());
+                return Ok(());
+            }
+            ("aud", Scalar::TooManyStrings) => return Err(Rejection::TooLarge(TooLarge::Audiences)),
+            ("iss" | "aud", _) => return Err(invalid),
+            (_, Scalar::Unsigned(seconds)) => *seconds,
+            // `serde_json` hands over only negative integers as signed, and, with its
+            // `arbitrary_precision` feature, `-0`.
+            (_, Scalar::Signed(seconds)) => u64::try_from(*seconds).map_err(|_| invalid)?,
+            // In range: below 2^64, every float is already whole, so `ceil` stays below.
+            (_, Scalar::Float(seconds)) if (0.0..TIME_BOUND).contains(seconds) => round(*seconds) as u64,
+            _ => return Err(invalid),
+        };
+        let time = match slot {
+            "exp" => &mut self.exp,
+            "nbf" => &mut self.nbf,
+            _ => &mut self.iat,
+        };
+        *time = Some(seconds);
         Ok(())
     }
 }
 
-/// Parses `payload` into `C`, capturing the registered claims on the way.
-///
-/// Claims that are a JSON object the caller's type does not accept are `invalid-claim`
-/// (`claims`); [`parse_and_check`] checks their registered claims first.
-pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
-    match read(payload)? {
-        (Some(claims), registered) => Ok((claims, registered)),
-        (None, _) => Err(DOES_NOT_FIT),
-    }
-}
-
-/// Reads `payload` into `C` (`None` when the claims do not fit it), with the registered claims.
-///
-/// The claims are UTF-8 text or `malformed`. Plain claims are read by the fast path ([`plain`]);
-/// whatever it gives up on is read by [`strictly`], with `serde_json`, which decides every
-/// rejection: the claims are read at most twice.
-fn read<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, Registered<'de>), Rejection> {
-    let Ok(text) = core::str::from_utf8(payload) else {
-        return Err(NOT_TEXT);
-    };
-    if let Some((claims, registered)) = plain::parse(text) {
-        return Ok((Some(claims), registered));
-    }
-    strictly(text, true)
-}
-
-/// Reads `text` into `C` with `serde_json` through [`Strict`], which refuses repeated names and
-/// deep nesting at every depth, capturing the registered claims on the way: the claims reader,
-/// of which [`plain`] is only a faster path.
-///
-/// A fault or a refusal by the caller's type does not end the read: it goes on to the end of
-/// the claims, so that what follows is known to be JSON (or the claims are malformed wherever
-/// the fault sits) and every registered claim is recorded, in the same pass. Only when the
-/// caller's type refused an array or object where it expected something else does `serde_json`
-/// stop where it cannot go on; then, and only if `retry`, the claims are read once more, into
-/// nothing.
-fn strictly<'de, C: Deserialize<'de>>(text: &'de str, retry: bool) -> Result<(Option<C>, Registered<'de>), Rejection> {
-    let mut fault = None;
-    let mut is_object = false;
-    let mut registered = Registered::default();
-    let rules = Rules::new(JSON_DEPTH_MAX);
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let seed = ClaimsSeed {
-        rules: &rules,
-        fault: &mut fault,
-        is_object: &mut is_object,
-        registered: &mut registered,
-        claims: PhantomData::<C>,
-    };
-    let parsed = Strict::new(&mut deserializer, &rules).deserialize_map(seed);
-    let whole = is_object && !rules.stuck() && deserializer.end().is_ok();
-    match (parsed, rules.fault(), fault) {
-        (_, Some(Fault::Repeated), _) => Err(REPEATED),
-        (_, Some(Fault::TooDeep), _) => Err(Rejection::TooLarge(TooLarge::ClaimsDepth)),
-        (_, None, Some(rejection)) if whole => Err(rejection),
-        (Ok(claims), None, None) if whole => Ok((Some(claims), registered)),
-        // A refusal by the caller's type (a data error: `serde_json`'s own errors are syntax)
-        // in claims that are JSON to their end: they do not fit the caller's type.
-        (Err(error), None, None) if whole && error.is_data() => Ok((None, registered)),
-        (Err(error), None, None) if retry && rules.stuck() && error.is_data() => {
-            strictly::<IgnoredAny>(text, false).map(|(_, registered)| (None, registered))
-        }
-        _ => Err(NOT_AN_OBJECT),
-    }
-}
-
-const NOT_AN_OBJECT: Rejection = Rejection::Malformed(Malformed::ClaimsNotObject);
-
-/// Claims with a member name twice in one object, at any depth.
-pub(crate) const REPEATED: Rejection = Rejection::Malformed(Malformed::ClaimsRepeatMember);
-
-/// How many members a claims object has at its top level: read by [`parse`] like any claims
-/// type, so that signing learns in the same single read whether the times it adds keep the
-/// claims within [`CLAIMS_MEMBERS_MAX`].
-pub(crate) struct Members(pub(crate) usize);
-
-impl<'de> Deserialize<'de> for Members {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Counter;
-        impl<'de> Visitor<'de> for Counter {
-            type Value = Members;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
-                let mut members = 0;
-                while map.next_key::<IgnoredAny>()?.is_some() {
-                    map.next_value::<IgnoredAny>()?;
-                    members += 1;
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(Counter)
+/// The registered claim a member name is, if it is one.
+#[inline]
+fn slot(name: &str) -> Option<&'static str> {
+    // Matched as three-byte arrays: a few integer compares per member name.
+    match name.as_bytes() {
+        b"exp" => Some("exp"),
+        b"nbf" => Some("nbf"),
+        b"iat" => Some("iat"),
+        b"iss" => Some("iss"),
+        b"aud" => Some("aud"),
+        _ => None,
     }
 }
 
@@ -243,14 +200,17 @@ pub(crate) struct Times {
     pub(crate) iat: Option<u64>,
 }
 
-impl Registered<'_> {
-    pub(crate) fn times(&self) -> Times {
-        Times { exp: self.exp, nbf: self.nbf, iat: self.iat }
-    }
-}
-
 /// Claims that passed [`Registered::check`], with their registered times.
 pub(crate) type Checked<C> = (C, Times);
+
+/// Parses `payload` into `C`, capturing the registered claims on the way.
+///
+/// Claims that are a JSON object the caller's type does not accept are `invalid-claim`
+/// (`claims`); [`parse_and_check`] checks their registered claims first.
+pub(crate) fn parse<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(C, Registered<'de>), Rejection> {
+    let (claims, registered) = read(payload)?;
+    Ok((claims.ok_or(DOES_NOT_FIT)?, registered))
+}
 
 /// [`read`] followed by [`Registered::check`]: the claims with their registered times.
 ///
@@ -268,29 +228,79 @@ pub(crate) fn parse_and_check<'de, C: Deserialize<'de>>(
     Ok((claims.ok_or(DOES_NOT_FIT)?, registered.times()))
 }
 
+/// Reads `payload` into `C` (`None` when the claims do not fit it), with the registered claims.
+///
+/// The claims are UTF-8 text or `malformed`. Plain claims are read by the fast path ([`plain`]);
+/// whatever it gives up on is read by [`strictly`], with `serde_json`, which decides every
+/// rejection.
+fn read<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, Registered<'de>), Rejection> {
+    let text = core::str::from_utf8(payload).map_err(|_| NOT_TEXT)?;
+    if let Some((claims, registered)) = plain::parse(text) {
+        return Ok((Some(claims), registered));
+    }
+    strictly(text)
+}
+
+/// Reads `text` into `C` with `serde_json` through [`Strict`], which refuses repeated names and
+/// deep nesting at every depth, capturing the registered claims on the way: the claims reader,
+/// of which [`plain`] is only a faster path.
+///
+/// A fault or a refusal by the caller's type does not end the read: it goes on to the end of
+/// the claims, so that what follows is known to be JSON (or the claims are malformed wherever
+/// the fault sits) and every registered claim is recorded, in the same pass. Only when the
+/// caller's type refused an array or object where it expected something else does `serde_json`
+/// stop where it cannot go on; then the claims are read once more, into nothing.
+fn strictly<'de, C: Deserialize<'de>>(text: &'de str) -> Result<(Option<C>, Registered<'de>), Rejection> {
+    let mut fault = None;
+    let mut registered = Registered::default();
+    let rules = Rules::new(JSON_DEPTH_MAX);
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let tee =
+        Tee { map: PhantomData::<C>, rules: &rules, registered: &mut registered, fault: &mut fault, pending: None };
+    let parsed = Strict::new(&mut deserializer, &rules).deserialize_map(tee);
+    // `serde_json` refuses anything but an object before a member is read.
+    let is_object = text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{');
+    let whole = is_object && !rules.stuck.get() && deserializer.end().is_ok();
+    match (parsed, rules.fault(), fault) {
+        (_, Some(Fault::Repeated), _) => Err(REPEATED),
+        (_, Some(Fault::TooDeep), _) => Err(Rejection::TooLarge(TooLarge::ClaimsDepth)),
+        (_, None, Some(rejection)) if whole => Err(rejection),
+        (Ok(claims), None, None) if whole => Ok((Some(claims), registered)),
+        // A refusal by the caller's type (a data error: `serde_json`'s own errors are syntax)
+        // in claims that are JSON to their end: they do not fit the caller's type.
+        (Err(error), None, None) if whole && error.is_data() => Ok((None, registered)),
+        // Read into nothing, which refuses nothing, the claims cannot get stuck again.
+        (Err(error), None, None) if rules.stuck.get() && error.is_data() => {
+            strictly::<IgnoredAny>(text).map(|(_, registered)| (None, registered))
+        }
+        _ => Err(NOT_AN_OBJECT),
+    }
+}
+
+const NOT_AN_OBJECT: Rejection = Rejection::Malformed(Malformed::ClaimsNotObject);
+
+/// Claims with a member name twice in one object, at any depth.
+pub(crate) const REPEATED: Rejection = Rejection::Malformed(Malformed::ClaimsRepeatMember);
+
 /// Claims that are not UTF-8.
 const NOT_TEXT: Rejection = Rejection::Malformed(Malformed::ClaimsText);
 
 /// Claims that are a JSON object the caller's type does not accept.
 pub(crate) const DOES_NOT_FIT: Rejection = Rejection::InvalidClaim("claims");
 
-struct ClaimsSeed<'f, 'de, C> {
+/// The strict read's view of the claims object: as a visitor (`M` the claims type), it sets
+/// the caller's type to read the object; as a map (`M` the object's members), it hands the
+/// members on and records the registered claims on the way, replaying them to the caller's type.
+struct Tee<'f, 'de, M> {
+    map: M,
     rules: &'f Rules,
-    fault: &'f mut Option<Rejection>,
-    is_object: &'f mut bool,
     registered: &'f mut Registered<'de>,
-    claims: PhantomData<C>,
+    fault: &'f mut Option<Rejection>,
+    /// The registered claim whose value is next, or a name handed out and its value not yet read.
+    pending: Option<Option<&'static str>>,
 }
 
-impl<'de, C: Deserialize<'de>> DeserializeSeed<'de> for ClaimsSeed<'_, 'de, C> {
-    type Value = C;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<C, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, C: Deserialize<'de>> Visitor<'de> for ClaimsSeed<'_, 'de, C> {
+impl<'de, C: Deserialize<'de>> Visitor<'de> for Tee<'_, 'de, PhantomData<C>> {
     type Value = C;
 
     fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -298,20 +308,12 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for ClaimsSeed<'_, 'de, C> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<C, A::Error> {
-        *self.is_object = true;
-        let mut tee = TeeMap {
-            inner: map,
-            members: 0,
-            pending: None,
-            awaiting_value: false,
-            fault: self.fault,
-            registered: self.registered,
-        };
-        let claims = C::deserialize(TeeDeserializer { map: &mut tee });
+        let mut tee = Tee { map, rules: self.rules, registered: self.registered, fault: self.fault, pending: None };
+        let claims = C::deserialize(Hand::Map(&mut tee));
         // The caller's type may stop early or refuse; the registered claims must still all be
         // seen, and the rest read.
         let mut rest = || {
-            if tee.awaiting_value {
+            if tee.pending.is_some() {
                 tee.next_value::<IgnoredAny>()?;
             }
             while tee.next_key::<IgnoredAny>()?.is_some() {
@@ -323,120 +325,26 @@ impl<'de, C: Deserialize<'de>> Visitor<'de> for ClaimsSeed<'_, 'de, C> {
             (claims, Ok(())) => claims,
             (Ok(_), Err(error)) => Err(error),
             (Err(error), Err(_)) => {
-                self.rules.lose_track();
+                self.rules.stuck.set(true);
                 Err(error)
             }
         }
     }
 }
 
-#[derive(Clone, Copy)]
-enum Slot {
-    Exp,
-    Nbf,
-    Iat,
-    Iss,
-    Aud,
-}
-
-impl Slot {
-    #[inline]
-    fn of(name: &str) -> Option<Self> {
-        // Matched as three-byte arrays: a few integer compares per member name.
-        match name.as_bytes() {
-            b"exp" => Some(Self::Exp),
-            b"nbf" => Some(Self::Nbf),
-            b"iat" => Some(Self::Iat),
-            b"iss" => Some(Self::Iss),
-            b"aud" => Some(Self::Aud),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Exp => "exp",
-            Self::Nbf => "nbf",
-            Self::Iat => "iat",
-            Self::Iss => "iss",
-            Self::Aud => "aud",
-        }
-    }
-}
-
-impl<'de> Registered<'de> {
-    /// Records a registered claim, checking its type.
-    fn record(&mut self, slot: Slot, value: &Scalar<'de>) -> Result<(), Rejection> {
-        // Malformed in every build, as `serde_json` without `arbitrary_precision` has it.
-        if matches!(value, Scalar::OutOfRange) {
-            return Err(NOT_AN_OBJECT);
-        }
-        let invalid = Rejection::InvalidClaim(slot.name());
-        match slot {
-            Slot::Exp | Slot::Nbf | Slot::Iat => {
-                let seconds = match *value {
-                    Scalar::Unsigned(seconds) => seconds,
-                    // `serde_json` hands over only negative integers as signed, and, with its
-                    // `arbitrary_precision` feature, `-0`.
-                    Scalar::Signed(seconds) => u64::try_from(seconds).map_err(|_| invalid)?,
-                    Scalar::Float(seconds) if (0.0..TIME_BOUND).contains(&seconds) => {
-                        let whole = if matches!(slot, Slot::Iat) { seconds.floor() } else { seconds.ceil() };
-                        // In range: below 2^64, every float is already whole, so `ceil` stays below.
-                        whole as u64
-                    }
-                    _ => return Err(invalid),
-                };
-                let target = match slot {
-                    Slot::Exp => &mut self.exp,
-                    Slot::Nbf => &mut self.nbf,
-                    _ => &mut self.iat,
-                };
-                *target = Some(seconds);
-            }
-            Slot::Iss => match value {
-                Scalar::Str(text) => self.iss = Some(text.clone()),
-                _ => return Err(invalid),
-            },
-            Slot::Aud => match value {
-                Scalar::Str(_) | Scalar::Strings(_) => self.aud = Some(value.clone()),
-                Scalar::TooManyStrings => return Err(Rejection::TooLarge(TooLarge::Audiences)),
-                _ => return Err(invalid),
-            },
-        }
-        Ok(())
-    }
-}
-
-/// The map the caller's type sees: entries forwarded from `serde_json`, registered claims
-/// recorded on the way.
-struct TeeMap<'f, 'de, A> {
-    inner: A,
-    members: usize,
-    pending: Option<Slot>,
-    /// A name was handed out and its value not yet read.
-    awaiting_value: bool,
-    fault: &'f mut Option<Rejection>,
-    registered: &'f mut Registered<'de>,
-}
-
-impl<'de, A: MapAccess<'de>> TeeMap<'_, 'de, A> {
-    fn fail(&mut self, rejection: Rejection) -> A::Error {
-        self.fault.get_or_insert(rejection);
-        de::Error::custom("rejected")
-    }
-}
-
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Tee<'_, 'de, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        let Some(Name(name)) = self.inner.next_key::<Name<'de>>()? else { return Ok(None) };
-        self.members += 1;
-        self.awaiting_value = true;
-        if self.members > CLAIMS_MEMBERS_MAX && self.fault.is_none() {
-            return Err(self.fail(Rejection::TooLarge(TooLarge::ClaimsMembers)));
+        let Some(Name(name)) = self.map.next_key::<Name<'de>>()? else { return Ok(None) };
+        self.registered.members += 1;
+        if self.registered.members > CLAIMS_MEMBERS_MAX && self.fault.is_none() {
+            self.pending = Some(None);
+            *self.fault = Some(Rejection::TooLarge(TooLarge::ClaimsMembers));
+            return Err(de::Error::custom("rejected"));
         }
-        self.pending = Slot::of(&name);
+        // After a fault, the rest is only read on.
+        self.pending = Some(slot(&name).filter(|_| self.fault.is_none()));
         match name {
             Cow::Borrowed(name) => seed.deserialize(BorrowedStrDeserializer::new(name)).map(Some),
             Cow::Owned(name) => seed.deserialize(StrDeserializer::new(&name)).map(Some),
@@ -444,33 +352,48 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, 'de, A> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
-        self.awaiting_value = false;
-        // After a fault, the rest is only read on.
-        let Some(slot) = self.pending.take().filter(|_| self.fault.is_none()) else {
-            return self.inner.next_value_seed(seed);
-        };
-        let value: Scalar<'de> = self.inner.next_value()?;
+        let Some(Some(slot)) = self.pending.take() else { return self.map.next_value_seed(seed) };
+        let value: Scalar<'de> = self.map.next_value()?;
         if let Err(rejection) = self.registered.record(slot, &value) {
-            return Err(self.fail(rejection));
+            *self.fault = Some(rejection);
+            return Err(de::Error::custom("rejected"));
         }
-        seed.deserialize(Replay { value: &value, error: PhantomData })
+        seed.deserialize(Hand::<Self>::Value(&value))
     }
 
     fn size_hint(&self) -> Option<usize> {
-        self.inner.size_hint()
+        self.map.size_hint()
     }
 }
 
-/// Presents a tee as a map to the caller's type, whatever it asks for.
-struct TeeDeserializer<'t, M> {
-    map: &'t mut M,
+/// What the caller's type is handed: the claims object, presented as the map a tee `M` makes of
+/// it whatever the type asks for, or a registered claim's captured value, replayed as
+/// `serde_json` would hand it.
+enum Hand<'h, 'de, M> {
+    Map(&'h mut M),
+    Value(&'h Scalar<'de>),
 }
 
-impl<'de, M: MapAccess<'de>> Deserializer<'de> for TeeDeserializer<'_, M> {
+impl<'de, M: MapAccess<'de>> Deserializer<'de> for Hand<'_, 'de, M> {
     type Error = M::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, M::Error> {
-        visitor.visit_map(self.map)
+        match self {
+            Hand::Map(map) => visitor.visit_map(map),
+            Hand::Value(Scalar::Str(Cow::Borrowed(text))) => visitor.visit_borrowed_str(text),
+            Hand::Value(Scalar::Str(Cow::Owned(text))) => visitor.visit_str(text),
+            Hand::Value(Scalar::Unsigned(number)) => visitor.visit_u64(*number),
+            Hand::Value(Scalar::Signed(number)) => visitor.visit_i64(*number),
+            Hand::Value(Scalar::Float(number)) => visitor.visit_f64(*number),
+            Hand::Value(Scalar::Bool(value)) => visitor.visit_bool(*value),
+            Hand::Value(Scalar::Strings(list)) => {
+                SeqDeserializer::new(list.iter().map(Hand::<M>::Value)).deserialize_any(visitor)
+            }
+            // Registered claims of any other shape are refused before they are replayed.
+            Hand::Value(Scalar::TooManyStrings | Scalar::OutOfRange | Scalar::Other) => {
+                Err(de::Error::custom("unexpected claim shape"))
+            }
+        }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, M::Error> {
@@ -487,70 +410,16 @@ impl<'de, M: MapAccess<'de>> Deserializer<'de> for TeeDeserializer<'_, M> {
     }
 }
 
-/// Replays a captured registered claim to the caller's type.
-struct Replay<'v, 'de, E> {
-    value: &'v Scalar<'de>,
-    error: PhantomData<E>,
-}
+impl<'de, M: MapAccess<'de>> IntoDeserializer<'de, M::Error> for Hand<'_, 'de, M> {
+    type Deserializer = Self;
 
-impl<'de, E: de::Error> Deserializer<'de> for Replay<'_, 'de, E> {
-    type Error = E;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        match self.value {
-            Scalar::Str(Cow::Borrowed(text)) => visitor.visit_borrowed_str(text),
-            Scalar::Str(Cow::Owned(text)) => visitor.visit_str(text),
-            Scalar::Unsigned(number) => visitor.visit_u64(*number),
-            Scalar::Signed(number) => visitor.visit_i64(*number),
-            Scalar::Float(number) => visitor.visit_f64(*number),
-            Scalar::Bool(value) => visitor.visit_bool(*value),
-            Scalar::Strings(list) => visitor.visit_seq(ReplaySeq { items: list.as_slice().iter(), error: PhantomData }),
-            // Registered claims of any other shape are refused before they are replayed.
-            Scalar::TooManyStrings | Scalar::OutOfRange | Scalar::Other => {
-                Err(de::Error::custom("unexpected claim shape"))
-            }
-        }
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit
-        unit_struct seq tuple tuple_struct map struct enum identifier ignored_any
-    }
-}
-
-struct ReplaySeq<'v, 'de, E> {
-    items: core::slice::Iter<'v, Cow<'de, str>>,
-    error: PhantomData<E>,
-}
-
-impl<'de, E: de::Error> SeqAccess<'de> for ReplaySeq<'_, 'de, E> {
-    type Error = E;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, E> {
-        match self.items.next() {
-            None => Ok(None),
-            Some(Cow::Borrowed(text)) => seed.deserialize(BorrowedStrDeserializer::new(text)).map(Some),
-            Some(Cow::Owned(text)) => seed.deserialize(StrDeserializer::new(text)).map(Some),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.items.len())
+    fn into_deserializer(self) -> Self {
+        self
     }
 }
 
 mod plain;
 
-/// The claims reader's two paths side by side, for its tests and the `claims` fuzz target: the
-/// registered claims are given as their `Debug` text, so that the fuzz target can compare them.
 #[cfg(any(test, fuzzing))]
 pub(crate) mod paths {
     use super::{plain, strictly, Deserialize, Rejection, NOT_TEXT};
@@ -563,7 +432,7 @@ pub(crate) mod paths {
 
     /// `serde_json`'s reading: the claims (`None` when they do not fit `C`) or the rejection.
     pub(crate) fn thorough<'de, C: Deserialize<'de>>(payload: &'de [u8]) -> Result<(Option<C>, String), Rejection> {
-        let (claims, registered) = strictly(core::str::from_utf8(payload).map_err(|_| NOT_TEXT)?, true)?;
+        let (claims, registered) = strictly(core::str::from_utf8(payload).map_err(|_| NOT_TEXT)?)?;
         Ok((claims, format!("{registered:?}")))
     }
 }
@@ -571,6 +440,7 @@ pub(crate) mod paths {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::AUDIENCES_MAX;
     use serde::Deserialize;
     use tokenring_testkit::claims::{Borrowed, Owned};
 
@@ -678,6 +548,42 @@ mod tests {
         assert_eq!(check(r#"{"exp":9,"iss":"me","aud":[]}"#, &validation, 0), Err(Rejection::WrongAudience));
     }
 
+    /// The edges the checks sit on: `nbf` at `now` is valid, the member limit itself is not too
+    /// large, and the checked claims carry their times.
+    #[test]
+    fn checks_hold_at_their_edges() {
+        let strict = Validation::new().leeway_secs(0);
+        assert_eq!(check(r#"{"exp":100,"nbf":50}"#, &strict, 50), Ok(()));
+        assert_eq!(check(r#"{"exp":100,"nbf":50}"#, &Validation::new().leeway_secs(1), 49), Ok(()));
+        let members = |count: usize| {
+            let many: Vec<String> = (0..count).map(|i| format!("\"m{i}\":0")).collect();
+            parse::<IgnoredAny>(format!("{{{}}}", many.join(",")).as_bytes()).map(|(_, registered)| registered.members)
+        };
+        assert_eq!(members(CLAIMS_MEMBERS_MAX), Ok(CLAIMS_MEMBERS_MAX));
+        assert_eq!(members(CLAIMS_MEMBERS_MAX + 1), Err(Rejection::TooLarge(TooLarge::ClaimsMembers)));
+        let audiences = |count: usize| {
+            let many: Vec<String> = (0..count).map(|i| format!("\"a{i}\"")).collect();
+            parse::<IgnoredAny>(format!("{{\"aud\":[{}]}}", many.join(",")).as_bytes()).map(|_| ())
+        };
+        assert_eq!(audiences(AUDIENCES_MAX), Ok(()));
+        assert_eq!(audiences(AUDIENCES_MAX + 1), Err(Rejection::TooLarge(TooLarge::Audiences)));
+        let payload = br#"{"sub":"3","exp":100,"nbf":50,"iat":40}"#;
+        let (_, times) = parse_and_check::<Owned>(payload, &strict, 60).unwrap();
+        assert_eq!(times, Times { exp: Some(100), nbf: Some(50), iat: Some(40) });
+    }
+
+    /// Claims that are JSON but not an object are malformed, not claims the caller's type
+    /// refuses; so are claims the caller's type refuses that are not JSON to their end.
+    #[test]
+    fn claims_are_an_object_to_their_end_before_they_can_not_fit() {
+        for payload in
+            [&b"\"x\""[..], b"1", b"true", b"null", b" [] ", br#"{"sub":7,"exp":10} x"#, br#"{"sub":7,"exp":10"#]
+        {
+            assert_eq!(parse::<Owned>(payload).unwrap_err(), NOT_AN_OBJECT, "{payload:?}");
+        }
+        assert_eq!(parse::<Owned>(br#" {"sub":7,"exp":10} "#).unwrap_err(), DOES_NOT_FIT);
+    }
+
     #[test]
     fn validation_settings_read_back() {
         assert_eq!(Validation::new().leeway_secs, LEEWAY_SECS_DEFAULT);
@@ -722,6 +628,48 @@ mod tests {
         assert!(parse::<serde_json::Value>(br#"{"a":1,"x":{"a":2},"y":[{"a":3}]}"#).is_ok());
     }
 
+    /// Names read through an option or a newtype, or as an enum's variant, are member names
+    /// all the same: a repeat among them is refused too.
+    #[test]
+    fn a_repeated_name_is_malformed_however_the_callers_type_reads_names() {
+        #[derive(Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+        struct Key(String);
+        #[derive(Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+        enum Variant {
+            A,
+        }
+        #[derive(Debug, Deserialize)]
+        struct Maps {
+            #[allow(dead_code)]
+            options: Option<std::collections::BTreeMap<Option<String>, u8>>,
+            #[allow(dead_code)]
+            newtypes: Option<std::collections::BTreeMap<Key, u8>>,
+            #[allow(dead_code)]
+            variants: Option<std::collections::BTreeMap<Variant, u8>>,
+        }
+        for payload in
+            [&br#"{"options":{"A":1,"A":2}}"#[..], br#"{"newtypes":{"A":1,"A":2}}"#, br#"{"variants":{"A":1,"A":2}}"#]
+        {
+            assert_eq!(parse::<Maps>(payload).unwrap_err(), REPEATED, "{payload:?}");
+        }
+        assert!(parse::<Maps>(br#"{"options":{"A":1},"newtypes":{"A":1},"variants":{"A":1}}"#).is_ok());
+    }
+
+    /// A registered claim is captured, then replayed to the caller's type: as `serde_json` would
+    /// hand it, an array included, which a type that reads fewer elements refuses.
+    #[test]
+    fn an_audience_list_reaches_the_callers_type_whole() {
+        #[derive(Debug, Deserialize)]
+        struct OneAudience {
+            #[allow(dead_code)]
+            aud: (String,),
+        }
+        let payload = br#"{"aud":["a","b"]}"#;
+        assert!(serde_json::from_slice::<OneAudience>(payload).is_err());
+        assert_eq!(parse::<OneAudience>(payload).unwrap_err(), DOES_NOT_FIT);
+        assert_eq!(parse::<OneAudience>(br#"{"aud":["a"]}"#).unwrap().0.aud.0, "a");
+    }
+
     #[test]
     fn time_claims_read_alike_in_every_number_form() {
         for (payload, expected) in [
@@ -763,6 +711,21 @@ mod tests {
         // A registered claim after the field the type refuses is still read and checked.
         assert_eq!(checked(r#"{"sub":7,"iss":"me","exp":10}"#, 10), Err(Rejection::Expired));
         assert_eq!(checked(r#"{"sub":"3","iss":"me","exp":10}"#, 9), Ok(()));
+    }
+
+    /// `serde_json` stops at an array or object the caller's type refused where it expected
+    /// something else; the claims are then read once more, so that the registered claims after
+    /// it are checked and a fault after it is named.
+    #[test]
+    fn after_a_refused_array_or_object_the_rest_of_the_claims_still_decides() {
+        let strict = Validation::new().leeway_secs(0).issuer("me");
+        let checked = |payload: &str, now| parse_and_check::<Owned>(payload.as_bytes(), &strict, now).map(|_| ());
+        // `Owned` needs `sub` to be a string.
+        assert_eq!(checked(r#"{"sub":[1],"iss":"me","exp":10}"#, 10), Err(Rejection::Expired));
+        assert_eq!(checked(r#"{"sub":{"a":1},"iss":"me","exp":10}"#, 9), Err(DOES_NOT_FIT));
+        assert_eq!(checked(r#"{"sub":[1],"iss":"me","exp":"soon"}"#, 9), Err(Rejection::InvalidClaim("exp")));
+        assert_eq!(checked(r#"{"sub":[1],"exp":10,"a":1,"a":2}"#, 9), Err(REPEATED));
+        assert_eq!(checked(r#"{"sub":[1],"exp":10} x"#, 9), Err(NOT_AN_OBJECT));
     }
 
     #[test]

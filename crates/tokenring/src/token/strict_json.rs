@@ -26,51 +26,32 @@ pub(crate) const NAMES_INLINE: usize = 16;
 /// The member names of one object read so far, to refuse a repeat: the one detector of repeated
 /// names, used by [`Strict`] at every depth and by the claims fast path.
 ///
-/// Each name is kept with a short summary (length, first, middle and last byte), and a new name
-/// is compared in full only with the names that share its summary, which distinct names almost
-/// never do: the usual object costs a few integer compares per name. The first
-/// [`NAMES_INLINE`] names without escapes are borrowed from the document and kept inline; the
-/// rest are kept on the heap.
+/// The first [`NAMES_INLINE`] names without escapes are borrowed from the document and kept
+/// inline; the rest are kept on the heap. Each new name is compared with every name kept (the
+/// inline ones first by their first byte, so the usual object costs a few integer compares per
+/// name).
 pub(crate) struct Names<'de> {
-    summaries: [u32; NAMES_INLINE],
     inline: [&'de str; NAMES_INLINE],
     inline_len: usize,
     spilled: Vec<Cow<'de, str>>,
 }
 
 impl<'de> Names<'de> {
-    /// Marks an empty slot: no name has this summary, since its bytes would have to be `0xFF`,
-    /// which UTF-8 never contains.
-    const EMPTY: u32 = u32::MAX;
-
     pub(crate) fn new() -> Self {
-        Self { summaries: [Self::EMPTY; NAMES_INLINE], inline: [""; NAMES_INLINE], inline_len: 0, spilled: Vec::new() }
-    }
-
-    #[inline]
-    fn summary(name: &str) -> u32 {
-        match name.as_bytes() {
-            [] => 0,
-            bytes @ [first, .., last] | bytes @ [first @ last] => {
-                let middle = bytes[bytes.len() / 2];
-                (bytes.len() as u32 & 0xFF) << 24 | u32::from(*first) << 16 | u32::from(middle) << 8 | u32::from(*last)
-            }
-        }
+        Self { inline: [""; NAMES_INLINE], inline_len: 0, spilled: Vec::new() }
     }
 
     /// Records a name borrowed from the document in an inline slot: `false` when it was
     /// recorded before, or when no inline slot is left (the claims fast path then gives up).
-    #[inline(always)]
+    #[inline]
     pub(crate) fn insert_inline(&mut self, name: &'de str) -> bool {
-        let summary = Self::summary(name);
-        // Every slot's summary is compared, the empty ones included, and the results ORed: a
-        // fixed-length compare without a branch per slot (the compiler makes it a few vector
-        // compares). Only when one matches are the names compared.
-        let alike = self.summaries.iter().fold(false, |alike, &other| alike | (other == summary));
-        if self.inline_len == NAMES_INLINE || (alike && self.inline[..self.inline_len].contains(&name)) {
+        // Names with another first byte are told apart without a call to compare them.
+        let first = name.as_bytes().first();
+        if self.inline_len == NAMES_INLINE
+            || self.inline[..self.inline_len].iter().any(|kept| kept.as_bytes().first() == first && *kept == name)
+        {
             return false;
         }
-        self.summaries[self.inline_len] = summary;
         self.inline[self.inline_len] = name;
         self.inline_len += 1;
         true
@@ -79,16 +60,13 @@ impl<'de> Names<'de> {
     /// Records `name`: `false` when it was recorded before.
     pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> bool {
         match name {
-            Cow::Borrowed(name) if self.inline_len < NAMES_INLINE => {
-                !self.spilled.iter().any(|kept| kept == name) && self.insert_inline(name)
+            Cow::Borrowed(name) if self.inline_len < NAMES_INLINE && !self.spilled.iter().any(|kept| kept == name) => {
+                self.insert_inline(name)
             }
+            name if self.inline[..self.inline_len].contains(&&*name) || self.spilled.contains(&name) => false,
             name => {
-                let repeated =
-                    self.inline[..self.inline_len].iter().any(|&kept| kept == name) || self.spilled.contains(&name);
-                if !repeated {
-                    self.spilled.push(name);
-                }
-                !repeated
+                self.spilled.push(name);
+                true
             }
         }
     }
@@ -108,7 +86,9 @@ pub(crate) enum Fault {
 pub(crate) struct Rules {
     depth_max: usize,
     fault: Cell<Option<Fault>>,
-    stuck: Cell<bool>,
+    /// Whether the read, stopped by a visitor's error, could not go on to the end of the
+    /// containers around it (it lost track): then nothing is known about the rest of the document.
+    pub(crate) stuck: Cell<bool>,
     /// Whether the element or member being read reached its seed.
     handed: Cell<bool>,
 }
@@ -123,40 +103,21 @@ impl Rules {
         self.fault.get()
     }
 
-    /// Whether the read, stopped by a visitor's error, could not go on to the end of the
-    /// containers around it: then nothing is known about the rest of the document.
-    pub(crate) fn stuck(&self) -> bool {
-        self.stuck.get()
-    }
-
-    /// Notes that the read stopped where it cannot go on.
-    pub(crate) fn lose_track(&self) {
-        self.stuck.set(true);
-    }
-
     /// Reads the rest of a container after its visitor returned `value` (unless a rule was
     /// broken or the read lost track): after a refusal, so that what follows is still read; after
     /// a visitor that stopped early, so that the container is left where `serde_json` expects it,
     /// with the refusal `serde_json` would have given. `next` reads one element, or reports the end.
     fn finish<T, E: de::Error>(&self, value: Result<T, E>, mut next: impl FnMut() -> Result<bool, E>) -> Result<T, E> {
-        if self.fault().is_some() || self.stuck() {
-            return value;
-        }
         let mut rest = false;
-        loop {
+        while self.fault().is_none() && !self.stuck.get() {
             match next() {
                 Ok(true) => rest = true,
+                Ok(false) if rest && value.is_ok() => return Err(E::custom("more than the visitor read")),
                 Ok(false) => break,
-                Err(_) => {
-                    self.lose_track();
-                    return value;
-                }
+                Err(_) => self.stuck.set(true),
             }
         }
-        match value {
-            Ok(_) if rest => Err(E::custom("more elements or members than the visitor read")),
-            value => value,
-        }
+        value
     }
 
     /// Reads one element, name or value with `read`. When `serde_json` fails before it hands
@@ -167,7 +128,7 @@ impl Rules {
         self.handed.set(false);
         let result = read();
         if result.is_err() && !self.handed.get() {
-            self.lose_track();
+            self.stuck.set(true);
         }
         // This read ran inside the seed of any read around it.
         self.handed.set(true);
@@ -180,32 +141,44 @@ impl Rules {
     }
 }
 
-/// A deserializer that hands on what `inner` (a `serde_json` deserializer) reads and checks the
-/// rules of strict JSON on the way: each object's names are unique (escapes decoded), arrays and
-/// objects nest at most [`Rules`]' limit deep, and every string is decoded, so that a lone
-/// surrogate escaped anywhere is refused. Values the visitor skips are read all the same.
+/// Hands on what `inner` (a `serde_json` deserializer, or the visitor, seed, array, object or
+/// enum it reads for) reads, and checks the rules of strict JSON on the way: each object's names
+/// are unique (escapes decoded), arrays and objects nest at most [`Rules`]' limit deep, and every
+/// string is decoded, so that a lone surrogate escaped anywhere is refused. Values the visitor
+/// skips are read all the same.
 ///
 /// When a visitor refuses a value, the arrays and objects around it are still read to their
 /// end, so that what follows is checked (and recorded by the claims reader) in the same pass.
-pub(crate) struct Strict<'r, 'n, 'de, D> {
-    inner: D,
+pub(crate) struct Strict<'r, 'n, 'de, T> {
+    inner: T,
     rules: &'r Rules,
     depth: usize,
-    /// Where a member name is recorded, when this deserializer reads one.
+    /// Where a member name read here is recorded: set for an object's names, and for the object
+    /// itself, where its names are kept.
     names: Option<&'n mut Names<'de>>,
 }
 
-impl<'r, 'de, D> Strict<'r, '_, 'de, D> {
+impl<'r, 'n, 'de, T> Strict<'r, 'n, 'de, T> {
     /// A strict reader of the document `inner` reads.
-    pub(crate) fn new(inner: D, rules: &'r Rules) -> Self {
+    pub(crate) fn new(inner: T, rules: &'r Rules) -> Self {
         Self { inner, rules, depth: 0, names: None }
+    }
+
+    /// `inner`, read under the same rules at the same depth.
+    fn wrap<U>(&self, inner: U) -> Strict<'r, 'n, 'de, U> {
+        Strict { inner, rules: self.rules, depth: self.depth, names: None }
+    }
+
+    /// `inner`, read under the same rules at the same depth, recording the names this records.
+    fn hand<U>(&mut self, inner: U) -> Strict<'r, 'n, 'de, U> {
+        Strict { inner, rules: self.rules, depth: self.depth, names: self.names.take() }
     }
 }
 
 macro_rules! strict_methods {
     ($($method:ident($($arg:ident: $type:ty),*);)*) => {$(
-        fn $method<V: Visitor<'de>>(self, $($arg: $type,)* visitor: V) -> Result<V::Value, D::Error> {
-            let visit = Visit { inner: visitor, rules: self.rules, depth: self.depth, names: self.names };
+        fn $method<V: Visitor<'de>>(mut self, $($arg: $type,)* visitor: V) -> Result<V::Value, D::Error> {
+            let visit = self.hand(visitor);
             self.inner.$method($($arg,)* visit)
         }
     )*};
@@ -240,30 +213,15 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<'_, '_, 'de, D> {
         self.deserialize_any(IgnoredAny)?;
         visitor.visit_unit()
     }
-
-    fn is_human_readable(&self) -> bool {
-        self.inner.is_human_readable()
-    }
 }
 
-/// The visitor [`Strict`] hands `serde_json`: passes every value on to `inner`, recording it
-/// when it is a member name, and wraps what it gets to read further.
-struct Visit<'r, 'n, 'de, V> {
-    inner: V,
-    rules: &'r Rules,
-    depth: usize,
-    names: Option<&'n mut Names<'de>>,
-}
-
-impl<'de, V> Visit<'_, '_, 'de, V> {
+impl<'de, V> Strict<'_, '_, 'de, V> {
     /// Records a member name (for a map key asked for as a number, its number).
     fn record<E: de::Error>(&mut self, name: impl FnOnce() -> Cow<'de, str>) -> Result<(), E> {
-        if let Some(names) = self.names.as_deref_mut() {
-            if !names.insert(name()) {
-                return Err(self.rules.fail(Fault::Repeated));
-            }
+        match self.names.as_deref_mut().map(|names| names.insert(name())) {
+            Some(false) => Err(self.rules.fail(Fault::Repeated)),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// The depth of a container entered here, within the limit.
@@ -284,17 +242,18 @@ macro_rules! visit_values {
     )*};
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<'_, '_, 'de, V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for Strict<'_, '_, 'de, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         self.inner.expecting(f)
     }
 
+    // What `serde_json` hands a visitor (bytes never reach it: they are read as text); the
+    // narrower numbers are handed on as these.
     visit_values! {
-        visit_bool(bool); visit_i8(i8); visit_i16(i16); visit_i32(i32); visit_i64(i64); visit_i128(i128);
-        visit_u8(u8); visit_u16(u16); visit_u32(u32); visit_u64(u64); visit_u128(u128); visit_f32(f32);
-        visit_f64(f64); visit_char(char); visit_str(&str);
+        visit_bool(bool); visit_i64(i64); visit_i128(i128); visit_u64(u64); visit_u128(u128); visit_f64(f64);
+        visit_str(&str);
     }
 
     fn visit_borrowed_str<E: de::Error>(mut self, value: &'de str) -> Result<V::Value, E> {
@@ -307,18 +266,6 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<'_, '_, 'de, V> {
         self.inner.visit_string(value)
     }
 
-    fn visit_bytes<E: de::Error>(self, value: &[u8]) -> Result<V::Value, E> {
-        self.inner.visit_bytes(value)
-    }
-
-    fn visit_borrowed_bytes<E: de::Error>(self, value: &'de [u8]) -> Result<V::Value, E> {
-        self.inner.visit_borrowed_bytes(value)
-    }
-
-    fn visit_byte_buf<E: de::Error>(self, value: Vec<u8>) -> Result<V::Value, E> {
-        self.inner.visit_byte_buf(value)
-    }
-
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
         self.inner.visit_none()
     }
@@ -327,66 +274,52 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<'_, '_, 'de, V> {
         self.inner.visit_unit()
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
-        self.inner.visit_some(Strict { inner: deserializer, rules: self.rules, depth: self.depth, names: None })
+    // A member name read through an option or a newtype is recorded all the same.
+    fn visit_some<D: Deserializer<'de>>(mut self, deserializer: D) -> Result<V::Value, D::Error> {
+        let deserializer = self.hand(deserializer);
+        self.inner.visit_some(deserializer)
     }
 
-    fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
-        self.inner.visit_newtype_struct(Strict {
-            inner: deserializer,
-            rules: self.rules,
-            depth: self.depth,
-            names: None,
-        })
+    fn visit_newtype_struct<D: Deserializer<'de>>(mut self, deserializer: D) -> Result<V::Value, D::Error> {
+        let deserializer = self.hand(deserializer);
+        self.inner.visit_newtype_struct(deserializer)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        let rules = self.rules;
-        let mut seq = StrictSeq { inner: seq, rules, depth: self.enter()? };
+        let mut seq = Strict { depth: self.enter()?, ..self.wrap(seq) };
         let value = self.inner.visit_seq(&mut seq);
-        rules.finish(value, || seq.next_element::<IgnoredAny>().map(|element| element.is_some()))
+        self.rules.finish(value, || seq.next_element::<IgnoredAny>().map(|element| element.is_some()))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        let rules = self.rules;
-        let mut map = StrictMap { inner: map, rules, depth: self.enter()?, names: Names::new() };
+        let mut names = Names::new();
+        let mut map = Strict { depth: self.enter()?, names: Some(&mut names), ..self.wrap(map) };
         let value = self.inner.visit_map(&mut map);
-        rules.finish(value, || map.next_entry::<IgnoredAny, IgnoredAny>().map(|entry| entry.is_some()))
+        self.rules.finish(value, || map.next_entry::<IgnoredAny, IgnoredAny>().map(|entry| entry.is_some()))
     }
 
-    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_enum(StrictEnum { inner: data, rules: self.rules, depth: self.depth })
+    // A variant named as a member name is recorded like one.
+    fn visit_enum<A: EnumAccess<'de>>(mut self, data: A) -> Result<V::Value, A::Error> {
+        let data = self.hand(data);
+        self.inner.visit_enum(data)
     }
 }
 
-/// A seed whose value is read by a [`Strict`] deserializer.
-struct StrictSeed<'r, 'n, 'de, S> {
-    inner: S,
-    rules: &'r Rules,
-    depth: usize,
-    names: Option<&'n mut Names<'de>>,
-}
-
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for StrictSeed<'_, '_, 'de, S> {
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Strict<'_, '_, 'de, S> {
     type Value = S::Value;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(mut self, deserializer: D) -> Result<S::Value, D::Error> {
         self.rules.handed.set(true);
-        self.inner.deserialize(Strict { inner: deserializer, rules: self.rules, depth: self.depth, names: self.names })
+        let deserializer = self.hand(deserializer);
+        self.inner.deserialize(deserializer)
     }
 }
 
-struct StrictSeq<'r, A> {
-    inner: A,
-    rules: &'r Rules,
-    depth: usize,
-}
-
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for StrictSeq<'_, A> {
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Strict<'_, '_, 'de, A> {
     type Error = A::Error;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, A::Error> {
-        let seed = StrictSeed { inner: seed, rules: self.rules, depth: self.depth, names: None };
+        let seed = self.wrap(seed);
         self.rules.handing(|| self.inner.next_element_seed(seed))
     }
 
@@ -395,23 +328,16 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for StrictSeq<'_, A> {
     }
 }
 
-struct StrictMap<'r, 'de, A> {
-    inner: A,
-    rules: &'r Rules,
-    depth: usize,
-    names: Names<'de>,
-}
-
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<'_, 'de, A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Strict<'_, '_, 'de, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        let seed = StrictSeed { inner: seed, rules: self.rules, depth: self.depth, names: Some(&mut self.names) };
+        let seed = Strict { inner: seed, rules: self.rules, depth: self.depth, names: self.names.as_deref_mut() };
         self.rules.handing(|| self.inner.next_key_seed(seed))
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
-        let seed = StrictSeed { inner: seed, rules: self.rules, depth: self.depth, names: None };
+        let seed = self.wrap(seed);
         self.rules.handing(|| self.inner.next_value_seed(seed))
     }
 
@@ -420,24 +346,18 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<'_, 'de, A> {
     }
 }
 
-/// An enum's variant (`"name"`, or `{"name": value}`) read strictly.
-struct StrictEnum<'r, A> {
-    inner: A,
-    rules: &'r Rules,
-    depth: usize,
-}
-
-impl<'r, 'de, A: EnumAccess<'de>> EnumAccess<'de> for StrictEnum<'r, A> {
+impl<'r, 'n, 'de, A: EnumAccess<'de>> EnumAccess<'de> for Strict<'r, 'n, 'de, A> {
     type Error = A::Error;
-    type Variant = StrictEnum<'r, A::Variant>;
+    type Variant = Strict<'r, 'n, 'de, A::Variant>;
 
-    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self::Variant), A::Error> {
+    fn variant_seed<S: DeserializeSeed<'de>>(mut self, seed: S) -> Result<(S::Value, Self::Variant), A::Error> {
+        let seed = self.hand(seed);
         let (value, variant) = self.inner.variant_seed(seed)?;
-        Ok((value, StrictEnum { inner: variant, rules: self.rules, depth: self.depth }))
+        Ok((value, Strict { inner: variant, rules: self.rules, depth: self.depth, names: None }))
     }
 }
 
-impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for StrictEnum<'_, A> {
+impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Strict<'_, '_, 'de, A> {
     type Error = A::Error;
 
     fn unit_variant(self) -> Result<(), A::Error> {
@@ -445,11 +365,13 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for StrictEnum<'_, A> {
     }
 
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, A::Error> {
-        self.inner.newtype_variant_seed(StrictSeed { inner: seed, rules: self.rules, depth: self.depth, names: None })
+        let seed = self.wrap(seed);
+        self.inner.newtype_variant_seed(seed)
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        self.inner.tuple_variant(len, Visit { inner: visitor, rules: self.rules, depth: self.depth, names: None })
+        let visitor = self.wrap(visitor);
+        self.inner.tuple_variant(len, visitor)
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -457,33 +379,9 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for StrictEnum<'_, A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        self.inner.struct_variant(fields, Visit { inner: visitor, rules: self.rules, depth: self.depth, names: None })
+        let visitor = self.wrap(visitor);
+        self.inner.struct_variant(fields, visitor)
     }
-}
-
-/// Why [`unique_names`] refused a document, with the 1-based position `serde_json` gives.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum NamesFault {
-    /// An object names a member twice.
-    Repeated { line: usize, column: usize },
-    /// The document is not JSON `serde_json` can read.
-    NotJson { line: usize, column: usize },
-}
-
-/// Whether every object in `json`, at any depth, names each member once (escapes decoded:
-/// `"a\u006cg"` is `alg`): a [`Strict`] read that keeps no value, for documents read twice
-/// (a key set is read into a `Value` only once it is known to be whole).
-pub(crate) fn unique_names(json: &[u8]) -> Result<(), NamesFault> {
-    let rules = Rules::new(usize::MAX);
-    let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let checked = IgnoredAny::deserialize(Strict::new(&mut deserializer, &rules)).and_then(|_| deserializer.end());
-    checked.map_err(|error| {
-        let (line, column) = (error.line(), error.column());
-        match rules.fault() {
-            Some(Fault::Repeated) => NamesFault::Repeated { line, column },
-            _ => NamesFault::NotJson { line, column },
-        }
-    })
 }
 
 /// A JSON value reduced to what the parsers need to know about it: a string (borrowed when it
@@ -496,27 +394,14 @@ pub(crate) enum Scalar<'de> {
     Signed(i64),
     Float(f64),
     Bool(bool),
-    /// Boxed: arrays are rare (an `aud` list) and the inline list is large.
-    Strings(Box<StrList<'de>>),
+    /// At most [`AUDIENCES_MAX`] strings, each a [`Scalar::Str`].
+    Strings(Vec<Scalar<'de>>),
     /// An array of more than [`AUDIENCES_MAX`] strings.
     TooManyStrings,
     /// A number no `f64` holds (`1e400`). `serde_json` hands one over only with its
     /// `arbitrary_precision` feature; without it, it refuses the claims as malformed.
     OutOfRange,
     Other,
-}
-
-/// Up to [`AUDIENCES_MAX`] strings, stored inline.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct StrList<'de> {
-    items: [Cow<'de, str>; AUDIENCES_MAX],
-    len: usize,
-}
-
-impl<'de> StrList<'de> {
-    pub(crate) fn as_slice(&self) -> &[Cow<'de, str>] {
-        &self.items[..self.len]
-    }
 }
 
 impl<'de> Deserialize<'de> for Scalar<'de> {
@@ -542,10 +427,6 @@ impl<'de> Visitor<'de> for ScalarVisitor {
         Ok(Scalar::Str(Cow::Owned(value.to_owned())))
     }
 
-    fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
-        Ok(Scalar::Str(Cow::Owned(value)))
-    }
-
     fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
         Ok(Scalar::Unsigned(value))
     }
@@ -567,20 +448,17 @@ impl<'de> Visitor<'de> for ScalarVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut list = StrList { items: [const { Cow::Borrowed("") }; AUDIENCES_MAX], len: 0 };
+        let mut list = Vec::new();
         let mut outcome = None;
         while let Some(element) = seq.next_element::<Scalar<'de>>()? {
             match element {
                 _ if outcome.is_some() => {}
-                Scalar::Str(text) if list.len < AUDIENCES_MAX => {
-                    list.items[list.len] = text;
-                    list.len += 1;
-                }
+                Scalar::Str(_) if list.len() < AUDIENCES_MAX => list.push(element),
                 Scalar::Str(_) => outcome = Some(Scalar::TooManyStrings),
                 _ => outcome = Some(Scalar::Other),
             }
         }
-        Ok(outcome.unwrap_or_else(|| Scalar::Strings(Box::new(list))))
+        Ok(outcome.unwrap_or(Scalar::Strings(list)))
     }
 
     /// An object, or a number when `serde_json`'s `arbitrary_precision` feature is on.
@@ -589,7 +467,7 @@ impl<'de> Visitor<'de> for ScalarVisitor {
     /// hand a number to a visitor as a map of one member that only its own types recognise. Its
     /// `Value` reads the map either way, through public API; objects are rare here (a registered
     /// claim of the wrong type) and bounded by the document's limits.
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         match serde_json::Value::deserialize(MapAccessDeserializer::new(map))? {
             serde_json::Value::Number(number) => Ok(Scalar::of_number(&number)),
             _ => Ok(Scalar::Other),
@@ -617,20 +495,10 @@ pub(crate) struct Name<'de>(pub(crate) Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Name<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl<'de> Visitor<'de> for NameVisitor {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-                Ok(Name(Cow::Borrowed(value)))
-            }
-            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-                Ok(Name(Cow::Owned(value.to_owned())))
-            }
+        match deserializer.deserialize_str(ScalarVisitor)? {
+            Scalar::Str(name) => Ok(Name(name)),
+            _ => Err(de::Error::custom("a member name")),
         }
-        deserializer.deserialize_str(NameVisitor)
     }
 }
 

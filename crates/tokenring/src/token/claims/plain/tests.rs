@@ -12,16 +12,22 @@ use crate::limits::CLAIMS_MEMBERS_MAX;
 use crate::token::claims::{parse as claims_parse, paths, Validation, DOES_NOT_FIT};
 use crate::token::strict_json::NAMES_INLINE;
 
-/// Reads all of `json` as a `T` with the plain reader, or `None` where it gives up.
-fn plain<'de, T: Deserialize<'de>>(json: &'de str, depth_max: usize) -> Option<T> {
-    let mut plain = Plain::new(json.as_bytes(), depth_max)?;
-    let value = T::deserialize(&mut plain).ok()?;
-    plain.at_end().then_some(value)
+/// The plain reader at the start of `text`.
+fn reader(text: &str) -> Plain<'_> {
+    Plain { text, position: 0, first: true, in_array: false }
 }
 
-/// Whether the plain reader reads all of `json`.
+/// Reads all of `json`, a value in the claims, as a `T` with the plain reader, or `None` where
+/// it gives up.
+fn plain<'de, T: Deserialize<'de>>(json: &'de str) -> Option<T> {
+    let mut plain = reader(json);
+    let value = T::deserialize(&mut plain).ok()?;
+    plain.peek().is_none().then_some(value)
+}
+
+/// Whether the fast path reads all of the claims `json`.
 fn reads(json: &str) -> bool {
-    plain::<IgnoredAny>(json, JSON_DEPTH_MAX).is_some()
+    parse::<IgnoredAny>(json).is_some()
 }
 
 /// The fast path over bytes: `None` for bytes that are not UTF-8, as for anything it gives up on.
@@ -56,22 +62,23 @@ fn control_characters_end_a_plain_string_and_a_space_does_not() {
     assert!(!reads("{\"a\":\"\x1f\"}"));
 }
 
+/// Plain claims are flat: an object in a value, or an array in an array, is left to
+/// `serde_json`, which reads it (within the depth limit).
 #[test]
-fn the_reader_nests_exactly_to_its_depth_limit() {
-    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
-    assert!(reads(&nested(JSON_DEPTH_MAX)));
-    assert!(!reads(&nested(JSON_DEPTH_MAX + 1)));
-    assert!(plain::<IgnoredAny>("{\"a\":{}}", 2).is_some());
-    assert!(plain::<IgnoredAny>("{\"a\":{}}", 1).is_none());
+fn the_reader_reads_flat_claims_only() {
+    assert!(reads(r#"{"a":[],"b":[1,"x",true,null]}"#));
+    for json in [r#"{"a":{}}"#, r#"{"a":[[]]}"#, r#"{"a":[{}]}"#, r#"{"a":[1,[2]]}"#] {
+        assert!(!reads(json), "{json}");
+        assert!(claims_parse::<IgnoredAny>(json.as_bytes()).is_ok(), "{json}");
+    }
+    assert_eq!(plain::<Vec<u64>>("[1,[2]]"), None);
 }
 
 #[test]
-fn closing_a_container_gives_its_depth_back() {
-    // Siblings never add up: many arrays side by side at the deepest level allowed.
-    let siblings = format!("[{}]", vec!["[]"; 20].join(","));
-    assert!(plain::<IgnoredAny>(&siblings, 2).is_some());
-    let objects = format!("{{{}}}", (0..10).map(|index| format!("\"m{index}\":{{}}")).collect::<Vec<_>>().join(","));
-    assert!(plain::<IgnoredAny>(&objects, 2).is_some());
+fn closing_an_array_lets_the_next_member_hold_one() {
+    let siblings =
+        format!("{{{}}}", (0..10).map(|index| format!("\"m{index}\":[{index}]")).collect::<Vec<_>>().join(","));
+    assert!(reads(&siblings));
 }
 
 #[test]
@@ -106,33 +113,34 @@ fn a_member_name_needs_its_own_colon() {
 
 #[test]
 fn array_elements_need_exactly_one_comma_between_them() {
-    assert_eq!(plain::<Vec<u64>>("[1,2]", 2), Some(vec![1, 2]));
-    assert_eq!(plain::<Vec<u64>>(" [ 1 , 2 ] ", 2), Some(vec![1, 2]));
-    assert_eq!(plain::<Vec<u64>>("[]", 2), Some(vec![]));
+    assert_eq!(plain::<Vec<u64>>("[1,2]"), Some(vec![1, 2]));
+    assert_eq!(plain::<Vec<u64>>(" [ 1 , 2 ] "), Some(vec![1, 2]));
+    assert_eq!(plain::<Vec<u64>>("[]"), Some(vec![]));
     for json in ["[,1]", "[ ,1]", "[,]", "[1,]", "[1,,2]", "[1 2]"] {
-        assert_eq!(plain::<Vec<u64>>(json, 2), None, "{json}");
+        assert_eq!(plain::<Vec<u64>>(json), None, "{json}");
     }
 }
 
 #[test]
-fn peek_is_digit_looks_past_whitespace_without_consuming() {
-    for (json, expected) in [("7", true), (" \n\t0", true), ("9x", true), ("-1", false), ("\"1\"", false), ("", false)]
+fn peek_looks_past_whitespace_without_consuming() {
+    for (json, expected) in
+        [("7", Some(b'7')), (" \n\t0", Some(b'0')), ("9x", Some(b'9')), ("-1", Some(b'-')), ("", None)]
     {
-        let mut plain = Plain::new(json.as_bytes(), 1).unwrap();
-        assert_eq!(plain.peek_is_digit(), expected, "{json:?}");
-        assert_eq!(plain.peek_is_digit(), expected, "{json:?} again");
+        let mut plain = reader(json);
+        assert_eq!(plain.peek(), expected, "{json:?}");
+        assert_eq!(plain.peek(), expected, "{json:?} again");
     }
-    let mut plain = Plain::new(b" 42", 1).unwrap();
-    assert!(plain.peek_is_digit());
-    assert_eq!(plain.unsigned_value(), Ok(42));
+    let mut plain = reader(" 42");
+    assert_eq!(plain.peek(), Some(b'4'));
+    assert_eq!(plain.unsigned(), Ok(42));
 }
 
 #[test]
 fn a_unit_reads_null_and_nothing_else() {
-    assert_eq!(plain::<()>("null", 1), Some(()));
-    assert_eq!(plain::<()>(" null ", 1), Some(()));
-    assert_eq!(plain::<()>("0", 1), None);
-    assert_eq!(plain::<()>("nul", 1), None);
+    assert_eq!(plain::<()>("null"), Some(()));
+    assert_eq!(plain::<()>(" null "), Some(()));
+    assert_eq!(plain::<()>("0"), None);
+    assert_eq!(plain::<()>("nul"), None);
 }
 
 #[test]
@@ -145,30 +153,25 @@ fn integers_of_nineteen_and_twenty_digits() {
         ("18446744073709551616", None),
         ("100000000000000000000", None),
     ] {
-        assert_eq!(plain::<u64>(json, 1), expected, "{json}");
+        assert_eq!(plain::<u64>(json), expected, "{json}");
         // The same digits after some text: the digit count is relative to where the number starts.
         let nested = format!("[\"abcdefghijklmnopqrstu\",{json}]");
-        assert_eq!(plain::<(&str, u64)>(&nested, 1).map(|(_, number)| number), expected, "{nested}");
+        assert_eq!(plain::<(&str, u64)>(&nested).map(|(_, number)| number), expected, "{nested}");
     }
 }
 
 #[test]
-fn eight_digits_at_a_time() {
-    for text in [&b"00000000"[..], b"12345678", b"99999999", b"41024448", b"10000001"] {
-        let expected = core::str::from_utf8(text).unwrap().parse::<u64>().unwrap();
-        assert_eq!(eight_digits(u64::from_le_bytes(text.try_into().unwrap())), Some(expected));
-    }
-    for text in [&b"1234567a"[..], b"/2345678", b":2345678", b"1234 678", b"\x001234567"] {
-        assert_eq!(eight_digits(u64::from_le_bytes(text.try_into().unwrap())), None, "{text:?}");
-    }
+fn integers_are_read_whole_or_not_at_all() {
     for number in [0u64, 7, 10, 1_700_000_000, 4_102_444_800, 99_999_999, 100_000_000, u64::MAX / 10, u64::MAX] {
         let text = number.to_string();
-        let mut plain = Plain::new(text.as_bytes(), 1).unwrap();
+        let mut plain = reader(&text);
         assert_eq!(plain.unsigned(), Ok(number));
-        assert!(plain.at_end());
+        assert!(plain.peek().is_none());
     }
-    for text in ["18446744073709551616", "99999999999999999999", "012345678901", "123456789.5", "12345678e1"] {
-        assert_eq!(Plain::new(text.as_bytes(), 1).unwrap().unsigned(), Err(NotPlain), "{text}");
+    for text in
+        ["18446744073709551616", "99999999999999999999", "012345678901", "123456789.5", "12345678e1", "1E5", "x"]
+    {
+        assert_eq!(reader(text).unsigned(), Err(NotPlain), "{text}");
     }
 }
 
@@ -200,7 +203,10 @@ fn numbers_asked_for_as_anything_are_left_to_serde_json() {
     assert!(!agree::<serde_json::Value>(br#"{"sub":"3","exp":10,"uid":7}"#));
     assert!(!agree::<serde_json::Value>(br#"{"sub":"3","exp":10,"x":[1]}"#));
     // A skipped number is read past: unknown members of a typed struct stay on the fast path.
-    assert!(agree::<Owned>(br#"{"sub":"3","exp":10,"uid":7,"x":[1,{"y":2}]}"#));
+    assert!(agree::<Owned>(br#"{"sub":"3","exp":10,"uid":7,"x":[1,2]}"#));
+    // Nested values are not plain, skipped or not: `serde_json` reads them.
+    assert!(!agree::<Owned>(br#"{"sub":"3","exp":10,"uid":7,"x":[1,{"y":2}]}"#));
+    assert!(claims_parse::<Owned>(br#"{"sub":"3","exp":10,"uid":7,"x":[1,{"y":2}]}"#).is_ok());
     assert!(agree::<IgnoredAny>(br#"{"a":7,"b":[1,2]}"#));
     // Both paths give the caller's `Value` the same registered time.
     let (fast, _) = parse::<serde_json::Value>(r#"{"exp":10}"#).unwrap();
@@ -220,8 +226,12 @@ fn the_fast_path_takes_plain_claims() {
     assert!(agree::<Borrowed<'_>>(br#"{"iss":"me","sub":"3","exp":1}"#));
     assert!(agree::<Mixed<'_>>(
         br#"{"text":"t","small":255,"signed":7,"float":2,"flag":true,"list":[1,2],"pair":[1,"x"],"unit":null,
-            "map":{"a":1},"character":"c","wrapped":9,"any":{"k":[true,null,{}]},"nested":{"flag":false},"exp":1}"#
+            "character":"c","wrapped":9,"any":[true,null,"k"],"exp":1}"#
     ));
+    // Objects are not plain: `serde_json` reads them, into the same claims.
+    let nested = br#"{"map":{"a":1},"any":{"k":[true,null,{}]},"nested":{"flag":false},"exp":1}"#;
+    assert!(!agree::<Mixed<'_>>(nested));
+    assert!(claims_parse::<Mixed<'_>>(nested).is_ok());
 }
 
 #[test]
@@ -265,7 +275,7 @@ fn the_fast_path_counts_members_like_the_thorough_one() {
         assert_eq!(either, thorough);
         assert_eq!(plain_bytes::<IgnoredAny>(payload.as_bytes()).is_some(), count <= NAMES_INLINE);
     }
-    // Names that share a summary (length, first, middle and last byte) are compared in full.
+    // Names of the same length and first byte are compared in full.
     assert!(agree::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#));
     assert!(plain_bytes::<IgnoredAny>(br#"{"abxd":1,"abxd":2,"exp":3}"#).is_none());
     assert!(claims_parse::<IgnoredAny>(br#"{"abxd":1,"azxd":2,"exp":3}"#).is_ok());
@@ -274,7 +284,7 @@ fn the_fast_path_counts_members_like_the_thorough_one() {
 }
 
 /// A repeated name is noticed wherever the two occurrences sit among the members the fast
-/// path tracks (every slot is compared, the empty ones included), and the claims are refused.
+/// path tracks, and the claims are refused.
 #[test]
 fn every_repeat_within_the_fast_paths_capacity_is_noticed() {
     for first in 0..NAMES_INLINE {
@@ -341,5 +351,23 @@ proptest::proptest! {
         proptest::prop_assert_eq!(agree::<Owned>(payload.as_bytes()), fits, "{}", payload);
         agree::<Mixed<'_>>(payload.as_bytes());
         agree::<serde_json::Value>(payload.as_bytes());
+    }
+}
+
+/// Every byte a plain string may hold, as the whole of strings of every length up to past two
+/// words: the string ends at its quote and nowhere else; a backslash or a control character
+/// anywhere in the first two words gives up.
+#[test]
+fn the_string_scanner_finds_the_quote_wherever_it_sits() {
+    for length in 0..20 {
+        for byte in (0x20..=0xFF).filter(|&byte| byte != b'"' && byte != b'\\') {
+            let text = [&b"\""[..], &vec![byte; length], b"\",\"m\":1}"].concat();
+            assert_eq!(string_end(&text, 1), Ok(1 + length), "{byte:#04x} times {length}");
+        }
+        for special in (0..0x20).chain([b'\\']) {
+            let mut text = [&b"\""[..], &[b'a'; 20], b"\"}"].concat();
+            text[1 + length] = special;
+            assert_eq!(string_end(&text, 1), Err(NotPlain), "{special:#04x} at {length}");
+        }
     }
 }
