@@ -188,7 +188,20 @@ pub struct EtcdStore {
     endpoint: String,
     key: String,
     client: Client,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until the store is dropped; see the `Drop` below.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// A service's last reference to its ring, and so to this store, is often dropped on one of
+/// its runtime's threads, where a runtime may not block to shut down: this one is told to shut
+/// down without waiting. Nothing is lost by not waiting: every request ran to its end inside
+/// `block_on`, and what remains are the client's connection tasks, which the drop ends.
+impl Drop for EtcdStore {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// `EtcdStore(etcd://HOST:PORT/KEY)`: no credential, no value.
@@ -223,7 +236,7 @@ impl EtcdStore {
             .map_err(|_| "timed out")
             .and_then(|connected| connected.map_err(reason))
             .map_err(|reason| StoreError::Unavailable { store: name(endpoint, key), op: StoreOp::Read, reason })?;
-        Ok(Self { endpoint: endpoint.to_owned(), key: key.to_owned(), client, runtime })
+        Ok(Self { endpoint: endpoint.to_owned(), key: key.to_owned(), client, runtime: Some(runtime) })
     }
 
     /// [`connect`](Self::connect) to what `etcd://HOST:PORT/KEY` names.
@@ -257,7 +270,8 @@ impl EtcdStore {
         op: StoreOp,
         request: impl core::future::Future<Output = Result<T, etcd_client::Error>>,
     ) -> Result<T, StoreError> {
-        self.runtime
+        let runtime = self.runtime.as_ref().expect("the runtime lives until the store is dropped");
+        runtime
             .block_on(async { tokio::time::timeout(REQUEST_TIMEOUT, request).await })
             .map_err(|_| "timed out")
             .and_then(|done| done.map_err(reason))

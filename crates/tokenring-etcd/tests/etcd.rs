@@ -116,3 +116,14 @@ fn urls_name_host_port_and_key_and_never_carry_credentials() {
     assert!(!UrlError::Credentials.to_string().contains("s3cret"));
     assert_eq!(format!("{:?}", Credentials::user("ada", "s3cret")), "Credentials(user and password)");
 }
+
+/// A service drops its ring, and with it the store, wherever the last reference goes: often
+/// on the runtime's own thread, when a task or the server shuts down. The store's runtime must
+/// then shut down without blocking (tokio refuses to block inside an asynchronous context).
+#[test]
+fn a_store_dropped_inside_an_asynchronous_context_shuts_down_quietly() {
+    let server = EtcdServer::start();
+    let (ring, _) = SharedRing::open_or_create(store(&server, "app/keys"), NOW).expect("created");
+    let service = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    service.block_on(async move { drop(ring) });
+}
