@@ -1,7 +1,6 @@
 //! The reloader on a ring kept in a real etcd (the `etcd` feature): woken by the key's watch,
 //! not by its poll; the last good ring through a corrupt value and through an outage.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -9,6 +8,8 @@ use tokenring::{Clock, KeyRing, RingStore, Rotation, SharedRing, Swapped, System
 use tokenring_axum::{Auth, ReloadOptions, ReloadOutcome, Reloader};
 use tokenring_etcd::{Credentials, EtcdStore, EtcdWatch};
 use tokenring_testkit::etcd::EtcdServer;
+
+use crate::Captured;
 
 const KEY: &str = "/app/keys";
 
@@ -73,43 +74,6 @@ async fn a_write_from_another_host_is_reloaded_by_the_watch_not_the_poll() {
     let now = SystemClock.now_secs();
     assert!(eventually(|| auth.ring().ring().active_kid(now) == Some(kid)).await, "{:?}", reloader.status());
     assert!(matches!(reloader.status().last, ReloadOutcome::Changed { .. }), "{:?}", reloader.status());
-}
-
-/// Every event at `INFO` and above, as text.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// Records the events of this thread (the reloader's task runs on it: a current-thread
-    /// runtime) until the guard is dropped.
-    fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let writer = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-
-    fn count(&self, text: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).matches(text).count()
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
 }
 
 const FAILED: &str = "key file reload failed; keeping the last good key ring";

@@ -1,8 +1,7 @@
 //! What a service author meets in the first hour: a key file created where one was expected is
 //! logged, and an expired token is told apart so that a client knows to refresh.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,39 +10,7 @@ use tokenring::{FileStore, ManualClock, Rejection, SharedRing};
 use tokenring_axum::{Auth, AuthRejection, Authenticated, UNAUTHORIZED_BODY};
 use tower::ServiceExt;
 
-use crate::{auth_at, get as request, parts, NOW};
-
-/// Everything a `tracing` subscriber writes, for one test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// Runs `work` with a subscriber that records every event into this buffer.
-    fn during<T>(&self, work: impl FnOnce() -> T) -> T {
-        let writer = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::TRACE)
-            .finish();
-        tracing::subscriber::with_default(subscriber, work)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
+use crate::{auth_at, get as request, parts, Captured, NOW};
 
 #[test]
 fn a_key_file_created_at_start_is_logged_at_warn_with_its_path() {

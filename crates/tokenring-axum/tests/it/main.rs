@@ -12,6 +12,8 @@ mod layer;
 mod metrics;
 mod reload;
 
+use std::sync::{Arc, Mutex};
+
 use axum::body::Body;
 use axum::http::{Request, Response};
 use tokenring::{KeyRing, ManualClock, SharedRing};
@@ -48,4 +50,48 @@ pub(crate) async fn parts(response: Response<Body>) -> (u16, Option<String>, Str
     let challenge = response.headers().get("www-authenticate").map(|value| value.to_str().unwrap().to_owned());
     let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
     (status, challenge, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Everything a `tracing` subscriber writes, for one test.
+#[derive(Clone, Default)]
+pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn subscriber(&self, level: tracing::Level) -> impl tracing::Subscriber + Send + Sync {
+        let writer = self.clone();
+        tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).with_max_level(level).finish()
+    }
+
+    /// Runs `work` with a subscriber that records every event into this buffer.
+    pub(crate) fn during<T>(&self, work: impl FnOnce() -> T) -> T {
+        tracing::subscriber::with_default(self.subscriber(tracing::Level::TRACE), work)
+    }
+
+    /// Records the events at `INFO` and above of this thread (a reloader's task runs on it
+    /// under a current-thread runtime) until the guard is dropped.
+    #[cfg(feature = "etcd")]
+    pub(crate) fn install(&self) -> tracing::subscriber::DefaultGuard {
+        tracing::subscriber::set_default(self.subscriber(tracing::Level::INFO))
+    }
+
+    /// How many times `text` was written.
+    #[cfg(feature = "etcd")]
+    pub(crate) fn count(&self, text: &str) -> usize {
+        self.text().matches(text).count()
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
 }
