@@ -1531,6 +1531,20 @@ mod tests {
     use crate::config::Policy;
     use crate::store::KEY_FILE;
 
+    /// Runs `config` to its end and asserts that the checker found no violation; the world and
+    /// the checker's counters are returned for the test's own assertions.
+    fn run_clean(config: &Config) -> (World<'_>, Counters) {
+        let mut world = World::new(config);
+        world.schedule_start();
+        world.run_until(config.duration_ms);
+        let mut checked = Counters::default();
+        // The checker's verdict consumes it; the world keeps an unused one for its type's sake.
+        let checker = std::mem::replace(&mut world.checker, Checker::new(config));
+        let (violations, first) = checker.finish(&mut checked);
+        assert!(violations.is_empty(), "{first:?}");
+        (world, checked)
+    }
+
     #[test]
     fn the_queue_pops_in_time_then_scheduling_order() {
         let mut queue = RadixQueue::new();
@@ -1573,14 +1587,9 @@ mod tests {
         config.clients = 50;
         config.duration_ms = 2 * crate::config::DAY_MS;
         config.clock_jump_interval_mean_ms = Some(10 * crate::config::MINUTE_MS);
-        let mut world = World::new(&config);
-        world.schedule_start();
-        world.run_until(config.duration_ms);
+        let (world, _) = run_clean(&config);
         assert!(world.counters.clock_jumps > 100, "{} clock steps", world.counters.clock_jumps);
         assert!(world.counters.rotations >= 1);
-        let mut counters = Counters::default();
-        let (violations, first) = world.checker.finish(&mut counters);
-        assert!(violations.is_empty(), "{first:?}");
     }
 
     /// Two rotators on different nodes whose `SharedRing::update`s overlap in simulated time:
@@ -1599,12 +1608,7 @@ mod tests {
         config.crash_interval_mean_ms = None;
         config.store_outage_interval_mean_ms = None;
         config.scheduled_store_outages.clear();
-        let mut world = World::new(&config);
-        world.schedule_start();
-        world.run_until(config.duration_ms);
-        let mut checked = Counters::default();
-        let (violations, first) = world.checker.finish(&mut checked);
-        assert!(violations.is_empty(), "{first:?}");
+        let (world, _) = run_clean(&config);
         let counters = &world.counters;
         assert!(counters.concurrent_rotations >= 4, "{} concurrent rotators", counters.concurrent_rotations);
         assert!(counters.lock_waited_writes >= 2, "{} writes waited for the lock", counters.lock_waited_writes);
@@ -1623,12 +1627,7 @@ mod tests {
         config.duration_ms = 2 * crate::config::DAY_MS;
         config.latency_max_ms = 5 * SECOND_MS;
         config.to_the_end_clients_per_mille = 1000;
-        let mut world = World::new(&config);
-        world.schedule_start();
-        world.run_until(config.duration_ms);
-        let mut checked = Counters::default();
-        let (violations, first) = world.checker.finish(&mut checked);
-        assert!(violations.is_empty(), "{first:?}");
+        let (world, checked) = run_clean(&config);
         assert!(world.counters.requests_delayed > 1_000);
         assert!(world.counters.latency_ms_max > SECOND_MS);
         assert!(checked.accepted_expired_in_flight > 10, "{} expired in flight", checked.accepted_expired_in_flight);
@@ -1643,13 +1642,8 @@ mod tests {
         config.duration_ms = 2 * crate::config::DAY_MS;
         config.clock_skew_max_ms = 5 * SECOND_MS;
         config.clock_drift_ppm_max = 100;
-        let mut world = World::new(&config);
-        world.schedule_start();
-        world.run_until(config.duration_ms);
+        let (world, checked) = run_clean(&config);
         assert!(world.nodes.iter().any(|node| node.drift_ppm.abs() > 10));
-        let mut checked = Counters::default();
-        let (violations, first) = world.checker.finish(&mut checked);
-        assert!(violations.is_empty(), "{first:?}");
         assert!(checked.clock_error_ms_max > config.clock_skew_max_ms, "{} ms", checked.clock_error_ms_max);
     }
 
@@ -1669,12 +1663,7 @@ mod tests {
         config.propagation_delay_max_ms = 3 * crate::config::MINUTE_MS;
         config.downtime_min_ms = 5 * SECOND_MS;
         config.downtime_max_ms = 20 * SECOND_MS;
-        let mut world = World::new(&config);
-        world.schedule_start();
-        world.run_until(config.duration_ms);
-        let mut checked = Counters::default();
-        let (violations, first) = world.checker.finish(&mut checked);
-        assert!(violations.is_empty(), "{first:?}");
+        let (world, checked) = run_clean(&config);
         assert!(world.counters.restarts_during_rotation >= 2);
         assert!(checked.starts_during_rotation >= 2, "{} starts", checked.starts_during_rotation);
         assert!(world.logged_out.is_empty(), "{} people logged out", world.logged_out.len());
@@ -1691,12 +1680,7 @@ mod tests {
         config.refresh_token_ttl_secs = Some(crate::config::DAY_MS / SECOND_MS);
         config.revocation_at_ms = None;
         config.bad_file = None;
-        let mut world = World::new(&config);
-        world.schedule_start();
-        world.run_until(config.duration_ms);
-        let mut checked = Counters::default();
-        let (violations, first) = world.checker.finish(&mut checked);
-        assert!(violations.is_empty(), "{first:?}");
+        let (world, _) = run_clean(&config);
         let counters = &world.counters;
         assert!(counters.rotations >= 3 && counters.node_starts > 6);
         assert!(counters.refresh_grants > 500, "{} refresh tokens redeemed", counters.refresh_grants);
