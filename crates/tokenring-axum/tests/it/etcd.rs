@@ -72,8 +72,12 @@ async fn a_write_from_another_host_is_reloaded_by_the_watch_not_the_poll() {
     let reloader = reloader(&server.endpoint(), &auth).await;
     let kid = rotate_elsewhere(server.endpoint()).await;
     let now = SystemClock.now_secs();
-    assert!(eventually(|| auth.ring().ring().active_kid(now) == Some(kid)).await, "{:?}", reloader.status());
-    assert!(matches!(reloader.status().last, ReloadOutcome::Changed { .. }), "{:?}", reloader.status());
+    // The reloader swaps the ring in, then records its status: wait for both.
+    let reloaded = || {
+        auth.ring().ring().active_kid(now) == Some(kid)
+            && matches!(reloader.status().last, ReloadOutcome::Changed { .. })
+    };
+    assert!(eventually(reloaded).await, "{:?}", reloader.status());
 }
 
 const FAILED: &str = "key file reload failed; keeping the last good key ring";
