@@ -273,11 +273,7 @@ async fn forward(mut source: impl WakeSource, wake: mpsc::Sender<()>, store: Str
 
 /// The ring's store as logs name it: a key file's path redacted, another store by its name.
 fn store_label(ring: &tokenring::SharedRing) -> String {
-    match (ring.store(), ring.ring_store()) {
-        (Some(file), _) => tokenring::RedactedPath::new(file.path()).to_string(),
-        (None, Some(store)) => store.store_name().to_string(),
-        (None, None) => String::from("memory"),
-    }
+    ring.ring_store().map_or_else(|| String::from("memory"), |store| store.store_name().to_string())
 }
 
 /// Watches the directory of `path`, sending a wake-up after each debounced batch with an event

@@ -575,8 +575,9 @@ impl FileStore {
 /// retrying, and the change runs once. The errors are the file's own ([`StoreError::NotFound`],
 /// [`StoreError::Corrupt`], naming the path).
 impl RingStore for FileStore {
+    /// The key file's path as every message prints it ([`RedactedPath`]).
     fn store_name(&self) -> StoreName {
-        StoreName::new(self.path.to_string_lossy())
+        StoreName::new(RedactedPath::new(&self.path).to_string())
     }
 
     fn load_document(&self) -> Result<Option<Document>, StoreError> {
