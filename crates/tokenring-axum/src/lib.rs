@@ -39,8 +39,9 @@
 //! template, never the request's path). The token is never logged. [`Auth::new`] emits one
 //! `warn` (field `path`) when it is given a key file that was created at start. The reloader (target
 //! `tokenring_axum::reload`) emits `info` for a changed ring (`generation`, `keys`,
-//! `active_kid`), `error` for a file it could not use (`reason`, `error`; the same failure again
-//! only at `debug`), and `warn` when the key file's permissions let others read or change it (at
+//! `active_kid`), `error` for a key set it could not use, from a file or another store
+//! (`reason`, `error`; the same failure again only at `debug`), `info` when the store is usable
+//! again, and `warn` when the key file's permissions let others read or change it (at
 //! start, and whenever that newly appears), never key material.
 //!
 //! Through the `metrics` facade (the application installs the exporter):

@@ -494,15 +494,15 @@ fn report(auth: &Auth, status: &Mutex<ReloadStatus>, machine: &ReloadMachine, re
         }
         ReloadReport::Unchanged { recovered: true } => {
             let generation = auth.ring().generation();
-            tracing::info!(generation, "key file usable again; the key ring is unchanged");
+            tracing::info!(generation, "key set usable again; the key ring is unchanged");
         }
         ReloadReport::Failed { reason, error, repeated: true } => {
             let generation = auth.ring().generation();
-            tracing::debug!(reason, error = %error, generation, "key file reload failed again in the same way");
+            tracing::debug!(reason, error = %error, generation, "key set reload failed again in the same way");
         }
         ReloadReport::Failed { reason, error, .. } => {
             let generation = auth.ring().generation();
-            tracing::error!(reason, error = %error, generation, "key file reload failed; keeping the last good key ring");
+            tracing::error!(reason, error = %error, generation, "key set reload failed; keeping the last good key ring");
         }
         _ => {}
     }

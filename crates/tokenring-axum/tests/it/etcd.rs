@@ -80,8 +80,8 @@ async fn a_write_from_another_host_is_reloaded_by_the_watch_not_the_poll() {
     assert!(eventually(reloaded).await, "{:?}", reloader.status());
 }
 
-const FAILED: &str = "key file reload failed; keeping the last good key ring";
-const RECOVERED: &str = "key file usable again";
+const FAILED: &str = "key set reload failed; keeping the last good key ring";
+const RECOVERED: &str = "key set usable again";
 
 #[tokio::test]
 async fn a_garbage_value_keeps_the_last_good_ring_and_is_reported_once() {

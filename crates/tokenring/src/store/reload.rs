@@ -11,7 +11,7 @@ use crate::store::shared::Reloaded;
 pub enum ReloadOutcome {
     /// No reload has run yet.
     Pending,
-    /// The file held the bytes the ring was read from.
+    /// The store held the bytes the ring was read from.
     Unchanged,
     /// A new ring was read and swapped in.
     Changed {
@@ -66,9 +66,9 @@ pub enum ReloadReport {
         /// The new ring's generation.
         generation: u64,
     },
-    /// The file held the bytes the ring was read from.
+    /// The store held the bytes the ring was read from.
     Unchanged {
-        /// The reload before this one failed: the key file is usable again, worth a line at
+        /// The reload before this one failed: the store is usable again, worth a line at
         /// `info`. Otherwise there is nothing to log.
         recovered: bool,
     },
