@@ -52,6 +52,7 @@ mod client;
 mod config;
 mod deployment;
 mod disk;
+mod etcd;
 mod model;
 mod network;
 mod node;

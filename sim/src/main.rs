@@ -29,6 +29,7 @@ enum PolicyArg {
     Persisted,
     Rotating,
     RotatingShortOverlap,
+    Etcd,
 }
 
 impl From<PolicyArg> for Policy {
@@ -39,6 +40,7 @@ impl From<PolicyArg> for Policy {
             PolicyArg::Persisted => Policy::Persisted,
             PolicyArg::Rotating => Policy::Rotating,
             PolicyArg::RotatingShortOverlap => Policy::RotatingShortOverlap,
+            PolicyArg::Etcd => Policy::Etcd,
         }
     }
 }
