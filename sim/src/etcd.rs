@@ -102,15 +102,18 @@ impl State {
         self.commits.iter().rev().find(|commit| commit.at_ms <= at_ms)
     }
 
-    /// Writes `document` as the key's value, committed at the horizon; the node's clock is
-    /// moved past the reply.
+    /// A write of `node` is decided at the horizon, after every request that acted before it:
+    /// its reply comes no earlier.
+    fn decide(&mut self, node: usize) {
+        let horizon_ms = self.horizon_ms;
+        let clock = self.clocks.entry(node).or_insert(0);
+        *clock = (*clock).max(horizon_ms);
+    }
+
+    /// Writes `document` as the key's value, committed at the horizon.
     fn commit(&mut self, document: &[u8], writer: Option<usize>) -> u64 {
         self.revision += 1;
         let at_ms = self.horizon_ms;
-        if let Some(node) = writer {
-            let clock = self.clocks.entry(node).or_insert(0);
-            *clock = (*clock).max(at_ms);
-        }
         let commit = Commit {
             revision: self.revision,
             at_ms,
@@ -152,9 +155,13 @@ impl Etcd {
         EtcdStore { state: Arc::clone(&self.state), node }
     }
 
-    /// Sets node `node`'s clock to `now_ms` at the start of a call.
+    /// Sets node `node`'s clock to `now_ms` at the start of a call, or leaves it later if the
+    /// node's last reply came later (the world runs a call to its end at once): a node never
+    /// reads the key as it was before what it has already read.
     pub(crate) fn begin_call(&self, node: usize, now_ms: u64) {
-        lock(&self.state).clocks.insert(node, now_ms);
+        let mut state = lock(&self.state);
+        let clock = state.clocks.entry(node).or_insert(0);
+        *clock = (*clock).max(now_ms);
     }
 
     /// Node `node`'s clock: after a call, when its last reply came.
@@ -229,6 +236,7 @@ impl RingStore for EtcdStore {
         if state.request(self.node).is_none() {
             return Err(self.unavailable(StoreOp::Write));
         }
+        state.decide(self.node);
         if !state.commits.is_empty() {
             return Ok(Created::AlreadyExists);
         }
@@ -241,6 +249,7 @@ impl RingStore for EtcdStore {
         if state.request(self.node).is_none() {
             return Err(self.unavailable(StoreOp::Write));
         }
+        state.decide(self.node);
         // The transaction's compare, at the commit: against the key's newest revision.
         let newest = state.commits.back().map(|commit| commit.revision);
         if newest.is_none() || newest != expected.as_revision() {
@@ -276,7 +285,7 @@ mod tests {
     fn a_swap_whose_read_came_before_another_commit_conflicts_and_the_retry_keeps_both_keys() {
         let etcd = etcd(Vec::new());
         let (first, _) = SharedRing::open_or_create(etcd.store(0, 0), NOW).unwrap();
-        let second = SharedRing::open(etcd.store(1, 0)).unwrap();
+        let second = SharedRing::open(etcd.store(1, 500)).unwrap();
         etcd.take_commits();
         // The first rotator's whole update, from 1,000 ms.
         etcd.begin_call(0, 1_000);
