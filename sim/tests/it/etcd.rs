@@ -6,7 +6,7 @@ use tokenring_sim::{run, violation_report, Config, Policy, RunReport};
 use crate::{calm, DAY_MS, HOUR_MS, MINUTE_MS};
 
 fn run_clean(config: &Config) -> RunReport {
-    let report = run(config).unwrap();
+    let report = run(config).expect("a valid configuration");
     assert_eq!(report.violation_count(), 0, "{}", violation_report(&report).unwrap_or_default());
     report
 }
