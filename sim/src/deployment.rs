@@ -264,6 +264,8 @@ impl Deployment {
             config.forget_after_secs = forget.min(crate::config::FORGET_AFTER_SECS_MAX);
         }
         if self.kind == Kind::Etcd {
+            // No Secret: a change reaches the replicas by the watch (or the poll).
+            config.propagation_delay_max_ms = 0;
             config.watch_latency_max_ms = self.watch_latency_ms;
             if self.rotation.is_none() {
                 // The `etcd` policy rotates: without a rotation, none is due within the run.
