@@ -700,6 +700,22 @@ mod tests {
         assert_eq!(checker.violation_count(), 1);
     }
 
+    /// A rotation the update reports as written must be in the store: a key it lost (a
+    /// swap's conflict taken for success) is a violation of 6.
+    #[test]
+    fn an_accepted_rotation_missing_from_the_store_is_a_violation() {
+        let config = Config::default_scenario(1, Policy::Etcd);
+        let trace = Trace::new();
+        let mut checker = Checker::new(&config);
+        checker.observe(5, &trace, Observed::RotationAccepted { node: 0, serial: 4, in_store: true });
+        assert_eq!(checker.violation_count(), 0);
+        checker.observe(6, &trace, Observed::RotationAccepted { node: 1, serial: 5, in_store: false });
+        let mut counters = Counters::default();
+        let (violations, first) = checker.finish(&mut counters);
+        assert_eq!(violations.get(&Invariant::KeyKnowledge), Some(&1));
+        assert!(first.is_some_and(|first| first.detail.contains("serial 5")));
+    }
+
     #[test]
     fn an_unanswered_client_is_a_violation_only_when_a_node_could_have_served_it() {
         let config = Config::default_scenario(1, Policy::Rotating);
