@@ -100,6 +100,9 @@ pub(crate) enum Observed<'a> {
     /// A second rotator's update on `node`, concurrent with a first one that added the key of
     /// `first_key`, succeeded; `holds`: the ring it reloaded holds that key.
     ConcurrentUpdateEnded { node: usize, first_key: KeySerial, holds: bool },
+    /// A rotator's update on `node` returned that it wrote the key of `serial`; `in_store`: the
+    /// store's document holds that key afterwards.
+    RotationAccepted { node: usize, serial: KeySerial, in_store: bool },
     /// No node served a client. `able`: a node that is up and, by the model, able to serve it.
     Unanswered { client: u32, login: bool, able: Option<usize> },
 }
@@ -224,7 +227,7 @@ impl<'c> Checker<'c> {
             }
             Observed::NodeUp { node, model, booted_ms } => {
                 let mut verdicts = self.restarted_during_rotation(node, model, booted_ms);
-                let unmounted = self.config.policy.uses_store()
+                let unmounted = self.config.policy.uses_key_file()
                     && self
                         .config
                         .unmounted_secret
@@ -266,8 +269,8 @@ impl<'c> Checker<'c> {
             }
             Observed::BadFile { restore } => {
                 if restore {
-                    // Until every mount shows the good file again.
-                    self.bad_file_until_ms = Some(now_ms + self.config.propagation_delay_max_ms);
+                    // Until every mount (or every read of etcd) shows the good file again.
+                    self.bad_file_until_ms = Some(now_ms + self.config.store_visibility_max_ms());
                     let end_ms = now_ms + self.config.reload_bound_secs() * SECOND_MS;
                     self.bad_file_window_ms = self.bad_file_window_ms.map(|(start, _)| (start, end_ms));
                 } else {
@@ -338,6 +341,19 @@ impl<'c> Checker<'c> {
                         format!(
                             "node {node}'s update, concurrent with another rotator's, left a ring without the key \
                              (serial {first_key}) the other one added: a rotation was lost"
+                        ),
+                    )]
+                }
+            }
+            Observed::RotationAccepted { node, serial, in_store } => {
+                if in_store {
+                    Vec::new()
+                } else {
+                    vec![(
+                        Invariant::KeyKnowledge,
+                        format!(
+                            "node {node}'s update returned that it rotated, but the key it added (serial {serial}) \
+                             is not in the key store: an accepted rotation was lost"
                         ),
                     )]
                 }
@@ -682,6 +698,22 @@ mod tests {
         assert_eq!(checker.violation_count(), 0);
         checker.observe(60, &trace, Observed::NodeUp { node: 1, model: &model, booted_ms: 20 });
         assert_eq!(checker.violation_count(), 1);
+    }
+
+    /// A rotation the update reports as written must be in the store: a key it lost (a
+    /// swap's conflict taken for success) is a violation of 6.
+    #[test]
+    fn an_accepted_rotation_missing_from_the_store_is_a_violation() {
+        let config = Config::default_scenario(1, Policy::Etcd);
+        let trace = Trace::new();
+        let mut checker = Checker::new(&config);
+        checker.observe(5, &trace, Observed::RotationAccepted { node: 0, serial: 4, in_store: true });
+        assert_eq!(checker.violation_count(), 0);
+        checker.observe(6, &trace, Observed::RotationAccepted { node: 1, serial: 5, in_store: false });
+        let mut counters = Counters::default();
+        let (violations, first) = checker.finish(&mut counters);
+        assert_eq!(violations.get(&Invariant::KeyKnowledge), Some(&1));
+        assert!(first.is_some_and(|first| first.detail.contains("serial 5")));
     }
 
     #[test]

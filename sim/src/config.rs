@@ -48,12 +48,22 @@ pub enum Policy {
     Rotating,
     /// Rotating with an overlap shorter than the token lifetime: a misconfiguration.
     RotatingShortOverlap,
+    /// Rotating, with the JWK Set under one key of a (simulated) etcd instead of a file:
+    /// updates are compare-and-swap transactions retried on conflict, and a watch wakes every
+    /// node's reload at each change, the poll staying as a backstop.
+    Etcd,
 }
 
 impl Policy {
     /// Every policy, in the order of the comparison table.
-    pub const ALL: [Policy; 5] =
-        [Policy::Ephemeral, Policy::PerNodeFiles, Policy::Persisted, Policy::Rotating, Policy::RotatingShortOverlap];
+    pub const ALL: [Policy; 6] = [
+        Policy::Ephemeral,
+        Policy::PerNodeFiles,
+        Policy::Persisted,
+        Policy::Rotating,
+        Policy::RotatingShortOverlap,
+        Policy::Etcd,
+    ];
 
     /// The policy's name on the command line and in reports.
     pub fn as_str(self) -> &'static str {
@@ -63,6 +73,7 @@ impl Policy {
             Self::Persisted => "persisted",
             Self::Rotating => "rotating",
             Self::RotatingShortOverlap => "rotating-short-overlap",
+            Self::Etcd => "etcd",
         }
     }
 
@@ -76,6 +87,16 @@ impl Policy {
         !matches!(self, Self::Ephemeral)
     }
 
+    /// Whether nodes read a key file (a mounted Secret, a local volume), rather than etcd.
+    pub fn uses_key_file(self) -> bool {
+        self.uses_store() && self != Self::Etcd
+    }
+
+    /// Whether the ring is kept in the simulated etcd.
+    pub fn uses_etcd(self) -> bool {
+        self == Self::Etcd
+    }
+
     /// Whether each node has a store of its own.
     pub fn store_per_node(self) -> bool {
         matches!(self, Self::PerNodeFiles)
@@ -83,12 +104,12 @@ impl Policy {
 
     /// Whether the cluster rotates its key.
     pub fn rotates(self) -> bool {
-        matches!(self, Self::Rotating | Self::RotatingShortOverlap)
+        matches!(self, Self::Rotating | Self::RotatingShortOverlap | Self::Etcd)
     }
 
     /// Whether invariant 2 is claimed: no unexpired token issued by the cluster is rejected.
     pub fn promises_no_spurious_rejection(self) -> bool {
-        matches!(self, Self::Persisted | Self::Rotating)
+        matches!(self, Self::Persisted | Self::Rotating | Self::Etcd)
     }
 }
 
@@ -306,6 +327,11 @@ pub struct Config {
     /// Chance, per mille, that a node's propagation delay is the longest one (a slow kubelet),
     /// rather than drawn uniformly up to it.
     pub slow_propagation_per_mille: u32,
+    /// `etcd`: the longest a watch takes to deliver a change (or the loss and the resumption of
+    /// its stream in an outage) to a node, drawn per node and event.
+    pub watch_latency_max_ms: u64,
+    /// `etcd`: the longest round trip of a request to etcd, drawn per request.
+    pub etcd_request_latency_max_ms: u64,
 
     /// Time between two rotations (rotating policies).
     pub rotation_interval_ms: u64,
@@ -388,7 +414,7 @@ impl Config {
     /// crashes, store outages (one of them as the cluster first starts), crashes during
     /// writes, and an attacker.
     pub fn default_scenario(seed: u64, policy: Policy) -> Self {
-        Self {
+        let mut config = Self {
             seed,
             origin: Origin::Default,
             policy,
@@ -428,6 +454,8 @@ impl Config {
             // The kubelet's default sync period.
             propagation_delay_max_ms: MINUTE_MS,
             slow_propagation_per_mille: 800,
+            watch_latency_max_ms: SECOND_MS,
+            etcd_request_latency_max_ms: 200,
             rotation_interval_ms: DAY_MS,
             reload_interval_ms: MINUTE_MS,
             // Shorter than the library's 30 days, so that a week sees keys forgotten.
@@ -451,7 +479,16 @@ impl Config {
             capture_per_mille: 20,
             #[cfg(feature = "canaries")]
             canary: None,
+        };
+        if policy.uses_etcd() {
+            // No Secret to sync or to mount: a change reaches the nodes by the watch.
+            config.propagation_delay_max_ms = 0;
+            config.unmounted_secret = None;
+            // etcd makes rotating from every host safe, and so every host's timer rotates: each
+            // rotation has a second rotator on another node.
+            config.concurrent_rotation_per_mille = 1000;
         }
+        config
     }
 
     /// A small configuration whose every rate, and whether each fault happens at all, is drawn
@@ -507,6 +544,13 @@ impl Config {
         config.reload_interval_ms = rng.between(10 * SECOND_MS, 2 * MINUTE_MS);
         config.propagation_delay_max_ms = if rng.chance(300) { 0 } else { rng.between(SECOND_MS, 2 * MINUTE_MS) };
         config.slow_propagation_per_mille = rng.between(0, 1000) as u32;
+        if policy.uses_etcd() {
+            // From a stream of their own, so that the other draws are every policy's.
+            let mut etcd = SimRng::new(seed, Stream::EtcdSwarm);
+            config.propagation_delay_max_ms = 0;
+            config.watch_latency_max_ms = etcd.between(0, 5 * SECOND_MS);
+            config.etcd_request_latency_max_ms = etcd.between(10, SECOND_MS);
+        }
         // Rotations no closer than twice the propagation time, and not so close that more
         // than a few keys overlap.
         let rotation_min_ms = (2 * config.reload_bound_secs() * SECOND_MS).max(config.overlap_secs() * SECOND_MS / 6);
@@ -565,7 +609,7 @@ impl Config {
             rng.chance(500).then(|| (rng.below(config.duration_ms), rng.between(MINUTE_MS, 20 * MINUTE_MS)));
         // One seed in four starts with a node's Secret unmounted (from the seed, not a draw,
         // so that no other draw moves).
-        config.unmounted_secret = (seed % 4 == 1).then(|| {
+        config.unmounted_secret = (seed % 4 == 1 && policy.uses_key_file()).then(|| {
             ((seed / 4 % u64::from(config.nodes)) as u16, (MINUTE_MS * (1 + seed / 16 % 5)).min(config.duration_ms))
         });
         config
@@ -576,7 +620,7 @@ impl Config {
     /// # Errors
     /// [`ConfigError::OutOfRange`] naming the first parameter out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let checks: [(bool, &'static str); 19] = [
+        let checks: [(bool, &'static str); 21] = [
             ((1..=NODES_MAX).contains(&self.nodes), "nodes"),
             ((1..=CLIENTS_MAX).contains(&self.clients), "clients"),
             ((1..=DURATION_MS_MAX).contains(&self.duration_ms), "duration"),
@@ -593,6 +637,8 @@ impl Config {
             (self.downtime_min_ms >= 1 && self.downtime_min_ms <= self.downtime_max_ms, "downtime"),
             (self.store_outage_max_ms >= 1 && self.store_outage_max_ms <= HOUR_MS, "store outage length"),
             (self.propagation_delay_max_ms <= HOUR_MS, "propagation delay"),
+            (self.watch_latency_max_ms <= HOUR_MS, "watch latency"),
+            (self.etcd_request_latency_max_ms <= MINUTE_MS, "etcd request latency"),
             (self.reload_stall_max_ms <= DAY_MS && self.reload_stall_per_mille <= 1000, "reload stalls"),
             (self.reload_interval_ms >= SECOND_MS && self.reload_interval_ms <= HOUR_MS, "reload interval"),
             (self.rotation_interval_ms >= SECOND_MS, "rotation interval"),
@@ -614,14 +660,42 @@ impl Config {
     /// retried every five seconds and outages are separated by more than that, so the
     /// reload succeeds at most one outage and one retry later. The clocks of the writer and
     /// the reader may differ by twice the skew bound, and seconds are whole (two more seconds).
+    ///
+    /// Under `etcd` a change reaches a node by the watch, or by the poll, whichever is first.
+    /// The watch delivers it at most the watch latency after the commit, and the node's read
+    /// acts within a request's round trip; an outage that breaks the stream first delays it
+    /// to the outage's end, when the watch resumes (one more watch latency) and the node
+    /// reads. The poll's path is the file's, with a round trip for the read and no Secret sync.
     pub fn reload_bound_secs(&self) -> u64 {
         let worst_reload_ms = self.reload_interval_ms + self.reload_interval_ms / 10;
-        let bound_ms = self.propagation_delay_max_ms
+        let poll_ms = self.propagation_delay_max_ms
             + worst_reload_ms
             + self.store_outage_max_ms
             + STORE_RETRY_MS
-            + 2 * self.clock_error_max_ms();
+            + self.store_request_latency_ms();
+        let reach_ms = if self.policy.uses_etcd() { poll_ms.min(self.watch_reach_ms()) } else { poll_ms };
+        let bound_ms = reach_ms + 2 * self.clock_error_max_ms();
         bound_ms.div_ceil(SECOND_MS) + 2
+    }
+
+    /// `etcd`: the longest from a commit to a node's read of it by the watch, outages included.
+    pub fn watch_reach_ms(&self) -> u64 {
+        2 * self.watch_latency_max_ms + self.store_outage_max_ms + self.etcd_request_latency_max_ms
+    }
+
+    /// The longest round trip of a request to the store: etcd's; a file's reads take no time.
+    pub fn store_request_latency_ms(&self) -> u64 {
+        if self.policy.uses_etcd() {
+            self.etcd_request_latency_max_ms
+        } else {
+            0
+        }
+    }
+
+    /// The longest after a write before every read shows it: a Secret's sync for a file, a
+    /// request's round trip for etcd (a read that acted before the write answers after it).
+    pub fn store_visibility_max_ms(&self) -> u64 {
+        self.propagation_delay_max_ms + self.store_request_latency_ms()
     }
 
     /// The lifetime of the longest-lived token the nodes issue: the access token's, or the
@@ -660,7 +734,7 @@ impl Config {
             return overlap;
         }
         match self.policy {
-            Policy::Rotating => self.longest_token_secs() + self.leeway_secs,
+            Policy::Rotating | Policy::Etcd => self.longest_token_secs() + self.leeway_secs,
             Policy::RotatingShortOverlap => (self.token_ttl_secs / 4).max(1),
             Policy::Ephemeral | Policy::PerNodeFiles | Policy::Persisted => 0,
         }
@@ -779,7 +853,7 @@ impl Config {
         } else {
             kinds.iter().map(|kind| kind.as_str()).collect::<Vec<_>>().join(",")
         };
-        vec![
+        let mut lines = vec![
             format!(
                 "cluster: nodes={} lb={} clients={} duration={}",
                 self.nodes,
@@ -883,7 +957,19 @@ impl Config {
                 self.capture_per_mille,
                 self.canary_name().map(|canary| format!(" CANARY={canary}")).unwrap_or_default()
             ),
-        ]
+        ];
+        if self.policy.uses_etcd() {
+            lines.insert(
+                4,
+                format!(
+                    "etcd: watch-latency≤{} request-latency≤{} (a change reaches every node by the watch within {}, outages included)",
+                    format_duration(self.watch_latency_max_ms),
+                    format_duration(self.etcd_request_latency_max_ms),
+                    format_duration(self.watch_reach_ms()),
+                ),
+            );
+        }
+        lines
     }
 }
 

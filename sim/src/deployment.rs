@@ -28,6 +28,35 @@
 //! let report = tokenring_sim::check(&deployment(300), 0..1);
 //! assert_eq!(report.people_logged_out(), 0, "{report}");
 //! ```
+//!
+//! On etcd a change reaches the replicas by the watch, in seconds; the poll is a backstop:
+//!
+//! ```
+//! use std::time::Duration;
+//! use tokenring::Rotation;
+//! use tokenring_sim::Deployment;
+//!
+//! let minutes = |n: u64| Duration::from_secs(60 * n);
+//! let deployment = |propagation_secs| {
+//!     Deployment::etcd()
+//!         .replicas(6)
+//!         .clients(200)
+//!         .watch_latency(Duration::from_secs(20))
+//!         .poll(minutes(5))
+//!         .token_ttl(minutes(10))
+//!         .rotation(Rotation::new().propagation_secs(propagation_secs).overlap_secs(3600))
+//!         .every(minutes(60))
+//! };
+//! // Propagation shorter than the watch's latency plus a request's: a broken rule.
+//! let report = tokenring_sim::check(&deployment(1), 0..1);
+//! assert!(report.people_logged_out() > 0);
+//! let rule = "propagation 1s is shorter than the slowest reload, 20s watch + 200ms request";
+//! assert!(report.to_string().contains(rule), "{report}");
+//! // Three minutes covers the slowest reload (2m11s: an outage that breaks the watch, clock
+//! // skew and drift).
+//! let report = tokenring_sim::check(&deployment(180), 0..1);
+//! assert_eq!(report.people_logged_out(), 0, "{report}");
+//! ```
 
 use core::fmt;
 use core::ops::Range;
@@ -49,6 +78,9 @@ enum Kind {
     SingleHost,
     /// Each replica loads, or creates, a key file on its own volume.
     PerNodeFiles,
+    /// The key set under one etcd key: replicas rotate with a compare-and-swap and reload
+    /// when the watch tells them of a change, polling as a backstop.
+    Etcd,
 }
 
 impl Kind {
@@ -57,11 +89,14 @@ impl Kind {
             Self::Kubernetes => "kubernetes",
             Self::SingleHost => "single-host",
             Self::PerNodeFiles => "per-node-files",
+            Self::Etcd => "etcd",
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [Self::Kubernetes, Self::SingleHost, Self::PerNodeFiles].into_iter().find(|kind| kind.as_str() == name)
+        [Self::Kubernetes, Self::SingleHost, Self::PerNodeFiles, Self::Etcd]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 }
 
@@ -73,6 +108,7 @@ pub struct Deployment {
     replicas: u16,
     clients: u32,
     secret_sync_ms: u64,
+    watch_latency_ms: u64,
     poll_ms: u64,
     token_ttl_secs: u64,
     refresh_at_per_mille: u32,
@@ -105,6 +141,7 @@ impl Deployment {
             replicas,
             clients: 200,
             secret_sync_ms: if kind == Kind::Kubernetes { 60 * SECOND_MS } else { 0 },
+            watch_latency_ms: SECOND_MS,
             poll_ms: 30 * SECOND_MS,
             token_ttl_secs: 3600,
             refresh_at_per_mille: 750,
@@ -127,6 +164,20 @@ impl Deployment {
     /// Replicas that each load, or create, a key file on a volume of their own (3 by default).
     pub fn per_node_files() -> Self {
         Self::new(Kind::PerNodeFiles, 3)
+    }
+
+    /// Replicas on several hosts sharing the key set under one etcd key (3 by default, a watch
+    /// latency of 1 s): every replica's timer rotates, with a compare-and-swap, and a change
+    /// reaches each replica by the watch, or by the poll if the watch misses it.
+    pub fn etcd() -> Self {
+        Self::new(Kind::Etcd, 3)
+    }
+
+    /// The longest an etcd watch takes to tell a replica of a change (`etcd` only).
+    #[must_use]
+    pub fn watch_latency(mut self, latency: Duration) -> Self {
+        self.watch_latency_ms = millis(latency);
+        self
     }
 
     /// How many replicas serve (a single host has one).
@@ -193,6 +244,7 @@ impl Deployment {
     pub fn config(&self, seed: u64) -> Config {
         let policy = match (self.kind, self.rotation) {
             (Kind::PerNodeFiles, _) => Policy::PerNodeFiles,
+            (Kind::Etcd, _) => Policy::Etcd,
             (_, Some(_)) => Policy::Rotating,
             (_, None) => Policy::Persisted,
         };
@@ -211,6 +263,15 @@ impl Deployment {
             config.overlap_configured_secs = Some(overlap);
             config.forget_after_secs = forget.min(crate::config::FORGET_AFTER_SECS_MAX);
         }
+        if self.kind == Kind::Etcd {
+            // No Secret: a change reaches the replicas by the watch (or the poll).
+            config.propagation_delay_max_ms = 0;
+            config.watch_latency_max_ms = self.watch_latency_ms;
+            if self.rotation.is_none() {
+                // The `etcd` policy rotates: without a rotation, none is due within the run.
+                config.rotation_interval_ms = DURATION_MS_MAX;
+            }
+        }
         // A day, and with a rotation a day past the first one.
         let rotated_ms = if self.rotation.is_some() { config.rotation_interval_ms } else { 0 };
         config.duration_ms = (rotated_ms + DAY_MS).min(DURATION_MS_MAX);
@@ -224,12 +285,15 @@ impl Deployment {
 
     /// The flags of `tokenring-sim check` that describe this deployment.
     pub fn to_args(&self) -> String {
+        let source = match self.kind {
+            Kind::Etcd => format!("--watch-latency {}", format_duration(self.watch_latency_ms)),
+            _ => format!("--secret-sync {}", format_duration(self.secret_sync_ms)),
+        };
         let mut args = format!(
-            "--deployment {} --replicas {} --clients {} --secret-sync {} --poll {} --token-ttl {} --refresh-at {}",
+            "--deployment {} --replicas {} --clients {} {source} --poll {} --token-ttl {} --refresh-at {}",
             self.kind.as_str(),
             self.replicas,
             self.clients,
-            format_duration(self.secret_sync_ms),
             format_duration(self.poll_ms),
             format_duration(self.token_ttl_secs * SECOND_MS),
             f64::from(self.refresh_at_per_mille) / 1000.0,
@@ -246,7 +310,7 @@ impl Deployment {
         args
     }
 
-    /// The deployment named `kind` (`kubernetes`, `single-host`, `per-node-files`).
+    /// The deployment named `kind` (`kubernetes`, `single-host`, `per-node-files`, `etcd`).
     pub fn named(kind: &str) -> Option<Self> {
         Kind::from_name(kind).map(|kind| Self::new(kind, if kind == Kind::SingleHost { 1 } else { 3 }))
     }
@@ -268,6 +332,9 @@ impl Deployment {
         let mut line = format!("{}, {} replicas", self.kind.as_str(), self.replicas);
         if self.kind == Kind::Kubernetes {
             line.push_str(&format!(", secret sync {}", format_duration(self.secret_sync_ms)));
+        }
+        if self.kind == Kind::Etcd {
+            line.push_str(&format!(", watch latency {}", format_duration(self.watch_latency_ms)));
         }
         line.push_str(&format!(
             ", poll {}, tokens {} (refreshed at {}%)",
@@ -426,6 +493,13 @@ fn rule_for(config: &Config, code: &str) -> String {
             "every replica signs with a key file of its own: a token works only on the replica that issued it"
                 .to_owned()
         }
+        "unknown-key" if config.policy == Policy::Etcd && config.propagation_secs() < bound_secs => format!(
+            "propagation {} is shorter than the slowest reload, {} watch + {} request ({} with store outages, clock skew and drift)",
+            format_duration(config.propagation_secs() * SECOND_MS),
+            format_duration(config.watch_latency_max_ms),
+            format_duration(config.etcd_request_latency_max_ms),
+            format_duration(bound_secs * SECOND_MS),
+        ),
         "unknown-key" if config.propagation_secs() < bound_secs => format!(
             "propagation {} is shorter than the slowest reload, {} sync + {} poll ({} with store outages, clock skew and drift)",
             format_duration(config.propagation_secs() * SECOND_MS),

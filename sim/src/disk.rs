@@ -1,5 +1,5 @@
 //! The cluster's disks: the key file's disk (one shared, or one per node under
-//! `per-node-files`, none under `ephemeral`), each node's `FileStore` on its mount of it, the
+//! `per-node-files`, none under `ephemeral` and `etcd`), each node's `FileStore` on its mount of it, the
 //! outages drawn for a run, and the write faults and propagation delays the scenario injects.
 //! The disk itself, and its faults, are in [`crate::store`].
 
@@ -29,8 +29,11 @@ pub(crate) struct Disks {
     /// Draws how long each write's syncs take (a stream of its own, so that it shifts no other
     /// draw).
     syncs: SimRng,
-    /// The oracle's model of every key set document a writer wrote to these disks.
+    /// The oracle's model of every key set document a writer wrote to these disks (or to the
+    /// simulated etcd).
     pub(crate) documents: DocumentModels,
+    /// The store's outages, `[start, end)`: the disks', or, under `etcd`, etcd's.
+    pub(crate) outages: Vec<(u64, u64)>,
 }
 
 impl Disks {
@@ -70,8 +73,10 @@ impl Disks {
                 Outage { start_ms, end_ms, kind }
             })
             .collect();
+        let windows = outages.iter().map(|outage| (outage.start_ms, outage.end_ms)).collect();
         let disks: Vec<Arc<Mutex<Disk>>> = match config.policy {
-            Policy::Ephemeral => Vec::new(),
+            // No key file: nothing in memory, or the simulated etcd (`crate::etcd`).
+            Policy::Ephemeral | Policy::Etcd => Vec::new(),
             Policy::PerNodeFiles => (0..config.nodes)
                 .map(|_| Disk::shared(outages.clone(), SimRng::new(config.seed, Stream::Disk)))
                 .collect(),
@@ -87,7 +92,13 @@ impl Disks {
                 disk.lock().unwrap_or_else(PoisonError::into_inner).unmount(usize::from(node), until_ms);
             }
         }
-        Self { disks, stores, syncs: SimRng::new(config.seed, Stream::Syncs), documents: DocumentModels::default() }
+        Self {
+            disks,
+            stores,
+            syncs: SimRng::new(config.seed, Stream::Syncs),
+            documents: DocumentModels::default(),
+            outages: windows,
+        }
     }
 
     /// The disk node `node`'s key file is on, with its clock set to `now_ms`.
@@ -115,6 +126,14 @@ impl Disks {
     pub(crate) fn lock_free_at_ms(&self, node: usize) -> u64 {
         let disk = &self.disks[node.min(self.disks.len() - 1)];
         disk.lock().unwrap_or_else(PoisonError::into_inner).lock_free_at_ms()
+    }
+
+    /// The key file node `node` writes to, as it is now (the ground truth), without setting
+    /// the disk's clock.
+    pub(crate) fn key_file(&self, node: usize) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        let disk = self.disks.get(node.min(self.disks.len().saturating_sub(1)))?;
+        let disk = disk.lock().unwrap_or_else(PoisonError::into_inner);
+        disk.key_file().map(|bytes| zeroize::Zeroizing::new(bytes.to_vec()))
     }
 
     /// How many times a writer waited for the lock, on every disk.

@@ -10,10 +10,13 @@
 //! clock or the operating system's randomness, and no iteration order depends on hashing, so
 //! the same seed gives the same trace, and the same trace hash.
 //!
-//! * **Nodes** hold the library's `SharedRing` on a `FileStore` over the simulated disk, reload
-//!   it when the library's `ReloadMachine` asks, and rotate and revoke through its `update`,
-//!   under a key [`Policy`]: `ephemeral`, `per-node-files`, `persisted`, `rotating`,
-//!   `rotating-short-overlap`.
+//! * **Nodes** hold the library's `SharedRing` on a `FileStore` over the simulated disk, or on
+//!   a key of the simulated etcd, reload it when the library's `ReloadMachine` asks, and rotate
+//!   and revoke through its `update`, under a key [`Policy`]: `ephemeral`, `per-node-files`,
+//!   `persisted`, `rotating`, `rotating-short-overlap`, `etcd`.
+//! * **etcd** (policy `etcd`) keeps the ring under one key with revisions: requests take round
+//!   trips, outages fail them, a swap whose read came before another commit conflicts (the
+//!   core's update retries it), and a watch tells every node of each change after a latency.
 //! * **The disk** crashes in the middle of writes, has outages, and shows each node a new key
 //!   file only after a propagation delay (a mounted Secret), or, for one node at start, none
 //!   at all (a Secret not mounted yet).
@@ -24,7 +27,7 @@
 //! * **The operator** revokes a leaked key and pushes a broken key file; **the attacker** sends
 //!   forgeries of twelve kinds ([`AttackKind`]).
 //!
-//! Only the clock, the disk and the network are simulated. [`check`] runs a service author's
+//! Only the clock, the disk, etcd and the network are simulated. [`check`] runs a service author's
 //! [`Deployment`] through the same faults and reports who was logged out and why.
 //!
 //! # Invariants
@@ -52,6 +55,7 @@ mod client;
 mod config;
 mod deployment;
 mod disk;
+mod etcd;
 mod model;
 mod network;
 mod node;

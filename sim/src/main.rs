@@ -29,6 +29,7 @@ enum PolicyArg {
     Persisted,
     Rotating,
     RotatingShortOverlap,
+    Etcd,
 }
 
 impl From<PolicyArg> for Policy {
@@ -39,6 +40,7 @@ impl From<PolicyArg> for Policy {
             PolicyArg::Persisted => Policy::Persisted,
             PolicyArg::Rotating => Policy::Rotating,
             PolicyArg::RotatingShortOverlap => Policy::RotatingShortOverlap,
+            PolicyArg::Etcd => Policy::Etcd,
         }
     }
 }
@@ -50,14 +52,14 @@ enum LoadBalancingArg {
 }
 
 /// Deterministic simulation of a token-signing cluster through restarts, rotations, faults and
-/// attacks, comparing key policies. Without arguments: the default scenario, all five policies.
+/// attacks, comparing key policies. Without arguments: the default scenario, all six policies.
 #[derive(Debug, Parser)]
 #[command(name = "tokenring-sim", version)]
 struct Args {
     /// The seed of the run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Run only this policy (default: all five).
+    /// Run only this policy (default: all six).
     #[arg(long, value_enum)]
     policy: Option<PolicyArg>,
     /// Number of server nodes.
@@ -165,7 +167,8 @@ fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
 #[derive(Debug, Parser)]
 #[command(name = "tokenring-sim check", version)]
 struct CheckArgs {
-    /// Where the key file lives: kubernetes (a mounted Secret), single-host, per-node-files.
+    /// Where the key set lives: kubernetes (a mounted Secret), single-host, per-node-files,
+    /// etcd (one etcd key, watched).
     #[arg(long, default_value = "kubernetes")]
     deployment: String,
     /// Replicas behind the load balancer.
@@ -177,7 +180,10 @@ struct CheckArgs {
     /// Longest time before a changed Secret shows in a replica (the kubelet's sync).
     #[arg(long, value_parser = parse_duration, default_value = "1m")]
     secret_sync: u64,
-    /// How often each replica reloads its key file.
+    /// The longest an etcd watch takes to tell a replica of a change (etcd only).
+    #[arg(long, value_parser = parse_duration, default_value = "1s")]
+    watch_latency: u64,
+    /// How often each replica reloads its key set (under etcd: the backstop of the watch).
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
     poll: u64,
     /// Token lifetime.
@@ -208,7 +214,7 @@ fn check(arguments: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
     let Some(deployment) = tokenring_sim::Deployment::named(&args.deployment) else {
         let _ = writeln!(
             std::io::stderr(),
-            "tokenring-sim check: unknown deployment; one of: kubernetes, single-host, per-node-files"
+            "tokenring-sim check: unknown deployment; one of: kubernetes, single-host, per-node-files, etcd"
         );
         return ExitCode::from(EXIT_USAGE);
     };
@@ -217,6 +223,7 @@ fn check(arguments: impl Iterator<Item = std::ffi::OsString>) -> ExitCode {
         .replicas(args.replicas)
         .clients(args.clients)
         .secret_sync(duration(args.secret_sync))
+        .watch_latency(duration(args.watch_latency))
         .poll(duration(args.poll))
         .token_ttl(duration(args.token_ttl))
         .refresh_at(args.refresh_at)

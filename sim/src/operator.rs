@@ -36,18 +36,31 @@ impl Operator {
     /// back; false when there is nothing to restore. `visible_max_ms`: the longest a mount
     /// takes to show the change.
     pub(crate) fn push(&mut self, disk: &mut Disk, restore: bool, now_ms: u64, visible_max_ms: u64) -> bool {
-        if restore {
-            let Some(good) = self.good_file.take() else { return false };
-            disk.replace_key_file(&good);
-            disk.publish(Vec::new());
-            self.broken_until_ms = Some(now_ms + visible_max_ms);
-        } else {
-            self.good_file = disk.key_file().map(<[u8]>::to_vec);
-            disk.replace_key_file(BROKEN_KEY_FILE);
-            disk.publish(Vec::new());
-            self.broken_until_ms = Some(u64::MAX);
-        }
+        let Some(document) = self.replacement(disk.key_file(), restore, now_ms, visible_max_ms) else { return false };
+        disk.replace_key_file(&document);
+        disk.publish(Vec::new());
         true
+    }
+
+    /// What the operator writes over `current` (the store's document): a broken one, or
+    /// (`restore`) the good one it replaced; `None` when there is nothing to restore.
+    /// `visible_max_ms`: the longest before every read shows the change.
+    pub(crate) fn replacement(
+        &mut self,
+        current: Option<&[u8]>,
+        restore: bool,
+        now_ms: u64,
+        visible_max_ms: u64,
+    ) -> Option<Vec<u8>> {
+        if restore {
+            let good = self.good_file.take()?;
+            self.broken_until_ms = Some(now_ms + visible_max_ms);
+            Some(good)
+        } else {
+            self.good_file = current.map(<[u8]>::to_vec);
+            self.broken_until_ms = Some(u64::MAX);
+            Some(BROKEN_KEY_FILE.to_vec())
+        }
     }
 
     /// Whether a mount may show the broken file at `now_ms`.

@@ -92,6 +92,24 @@ pub struct Counters {
     pub lock_waited_writes: u64,
     /// The longest a write took from asking for the lock to its last operation (ms).
     pub lock_wait_ms_max: u64,
+    /// `etcd`: swaps that found another writer's commit since their read (each retried by the
+    /// core's update, from a fresh read).
+    pub swap_conflicts: u64,
+    /// `etcd`: changes the watch delivered to a node that was up (each woke its reload).
+    pub watch_changes: u64,
+    /// `etcd`: watch events an outage broke the stream before (the resumption covers them).
+    pub watch_events_lost: u64,
+    /// `etcd`: losses of the watch stream delivered to a node that was up.
+    pub watch_losses: u64,
+    /// `etcd`: resumptions of the watch stream delivered to a node that was up.
+    pub watch_resumptions: u64,
+    /// `etcd`: outages of etcd.
+    pub etcd_outages: u64,
+    /// Reload failures a node's reload machine reported as new (logged at ERROR; a repeat of
+    /// the same failure is not).
+    pub reload_failures_reported: u64,
+    /// Reloads that found the store usable again after a failure (the machine's recovery).
+    pub reload_recoveries: u64,
     /// Refresh tokens sent for a new access token.
     pub refresh_grants_attempted: u64,
     /// Of those, the ones that got one.
@@ -397,6 +415,17 @@ pub fn comparison_table(runs: &[TimedReport]) -> String {
     });
     row("concurrent rotators (locked out)", &|run| {
         format!("{} ({})", run.report.counters.concurrent_rotations, run.report.counters.rotations_locked_out)
+    });
+    row("etcd: swap conflicts retried", &|run| count(run.report.counters.swap_conflicts));
+    row("etcd: watch changes (lost) / losses / resumptions", &|run| {
+        let counters = &run.report.counters;
+        format!(
+            "{} ({}) / {} / {}",
+            counters.watch_changes, counters.watch_events_lost, counters.watch_losses, counters.watch_resumptions
+        )
+    });
+    row("reload failures reported (recoveries)", &|run| {
+        format!("{} ({})", run.report.counters.reload_failures_reported, run.report.counters.reload_recoveries)
     });
     row("writes that waited for the lock", &|run| {
         let counters = &run.report.counters;

@@ -36,6 +36,12 @@ pub(crate) enum Stream {
     Drift = 12,
     /// Each request's network latency.
     Latency = 13,
+    /// Each round trip of a request to the simulated etcd.
+    EtcdLatency = 14,
+    /// When the simulated etcd's watch delivers each event to each node.
+    Watch = 15,
+    /// The swarm's draws for the `etcd` policy alone (so that they shift no other policy's).
+    EtcdSwarm = 16,
 }
 
 /// A seeded generator with the few integer distributions the simulator needs.

@@ -17,6 +17,7 @@ use crate::checker::{Checker, Observed, RingRotation, Timing};
 use crate::client::{Client, HeldToken, Turn, Wake};
 use crate::config::{AttackKind, Config, SECOND_MS, STORE_RETRY_MS};
 use crate::disk::Disks;
+use crate::etcd::Etcd;
 use crate::model::{self, KeySerial, KeySetModel, Outcome, Session, Staging, TokenFacts};
 use crate::network::{InFlight, Network, Sent};
 use crate::node::{Node, NodeState};
@@ -97,6 +98,27 @@ enum Event {
     BadFile {
         restore: bool,
     },
+    /// `etcd`: node `node`'s watch delivers an event.
+    Watch {
+        node: u16,
+        event: WatchEvent,
+    },
+    /// `etcd`: an outage begins (`ended`: ends).
+    EtcdOutage {
+        ended: bool,
+    },
+}
+
+/// What an etcd watch tells a node (as `tokenring-etcd`'s `EtcdWatch` does): each wakes the
+/// node's reload machine, as every wake-up of `tokenring-axum`'s reloader does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WatchEvent {
+    /// The key changed.
+    Changed,
+    /// The stream broke (etcd unreachable): changes may be missed.
+    Lost,
+    /// The stream is back after a loss.
+    Resumed,
 }
 
 /// When an event happens, as the queue orders it: its time, then the order of scheduling
@@ -187,6 +209,12 @@ pub(crate) struct World<'c> {
     drift: SimRng,
     /// The requests on their way from the clients to the nodes.
     wire: Network,
+    /// `etcd`: the simulated etcd the nodes' rings are kept in (the disks hold none then).
+    etcd: Option<Etcd>,
+    /// `etcd`: when the watch delivers each event to each node.
+    watch: SimRng,
+    /// The serial of the key the last attempt of a rotator's change added, if it added one.
+    rotated_serial: Option<KeySerial>,
 }
 
 impl core::fmt::Debug for World<'_> {
@@ -200,6 +228,10 @@ impl<'c> World<'c> {
         let seed = config.seed;
         let mut faults = SimRng::new(seed, Stream::Faults);
         let disks = Disks::new(config, &mut faults);
+        let etcd = config.policy.uses_etcd().then(|| {
+            let latency = SimRng::new(seed, Stream::EtcdLatency);
+            Etcd::new(disks.outages.clone(), latency, config.etcd_request_latency_max_ms)
+        });
         let mut behaviour = SimRng::new(seed, Stream::Clients);
         let clients = (0..config.clients).map(|_| Client::new(&mut behaviour, config)).collect();
         Self {
@@ -244,6 +276,9 @@ impl<'c> World<'c> {
             logged_out: std::collections::BTreeSet::new(),
             drift: SimRng::new(seed, Stream::Drift),
             wire: Network::new(SimRng::new(seed, Stream::Latency), config.latency_max_ms),
+            etcd,
+            watch: SimRng::new(seed, Stream::Watch),
+            rotated_serial: None,
         }
     }
 
@@ -258,6 +293,9 @@ impl<'c> World<'c> {
         tokenring::canary::arm(armed_before);
         let events = self.trace.events();
         self.counters.lock_waits = self.disks.lock_waits();
+        if let Some(etcd) = &self.etcd {
+            self.counters.swap_conflicts = etcd.conflicts();
+        }
         let (violations, first_violation) = self.checker.finish(&mut self.counters);
         RunReport {
             config: self.config.clone(),
@@ -332,6 +370,12 @@ impl<'c> World<'c> {
                 self.schedule(at, Event::BadFile { restore: false });
             }
         }
+        if let Some(etcd) = &self.etcd {
+            for (start, end) in etcd.outages() {
+                self.schedule(start, Event::EtcdOutage { ended: false });
+                self.schedule(end, Event::EtcdOutage { ended: true });
+            }
+        }
     }
 
     fn handle(&mut self, event: Event) {
@@ -357,6 +401,8 @@ impl<'c> World<'c> {
             Event::ClockJump => self.clock_jump(),
             Event::Arrive { request } => self.arrive(request),
             Event::BadFile { restore } => self.push_bad_file(restore),
+            Event::Watch { node, event } => self.on_watch(usize::from(node), event),
+            Event::EtcdOutage { ended } => self.etcd_outage(ended),
             Event::RollingRestart => {
                 self.rolling_restart(self.now_ms);
                 if let Some(interval) = self.config.rolling_restart_interval_ms {
@@ -470,6 +516,32 @@ impl<'c> World<'c> {
         self.disks.store(node, self.now_ms)
     }
 
+    /// Starts a call of node `node` to its store at now: sets its disk's clock, or its clock
+    /// with etcd.
+    fn begin_store_call(&self, node: usize) {
+        match &self.etcd {
+            Some(etcd) => etcd.begin_call(node, self.now_ms),
+            None => drop(self.disk(node)),
+        }
+    }
+
+    /// Node `node`'s clock in its current store call: moved on by its syncs and lock waits on
+    /// a disk, by its requests' round trips with etcd.
+    fn store_clock_ms(&self, node: usize) -> u64 {
+        match &self.etcd {
+            Some(etcd) => etcd.clock_ms(node),
+            None => self.disks.clock_ms(node),
+        }
+    }
+
+    /// The document node `node`'s store holds now, whatever the faults (the ground truth).
+    fn store_value(&self, node: usize) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+        match &self.etcd {
+            Some(etcd) => etcd.value(),
+            None => self.disks.key_file(node),
+        }
+    }
+
     /// The oracle's model of the key set `ring` was read from, if a writer wrote it.
     fn model_of(&self, ring: &KeyRing) -> Option<KeySetModel> {
         self.disks.documents.of_ring(ring)
@@ -505,6 +577,10 @@ impl<'c> World<'c> {
     /// writer sees it at once) and reported to the checker with the models of the file it
     /// replaced and of the new one.
     fn end_write(&mut self, writer: usize) -> (bool, bool) {
+        if self.etcd.is_some() {
+            let commits = self.publish_commits();
+            return (false, commits.iter().any(|&(by, _)| by == Some(writer)));
+        }
         // When its last operation landed: the mounts show the new file from then on.
         let landed_ms = self.disks.clock_ms(writer);
         // The writer's clock when it changed the ring: when it took the lock, if it did.
@@ -523,6 +599,62 @@ impl<'c> World<'c> {
         let observed = Observed::WriteEnded { writer, crashed, temp_files, file, before, now_secs };
         self.checker.observe(self.now_ms, &self.trace, observed);
         (crashed, true)
+    }
+
+    /// `etcd`: the commits since the last call, each reported to the checker with the models
+    /// of the value it replaced and of the new one (a node's; an operator's put is the
+    /// operator's), and sent by the watch to every node, which receives it after a watch
+    /// latency unless an outage breaks the stream first. The writer and the time of each.
+    fn publish_commits(&mut self) -> Vec<(Option<usize>, u64)> {
+        let Some(etcd) = self.etcd.clone() else { return Vec::new() };
+        let commits = etcd.take_commits();
+        for commit in &commits {
+            if let Some(writer) = commit.writer {
+                let documents = &self.disks.documents;
+                let before = commit.before.as_deref().and_then(|bytes| documents.of_document(bytes));
+                let file = Some(documents.of_document(&commit.document));
+                let now_secs = self.nodes[writer].local_secs(commit.at_ms);
+                let observed = Observed::WriteEnded { writer, crashed: false, temp_files: 0, file, before, now_secs };
+                self.checker.observe(self.now_ms, &self.trace, observed);
+            }
+            for node in 0..self.nodes.len() {
+                let at = commit.at_ms + self.watch.between(0, self.config.watch_latency_max_ms);
+                if etcd.broken_between(commit.at_ms, at) {
+                    self.counters.watch_events_lost += 1;
+                    continue;
+                }
+                self.schedule(at.max(self.now_ms), Event::Watch { node: node as u16, event: WatchEvent::Changed });
+            }
+        }
+        commits.iter().map(|commit| (commit.writer, commit.at_ms)).collect()
+    }
+
+    /// `etcd`: an outage begins or ends. Every node's watch stream breaks (`Lost`) or comes
+    /// back (`Resumed`), each node learning it after a watch latency.
+    fn etcd_outage(&mut self, ended: bool) {
+        if !ended {
+            self.counters.etcd_outages += 1;
+        }
+        let event = if ended { WatchEvent::Resumed } else { WatchEvent::Lost };
+        for node in 0..self.nodes.len() {
+            let at = self.now_ms + self.watch.between(0, self.config.watch_latency_max_ms);
+            self.schedule(at, Event::Watch { node: node as u16, event });
+        }
+    }
+
+    /// `etcd`: node `node`'s watch delivers `event`, which wakes its reload machine (as every
+    /// wake-up of `tokenring-axum`'s reloader does); the poll goes on beside it.
+    fn on_watch(&mut self, node: usize, event: WatchEvent) {
+        if !self.nodes[node].is_up() {
+            return;
+        }
+        let Some(shared) = self.nodes[node].ring.clone() else { return };
+        match event {
+            WatchEvent::Changed => self.counters.watch_changes += 1,
+            WatchEvent::Lost => self.counters.watch_losses += 1,
+            WatchEvent::Resumed => self.counters.watch_resumptions += 1,
+        }
+        let _ = self.reload_node(node, &shared);
     }
 
     fn count_write_crash(&mut self, node: usize, new_survived: bool) {
@@ -548,7 +680,7 @@ impl<'c> World<'c> {
             let drift_ppm = i64::try_from(self.drift.below(2 * drift_max.unsigned_abs() + 1)).unwrap_or(0) - drift_max;
             self.nodes[node].boot(i64::try_from(draw).unwrap_or(0) - skew_max, drift_ppm, self.now_ms);
             // A new pod's volume shows the key file as it is when the pod starts.
-            if self.config.policy.uses_store() {
+            if self.config.policy.uses_key_file() {
                 self.disk(node).refresh_mount(node);
             }
         }
@@ -587,7 +719,7 @@ impl<'c> World<'c> {
     /// The store is unavailable: the node must not invent a key. It stays down and retries.
     fn defer_start(&mut self, node: usize, incarnation: u32) {
         self.counters.starts_deferred += 1;
-        if self.disk(node).is_unmounted(node) {
+        if self.config.policy.uses_key_file() && self.disk(node).is_unmounted(node) {
             self.counters.starts_refused_unmounted += 1;
         }
         self.record(What::StartDeferred, node, crate::trace::NONE_U32);
@@ -607,10 +739,16 @@ impl<'c> World<'c> {
             return;
         }
         self.plan_write_faults(node);
-        let store = self.file_store(node);
+        // The node's store: its key file, or its client of etcd.
+        let etcd_store = self.etcd.as_ref().map(|etcd| etcd.store(node, self.now_ms));
+        let file_store = etcd_store.is_none().then(|| self.file_store(node));
         let now_secs = self.local_secs(node);
         let mut recording = Recording::new(&mut self.entropy);
-        let result = SharedRing::open_or_create_with(store, &mut recording, now_secs);
+        let result = match (etcd_store, file_store) {
+            (Some(store), _) => SharedRing::open_or_create_with(store, &mut recording, now_secs),
+            (None, Some(store)) => SharedRing::open_or_create_with(store, &mut recording, now_secs),
+            (None, None) => return,
+        };
         let drawn = core::mem::take(&mut recording.drawn);
         if !drawn.is_empty() {
             // The ring the call generated, whether or not it reached the disk: registered
@@ -648,7 +786,7 @@ impl<'c> World<'c> {
                     self.bring_up(node, shared, model);
                 }
             }
-            Err(Error::Store(StoreError::Corrupt { error, .. })) => {
+            Err(Error::Store(StoreError::Corrupt { error, .. } | StoreError::DocumentCorrupt { error, .. })) => {
                 if self.corrupt_read(node, &error) {
                     self.defer_start(node, incarnation);
                 }
@@ -696,64 +834,80 @@ impl<'c> World<'c> {
         self.faults.between(interval - interval / 10, interval + interval / 10)
     }
 
-    /// A node's poll tick: the one place a node reloads its ring. The library's
-    /// `ReloadMachine` decides whether to read; the read is `SharedRing::reload` on the node's
-    /// mount (it swaps in a changed, parsing file and keeps the last good ring otherwise); then
-    /// the next tick.
+    /// A node's poll tick: a reload ([`World::reload_node`]), then the next tick; after a
+    /// failed read, a retry sooner. Under `etcd` the watch wakes the same reload besides, and
+    /// the poll is the backstop.
     fn poll_tick(&mut self, node: usize, incarnation: u32) {
         if !self.nodes[node].is(incarnation, NodeState::Up) {
             return;
         }
         let Some(shared) = self.nodes[node].ring.clone() else { return };
-        drop(self.disk(node));
-        // The poll tick wakes the library's reload machine, which asks for the read.
-        let now_secs = self.local_secs(node);
-        let Some(read) = self.nodes[node].reloader.wake(now_secs).read else {
-            let at = self.now_ms + self.reload_delay();
-            return self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
+        let next_ms = match self.reload_node(node, &shared) {
+            // A read under way (never in the simulation: reads return at once).
+            None => self.now_ms + self.reload_delay(),
+            Some(false) => self.now_ms + STORE_RETRY_MS,
+            Some(true) => {
+                let mut at = self.now_ms + self.reload_delay();
+                if self.config.reload_stall_per_mille > 0 && self.faults.chance(self.config.reload_stall_per_mille) {
+                    self.counters.reload_stalls += 1;
+                    at += self.faults.between(0, self.config.reload_stall_max_ms);
+                }
+                at
+            }
         };
+        self.schedule(next_ms, Event::NodeReload { node: node as u16, incarnation });
+    }
+
+    /// Wakes node `node`'s reload machine (a poll tick, a watch event) and runs the read it
+    /// asks for: `SharedRing::reload` on the node's store, which swaps in a changed document
+    /// that parses and keeps the last good ring otherwise. `None`: the machine asked for no
+    /// read; `Some(false)`: the store failed; `Some(true)`: the node holds the ring it read, or
+    /// kept its ring over a document it cannot use.
+    fn reload_node(&mut self, node: usize, shared: &SharedRing) -> Option<bool> {
+        self.begin_store_call(node);
+        let now_secs = self.local_secs(node);
+        let read = self.nodes[node].reloader.wake(now_secs).read?;
         let result = shared.reload();
         let finished = |world: &mut Self, result| {
             let step = world.nodes[node].reloader.read_finished(read, now_secs, result);
-            if let Some(ReloadReport::Failed { error, repeated: false, .. }) = step.report {
+            match step.report {
                 // The machine's words, checked for secrets like every log line (invariant 4).
-                world.log(Level::Error, &format!("ERROR node={node} key file reload failed: {error}"), false);
+                Some(ReloadReport::Failed { error, repeated: false, .. }) => {
+                    world.counters.reload_failures_reported += 1;
+                    world.log(Level::Error, &format!("ERROR node={node} key file reload failed: {error}"), false);
+                }
+                Some(ReloadReport::Unchanged { recovered: true }) => world.counters.reload_recoveries += 1,
+                _ => {}
             }
         };
         match result {
             Ok(Reloaded::Unchanged) => finished(self, result),
             Ok(_) => {
-                if let Some(model) = self.model_of_shared(node, &shared) {
+                if let Some(model) = self.model_of_shared(node, shared) {
                     self.nodes[node].model = model;
                 }
                 finished(self, result);
             }
-            Err(StoreError::NotFound { .. }) => {
+            Err(StoreError::NotFound { .. } | StoreError::DocumentNotFound { .. }) => {
                 let observed = Observed::KeyFileMissing { node, when: "after start" };
                 self.checker.observe(self.now_ms, &self.trace, observed);
                 finished(self, result);
             }
-            Err(StoreError::Corrupt { error, .. }) => {
+            Err(StoreError::Corrupt { ref error, .. } | StoreError::DocumentCorrupt { ref error, .. }) => {
                 // The last good ring stays; a broken file the operator pushed explains it.
-                self.corrupt_read(node, &error);
+                self.corrupt_read(node, error);
                 finished(self, result);
             }
             Err(_) => {
                 finished(self, result);
                 self.counters.reloads_failed += 1;
-                self.schedule(self.now_ms + STORE_RETRY_MS, Event::NodeReload { node: node as u16, incarnation });
-                return;
+                return Some(false);
             }
         }
         let model = self.nodes[node].model.clone();
         self.check_agreement(node, &shared.ring(), &model, "after reload");
         self.record(What::Reload, node, crate::trace::NONE_U32);
-        let mut at = self.now_ms + self.reload_delay();
-        if self.config.reload_stall_per_mille > 0 && self.faults.chance(self.config.reload_stall_per_mille) {
-            self.counters.reload_stalls += 1;
-            at += self.faults.between(0, self.config.reload_stall_max_ms);
-        }
-        self.schedule(at, Event::NodeReload { node: node as u16, incarnation });
+        Some(true)
     }
 
     /// A read found a key file that does not parse, reported to the checker. True while the
@@ -778,10 +932,13 @@ impl<'c> World<'c> {
         };
         let Some(shared) = self.nodes[node].ring.clone() else { return };
         self.plan_write_faults(node);
+        if let Some(etcd) = &self.etcd {
+            etcd.begin_call(node, self.now_ms);
+        }
         let mut revoked = None;
         let result = shared.update(|ring| {
-            // The node's clock when it holds the lock.
-            let now_secs = self.nodes[node].local_secs(self.disks.clock_ms(node));
+            // The node's clock when it holds the lock, or when its read came back.
+            let now_secs = self.nodes[node].local_secs(self.store_clock_ms(node));
             let Some(mut model) = self.model_of(ring) else { return Ok(()) };
             let Some(kid) = Operator::leaked_key(&model, now_secs) else { return Ok(()) };
             ring.revoke(&kid, now_secs)?;
@@ -799,7 +956,7 @@ impl<'c> World<'c> {
         }
         // Whether the revocation reached the key file, whatever the call returned (a crash may
         // strike after the rename).
-        let current = self.disk(node).key_file().map(|bytes| zeroize::Zeroizing::new(bytes.to_vec()));
+        let current = self.store_value(node);
         let documents = &self.disks.documents;
         let landed = revoked.filter(|(_, kid)| {
             current
@@ -829,12 +986,24 @@ impl<'c> World<'c> {
     /// puts the good one back: nodes must keep the ring they have.
     fn push_bad_file(&mut self, restore: bool) {
         let Some((_, length_ms)) = self.config.bad_file else { return };
-        let (now_ms, visible_max_ms) = (self.now_ms, self.config.propagation_delay_max_ms);
-        let pushed = self.operator.push(&mut self.disks.at(0, now_ms), restore, now_ms, visible_max_ms);
-        if !pushed {
-            return;
+        let (now_ms, visible_max_ms) = (self.now_ms, self.config.store_visibility_max_ms());
+        if let Some(etcd) = self.etcd.clone() {
+            // `etcdctl put` of a value with a typo, then of the good one.
+            let current = etcd.value();
+            let Some(value) =
+                self.operator.replacement(current.as_deref().map(Vec::as_slice), restore, now_ms, visible_max_ms)
+            else {
+                return;
+            };
+            etcd.put(&value, now_ms);
+            self.publish_commits();
+        } else {
+            let pushed = self.operator.push(&mut self.disks.at(0, now_ms), restore, now_ms, visible_max_ms);
+            if !pushed {
+                return;
+            }
+            self.delay_propagation(usize::MAX);
         }
-        self.delay_propagation(usize::MAX);
         self.record(What::BadFile { restore }, crate::trace::NONE_U16 as usize, crate::trace::NONE_U32);
         self.checker.observe(self.now_ms, &self.trace, Observed::BadFile { restore });
         if !restore {
@@ -910,6 +1079,71 @@ impl<'c> World<'c> {
     /// disk's clock, moved on by its syncs and its waits for the lock).
     fn rotate_at(&mut self, rotator: usize) -> (Rotated, u64) {
         let Some(shared) = self.nodes[rotator].ring.clone() else { return (Rotated::Failed, self.now_ms) };
+        self.rotated_serial = None;
+        let (result, landed_ms) = match self.etcd.clone() {
+            Some(etcd) => {
+                // `SharedRing::update`: the core's `update_by_swap` (read, rotate, swap at the
+                // revision read, again on a conflict), then a reload.
+                etcd.begin_call(rotator, self.now_ms);
+                let result = shared.update(|ring| Ok(self.rotate_ring(rotator, ring)));
+                let commits = self.publish_commits();
+                let own = commits.iter().rev().find(|&&(writer, _)| writer == Some(rotator));
+                (result, own.map_or_else(|| etcd.clock_ms(rotator), |&(_, at_ms)| at_ms))
+            }
+            None => match self.rotate_on_file(rotator, &shared) {
+                Ok(ended) => ended,
+                Err(crashed) => return crashed,
+            },
+        };
+        // Whatever the update did, the node holds the ring its `SharedRing` holds now: the one
+        // it wrote (a rotation, or a prune), or the last good one.
+        if let Some(model) = self.model_of_shared(rotator, &shared) {
+            self.nodes[rotator].model = model;
+        }
+        let outcome = match result {
+            Ok(Rotated::Written) => {
+                if let Some(serial) = self.rotated_serial {
+                    // The update said it wrote the key: the store must hold it.
+                    let value = self.store_value(rotator);
+                    let documents = &self.disks.documents;
+                    let model = value.as_deref().and_then(|value| documents.of_document(value));
+                    let in_store = model.is_some_and(|model| model.held_serial(serial).is_some());
+                    let observed = Observed::RotationAccepted { node: rotator, serial, in_store };
+                    self.checker.observe(self.now_ms, &self.trace, observed);
+                }
+                self.counters.rotations += 1;
+                self.record(What::Rotation, rotator, crate::trace::NONE_U32);
+                let kid = self.nodes[rotator].model.keys().last().map(|key| key.kid.to_string()).unwrap_or_default();
+                self.log(Level::Info, &format!("INFO node={rotator} rotated: new kid={kid}"), false);
+                Rotated::Written
+            }
+            Ok(other) => other,
+            Err(Error::Store(StoreError::Locked { .. })) => {
+                self.counters.rotations_locked_out += 1;
+                Rotated::LockedOut
+            }
+            Err(Error::Store(StoreError::Corrupt { error, .. } | StoreError::DocumentCorrupt { error, .. })) => {
+                self.corrupt_read(rotator, &error);
+                Rotated::Failed
+            }
+            Err(Error::Store(StoreError::NotFound { .. } | StoreError::DocumentNotFound { .. })) => {
+                let observed = Observed::KeyFileMissing { node: rotator, when: "while it is up, rotating" };
+                self.checker.observe(self.now_ms, &self.trace, observed);
+                Rotated::Failed
+            }
+            Err(_) => Rotated::Failed,
+        };
+        (outcome, landed_ms)
+    }
+
+    /// [`World::rotate_at`] on a key file: the update under the file's lock, whose waits and
+    /// syncs take the disk's time. `Err`: the rotator crashed in the middle of its write.
+    #[allow(clippy::type_complexity)]
+    fn rotate_on_file(
+        &mut self,
+        rotator: usize,
+        shared: &SharedRing,
+    ) -> Result<(Result<Rotated, Error>, u64), (Rotated, u64)> {
         self.plan_write_faults(rotator);
         drop(self.disk(rotator));
         let lock_free_at_ms = self.disks.lock_free_at_ms(rotator);
@@ -936,44 +1170,17 @@ impl<'c> World<'c> {
             if changed {
                 self.counters.rotations += 1;
             }
-            return (Rotated::Crashed, landed_ms);
+            return Err((Rotated::Crashed, landed_ms));
         }
-        // Whatever the update did, the node holds the ring its `SharedRing` holds now: the one
-        // it wrote (a rotation, or a prune), or the last good one.
-        if let Some(model) = self.model_of_shared(rotator, &shared) {
-            self.nodes[rotator].model = model;
-        }
-        let outcome = match result {
-            Ok(Rotated::Written) => {
-                self.counters.rotations += 1;
-                self.record(What::Rotation, rotator, crate::trace::NONE_U32);
-                let kid = self.nodes[rotator].model.keys().last().map(|key| key.kid.to_string()).unwrap_or_default();
-                self.log(Level::Info, &format!("INFO node={rotator} rotated: new kid={kid}"), false);
-                Rotated::Written
-            }
-            Ok(other) => other,
-            Err(Error::Store(StoreError::Locked { .. })) => {
-                self.counters.rotations_locked_out += 1;
-                Rotated::LockedOut
-            }
-            Err(Error::Store(StoreError::Corrupt { error, .. })) => {
-                self.corrupt_read(rotator, &error);
-                Rotated::Failed
-            }
-            Err(Error::Store(StoreError::NotFound { .. })) => {
-                let observed = Observed::KeyFileMissing { node: rotator, when: "while it is up, rotating" };
-                self.checker.observe(self.now_ms, &self.trace, observed);
-                Rotated::Failed
-            }
-            Err(_) => Rotated::Failed,
-        };
-        (outcome, landed_ms)
+        Ok((result, landed_ms))
     }
 
     /// Inside `FileStore::update`, under the lock: the rotation of the ring just read, beside
     /// the model's. The model of what the update will write is registered before it is
     /// written.
     fn rotate_ring(&mut self, rotator: usize, ring: &mut KeyRing) -> Rotated {
+        // A change that runs again (a swap's conflict) adds its key afresh, or none.
+        self.rotated_serial = None;
         let Some(mut model) = self.model_of(ring) else {
             let observed = Observed::KeySetRead { node: rotator, verb: "read", model: None };
             self.checker.observe(self.now_ms, &self.trace, observed);
@@ -982,8 +1189,9 @@ impl<'c> World<'c> {
         // A key at least half a rotation interval old is due: a second rotator that sees the
         // first one's key does nothing.
         let max_age_secs = (self.config.rotation_interval_ms / 2 / SECOND_MS).max(1);
-        // The rotator's clock when it holds the lock: after any wait for it.
-        let now_secs = self.nodes[rotator].local_secs(self.disks.clock_ms(rotator));
+        // The rotator's clock when it holds the lock (after any wait for it), or when its read
+        // of etcd came back.
+        let now_secs = self.nodes[rotator].local_secs(self.store_clock_ms(rotator));
         let model_rotates = model.due_for_rotation(now_secs, max_age_secs);
         let model_refuses = model_rotates && model.begin_rotation(now_secs).is_err();
         let rotated = ring.rotate_if_older_than_with(max_age_secs, &self.rotation, &mut self.entropy, now_secs);
@@ -1004,6 +1212,7 @@ impl<'c> World<'c> {
                     return Rotated::Failed;
                 }
                 let serial = self.register_cluster_ring(ring, kid);
+                self.rotated_serial = Some(serial);
                 model.finish_rotation(now_secs, self.staging, serial, kid);
                 self.check_agreement(rotator, ring, &model, "after rotation");
                 Rotated::Written

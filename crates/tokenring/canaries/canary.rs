@@ -74,11 +74,15 @@ pub enum Canary {
     ForgottenKeyRoutine,
     /// A rotation ignores the overlap: the previous keys retire as the new key activates.
     OverlapIgnored,
+    /// An update over a compare-and-swap store (etcd) takes a swap's
+    /// [`Swapped::Conflict`](crate::Swapped::Conflict) for success: the change of a writer
+    /// that read before another writer's commit is dropped, and the update says it was made.
+    SwapConflictIgnored,
 }
 
 impl Canary {
     /// Every canary.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::SignerTakesPending,
         Self::UpdateTakesNoLock,
         Self::ExpNotChecked,
@@ -90,12 +94,14 @@ impl Canary {
         Self::MacSkippedForOwnHeader,
         Self::ForgottenKeyRoutine,
         Self::OverlapIgnored,
+        Self::SwapConflictIgnored,
     ];
 
     /// The canary's name: `signer-takes-pending`, `update-takes-no-lock`, `exp-not-checked`,
     /// `retire-boundary-off-by-one`, `save-in-place`, `revoked-key-verifies`,
     /// `reload-empties-on-parse-error`, `activation-boundary-off-by-one`,
-    /// `mac-skipped-for-own-header`, `forgotten-key-routine` or `overlap-ignored`.
+    /// `mac-skipped-for-own-header`, `forgotten-key-routine`, `overlap-ignored` or
+    /// `swap-conflict-ignored`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::SignerTakesPending => "signer-takes-pending",
@@ -109,6 +115,7 @@ impl Canary {
             Self::MacSkippedForOwnHeader => "mac-skipped-for-own-header",
             Self::ForgottenKeyRoutine => "forgotten-key-routine",
             Self::OverlapIgnored => "overlap-ignored",
+            Self::SwapConflictIgnored => "swap-conflict-ignored",
         }
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use tokenring::canary::{self, Canary};
 use tokenring::{FileStore, KeyRing, Rejection, Rotation, SharedRing, StoreError, Validation};
+use tokenring_testkit::document::MemoryDocument;
 use tokenring_testkit::storage::{Call, MemoryStorage};
 
 const NOW: u64 = 1_700_000_000;
@@ -36,7 +37,7 @@ fn store_in_memory() -> (FileStore, Arc<MemoryStorage>, KeyRing) {
 }
 
 /// The canaries this file has a test for, which shows it armed and disarmed.
-const TESTED: [Canary; 11] = [
+const TESTED: [Canary; 12] = [
     Canary::SignerTakesPending,
     Canary::UpdateTakesNoLock,
     Canary::ExpNotChecked,
@@ -48,6 +49,7 @@ const TESTED: [Canary; 11] = [
     Canary::MacSkippedForOwnHeader,
     Canary::ForgottenKeyRoutine,
     Canary::OverlapIgnored,
+    Canary::SwapConflictIgnored,
 ];
 
 #[test]
@@ -242,4 +244,22 @@ fn overlap_ignored_retires_the_previous_key_as_the_new_one_activates() {
     });
     assert_eq!(armed, Err(Rejection::RetiredKey));
     assert_eq!(disarmed.unwrap()["sub"], "ada");
+}
+
+#[test]
+fn swap_conflict_ignored_drops_a_change_that_lost_the_race_and_reports_success() {
+    let (armed, disarmed) = armed_then_disarmed(Canary::SwapConflictIgnored, || {
+        let document = MemoryDocument::new("memory://keys");
+        let (shared, _) = SharedRing::open_or_create(document.clone(), NOW).unwrap();
+        // Another writer's rotation lands between this update's read and its swap.
+        let other = SharedRing::open(document.clone()).unwrap();
+        document.before_swaps(1, move || {
+            other.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW + 1)?)).map(|_| ()).unwrap()
+        });
+        let updated = shared.update(|ring| Ok(ring.rotate(&Rotation::new(), NOW + 2)?));
+        let keys = KeyRing::from_jwk_set(&document.bytes().unwrap()).unwrap().issued_kids().len();
+        (updated.is_ok(), keys)
+    });
+    assert_eq!(armed, (true, 2), "the update said it rotated, and its key is not in the store");
+    assert_eq!(disarmed, (true, 3), "the update retried on the other writer's ring and kept both keys");
 }

@@ -98,6 +98,30 @@ mod library {
         first_failing_run(Canary::OverlapIgnored, &[Invariant::SpuriousRejection, Invariant::KeyKnowledge]);
     }
 
+    #[test]
+    fn a_swap_conflict_taken_for_success_is_caught_by_invariant_6() {
+        let (_, policy) = first_failing_run(Canary::SwapConflictIgnored, &[Invariant::KeyKnowledge]);
+        assert_eq!(policy, Policy::Etcd, "only a compare-and-swap store runs the core's update_by_swap");
+    }
+
+    /// The etcd sweep catches it on more than a fifth of its seeds (the others have no second
+    /// rotator whose read came before the first one's commit); the default etcd run catches it.
+    #[test]
+    fn a_swap_conflict_taken_for_success_is_caught_on_a_fifth_of_the_etcd_sweep() {
+        let configs: Vec<Config> = SWEEP_SEEDS
+            .map(|seed| Config { canary: Some(Canary::SwapConflictIgnored), ..Config::swarm(seed, Policy::Etcd) })
+            .collect();
+        let caught = tokenring_sim::run_all(&configs, crate::threads(), &|config: &Config| {
+            run(config).expect("a valid configuration").violations_of(Invariant::KeyKnowledge) > 0
+        });
+        let caught = caught.into_iter().filter(|&caught| caught).count();
+        assert!(caught * 5 >= configs.len(), "caught in {caught} of {} seeds", configs.len());
+        let mut config = Config::default_scenario(1, Policy::Etcd);
+        config.clients = 100;
+        config.canary = Some(Canary::SwapConflictIgnored);
+        assert!(run(&config).unwrap().violations_of(Invariant::KeyKnowledge) > 0);
+    }
+
     /// Under `ephemeral` no fault explains a node that cannot start: a liveness violation,
     /// where the review found 0.000 % availability counted as explained.
     #[test]

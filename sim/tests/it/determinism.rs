@@ -33,7 +33,10 @@ fn different_seeds_give_different_traces() {
 
 #[test]
 fn threads_do_not_change_results() {
-    let configs: Vec<Config> = (0..8).map(|seed| Config::swarm_sized(seed, Policy::Rotating, 1500)).collect();
+    let configs: Vec<Config> = (0..8)
+        .map(|seed| Config::swarm_sized(seed, Policy::Rotating, 1500))
+        .chain((0..4).map(|seed| Config::swarm_sized(seed, Policy::Etcd, 1500)))
+        .collect();
     let parallel: Vec<RunReport> = run_all(&configs, threads().max(2), &|config: &Config| run(config).unwrap());
     let sequential: Vec<RunReport> = configs.iter().map(|config| run(config).unwrap()).collect();
     assert_eq!(parallel, sequential);

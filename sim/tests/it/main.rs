@@ -5,6 +5,7 @@ mod binary;
 mod canary;
 mod check;
 mod determinism;
+mod etcd;
 mod scenarios;
 mod swarm;
 

@@ -221,7 +221,9 @@ pub(crate) fn update_by_swap<S: RingStore + ?Sized>(
         }
         match store.swap_document(&document.version, &after)? {
             Swapped::Swapped(_) => return Ok(()),
-            Swapped::Conflict => {}
+            Swapped::Conflict => {
+                canary!(SwapConflictIgnored => return Ok(()));
+            }
         }
     }
     Err(StoreError::Conflict { store: store.store_name(), attempts: SWAP_ATTEMPTS_MAX }.into())
