@@ -874,7 +874,7 @@ impl<'c> World<'c> {
                 // The machine's words, checked for secrets like every log line (invariant 4).
                 Some(ReloadReport::Failed { error, repeated: false, .. }) => {
                     world.counters.reload_failures_reported += 1;
-                    world.log(Level::Error, &format!("ERROR node={node} key file reload failed: {error}"), false);
+                    world.log(Level::Error, &format!("ERROR node={node} key set reload failed: {error}"), false);
                 }
                 Some(ReloadReport::Unchanged { recovered: true }) => world.counters.reload_recoveries += 1,
                 _ => {}
