@@ -112,6 +112,8 @@ fn a_user_and_password_over_tls_are_accepted_and_a_wrong_one_is_refused_as_such(
     assert!(!wrong.to_string().contains("not-the-password"));
     let unknown = first_read(&server, Credentials::user("ada", PASSWORD).tls(ca())).unwrap_err();
     assert_refused(&unknown, &server, "etcd refused the user name or password");
+    let nobody = first_read(&server, Credentials::user("nobody", PASSWORD).tls(ca())).unwrap_err();
+    assert_refused(&nobody, &server, "etcd denied this user access to the key");
     let none = first_read(&server, Credentials::none().tls(ca())).unwrap_err();
     assert_refused(&none, &server, "etcd requires authentication, and no user name and password were given");
 }

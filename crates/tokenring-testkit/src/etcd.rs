@@ -133,7 +133,8 @@ impl EtcdServer {
     }
 
     /// Turns on etcd's authentication: adds the user `root` with `password` and the role
-    /// `root`, grants it, and enables auth. From then on every client must authenticate
+    /// `root`, grants it, adds the user `nobody` (same password, no role: it may touch no
+    /// key), and enables auth. From then on every client must authenticate
     /// (as `root` with `password`, or, on a [`Security::TlsClientCertificate`] server, with
     /// `client.pem`, whose CN is `root`).
     ///
@@ -157,6 +158,8 @@ impl EtcdServer {
             let mut client =
                 Client::connect([format!("{scheme}://{}", self.client)], Some(options)).await.expect("etcd answers");
             client.user_add("root", password, None).await.expect("etcd adds the user root");
+            // A user without a role: authenticated, and allowed nothing.
+            client.user_add("nobody", password, None).await.expect("etcd adds the user nobody");
             // The role `root` is etcd's own; adding it is refused when it exists already.
             let _ = client.role_add("root").await;
             client.user_grant_role("root", "root").await.expect("etcd grants root the role root");

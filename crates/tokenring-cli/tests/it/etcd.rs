@@ -281,6 +281,27 @@ fn settings_that_cannot_work_are_refused_before_connecting_and_name_the_variable
         run.first_stderr_line(),
         "tokenring: error: a client certificate needs both TOKENRING_ETCD_CERT_FILE and TOKENRING_ETCD_KEY_FILE; TOKENRING_ETCD_KEY_FILE is not set"
     );
+    let identity_only = [("TOKENRING_ETCD_CERT_FILE", ca.as_os_str()), ("TOKENRING_ETCD_KEY_FILE", ca.as_os_str())];
+    let run = tokenring_with(&identity_only, &["keys", "list", "etcds://127.0.0.1:1/k"]);
+    run.expect_code(2);
+    assert_eq!(
+        run.first_stderr_line(),
+        "tokenring: error: a client certificate is set without TOKENRING_ETCD_CA_FILE (TLS to etcd needs it)"
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let empty = dir.path().join("password");
+    std::fs::write(&empty, "\nsecond line\n").expect("the password file is written");
+    let vars = [("TOKENRING_ETCD_USER", OsStr::new("root")), ("TOKENRING_ETCD_PASSWORD_FILE", empty.as_os_str())];
+    let run = tokenring_with(&vars, &["keys", "list", "etcd://127.0.0.1:1/k"]);
+    run.expect_code(2);
+    assert_eq!(
+        run.first_stderr_line(),
+        format!(
+            "tokenring: error: cannot use the etcd password file {}: its first line is empty or not UTF-8 text",
+            empty.display()
+        )
+    );
+    assert!(!run.everything().contains("second line"), "{}", run.everything());
     let run =
         tokenring_with(&[("TOKENRING_ETCD_PASSWORD", OsStr::new(PASSWORD))], &["keys", "list", "etcd://127.0.0.1:1/k"]);
     run.expect_code(2);
