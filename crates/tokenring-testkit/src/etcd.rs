@@ -6,8 +6,8 @@
 //! `openssl`, valid for a hundred years). Checked-in fixtures rather than certificates made at
 //! test time: a test run needs no `openssl` and no new dependency, and every run uses the same
 //! certificates. With the `etcd-auth` feature, [`EtcdServer::enable_auth`] turns on etcd's
-//! user and password authentication (through `etcd-client`'s auth API: user `root`, role
-//! `root`, auth enable).
+//! user and password authentication (through `etcd-client`'s auth API: user `root` granted
+//! the role `root`, auth enable).
 //!
 //! The ports are found free by binding port 0 and letting go just before `etcd` starts; the
 //! wait for it to answer is bounded in attempts ([`START_ATTEMPTS_MAX`]), each a TCP connect to
@@ -132,8 +132,8 @@ impl EtcdServer {
         format!("{scheme}://{}{key}", self.client)
     }
 
-    /// Turns on etcd's authentication: adds the user `root` with `password` and the role
-    /// `root`, grants it, adds the user `nobody` (same password, no role: it may touch no
+    /// Turns on etcd's authentication: adds the user `root` with `password`, grants it etcd's
+    /// role `root`, adds the user `nobody` (same password, no role: it may touch no
     /// key), and enables auth. From then on every client must authenticate
     /// (as `root` with `password`, or, on a [`Security::TlsClientCertificate`] server, with
     /// `client.pem`, whose CN is `root`).
@@ -160,8 +160,7 @@ impl EtcdServer {
             client.user_add("root", password, None).await.expect("etcd adds the user root");
             // A user without a role: authenticated, and allowed nothing.
             client.user_add("nobody", password, None).await.expect("etcd adds the user nobody");
-            // The role `root` is etcd's own; adding it is refused when it exists already.
-            let _ = client.role_add("root").await;
+            // The role `root` is etcd's own: granted, never added.
             client.user_grant_role("root", "root").await.expect("etcd grants root the role root");
             client.auth_enable().await.expect("etcd enables authentication");
         });
