@@ -84,6 +84,13 @@ fn a_server_certificate_from_another_authority_is_refused_as_such() {
 }
 
 #[test]
+fn a_server_certificate_for_another_name_is_refused_as_such() {
+    let server = EtcdServer::start_with(Security::TlsElsewhere);
+    let error = first_read(&server, Credentials::none().tls(ca())).unwrap_err();
+    assert_refused(&error, &server, "etcd's certificate is not for the host name or address in the URL");
+}
+
+#[test]
 fn a_client_certificate_is_presented_and_a_missing_or_untrusted_one_is_refused() {
     let server = EtcdServer::start_with(Security::TlsClientCertificate);
     first_read(&server, Credentials::none().tls(client(ca()))).unwrap();

@@ -35,11 +35,15 @@ pub enum Security {
     /// TLS, and only a client with a certificate signed by `ca.pem` is served
     /// (`--client-cert-auth`): `client.pem` is, `stranger.pem` is not.
     TlsClientCertificate,
+    /// TLS with `elsewhere.pem`, signed by `ca.pem` but for `etcd.invalid` only: a client that
+    /// connects to 127.0.0.1 refuses it.
+    TlsElsewhere,
 }
 
 /// The path of a test-only TLS fixture: `ca.pem`, `other-ca.pem` (an authority nobody here
-/// trusts), `server.pem` and `server-key.pem`, `client.pem` and `client-key.pem` (signed by
-/// `ca.pem`, CN `root`), `stranger.pem` and `stranger-key.pem` (signed by `other-ca.pem`).
+/// trusts), `server.pem` and `server-key.pem`, `elsewhere.pem` and `elsewhere-key.pem` (for
+/// `etcd.invalid` only), `client.pem` and `client-key.pem` (signed by `ca.pem`, CN `root`),
+/// `stranger.pem` and `stranger-key.pem` (signed by `other-ca.pem`).
 pub fn tls_file(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tls").join(name)
 }
@@ -176,8 +180,10 @@ const START_WAIT_MAX: Duration = Duration::from_secs(10);
 fn spawn(n: u32, data_dir: &Path, client: SocketAddr, peer: SocketAddr, security: Security) -> Child {
     let scheme = if security == Security::Plain { "http" } else { "https" };
     let mut command = Command::new("etcd");
+    let certificate = if security == Security::TlsElsewhere { "elsewhere" } else { "server" };
     if security != Security::Plain {
-        command.arg("--cert-file").arg(tls_file("server.pem")).arg("--key-file").arg(tls_file("server-key.pem"));
+        let (pem, key) = (format!("{certificate}.pem"), format!("{certificate}-key.pem"));
+        command.arg("--cert-file").arg(tls_file(&pem)).arg("--key-file").arg(tls_file(&key));
     }
     if security == Security::TlsClientCertificate {
         command.arg("--client-cert-auth").arg("--trusted-ca-file").arg(tls_file("ca.pem"));
