@@ -56,12 +56,14 @@ pub(crate) enum Use {
 /// (authenticating, when they hold a user, is part of it).
 pub(crate) async fn connect_client(endpoint: &str, credentials: &Credentials, use_: Use) -> Result<Client, Failure> {
     let connect = || Client::connect([address(endpoint, credentials)], Some(options(credentials, use_)));
-    let failed = match tokio::time::timeout(CONNECT_TIMEOUT, connect()).await {
-        Ok(Ok(client)) => return Ok(client),
-        Ok(Err(error)) => failure(&error, credentials),
-        Err(_) => Failure::Unavailable("timed out"),
+    let attempt = async {
+        let failed = match connect().await {
+            Ok(client) => return Ok(client),
+            Err(error) => failure(&error, credentials),
+        };
+        Err(settle(failed, credentials, connect()).await)
     };
-    Err(settle(failed, credentials, connect()).await)
+    tokio::time::timeout(CONNECT_TIMEOUT, attempt).await.unwrap_or(Err(Failure::Unavailable("timed out")))
 }
 
 /// Why a request failed, in words that hold nothing the server or the request said.
@@ -94,9 +96,10 @@ impl Failure {
 }
 
 /// Tells a [`Failure::Dropped`] apart by `probe`, a request without effect on a new
-/// connection (a read, or connecting again), bounded by [`REQUEST_TIMEOUT`]: closed after its
-/// handshake again, etcd refuses the client certificate; refused or timed out, etcd is away;
-/// answered, the first connection was lost in passing. Any other failure is returned as it is.
+/// connection (a read, or connecting again): closed after its handshake again, etcd refuses
+/// the client certificate; refused, etcd is away; answered, the first connection was lost in
+/// passing. Any other failure is returned as it is. The caller's bound on the request covers
+/// the probe too.
 pub(crate) async fn settle<T>(
     failure: Failure,
     credentials: &Credentials,
@@ -105,12 +108,12 @@ pub(crate) async fn settle<T>(
     if failure != Failure::Dropped {
         return failure;
     }
-    match tokio::time::timeout(REQUEST_TIMEOUT, probe).await {
-        Ok(Err(error)) => match self::failure(&error, credentials) {
+    match probe.await {
+        Err(error) => match self::failure(&error, credentials) {
             Failure::Dropped => Failure::Refused(CLIENT_CERTIFICATE_REFUSED),
             other => other,
         },
-        Ok(Ok(_)) | Err(_) => Failure::Unavailable(UNREACHABLE),
+        Ok(_) => Failure::Unavailable(UNREACHABLE),
     }
 }
 

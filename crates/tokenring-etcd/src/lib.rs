@@ -194,16 +194,18 @@ impl EtcdStore {
         let runtime = self.runtime.as_ref().expect("the runtime lives until the store is dropped");
         runtime
             .block_on(async {
-                let failed = match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
-                    Ok(Ok(done)) => return Ok(done),
-                    Ok(Err(error)) => failure(&error, &self.credentials),
-                    Err(_) => Failure::Unavailable("timed out"),
+                let attempt = async {
+                    let failed = match request.await {
+                        Ok(done) => return Ok(done),
+                        Err(error) => failure(&error, &self.credentials),
+                    };
+                    // The probe is a read of the key's count: it changes nothing, unlike
+                    // running a write again.
+                    let mut kv = self.client.kv_client();
+                    let probe = kv.get(self.key.as_str(), Some(GetOptions::new().with_count_only()));
+                    Err(settle(failed, &self.credentials, probe).await)
                 };
-                // The probe is a read of the key's count: it changes nothing, unlike running a
-                // write again.
-                let mut kv = self.client.kv_client();
-                let probe = kv.get(self.key.as_str(), Some(GetOptions::new().with_count_only()));
-                Err(settle(failed, &self.credentials, probe).await)
+                tokio::time::timeout(REQUEST_TIMEOUT, attempt).await.unwrap_or(Err(Failure::Unavailable("timed out")))
             })
             .map_err(|failure| failure.into_error(self.store_name(), op))
     }

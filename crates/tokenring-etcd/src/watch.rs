@@ -75,15 +75,17 @@ impl EtcdWatch {
         // Every change after this call is reported, even one made before the first `changed`:
         // the watch starts from the revision after the store's current one.
         let mut kv = client.kv_client();
-        let failed = match tokio::time::timeout(REQUEST_TIMEOUT, kv.get(key, None)).await {
-            Ok(Ok(now)) => Ok(now),
-            Ok(Err(error)) => Err(failure(&error, &credentials)),
-            Err(_) => Err(Failure::Unavailable("timed out")),
+        let attempt = async {
+            let failed = match kv.get(key, None).await {
+                Ok(now) => return Ok(now),
+                Err(error) => failure(&error, &credentials),
+            };
+            Err(settle(failed, &credentials, kv.get(key, None)).await)
         };
-        let now = match failed {
-            Ok(now) => now,
-            Err(failed) => return Err(fail(settle(failed, &credentials, kv.get(key, None)).await)),
-        };
+        let now = tokio::time::timeout(REQUEST_TIMEOUT, attempt)
+            .await
+            .unwrap_or(Err(Failure::Unavailable("timed out")))
+            .map_err(fail)?;
         let resume_at = now.header().map_or(0, |header| header.revision() + 1);
         Ok(Self {
             endpoint: endpoint.to_owned(),

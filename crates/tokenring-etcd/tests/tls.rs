@@ -125,6 +125,34 @@ fn a_user_and_password_over_tls_are_accepted_and_a_wrong_one_is_refused_as_such(
     assert_refused(&none, &server, "etcd requires authentication, and no user name and password were given");
 }
 
+/// A TLS connection that etcd closes is probed once before it is called a refusal: an etcd
+/// that went away is an outage (`unavailable`), as over plain text, and the store answers
+/// again once etcd is back.
+#[test]
+fn a_killed_tls_etcd_is_unavailable_not_refused_and_the_store_recovers() {
+    let mut server = EtcdServer::start_with(Security::TlsClientCertificate);
+    let store = EtcdStore::connect(&server.endpoint(), "/app/keys", Credentials::none().tls(client(ca()))).unwrap();
+    store.create_document(&KeyRing::generate(NOW).unwrap().to_jwk_set()).unwrap();
+    server.kill();
+    let error = store.load_document().unwrap_err();
+    assert_eq!(error.code(), "unavailable", "{error}");
+    assert_eq!(error.to_string(), format!("cannot read key set {}: cannot reach etcd", server.url("/app/keys")));
+    server.restart();
+    // The client reconnects with a backoff of its own: a bounded number of reads, each bounded
+    // by REQUEST_TIMEOUT.
+    let recovered = (0..RECOVERY_READS_MAX).any(|_| {
+        let read = store.load_document();
+        if read.is_err() {
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        read.is_ok_and(|document| document.is_some())
+    });
+    assert!(recovered, "the store reads again once etcd is back");
+}
+
+/// Most reads after etcd's restart before one must succeed.
+const RECOVERY_READS_MAX: usize = 40;
+
 #[test]
 fn tls_to_a_plain_etcd_is_unavailable_and_says_so() {
     let server = EtcdServer::start();
