@@ -6,14 +6,16 @@
 //! use tokenring_axum::{Auth, ReloadOptions, Reloader};
 //! use tokenring_etcd::{Credentials, EtcdStore, EtcdWatch};
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let url = "etcd://10.0.0.5:2379/myapp/keys";
+//! let url = tokenring_etcd::parse_url("etcds://10.0.0.5:2379/myapp/keys")?;
+//! // TLS and credentials from the environment (TOKENRING_ETCD_CA_FILE, ...), checked against
+//! // the scheme: etcds:// needs a CA file, etcd:// refuses one.
+//! let credentials = Credentials::from_env()?;
+//! url.check(&credentials)?;
 //! // The store blocks: open it off the runtime's worker threads.
-//! let ring = tokio::task::spawn_blocking(move || {
-//!     SharedRing::open(EtcdStore::connect_url(url, Credentials::from_env()?)?).map_err(tokenring::Error::from)
-//! })
-//! .await??;
-//! let (endpoint, key) = tokenring_etcd::parse_url(url)?;
-//! let watch = EtcdWatch::connect(&endpoint, &key, Credentials::from_env()?).await?;
+//! let (endpoint, key, store_credentials) = (url.endpoint().to_owned(), url.key().to_owned(), credentials.clone());
+//! let ring = tokio::task::spawn_blocking(move || SharedRing::open(EtcdStore::connect(&endpoint, &key, store_credentials)?))
+//!     .await??;
+//! let watch = EtcdWatch::connect(url.endpoint(), url.key(), credentials).await?;
 //! let auth = Auth::new(ring);
 //! let reloader = Reloader::spawn_with(&auth, ReloadOptions::new(), watch)?;
 //! # let _ = reloader; Ok(()) }

@@ -38,7 +38,14 @@ Exit codes:
 
 Durations (DUR) are whole numbers with units, largest first: 90s, 15m, 1h30m, 7d (units ms, s,
 m, h, d; whole seconds; at most 3660 days).
-Times (UNIX_SECS) are seconds since 1970-01-01T00:00:00Z; without --now the system clock is used.";
+Times (UNIX_SECS) are seconds since 1970-01-01T00:00:00Z; without --now the system clock is used.
+
+A key set in etcd is named etcd://HOST:PORT/KEY, or etcds://HOST:PORT/KEY over TLS, wherever a key
+file is taken. Never put credentials in the URL; the environment gives them:
+  TOKENRING_ETCD_CA_FILE         PEM file of the authority that signed etcd's certificate (etcds://)
+  TOKENRING_ETCD_CERT_FILE       PEM client certificate, with TOKENRING_ETCD_KEY_FILE, its key
+  TOKENRING_ETCD_USER            user name, with TOKENRING_ETCD_PASSWORD or
+                                 TOKENRING_ETCD_PASSWORD_FILE (a file whose first line is it)";
 
 /// The exit codes and time format of `verify`, for its `--help`.
 const VERIFY_EXIT_CODES: &str = "\
@@ -86,7 +93,7 @@ pub(crate) enum KeysCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct NewArgs {
-    /// The key file to create, or etcd://HOST:PORT/KEY
+    /// The key file to create, or etcd(s)://HOST:PORT/KEY
     pub(crate) file: PathBuf,
     /// Replace the file if it exists (its keys are lost: every token they signed stops verifying)
     #[arg(long)]
@@ -98,7 +105,7 @@ pub(crate) struct NewArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RotateArgs {
-    /// The key file to rotate (changed under a lock, rewritten atomically), or etcd://HOST:PORT/KEY
+    /// The key file to rotate (changed under a lock, rewritten atomically), or etcd(s)://HOST:PORT/KEY
     /// (compare-and-swap on the key's revision)
     pub(crate) file: PathBuf,
     /// How long the new key is published before it signs; at least the slowest node's reload delay
@@ -120,7 +127,7 @@ pub(crate) struct RotateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RevokeArgs {
-    /// The key file (changed under a lock, rewritten atomically), or etcd://HOST:PORT/KEY
+    /// The key file (changed under a lock, rewritten atomically), or etcd(s)://HOST:PORT/KEY
     pub(crate) file: PathBuf,
     /// The identifier of the key to revoke (one that starts with `-` is taken as it is)
     #[arg(allow_hyphen_values = true)]
@@ -136,7 +143,7 @@ pub(crate) struct RevokeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
-    /// The key file to list, or etcd://HOST:PORT/KEY
+    /// The key file to list, or etcd(s)://HOST:PORT/KEY
     pub(crate) file: PathBuf,
     /// Time at which to judge each key's state, instead of the system clock
     #[arg(long, value_name = "UNIX_SECS")]
@@ -145,7 +152,7 @@ pub(crate) struct ListArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SignArgs {
-    /// Key file (JWK Set or single JWK) whose active key signs, or etcd://HOST:PORT/KEY
+    /// Key file (JWK Set or single JWK) whose active key signs, or etcd(s)://HOST:PORT/KEY
     #[arg(long, value_name = "FILE")]
     pub(crate) keys: PathBuf,
     /// Token lifetime: exp is set this long after iat
@@ -162,7 +169,7 @@ pub(crate) struct SignArgs {
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     /// Key file (JWK Set or single JWK) holding the keys that may have signed the token, or
-    /// etcd://HOST:PORT/KEY
+    /// etcd(s)://HOST:PORT/KEY
     #[arg(long, value_name = "FILE")]
     pub(crate) keys: PathBuf,
     /// Time to verify at, instead of the system clock

@@ -1,6 +1,6 @@
 //! `keys new`, `keys rotate`, `keys revoke`, `keys list`, and loading a key file for the other
-//! commands. Wherever a key file is taken, `etcd://HOST:PORT/KEY` names a key set in etcd
-//! instead (feature `etcd`), updated by compare-and-swap on the key's revision.
+//! commands. Wherever a key file is taken, `etcd://HOST:PORT/KEY` (or `etcds://` over TLS) names
+//! a key set in etcd instead (feature `etcd`), updated by compare-and-swap on the key's revision.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -45,10 +45,10 @@ enum Place {
     Etcd(Box<EtcdStore>),
 }
 
-/// The store `path` names: `etcd://HOST:PORT/KEY` (connected, credentials from the
-/// environment), or a key file.
+/// The store `path` names: `etcd://HOST:PORT/KEY` or `etcds://HOST:PORT/KEY` (connected,
+/// credentials and TLS settings from the environment), or a key file.
 fn place(path: &Path) -> Result<Place, Failure> {
-    let Some(url) = path.to_str().filter(|text| text.starts_with("etcd://")) else {
+    let Some(url) = path.to_str().filter(|text| text.starts_with("etcd://") || text.starts_with("etcds://")) else {
         return open(path).map(Place::File);
     };
     etcd(url)
@@ -57,9 +57,14 @@ fn place(path: &Path) -> Result<Place, Failure> {
 #[cfg(feature = "etcd")]
 fn etcd(url: &str) -> Result<Place, Failure> {
     // The URL's own faults first (a user or password in it is refused without being shown).
-    let (endpoint, key) = tokenring_etcd::parse_url(url).map_err(|error| Failure::Usage(error.to_string()))?;
+    let url = tokenring_etcd::parse_url(url).map_err(|error| Failure::Usage(error.to_string()))?;
+    // Then the settings, each file read and checked, and whether they agree with the scheme
+    // (a CA file with `etcd://` is refused: nothing goes out in plain text by mistake).
     let credentials = Credentials::from_env().map_err(|error| Failure::Usage(error.to_string()))?;
-    EtcdStore::connect(&endpoint, &key, credentials).map(|store| Place::Etcd(Box::new(store))).map_err(remote_failure)
+    url.check(&credentials).map_err(|error| Failure::Usage(error.to_string()))?;
+    EtcdStore::connect(url.endpoint(), url.key(), credentials)
+        .map(|store| Place::Etcd(Box::new(store)))
+        .map_err(remote_failure)
 }
 
 #[cfg(not(feature = "etcd"))]

@@ -39,8 +39,8 @@ const LOGIN_BODY_LEN_MAX: usize = 1024;
 /// How long open connections may finish after Ctrl-C or SIGTERM before the server stops
 /// waiting for them.
 const CONNECTIONS_GRACE: Duration = Duration::from_secs(2);
-/// What `--keys` starts with to name an etcd key rather than a file.
-const ETCD_SCHEME: &str = "etcd://";
+/// What `--keys` starts with to name an etcd key rather than a file: plain text, or TLS.
+const ETCD_SCHEMES: [&str; 2] = ["etcd://", "etcds://"];
 /// How long the runtime waits, once the server has stopped, for blocking work (a key file read
 /// on a hung file system) before the process exits anyway. With [`CONNECTIONS_GRACE`], the
 /// process ends within five seconds of the signal.
@@ -53,8 +53,10 @@ const BLOCKING_GRACE: Duration = Duration::from_secs(1);
 struct Args {
     /// The JWK Set key file: loaded, or created with a fresh key on the first start (logged at
     /// warn: tokens signed before are unknown to a new file). `etcd://HOST:PORT/KEY` keeps it
-    /// under an etcd key instead, reloaded as soon as etcd reports a change (credentials from
-    /// TOKENRING_ETCD_USER and TOKENRING_ETCD_PASSWORD or TOKENRING_ETCD_PASSWORD_FILE).
+    /// under an etcd key instead, reloaded as soon as etcd reports a change; `etcds://` over
+    /// TLS (TOKENRING_ETCD_CA_FILE, and TOKENRING_ETCD_CERT_FILE with TOKENRING_ETCD_KEY_FILE
+    /// for a client certificate). Credentials from TOKENRING_ETCD_USER and
+    /// TOKENRING_ETCD_PASSWORD or TOKENRING_ETCD_PASSWORD_FILE, never from the URL.
     #[arg(long, value_name = "FILE", required_unless_present = "ephemeral", conflicts_with = "ephemeral")]
     keys: Option<PathBuf>,
     /// A fresh key at every start, held in memory only: every restart logs every user out.
@@ -137,24 +139,29 @@ fn main() -> ExitCode {
 
 async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let now = SystemClock.now_secs();
-    let etcd_url = args.keys.as_deref().and_then(Path::to_str).filter(|keys| keys.starts_with(ETCD_SCHEME));
+    let etcd_url = args
+        .keys
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|keys| ETCD_SCHEMES.iter().any(|scheme| keys.starts_with(scheme)));
     let mut watch = None;
     let opened: Opened = match (&args.keys, etcd_url) {
         (_, Some(url)) => {
+            let url = tokenring_etcd::parse_url(url)?;
             let credentials = tokenring_etcd::Credentials::from_env()?;
-            let (endpoint, key) = tokenring_etcd::parse_url(url)?;
+            url.check(&credentials)?;
             let store_credentials = credentials.clone();
-            let url = url.to_owned();
+            let (endpoint, key) = (url.endpoint().to_owned(), url.key().to_owned());
             // The etcd store blocks on a runtime of its own: off this runtime's threads.
             let (ring, loaded) = tokio::task::spawn_blocking(move || {
-                let store = tokenring_etcd::EtcdStore::connect_url(&url, store_credentials)?;
+                let store = tokenring_etcd::EtcdStore::connect(&endpoint, &key, store_credentials)?;
                 SharedRing::open_or_create(store, now)
             })
             .await??;
             if loaded == Loaded::Existing {
-                tracing::info!(store = %format_args!("etcd://{endpoint}{key}"), "key set loaded from etcd");
+                tracing::info!(store = %url, "key set loaded from etcd");
             }
-            watch = Some(tokenring_etcd::EtcdWatch::connect(&endpoint, &key, credentials).await?);
+            watch = Some(tokenring_etcd::EtcdWatch::connect(url.endpoint(), url.key(), credentials).await?);
             (ring, loaded).into()
         }
         (Some(path), None) => {

@@ -7,10 +7,11 @@
 //! ring's `reload`, which keeps the last good ring on any failure, a corrupt value included).
 //! The poll stays as the backstop: a watch can be lost, and then tells so.
 
-use etcd_client::{Client, ConnectOptions, WatchOptions, WatchStream};
+use etcd_client::{Client, WatchOptions, WatchStream};
 use tokenring::{StoreError, StoreName, StoreOp};
 
-use crate::{name, reason, Credentials, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+use crate::connection::{connect_client, failure, name, settle, Failure, Use};
+use crate::{Credentials, REQUEST_TIMEOUT};
 
 /// Pause before watching again after a failed attempt, so that a caller looping on
 /// [`EtcdWatch::changed`] during an outage does not spin.
@@ -39,6 +40,7 @@ pub enum WatchEvent {
 pub struct EtcdWatch {
     endpoint: String,
     key: String,
+    tls: bool,
     client: Client,
     stream: Option<WatchStream>,
     /// The revision to resume from (the last one seen plus one); 0: from now.
@@ -50,45 +52,45 @@ pub struct EtcdWatch {
     lost: bool,
 }
 
-/// `EtcdWatch(etcd://HOST:PORT/KEY)`: no credential.
+/// `EtcdWatch(etcd://HOST:PORT/KEY)` (`etcds://` over TLS): no credential.
 impl core::fmt::Debug for EtcdWatch {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "EtcdWatch({})", name(&self.endpoint, &self.key))
+        write!(f, "EtcdWatch({})", self.store_name())
     }
 }
 
 impl EtcdWatch {
     /// Connects to etcd at `endpoint` (`HOST:PORT`) to watch `key`, on the current tokio
-    /// runtime. Every change from then on is reported, those made before the first
-    /// [`changed`](Self::changed) included.
+    /// runtime, as [`EtcdStore::connect`](crate::EtcdStore::connect) does (over TLS when
+    /// `credentials` hold [`Tls`](crate::Tls)). Every change from then on is reported, those
+    /// made before the first [`changed`](Self::changed) included.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when etcd cannot be reached within [`CONNECT_TIMEOUT`] or
-    /// refuses the credentials.
+    /// [`StoreError::Unavailable`] when etcd cannot be reached within
+    /// [`CONNECT_TIMEOUT`](crate::CONNECT_TIMEOUT);
+    /// [`StoreError::Refused`] when it refuses the credentials or the TLS handshake fails.
     pub async fn connect(endpoint: &str, key: &str, credentials: Credentials) -> Result<Self, StoreError> {
-        let mut options = ConnectOptions::new().with_connect_timeout(CONNECT_TIMEOUT);
-        if let Some((user, password)) = &credentials.user {
-            options = options.with_user(user.clone(), password.as_str());
-        }
-        let connecting = Client::connect([format!("http://{endpoint}")], Some(options));
-        let unavailable = |reason| StoreError::Unavailable { store: name(endpoint, key), op: StoreOp::Read, reason };
-        let client = tokio::time::timeout(CONNECT_TIMEOUT, connecting)
-            .await
-            .map_err(|_| "timed out")
-            .and_then(|connected| connected.map_err(reason))
-            .map_err(unavailable)?;
+        let fail = |failure: Failure| failure.into_error(name(endpoint, key, credentials.is_tls()), StoreOp::Read);
+        let client = connect_client(endpoint, &credentials, Use::Watch).await.map_err(fail)?;
         // Every change after this call is reported, even one made before the first `changed`:
         // the watch starts from the revision after the store's current one.
         let mut kv = client.kv_client();
-        let now = tokio::time::timeout(REQUEST_TIMEOUT, kv.get(key, None))
+        let attempt = async {
+            let failed = match kv.get(key, None).await {
+                Ok(now) => return Ok(now),
+                Err(error) => failure(&error, &credentials),
+            };
+            Err(settle(failed, &credentials, kv.get(key, None)).await)
+        };
+        let now = tokio::time::timeout(REQUEST_TIMEOUT, attempt)
             .await
-            .map_err(|_| "timed out")
-            .and_then(|read| read.map_err(reason))
-            .map_err(unavailable)?;
+            .unwrap_or(Err(Failure::Unavailable("timed out")))
+            .map_err(fail)?;
         let resume_at = now.header().map_or(0, |header| header.revision() + 1);
         Ok(Self {
             endpoint: endpoint.to_owned(),
             key: key.to_owned(),
+            tls: credentials.is_tls(),
             client,
             stream: None,
             resume_at,
@@ -99,7 +101,7 @@ impl EtcdWatch {
 
     /// The name of the watched key, as the store prints it.
     pub fn store_name(&self) -> StoreName {
-        name(&self.endpoint, &self.key)
+        name(&self.endpoint, &self.key, self.tls)
     }
 
     /// Waits for the next change of the key, or for the watch to be lost.

@@ -105,16 +105,24 @@ fn an_unreachable_etcd_is_reported_by_name_and_in_time() {
 
 #[test]
 fn urls_name_host_port_and_key_and_never_carry_credentials() {
-    assert_eq!(parse_url("etcd://10.0.0.5:2379/myapp/keys"), Ok(("10.0.0.5:2379".into(), "/myapp/keys".into())));
-    assert_eq!(parse_url("etcd://ada:s3cret@10.0.0.5:2379/keys"), Err(UrlError::Credentials));
+    let url = parse_url("etcd://10.0.0.5:2379/myapp/keys").unwrap();
+    assert_eq!((url.endpoint(), url.key(), url.is_tls()), ("10.0.0.5:2379", "/myapp/keys", false));
+    assert_eq!(url.to_string(), "etcd://10.0.0.5:2379/myapp/keys");
+    let tls = parse_url("etcds://10.0.0.5:2379/myapp/keys").unwrap();
+    assert_eq!((tls.endpoint(), tls.key(), tls.is_tls()), ("10.0.0.5:2379", "/myapp/keys", true));
+    assert_eq!(format!("{tls:?}"), "EtcdUrl(etcds://10.0.0.5:2379/myapp/keys)");
+    for refused in ["etcd://ada:s3cret@10.0.0.5:2379/keys", "etcds://ada:s3cret@10.0.0.5:2379/keys"] {
+        assert_eq!(parse_url(refused), Err(UrlError::Credentials));
+    }
     assert_eq!(parse_url("etcd://10.0.0.5:2379"), Err(UrlError::Key));
     assert_eq!(parse_url("etcd://10.0.0.5/keys"), Err(UrlError::Endpoint));
     assert_eq!(parse_url("etcd://10.0.0.5:x/keys"), Err(UrlError::Endpoint));
     assert_eq!(parse_url("keys.json"), Err(UrlError::Scheme));
+    assert_eq!(parse_url("https://10.0.0.5:2379/keys"), Err(UrlError::Scheme));
     let refused = EtcdStore::connect_url("etcd://ada:s3cret@10.0.0.5:2379/keys", Credentials::none()).unwrap_err();
     assert!(!refused.to_string().contains("s3cret"), "{refused}");
     assert!(!UrlError::Credentials.to_string().contains("s3cret"));
-    assert_eq!(format!("{:?}", Credentials::user("ada", "s3cret")), "Credentials(user and password)");
+    assert_eq!(format!("{:?}", Credentials::user("ada", "s3cret")), "Credentials(user and password, no TLS)");
 }
 
 /// A service drops its ring, and with it the store, wherever the last reference goes: often

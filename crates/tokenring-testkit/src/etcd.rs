@@ -1,12 +1,20 @@
 //! [`EtcdServer`]: a real `etcd` (Debian's `etcd-server`) for one test, on 127.0.0.1 with
 //! ports of its own and a data directory of its own, stopped and removed when dropped.
 //!
+//! It serves plain HTTP, or TLS ([`Security`]) with the test-only certificates checked in
+//! under `crates/tokenring-testkit/tls/` ([`tls_file`]; `tls/generate` makes them again with
+//! `openssl`, valid for a hundred years). Checked-in fixtures rather than certificates made at
+//! test time: a test run needs no `openssl` and no new dependency, and every run uses the same
+//! certificates. With the `etcd-auth` feature, [`EtcdServer::enable_auth`] turns on etcd's
+//! user and password authentication (through `etcd-client`'s auth API: user `root` granted
+//! the role `root`, auth enable).
+//!
 //! The ports are found free by binding port 0 and letting go just before `etcd` starts; the
 //! wait for it to answer is bounded in attempts ([`START_ATTEMPTS_MAX`]), each a TCP connect to
 //! its client port, and only decides whether the test can start.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -17,6 +25,29 @@ pub const START_ATTEMPTS_MAX: u32 = 200;
 /// Pause between two tries: with [`START_ATTEMPTS_MAX`], at most ten seconds.
 const START_RETRY: Duration = Duration::from_millis(50);
 
+/// How a test etcd takes its clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Security {
+    /// Plain HTTP, any client.
+    Plain,
+    /// TLS with `server.pem` (for 127.0.0.1 and localhost, signed by `ca.pem`); any client.
+    Tls,
+    /// TLS, and only a client with a certificate signed by `ca.pem` is served
+    /// (`--client-cert-auth`): `client.pem` is, `stranger.pem` is not.
+    TlsClientCertificate,
+    /// TLS with `elsewhere.pem`, signed by `ca.pem` but for `etcd.invalid` only: a client that
+    /// connects to 127.0.0.1 refuses it.
+    TlsElsewhere,
+}
+
+/// The path of a test-only TLS fixture: `ca.pem`, `other-ca.pem` (an authority nobody here
+/// trusts), `server.pem` and `server-key.pem`, `elsewhere.pem` and `elsewhere-key.pem` (for
+/// `etcd.invalid` only), `client.pem` and `client-key.pem` (signed by `ca.pem`, CN `root`),
+/// `stranger.pem` and `stranger-key.pem` (signed by `other-ca.pem`).
+pub fn tls_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tls").join(name)
+}
+
 /// One `etcd` process, killed (and its data directory removed) on drop.
 #[derive(Debug)]
 pub struct EtcdServer {
@@ -25,6 +56,7 @@ pub struct EtcdServer {
     peer: SocketAddr,
     n: u32,
     data_dir: PathBuf,
+    security: Security,
 }
 
 fn free_port() -> std::io::Result<SocketAddr> {
@@ -38,6 +70,15 @@ impl EtcdServer {
     /// When `etcd` is not installed (`apt-get install etcd-server`), exits, or does not answer
     /// within [`START_ATTEMPTS_MAX`] tries: the test cannot run.
     pub fn start() -> Self {
+        Self::start_with(Security::Plain)
+    }
+
+    /// Starts `etcd` serving its clients as `security` says, and waits until its client port
+    /// accepts connections.
+    ///
+    /// # Panics
+    /// As [`start`](Self::start).
+    pub fn start_with(security: Security) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let data_dir = std::env::temp_dir().join(format!("tokenring-etcd-{}-{n}", std::process::id()));
@@ -46,8 +87,8 @@ impl EtcdServer {
             (Ok(client), Ok(peer)) => (client, peer),
             (Err(error), _) | (_, Err(error)) => panic!("no free port on 127.0.0.1: {error}"),
         };
-        let child = spawn(n, &data_dir, client, peer);
-        let mut server = Self { child, client, peer, n, data_dir };
+        let child = spawn(n, &data_dir, client, peer, security);
+        let mut server = Self { child, client, peer, n, data_dir, security };
         server.wait_until_up();
         server
     }
@@ -66,7 +107,7 @@ impl EtcdServer {
     /// As [`start`](Self::start).
     pub fn restart(&mut self) {
         self.kill();
-        self.child = spawn(self.n, &self.data_dir, self.client, self.peer);
+        self.child = spawn(self.n, &self.data_dir, self.client, self.peer, self.security);
         self.wait_until_up();
     }
 
@@ -88,19 +129,74 @@ impl EtcdServer {
     pub fn endpoint(&self) -> String {
         self.client.to_string()
     }
+
+    /// `etcd://127.0.0.1:PORT{key}`, or `etcds://...` when it serves TLS.
+    pub fn url(&self, key: &str) -> String {
+        let scheme = if self.security == Security::Plain { "etcd" } else { "etcds" };
+        format!("{scheme}://{}{key}", self.client)
+    }
+
+    /// Turns on etcd's authentication: adds the user `root` with `password`, grants it etcd's
+    /// role `root`, adds the user `nobody` (same password, no role: it may touch no
+    /// key), and enables auth. From then on every client must authenticate
+    /// (as `root` with `password`, or, on a [`Security::TlsClientCertificate`] server, with
+    /// `client.pem`, whose CN is `root`).
+    ///
+    /// # Panics
+    /// When etcd refuses any of it: the test cannot run.
+    #[cfg(feature = "etcd-auth")]
+    pub fn enable_auth(&self, password: &str) {
+        use etcd_client::{Certificate, Client, ConnectOptions, Identity, TlsOptions};
+        let read = |name: &str| std::fs::read(tls_file(name)).expect("the TLS fixtures are readable");
+        let mut options = ConnectOptions::new().with_connect_timeout(START_WAIT_MAX).with_timeout(START_WAIT_MAX);
+        if self.security != Security::Plain {
+            let mut tls = TlsOptions::new().ca_certificate(Certificate::from_pem(read("ca.pem")));
+            if self.security == Security::TlsClientCertificate {
+                tls = tls.identity(Identity::from_pem(read("client.pem"), read("client-key.pem")));
+            }
+            options = options.with_tls(tls);
+        }
+        let scheme = if self.security == Security::Plain { "http" } else { "https" };
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let mut client =
+                Client::connect([format!("{scheme}://{}", self.client)], Some(options)).await.expect("etcd answers");
+            client.user_add("root", password, None).await.expect("etcd adds the user root");
+            // A user without a role: authenticated, and allowed nothing.
+            client.user_add("nobody", password, None).await.expect("etcd adds the user nobody");
+            // The role `root` is etcd's own: granted, never added.
+            client.user_grant_role("root", "root").await.expect("etcd grants root the role root");
+            client.auth_enable().await.expect("etcd enables authentication");
+        });
+    }
 }
 
-/// Starts etcd number `n` on these ports with this data directory.
-fn spawn(n: u32, data_dir: &std::path::Path, client: SocketAddr, peer: SocketAddr) -> Child {
-    let spawned = Command::new("etcd")
+/// The longest [`EtcdServer::enable_auth`] waits for each of its requests.
+#[cfg(feature = "etcd-auth")]
+const START_WAIT_MAX: Duration = Duration::from_secs(10);
+
+/// Starts etcd number `n` on these ports with this data directory, serving clients as
+/// `security` says (its peer port stays plain: a one-member cluster has no peer).
+fn spawn(n: u32, data_dir: &Path, client: SocketAddr, peer: SocketAddr, security: Security) -> Child {
+    let scheme = if security == Security::Plain { "http" } else { "https" };
+    let mut command = Command::new("etcd");
+    let certificate = if security == Security::TlsElsewhere { "elsewhere" } else { "server" };
+    if security != Security::Plain {
+        let (pem, key) = (format!("{certificate}.pem"), format!("{certificate}-key.pem"));
+        command.arg("--cert-file").arg(tls_file(&pem)).arg("--key-file").arg(tls_file(&key));
+    }
+    if security == Security::TlsClientCertificate {
+        command.arg("--client-cert-auth").arg("--trusted-ca-file").arg(tls_file("ca.pem"));
+    }
+    let spawned = command
         .arg("--name")
         .arg(format!("tokenring-test-{n}"))
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--listen-client-urls")
-        .arg(format!("http://{client}"))
+        .arg(format!("{scheme}://{client}"))
         .arg("--advertise-client-urls")
-        .arg(format!("http://{client}"))
+        .arg(format!("{scheme}://{client}"))
         .arg("--listen-peer-urls")
         .arg(format!("http://{peer}"))
         .arg("--initial-advertise-peer-urls")

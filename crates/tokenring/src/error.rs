@@ -761,8 +761,8 @@ pub enum StoreError {
         /// How many times the update was tried.
         attempts: u32,
     },
-    /// The store could not be reached or refused the request (a lost connection, a timeout,
-    /// refused credentials). Nothing is known to have been written.
+    /// The store could not be reached or did not answer in time (a lost connection, a
+    /// timeout): trying again later may succeed. Nothing is known to have been written.
     Unavailable {
         /// The store, named without credentials.
         store: StoreName,
@@ -771,13 +771,26 @@ pub enum StoreError {
         /// Why, in words chosen by the store (never a credential or a value).
         reason: &'static str,
     },
+    /// The store answered and refused this client: its certificate or the store's did not
+    /// pass the TLS handshake, or its user name and password were refused, or it may not
+    /// touch the key. Trying again does not help until the settings change. Nothing was
+    /// written.
+    Refused {
+        /// The store, named without credentials.
+        store: StoreName,
+        /// What was being done.
+        op: StoreOp,
+        /// Why, in words chosen by the store (never a credential, a certificate or a value).
+        reason: &'static str,
+    },
 }
 
 impl StoreError {
     /// The stable machine reason, kebab-case: `io`, `corrupt`, `already-exists`, `not-found`,
-    /// `locked`, `not-a-file`, `symlink-loop`, `directory-not-found`, `in-the-way`, `conflict` or
-    /// `unavailable` (a store other than a file reports `not-found` and `corrupt` as a file does). What a
-    /// reloader reports and a metric is labelled with; the `Display` text is for people.
+    /// `locked`, `not-a-file`, `symlink-loop`, `directory-not-found`, `in-the-way`, `conflict`,
+    /// `unavailable` or `refused` (a store other than a file reports `not-found` and `corrupt`
+    /// as a file does). What a reloader reports and a metric is labelled with; the `Display`
+    /// text is for people.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Io { .. } => "io",
@@ -793,6 +806,7 @@ impl StoreError {
             Self::DocumentCorrupt { .. } => "corrupt",
             Self::Conflict { .. } => "conflict",
             Self::Unavailable { .. } => "unavailable",
+            Self::Refused { .. } => "refused",
         }
     }
 }
@@ -826,7 +840,9 @@ impl fmt::Display for StoreError {
                 f,
                 "key set {store} was changed by other writers during each of {attempts} attempts to update it; this update wrote nothing (try again)"
             ),
-            Self::Unavailable { store, op, reason } => write!(f, "cannot {} key set {store}: {reason}", op.as_str()),
+            Self::Unavailable { store, op, reason } | Self::Refused { store, op, reason } => {
+                write!(f, "cannot {} key set {store}: {reason}", op.as_str())
+            }
         }
     }
 }

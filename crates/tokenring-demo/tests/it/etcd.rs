@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tokenring::{Clock, FileStore, KeyRing, Kid, Rotation, SharedRing, SystemClock};
-use tokenring_etcd::{Credentials, EtcdStore};
-use tokenring_testkit::etcd::EtcdServer;
+use tokenring_etcd::{Credentials, EtcdStore, Tls};
+use tokenring_testkit::etcd::{tls_file, EtcdServer, Security};
 
 use crate::support::{agent, healthz, kid_of, login, me, Demo};
 
@@ -119,5 +119,42 @@ fn three_processes_on_one_etcd_key_take_rotations_and_revocations_through_the_wa
     assert!(worst_revocation < ETCD_POLL, "a revocation through etcd waited for the poll");
     for demo in etcd_demos.iter().chain(&file_demos) {
         assert!(!demo.stderr_so_far().contains(" ERROR "), "{}", demo.stderr_so_far());
+    }
+}
+
+/// `--keys etcds://...` with a client certificate: the demo opens the key set over TLS, serves,
+/// and a rotation written over TLS reaches it through its watch (long poll: only the watch can
+/// bring it). Its log names the store as etcds:// and holds no line of a PEM file.
+#[test]
+fn the_demo_serves_a_key_set_over_tls_and_its_watch_takes_a_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = EtcdServer::start_with(Security::TlsClientCertificate);
+    let url = server.url("/app/keys");
+    let (ca, certificate, key) = (tls_file("ca.pem"), tls_file("client.pem"), tls_file("client-key.pem"));
+    let tls = Tls::from_ca_file(&ca).unwrap().client_identity_files(&certificate, &key).unwrap();
+    let now = SystemClock.now_secs();
+    let (ring, _) =
+        SharedRing::open_or_create(EtcdStore::connect_url(&url, Credentials::none().tls(tls)).unwrap(), now).unwrap();
+    let vars = [
+        ("TOKENRING_ETCD_CA_FILE", ca.as_os_str()),
+        ("TOKENRING_ETCD_CERT_FILE", certificate.as_os_str()),
+        ("TOKENRING_ETCD_KEY_FILE", key.as_os_str()),
+    ];
+    let poll = format!("{}s", ETCD_POLL.as_secs());
+    let demo = Demo::start_with_env(dir.path(), "tls", &["--keys", &url, "--poll", &poll], &vars);
+    let agent = agent();
+    let token = login(&agent, &demo, "ada");
+    assert_eq!(me(&agent, &demo, &token).status, 200);
+
+    let kid: Kid = ring.update(|ring| Ok(ring.rotate(&Rotation::new().propagation_secs(0), now)?)).unwrap();
+    until_all(std::slice::from_ref(&demo), |demo| healthz(&agent, demo)["active_kid"] == kid.as_str());
+    assert_eq!(kid_of(&login(&agent, &demo, "ada")), kid.to_string());
+
+    let log = demo.stderr_so_far();
+    assert!(log.contains(&url), "{log}");
+    assert!(!log.contains(" ERROR "), "{log}");
+    for fixture in ["ca.pem", "client.pem", "client-key.pem"] {
+        let pem = std::fs::read_to_string(tls_file(fixture)).unwrap();
+        assert!(pem.lines().filter(|line| !line.starts_with("-----")).all(|line| !log.contains(line)), "{log}");
     }
 }

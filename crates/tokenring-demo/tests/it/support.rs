@@ -52,11 +52,17 @@ impl Output {
 impl Demo {
     /// Starts the demo on `127.0.0.1:0` with `args`; its stderr goes to `<dir>/<name>.stderr`.
     pub(crate) fn start<S: AsRef<OsStr>>(dir: &Path, name: &str, args: &[S]) -> Demo {
+        Self::start_with_env(dir, name, args, &[])
+    }
+
+    /// [`start`](Self::start), with the environment variables `vars` set as well.
+    pub(crate) fn start_with_env<S: AsRef<OsStr>>(dir: &Path, name: &str, args: &[S], vars: &[(&str, &OsStr)]) -> Demo {
         let stderr_path = dir.join(format!("{name}.stderr"));
         let stderr = std::fs::File::create(&stderr_path).expect("create the stderr file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_tokenring-demo"))
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
+            .envs(vars.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

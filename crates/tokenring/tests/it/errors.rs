@@ -143,6 +143,7 @@ fn errors_quote_their_limits() {
 #[test]
 fn store_errors_have_stable_codes() {
     let path = || tokenring::RedactedPathBuf::from(std::path::Path::new("/srv/app/keys.json"));
+    let store = || tokenring::StoreName::new("etcds://10.0.0.5:2379/app/keys");
     let errors = [
         (StoreError::Io { op: StoreOp::Read, kind: io::ErrorKind::Other, path: path() }, "io"),
         (StoreError::Corrupt { path: path(), error: KeySetError::Empty }, "corrupt"),
@@ -153,6 +154,9 @@ fn store_errors_have_stable_codes() {
         (StoreError::SymlinkLoop { path: path() }, "symlink-loop"),
         (StoreError::DirectoryNotFound { path: path() }, "directory-not-found"),
         (StoreError::InTheWay { path: path(), what: "a file" }, "in-the-way"),
+        (StoreError::Unavailable { store: store(), op: StoreOp::Read, reason: "cannot reach etcd" }, "unavailable"),
+        // Told apart from `unavailable`: waiting does not help, the settings must change.
+        (StoreError::Refused { store: store(), op: StoreOp::Read, reason: "etcd refused the password" }, "refused"),
     ];
     for (error, code) in &errors {
         assert_eq!(error.code(), *code, "{error}");

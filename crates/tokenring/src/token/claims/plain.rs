@@ -179,7 +179,7 @@ impl<'de> Plain<'de> {
             digits += 1;
         }
         // Up to nineteen digits always fit; twenty fit up to `u64::MAX` (compared as text).
-        let too_large = digits > 20 || digits == 20 && &bytes[..20] > b"18446744073709551615";
+        let too_large = digits > 20 || digits == 20 && &bytes[..20] > b"18446744073709551615".as_slice();
         let leading_zero = digits > 1 && bytes[0] == b'0';
         if digits == 0 || too_large || leading_zero || matches!(bytes.get(digits), Some(b'.' | b'e' | b'E')) {
             return Err(NotPlain);
