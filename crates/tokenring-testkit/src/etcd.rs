@@ -5,7 +5,7 @@
 //! under `crates/tokenring-testkit/tls/` ([`tls_file`]; `tls/generate` makes them again with
 //! `openssl`, valid for a hundred years). Checked-in fixtures rather than certificates made at
 //! test time: a test run needs no `openssl` and no new dependency, and every run uses the same
-//! certificates. With the `etcd-auth` feature, [`EtcdServer::enable_auth`] turns on etcd's
+//! certificates. With the `etcd-auth` feature, `EtcdServer::enable_auth` turns on etcd's
 //! user and password authentication (through `etcd-client`'s auth API: user `root` granted
 //! the role `root`, auth enable).
 //!
