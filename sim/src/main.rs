@@ -165,7 +165,7 @@ fn parse_seed_range(text: &str) -> Result<(u64, u64), String> {
 /// `tokenring-sim check`: simulates a deployment described by flags, as
 /// `tokenring_sim::check` does, and reports who was logged out and which rule it was for.
 #[derive(Debug, Parser)]
-#[command(name = "tokenring-sim check", version)]
+#[command(name = "tokenring-sim check", bin_name = "tokenring-sim check", version)]
 struct CheckArgs {
     /// Where the key set lives: kubernetes (a mounted Secret), single-host, per-node-files,
     /// etcd (one etcd key, watched).

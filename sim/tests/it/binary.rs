@@ -32,6 +32,11 @@ fn a_clean_run_exits_0_and_usage_errors_exit_2() {
     assert_eq!(sim(&["--duration", "3w"]).status.code(), Some(2));
     assert_eq!(sim(&["--seeds", "5..5"]).status.code(), Some(2));
     assert_eq!(sim(&["--swarm", "--nodes", "2"]).status.code(), Some(2));
+    // `check`'s usage names the subcommand, so that what it prints can be typed again.
+    let refused = sim(&["check", "--replicas-typo", "3"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(stderr.contains("Usage: tokenring-sim check "), "{stderr}");
 }
 
 #[test]
