@@ -47,5 +47,28 @@ fn a_correct_deployment_logs_nobody_out_over_a_hundred_seeds() {
     assert_eq!(report.people_logged_out(), 0, "{report}");
     assert!(report.violations().is_empty(), "{report}");
     assert!(report.replay_command().is_none());
+    assert!(report.risks().is_empty(), "{report}");
     assert!(report.to_string().contains("passed: nobody logged out"), "{report}");
+}
+
+/// A broken rule that no client happened to fall into is not a pass: on etcd, a 1 s
+/// propagation under a 1 s watch leaves a window of a few seconds after each activation, which
+/// these few seeds' clients miss.
+#[test]
+fn a_broken_rule_that_logged_nobody_out_is_reported_at_risk_not_passed() {
+    let deployment = Deployment::etcd()
+        .watch_latency(secs(1))
+        .rotation(Rotation::new().propagation_secs(1).overlap_secs(86_400))
+        .every(secs(86_400));
+    let report = check(&deployment, 0..4);
+    let text = report.to_string();
+    assert_eq!(report.people_logged_out(), 0, "the window is missed in these seeds: {text}");
+    assert_eq!(report.risks().len(), 1, "{text}");
+    assert!(report.risks()[0].starts_with("propagation 1s is shorter than the slowest reload, 1s watch"), "{text}");
+    assert!(text.contains("AT RISK: propagation 1s"), "{text}");
+    assert!(!text.contains("passed") && !report.passed(), "{text}");
+    // Covering the slowest reload, the same deployment passes.
+    let covered = deployment.rotation(Rotation::new().propagation_secs(300).overlap_secs(86_400));
+    let report = check(&covered, 0..4);
+    assert!(report.passed(), "{report}");
 }
