@@ -10,20 +10,28 @@
 //! the role `root`, auth enable).
 //!
 //! The ports are found free by binding port 0 and letting go just before `etcd` starts; the
-//! wait for it to answer is bounded in attempts ([`START_ATTEMPTS_MAX`]), each a TCP connect to
-//! its client port, and only decides whether the test can start.
+//! wait for it to be ready is bounded in attempts ([`START_ATTEMPTS_MAX`]), each a `GET /health`
+//! on its plain-HTTP metrics port, and only decides whether the test can start. A client port
+//! that accepts connections is not enough: until etcd has elected itself leader, requests fail
+//! (seen under load as "cannot reach etcd" in a test's first request).
 
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-/// Most times the client port is tried before the server is declared not started.
-pub const START_ATTEMPTS_MAX: u32 = 200;
+/// Most times etcd's health is asked before the server is declared not started.
+pub const START_ATTEMPTS_MAX: u32 = 400;
 
-/// Pause between two tries: with [`START_ATTEMPTS_MAX`], at most ten seconds.
+/// Pause between two tries, and the bound on a try's connect (on its write and its read: twenty
+/// times that). With [`START_ATTEMPTS_MAX`], 20 s of pauses besides the tries themselves: a
+/// loaded machine runs many tests at once.
 const START_RETRY: Duration = Duration::from_millis(50);
+
+/// The most of a health answer read: `{"health":"true"}` and its headers.
+const HEALTH_ANSWER_LEN_MAX: u64 = 4096;
 
 /// How a test etcd takes its clients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +62,8 @@ pub struct EtcdServer {
     child: Child,
     client: SocketAddr,
     peer: SocketAddr,
+    /// Plain HTTP, `/health` and `/metrics`, whatever `security` the clients get.
+    metrics: SocketAddr,
     n: u32,
     data_dir: PathBuf,
     security: Security,
@@ -83,12 +93,15 @@ impl EtcdServer {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let data_dir = std::env::temp_dir().join(format!("tokenring-etcd-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
-        let (client, peer) = match (free_port(), free_port()) {
-            (Ok(client), Ok(peer)) => (client, peer),
-            (Err(error), _) | (_, Err(error)) => panic!("no free port on 127.0.0.1: {error}"),
+        let (client, peer, metrics) = match (free_port(), free_port(), free_port()) {
+            (Ok(client), Ok(peer), Ok(metrics)) => (client, peer, metrics),
+            (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+                panic!("no free port on 127.0.0.1: {error}")
+            }
         };
-        let child = spawn(n, &data_dir, client, peer, security);
-        let mut server = Self { child, client, peer, n, data_dir, security };
+        let ports = Ports { client, peer, metrics };
+        let child = spawn(n, &data_dir, ports, security);
+        let mut server = Self { child, client, peer, metrics, n, data_dir, security };
         server.wait_until_up();
         server
     }
@@ -107,22 +120,22 @@ impl EtcdServer {
     /// As [`start`](Self::start).
     pub fn restart(&mut self) {
         self.kill();
-        self.child = spawn(self.n, &self.data_dir, self.client, self.peer, self.security);
+        let ports = Ports { client: self.client, peer: self.peer, metrics: self.metrics };
+        self.child = spawn(self.n, &self.data_dir, ports, self.security);
         self.wait_until_up();
     }
 
     fn wait_until_up(&mut self) {
-        let client = self.client;
         for _ in 0..START_ATTEMPTS_MAX {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("etcd exited at start ({status})");
             }
-            if TcpStream::connect_timeout(&client, START_RETRY).is_ok() {
+            if healthy(self.metrics) {
                 return;
             }
             std::thread::sleep(START_RETRY);
         }
-        panic!("etcd did not answer on {client} after {START_ATTEMPTS_MAX} tries");
+        panic!("etcd on {} was not healthy after {START_ATTEMPTS_MAX} tries", self.client);
     }
 
     /// `127.0.0.1:PORT`, its client address.
@@ -177,7 +190,28 @@ const START_WAIT_MAX: Duration = Duration::from_secs(10);
 
 /// Starts etcd number `n` on these ports with this data directory, serving clients as
 /// `security` says (its peer port stays plain: a one-member cluster has no peer).
-fn spawn(n: u32, data_dir: &Path, client: SocketAddr, peer: SocketAddr, security: Security) -> Child {
+/// Whether etcd's `GET /health` on `metrics` says it serves: it has a leader and answers reads.
+fn healthy(metrics: SocketAddr) -> bool {
+    let ask = || -> std::io::Result<String> {
+        let mut stream = TcpStream::connect_timeout(&metrics, START_RETRY)?;
+        stream.set_read_timeout(Some(START_RETRY * 20))?;
+        stream.set_write_timeout(Some(START_RETRY * 20))?;
+        stream.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+        let mut answer = String::new();
+        stream.take(HEALTH_ANSWER_LEN_MAX).read_to_string(&mut answer)?;
+        Ok(answer)
+    };
+    ask().is_ok_and(|answer| answer.contains("\"health\":\"true\""))
+}
+
+/// The ports of one etcd.
+struct Ports {
+    client: SocketAddr,
+    peer: SocketAddr,
+    metrics: SocketAddr,
+}
+
+fn spawn(n: u32, data_dir: &Path, Ports { client, peer, metrics }: Ports, security: Security) -> Child {
     let scheme = if security == Security::Plain { "http" } else { "https" };
     let mut command = Command::new("etcd");
     let certificate = if security == Security::TlsElsewhere { "elsewhere" } else { "server" };
@@ -203,6 +237,8 @@ fn spawn(n: u32, data_dir: &Path, client: SocketAddr, peer: SocketAddr, security
         .arg(format!("http://{peer}"))
         .arg("--initial-cluster")
         .arg(format!("tokenring-test-{n}=http://{peer}"))
+        .arg("--listen-metrics-urls")
+        .arg(format!("http://{metrics}"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
