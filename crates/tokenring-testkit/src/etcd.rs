@@ -74,7 +74,7 @@ fn free_port() -> std::io::Result<SocketAddr> {
 }
 
 impl EtcdServer {
-    /// Starts `etcd` and waits until its client port accepts connections.
+    /// Starts `etcd` and waits until it serves requests (its `/health`).
     ///
     /// # Panics
     /// When `etcd` is not installed (`apt-get install etcd-server`), exits, or does not answer
@@ -83,8 +83,8 @@ impl EtcdServer {
         Self::start_with(Security::Plain)
     }
 
-    /// Starts `etcd` serving its clients as `security` says, and waits until its client port
-    /// accepts connections.
+    /// Starts `etcd` serving its clients as `security` says, and waits until it serves
+    /// requests (its `/health`).
     ///
     /// # Panics
     /// As [`start`](Self::start).
@@ -114,7 +114,7 @@ impl EtcdServer {
     }
 
     /// Starts `etcd` again on the same ports and data after [`kill`](Self::kill), and waits
-    /// until it answers.
+    /// until it serves requests.
     ///
     /// # Panics
     /// As [`start`](Self::start).
