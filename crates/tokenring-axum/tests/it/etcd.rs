@@ -16,16 +16,9 @@ const KEY: &str = "/app/keys";
 /// A poll far longer than any test's bound: a reload seen within the bound was not the poll's.
 const POLL_NEVER: Duration = tokenring_axum::POLL_MAX;
 
-/// Waits, a bounded number of times, for `check` to hold.
-async fn eventually(mut check: impl FnMut() -> bool) -> bool {
-    for _ in 0..400 {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    false
-}
+/// Most checks of a reload through etcd before the test gives up (25 ms apart: 10 s, room for
+/// etcd's restart).
+const TRIES: u32 = 400;
 
 /// Starts etcd, creates the key set under [`KEY`], and opens a ring on it.
 async fn start() -> (EtcdServer, SharedRing) {
@@ -77,7 +70,7 @@ async fn a_write_from_another_host_is_reloaded_by_the_watch_not_the_poll() {
         auth.ring().ring().active_kid(now) == Some(kid)
             && matches!(reloader.status().last, ReloadOutcome::Changed { .. })
     };
-    assert!(eventually(reloaded).await, "{:?}", reloader.status());
+    assert!(crate::eventually(TRIES, reloaded).await, "{:?}", reloader.status());
 }
 
 const FAILED: &str = "key set reload failed; keeping the last good key ring";
@@ -94,13 +87,15 @@ async fn a_garbage_value_keeps_the_last_good_ring_and_is_reported_once() {
     let kid = auth.ring().ring().active_kid(now);
 
     overwrite(server.endpoint(), String::from("{\"keys\":[")).await;
-    let failed = eventually(|| matches!(reloader.status().last, ReloadOutcome::Failed { reason: "corrupt" })).await;
+    let failed =
+        crate::eventually(TRIES, || matches!(reloader.status().last, ReloadOutcome::Failed { reason: "corrupt" }))
+            .await;
     assert!(failed, "{:?}", reloader.status());
     assert_eq!(auth.ring().ring().active_kid(now), kid, "the last good ring stays");
     // Written again, still garbage (another revision, the same failure): not reported again.
     let failures = reloader.status().failures;
     overwrite(server.endpoint(), String::from("{\"keys\":[")).await;
-    assert!(eventually(|| reloader.status().failures > failures).await, "{:?}", reloader.status());
+    assert!(crate::eventually(TRIES, || reloader.status().failures > failures).await, "{:?}", reloader.status());
     assert_eq!(captured.count(FAILED), 1, "{}", captured.text());
     assert!(
         captured.text().contains(&format!("etcd://{}{KEY}", server.endpoint())),
@@ -112,7 +107,7 @@ async fn a_garbage_value_keeps_the_last_good_ring_and_is_reported_once() {
     let repaired = KeyRing::generate(now).unwrap();
     overwrite(server.endpoint(), repaired.to_jwk_set().to_string()).await;
     assert!(
-        eventually(|| auth.ring().ring().active_kid(now) == repaired.active_kid(now)).await,
+        crate::eventually(TRIES, || auth.ring().ring().active_kid(now) == repaired.active_kid(now)).await,
         "{:?}",
         reloader.status()
     );
@@ -150,13 +145,13 @@ async fn an_outage_is_reported_once_the_ring_keeps_serving_and_the_watch_resumes
         }
         matches!(reloader.status().last, ReloadOutcome::Failed { reason: "unavailable" })
     };
-    let reported = eventually(&mut check).await;
+    let reported = crate::eventually(TRIES, &mut check).await;
     assert!(reported, "{:?}\n{}", reloader.status(), captured.text());
     let mut server = outage.await.unwrap();
     // A few more lost watches and failed reloads: still one report.
     let failures = reloader.status().failures;
     assert!(
-        eventually(|| {
+        crate::eventually(TRIES, || {
             check();
             reloader.status().failures >= failures + 2
         })
@@ -169,7 +164,7 @@ async fn an_outage_is_reported_once_the_ring_keeps_serving_and_the_watch_resumes
         server.restart();
         server
     });
-    let recovered = eventually(|| {
+    let recovered = crate::eventually(TRIES, || {
         check();
         back.is_finished() && reloader.status().last == ReloadOutcome::Unchanged
     })
@@ -184,5 +179,9 @@ async fn an_outage_is_reported_once_the_ring_keeps_serving_and_the_watch_resumes
     // The watch resumed: a rotation elsewhere is reloaded without the poll.
     let kid = rotate_elsewhere(server.endpoint()).await;
     let now = SystemClock.now_secs();
-    assert!(eventually(|| auth.ring().ring().active_kid(now) == Some(kid)).await, "{:?}", reloader.status());
+    assert!(
+        crate::eventually(TRIES, || auth.ring().ring().active_kid(now) == Some(kid)).await,
+        "{:?}",
+        reloader.status()
+    );
 }

@@ -21,6 +21,18 @@ use tokenring_axum::Auth;
 
 pub(crate) const NOW: u64 = 1_700_000_000;
 
+/// Checks `check` up to `tries` times, 25 ms apart, until it holds; whether it did. The bound
+/// only ends a failing test: no verdict rests on the time it takes.
+pub(crate) async fn eventually(tries: u32, mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..tries {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    false
+}
+
 /// An `Auth` on a fresh in-memory ring, at a clock the test controls.
 pub(crate) fn auth_at(clock: &std::sync::Arc<ManualClock>) -> Auth {
     let ring = SharedRing::new(KeyRing::generate(NOW).unwrap());

@@ -5,16 +5,8 @@ use tokenring::{Clock, FileStore, KeyRing, Rotation, SharedRing, SystemClock};
 use tokenring_axum::{Auth, ReloadError, ReloadOptions, ReloadOutcome, Reloader};
 use tokenring_testkit::storage::MemoryStorage;
 
-/// Waits, a bounded number of times, for `check` to hold.
-async fn eventually(mut check: impl FnMut() -> bool) -> bool {
-    for _ in 0..200 {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    false
-}
+/// Most checks of a reload on a key file before the test gives up (25 ms apart: 5 s).
+const TRIES: u32 = 200;
 
 async fn reloads_a_rotation_and_keeps_the_last_good_ring(options: ReloadOptions) {
     let dir = tempfile::tempdir().unwrap();
@@ -26,12 +18,14 @@ async fn reloads_a_rotation_and_keeps_the_last_good_ring(options: ReloadOptions)
     assert_eq!(reloader.status().last, ReloadOutcome::Pending);
 
     let kid = store.update(|ring| Ok(ring.rotate(&Rotation::new().propagation_secs(0), now)?)).unwrap();
-    assert!(eventually(|| auth.ring().generation() == 2).await, "the rotation was loaded");
+    assert!(crate::eventually(TRIES, || auth.ring().generation() == 2).await, "the rotation was loaded");
     assert_eq!(auth.ring().ring().active_kid(now), Some(kid));
-    assert!(eventually(|| reloader.status().last != ReloadOutcome::Pending).await);
+    assert!(crate::eventually(TRIES, || reloader.status().last != ReloadOutcome::Pending).await);
 
     std::fs::write(store.path(), b"{\"keys\":[").unwrap();
-    let failed = eventually(|| matches!(reloader.status().last, ReloadOutcome::Failed { reason: "corrupt" })).await;
+    let failed =
+        crate::eventually(TRIES, || matches!(reloader.status().last, ReloadOutcome::Failed { reason: "corrupt" }))
+            .await;
     assert!(failed, "{:?}", reloader.status());
     assert_eq!(auth.ring().generation(), 2, "the last good ring stays");
     assert_eq!(auth.ring().ring().active_kid(now), Some(kid));
@@ -40,7 +34,7 @@ async fn reloads_a_rotation_and_keeps_the_last_good_ring(options: ReloadOptions)
     // Repaired: the next reload takes the file again.
     let repaired = KeyRing::generate(now).unwrap();
     store.save(&repaired).unwrap();
-    assert!(eventually(|| auth.ring().generation() == 3).await);
+    assert!(crate::eventually(TRIES, || auth.ring().generation() == 3).await);
     assert_eq!(auth.ring().ring().active_kid(now), repaired.active_kid(now));
 }
 
@@ -116,11 +110,11 @@ async fn only_events_of_the_key_file_wake_the_reloader() {
     let reloader = Reloader::spawn(&auth, events_only()).unwrap();
 
     replace(store.path(), b"{\"keys\":[");
-    assert!(eventually(|| reloader.status().failures >= 1).await, "{:?}", reloader.status());
+    assert!(crate::eventually(TRIES, || reloader.status().failures >= 1).await, "{:?}", reloader.status());
     write_beside(dir.path(), 20).await;
     let repaired = KeyRing::generate(now).unwrap();
     replace(store.path(), repaired.to_jwk_set().as_bytes());
-    assert!(eventually(|| auth.ring().generation() == 2).await, "the atomic replace was loaded");
+    assert!(crate::eventually(TRIES, || auth.ring().generation() == 2).await, "the atomic replace was loaded");
 
     let status = reloader.status();
     assert_eq!(status.failures, 1, "only the bad key file failed: {status:?}");
@@ -166,11 +160,15 @@ async fn swap_of_a_link_in_the_chain(name: &str) {
     let reloader = Reloader::spawn(&auth, events_only()).unwrap();
 
     publish(volume, name, "..v2", b"{\"keys\": [ not json");
-    assert!(eventually(|| reloader.status().failures >= 1).await, "{:?}", reloader.status());
+    assert!(crate::eventually(TRIES, || reloader.status().failures >= 1).await, "{:?}", reloader.status());
     write_beside(volume, 20).await;
     let repaired = KeyRing::generate(now).unwrap();
     publish(volume, name, "..v3", repaired.to_jwk_set().as_bytes());
-    assert!(eventually(|| auth.ring().generation() == 2).await, "the swap was loaded: {:?}", reloader.status());
+    assert!(
+        crate::eventually(TRIES, || auth.ring().generation() == 2).await,
+        "the swap was loaded: {:?}",
+        reloader.status()
+    );
 
     let status = reloader.status();
     assert_eq!(status.failures, 1, "only the bad version failed: {status:?}");
@@ -188,7 +186,9 @@ async fn a_key_file_replaced_by_a_directory_fails_as_not_a_file_and_keeps_the_ri
     let reloader = Reloader::spawn(&auth, ReloadOptions::new().watch(false).poll(Duration::from_millis(50))).unwrap();
     std::fs::remove_file(store.path()).unwrap();
     std::fs::create_dir(store.path()).unwrap();
-    let failed = eventually(|| matches!(reloader.status().last, ReloadOutcome::Failed { reason: "not-a-file" })).await;
+    let failed =
+        crate::eventually(TRIES, || matches!(reloader.status().last, ReloadOutcome::Failed { reason: "not-a-file" }))
+            .await;
     assert!(failed, "{:?}", reloader.status());
     assert_eq!(auth.ring().ring().active_kid(now), kid, "the last good ring stays");
 }
@@ -209,10 +209,10 @@ async fn a_read_that_hangs_is_reported_stuck_and_the_last_good_ring_keeps_servin
 
     storage.hang_reads(true);
     let stuck = || matches!(reloader.status().last, ReloadOutcome::Failed { reason: "reload-stuck" });
-    assert!(eventually(stuck).await, "{:?}", reloader.status());
+    assert!(crate::eventually(TRIES, stuck).await, "{:?}", reloader.status());
     // Still stuck at the next polls, with one read in progress, not one per poll.
     let failures = reloader.status().failures;
-    assert!(eventually(|| reloader.status().failures >= failures + 2).await, "{:?}", reloader.status());
+    assert!(crate::eventually(TRIES, || reloader.status().failures >= failures + 2).await, "{:?}", reloader.status());
     assert!(stuck(), "{:?}", reloader.status());
     assert_eq!(storage.reads_at_once_max(), 1, "one read at a time");
     let validation = tokenring::Validation::new();
@@ -220,5 +220,9 @@ async fn a_read_that_hangs_is_reported_stuck_and_the_last_good_ring_keeps_servin
 
     // The file system comes back: the reloads do too.
     storage.hang_reads(false);
-    assert!(eventually(|| reloader.status().last == ReloadOutcome::Unchanged).await, "{:?}", reloader.status());
+    assert!(
+        crate::eventually(TRIES, || reloader.status().last == ReloadOutcome::Unchanged).await,
+        "{:?}",
+        reloader.status()
+    );
 }
