@@ -203,28 +203,11 @@ fn the_url_and_the_settings_must_agree_on_tls() {
     assert!(error.to_string().ends_with("needs TLS settings (a CA certificate)"), "{error}");
 }
 
-/// A temporary directory for the settings' files, removed at the end.
-struct Dir(std::path::PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("tokenring-etcd-tls-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> std::path::PathBuf {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Writes `contents` to `name` in `dir`, returning its path.
+fn file(dir: &tempfile::TempDir, name: &str, contents: impl AsRef<[u8]>) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
 }
 
 #[track_caller]
@@ -238,13 +221,13 @@ fn assert_file_error(error: SettingsError, kind: FileKind, path: &Path, problem:
 
 #[test]
 fn each_unusable_file_is_named_with_what_is_wrong() {
-    let dir = Dir::new("files");
-    let missing = dir.0.join("missing.pem");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.pem");
     let error = Tls::from_ca_file(&missing).unwrap_err();
     assert_file_error(error, FileKind::Ca, &missing, FileProblem::NotFound);
     assert!(Tls::from_ca_file(&missing).unwrap_err().to_string().ends_with("missing.pem: it does not exist"));
 
-    assert_file_error(Tls::from_ca_file(&dir.0).unwrap_err(), FileKind::Ca, &dir.0, FileProblem::NotAFile);
+    assert_file_error(Tls::from_ca_file(dir.path()).unwrap_err(), FileKind::Ca, dir.path(), FileProblem::NotAFile);
 
     // A key where the CA belongs, and a certificate where the key belongs.
     let key = tls_file("client-key.pem");
@@ -257,28 +240,29 @@ fn each_unusable_file_is_named_with_what_is_wrong() {
 
     // A damaged block: its end line is missing, or its base64 is not.
     let pem = std::fs::read_to_string(tls_file("ca.pem")).unwrap();
-    let cut = dir.file("cut.pem", &pem[..pem.len() / 2]);
+    let cut = file(&dir, "cut.pem", &pem[..pem.len() / 2]);
     assert_file_error(Tls::from_ca_file(&cut).unwrap_err(), FileKind::Ca, &cut, FileProblem::NotPem);
-    let garbled = dir.file("garbled.pem", "-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n");
+    let garbled = file(&dir, "garbled.pem", "-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n");
     assert_file_error(Tls::from_ca_file(&garbled).unwrap_err(), FileKind::Ca, &garbled, FileProblem::NotPem);
-    let text = dir.file("text.pem", "not a certificate at all\n");
+    let text = file(&dir, "text.pem", "not a certificate at all\n");
     assert_file_error(Tls::from_ca_file(&text).unwrap_err(), FileKind::Ca, &text, FileProblem::NoCertificate);
 }
 
 #[test]
 fn a_file_larger_than_its_limit_is_refused_before_it_is_read() {
-    let dir = Dir::new("large");
+    let dir = tempfile::tempdir().unwrap();
     let pem = std::fs::read_to_string(tls_file("ca.pem")).unwrap();
     // Valid PEM, repeated past the limit: refused by its size alone.
-    let large = dir.file("bundle.pem", pem.repeat(usize::try_from(CERTIFICATE_FILE_LEN_MAX).unwrap() / pem.len() + 1));
+    let large =
+        file(&dir, "bundle.pem", pem.repeat(usize::try_from(CERTIFICATE_FILE_LEN_MAX).unwrap() / pem.len() + 1));
     let len_max = CERTIFICATE_FILE_LEN_MAX;
     assert_file_error(Tls::from_ca_file(&large).unwrap_err(), FileKind::Ca, &large, FileProblem::TooLarge { len_max });
     // Just under it, it is read.
-    let bundle = dir.file("fits.pem", pem.repeat(usize::try_from(CERTIFICATE_FILE_LEN_MAX).unwrap() / pem.len()));
+    let bundle = file(&dir, "fits.pem", pem.repeat(usize::try_from(CERTIFICATE_FILE_LEN_MAX).unwrap() / pem.len()));
     Tls::from_ca_file(&bundle).unwrap();
 
     let key = std::fs::read_to_string(tls_file("client-key.pem")).unwrap();
-    let large_key = dir.file("key.pem", key.repeat(usize::try_from(KEY_FILE_LEN_MAX).unwrap() / key.len() + 1));
+    let large_key = file(&dir, "key.pem", key.repeat(usize::try_from(KEY_FILE_LEN_MAX).unwrap() / key.len() + 1));
     let error = ca().client_identity_files(&tls_file("client.pem"), &large_key).unwrap_err();
     assert_file_error(error, FileKind::Key, &large_key, FileProblem::TooLarge { len_max: KEY_FILE_LEN_MAX });
 }
